@@ -1,0 +1,24 @@
+"""symdiff: source-to-source symbolic differentiation of Python functions.
+
+``@grad`` reads a function's source, turns each statement into a SymPy expression, applies the
+chain rule symbolically (reverse mode, statement by statement) and compiles readable Python code
+for the gradient. See ``grad``, ``value_and_grad``, ``check_grad`` and ``SymdiffError``.
+"""
+
+from .api import Gradient, GradCheck, WrtError, check_grad, grad, value_and_grad
+from .errors import (
+    ArgumentError,
+    NoSourceError,
+    ShapeError,
+    SymdiffError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgumentError", "GradCheck", "Gradient", "NoSourceError", "ShapeError", "SymdiffError",
+    "UnknownFunctionError", "UnsupportedSyntaxError", "WrtError", "check_grad", "grad",
+    "value_and_grad",
+]

@@ -1,0 +1,133 @@
+"""The one table of Python callables and constants symdiff understands.
+
+Takes: a Python object found in the user's code (``math.sin``, ``np.exp``, ``abs``, ``math.pi``).
+Returns: its SymPy counterpart. SymPy knows every derivative (``fdiff``); this table does not
+repeat them. ``library`` says which module the generated code should use ("math" or "numpy").
+"""
+
+import builtins
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
+
+from .primitives import LogAddExp, LogAddExp2, RealCbrt
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one Python callable becomes SymPy: ``build(*sympy_args) -> sympy.Expr``."""
+
+    name: str  # as the user would write it, e.g. "math.sin"
+    build: object
+    library: str  # "math", "numpy" or "builtins": the module the generated code should use
+    nargs: tuple = (1,)  # accepted argument counts
+
+
+def _log(x, base=None):
+    return sympy.log(x) if base is None else sympy.log(x) / sympy.log(base)
+
+
+def _hypot(*args):
+    result = args[0] if len(args) == 1 else hypot(args[0], args[1])
+    if len(args) == 1:
+        return sympy.Abs(result)
+    for arg in args[2:]:
+        result = hypot(result, arg)
+    return result
+
+
+_MATH = [
+    # ---- trigonometric ----
+    ("sin", sympy.sin), ("cos", sympy.cos), ("tan", sympy.tan),
+    ("asin", sympy.asin), ("acos", sympy.acos), ("atan", sympy.atan),
+    ("atan2", sympy.atan2, (2,)),
+    # ---- hyperbolic ----
+    ("sinh", sympy.sinh), ("cosh", sympy.cosh), ("tanh", sympy.tanh),
+    ("asinh", sympy.asinh), ("acosh", sympy.acosh), ("atanh", sympy.atanh),
+    # ---- exponential and logarithmic ----
+    ("exp", sympy.exp), ("expm1", expm1),
+    ("log", _log, (1, 2)), ("log1p", log1p), ("log2", log2), ("log10", log10),
+    # ---- powers ----
+    ("sqrt", sympy.sqrt), ("pow", lambda x, y: x**y, (2,)),
+    ("hypot", _hypot, (1, 2, 3, 4, 5, 6, 7, 8)),
+    # ---- other ----
+    ("fabs", sympy.Abs),
+    ("erf", sympy.erf), ("erfc", sympy.erfc), ("gamma", sympy.gamma), ("lgamma", sympy.loggamma),
+]
+
+_NUMPY = [
+    # ---- trigonometric ----
+    ("sin", sympy.sin), ("cos", sympy.cos), ("tan", sympy.tan),
+    ("arcsin", sympy.asin), ("arccos", sympy.acos), ("arctan", sympy.atan),
+    ("arctan2", sympy.atan2, (2,)),
+    # ---- hyperbolic ----
+    ("sinh", sympy.sinh), ("cosh", sympy.cosh), ("tanh", sympy.tanh),
+    ("arcsinh", sympy.asinh), ("arccosh", sympy.acosh), ("arctanh", sympy.atanh),
+    # ---- exponential and logarithmic ----
+    ("exp", sympy.exp), ("expm1", expm1), ("exp2", exp2),
+    ("log", sympy.log), ("log1p", log1p), ("log2", log2), ("log10", log10),
+    ("logaddexp", LogAddExp, (2,)), ("logaddexp2", LogAddExp2, (2,)),
+    # ---- powers ----
+    ("sqrt", sympy.sqrt), ("cbrt", RealCbrt), ("square", lambda x: x**2),
+    ("reciprocal", lambda x: 1 / x), ("power", lambda x, y: x**y, (2,)),
+    ("float_power", lambda x, y: x**y, (2,)), ("hypot", hypot, (2,)),
+    # ---- arithmetic ufuncs ----
+    ("add", lambda x, y: x + y, (2,)), ("subtract", lambda x, y: x - y, (2,)),
+    ("multiply", lambda x, y: x * y, (2,)), ("divide", lambda x, y: x / y, (2,)),
+    ("true_divide", lambda x, y: x / y, (2,)),
+    ("negative", lambda x: -x), ("positive", lambda x: +x),
+    # ---- other ----
+    ("abs", sympy.Abs), ("absolute", sympy.Abs), ("fabs", sympy.Abs), ("sign", sympy.sign),
+    ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
+    ("radians", lambda x: x * sympy.pi / 180), ("degrees", lambda x: x * 180 / sympy.pi),
+]
+
+_BUILTINS = [
+    ("abs", sympy.Abs),
+    ("pow", lambda x, y: x**y, (2,)),
+]
+
+
+def _rules():
+    table = {}
+    for library, module, entries in (
+        ("math", math, _MATH),
+        ("numpy", np, _NUMPY),
+        ("builtins", builtins, _BUILTINS),
+    ):
+        prefix = "np" if library == "numpy" else library
+        for name, build, *nargs in entries:
+            func = getattr(module, name, None)
+            if func is None:  # e.g. a numpy version without this ufunc
+                continue
+            label = name if library == "builtins" else f"{prefix}.{name}"
+            table.setdefault(id(func), (func, Rule(label, build, library, *nargs)))
+    return table
+
+
+_TABLE = _rules()
+
+# Constants of math and numpy, by (module, attribute): shown symbolically in formulas.
+CONSTANTS = {
+    ("math", "pi"): sympy.pi, ("math", "e"): sympy.E, ("math", "tau"): 2 * sympy.pi,
+    ("numpy", "pi"): sympy.pi, ("numpy", "e"): sympy.E,
+}
+
+# The same constants found as plain floats (``from math import pi``), by value.
+CONSTANT_VALUES = {math.pi: sympy.pi, math.e: sympy.E, math.tau: 2 * sympy.pi}
+
+
+def rule_for(func):
+    """The ``Rule`` for ``func``, or None when symdiff does not know it."""
+    entry = _TABLE.get(id(func))
+    if entry is None or entry[0] is not func:
+        return None
+    return entry[1]
+
+
+def supported_names():
+    """Every supported callable as the user writes it, for documentation and error hints."""
+    return sorted(rule.name for _, rule in _TABLE.values())
