@@ -39,6 +39,7 @@ class Build:
     grad_fn: object
     value_and_grad_fn: object
     library: str
+    ieee: object  # the same code over numpy float64, for when Python arithmetic raises
 
 
 def build(parsed, wrt_names, library=None):
@@ -53,7 +54,38 @@ def build(parsed, wrt_names, library=None):
     aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
     code = generate(lowered, gradient_program, library, aliases)
     grad_fn, vg_fn = compile_functions(code)
-    return Build(program, gradient_program, lowered, code, grad_fn, vg_fn, library)
+    ieee = _IEEEFallback(lowered, gradient_program, aliases)
+    return Build(program, gradient_program, lowered, code, grad_fn, vg_fn, library, ieee)
+
+
+class _IEEEFallback:
+    """The same schedule printed for numpy and run on float64 scalars: inf/nan, never an exception.
+
+    Compiled on first use only (at a singularity such as d sqrt(x)/dx at 0).
+    """
+
+    def __init__(self, lowered, gradient_program, aliases):
+        self._args = (lowered, gradient_program, "numpy", aliases)
+        self._functions = None
+
+    def _compiled(self):
+        if self._functions is None:
+            self._functions = compile_functions(generate(*self._args))
+        return self._functions
+
+    def grad(self, *args):
+        with np.errstate(all="ignore"):
+            result = self._compiled()[0](*[np.float64(a) for a in args])
+        return _floats(result)
+
+    def value_and_grad(self, *args):
+        with np.errstate(all="ignore"):
+            value, gradient = self._compiled()[1](*[np.float64(a) for a in args])
+        return float(value), _floats(gradient)
+
+
+def _floats(result):
+    return tuple(float(r) for r in result) if isinstance(result, tuple) else float(result)
 
 
 def _resolve_wrt(wrt, parameters, fun):
@@ -137,7 +169,22 @@ class Gradient:
         entry = self._cache.get(tuple(map(type, args)))
         if entry is None:
             entry = self._prepare(args)
-        return entry(*args)
+        try:
+            return entry(*args)
+        except (ZeroDivisionError, OverflowError):
+            # Python raises where IEEE arithmetic gives inf/nan (d sqrt(x)/dx at 0): do as numpy.
+            return self._ieee(args)
+
+    def _ieee(self, args):
+        build = self._build("math_or_numpy")
+        kinds = [self._kind(name, value) for name, value in zip(self._signature.parameters, args)]
+        externals = [_getter(self.fun, e)() for e in build.program.externals]
+        args = [*args, *externals]
+        if "array" in kinds:
+            raise  # numpy code does not raise these; re-raise the original error
+        if self._with_value:
+            return build.ieee.value_and_grad(*args)
+        return build.ieee.grad(*args)
 
     def _bind(self, args, kwargs):
         try:
@@ -335,6 +382,7 @@ def check_grad(f, *args, wrt=None, step=None, rtol=1e-6, atol=1e-9):
     g = f if isinstance(f, Gradient) else Gradient(f, wrt=wrt)
     fun = g.fun
     params = list(inspect.signature(fun).parameters)
+    args = g._bind(args, {})
     analytic = g(*args)
     analytic = (analytic,) if g._single else tuple(analytic)
     numeric = []

@@ -196,18 +196,16 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
 
     where = f"{program.filename}:{_def_line(program)}"
     signature = ", ".join(names)
-    grad_text = "\n".join([
-        f"def {grad_name}({signature}):",
-        f'    """Gradient of {program.name} with respect to {wrt} (symdiff, from {where})."""',
-        *grad_body,
-        "    " + grad_return,
-    ]) + "\n"
-    vg_text = "\n".join([
-        f"def {vg_name}({signature}):",
-        f'    """Value of {program.name} and its gradient with respect to {wrt} (symdiff, from {where})."""',
-        *vg_body,
-        "    " + vg_return,
-    ]) + "\n"
+    grad_text = _function(
+        grad_name, signature,
+        f"Gradient of {program.name} with respect to {wrt} (symdiff, from {where}).",
+        grad_body, grad_return,
+    )
+    vg_text = _function(
+        vg_name, signature,
+        f"Value of {program.name} and its gradient with respect to {wrt} (symdiff, from {where}).",
+        vg_body, vg_return,
+    )
     helpers = set(printer.helpers)
     prelude = DIGAMMA_SOURCE + "\n\n" if "_digamma" in helpers else ""
     return GeneratedCode(
@@ -221,6 +219,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
         aliases=aliases,
         arguments=names,
     )
+
+
+def _function(name, signature, doc, body, ret):
+    return "\n".join([f"def {name}({signature}):", f'    """{doc}"""', *body, "    " + ret]) + "\n"
 
 
 def _print_line(expr, printer):
@@ -262,10 +264,10 @@ def _body(lines, printer):
 _counter = itertools.count()
 
 
-def compile_functions(code):
+def compile_functions(code, extra_globals=None):
     """Compile ``code``; returns ``(grad_function, value_and_grad_function)``."""
     filename = f"<symdiff-{next(_counter)} {code.grad_name}>"
-    namespace = {"__name__": "symdiff.generated"}
+    namespace = {"__name__": "symdiff.generated", **(extra_globals or {})}
     for module in code.modules | ({"math"} if code.helpers else set()):
         namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
     compiled = compile(code.source, filename, "exec")

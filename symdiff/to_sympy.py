@@ -206,6 +206,7 @@ class Tracer:
                 f"the returned value {value} is not a finite real number",
                 self.parsed,
                 self.current,
+                hint="symdiff differentiates functions with finite real values",
             )
         return value
 
@@ -286,13 +287,13 @@ class Tracer:
                 raise located(
                     ShapeError,
                     f"cannot unpack a {type(value).__name__} into {len(target.elts)} names",
-                    self.parsed, target,
+                    self.parsed, target, hint="unpack a tuple or list of the same length",
                 )
             if len(value) != len(target.elts):
                 raise located(
                     ShapeError,
                     f"cannot unpack {len(value)} values into {len(target.elts)} names",
-                    self.parsed, target,
+                    self.parsed, target, hint="unpack a tuple or list of the same length",
                 )
             return type(value)(self.assign(t, v) for t, v in zip(target.elts, value))
         raise self.unsupported(
@@ -346,7 +347,8 @@ class Tracer:
             return func(left, right)  # concrete Python arithmetic, as Python would do it
         left, right = to_sympy(left), to_sympy(right)
         if isinstance(op, ast.Div) and right == 0:
-            raise located(SymdiffError, "division by zero", self.parsed, node)
+            raise located(SymdiffError, "division by zero", self.parsed, node,
+                          hint="the divisor is the constant 0; check the formula")
         return func(left, right)
 
     def eval_Attribute(self, node):
@@ -359,7 +361,7 @@ class Tracer:
             if not hasattr(base, node.attr):
                 raise located(
                     SymdiffError, f"module {module!r} has no attribute {node.attr!r}",
-                    self.parsed, node,
+                    self.parsed, node, hint="check the spelling of the function or constant",
                 )
             return getattr(base, node.attr)
         if isinstance(base, sympy.Basic):
@@ -387,7 +389,7 @@ class Tracer:
             raise located(
                 SymdiffError,
                 f"{rule.name} takes {expected} argument(s), got {len(args)}",
-                self.parsed, node,
+                self.parsed, node, hint=f"call {rule.name} with {expected} argument(s)",
             )
         for arg, arg_node in zip(args, node.args):
             self.require_number(arg, arg_node)
@@ -404,21 +406,23 @@ class Tracer:
         if name in self.local_names:
             raise located(
                 SymdiffError, f"local variable {name!r} is used before it is assigned",
-                self.parsed, node,
+                self.parsed, node, hint=f"assign {name!r} before this line",
             )
         if name in self._closure:
             try:
                 value = self._closure[name].cell_contents
             except ValueError:
                 raise located(SymdiffError, f"free variable {name!r} is not bound yet",
-                              self.parsed, node) from None
+                              self.parsed, node,
+                              hint=f"assign {name!r} in the enclosing function first") from None
             return self._external(name, value, "closure")
         globals_ = self.fun.__globals__
         if name in globals_:
             return self._external(name, globals_[name], "global")
         if hasattr(builtins, name):
             return getattr(builtins, name)
-        raise located(SymdiffError, f"name {name!r} is not defined", self.parsed, node)
+        raise located(SymdiffError, f"name {name!r} is not defined", self.parsed, node,
+                      hint="define it (or import it) at module level before the first call")
 
     def _external(self, name, value, where):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
@@ -470,6 +474,7 @@ class Tracer:
             )
         return located(
             SymdiffError, f"{name} is a {type(func).__name__}, not a function", self.parsed, node,
+            hint="call a math or numpy function",
         )
 
     def _source_line(self, lineno):

@@ -1,0 +1,243 @@
+"""Every error: the right class, the file and absolute line, the source line with a caret, a hint."""
+
+import math
+
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff import (
+    ArgumentError,
+    NoSourceError,
+    ShapeError,
+    SymdiffError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+    WrtError,
+    grad,
+)
+
+HERE = __file__
+
+
+def line_of(marker):
+    """The absolute line number of the line in this file that ends with ``# <marker>``."""
+    with open(HERE) as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.rstrip().endswith(f"# {marker}"):
+                return number
+    raise AssertionError(marker)
+
+
+def helper(x):
+    return x * 2
+
+
+COUNTER = 0
+
+
+def uses_try(x):
+    try:  # TRY
+        y = x * 2
+    except ValueError:
+        y = x
+    return y
+
+
+def uses_with(x):
+    with open(__file__):  # WITH
+        y = x
+    return y
+
+
+def uses_global(x):
+    global COUNTER  # GLOBAL
+    return x
+
+
+def is_generator(x):
+    yield x * 2  # YIELD
+
+
+def defines_class(x):
+    class Box:  # CLASS
+        pass
+
+    return x
+
+
+def assigns_attribute(x):
+    x.value = 3  # ATTRIBUTE
+    return x
+
+
+def while_on_data(x):
+    while x > 1:  # WHILE
+        x = x / 2
+    return x
+
+
+def calls_unknown(x):
+    return helper(x) + 1  # UNKNOWN
+
+
+def calls_print(x):
+    print(x)  # PRINT
+    return x
+
+
+def returns_tuple(x):
+    return x, 2 * x  # TUPLE
+
+
+def returns_none(x):
+    y = x * 2  # NONE
+    y = y + 1
+
+
+def uses_undefined(x):
+    return x * not_defined_anywhere  # UNDEFINED
+
+
+def calls_with_keyword(x):
+    return math.log(x, base=2)  # KEYWORD
+
+
+def imports_inside(x):
+    import os  # IMPORT
+
+    return x
+
+
+def uses_string(x):
+    return x * "a"  # STRING
+
+
+def uses_comprehension(x):
+    return sum([x * k for k in range(3)])  # COMPREHENSION
+
+
+SYNTAX_CASES = [
+    (uses_try, "TRY", UnsupportedSyntaxError, "'try' statement"),
+    (uses_with, "WITH", UnsupportedSyntaxError, "'with' statement"),
+    (uses_global, "GLOBAL", UnsupportedSyntaxError, "'global' statement"),
+    (defines_class, "CLASS", UnsupportedSyntaxError, "class definition"),
+    (assigns_attribute, "ATTRIBUTE", UnsupportedSyntaxError, "assignment to x.value"),
+    (while_on_data, "WHILE", UnsupportedSyntaxError, "'while' loop"),
+    (calls_unknown, "UNKNOWN", UnknownFunctionError, "call to helper, a function symdiff does not know"),
+    (calls_print, "PRINT", UnsupportedSyntaxError, "expression statement"),
+    (returns_tuple, "TUPLE", ShapeError, "returns a tuple of 2 values"),
+    (returns_none, None, SymdiffError, "reaches its end without 'return'"),
+    (uses_undefined, "UNDEFINED", SymdiffError, "name 'not_defined_anywhere' is not defined"),
+    (calls_with_keyword, "KEYWORD", UnsupportedSyntaxError, "keyword arguments in the call to math.log"),
+    (imports_inside, "IMPORT", UnsupportedSyntaxError, "import statement"),
+    (uses_string, "STRING", SymdiffError, "expected a number here, got the string 'a'"),
+    (uses_comprehension, "COMPREHENSION", UnsupportedSyntaxError, "list comprehension"),
+]
+
+
+@pytest.mark.parametrize("f, marker, cls, message", SYNTAX_CASES, ids=[c[0].__name__ for c in SYNTAX_CASES])
+def test_located_error(f, marker, cls, message):
+    with pytest.raises(cls) as info:
+        grad(f)
+    err = info.value
+    assert isinstance(err, SymdiffError)
+    assert message in str(err)
+    assert err.filename == HERE
+    expected_line = line_of(marker) if marker else f.__code__.co_firstlineno
+    assert err.lineno == expected_line
+    text = str(err)
+    assert f"{HERE}:{expected_line}" in text
+    assert err.source_line is not None and err.source_line.strip() in text
+    if err.col_offset is not None:
+        caret_line = text.splitlines()[2]
+        assert caret_line.strip() == "^"
+        assert caret_line.index("^") - 4 == err.col_offset
+    assert err.hint, "every located error says what to do instead"
+
+
+def test_caret_points_at_the_construct():
+    with pytest.raises(UnknownFunctionError) as info:
+        grad(calls_unknown)
+    err = info.value
+    source_line = err.source_line
+    assert source_line[err.col_offset:].startswith("helper(x)")
+
+
+def test_generator_function():
+    with pytest.raises(UnsupportedSyntaxError, match="generator function"):
+        grad(is_generator)
+
+
+def test_async_function():
+    async def coro(x):
+        return x
+
+    with pytest.raises(UnsupportedSyntaxError, match="async function"):
+        grad(coro)
+
+
+def test_no_source_builtin():
+    with pytest.raises(NoSourceError, match="not a Python function"):
+        grad(math.sin)
+    with pytest.raises(NoSourceError):
+        grad(np.sin)
+
+
+def test_no_source_exec_defined():
+    namespace = {}
+    exec("def f(x):\n    return x * x\n", namespace)
+    with pytest.raises(NoSourceError, match="cannot read the source") as info:
+        grad(namespace["f"])
+    assert "exec()" in info.value.hint
+
+
+def test_wrt_naming_no_parameter():
+    def f(x, y):
+        return x * y
+
+    with pytest.raises(WrtError, match=r"wrt='z' names no parameter of .*\('x', 'y'\)"):
+        grad(f, wrt="z")
+    with pytest.raises(WrtError, match="out of range"):
+        grad(f, wrt=5)
+    with pytest.raises(ValueError):
+        grad(f, wrt=("x", "x"))
+    with pytest.raises(TypeError):
+        grad(f, wrt=1.5)
+
+
+def test_non_numeric_arguments():
+    def f(x):
+        return x * 2
+
+    g = grad(f)
+    for bad, words in [("a", "the string 'a'"), (None, "None"), (1 + 2j, "complex"),
+                       ([1.0, 2.0], "list"), (np.array(["a"]), "ndarray")]:
+        with pytest.raises(ArgumentError, match="argument 'x' of .*f") as info:
+            g(bad)
+        assert words in str(info.value)
+        assert isinstance(info.value, TypeError)
+
+
+def test_math_function_called_with_array():
+    def f(x):
+        return math.sin(x)
+
+    with pytest.raises(ArgumentError, match="uses the math module"):
+        grad(f)(np.ones(3))
+
+
+def test_not_a_function():
+    with pytest.raises(TypeError):
+        grad(3)
+    import functools
+
+    with pytest.raises(TypeError, match="functools.partial"):
+        grad(functools.partial(math.pow, 2.0))
+
+
+def test_errors_are_one_hierarchy():
+    for cls in (UnsupportedSyntaxError, UnknownFunctionError, NoSourceError, ShapeError,
+                ArgumentError, WrtError):
+        assert issubclass(cls, SymdiffError)
+    assert symdiff.SymdiffError is SymdiffError
