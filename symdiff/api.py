@@ -21,7 +21,7 @@ from .errors import ArgumentError, SymdiffError
 from .parse import parse_function
 from .python_code import compile_functions, generate
 from .schedule import schedule
-from .to_sympy import trace
+from .to_sympy import NeedsConcrete, trace
 
 
 class WrtError(SymdiffError, ValueError):
@@ -42,10 +42,9 @@ class Build:
     ieee: object  # the same code over numpy float64, for when Python arithmetic raises
 
 
-def build(parsed, wrt_names, library=None):
+def build(parsed, wrt_names, library=None, concrete=None, deferrable=()):
     """The core: parse result -> compiled gradient functions (one ``Build``)."""
-    program = trace(parsed)
-    program.firstlineno = parsed.node.lineno
+    program = trace(parsed, concrete, deferrable)
     params = {p.name: p for p in program.params}
     gradient_program = derive(program, [params[name] for name in wrt_names])
     lowered = schedule(gradient_program)
@@ -120,6 +119,8 @@ def _resolve_wrt(wrt, parameters, fun):
 
 
 _SCALAR_TYPES = (float, int, bool, np.floating, np.integer, np.bool_)
+_INT_TYPES = frozenset({int, bool, np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+                        np.uint16, np.uint32, np.uint64})
 
 
 class Gradient:
@@ -157,31 +158,41 @@ class Gradient:
         self._signature = inspect.signature(fun)
         self.wrt, self._single = _resolve_wrt(wrt, self._signature.parameters, fun)
         self._nargs = len(self._signature.parameters)
+        names = list(self._signature.parameters)
+        self._positions = {name: i for i, name in enumerate(names)}
+        self._wrt_positions = [self._positions[n] for n in self.wrt]
+        self._may_specialise = tuple(i for i, n in enumerate(names) if n not in self.wrt)
         self._cache = {}
         self._builds = {}
         self._lock = threading.Lock()
-        self._default = self._build("math_or_numpy")  # traced now: errors show at decoration
+        self._last = None
+        try:  # traced now, over symbols: errors show at decoration
+            self._default = self._build("math_or_numpy", ())
+        except NeedsConcrete:
+            self._default = None  # it depends on an int argument's value: traced at the call
 
     # ---- the call path ----
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != self._nargs:
             args = self._bind(args, kwargs)
-        entry = self._cache.get(tuple(map(type, args)))
+        key = tuple(map(type, args))
+        if self._may_specialise:
+            key += tuple(args[i] for i in self._may_specialise if type(args[i]) in _INT_TYPES)
+        entry = self._cache.get(key)
         if entry is None:
-            entry = self._prepare(args)
+            entry = self._prepare(key, args)
         try:
             return entry(*args)
         except (ZeroDivisionError, OverflowError):
             # Python raises where IEEE arithmetic gives inf/nan (d sqrt(x)/dx at 0): do as numpy.
-            return self._ieee(args)
+            return self._ieee(key, args)
 
-    def _ieee(self, args):
-        build = self._build("math_or_numpy")
-        kinds = [self._kind(name, value) for name, value in zip(self._signature.parameters, args)]
-        externals = [_getter(self.fun, e)() for e in build.program.externals]
-        args = [*args, *externals]
+    def _ieee(self, key, args):
+        build, kinds = self._specs[key]
         if "array" in kinds:
             raise  # numpy code does not raise these; re-raise the original error
+        args = [float(a) if k == "int" else a for a, k in zip(args, kinds) if k != "concrete"]
+        args += [e.read() for e in build.program.externals]
         if self._with_value:
             return build.ieee.value_and_grad(*args)
         return build.ieee.grad(*args)
@@ -194,27 +205,41 @@ class Gradient:
         bound.apply_defaults()
         return tuple(bound.arguments.values())
 
-    def _prepare(self, args):
+    def _prepare(self, key, args):
         """Pick (and compile, once) the specialisation for these argument types."""
-        key = tuple(map(type, args))
         with self._lock:
             entry = self._cache.get(key)
             if entry is not None:
                 return entry
-            kinds = [self._kind(name, value) for name, value in zip(self._signature.parameters, args)]
+            names = list(self._signature.parameters)
+            kinds = [self._kind(name, value) for name, value in zip(names, args)]
             arrays = "array" in kinds
-            build = self._build("numpy" if arrays else "math_or_numpy")
-            if arrays and "math" in build.program.libraries:
-                raise ArgumentError(
-                    f"{self.fun.__qualname__} uses the math module, which takes single numbers, "
-                    "but was called with an array",
-                    filename=self._parsed.filename, lineno=self._parsed.firstlineno,
-                    hint="call it with one number at a time, or write the function with numpy "
-                    "functions (np.sin, np.exp, ...) to differentiate elementwise",
-                )
-            entry = self._make_entry(build, kinds)
+            concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if k == "concrete")
+            build = self._build("numpy" if arrays else "math_or_numpy", concrete)
+            if arrays:
+                self._check_elementwise(build)
+            entry = self._make_entry(build, kinds, key)
             self._cache[key] = entry
+            self._specs = getattr(self, "_specs", {})
+            self._specs[key] = (build, kinds)
             return entry
+
+    def _check_elementwise(self, build):
+        program = build.program
+        if "math" in program.libraries:
+            raise ArgumentError(
+                f"{self.fun.__qualname__} uses the math module, which takes single numbers, "
+                "but was called with an array",
+                filename=self._parsed.filename, lineno=self._parsed.firstlineno,
+                hint="call it with one number at a time, or write the function with numpy "
+                "functions (np.sin, np.exp, ...) to differentiate elementwise",
+            )
+        if program.has_branches:
+            raise ArgumentError(
+                f"{self.fun.__qualname__} branches ('if') on a value it was given as an array",
+                filename=self._parsed.filename, lineno=self._parsed.firstlineno,
+                hint="call it with one number at a time, or select elementwise with np.where",
+            )
 
     def _kind(self, name, value):
         if isinstance(value, np.ndarray):
@@ -222,8 +247,8 @@ class Gradient:
                 raise self._bad_argument(name, value)
             return "array"
         if isinstance(value, _SCALAR_TYPES):
-            if isinstance(value, (bool, int, np.bool_, np.integer)) and name in self.wrt:
-                return "int"
+            if type(value) in _INT_TYPES:
+                return "int" if name in self.wrt else "concrete"
             return "scalar"
         raise self._bad_argument(name, value)
 
@@ -236,8 +261,6 @@ class Gradient:
             what = "None"
         elif isinstance(value, str):
             what = f"the string {value!r}"
-        elif isinstance(value, numbers.Number):
-            what = f"a {type(value).__name__}"
         else:
             what = f"a {type(value).__name__}"
         return ArgumentError(
@@ -246,81 +269,104 @@ class Gradient:
             hint="pass a float or an int (or a numpy array of them, for a numpy-written function)",
         )
 
-    def _make_entry(self, build, kinds):
+    def _make_entry(self, build, kinds, key):
         fn = build.value_and_grad_fn if self._with_value else build.grad_fn
-        getters = [_getter(self.fun, e) for e in build.program.externals]
+        externals = build.program.externals
+        guards = build.program.guards
         ints = [i for i, k in enumerate(kinds) if k == "int"]
-        shapes = [i for i, k in enumerate(kinds) if k == "array"]
-        if not getters and not ints and not shapes:
+        dropped = [i for i, k in enumerate(kinds) if k == "concrete"]
+        arrays = "array" in kinds
+        if not externals and not ints and not dropped and not arrays and not guards:
             return fn
-        wrt_positions = [list(self._signature.parameters).index(n) for n in self.wrt]
 
         def entry(*args):
-            if ints:
-                args = list(args)
-                for i in ints:
-                    args[i] = float(args[i])
-            if getters:
-                result = fn(*args, *[get() for get in getters])
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
+            if ints or dropped:
+                args = [float(a) if k == "int" else a for a, k in zip(args, kinds) if k != "concrete"]
+            if externals:
+                result = fn(*args, *[e.read() for e in externals])
             else:
                 result = fn(*args)
-            if shapes:
-                result = self._shape_result(result, args, wrt_positions)
+            if arrays:
+                result = self._shape_result(result, args, kinds)
             return result
 
         return entry
 
-    def _shape_result(self, result, args, wrt_positions):
+    def _rebuild(self, key, stale, args):
+        """A module-level int/bool the specialisation baked in has changed: trace again."""
+        with self._lock:
+            self._cache.pop(key, None)
+            for build_key, build_value in list(self._builds.items()):
+                if build_value is stale:
+                    del self._builds[build_key]
+        return self(*args)
+
+    def _shape_result(self, result, args, kinds):
+        kept = [i for i, k in enumerate(kinds) if k != "concrete"]
+        positions = [kept.index(p) for p in self._wrt_positions]
+
         def shaped(gradient, position):
             shape = np.shape(args[position])
-            return np.array(np.broadcast_to(np.asarray(gradient, dtype=np.result_type(gradient, np.float64)), shape))
+            dtype = np.result_type(gradient, np.float64)
+            return np.array(np.broadcast_to(np.asarray(gradient, dtype=dtype), shape))
 
-        if self._with_value:
-            value, grads = result
-        else:
-            grads = result
+        value, grads = result if self._with_value else (None, result)
         if self._single:
-            grads = shaped(grads, wrt_positions[0])
+            grads = shaped(grads, positions[0])
         else:
-            grads = tuple(shaped(g, p) for g, p in zip(grads, wrt_positions))
+            grads = tuple(shaped(g, p) for g, p in zip(grads, positions))
         return (value, grads) if self._with_value else grads
 
     # ---- building ----
-    def _build(self, library):
-        found = self._builds.get(library)
+    def _build(self, library, concrete):
+        found = self._builds.get((library, concrete))
         if found is None:
-            found = build(self._parsed, self.wrt, None if library == "math_or_numpy" else library)
-            self._builds[library] = found
+            found = build(self._parsed, self.wrt, None if library == "math_or_numpy" else library,
+                          dict(concrete), deferrable=self._deferrable(concrete))
+            self._builds[(library, concrete)] = found
+        self._last = found
         return found
+
+    def _deferrable(self, concrete):
+        """Non-differentiated parameters still symbolic: a loop over one means 'trace at the call'."""
+        done = {name for name, _ in concrete}
+        return {name for name in self._signature.parameters if name not in self.wrt and name not in done}
+
+    @property
+    def _shown(self):
+        """The specialisation ``formulas``/``source``/``explain`` describe."""
+        shown = self._default or self._last
+        if shown is None:
+            raise SymdiffError(
+                f"{self.fun.__qualname__} depends on the value of an int argument (a loop count): "
+                "its formulas exist once it has been called",
+                filename=self._parsed.filename, lineno=self._parsed.firstlineno,
+                hint="call the gradient once (e.g. g(1.0, 3)); then formulas, source and explain() "
+                "describe that call",
+            )
+        return shown
 
     # ---- reading it ----
     @property
     def formulas(self):
         """``{parameter: closed-form derivative}`` as SymPy expressions (bounded in size)."""
-        return explain_stage.formulas(self._default.gradient_program)
+        return explain_stage.formulas(self._shown.gradient_program)
 
     @property
     def source(self):
         """The generated Python source of this gradient function (the scalar specialisation)."""
-        code = self._default.code
+        code = self._shown.code
         return code.value_and_grad_source if self._with_value else code.grad_source
 
     def explain(self):
         """The chain rule, statement by statement, as text."""
-        return explain_stage.explanation(self._default.gradient_program)
+        return explain_stage.explanation(self._shown.gradient_program)
 
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else "grad"
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
-
-
-def _getter(fun, external):
-    if external.where == "closure":
-        cell = fun.__closure__[fun.__code__.co_freevars.index(external.name)]
-        return lambda: cell.cell_contents
-    namespace = fun.__globals__
-    name = external.name
-    return lambda: namespace[name]
 
 
 def grad(f=None, wrt=None):

@@ -1,10 +1,10 @@
-"""derive: an SSA program -> its reverse-mode adjoint statements. The chain rule lives here.
+"""derive: an SSA program -> its reverse-mode adjoint program. The chain rule lives here.
 
-Takes: a ``Program`` (one SymPy expression per statement) and the parameters to differentiate.
-Returns: a ``GradientProgram``: each statement's local partial derivatives (``sympy.diff`` of that
-one small expression), the adjoint statements ``v_bar = sum(w_bar * dw/dv)`` in reverse order, and
-one gradient expression per parameter. Work is linear in the number of statements: no expression
-is ever inlined into another.
+Takes: a ``Program`` and the parameters to differentiate. Returns: a ``GradientProgram``: each
+statement's local partial derivatives (``sympy.diff`` of that one small expression), the reverse
+pass as ``Adjoint`` statements (``v_bar = sum(w_bar * dw/dv)``) and ``Branch`` es mirroring the
+forward ones, and one gradient expression per parameter. Work is linear in the number of
+statements: no expression is ever inlined into another.
 """
 
 from dataclasses import dataclass, field
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from .errors import SymdiffError
-from .to_sympy import Statement
+from .program import Branch, Merge, Statement
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Adjoint:
     expr: sympy.Expr
     lineno: int
     source: str
+    filename: str = None
 
     def __repr__(self):
         return f"<line {self.lineno} reverse: {self.target} = {self.expr}>"
@@ -37,14 +38,22 @@ class GradientProgram:
     wrt: list  # Params, in the order the user asked for them
     partials: dict = field(default_factory=dict)  # statement target -> [(symbol, d target/d symbol)]
     reused: dict = field(default_factory=dict)  # the same partials, reusing statement values
-    adjoints: list = field(default_factory=list)  # Adjoint statements, in execution order
-    adjoint_of: dict = field(default_factory=dict)  # symbol -> expression of d output / d symbol
+    reverse: list = field(default_factory=list)  # Adjoint statements and Branches, in run order
     gradients: list = field(default_factory=list)  # one expression per wrt parameter
     origins: dict = field(default_factory=dict)  # wrt symbol -> statement its gradient line cites
 
+    @property
+    def adjoints(self):
+        """Every ``Adjoint`` of the reverse pass, nested ones included, in run order."""
+        from .program import walk
+
+        return [item for item in walk(self.reverse) if isinstance(item, Adjoint)]
+
     def __repr__(self):
+        from .program import walk
+
         lines = [f"<GradientProgram d {self.program.output} / d ({', '.join(p.name for p in self.wrt)})"]
-        lines += [f"  {a!r}" for a in self.adjoints]
+        lines += [f"  {a!r}" for a in walk(self.reverse)]
         lines += [f"  grad {p.name} = {g}" for p, g in zip(self.wrt, self.gradients)]
         return "\n".join(lines) + ">"
 
@@ -58,7 +67,7 @@ def local_partial(stmt, symbol):
         bad = next(iter(partial.atoms(sympy.Derivative, sympy.Subs)))
         raise SymdiffError(
             f"SymPy cannot differentiate {bad.args[0]} with respect to {symbol}",
-            hint="use symdiff-supported functions, or rewrite this expression",
+            hint="use symdiff-supported functions, or register the derivative with symdiff.register",
         )
     return partial
 
@@ -73,6 +82,116 @@ def _reuse(stmt):
     return replacements
 
 
+class _Deriver:
+    def __init__(self, program, wrt):
+        self.program = program
+        self.result = GradientProgram(program=program, wrt=list(wrt))
+        self.active = {p.symbol for p in wrt}
+        self.order = {p.symbol: i for i, p in enumerate(program.params)}
+        self.users = {}  # symbol -> statements whose local derivatives feed its adjoint
+
+    # ---- forward: which values depend on the parameters, and their local partials ----
+    def forward(self, items):
+        for item in items:
+            if isinstance(item, Statement):
+                self.order[item.target] = len(self.order)
+                uses = sorted(item.expr.free_symbols & self.active, key=self.order.__getitem__)
+                if uses:
+                    self.active.add(item.target)
+                    partials = [(s, self._partial(item, s)) for s in uses]
+                    reuse = _reuse(item)
+                    self.result.partials[item.target] = partials
+                    self.result.reused[item.target] = [(s, d.xreplace(reuse)) for s, d in partials]
+            elif isinstance(item, Branch):
+                self.forward(item.then)
+                self.forward(item.orelse)
+                for merge in item.merges:
+                    self.order[merge.target] = len(self.order)
+                    values = merge.then_value.free_symbols | merge.else_value.free_symbols
+                    if values & self.active:
+                        self.active.add(merge.target)
+
+    def _partial(self, stmt, symbol):
+        try:
+            return local_partial(stmt, symbol)
+        except SymdiffError as exc:
+            raise SymdiffError(exc.message, filename=stmt.filename or self.program.filename,
+                               lineno=stmt.lineno, hint=exc.hint) from None
+
+    # ---- reverse: adjoints from the output back to the inputs ----
+    def reverse(self, items, terms):
+        out = []
+        for item in reversed(items):
+            if isinstance(item, Statement):
+                self._reverse_statement(item, terms, out)
+            elif isinstance(item, Branch):
+                self._reverse_branch(item, terms, out)
+        return out
+
+    def _reverse_statement(self, stmt, terms, out):
+        contributions = terms.pop(stmt.target, None)
+        if not contributions or stmt.target not in self.result.partials:
+            return
+        bar = self._materialize(stmt.target, contributions, stmt, out)
+        for symbol, partial in self.result.reused[stmt.target]:
+            terms.setdefault(symbol, []).append(bar * partial)
+            self.users.setdefault(symbol, []).append(stmt)
+
+    def _materialize(self, symbol, contributions, own, out, origin=None):
+        """``sum(contributions)`` as a name (a new ``Adjoint`` line unless it is one already)."""
+        bar = sympy.Add(*contributions)
+        if bar.is_Atom:
+            return bar
+        target = sympy.Symbol(self.program.namer.adjoint(symbol.name), real=True)
+        origin = origin or _origin(self.users.get(symbol, []), own)
+        out.append(Adjoint(target, symbol, bar, origin.lineno, origin.source, origin.filename))
+        return target
+
+    def _reverse_branch(self, branch, terms, out):
+        arms = ({}, {})
+        for merge in branch.merges:
+            contributions = terms.pop(merge.target, None)
+            if not contributions or merge.target not in self.active:
+                continue
+            bar = self._materialize(merge.target, contributions, branch, out)
+            for arm_terms, value in zip(arms, (merge.then_value, merge.else_value)):
+                for symbol in sorted(value.free_symbols & self.active, key=self.order.__getitem__):
+                    arm_terms.setdefault(symbol, []).append(bar * sympy.diff(value, symbol))
+        then_terms, else_terms = arms
+        then_rev = self.reverse(branch.then, then_terms)
+        then_users = {s: self.users[s][-1] for s in then_terms if self.users.get(s)}
+        else_rev = self.reverse(branch.orelse, else_terms)
+        else_users = {s: self.users[s][-1] for s in else_terms if self.users.get(s)}
+        # What is left flows to values defined before the 'if': join it after the reverse branch.
+        outer = sorted(set(then_terms) | set(else_terms), key=self.order.__getitem__)
+        merges = []
+        for symbol in outer:
+            then_value = self._arm_sum(symbol, then_terms, then_rev, then_users.get(symbol, branch))
+            else_value = self._arm_sum(symbol, else_terms, else_rev, else_users.get(symbol, branch))
+            target = sympy.Symbol(self.program.namer.adjoint(symbol.name), real=True)
+            merges.append(Merge(target, then_value, else_value))
+            terms.setdefault(symbol, []).append(target)
+            self.users.setdefault(symbol, []).append(branch)
+        if then_rev or else_rev or merges:
+            out.append(Branch(branch.cond, tuple(then_rev), tuple(else_rev), tuple(merges),
+                              branch.lineno, branch.source, branch.filename))
+
+
+    def _arm_sum(self, symbol, arm_terms, arm_reverse, origin):
+        """What one arm contributes to ``symbol``'s adjoint, as a name computed in that arm."""
+        contributions = arm_terms.get(symbol, [])
+        if not contributions:
+            return sympy.Integer(0)
+        return self._materialize(symbol, contributions, origin, arm_reverse, origin)
+
+
+def _origin(users, own):
+    """The statement a reverse-pass line is labelled with: its one user, else its own definition."""
+    if len(users) == 1 or (users and own is None):
+        return users[0] if len(users) == 1 else users[-1]
+    return own
+
+
 def derive(program, wrt):
     """Reverse-mode gradient of ``program.output`` with respect to the parameters ``wrt``.
 
@@ -85,60 +204,18 @@ def derive(program, wrt):
     >>> derive(prog, prog.params).gradients
     [f + exp(x)]
     """
-    result = GradientProgram(program=program, wrt=list(wrt))
-    active = {p.symbol for p in wrt}
-    order = {p.symbol: i for i, p in enumerate(program.params)}
-    for stmt in program.statements:
-        order[stmt.target] = len(order)
-        uses = sorted(stmt.expr.free_symbols & active, key=order.__getitem__)
-        if uses:
-            active.add(stmt.target)
-            partials = [(s, local_partial_located(stmt, s, program)) for s in uses]
-            reuse = _reuse(stmt)
-            result.partials[stmt.target] = partials
-            result.reused[stmt.target] = [(s, d.xreplace(reuse)) for s, d in partials]
-
-    namer = program.namer
+    deriver = _Deriver(program, wrt)
+    deriver.forward(program.body)
     terms = {}
-    if program.output in active:
+    if program.output in deriver.active:
         terms[program.output] = [sympy.Integer(1)]
-    users = {}  # symbol -> the statements whose local derivatives feed its adjoint
-    for stmt in reversed(program.statements):
-        contributions = terms.pop(stmt.target, None)
-        if not contributions or stmt.target not in result.partials:
-            continue
-        bar = sympy.Add(*contributions)
-        if not bar.is_Atom:
-            symbol = sympy.Symbol(namer.adjoint(stmt.target.name), real=True)
-            origin = _origin(users.get(stmt.target, []), stmt)
-            result.adjoints.append(Adjoint(symbol, stmt.target, bar, origin.lineno, origin.source))
-            bar = symbol
-        result.adjoint_of[stmt.target] = bar
-        for symbol, partial in result.reused[stmt.target]:
-            terms.setdefault(symbol, []).append(bar * partial)
-            users.setdefault(symbol, []).append(stmt)
-    result.origins = {p.symbol: _origin(users.get(p.symbol, []), None) for p in wrt}
+    result = deriver.result
+    result.reverse = deriver.reverse(program.body, terms)
     for param in wrt:
-        gradient = sympy.Add(*terms.get(param.symbol, []))
-        result.adjoint_of[param.symbol] = gradient
-        result.gradients.append(gradient)
+        result.gradients.append(sympy.Add(*terms.get(param.symbol, [])))
+        users = deriver.users.get(param.symbol, [])
+        result.origins[param.symbol] = _origin(users, None) if users else None
     return result
 
 
-def _origin(users, own):
-    """The statement a reverse-pass line is labelled with: its one user, else its own definition."""
-    if len(users) == 1 or (users and own is None):
-        return users[0] if len(users) == 1 else users[-1]
-    return own
-
-
-def local_partial_located(stmt, symbol, program):
-    """``local_partial`` with errors pointing at the statement's line."""
-    try:
-        return local_partial(stmt, symbol)
-    except SymdiffError as exc:
-        raise SymdiffError(exc.message, filename=program.filename, lineno=stmt.lineno,
-                           col_offset=None, hint=exc.hint) from None
-
-
-__all__ = ["Adjoint", "GradientProgram", "Statement", "derive", "local_partial"]
+__all__ = ["Adjoint", "GradientProgram", "derive", "local_partial"]

@@ -1,12 +1,18 @@
 """explain: a gradient program -> closed-form formulas and the chain rule in words.
 
 Takes: a ``GradientProgram``. Returns: ``formulas`` (one SymPy expression per parameter, built by
-substituting statements back in, bounded in size: past ``MAX_FORMULA_SIZE`` nodes a formula keeps
-the named intermediates instead of growing) and ``explanation`` (text: each statement's local
-derivatives, then the adjoints accumulated from the output back to the inputs).
+substituting statements back in; a branch on data becomes ``Piecewise``; bounded in size: past
+``MAX_FORMULA_SIZE`` nodes a formula keeps the named intermediates instead of growing) and
+``explanation`` (text: each statement's local derivatives, then the adjoints accumulated from the
+output back to the inputs, then the result).
 """
 
+from collections import ChainMap
+
 import sympy
+
+from .derive import Adjoint
+from .program import Branch, Statement
 
 MAX_FORMULA_SIZE = 400  # expression-tree nodes; beyond this, intermediates stay named
 
@@ -24,42 +30,43 @@ def tree_size(expr, limit):
     return count
 
 
-def _expand_all(pairs, limit):
-    """``{symbol: closed form}`` for ``(symbol, expr)`` pairs in definition order, each bounded."""
-    expanded = {}
-    for symbol, expr in pairs:
-        closed = expr.xreplace(expanded)
-        if tree_size(closed, limit) <= limit:
-            expanded[symbol] = closed
-    return expanded
+def _expand(items, expanded, limit):
+    """Fill ``expanded`` with ``{symbol: closed form}`` for the items' targets, each bounded."""
+    for item in items:
+        if isinstance(item, Branch):
+            cond = item.cond.xreplace(expanded)
+            then_map, else_map = expanded.new_child(), expanded.new_child()
+            _expand(item.then, then_map, limit)
+            _expand(item.orelse, else_map, limit)
+            for merge in item.merges:
+                a = merge.then_value.xreplace(then_map)
+                b = merge.else_value.xreplace(else_map)
+                closed = a if a == b else sympy.Piecewise((a, cond), (b, True))
+                if tree_size(closed, limit) <= limit:
+                    expanded[merge.target] = closed
+        else:
+            closed = item.expr.xreplace(expanded)
+            if tree_size(closed, limit) <= limit:
+                expanded[item.target] = closed
 
 
 def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
     """``{parameter name: closed-form derivative}``; large ones keep named intermediates."""
     program = gradient_program.program
-    forward = _expand_all(((s.target, s.expr) for s in program.statements), limit)
-    adjoints = _expand_all(((a.target, a.expr) for a in gradient_program.adjoints), 10 * limit)
+    forward = ChainMap()
+    _expand(program.body, forward, limit)
+    everything = forward.new_child()
+    _expand(gradient_program.reverse, everything, limit)
+    adjoints_only = ChainMap()
+    _expand(gradient_program.reverse, adjoints_only, 10 * limit)
     result = {}
     for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
-        in_forward_terms = gradient.xreplace(adjoints)
-        closed = in_forward_terms.xreplace(forward)
+        closed = gradient.xreplace(everything)
         if tree_size(closed, limit) > limit:
-            closed = in_forward_terms if tree_size(in_forward_terms, limit) <= limit else gradient
+            in_forward_names = gradient.xreplace(adjoints_only)
+            closed = in_forward_names if tree_size(in_forward_names, limit) <= limit else gradient
         result[param.name] = closed
     return result
-
-
-def intermediates(gradient_program, formula):
-    """The statements a bounded formula still names, as ``{symbol: expression}``."""
-    program = gradient_program.program
-    defined = {s.target: s.expr for s in program.statements}
-    defined.update({a.target: a.expr for a in gradient_program.adjoints})
-    wanted, found = set(formula.free_symbols), {}
-    for symbol in list(defined)[::-1]:
-        if symbol in wanted:
-            found[symbol] = defined[symbol]
-            wanted |= defined[symbol].free_symbols
-    return dict(reversed(list(found.items())))
 
 
 def _d(num, den):
@@ -69,35 +76,73 @@ def _d(num, den):
 def explanation(gradient_program, limit=MAX_FORMULA_SIZE):
     """The chain rule for this program, statement by statement, as text."""
     program = gradient_program.program
-    out = program.output
-    out_name = str(out)
+    out_name = str(program.output)
     params = ", ".join(p.name for p in program.params)
     lines = [f"Chain rule for {program.name}({params}), from {program.filename}", ""]
-
-    if not gradient_program.partials:
-        lines.append(f"{out_name} does not depend on {', '.join(p.name for p in gradient_program.wrt)}: "
-                     "every derivative is 0.")
+    wrt_symbols = {p.symbol for p in gradient_program.wrt}
+    if not gradient_program.partials and program.output not in wrt_symbols:
+        names = ", ".join(p.name for p in gradient_program.wrt)
+        lines.append(f"{out_name} does not depend on {names}: every derivative is 0.")
         return "\n".join(lines)
 
     lines.append("1. Each statement and its local derivatives (source order):")
     rows = []
-    for stmt in program.statements:
-        partials = gradient_program.partials.get(stmt.target)
-        if partials is None:
-            continue
-        derivs = ", ".join(f"{_d(stmt.target, s)} = {sympy.sstr(d)}" for s, d in partials)
-        rows.append((f"line {stmt.lineno}:", f"{stmt.target} = {sympy.sstr(stmt.expr)}", derivs))
+    _forward_rows(program.body, gradient_program, rows, "")
     lines += _columns(rows)
     lines.append("")
 
     lines.append(f"2. Accumulate {_d(out_name, '·')} from the output back to the inputs:")
+    if program.has_branches:
+        lines += _reverse_rows(gradient_program, out_name)
+        chained = {}
+    else:
+        rows, chained = _chain_rows(gradient_program, out_name, limit)
+        lines += [f"   {a} = {b} = {c}" if b else f"   {a} = {c}" for a, b, c in rows]
+    lines.append("")
+
+    lines.append("3. Result:")
+    closed = formulas(gradient_program, limit)
+    for param in gradient_program.wrt:
+        final = sympy.sstr(closed[param.name])
+        middle = chained.get(param.symbol)
+        if middle is not None and sympy.sstr(middle) != final:
+            lines.append(f"   {_d(out_name, param.name)} = {sympy.sstr(middle)} = {final}")
+        else:
+            lines.append(f"   {_d(out_name, param.name)} = {final}")
+    return "\n".join(lines)
+
+
+def _forward_rows(items, gradient_program, rows, indent):
+    for item in items:
+        if isinstance(item, Branch):
+            rows.append((f"{indent}line {item.lineno}:", f"if {sympy.sstr(item.cond)}:", ""))
+            _forward_rows(item.then, gradient_program, rows, indent + "  ")
+            for merge in item.merges:
+                rows.append((indent + "  ", f"{merge.target} = {sympy.sstr(merge.then_value)}", ""))
+            rows.append((indent, "else:", ""))
+            _forward_rows(item.orelse, gradient_program, rows, indent + "  ")
+            for merge in item.merges:
+                rows.append((indent + "  ", f"{merge.target} = {sympy.sstr(merge.else_value)}", ""))
+            continue
+        partials = gradient_program.partials.get(item.target)
+        if partials is None:
+            continue
+        derivs = ", ".join(f"{_d(item.target, s)} = {sympy.sstr(d)}" for s, d in partials)
+        rows.append((f"{indent}line {item.lineno}:", f"{item.target} = {sympy.sstr(item.expr)}", derivs))
+
+
+def _chain_rows(gradient_program, out_name, limit):
+    """Straight-line programs: d out/d v = sum over v's users w of (d out/d w)*(d w/d v)."""
+    program = gradient_program.program
+    out = program.output
+    statements = program.statements
     shown = {out: sympy.Integer(1)}  # symbol -> d out / d symbol, in terms of forward names
     uses = {}
-    for stmt in program.statements:
+    for stmt in statements:
         for s, _ in gradient_program.partials.get(stmt.target, []):
             uses.setdefault(s, []).append(stmt)
-    rows = [(f"{_d(out_name, out_name)}", "", "1")]
-    order = [s.target for s in reversed(program.statements) if s.target in gradient_program.partials]
+    rows = [(_d(out_name, out_name), "", "1")]
+    order = [s.target for s in reversed(statements) if s.target in gradient_program.partials]
     order += [p.symbol for p in gradient_program.wrt]
     for symbol in order:
         if symbol == out:
@@ -113,23 +158,50 @@ def explanation(gradient_program, limit=MAX_FORMULA_SIZE):
             value = sympy.Symbol(f"{symbol}_bar")
         shown[symbol] = value
         rows.append((_d(out_name, symbol), chain, sympy.sstr(value)))
-    lines += [f"   {a} = {b} = {c}" if b else f"   {a} = {c}" for a, b, c in rows]
-    lines.append("")
+    return rows, shown
 
-    lines.append("3. Result:")
-    closed = formulas(gradient_program, limit)
-    for param in gradient_program.wrt:
-        chained = shown.get(param.symbol, sympy.Integer(0))
-        final = closed[param.name]
-        if sympy.sstr(chained) == sympy.sstr(final):
-            lines.append(f"   {_d(out_name, param.name)} = {sympy.sstr(final)}")
-        else:
-            lines.append(f"   {_d(out_name, param.name)} = {sympy.sstr(chained)} = {sympy.sstr(final)}")
-    return "\n".join(lines)
+
+def _reverse_rows(gradient_program, out_name):
+    """Programs with branches: the reverse pass as written, adjoints named d out/d v."""
+    names = {}
+    for item in _walk_reverse(gradient_program.reverse):
+        if isinstance(item, Adjoint):
+            names[item.target] = sympy.Symbol(_d(out_name, item.of))
+    text = []
+
+    def show(items, indent):
+        for item in items:
+            if isinstance(item, Branch):
+                text.append(f"{indent}if {sympy.sstr(item.cond)}:   (line {item.lineno})")
+                show(item.then, indent + "  ")
+                for merge in item.merges:
+                    text.append(f"{indent}  {merge.target} = {sympy.sstr(merge.then_value.xreplace(names))}")
+                text.append(f"{indent}else:")
+                show(item.orelse, indent + "  ")
+                for merge in item.merges:
+                    text.append(f"{indent}  {merge.target} = {sympy.sstr(merge.else_value.xreplace(names))}")
+            elif isinstance(item, Adjoint):
+                text.append(f"{indent}{names[item.target]} = {sympy.sstr(item.expr.xreplace(names))}")
+
+    show(gradient_program.reverse, "   ")
+    for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
+        text.append(f"   {_d(out_name, param.name)} = {sympy.sstr(gradient.xreplace(names))}")
+    return text
+
+
+def _walk_reverse(items):
+    for item in items:
+        yield item
+        if isinstance(item, Branch):
+            yield from _walk_reverse(item.then)
+            yield from _walk_reverse(item.orelse)
 
 
 def _columns(rows):
     if not rows:
         return []
     widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    return [f"   {a:<{widths[0]}}  {b:<{widths[1]}}   {c}" for a, b, c in rows]
+    return [f"   {a:<{widths[0]}}  {b:<{widths[1]}}   {c}".rstrip() for a, b, c in rows]
+
+
+__all__ = ["Statement", "explanation", "formulas", "tree_size"]

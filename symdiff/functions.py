@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
-from .primitives import LogAddExp, LogAddExp2, RealCbrt
+from .primitives import Ceil, Floor, LogAddExp, LogAddExp2, RealCbrt, Round, Trunc
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,9 @@ _MATH = [
     # ---- powers ----
     ("sqrt", sympy.sqrt), ("pow", lambda x, y: x**y, (2,)),
     ("hypot", _hypot, (1, 2, 3, 4, 5, 6, 7, 8)),
+    # ---- piecewise ----
+    ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc),
+    ("copysign", lambda x, y: sympy.Abs(x) * sympy.sign(y), (2,)),
     # ---- other ----
     ("fabs", sympy.Abs),
     ("erf", sympy.erf), ("erfc", sympy.erfc), ("gamma", sympy.gamma), ("lgamma", sympy.loggamma),
@@ -81,6 +84,9 @@ _NUMPY = [
     ("negative", lambda x: -x), ("positive", lambda x: +x),
     # ---- other ----
     ("abs", sympy.Abs), ("absolute", sympy.Abs), ("fabs", sympy.Abs), ("sign", sympy.sign),
+    ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", Round), ("rint", Round),
+    ("maximum", sympy.Max, (2,)), ("minimum", sympy.Min, (2,)), ("fmax", sympy.Max, (2,)),
+    ("fmin", sympy.Min, (2,)), ("copysign", lambda x, y: sympy.Abs(x) * sympy.sign(y), (2,)),
     ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
     ("radians", lambda x: x * sympy.pi / 180), ("degrees", lambda x: x * 180 / sympy.pi),
 ]
@@ -88,6 +94,7 @@ _NUMPY = [
 _BUILTINS = [
     ("abs", sympy.Abs),
     ("pow", lambda x, y: x**y, (2,)),
+    ("round", Round),
 ]
 
 
@@ -120,9 +127,23 @@ CONSTANTS = {
 CONSTANT_VALUES = {math.pi: sympy.pi, math.e: sympy.E, math.tau: 2 * sympy.pi}
 
 
+# Rules added with ``symdiff.register``: they take precedence over the table above.
+_REGISTERED = {}
+
+
+def add_rule(func, rule):
+    """Make ``rule`` the one for ``func`` (used by ``symdiff.register``)."""
+    _REGISTERED[id(func)] = (func, rule)
+
+
+def remove_rule(func):
+    """Forget a registered rule for ``func``; the built-in one (if any) applies again."""
+    _REGISTERED.pop(id(func), None)
+
+
 def rule_for(func):
     """The ``Rule`` for ``func``, or None when symdiff does not know it."""
-    entry = _TABLE.get(id(func))
+    entry = _REGISTERED.get(id(func)) or _TABLE.get(id(func))
     if entry is None or entry[0] is not func:
         return None
     return entry[1]
@@ -130,4 +151,4 @@ def rule_for(func):
 
 def supported_names():
     """Every supported callable as the user writes it, for documentation and error hints."""
-    return sorted(rule.name for _, rule in _TABLE.values())
+    return sorted({rule.name for _, rule in [*_TABLE.values(), *_REGISTERED.values()]})

@@ -71,3 +71,51 @@ class RealCbrt(Function):
 
     def _eval_is_real(self):
         return self.args[0].is_real or None
+
+
+class _Step(Function):
+    """A piecewise-constant function: derivative 0 almost everywhere (as PyTorch and JAX)."""
+
+    nargs = 1
+    _numeric = None  # how SymPy evaluates it on a number
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_Number:
+            return cls._numeric(arg)
+        return None
+
+    def _eval_is_real(self):
+        return self.args[0].is_real or None
+
+    def _eval_is_integer(self):
+        return self.args[0].is_real or None
+
+
+class Floor(_Step):
+    """``math.floor`` / ``numpy.floor`` (and ``//``)."""
+
+    _numeric = staticmethod(sympy.floor)
+
+
+class Ceil(_Step):
+    """``math.ceil`` / ``numpy.ceil``."""
+
+    _numeric = staticmethod(sympy.ceiling)
+
+
+class Trunc(_Step):
+    """``math.trunc`` / ``int()`` / ``numpy.trunc``: rounds towards zero."""
+
+    _numeric = staticmethod(lambda x: sympy.sign(x) * sympy.floor(sympy.Abs(x)))
+
+
+class Round(_Step):
+    """``round()`` / ``numpy.round``: to the nearest integer, ties to even."""
+
+    @staticmethod
+    def _numeric(x):
+        return sympy.Integer(round(float(x)))

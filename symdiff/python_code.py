@@ -9,6 +9,7 @@ tracebacks and ``inspect.getsource`` show it) and released when the functions ar
 import itertools
 import linecache
 import math
+import os
 import weakref
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
+from .schedule import IfBlock
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -92,6 +94,27 @@ class _Printing:
     def _print_RealCbrt(self, expr):
         return f"{self._module_format('numpy.cbrt')}({self._print(expr.args[0])})"
 
+    def _print_Floor(self, expr):
+        return f"{self._module_format(self.library + '.floor')}({self._print(expr.args[0])})"
+
+    def _print_Ceil(self, expr):
+        return f"{self._module_format(self.library + '.ceil')}({self._print(expr.args[0])})"
+
+    def _print_Trunc(self, expr):
+        return f"{self._module_format(self.library + '.trunc')}({self._print(expr.args[0])})"
+
+    def _print_Round(self, expr):
+        if self.library == "numpy":
+            return f"{self._module_format('numpy.round')}({self._print(expr.args[0])})"
+        return f"round({self._print(expr.args[0])})"
+
+    def _print_Heaviside(self, expr):
+        """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally)."""
+        arg = self._print(expr.args[0])
+        if self.library == "numpy":
+            return f"{self._module_format('numpy.heaviside')}({arg}, 0.5)"
+        return f"(0.5 if {arg} == 0 else (1.0 if {arg} > 0 else 0.0))"
+
 
 class MathPrinter(_Printing, PythonCodePrinter):
     """Scalar code over the ``math`` module."""
@@ -121,6 +144,18 @@ class ArrayPrinter(_Printing, NumPyPrinter):
 
     def _print_Abs(self, expr):
         return f"{self._module_format('numpy.abs')}({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):
+        return self._fold("numpy.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("numpy.minimum", expr.args)
+
+    def _fold(self, name, args):
+        text = self._print(args[0])
+        for arg in args[1:]:
+            text = f"{self._module_format(name)}({text}, {self._print(arg)})"
+        return text
 
     def _print_loggamma(self, expr):
         return f"{self._module_format('math.lgamma')}({self._print(expr.args[0])})"
@@ -172,7 +207,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``."""
     program = gradient_program.program
     printer = make_printer(library, aliases)
-    names = signature or [p.symbol.name for p in program.params] + [e.symbol.name for e in program.externals]
+    names = signature or [
+        *[p.symbol.name for p in program.params if p.name not in program.concrete],
+        *[e.symbol.name for e in program.externals],
+    ]
     base = program.name if program.name.isidentifier() else "f"
     grad_name = f"{base}_grad"
     vg_name = f"{base}_value_and_grad"
@@ -230,13 +268,17 @@ def _print_line(expr, printer):
     if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol:
         name = printer.doprint(expr.base)
         return f"{name}*{name}"
-    return printer.doprint(expr)
+    return _print_result(expr, printer)
 
 
 def _print_result(expr, printer):
-    """A returned value: numbers as float literals, so an int never comes back as a gradient."""
+    """A value: numbers as float literals, so an int never comes back as a gradient."""
     if expr.is_Number:
         return repr(float(expr))
+    if isinstance(expr, sympy.Piecewise):
+        expr = sympy.Piecewise(*[
+            (sympy.Float(float(e)) if e.is_Number else e, c) for e, c in expr.args
+        ])
     return printer.doprint(expr)
 
 
@@ -244,17 +286,43 @@ def _def_line(program):
     return getattr(program, "firstlineno", None) or "?"
 
 
-def _body(lines, printer):
+def _body(lines, printer, indent="    ", current=None):
+    """Source lines for ``lines`` (``Line`` s and ``IfBlock`` s), each group under a ``# line N`` comment."""
     out = []
-    current = object()
     for line in lines:
-        tag = (line.lineno, line.reverse)
+        tag = (line.lineno, line.reverse, line.filename)
         if tag != current and line.lineno is not None:
-            label = f"line {line.lineno}" + (" (reverse)" if line.reverse else "")
-            out.append(f"    # {label}: {line.source}")
+            out.append(f"{indent}# {_label(line)}: {line.source}")
             current = tag
-        out.append(f"    {line.target.name} = {_print_line(line.expr, printer)}")
+        if isinstance(line, IfBlock):
+            out.append(f"{indent}if {_unwrap(printer.doprint(line.cond))}:")
+            out += _body(line.then, printer, indent + "    ", tag) or [f"{indent}    pass"]
+            if line.orelse:
+                out.append(f"{indent}else:")
+                out += _body(line.orelse, printer, indent + "    ", tag)
+            current = None
+            continue
+        out.append(f"{indent}{line.target.name} = {_print_line(line.expr, printer)}")
     return out
+
+
+def _unwrap(text):
+    """``(x > 0)`` -> ``x > 0`` when the parentheses enclose the whole text."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for i, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and i < len(text) - 1:
+            return text
+    return text[1:-1]
+
+
+def _label(line):
+    where = f"line {line.lineno}"
+    if line.filename:
+        where = f"{os.path.basename(line.filename)} {where}"
+    return where + (" (reverse)" if line.reverse else "")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,14 +1,18 @@
-"""schedule: forward and adjoint statements -> straight-line code, one operation per line, CSE'd.
+"""schedule: forward and adjoint statements -> code lines, one operation per line, CSE'd.
 
 Takes: a ``GradientProgram``. Returns: a ``Schedule``: ``Line`` s (``target = one operation over
-names and numbers``), each tagged with the user's line it comes from, plus the names that the
-gradient function and the value-and-gradient function return. Every distinct subexpression is
-computed once (value numbering, linear in program size); lines a function does not need are dropped.
+names and numbers``) and ``IfBlock`` s (for branches on data), each tagged with the user's line it
+comes from, plus the names that the gradient and value-and-gradient functions return. Every
+distinct subexpression is computed once per scope (value numbering, linear in program size); lines a
+function does not need are dropped.
 """
 
+from collections import ChainMap
 from dataclasses import dataclass
 
 import sympy
+
+from .program import Branch, Statement
 
 
 @dataclass(frozen=True)
@@ -20,9 +24,23 @@ class Line:
     lineno: int
     source: str
     reverse: bool  # True for lines of the reverse (adjoint) pass
+    filename: str = None  # None: the differentiated function's own file
 
     def __repr__(self):
         return f"{self.target} = {self.expr}  # line {self.lineno}{' (reverse)' if self.reverse else ''}"
+
+
+@dataclass(frozen=True)
+class IfBlock:
+    """``if cond:`` ``then`` lines ``else:`` ``orelse`` lines."""
+
+    cond: sympy.Basic
+    then: tuple
+    orelse: tuple
+    lineno: int
+    source: str
+    reverse: bool
+    filename: str = None
 
 
 @dataclass
@@ -38,24 +56,62 @@ class Schedule:
         live = set()
         for expr in returns:
             live |= expr.free_symbols
-        kept = []
-        for line in reversed(self.lines):
+        kept, _ = _prune(self.lines, live)
+        return kept
+
+
+def _prune(lines, live):
+    kept = []
+    for line in reversed(lines):
+        if isinstance(line, Line):
             if line.target in live:
                 kept.append(line)
-                live |= line.expr.free_symbols
-        kept.reverse()
-        return kept
+                live = live | line.expr.free_symbols
+        else:
+            then, live_then = _prune(line.then, live)
+            orelse, live_else = _prune(line.orelse, live)
+            if then or orelse:
+                kept.append(IfBlock(line.cond, tuple(then), tuple(orelse), line.lineno, line.source,
+                                    line.reverse, line.filename))
+                live = live_then | live_else | line.cond.free_symbols
+    kept.reverse()
+    return kept, live
+
+
+def walk_lines(lines):
+    """Every ``Line`` in ``lines``, nested ones included."""
+    for line in lines:
+        if isinstance(line, Line):
+            yield line
+        else:
+            yield from walk_lines(line.then)
+            yield from walk_lines(line.orelse)
 
 
 class _Lowerer:
     def __init__(self, namer):
         self.namer = namer
         self.lines = []
-        self.memo = {}  # expression -> the name that holds its value
-        self.alias = {}  # symbol -> the atom it equals (copies are not emitted)
-        self.lineno = None
-        self.source = ""
-        self.reverse = False
+        self.memo = ChainMap()  # expression -> the name that holds its value (scoped per arm)
+        # symbol -> the atom it equals (copies are not emitted). Not scoped: an SSA name defined in
+        # an arm is only ever read on paths where that arm ran.
+        self.alias = {}
+        self.where = (None, "", False, None)  # lineno, source, reverse, filename
+
+    def at(self, item, reverse):
+        self.where = (item.lineno, item.source, reverse, item.filename)
+
+    def emit(self, target, node):
+        self.lines.append(Line(target, node, *self.where))
+
+    # ---- statements ----
+    def items(self, items, reverse):
+        for item in items:
+            if isinstance(item, Branch):
+                self.branch(item, reverse)
+            else:
+                self.at(item, reverse)
+                self.assign(item.target, item.expr)
 
     def assign(self, target, expr):
         if expr.is_Atom:
@@ -64,10 +120,38 @@ class _Lowerer:
         if expr in self.memo:
             self.alias[target] = self.memo[expr]
             return
-        node = self.rebuild(expr)
-        self.lines.append(Line(target, node, self.lineno, self.source, self.reverse))
+        self.emit(target, self.rebuild(expr))
         self.memo[expr] = target
 
+    def branch(self, branch, reverse):
+        self.at(branch, reverse)
+        cond = self.condition(branch.cond)
+        where = self.where
+        arms = []
+        for block, values in ((branch.then, [m.then_value for m in branch.merges]),
+                              (branch.orelse, [m.else_value for m in branch.merges])):
+            saved = self.lines, self.memo
+            self.lines, self.memo = [], self.memo.new_child()
+            self.items(block, reverse)
+            self.where = where
+            for merge, value in zip(branch.merges, values):
+                node = self.atom(value) if value.is_Atom else self.rebuild(value)
+                self.emit(merge.target, node)
+            arms.append(tuple(self.lines))
+            self.lines, self.memo = saved
+        self.lines.append(IfBlock(cond, arms[0], arms[1], *where))
+
+    def condition(self, cond):
+        if isinstance(cond, sympy.core.relational.Relational):
+            return cond.func(self.operand_value(cond.lhs), self.operand_value(cond.rhs))
+        if isinstance(cond, (sympy.And, sympy.Or, sympy.Not)):
+            return cond.func(*[self.condition(arg) for arg in cond.args])
+        return cond
+
+    def operand_value(self, expr):
+        return self.atom(expr) if expr.is_Atom else self.value(expr)
+
+    # ---- expressions ----
     def atom(self, expr):
         return self.alias.get(expr, expr)
 
@@ -82,7 +166,7 @@ class _Lowerer:
         if node.is_Atom:
             return node
         target = sympy.Symbol(self.namer.temporary(), real=True)
-        self.lines.append(Line(target, node, self.lineno, self.source, self.reverse))
+        self.emit(target, node)
         self.memo[expr] = target
         return target
 
@@ -122,23 +206,20 @@ def schedule(gradient_program):
     """Lower forward statements, adjoints and gradients to one-operation lines."""
     program = gradient_program.program
     lowerer = _Lowerer(program.namer)
-    for stmt in program.statements:
-        lowerer.lineno, lowerer.source, lowerer.reverse = stmt.lineno, stmt.source, False
-        lowerer.assign(stmt.target, stmt.expr)
-    for adjoint in gradient_program.adjoints:
-        lowerer.lineno, lowerer.source, lowerer.reverse = adjoint.lineno, adjoint.source, True
-        lowerer.assign(adjoint.target, adjoint.expr)
+    lowerer.items(program.body, reverse=False)
+    lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
     for param, expr in zip(gradient_program.wrt, gradient_program.gradients):
-        lowerer.lineno, lowerer.source, lowerer.reverse = None, "", True
+        origin = gradient_program.origins.get(param.symbol)
+        lowerer.where = (origin.lineno, origin.source, True, origin.filename) if origin else (None, "", True, None)
         if expr.is_Atom:
             gradients.append(lowerer.atom(expr))
             continue
         target = sympy.Symbol(program.namer.adjoint(param.name), real=True)
-        origin = gradient_program.origins.get(param.symbol)
-        lowerer.lineno = origin.lineno if origin else None
-        lowerer.source = origin.source if origin else ""
         lowerer.assign(target, expr)
         gradients.append(lowerer.atom(target))
-    value = lowerer.value(program.output) if not program.output.is_Atom else lowerer.atom(program.output)
+    value = lowerer.value(program.output)
     return Schedule(lines=lowerer.lines, value=value, gradients=gradients)
+
+
+__all__ = ["IfBlock", "Line", "Schedule", "Statement", "schedule", "walk_lines"]

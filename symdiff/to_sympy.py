@@ -1,17 +1,21 @@
-"""to_sympy: a parsed function -> an SSA program, one SymPy expression per statement.
+"""to_sympy: a parsed function -> an SSA ``Program``, one SymPy expression per statement.
 
-Takes: a ``ParsedFunction`` and the kind of each argument. Returns: a ``Program`` whose
-``statements`` assign a fresh real SymPy symbol per user assignment, in source order, and whose
-``output`` is the returned value. The body is *executed*: concrete Python values (numbers, modules,
-functions) are evaluated as Python would; symbolic values (the parameters and what is computed from
-them) flow through as SymPy expressions. Anything not understood raises a located SymdiffError.
+Takes: a ``ParsedFunction`` and the concrete values of the parameters that are specialised on
+(non-differentiated ints and bools). Returns: a ``Program`` (see ``program.py``). The body is
+*executed*: concrete Python (numbers, loop counters, ``len``, modules, helper functions) runs as
+Python would; symbolic values (the parameters and what is computed from them) flow through as SymPy
+expressions, one fresh real symbol per assignment. A condition on a symbolic value becomes a
+``Branch``; loops with concrete trip counts unroll; helper functions are read and inlined.
+Anything not understood raises a located ``SymdiffError``.
 """
 
 import ast
 import builtins
 import linecache
+import math
 import numbers
 import operator
+import sys
 import types
 from dataclasses import dataclass, field
 
@@ -21,80 +25,93 @@ import sympy
 from . import functions
 from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
 from .naming import Namer, names_in
-from .parse import located
+from .parse import located, parse_function
+from .primitives import Floor
+from .program import Branch, External, Guard, Merge, Param, Program, Statement
+
+class NeedsConcrete(Exception):
+    """A loop count or index depends on a parameter that is not differentiated: trace at the call,
+    when its value is known (an int argument is then specialised on)."""
 
 
-@dataclass(frozen=True)
-class Param:
-    """A parameter of the user's function and the symbol that stands for it."""
-
-    name: str
-    symbol: sympy.Symbol
-
-
-@dataclass(frozen=True)
-class External:
-    """A module-level or closure number the function reads; passed in at call time."""
-
-    name: str  # as the user wrote it
-    symbol: sympy.Symbol
-    where: str  # "global" or "closure"
-
-
-@dataclass(frozen=True)
-class Statement:
-    """``target = expr``, from the user's line ``lineno`` (``source`` is that line's text)."""
-
-    target: sympy.Symbol
-    expr: sympy.Expr
-    lineno: int
-    source: str
-    user_name: str
-
-    def __repr__(self):
-        return f"<line {self.lineno}: {self.target} = {self.expr}>"
+MAX_INLINE_DEPTH = 60  # nested helper calls; deeper means recursion on a differentiated value
+MAX_LOOP_STEPS = 100_000  # iterations of one 'while' loop with a concrete condition
 
 
 @dataclass
-class Program:
-    """The function as straight-line SSA code over SymPy expressions."""
+class _Return:
+    value: object
+    node: ast.AST
 
+
+class _Break:
+    pass
+
+
+class _Continue:
+    pass
+
+
+BREAK, CONTINUE = _Break(), _Continue()
+
+
+class _Unbound:
+    """A name assigned in only one arm of an ``if`` on data: an error only if it is read."""
+
+    def __init__(self, lineno):
+        self.lineno = lineno
+
+
+@dataclass
+class LocalFunction:
+    """A ``def`` or ``lambda`` inside the traced function: its AST and the frame it closes over."""
+
+    node: ast.AST
+    frame: object
     name: str
-    filename: str
-    params: list
-    statements: list
-    output: sympy.Expr
-    output_lineno: int
-    externals: list = field(default_factory=list)
-    libraries: set = field(default_factory=set)  # modules the user's calls came from
-    namer: Namer = None
-    local_names: set = field(default_factory=set)
 
-    def __repr__(self):
-        body = "\n".join(f"  {s!r}" for s in self.statements)
-        return f"<Program {self.name}({', '.join(p.name for p in self.params)})\n{body}\n  -> {self.output}>"
+
+@dataclass
+class Frame:
+    """One function being executed: its parsed source, its locals and where its globals live."""
+
+    parsed: object
+    env: dict
+    local_names: set
+    fun: object  # the Python function (for globals and closure cells), or None for a LocalFunction
+    parent: object = None  # the enclosing Frame of a LocalFunction
+    depth: int = 0
+    closure: dict = field(default_factory=dict)
+
+    @property
+    def filename(self):
+        return self.parsed.filename
 
 
 _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: operator.pow,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
 }
 _OP_SYMBOLS = {
-    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
-    ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&",
+    ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^",
+    ast.BitAnd: "&",
+}
+_COMPARE = {
+    ast.Lt: (operator.lt, sympy.Lt), ast.LtE: (operator.le, sympy.Le),
+    ast.Gt: (operator.gt, sympy.Gt), ast.GtE: (operator.ge, sympy.Ge),
+    ast.Eq: (operator.eq, sympy.Eq), ast.NotEq: (operator.ne, sympy.Ne),
 }
 
 
 def is_symbolic(value):
-    """True for a SymPy expression that depends on a symbol."""
+    """True for a SymPy expression or condition that depends on a symbol."""
     return isinstance(value, sympy.Basic) and bool(value.free_symbols)
 
 
 def is_number(value):
     """True for a real number, concrete (Python/numpy) or SymPy."""
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, (numbers.Real, np.floating, np.integer)):
+    if isinstance(value, (bool, numbers.Real, np.floating, np.integer, np.bool_)):
         return True
     return isinstance(value, sympy.Expr)
 
@@ -113,25 +130,75 @@ def to_sympy(value):
     raise TypeError(value)
 
 
-class Tracer:
-    """Executes the function body over SymPy values; collects SSA statements."""
+def _truth(value):
+    """``True``/``False`` for a concrete condition, None for one that depends on symbols."""
+    if isinstance(value, sympy.Basic):
+        if value is sympy.true or value == sympy.true:
+            return True
+        if value is sympy.false or value == sympy.false:
+            return False
+        if value.free_symbols:
+            return None
+        if isinstance(value, sympy.Expr) and value.is_number:
+            return bool(value != 0)
+        return None
+    return bool(value)
 
-    def __init__(self, parsed, kinds):
+
+def _contains(nodes, kinds):
+    """Whether any statement in ``nodes`` (not inside nested functions) is one of ``kinds``."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, kinds):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _loop_exits(nodes):
+    """Whether ``nodes`` hold a ``break``/``continue`` of *this* loop level (not a nested loop's)."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Break, ast.Continue)):
+            return True
+        if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
+            stack.extend(node.orelse if isinstance(node, (ast.For, ast.While)) else [])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+class Tracer:
+    """Executes a function body over SymPy values; collects SSA statements and branches."""
+
+    def __init__(self, parsed, concrete=None, deferrable=()):
         self.parsed = parsed
         self.fun = parsed.fun
-        self.kinds = kinds
+        self.concrete = dict(concrete or {})
+        self.deferrable = set(deferrable)
+        self.deferrable_symbols = set()
         node = parsed.node
         self.namer = Namer(names_in(node) | set(self.fun.__code__.co_names))
-        self.local_names = set(self.fun.__code__.co_varnames) | set(self.fun.__code__.co_cellvars)
-        self.env = {}
-        self.statements = []
         self.externals = {}
+        self.guards = {}
         self.libraries = set()
+        self.helpers = {}
+        self.block = []
         self.current = node  # the statement being executed, for error locations
-        self._closure = {}
-        if self.fun.__closure__:
-            for name, cell in zip(self.fun.__code__.co_freevars, self.fun.__closure__):
-                self._closure[name] = cell
+        self.frame = self._frame_for(parsed, self.fun, parent=None, depth=0)
+
+    @staticmethod
+    def _frame_for(parsed, fun, parent, depth):
+        code = fun.__code__
+        closure = {}
+        if fun.__closure__:
+            closure = dict(zip(code.co_freevars, fun.__closure__))
+        local_names = set(code.co_varnames) | set(code.co_cellvars)
+        return Frame(parsed, {}, local_names, fun, parent, depth, closure)
 
     # ---- driver ----
     def run(self):
@@ -139,95 +206,314 @@ class Tracer:
         params = self._bind_params(node.args)
         if isinstance(node, ast.Lambda):
             self.current = node
-            output = self.eval(node.body)
-            output_lineno = node.lineno
+            result = _Return(self.eval(node.body), node)
         else:
-            output, output_lineno = self._exec_body(node)
-        output = self._check_output(output)
-        output_symbol = self._name_output(output, output_lineno)
+            result = self.exec_block(node.body, cont=[])
+            if not isinstance(result, _Return):
+                raise self._no_return(node)
+        output = self._check_output(result.value, result.node)
+        output_symbol = self._name_output(output, result.node)
         return Program(
             name=self.fun.__name__,
             filename=self.parsed.filename,
+            firstlineno=node.lineno,
             params=params,
-            statements=self.statements,
+            body=self.block,
             output=output_symbol,
-            output_lineno=output_lineno,
+            output_lineno=result.node.lineno,
             externals=list(self.externals.values()),
+            concrete=self.concrete,
+            guards=list(self.guards.values()),
             libraries=self.libraries,
+            helpers=self.helpers,
             namer=self.namer,
-            local_names=self.local_names,
+            local_names=self.frame.local_names,
         )
 
     def _bind_params(self, args):
         params = []
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             symbol = sympy.Symbol(self.namer.version(arg.arg), real=True)
-            self.env[arg.arg] = symbol
+            if arg.arg in self.concrete:
+                self.frame.env[arg.arg] = self.concrete[arg.arg]
+            else:
+                self.frame.env[arg.arg] = symbol
+                if arg.arg in self.deferrable:
+                    self.deferrable_symbols.add(symbol)
             params.append(Param(arg.arg, symbol))
         return params
 
-    def _exec_body(self, node):
-        for stmt in node.body:
-            self.current = stmt
-            result = self.exec_stmt(stmt)
-            if result is not None:
-                return result
-        raise located(
+    def _no_return(self, node):
+        name = getattr(node, "name", "<lambda>")
+        return located(
             SymdiffError,
-            f"{self.fun.__name__!r} reaches its end without 'return': it returns None",
-            self.parsed,
-            node,
-            hint="return the number to differentiate",
+            f"{name!r} reaches its end without 'return': it returns None",
+            self.frame.parsed, node,
+            hint="return the number to differentiate on every path",
         )
 
-    def _check_output(self, value):
+    def _check_output(self, value, node):
         if isinstance(value, (tuple, list)):
             raise located(
                 ShapeError,
                 f"{self.fun.__name__!r} returns a {type(value).__name__} of {len(value)} values; "
                 "grad needs a single number",
-                self.parsed,
-                self.current,
+                self.parsed, node,
                 hint="use symdiff.jacobian(f) for a function with several outputs, or return "
                 "one number (for example their sum)",
             )
         if not is_number(value):
             raise located(
                 ShapeError,
-                f"{self.fun.__name__!r} returns a {type(value).__name__}, not a number",
-                self.parsed,
-                self.current,
+                f"{self.fun.__name__!r} returns {_describe_value(value)}, not a number",
+                self.parsed, node,
                 hint="return the number to differentiate",
             )
         value = to_sympy(value)
-        if value.has(sympy.I) or value.has(sympy.zoo, sympy.nan):
+        if value.has(sympy.I, sympy.zoo, sympy.nan):
             raise located(
                 SymdiffError,
                 f"the returned value {value} is not a finite real number",
-                self.parsed,
-                self.current,
+                self.parsed, node,
                 hint="symdiff differentiates functions with finite real values",
             )
         return value
 
-    def _name_output(self, value, lineno):
+    def _name_output(self, value, node):
         if value.is_Atom:
             return value
-        name = self.fun.__name__ if self.fun.__name__.isidentifier() else "out"
-        name = self.namer.fresh(name) if name in self.local_names else self.namer.version(name)
-        target = sympy.Symbol(name, real=True)
-        self.statements.append(
-            Statement(target, value, lineno, self._source_line(lineno), target.name)
-        )
+        target = sympy.Symbol(self._result_name(), real=True)
+        self.emit(target, value, node)
         return target
 
-    # ---- statements ----
+    def _result_name(self):
+        """A name for a function's result: the function's own name where it is free."""
+        fun = self.frame.fun
+        name = fun.__name__ if fun is not None and fun.__name__.isidentifier() else "result"
+        return self.namer.fresh(name) if name in self.frame.local_names else self.namer.version(name)
+
+    def emit(self, target, expr, node):
+        self.block.append(Statement(target, expr, node.lineno, self._source_line(node.lineno),
+                                    self._filename_tag()))
+
+    def _filename_tag(self):
+        filename = self.frame.filename
+        return None if filename == self.parsed.filename else filename
+
+    # ---- blocks ----
+    def exec_block(self, stmts, cont):
+        """Run ``stmts``; returns None, or a ``_Return``/``BREAK``/``CONTINUE`` signal.
+
+        ``cont`` is what follows this block up to the end of the function (a list of statements),
+        or None inside a loop body, where it cannot be written down.
+        """
+        for i, stmt in enumerate(stmts):
+            self.current = stmt
+            if isinstance(stmt, ast.If):
+                signal = self.exec_If(stmt, stmts[i + 1:], cont)
+            else:
+                signal = self.exec_stmt(stmt)
+            if signal is not None:
+                return signal
+        return None
+
     def exec_stmt(self, stmt):
         handler = getattr(self, "exec_" + type(stmt).__name__, None)
         if handler is None:
             raise self.unsupported(stmt)
         return handler(stmt)
 
+    # ---- if ----
+    def exec_If(self, stmt, rest, cont):
+        test = self.condition(stmt.test)
+        truth = _truth(test)
+        if truth is not None:
+            arm = stmt.body if truth else stmt.orelse
+            return self.exec_block(arm, None if cont is None else [*rest, *cont])
+        if _loop_exits(stmt.body + stmt.orelse):
+            raise located(
+                UnsupportedSyntaxError,
+                "'break'/'continue' under a condition on a differentiated value: the loop's trip "
+                "count would depend on the value",
+                self.frame.parsed, stmt.test,
+                hint="loop a fixed number of times and select results with 'if' or min/max",
+            )
+        if _contains(stmt.body + stmt.orelse, ast.Return):
+            if cont is None:
+                raise located(
+                    UnsupportedSyntaxError,
+                    "'return' under a condition on a differentiated value inside a loop",
+                    self.frame.parsed, stmt.test,
+                    hint="assign the result to a variable and return it after the loop",
+                )
+            # Each arm runs on to the end of the function (its continuation), so that only the
+            # statements of the path taken are executed.
+            after = [*rest, *cont]
+            results = self._fork(test, stmt, stmt.body + after, stmt.orelse + after, cont=[])
+            (_, then_sig), (_, else_sig) = results
+            for sig in (then_sig, else_sig):
+                if not isinstance(sig, _Return):
+                    raise self._no_return(self.frame.parsed.node)
+            value = self._merge_values(then_sig, else_sig)
+            return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
+        results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=None)
+        (then_env, _), (else_env, _) = results
+        self.frame.env = self._merge_envs(then_env, else_env, stmt)
+        self._finish_branch()
+        return None
+
+    def _fork(self, test, stmt, then_stmts, else_stmts, cont):
+        """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``."""
+        start_env, start_block = self.frame.env, self.block
+        results, blocks = [], []
+        for arm in (then_stmts, else_stmts):
+            self.frame.env = dict(start_env)
+            self.block = []
+            signal = self.exec_block(arm, cont)
+            results.append((self.frame.env, signal))
+            blocks.append(self.block)
+        self.block = start_block
+        self._pending = (test, stmt, blocks, [])
+        return results
+
+    def _merge_values(self, then_sig, else_sig):
+        """Join two returned values after a ``Branch``: the value the function returns."""
+        a, b, node = then_sig.value, else_sig.value, then_sig.node
+        if a is b or (type(a) is type(b) and not isinstance(a, (list, tuple)) and _same(a, b)):
+            self._finish_branch()
+            return a
+        if is_number(a) and is_number(b):
+            blocks = self._pending[2]
+            a = self._named_in(blocks[0], to_sympy(a), then_sig.node)
+            b = self._named_in(blocks[1], to_sympy(b), else_sig.node)
+            target = sympy.Symbol(self._result_name(), real=True)
+            self._pending[3].append(Merge(target, a, b))
+            self._finish_branch()
+            return target
+        raise located(
+            SymdiffError,
+            f"the two branches give {_describe_value(a)} and {_describe_value(b)}: symdiff can only "
+            "join numbers",
+            self.frame.parsed, node,
+            hint="make both branches produce a number",
+        )
+
+    def _named_in(self, block, value, node):
+        """``value`` as a name assigned at the end of ``block`` (its 'return' line)."""
+        if value.is_Atom:
+            return value
+        target = sympy.Symbol(self._result_name(), real=True)
+        saved = self.block
+        self.block = block
+        self.emit(target, value, node)
+        self.block = saved
+        return target
+
+    def _merge_envs(self, then_env, else_env, stmt):
+        merged = {}
+        test, _, blocks, merges = self._pending
+        for name in {*then_env, *else_env}:
+            a = then_env.get(name, _UNBOUND_MISSING)
+            b = else_env.get(name, _UNBOUND_MISSING)
+            if a is b or (type(a) is type(b) and _same(a, b)):
+                merged[name] = a
+            elif a is _UNBOUND_MISSING or b is _UNBOUND_MISSING or isinstance(a, _Unbound) or isinstance(b, _Unbound):
+                merged[name] = _Unbound(stmt.lineno)
+            elif is_number(a) and is_number(b):
+                target = sympy.Symbol(self.namer.version(name), real=True)
+                merges.append(Merge(target, to_sympy(a), to_sympy(b)))
+                merged[name] = target
+            elif isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b) \
+                    and all(is_number(x) and is_number(y) for x, y in zip(a, b)):
+                items = []
+                for k, (x, y) in enumerate(zip(a, b)):
+                    if type(x) is type(y) and _same(x, y):
+                        items.append(x)
+                        continue
+                    target = sympy.Symbol(self.namer.version(f"{name}_{k}"), real=True)
+                    merges.append(Merge(target, to_sympy(x), to_sympy(y)))
+                    items.append(target)
+                merged[name] = type(a)(items)
+            else:
+                merged[name] = _Unbound(stmt.lineno)
+        return merged
+
+    def _finish_branch(self):
+        test, stmt, blocks, merges = self._pending
+        self.block.append(Branch(
+            cond=test, then=tuple(blocks[0]), orelse=tuple(blocks[1]), merges=tuple(merges),
+            lineno=stmt.lineno, source=self._source_line(stmt.lineno), filename=self._filename_tag(),
+        ))
+        self._pending = None
+
+    # ---- loops ----
+    def exec_For(self, stmt):
+        iterable = self.eval(stmt.iter)
+        items = self._iterate(iterable, stmt.iter)
+        for item in items:
+            self.current = stmt
+            self.assign(stmt.target, item)
+            signal = self.exec_block(stmt.body, cont=None)
+            if signal is BREAK:
+                return None
+            if isinstance(signal, _Return):
+                return signal
+        else:
+            return self.exec_block(stmt.orelse, cont=None)
+
+    def exec_While(self, stmt):
+        steps = 0
+        while True:
+            self.current = stmt
+            test = self.condition(stmt.test)
+            truth = _truth(test)
+            if truth is None:
+                self.check_deferrable(test)
+                raise located(
+                    UnsupportedSyntaxError,
+                    "a 'while' loop whose condition depends on a differentiated value: its trip "
+                    "count is not known when symdiff reads the function",
+                    self.frame.parsed, stmt.test,
+                    hint="loop a fixed number of times (for k in range(n)) and stop changing the "
+                    "result once done, e.g. with 'if'; or pass the count as an int parameter",
+                )
+            if not truth:
+                return self.exec_block(stmt.orelse, cont=None)
+            steps += 1
+            if steps > MAX_LOOP_STEPS:
+                raise located(
+                    SymdiffError, f"this 'while' loop ran {MAX_LOOP_STEPS} times without ending",
+                    self.frame.parsed, stmt, hint="check the loop's condition",
+                )
+            signal = self.exec_block(stmt.body, cont=None)
+            if signal is BREAK:
+                return None
+            if isinstance(signal, _Return):
+                return signal
+
+    def exec_Break(self, stmt):
+        return BREAK
+
+    def exec_Continue(self, stmt):
+        return CONTINUE
+
+    def _iterate(self, iterable, node):
+        if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
+            return list(iterable)
+        if isinstance(iterable, sympy.Basic):
+            self.check_deferrable(iterable)
+            raise located(
+                UnsupportedSyntaxError,
+                "a loop over a differentiated value",
+                self.frame.parsed, node,
+                hint="loop over range(n) with an int n, or over a tuple of values",
+            )
+        raise located(
+            SymdiffError, f"cannot loop over {_describe_value(iterable)}", self.frame.parsed, node,
+            hint="loop over range(...), a tuple or a list",
+        )
+
+    # ---- simple statements ----
     def exec_Assign(self, stmt):
         value = self.eval(stmt.value)
         for target in stmt.targets:
@@ -239,7 +525,8 @@ class Tracer:
 
     def exec_AugAssign(self, stmt):
         if not isinstance(stmt.target, ast.Name):
-            raise self.unsupported(stmt.target, "augmented assignment to this target")
+            raise self.unsupported(stmt.target, f"augmented assignment to {_describe(stmt.target)}",
+                                   hint="assign to a local variable name")
         current = self.lookup(stmt.target.id, stmt.target)
         value = self.binop(stmt.op, current, self.eval(stmt.value), stmt)
         self.assign(stmt.target, value)
@@ -247,10 +534,10 @@ class Tracer:
     def exec_Return(self, stmt):
         if stmt.value is None:
             raise located(
-                SymdiffError, "'return' without a value returns None", self.parsed, stmt,
+                SymdiffError, "'return' without a value returns None", self.frame.parsed, stmt,
                 hint="return the number to differentiate",
             )
-        return self.eval(stmt.value), stmt.lineno
+        return _Return(self.eval(stmt.value), stmt)
 
     def exec_Expr(self, stmt):
         if isinstance(stmt.value, ast.Constant):  # docstrings, '...'
@@ -259,8 +546,7 @@ class Tracer:
             UnsupportedSyntaxError,
             "an expression statement (its value is discarded; a call made only for its side "
             "effects) is not supported",
-            self.parsed,
-            stmt.value,
+            self.frame.parsed, stmt.value,
             hint="remove it (a print() for debugging belongs outside the differentiated "
             "function), or assign its value to a variable that is used",
         )
@@ -268,38 +554,66 @@ class Tracer:
     def exec_Pass(self, stmt):
         return None
 
+    def exec_FunctionDef(self, stmt):
+        if stmt.decorator_list:
+            raise self.unsupported(stmt.decorator_list[0], "a decorated nested function",
+                                   hint="define the helper without decorators")
+        self.frame.env[stmt.name] = LocalFunction(stmt, self.frame, stmt.name)
+
+    def exec_Assert(self, stmt):
+        test = self.condition(stmt.test)
+        truth = _truth(test)
+        if truth is None:
+            raise located(
+                UnsupportedSyntaxError, "an 'assert' on a differentiated value",
+                self.frame.parsed, stmt, hint="check the arguments before calling the gradient",
+            )
+        if not truth:
+            raise located(SymdiffError, "this assertion fails for these arguments",
+                          self.frame.parsed, stmt, hint="check the arguments")
+
+    def exec_Raise(self, stmt):
+        raise located(
+            SymdiffError, "the function raises an exception for these arguments",
+            self.frame.parsed, stmt, hint="call the gradient where the function is defined",
+        )
+
     def assign(self, target, value):
         """Bind ``target`` (a name or a tuple/list of targets) to ``value``; returns the bound value."""
         if isinstance(target, ast.Name):
             if isinstance(value, sympy.Expr) and not value.is_Atom:
                 symbol = sympy.Symbol(self.namer.version(target.id), real=True)
-                self.statements.append(
-                    Statement(symbol, value, self.current.lineno,
-                              self._source_line(self.current.lineno), target.id)
-                )
+                self.emit(symbol, value, self.current)
                 value = symbol
-            self.env[target.id] = value
+            elif isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr):
+                raise located(
+                    UnsupportedSyntaxError,
+                    "storing a condition on a differentiated value in a variable",
+                    self.frame.parsed, target,
+                    hint="use the comparison directly in the 'if' or conditional expression",
+                )
+            self.frame.env[target.id] = value
             return value
         if isinstance(target, (ast.Tuple, ast.List)):
             if any(isinstance(elt, ast.Starred) for elt in target.elts):
-                raise self.unsupported(target, "starred assignment")
+                raise self.unsupported(target, "starred assignment", hint="unpack each value by name")
+            if isinstance(value, (zip, enumerate, map, range)):
+                value = tuple(value)
             if not isinstance(value, (tuple, list)):
                 raise located(
                     ShapeError,
-                    f"cannot unpack a {type(value).__name__} into {len(target.elts)} names",
-                    self.parsed, target, hint="unpack a tuple or list of the same length",
+                    f"cannot unpack {_describe_value(value)} into {len(target.elts)} names",
+                    self.frame.parsed, target, hint="unpack a tuple or list of the same length",
                 )
             if len(value) != len(target.elts):
                 raise located(
                     ShapeError,
                     f"cannot unpack {len(value)} values into {len(target.elts)} names",
-                    self.parsed, target, hint="unpack a tuple or list of the same length",
+                    self.frame.parsed, target, hint="unpack a tuple or list of the same length",
                 )
             return type(value)(self.assign(t, v) for t, v in zip(target.elts, value))
-        raise self.unsupported(
-            target, f"assignment to {_describe(target)}",
-            hint="assign to a local variable name",
-        )
+        raise self.unsupported(target, f"assignment to {_describe(target)}",
+                               hint="assign to a local variable name")
 
     # ---- expressions ----
     def eval(self, node):
@@ -318,19 +632,29 @@ class Tracer:
         return self.lookup(node.id, node)
 
     def eval_Tuple(self, node):
-        return tuple(self.eval(elt) for elt in node.elts)
+        return tuple(self._elements(node.elts))
 
     def eval_List(self, node):
-        return [self.eval(elt) for elt in node.elts]
+        return list(self._elements(node.elts))
+
+    def _elements(self, elts):
+        for elt in elts:
+            if isinstance(elt, ast.Starred):
+                yield from self._iterate(self.eval(elt.value), elt)
+            else:
+                yield self.eval(elt)
 
     def eval_UnaryOp(self, node):
         operand = self.eval(node.operand)
+        if isinstance(node.op, ast.Not):
+            truth = _truth(self._as_condition(operand, node.operand))
+            if truth is None:
+                return sympy.Not(self._as_condition(operand, node.operand))
+            return not truth
         if isinstance(node.op, (ast.USub, ast.UAdd)):
             self.require_number(operand, node.operand)
-            if is_symbolic(operand) or isinstance(operand, sympy.Basic):
-                return -operand if isinstance(node.op, ast.USub) else operand
             return -operand if isinstance(node.op, ast.USub) else +operand
-        raise self.unsupported(node, f"the operator {_op_name(node.op)!r}")
+        raise self.unsupported(node, "the operator '~'")
 
     def eval_BinOp(self, node):
         left = self.eval(node.left)
@@ -340,16 +664,101 @@ class Tracer:
     def binop(self, op, left, right, node):
         func = _BINOPS.get(type(op))
         if func is None:
-            raise self.unsupported(node, f"the operator {_OP_SYMBOLS.get(type(op), type(op).__name__)!r}")
+            symbol = _OP_SYMBOLS.get(type(op), type(op).__name__)
+            raise self.unsupported(node, f"the operator {symbol!r}",
+                                   hint="symdiff differentiates + - * / ** // %")
+        if isinstance(op, ast.Add) and isinstance(left, (tuple, list)) and type(left) is type(right):
+            return left + right
         self.require_number(left, node)
         self.require_number(right, node)
         if not isinstance(left, sympy.Basic) and not isinstance(right, sympy.Basic):
-            return func(left, right)  # concrete Python arithmetic, as Python would do it
+            try:
+                return func(left, right)  # concrete Python arithmetic, as Python would do it
+            except ZeroDivisionError:
+                raise located(SymdiffError, "division by zero", self.frame.parsed, node,
+                              hint="the divisor is 0 for these arguments") from None
         left, right = to_sympy(left), to_sympy(right)
-        if isinstance(op, ast.Div) and right == 0:
-            raise located(SymdiffError, "division by zero", self.parsed, node,
+        if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)) and right == 0:
+            raise located(SymdiffError, "division by zero", self.frame.parsed, node,
                           hint="the divisor is the constant 0; check the formula")
+        if isinstance(op, ast.FloorDiv):
+            return Floor(left / right)
+        if isinstance(op, ast.Mod):
+            return left - right * Floor(left / right)
         return func(left, right)
+
+    def eval_BoolOp(self, node):
+        is_and = isinstance(node.op, ast.And)
+        symbolic = []
+        for value_node in node.values:
+            value = self.eval(value_node)
+            condition = self._as_condition(value, value_node)
+            truth = _truth(condition)
+            if truth is None:
+                symbolic.append(condition)
+                continue
+            if truth != is_and:  # short-circuit: a concrete False in 'and', True in 'or'
+                if not symbolic:
+                    return value
+                return sympy.false if is_and else sympy.true
+            if not symbolic and value_node is node.values[-1]:
+                return value
+        if not symbolic:
+            return is_and
+        return sympy.And(*symbolic) if is_and else sympy.Or(*symbolic)
+
+    def eval_Compare(self, node):
+        left = self.eval(node.left)
+        parts = []
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.eval(right_node)
+            if type(op) not in _COMPARE:
+                if isinstance(op, (ast.Is, ast.IsNot, ast.In, ast.NotIn)) and not is_symbolic(left) \
+                        and not is_symbolic(right):
+                    result = {ast.Is: operator.is_, ast.IsNot: operator.is_not,
+                              ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b}[type(op)](left, right)
+                    parts.append(result)
+                    left = right
+                    continue
+                raise self.unsupported(node, f"the comparison {type(op).__name__!r} on a differentiated value",
+                                       hint="compare numbers with < <= > >= == !=")
+            concrete_op, symbolic_op = _COMPARE[type(op)]
+            if isinstance(left, sympy.Basic) or isinstance(right, sympy.Basic):
+                self.require_number(left, node)
+                self.require_number(right, node)
+                parts.append(symbolic_op(to_sympy(left), to_sympy(right)))
+            else:
+                parts.append(concrete_op(left, right))
+            left = right
+        if len(parts) == 1:
+            return parts[0]
+        truths = [_truth(p) for p in parts]
+        if False in truths:
+            return False
+        symbolic = [p for p, t in zip(parts, truths) if t is None]
+        return sympy.And(*symbolic) if symbolic else True
+
+    def eval_IfExp(self, node):
+        test = self.condition(node.test)
+        truth = _truth(test)
+        if truth is not None:
+            return self.eval(node.body if truth else node.orelse)
+        a, b = self.eval(node.body), self.eval(node.orelse)
+        self.require_number(a, node.body)
+        self.require_number(b, node.orelse)
+        return sympy.Piecewise((to_sympy(a), test), (to_sympy(b), True))
+
+    def condition(self, node):
+        return self._as_condition(self.eval(node), node)
+
+    def _as_condition(self, value, node):
+        if isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr):
+            return value  # a relational or boolean
+        if isinstance(value, sympy.Expr) and value.free_symbols:
+            return sympy.Ne(value, 0)  # 'if x:' on a number means x != 0
+        if isinstance(value, sympy.Expr):
+            return bool(value != 0)
+        return value
 
     def eval_Attribute(self, node):
         base = self.eval(node.value)
@@ -361,164 +770,491 @@ class Tracer:
             if not hasattr(base, node.attr):
                 raise located(
                     SymdiffError, f"module {module!r} has no attribute {node.attr!r}",
-                    self.parsed, node, hint="check the spelling of the function or constant",
+                    self.frame.parsed, node, hint="check the spelling of the function or constant",
                 )
             return getattr(base, node.attr)
-        if isinstance(base, sympy.Basic):
-            raise self.unsupported(node, f"the attribute '.{node.attr}' of a number")
-        raise self.unsupported(node, f"the attribute '.{node.attr}' of a {type(base).__name__}")
+        if isinstance(base, sympy.Basic) or is_number(base):
+            raise self.unsupported(node, f"the attribute '.{node.attr}' of a number",
+                                   hint="use math or numpy functions on the value")
+        raise self.unsupported(node, f"the attribute '.{node.attr}' of {_describe_value(base)}",
+                               hint="use math or numpy functions on numbers")
 
+    def eval_Subscript(self, node):
+        base = self.eval(node.value)
+        index = self.eval(node.slice)
+        if isinstance(base, (tuple, list, range)):
+            if isinstance(index, sympy.Basic):
+                self.check_deferrable(index)
+                raise located(
+                    UnsupportedSyntaxError, "indexing with a differentiated value",
+                    self.frame.parsed, node.slice, hint="index with an int",
+                )
+            try:
+                return base[index]
+            except (IndexError, TypeError) as exc:
+                raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
+                              hint="index within the sequence's length") from None
+        raise self.unsupported(node, f"indexing {_describe_value(base)}",
+                               hint="index tuples and lists; pass numbers as separate parameters")
+
+    def eval_Slice(self, node):
+        parts = [None if p is None else self.eval(p) for p in (node.lower, node.upper, node.step)]
+        if any(isinstance(p, sympy.Basic) for p in parts):
+            raise located(UnsupportedSyntaxError, "slicing with a differentiated value",
+                          self.frame.parsed, node, hint="slice with ints")
+        return slice(*parts)
+
+    def eval_ListComp(self, node):
+        return list(self._comprehension(node.elt, node.generators))
+
+    def eval_GeneratorExp(self, node):
+        return tuple(self._comprehension(node.elt, node.generators))
+
+    def _comprehension(self, elt, generators):
+        saved = self.frame.env
+        self.frame.env = dict(saved)
+        try:
+            yield from self._generate(elt, generators)
+        finally:
+            inner = self.frame.env
+            self.frame.env = saved
+            del inner
+
+    def _generate(self, elt, generators):
+        first, rest = generators[0], generators[1:]
+        if first.is_async:
+            raise self.unsupported(first.iter, "an async comprehension")
+        for item in self._iterate(self.eval(first.iter), first.iter):
+            self.assign(first.target, item)
+            keep = True
+            for condition_node in first.ifs:
+                test = self.condition(condition_node)
+                truth = _truth(test)
+                if truth is None:
+                    self.check_deferrable(test)
+                    raise located(
+                        UnsupportedSyntaxError,
+                        "a comprehension filter on a differentiated value",
+                        self.frame.parsed, condition_node,
+                        hint="use a conditional expression for the element instead",
+                    )
+                keep = keep and truth
+            if not keep:
+                continue
+            if rest:
+                yield from self._generate(elt, rest)
+            else:
+                yield self.eval(elt)
+
+    def eval_Lambda(self, node):
+        return LocalFunction(node, self.frame, "<lambda>")
+
+    def eval_Starred(self, node):
+        raise self.unsupported(node, "a '*' expression", hint="pass the values one by one")
+
+    # ---- calls ----
     def eval_Call(self, node):
         func = self.eval(node.func)
         name = _describe(node.func)
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise self.unsupported(arg, "a '*' argument", hint="pass the arguments one by one")
-        if node.keywords:
+        args = list(self._elements(node.args))
+        kwargs = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise self.unsupported(keyword.value, "a '**' argument", hint="pass the arguments by name")
+            kwargs[keyword.arg] = self.eval(keyword.value)
+        structural = _STRUCTURAL.get(id(func))
+        if structural is not None and structural[0] is func:
+            return structural[1](self, node, args, kwargs)
+        rule = functions.rule_for(func)
+        if rule is not None:
+            return self._call_rule(rule, func, args, kwargs, node)
+        if isinstance(func, LocalFunction):
+            return self._inline(func.node, func.frame.parsed, None, func.frame, args, kwargs, node, func.name)
+        if isinstance(func, types.FunctionType):
+            return self._call_python(func, args, kwargs, node)
+        raise self.unknown_function(node, func, name)
+
+    def _call_rule(self, rule, func, args, kwargs, node):
+        if kwargs:
             raise self.unsupported(
-                node.keywords[0].value if node.keywords[0].arg is None else node,
-                f"keyword arguments in the call to {name}",
+                node, f"keyword arguments in the call to {rule.name}",
                 hint="pass the arguments by position",
             )
-        args = [self.eval(arg) for arg in node.args]
-        rule = functions.rule_for(func)
-        if rule is None:
-            raise self.unknown_function(node, func, name)
         if len(args) not in rule.nargs:
             expected = " or ".join(str(n) for n in rule.nargs)
             raise located(
-                SymdiffError,
-                f"{rule.name} takes {expected} argument(s), got {len(args)}",
-                self.parsed, node, hint=f"call {rule.name} with {expected} argument(s)",
+                SymdiffError, f"{rule.name} takes {expected} argument(s), got {len(args)}",
+                self.frame.parsed, node, hint=f"call {rule.name} with {expected} argument(s)",
             )
         for arg, arg_node in zip(args, node.args):
             self.require_number(arg, arg_node)
-        if rule.library != "builtins":
+        if rule.library not in ("builtins", "user"):
             self.libraries.add(rule.library)
+        if rule.library == "user":
+            self.helpers.update(rule.helpers)
         if not any(isinstance(a, sympy.Basic) for a in args):
             return func(*args)  # concrete call, as Python would do it
         return rule.build(*[to_sympy(a) for a in args])
 
+    def _call_python(self, func, args, kwargs, node):
+        if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):
+            raise self.unknown_function(node, func, _describe(node.func))
+        try:
+            parsed = parse_function(func)
+        except SymdiffError as exc:
+            raise located(
+                UnknownFunctionError,
+                f"cannot differentiate through {func.__qualname__}: {exc.message}",
+                self.frame.parsed, node,
+                hint=exc.hint or "register a derivative with symdiff.register(...)",
+            ) from None
+        frame = self._frame_for(parsed, func, parent=None, depth=self.frame.depth + 1)
+        return self._inline(parsed.node, parsed, func, frame, args, kwargs, node, func.__qualname__)
+
+    def _inline(self, fnode, parsed, func, parent_frame, args, kwargs, node, name):
+        """Run a helper's body with these arguments; its statements join the program."""
+        depth = self.frame.depth + 1
+        if depth > MAX_INLINE_DEPTH:
+            raise located(
+                SymdiffError,
+                f"calls nest more than {MAX_INLINE_DEPTH} deep (in {name}): recursion whose depth "
+                "depends on a differentiated value cannot be unrolled",
+                self.frame.parsed, node,
+                hint="make the recursion depth depend on an int parameter, or write a loop",
+            )
+        if func is not None:
+            frame = parent_frame
+            frame.depth = depth
+        else:
+            frame = Frame(parsed, {}, _assigned_names(fnode), None, parent_frame, depth)
+        frame.env = self._bind_call(fnode, frame, args, kwargs, node, name)
+        saved_frame, saved_current = self.frame, self.current
+        self.frame = frame
+        try:
+            if isinstance(fnode, ast.Lambda):
+                return self.eval(fnode.body)
+            result = self.exec_block(fnode.body, cont=[])
+            if not isinstance(result, _Return):
+                raise self._no_return(fnode)
+            return result.value
+        finally:
+            self.frame, self.current = saved_frame, saved_current
+
+    def _bind_call(self, fnode, frame, args, kwargs, node, name):
+        spec = fnode.args
+        if spec.vararg or spec.kwarg:
+            raise located(UnsupportedSyntaxError, f"{name} takes *args or **kwargs",
+                          frame.parsed, fnode, hint="give the helper named parameters")
+        positional = [*spec.posonlyargs, *spec.args]
+        env = {}
+        if len(args) > len(positional):
+            raise located(SymdiffError, f"{name} takes {len(positional)} positional argument(s), "
+                          f"got {len(args)}", self.frame.parsed, node, hint="check the call")
+        for arg, value in zip(positional, args):
+            env[arg.arg] = value
+        for key, value in kwargs.items():
+            if key in env or key not in {a.arg for a in [*positional, *spec.kwonlyargs]}:
+                raise located(SymdiffError, f"{name} got an unexpected or repeated argument {key!r}",
+                              self.frame.parsed, node, hint="check the call")
+            env[key] = value
+        defaults = spec.defaults
+        for arg, default in zip(positional[len(positional) - len(defaults):], defaults):
+            if arg.arg not in env:
+                env[arg.arg] = self._default_value(default, frame, func_default=True)
+        for arg, default in zip(spec.kwonlyargs, spec.kw_defaults):
+            if arg.arg not in env and default is not None:
+                env[arg.arg] = self._default_value(default, frame, func_default=True)
+        missing = [a.arg for a in [*positional, *spec.kwonlyargs] if a.arg not in env]
+        if missing:
+            raise located(SymdiffError, f"{name} is missing argument(s) {', '.join(missing)}",
+                          self.frame.parsed, node, hint="check the call")
+        return env
+
+    def _default_value(self, default, frame, func_default):
+        saved = self.frame
+        self.frame = frame if frame.parent is None else frame.parent
+        try:
+            return self.eval(default)
+        finally:
+            self.frame = saved
+
     # ---- names ----
     def lookup(self, name, node):
-        if name in self.env:
-            return self.env[name]
-        if name in self.local_names:
-            raise located(
-                SymdiffError, f"local variable {name!r} is used before it is assigned",
-                self.parsed, node, hint=f"assign {name!r} before this line",
-            )
-        if name in self._closure:
-            try:
-                value = self._closure[name].cell_contents
-            except ValueError:
-                raise located(SymdiffError, f"free variable {name!r} is not bound yet",
-                              self.parsed, node,
-                              hint=f"assign {name!r} in the enclosing function first") from None
-            return self._external(name, value, "closure")
-        globals_ = self.fun.__globals__
-        if name in globals_:
-            return self._external(name, globals_[name], "global")
-        if hasattr(builtins, name):
-            return getattr(builtins, name)
-        raise located(SymdiffError, f"name {name!r} is not defined", self.parsed, node,
+        frame = self.frame
+        while frame is not None:
+            if name in frame.env:
+                value = frame.env[name]
+                if isinstance(value, _Unbound):
+                    raise located(
+                        SymdiffError,
+                        f"{name!r} is assigned in only one branch of the 'if' on line "
+                        f"{value.lineno}, which depends on a differentiated value",
+                        self.frame.parsed, node,
+                        hint=f"assign {name!r} in both branches (or before the 'if')",
+                    )
+                return value
+            if frame is self.frame and name in frame.local_names and frame.fun is not None:
+                raise located(
+                    SymdiffError, f"local variable {name!r} is used before it is assigned",
+                    self.frame.parsed, node, hint=f"assign {name!r} before this line",
+                )
+            if frame.fun is not None:
+                return self._lookup_outside(frame, name, node)
+            frame = frame.parent
+        raise located(SymdiffError, f"name {name!r} is not defined", self.frame.parsed, node,
                       hint="define it (or import it) at module level before the first call")
 
-    def _external(self, name, value, where):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.number)):
+    def _lookup_outside(self, frame, name, node):
+        fun = frame.fun
+        if name in frame.closure:
+            cell = frame.closure[name]
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                raise located(SymdiffError, f"free variable {name!r} is not bound yet",
+                              self.frame.parsed, node,
+                              hint=f"assign {name!r} in the enclosing function first") from None
+            return self._external(name, value, cell)
+        globals_ = fun.__globals__
+        if name in globals_:
+            return self._external(name, globals_[name], globals_)
+        if hasattr(builtins, name):
+            return getattr(builtins, name)
+        raise located(SymdiffError, f"name {name!r} is not defined", self.frame.parsed, node,
+                      hint="define it (or import it) at module level before the first call")
+
+    def _external(self, name, value, container):
+        """A module-level or closure value (``container``: the globals dict or the cell)."""
+        key = (id(container), name)
+        if isinstance(value, (bool, np.bool_, int, np.integer)):
+            # Concrete (it may count loops or pick branches); the specialisation is guarded.
+            self.guards[key] = Guard(name, value, container)
             return value
-        if isinstance(value, (complex, np.complexfloating)):
+        if not isinstance(value, (numbers.Real, np.floating)):
             return value
-        constant = functions.CONSTANT_VALUES.get(float(value)) if isinstance(value, float) else None
+        constant = functions.CONSTANT_VALUES.get(float(value))
         if constant is not None:
             return constant
-        key = (where, name)
         if key not in self.externals:
             symbol = sympy.Symbol(self.namer.version(name), real=True)
-            self.externals[key] = External(name, symbol, where)
+            self.externals[key] = External(name, symbol, container)
         return self.externals[key].symbol
 
     # ---- checks and errors ----
     def require_number(self, value, node):
         if is_number(value):
             if isinstance(value, sympy.Basic) and value.has(sympy.I):
-                raise located(SymdiffError, "a complex value appears here", self.parsed, node,
+                raise located(SymdiffError, "a complex value appears here", self.frame.parsed, node,
                               hint="symdiff differentiates real functions")
             return
+        if isinstance(value, sympy.Basic):
+            raise located(
+                UnsupportedSyntaxError, "arithmetic on a condition", self.frame.parsed, node,
+                hint="use a conditional expression: (1.0 if x > 0 else 0.0)",
+            )
         raise located(
             SymdiffError,
             f"expected a number here, got {_describe_value(value)}",
-            self.parsed, node,
+            self.frame.parsed, node,
             hint="symdiff differentiates arithmetic on real numbers",
         )
+
+    def check_deferrable(self, value):
+        """Raise ``NeedsConcrete`` if ``value`` only depends on non-differentiated parameters."""
+        symbols = value.free_symbols if isinstance(value, sympy.Basic) else set()
+        if symbols and symbols <= self.deferrable_symbols:
+            raise NeedsConcrete(sorted(s.name for s in symbols))
 
     def unsupported(self, node, what=None, hint=None):
         what = what or _describe_construct(node)
         return located(
             UnsupportedSyntaxError,
             f"{what} is not supported in a differentiated function",
-            self.parsed, node,
+            self.frame.parsed, node,
             hint=hint or _UNSUPPORTED_HINTS.get(type(node)),
         )
 
     def unknown_function(self, node, func, name):
-        if isinstance(func, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)) or callable(func):
-            hint = (
-                "symdiff only calls functions whose derivative it knows (math and numpy "
-                "functions, abs, pow); inline the helper's arithmetic into this function"
-            )
+        if callable(func):
             return located(
                 UnknownFunctionError,
                 f"call to {name}, a function symdiff does not know",
-                self.parsed, node, hint=hint,
+                self.frame.parsed, node,
+                hint="give symdiff its derivative with symdiff.register(...), or use math/numpy "
+                "functions, abs, pow, min, max, or a Python function symdiff can read",
             )
         return located(
-            SymdiffError, f"{name} is a {type(func).__name__}, not a function", self.parsed, node,
-            hint="call a math or numpy function",
+            SymdiffError, f"{name} is {_describe_value(func)}, not a function", self.frame.parsed,
+            node, hint="call a math or numpy function",
         )
 
     def _source_line(self, lineno):
-        return linecache.getline(self.parsed.filename, lineno).strip()
+        return linecache.getline(self.frame.filename, lineno).strip()
 
+
+def _same(a, b):
+    try:
+        if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
+            return a == b
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # comparing odd objects (arrays): treat as different
+        return False
+
+
+_UNBOUND_MISSING = _Unbound(0)
+
+
+def _assigned_names(fnode):
+    """Names a nested ``def``/``lambda`` assigns: its parameters and assignment targets."""
+    names = {a.arg for a in ast.walk(fnode.args) if isinstance(a, ast.arg)}
+    body = fnode.body if isinstance(fnode.body, list) else [fnode.body]
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+# ---- builtins that shape the computation rather than compute a derivative ----
+def _builtin_range(tracer, node, args, kwargs):
+    for value, arg_node in zip(args, node.args):
+        if isinstance(value, sympy.Basic):
+            tracer.check_deferrable(value)
+            raise located(
+                UnsupportedSyntaxError,
+                "range() over a differentiated value: the loop's trip count would depend on it",
+                tracer.frame.parsed, arg_node,
+                hint="pass the count as an int parameter that is not differentiated "
+                "(grad(f, wrt='x')) or use a constant",
+            )
+    try:
+        return range(*args, **kwargs)
+    except TypeError as exc:
+        raise located(SymdiffError, f"range(): {exc}", tracer.frame.parsed, node,
+                      hint="give range() ints") from None
+
+
+def _builtin_len(tracer, node, args, kwargs):
+    if len(args) != 1 or not isinstance(args[0], (tuple, list, range, str)):
+        raise located(SymdiffError, f"len() of {_describe_value(args[0] if args else None)}",
+                      tracer.frame.parsed, node, hint="take len() of a tuple or list")
+    return len(args[0])
+
+
+def _builtin_passthrough(func):
+    def call(tracer, node, args, kwargs):
+        try:
+            return func(*args, **kwargs)
+        except TypeError as exc:
+            raise located(SymdiffError, f"{func.__name__}(): {exc}", tracer.frame.parsed, node,
+                          hint="check the arguments") from None
+
+    return call
+
+
+def _builtin_sequence(func):
+    def call(tracer, node, args, kwargs):
+        if len(args) > 1 or kwargs:
+            raise located(SymdiffError, f"{func.__name__}() takes one iterable here",
+                          tracer.frame.parsed, node, hint="check the call")
+        return func(tracer._iterate(args[0], node.args[0])) if args else func()
+
+    return call
+
+
+def _builtin_sum(tracer, node, args, kwargs):
+    if not args or len(args) > 2:
+        raise located(SymdiffError, "sum() takes an iterable and an optional start",
+                      tracer.frame.parsed, node, hint="check the call")
+    items = tracer._iterate(args[0], node.args[0])
+    total = args[1] if len(args) == 2 else kwargs.get("start", 0)
+    for item in items:
+        tracer.require_number(item, node)
+    if not any(isinstance(item, sympy.Basic) for item in [*items, total]):
+        return sum(items, total)
+    return sympy.Add(to_sympy(total), *[to_sympy(item) for item in items])
+
+
+def _builtin_minmax(python_func, sympy_func):
+    def call(tracer, node, args, kwargs):
+        if kwargs:
+            raise located(SymdiffError, f"{python_func.__name__}() with keyword arguments",
+                          tracer.frame.parsed, node, hint="pass the values only")
+        values = tracer._iterate(args[0], node.args[0]) if len(args) == 1 else args
+        if not values:
+            raise located(SymdiffError, f"{python_func.__name__}() of nothing", tracer.frame.parsed,
+                          node, hint="give it at least one value")
+        for value in values:
+            tracer.require_number(value, node)
+        if not any(isinstance(v, sympy.Basic) for v in values):
+            return python_func(values)
+        return sympy_func(*[to_sympy(v) for v in values])
+
+    return call
+
+
+def _builtin_float(tracer, node, args, kwargs):
+    if len(args) != 1:
+        raise located(SymdiffError, "float() of one number", tracer.frame.parsed, node,
+                      hint="convert one number")
+    (value,) = args
+    tracer.require_number(value, node)
+    if isinstance(value, sympy.Basic):
+        return value
+    return float(value)
+
+
+def _builtin_int(tracer, node, args, kwargs):
+    if len(args) != 1:
+        raise located(SymdiffError, "int() of one number", tracer.frame.parsed, node,
+                      hint="convert one number")
+    (value,) = args
+    tracer.require_number(value, node)
+    if isinstance(value, sympy.Basic):
+        from .primitives import Trunc
+
+        return Trunc(value)
+    return int(value)
+
+
+_STRUCTURAL = {
+    id(f): (f, handler)
+    for f, handler in [
+        (range, _builtin_range),
+        (len, _builtin_len),
+        (enumerate, _builtin_passthrough(enumerate)),
+        (zip, _builtin_passthrough(zip)),
+        (reversed, _builtin_passthrough(reversed)),
+        (list, _builtin_sequence(list)),
+        (tuple, _builtin_sequence(tuple)),
+        (sum, _builtin_sum),
+        (min, _builtin_minmax(min, sympy.Min)),
+        (max, _builtin_minmax(max, sympy.Max)),
+        (float, _builtin_float),
+        (int, _builtin_int),
+    ]
+}
 
 _UNSUPPORTED_HINTS = {
-    ast.If: "branches on data are not supported yet; use a formula without 'if'",
-    ast.For: "loops are not supported yet; write the steps out",
-    ast.While: "loops are not supported yet; write the steps out",
-    ast.IfExp: "conditional expressions are not supported yet",
-    ast.Compare: "comparisons are not supported yet",
-    ast.BoolOp: "'and'/'or' are not supported yet",
-    ast.Subscript: "indexing is not supported yet; pass scalars as separate parameters",
-    ast.FunctionDef: "define helper functions at module level and inline their arithmetic",
-    ast.Lambda: "inline the lambda's arithmetic",
-    ast.Assert: "move the check outside the differentiated function",
-    ast.Raise: "move the check outside the differentiated function",
-    ast.ListComp: "comprehensions are not supported yet",
-    ast.GeneratorExp: "generator expressions are not supported yet",
     ast.Dict: "dictionaries are not supported; use separate variables",
     ast.Set: "sets are not supported; use separate variables",
     ast.JoinedStr: "strings are not numbers; remove the f-string",
+    ast.DictComp: "dictionaries are not supported; use separate variables",
+    ast.SetComp: "sets are not supported; use a list",
 }
 
 
 def _describe_construct(node):
     names = {
-        ast.If: "an 'if' statement", ast.For: "a 'for' loop", ast.While: "a 'while' loop",
-        ast.IfExp: "a conditional expression", ast.Compare: "a comparison",
-        ast.BoolOp: "'and'/'or'", ast.Subscript: "indexing", ast.FunctionDef: "a nested 'def'",
-        ast.Lambda: "a lambda", ast.Assert: "an 'assert' statement", ast.Raise: "a 'raise' statement",
-        ast.ListComp: "a list comprehension", ast.GeneratorExp: "a generator expression",
         ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string",
-        ast.Break: "'break'", ast.Continue: "'continue'", ast.Slice: "slicing",
-    }
+        ast.DictComp: "a dict comprehension", ast.SetComp: "a set comprehension",
+        ast.Match: "a 'match' statement",
+    } if hasattr(ast, "Match") else {}
     return names.get(type(node), f"the construct '{type(node).__name__}'")
 
 
 def _describe(node):
-    try:
-        return ast.unparse(node)
-    except Exception:  # pragma: no cover - ast.unparse handles every expression node
-        return type(node).__name__
+    return ast.unparse(node)
 
 
 def _describe_value(value):
@@ -526,17 +1262,25 @@ def _describe_value(value):
         return "None"
     if isinstance(value, str):
         return f"the string {value!r}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} values"
+    if isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr):
+        return "a condition"
+    if isinstance(value, types.ModuleType):
+        return f"the module {value.__name__!r}"
     return f"a {type(value).__name__}"
 
 
-def _op_name(op):
-    return {ast.Not: "not", ast.Invert: "~"}.get(type(op), type(op).__name__)
+def trace(parsed, concrete=None, deferrable=()):
+    """Run ``parsed`` over symbols.
 
-
-def trace(parsed, kinds=None):
-    """Run ``parsed`` over symbols; the ``Program`` it computes."""
+    ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
+    are not differentiated, whose use as a loop count raises ``NeedsConcrete``.
+    """
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 20000))
     try:
-        return Tracer(parsed, kinds).run()
+        return Tracer(parsed, concrete, deferrable).run()
     except RecursionError:
         raise SymdiffError(
             f"{parsed.fun.__qualname__!r} is nested too deeply to translate",
@@ -544,3 +1288,8 @@ def trace(parsed, kinds=None):
             lineno=parsed.firstlineno,
             hint="split deeply nested expressions into several assignments",
         ) from None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+__all__ = ["Tracer", "is_number", "is_symbolic", "math", "to_sympy", "trace"]

@@ -1,0 +1,148 @@
+"""program: the plain data every stage passes on — SSA statements, branches, whole programs.
+
+Takes: nothing (definitions only). Returns: ``Statement`` (``target = expr``), ``Branch`` (an ``if``
+on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Program``
+(parameters, body, output) and ``walk`` over nested blocks. Stages never mutate these.
+"""
+
+from dataclasses import dataclass, field
+
+import sympy
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter of the user's function and the symbol that stands for it."""
+
+    name: str
+    symbol: sympy.Symbol
+
+
+@dataclass(frozen=True, eq=False)
+class External:
+    """A module-level or closure number the function reads; passed in at call time."""
+
+    name: str  # as the user wrote it
+    symbol: sympy.Symbol
+    container: object  # the globals dict it lives in, or the closure cell
+
+    def read(self):
+        """Its value now."""
+        if isinstance(self.container, dict):
+            return self.container[self.name]
+        return self.container.cell_contents
+
+
+@dataclass(frozen=True, eq=False)
+class Guard:
+    """A module-level or closure int/bool baked into a specialisation; it must not change."""
+
+    name: str
+    value: object
+    container: object  # the globals dict it lives in, or the closure cell
+
+    def holds(self):
+        """Whether the value is still the one the specialisation was built for."""
+        try:
+            if isinstance(self.container, dict):
+                now = self.container[self.name]
+            else:
+                now = self.container.cell_contents
+        except (KeyError, ValueError):
+            return False
+        return type(now) is type(self.value) and now == self.value
+
+
+@dataclass(frozen=True)
+class Statement:
+    """``target = expr``, from line ``lineno`` of ``filename`` (``source`` is that line's text)."""
+
+    target: sympy.Symbol
+    expr: sympy.Expr
+    lineno: int
+    source: str
+    filename: str = None  # None: the differentiated function's own file
+
+    def __repr__(self):
+        return f"<line {self.lineno}: {self.target} = {self.expr}>"
+
+
+@dataclass(frozen=True)
+class Merge:
+    """After a ``Branch``: ``target = then_value`` if its condition held, else ``else_value``."""
+
+    target: sympy.Symbol
+    then_value: sympy.Expr
+    else_value: sympy.Expr
+
+    def __repr__(self):
+        return f"<merge {self.target} = {self.then_value} | {self.else_value}>"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """``if cond: then else: orelse``, then the ``merges`` that join values assigned in both arms."""
+
+    cond: sympy.Basic
+    then: tuple
+    orelse: tuple
+    merges: tuple
+    lineno: int
+    source: str
+    filename: str = None
+
+    def __repr__(self):
+        return f"<line {self.lineno}: if {self.cond}: {len(self.then)} | {len(self.orelse)} items>"
+
+
+@dataclass
+class Program:
+    """The function as SSA code over SymPy expressions (straight-line, or with ``Branch`` es)."""
+
+    name: str
+    filename: str
+    firstlineno: int
+    params: list
+    body: list
+    output: sympy.Expr
+    output_lineno: int
+    externals: list = field(default_factory=list)
+    concrete: dict = field(default_factory=dict)  # parameters specialised on: name -> value
+    guards: list = field(default_factory=list)
+    libraries: set = field(default_factory=set)  # modules the user's calls came from
+    helpers: dict = field(default_factory=dict)  # name in generated code -> Python callable
+    namer: object = None
+    local_names: set = field(default_factory=set)
+
+    @property
+    def statements(self):
+        """Every ``Statement`` in the body, nested ones included, in source order."""
+        return [item for item in walk(self.body) if isinstance(item, Statement)]
+
+    @property
+    def has_branches(self):
+        return any(isinstance(item, Branch) for item in walk(self.body))
+
+    def __repr__(self):
+        body = "\n".join(f"  {s!r}" for s in walk(self.body))
+        params = ", ".join(p.name for p in self.params)
+        return f"<Program {self.name}({params})\n{body}\n  -> {self.output}>"
+
+
+def walk(items):
+    """Every item of a block, depth first: a ``Branch``, then its arms' items, then its merges."""
+    for item in items:
+        yield item
+        if isinstance(item, Branch):
+            yield from walk(item.then)
+            yield from walk(item.orelse)
+            yield from item.merges
+
+
+def definitions(items):
+    """``{symbol: defining item}`` for every statement and merge target in ``items``."""
+    found = {}
+    for item in walk(items):
+        if isinstance(item, (Statement, Merge)):
+            found[item.target] = item
+    return found
