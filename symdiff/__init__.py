@@ -6,6 +6,7 @@ for the gradient. See ``grad``, ``value_and_grad``, ``check_grad`` and ``Symdiff
 """
 
 from .api import Gradient, GradCheck, WrtError, check_grad, grad, value_and_grad
+from .rules import register, unregister
 from .errors import (
     ArgumentError,
     NoSourceError,
@@ -20,5 +21,5 @@ __version__ = "0.1.0"
 __all__ = [
     "ArgumentError", "GradCheck", "Gradient", "NoSourceError", "ShapeError", "SymdiffError",
     "UnknownFunctionError", "UnsupportedSyntaxError", "WrtError", "check_grad", "grad",
-    "value_and_grad",
+    "register", "unregister", "value_and_grad",
 ]

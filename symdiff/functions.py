@@ -16,14 +16,15 @@ from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 from .primitives import Ceil, Floor, LogAddExp, LogAddExp2, RealCbrt, Round, Trunc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule:
     """How one Python callable becomes SymPy: ``build(*sympy_args) -> sympy.Expr``."""
 
     name: str  # as the user would write it, e.g. "math.sin"
     build: object
-    library: str  # "math", "numpy" or "builtins": the module the generated code should use
+    library: str  # "math", "numpy", "builtins", or "user" (added with symdiff.register)
     nargs: tuple = (1,)  # accepted argument counts
+    helpers: dict = None  # "user" rules: {name in generated code: the callable}
 
 
 def _log(x, base=None):

@@ -94,6 +94,10 @@ class _Printing:
     def _print_RealCbrt(self, expr):
         return f"{self._module_format('numpy.cbrt')}({self._print(expr.args[0])})"
 
+    def _print_RegisteredBase(self, expr):
+        """A function added with ``symdiff.register``: call it by its name."""
+        return f"{expr._label}({', '.join(map(self._print, expr.args))})"
+
     def _print_Floor(self, expr):
         return f"{self._module_format(self.library + '.floor')}({self._print(expr.args[0])})"
 
@@ -192,6 +196,7 @@ class GeneratedCode:
     helpers: set  # names of helper functions included in ``source``
     aliases: dict
     arguments: list  # parameter names, then external names
+    callables: dict  # registered functions the code calls: {name: callable}
 
     def module_text(self, header=""):
         """A standalone module: header docstring, imports, the functions."""
@@ -256,6 +261,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
         helpers=helpers,
         aliases=aliases,
         arguments=names,
+        callables=dict(program.helpers),
     )
 
 
@@ -335,7 +341,7 @@ _counter = itertools.count()
 def compile_functions(code, extra_globals=None):
     """Compile ``code``; returns ``(grad_function, value_and_grad_function)``."""
     filename = f"<symdiff-{next(_counter)} {code.grad_name}>"
-    namespace = {"__name__": "symdiff.generated", **(extra_globals or {})}
+    namespace = {"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})}
     for module in code.modules | ({"math"} if code.helpers else set()):
         namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
     compiled = compile(code.source, filename, "exec")
