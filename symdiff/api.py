@@ -17,7 +17,7 @@ import numpy as np
 
 from . import explain as explain_stage
 from .derive import derive
-from .errors import ArgumentError, SymdiffError
+from .errors import ArgumentError, ShapeError, SymdiffError
 from .parse import parse_function
 from .python_code import compile_functions, generate
 from .schedule import schedule
@@ -42,19 +42,43 @@ class Build:
     ieee: object  # the same code over numpy float64, for when Python arithmetic raises
 
 
-def build(parsed, wrt_names, library=None, concrete=None, deferrable=()):
+def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_value=False):
     """The core: parse result -> compiled gradient functions (one ``Build``)."""
-    program = trace(parsed, concrete, deferrable)
+    program = trace(parsed, concrete, deferrable, kinds)
+    _check_scalar_output(program, with_value)
     params = {p.name: p for p in program.params}
     gradient_program = derive(program, [params[name] for name in wrt_names])
     lowered = schedule(gradient_program)
-    if library is None:
-        library = "numpy" if "numpy" in program.libraries else "math"
+    library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
     code = generate(lowered, gradient_program, library, aliases)
-    grad_fn, vg_fn = compile_functions(code)
-    ieee = _IEEEFallback(lowered, gradient_program, aliases)
+    grad_fn, vg_fn = compile_functions(code, constants(program))
+    ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program))
     return Build(program, gradient_program, lowered, code, grad_fn, vg_fn, library, ieee)
+
+
+def constants(program):
+    """The concrete arrays the generated code names, as ``{name: array}``."""
+    return {symbol.name: value for symbol, value in program.constants.items()}
+
+
+def _check_scalar_output(program, with_value):
+    """``grad`` needs one number out; an elementwise function of arrays is differentiated elementwise."""
+    shape = program.shapes.get(program.output, ())
+    if not shape:
+        return
+    from .arrays import ArrayOp
+    from .program import walk
+
+    elementwise = not any(isinstance(getattr(i, "expr", None), ArrayOp) for i in walk(program.body))
+    if elementwise:
+        return  # d/dx of sum(f(x)): for an elementwise f, the elementwise derivative
+    raise ShapeError(
+        f"{program.name!r} returns an array of shape {shape}; grad needs a single number",
+        filename=program.filename, lineno=program.output_lineno,
+        hint="use symdiff.jacobian(f) for the derivative of every output, or return a number "
+        "(e.g. np.sum(...))",
+    )
 
 
 class _IEEEFallback:
@@ -63,13 +87,14 @@ class _IEEEFallback:
     Compiled on first use only (at a singularity such as d sqrt(x)/dx at 0).
     """
 
-    def __init__(self, lowered, gradient_program, aliases):
+    def __init__(self, lowered, gradient_program, aliases, names):
         self._args = (lowered, gradient_program, "numpy", aliases)
+        self._names = names
         self._functions = None
 
     def _compiled(self):
         if self._functions is None:
-            self._functions = compile_functions(generate(*self._args))
+            self._functions = compile_functions(generate(*self._args), self._names)
         return self._functions
 
     def grad(self, *args):
@@ -121,6 +146,16 @@ def _resolve_wrt(wrt, parameters, fun):
 _SCALAR_TYPES = (float, int, bool, np.floating, np.integer, np.bool_)
 _INT_TYPES = frozenset({int, bool, np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
                         np.uint16, np.uint32, np.uint64})
+_SEQUENCE_TYPES = frozenset({np.ndarray, list, tuple})
+
+
+def _as_float(value, kind, differentiated):
+    """A differentiated int (or int array) argument as float; others unchanged."""
+    if kind == "int":
+        return float(value)
+    if differentiated and isinstance(kind, tuple) and kind[0] == "array" and value.dtype.kind in "biu":
+        return value.astype(np.float64)
+    return value
 
 
 class Gradient:
@@ -162,12 +197,13 @@ class Gradient:
         self._positions = {name: i for i, name in enumerate(names)}
         self._wrt_positions = [self._positions[n] for n in self.wrt]
         self._may_specialise = tuple(i for i, n in enumerate(names) if n not in self.wrt)
-        self._cache = {}
+        self._cache = {}  # argument types (and specialised ints) -> entry
+        self._shaped = {}  # ... and array shapes / list lengths -> entry
         self._builds = {}
         self._lock = threading.Lock()
         self._last = None
         try:  # traced now, over symbols: errors show at decoration
-            self._default = self._build("math_or_numpy", ())
+            self._default = self._build((), None)
         except NeedsConcrete:
             self._default = None  # it depends on an int argument's value: traced at the call
 
@@ -185,12 +221,10 @@ class Gradient:
             return entry(*args)
         except (ZeroDivisionError, OverflowError):
             # Python raises where IEEE arithmetic gives inf/nan (d sqrt(x)/dx at 0): do as numpy.
-            return self._ieee(key, args)
+            return self._ieee(args)
 
-    def _ieee(self, key, args):
-        build, kinds = self._specs[key]
-        if "array" in kinds:
-            raise  # numpy code does not raise these; re-raise the original error
+    def _ieee(self, args):
+        build, kinds = self._spec(args)
         args = [float(a) if k == "int" else a for a, k in zip(args, kinds) if k != "concrete"]
         args += [e.read() for e in build.program.externals]
         if self._with_value:
@@ -206,50 +240,57 @@ class Gradient:
         return tuple(bound.arguments.values())
 
     def _prepare(self, key, args):
-        """Pick (and compile, once) the specialisation for these argument types."""
+        """The entry for these argument types: compiled now (once), or a shape dispatcher."""
         with self._lock:
             entry = self._cache.get(key)
-            if entry is not None:
-                return entry
-            names = list(self._signature.parameters)
-            kinds = [self._kind(name, value) for name, value in zip(names, args)]
-            arrays = "array" in kinds
-            concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if k == "concrete")
-            build = self._build("numpy" if arrays else "math_or_numpy", concrete)
-            if arrays:
-                self._check_elementwise(build)
-            entry = self._make_entry(build, kinds, key)
-            self._cache[key] = entry
-            self._specs = getattr(self, "_specs", {})
-            self._specs[key] = (build, kinds)
+            if entry is None:
+                kinds = self._kinds(args)
+                if any(isinstance(k, tuple) for k in kinds):
+                    entry = self._by_shape  # arrays and lists: one more lookup, by shape
+                else:
+                    entry = self._make_entry(*self._spec(args, kinds), key)
+                self._cache[key] = entry
             return entry
 
-    def _check_elementwise(self, build):
-        program = build.program
-        if "math" in program.libraries:
-            raise ArgumentError(
-                f"{self.fun.__qualname__} uses the math module, which takes single numbers, "
-                "but was called with an array",
-                filename=self._parsed.filename, lineno=self._parsed.firstlineno,
-                hint="call it with one number at a time, or write the function with numpy "
-                "functions (np.sin, np.exp, ...) to differentiate elementwise",
-            )
-        if program.has_branches:
-            raise ArgumentError(
-                f"{self.fun.__qualname__} branches ('if') on a value it was given as an array",
-                filename=self._parsed.filename, lineno=self._parsed.firstlineno,
-                hint="call it with one number at a time, or select elementwise with np.where",
-            )
+    def _by_shape(self, *args):
+        key = (*map(type, args), *[np.shape(a) if type(a) in _SEQUENCE_TYPES else a
+                                   for a in args if type(a) in _SEQUENCE_TYPES or type(a) in _INT_TYPES],
+               *[getattr(a, "dtype", None) for a in args])
+        entry = self._shaped.get(key)
+        if entry is None:
+            with self._lock:
+                entry = self._shaped.get(key)
+                if entry is None:
+                    entry = self._shaped[key] = self._make_entry(*self._spec(args), key)
+        return entry(*args)
+
+    def _spec(self, args, kinds=None):
+        """The ``Build`` for these arguments, and each argument's kind."""
+        kinds = kinds or self._kinds(args)
+        names = list(self._signature.parameters)
+        concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if k == "concrete")
+        shaped = tuple((names[i], k) for i, k in enumerate(kinds) if isinstance(k, tuple))
+        return self._build(concrete, shaped), kinds
+
+    def _kinds(self, args):
+        return [self._kind(name, value) for name, value in zip(self._signature.parameters, args)]
 
     def _kind(self, name, value):
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in "biuf":
                 raise self._bad_argument(name, value)
-            return "array"
+            if value.ndim == 0:
+                return "scalar"
+            return ("array", value.shape)
         if isinstance(value, _SCALAR_TYPES):
             if type(value) in _INT_TYPES:
                 return "int" if name in self.wrt else "concrete"
             return "scalar"
+        if isinstance(value, (list, tuple)):
+            if not all(isinstance(v, _SCALAR_TYPES) and not isinstance(v, (complex, np.complexfloating))
+                       for v in value):
+                raise self._bad_argument(name, value)
+            return ("sequence", len(value))
         raise self._bad_argument(name, value)
 
     def _bad_argument(self, name, value):
@@ -261,12 +302,16 @@ class Gradient:
             what = "None"
         elif isinstance(value, str):
             what = f"the string {value!r}"
+        elif isinstance(value, (list, tuple)):
+            what = f"a {type(value).__name__} that holds something other than real numbers"
+        elif isinstance(value, np.ndarray):
+            what = f"an array of dtype {value.dtype}"
         else:
             what = f"a {type(value).__name__}"
         return ArgumentError(
             f"argument {name!r} of {self.fun.__qualname__} is {what}, not a real number",
             filename=self._parsed.filename, lineno=self._parsed.firstlineno,
-            hint="pass a float or an int (or a numpy array of them, for a numpy-written function)",
+            hint="pass floats or ints, numpy arrays of them, or lists/tuples of them",
         )
 
     def _make_entry(self, build, kinds, key):
@@ -275,21 +320,24 @@ class Gradient:
         guards = build.program.guards
         ints = [i for i, k in enumerate(kinds) if k == "int"]
         dropped = [i for i, k in enumerate(kinds) if k == "concrete"]
-        arrays = "array" in kinds
+        int_arrays = [i for i, k in enumerate(kinds) if isinstance(k, tuple) and k[0] == "array"]
+        arrays = bool(int_arrays) or any(isinstance(k, tuple) for k in kinds)
         if not externals and not ints and not dropped and not arrays and not guards:
             return fn
+        wrt = set(self._wrt_positions)
 
         def entry(*args):
             if guards and not all(g.holds() for g in guards):
                 return self._rebuild(key, build, args)
-            if ints or dropped:
-                args = [float(a) if k == "int" else a for a, k in zip(args, kinds) if k != "concrete"]
+            if ints or dropped or int_arrays:
+                args = [_as_float(a, k, i in wrt) for i, (a, k) in enumerate(zip(args, kinds))
+                        if k != "concrete"]
             if externals:
                 result = fn(*args, *[e.read() for e in externals])
             else:
                 result = fn(*args)
             if arrays:
-                result = self._shape_result(result, args, kinds)
+                result = self._shape_result(result)
             return result
 
         return entry
@@ -297,35 +345,34 @@ class Gradient:
     def _rebuild(self, key, stale, args):
         """A module-level int/bool the specialisation baked in has changed: trace again."""
         with self._lock:
-            self._cache.pop(key, None)
+            self._cache.clear()
+            self._shaped.clear()
             for build_key, build_value in list(self._builds.items()):
                 if build_value is stale:
                     del self._builds[build_key]
         return self(*args)
 
-    def _shape_result(self, result, args, kinds):
-        kept = [i for i, k in enumerate(kinds) if k != "concrete"]
-        positions = [kept.index(p) for p in self._wrt_positions]
-
-        def shaped(gradient, position):
-            shape = np.shape(args[position])
-            dtype = np.result_type(gradient, np.float64)
-            return np.array(np.broadcast_to(np.asarray(gradient, dtype=dtype), shape))
+    def _shape_result(self, result):
+        """Gradients as arrays the caller owns (not read-only broadcast views)."""
+        def owned(gradient):
+            if isinstance(gradient, np.ndarray) and not gradient.flags.writeable:
+                return np.array(gradient)
+            return gradient
 
         value, grads = result if self._with_value else (None, result)
-        if self._single:
-            grads = shaped(grads, positions[0])
-        else:
-            grads = tuple(shaped(g, p) for g, p in zip(grads, positions))
+        grads = owned(grads) if self._single else tuple(owned(g) for g in grads)
         return (value, grads) if self._with_value else grads
 
     # ---- building ----
-    def _build(self, library, concrete):
-        found = self._builds.get((library, concrete))
+    def _build(self, concrete, shaped):
+        """The build for these specialised ints and array shapes (``shaped=None``: not known yet)."""
+        key = (concrete, shaped)
+        found = self._builds.get(key)
         if found is None:
-            found = build(self._parsed, self.wrt, None if library == "math_or_numpy" else library,
-                          dict(concrete), deferrable=self._deferrable(concrete))
-            self._builds[(library, concrete)] = found
+            kinds = None if shaped is None else dict(shaped)
+            found = build(self._parsed, self.wrt, dict(concrete), self._deferrable(concrete),
+                          kinds, self._with_value)
+            self._builds[key] = found
         self._last = found
         return found
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from . import arrays
 from .errors import SymdiffError
 from .program import Branch, Merge, Statement
 
@@ -41,6 +42,7 @@ class GradientProgram:
     reverse: list = field(default_factory=list)  # Adjoint statements and Branches, in run order
     gradients: list = field(default_factory=list)  # one expression per wrt parameter
     origins: dict = field(default_factory=dict)  # wrt symbol -> statement its gradient line cites
+    shapes: dict = field(default_factory=dict)  # symbol (adjoints too) -> array shape
 
     @property
     def adjoints(self):
@@ -89,6 +91,8 @@ class _Deriver:
         self.active = {p.symbol for p in wrt}
         self.order = {p.symbol: i for i, p in enumerate(program.params)}
         self.users = {}  # symbol -> statements whose local derivatives feed its adjoint
+        self.shapes = self.result.shapes = dict(program.shapes)  # the shape each value stands for
+        self.actual = dict(program.shapes)  # the shape each value really has (adjoints may be smaller)
 
     # ---- forward: which values depend on the parameters, and their local partials ----
     def forward(self, items):
@@ -96,7 +100,10 @@ class _Deriver:
             if isinstance(item, Statement):
                 self.order[item.target] = len(self.order)
                 uses = sorted(item.expr.free_symbols & self.active, key=self.order.__getitem__)
-                if uses:
+                if uses and isinstance(item.expr, arrays.ArrayOp):
+                    self.active.add(item.target)
+                    self.result.partials[item.target] = [(s, item.expr) for s in uses]
+                elif uses:
                     self.active.add(item.target)
                     partials = [(s, self._partial(item, s)) for s in uses]
                     reuse = _reuse(item)
@@ -133,16 +140,25 @@ class _Deriver:
         if not contributions or stmt.target not in self.result.partials:
             return
         bar = self._materialize(stmt.target, contributions, stmt, out)
-        for symbol, partial in self.result.reused[stmt.target]:
-            terms.setdefault(symbol, []).append(bar * partial)
+        if isinstance(stmt.expr, arrays.ArrayOp):
+            if not isinstance(stmt.expr, _BROADCASTING_VJPS):
+                bar = arrays.full(bar, self.shapes.get(stmt.target, ()), self.actual)
+            pairs = [(s, c) for s, c in stmt.expr.vjp(bar, self.shapes) if s in self.active]
+        else:
+            pairs = [(s, bar * partial) for s, partial in self.result.reused[stmt.target]]
+        for symbol, contribution in pairs:
+            terms.setdefault(symbol, []).append(contribution)
             self.users.setdefault(symbol, []).append(stmt)
 
     def _materialize(self, symbol, contributions, own, out, origin=None):
         """``sum(contributions)`` as a name (a new ``Adjoint`` line unless it is one already)."""
-        bar = sympy.Add(*contributions)
+        bar = self.total(symbol, contributions)
         if bar.is_Atom:
             return bar
         target = sympy.Symbol(self.program.namer.adjoint(symbol.name), real=True)
+        if self.shapes.get(symbol):
+            self.shapes[target] = self.shapes[symbol]
+            self.actual[target] = arrays.shape_of(bar, self.actual)
         origin = origin or _origin(self.users.get(symbol, []), own)
         out.append(Adjoint(target, symbol, bar, origin.lineno, origin.source, origin.filename))
         return target
@@ -177,12 +193,40 @@ class _Deriver:
                               branch.lineno, branch.source, branch.filename))
 
 
+    def total(self, symbol, contributions):
+        """The adjoint of ``symbol``: its contributions, each made exactly the symbol's shape."""
+        if not self.shapes:
+            return sympy.Add(*contributions)
+        shape = self.shapes.get(symbol, ())
+        items, rest = [], []
+        for c in contributions:
+            if isinstance(c, arrays.Scatter):
+                items.append(c)
+            else:
+                rest.append(arrays.fit(c, shape, self.shapes))
+        if len(items) > 1:  # what indexing sends back to one array: added in place, in one pass
+            by_key = {}  # repr(key) -> (key, values): slices are not hashable before Python 3.12
+            for c in items:
+                key = c.params["key"]
+                by_key.setdefault(repr(key), (key, []))[1].append(c.operands[0])
+            keys = tuple(key for key, _ in by_key.values())
+            values = [sympy.Add(*v) for _, v in by_key.values()]
+            rest.append(arrays.ScatterItems.make(*values, keys=keys, shape=shape))
+        elif items:
+            rest.append(items[0])
+        return sympy.Add(*rest)
+
     def _arm_sum(self, symbol, arm_terms, arm_reverse, origin):
         """What one arm contributes to ``symbol``'s adjoint, as a name computed in that arm."""
         contributions = arm_terms.get(symbol, [])
         if not contributions:
             return sympy.Integer(0)
         return self._materialize(symbol, contributions, origin, arm_reverse, origin)
+
+
+# Structural operations whose adjoint rule accepts an adjoint smaller than their value.
+_BROADCASTING_VJPS = (arrays.ArraySum, arrays.GetItem, arrays.Scatter, arrays.ScatterItems,
+                      arrays.BroadcastTo)
 
 
 def _origin(users, own):
@@ -192,8 +236,11 @@ def _origin(users, own):
     return own
 
 
-def derive(program, wrt):
+def derive(program, wrt, seed=None):
     """Reverse-mode gradient of ``program.output`` with respect to the parameters ``wrt``.
+
+    ``seed`` is the adjoint of the output (default 1: the gradient; a symbol: a vector-Jacobian
+    product). A list or tuple parameter's gradient is a tuple, one expression per element.
 
     >>> import math
     >>> from symdiff.parse import parse_function
@@ -205,14 +252,27 @@ def derive(program, wrt):
     [f + exp(x)]
     """
     deriver = _Deriver(program, wrt)
+    for param in wrt:
+        for element in param.elements or ():
+            deriver.active.add(element)
+            deriver.order[element] = len(deriver.order)
     deriver.forward(program.body)
     terms = {}
     if program.output in deriver.active:
-        terms[program.output] = [sympy.Integer(1)]
+        terms[program.output] = [sympy.Integer(1) if seed is None else seed]
     result = deriver.result
     result.reverse = deriver.reverse(program.body, terms)
     for param in wrt:
-        result.gradients.append(sympy.Add(*terms.get(param.symbol, [])))
+        if param.elements is not None:
+            parts = [deriver.total(e, terms[e]) if e in terms else sympy.Integer(0) for e in param.elements]
+            result.gradients.append(arrays.Stack.make(*parts, axis=0, shape=(len(parts),)))
+            continue
+        contributions = terms.get(param.symbol, [])
+        gradient = deriver.total(param.symbol, contributions) if contributions else sympy.Integer(0)
+        shape = deriver.shapes.get(param.symbol, ())
+        if shape:
+            gradient = arrays.full(gradient, shape, deriver.actual)
+        result.gradients.append(gradient)
         users = deriver.users.get(param.symbol, [])
         result.origins[param.symbol] = _origin(users, None) if users else None
     return result

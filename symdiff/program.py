@@ -12,10 +12,14 @@ import sympy
 
 @dataclass(frozen=True)
 class Param:
-    """A parameter of the user's function and the symbol that stands for it."""
+    """A parameter of the user's function and the symbol that stands for it.
+
+    A list or tuple argument is unrolled: ``elements`` holds one symbol per item.
+    """
 
     name: str
     symbol: sympy.Symbol
+    elements: tuple = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +44,7 @@ class Guard:
     name: str
     value: object
     container: object  # the globals dict it lives in, or the closure cell
+    kind: str = "value"  # "value": the same value; "shape": an array of the same shape
 
     def holds(self):
         """Whether the value is still the one the specialisation was built for."""
@@ -50,6 +55,8 @@ class Guard:
                 now = self.container.cell_contents
         except (KeyError, ValueError):
             return False
+        if self.kind == "shape":
+            return getattr(now, "shape", None) == self.value
         return type(now) is type(self.value) and now == self.value
 
 
@@ -108,6 +115,8 @@ class Program:
     output_lineno: int
     externals: list = field(default_factory=list)
     concrete: dict = field(default_factory=dict)  # parameters specialised on: name -> value
+    shapes: dict = field(default_factory=dict)  # symbol -> array shape (absent: a scalar)
+    constants: dict = field(default_factory=dict)  # symbol -> concrete numpy array it names
     guards: list = field(default_factory=list)
     libraries: set = field(default_factory=set)  # modules the user's calls came from
     helpers: dict = field(default_factory=dict)  # name in generated code -> Python callable

@@ -18,8 +18,9 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.pycode import PythonCodePrinter
 
+from .arrays import format_key
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
-from .schedule import IfBlock
+from .schedule import IfBlock, inline_single_use
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -42,6 +43,42 @@ def _digamma(x):
         1 / 132 - t * (691 / 32760 - t / 12))))))
     return result + math.log(x) - 0.5 * inv - series
 '''
+
+
+SCATTER_SOURCE = '''\
+def _scatter(value, shape, key):
+    """An array of zeros with ``value`` at ``key`` (the adjoint of indexing)."""
+    out = numpy.zeros(shape)
+    out[key] = value
+    return out
+'''
+
+SCATTER_ITEMS_SOURCE = '''\
+def _scatter_items(shape, keys, values):
+    """An array of zeros with ``values[i]`` added at ``keys[i]``."""
+    out = numpy.zeros(shape)
+    for key, value in zip(keys, values):
+        out[key] += value
+    return out
+'''
+
+EXTREME_GRAD_SOURCE = '''\
+def _extreme_grad(x, best, bar, axis):
+    """d max(x)/dx times ``bar``: shared equally by the elements equal to the max."""
+    if axis is not None:
+        best = numpy.expand_dims(best, axis)
+        bar = numpy.expand_dims(bar, axis)
+    hit = x == best
+    return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True))
+'''
+
+# Helper functions generated code may call: name -> (source, module it needs).
+HELPERS = {
+    "_digamma": (DIGAMMA_SOURCE, "math"),
+    "_scatter": (SCATTER_SOURCE, "numpy"),
+    "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
+    "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
+}
 
 
 class _Printing:
@@ -81,9 +118,7 @@ class _Printing:
         order, arg = expr.args
         if order != 0:
             return self._print_not_supported(expr)
-        self.helpers.add("_digamma")
-        self.used_modules.add("math")
-        return f"_digamma({self._print(arg)})"
+        return f"{self._helper('_digamma')}({self._print(arg)})"
 
     def _print_LogAddExp(self, expr):
         return f"{self._module_format('numpy.logaddexp')}({', '.join(map(self._print, expr.args))})"
@@ -93,6 +128,104 @@ class _Printing:
 
     def _print_RealCbrt(self, expr):
         return f"{self._module_format('numpy.cbrt')}({self._print(expr.args[0])})"
+
+    # ---- structural array operations (arrays.py); operands are names after scheduling ----
+    def _np(self, name):
+        return self._module_format("numpy." + name)
+
+    def _helper(self, name):
+        self.helpers.add(name)
+        self.used_modules.add(HELPERS[name][1])
+        return name
+
+    def _ops(self, expr):
+        return [self._print(a) for a in expr.operands]
+
+    def _axis_text(self, axis):
+        if axis is None:
+            return ""
+        return f", axis={axis[0] if len(axis) == 1 else axis}"
+
+    def _reduction(self, name, expr):
+        return f"{self._np(name)}({self._ops(expr)[0]}{self._axis_text(expr.params['axis'])})"
+
+    def _print_ArraySum(self, expr):
+        return self._reduction("sum", expr)
+
+    def _print_ArrayMax(self, expr):
+        return self._reduction("max", expr)
+
+    def _print_ArrayMin(self, expr):
+        return self._reduction("min", expr)
+
+    def _print_ArrayProd(self, expr):
+        return self._reduction("prod", expr)
+
+    def _print_MatMul(self, expr):
+        a, b = self._ops(expr)
+        return f"({a} @ {b})"
+
+    def _print_Outer(self, expr):
+        a, b = self._ops(expr)
+        return f"{self._np('outer')}({a}, {b})"
+
+    def _print_Transpose(self, expr):
+        (x,) = self._ops(expr)
+        axes = expr.params["axes"]
+        return f"{x}.T" if axes is None else f"{self._np('transpose')}({x}, {axes})"
+
+    def _print_Reshape(self, expr):
+        (x,) = self._ops(expr)
+        return f"{self._np('reshape')}({x}, {expr.shape})"
+
+    def _print_GetItem(self, expr):
+        (x,) = self._ops(expr)
+        return f"{x}[{format_key(expr.params['key'])}]"
+
+    def _print_Scatter(self, expr):
+        (value,) = self._ops(expr)
+        return f"{self._helper('_scatter')}({value}, {expr.shape}, {expr.params['key']!r})"
+
+    def _print_ScatterItems(self, expr):
+        values = self._ops(expr)
+        keys = expr.params["keys"]
+        if len(expr.shape) == 1 and len(keys) == expr.shape[0] and keys == tuple((i,) for i in range(expr.shape[0])):
+            return f"{self._np('array')}([{', '.join(values)}])"
+        return f"{self._helper('_scatter_items')}({expr.shape}, {keys!r}, ({', '.join(values)},))"
+
+    def _print_Concatenate(self, expr):
+        return f"{self._np('concatenate')}(({', '.join(self._ops(expr))},), axis={expr.params['axis']})"
+
+    def _print_Stack(self, expr):
+        parts = self._ops(expr)
+        if expr.params["axis"] == 0 and expr.shape == (len(parts),):
+            return f"{self._np('array')}([{', '.join(parts)}])"
+        return f"{self._np('stack')}(({', '.join(parts)},), axis={expr.params['axis']})"
+
+    def _print_BroadcastTo(self, expr):
+        (x,) = self._ops(expr)
+        return f"{self._np('broadcast_to')}({x}, {expr.shape})"
+
+    def _print_Unbroadcast(self, expr):
+        (x,) = self._ops(expr)
+        shape, source = expr.shape, expr.params["source"]
+        lead = len(source) - len(shape)
+        kept = tuple(lead + i for i, n in enumerate(shape) if n == 1 and source[lead + i] != 1)
+        axes = tuple(range(lead)) + kept
+        full = f"{self._np('broadcast_to')}({x}, {source})"
+        text = f"{self._np('sum')}({full}, axis={axes})"
+        return f"{self._np('reshape')}({text}, {shape})" if kept else text
+
+    def _print_ExpandTo(self, expr):
+        (x,) = self._ops(expr)
+        axis = expr.params["axis"]
+        if axis is not None:
+            x = f"{self._np('expand_dims')}({x}, {axis})"
+        return f"{self._np('broadcast_to')}({x}, {expr.shape})"
+
+    def _print_ExtremeGrad(self, expr):
+        x, best, bar = self._ops(expr)
+        return f"{self._helper('_extreme_grad')}({x}, {best}, {bar}, {expr.params['axis']})"
 
     def _print_RegisteredBase(self, expr):
         """A function added with ``symdiff.register``: call it by its name."""
@@ -148,6 +281,15 @@ class ArrayPrinter(_Printing, NumPyPrinter):
 
     def _print_Abs(self, expr):
         return f"{self._module_format('numpy.abs')}({self._print(expr.args[0])})"
+
+    def _print_Piecewise(self, expr):
+        pairs = list(expr.args)
+        text = self._print(pairs[-1][0])
+        if pairs[-1][1] != sympy.true:
+            text = f"{self._np('where')}({self._print(pairs[-1][1])}, {text}, {self._np('nan')})"
+        for value, cond in reversed(pairs[:-1]):
+            text = f"{self._np('where')}({self._print(cond)}, {self._print(value)}, {text})"
+        return text
 
     def _print_Max(self, expr):
         return self._fold("numpy.maximum", expr.args)
@@ -221,8 +363,18 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
     vg_name = f"{base}_value_and_grad"
     wrt = ", ".join(p.name for p in gradient_program.wrt)
 
+    prologue = [
+        f"    {', '.join(e.name for e in p.elements)}{',' if len(p.elements) == 1 else ''} = {p.symbol.name}"
+        for p in program.params if p.elements
+    ]
+    arrays = bool(program.shapes)
+
+    def needed(returns):
+        lines = schedule.needed(returns)
+        return inline_single_use(lines, returns) if arrays else lines
+
     grad_returns = list(schedule.gradients)
-    grad_body = _body(schedule.needed(grad_returns), printer)
+    grad_body = prologue + _body(needed(grad_returns), printer)
     grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
     if len(grad_returns) == 1:
         grad_return = f"return {grad_result}"
@@ -230,7 +382,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
         grad_return = f"return ({grad_result})"
 
     vg_returns = [schedule.value, *schedule.gradients]
-    vg_body = _body(schedule.needed(vg_returns), printer)
+    vg_body = prologue + _body(needed(vg_returns), printer)
     value_text = _print_result(schedule.value, printer)
     if len(grad_returns) == 1:
         vg_return = f"return {value_text}, {grad_result}"
@@ -250,7 +402,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
         vg_body, vg_return,
     )
     helpers = set(printer.helpers)
-    prelude = DIGAMMA_SOURCE + "\n\n" if "_digamma" in helpers else ""
+    prelude = "".join(HELPERS[name][0] + "\n\n" for name in sorted(helpers))
     return GeneratedCode(
         source=prelude + grad_text + "\n\n" + vg_text,
         grad_source=prelude + grad_text,
@@ -342,7 +494,7 @@ def compile_functions(code, extra_globals=None):
     """Compile ``code``; returns ``(grad_function, value_and_grad_function)``."""
     filename = f"<symdiff-{next(_counter)} {code.grad_name}>"
     namespace = {"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})}
-    for module in code.modules | ({"math"} if code.helpers else set()):
+    for module in code.modules:
         namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
     compiled = compile(code.source, filename, "exec")
     lines = code.source.splitlines(keepends=True)

@@ -78,6 +78,64 @@ def _prune(lines, live):
     return kept, live
 
 
+def inline_single_use(lines, returns, keep=()):
+    """Fold names used exactly once back into their one use (array code only).
+
+    numpy reuses the buffer of a temporary inside one expression (``a*b + c`` allocates once), but
+    not across named lines; for large arrays the extra allocations cost more than the arithmetic.
+    Operands of structural operations stay names, and nothing moves across an ``if``.
+    """
+    from .arrays import ArrayOp
+
+    uses = {}
+    for line in walk_lines(lines):
+        for symbol in line.expr.free_symbols:
+            uses[symbol] = uses.get(symbol, 0) + 1
+    for block in _blocks(lines):
+        for line in block:
+            if isinstance(line, IfBlock):
+                for symbol in line.cond.free_symbols:
+                    uses[symbol] = uses.get(symbol, 0) + 2
+    for expr in returns:
+        for symbol in expr.free_symbols:
+            uses[symbol] = uses.get(symbol, 0) + 2
+    for symbol in keep:
+        uses[symbol] = uses.get(symbol, 0) + 2
+    return _inline_block(lines, uses, ArrayOp)
+
+
+def _blocks(lines):
+    yield lines
+    for line in lines:
+        if isinstance(line, IfBlock):
+            yield from _blocks(line.then)
+            yield from _blocks(line.orelse)
+
+
+def _inline_block(lines, uses, array_op):
+    pending = {}  # symbol -> expression, for single-use names defined earlier in this block
+    out = []
+    for line in lines:
+        if isinstance(line, IfBlock):
+            out.append(IfBlock(line.cond, tuple(_inline_block(line.then, uses, array_op)),
+                               tuple(_inline_block(line.orelse, uses, array_op)), line.lineno,
+                               line.source, line.reverse, line.filename))
+            continue
+        expr = line.expr
+        wanted = {s: pending[s] for s in expr.free_symbols if s in pending}
+        if wanted and not isinstance(expr, array_op) and not isinstance(expr, sympy.Piecewise):
+            candidate = expr.xreplace(wanted)
+            if not any(not a.is_Atom for op in candidate.atoms(array_op) for a in op.operands):
+                expr = candidate
+                for s in wanted:
+                    out = [x for x in out if not (isinstance(x, Line) and x.target == s)]
+        line = Line(line.target, expr, line.lineno, line.source, line.reverse, line.filename)
+        if uses.get(line.target, 0) == 1 and not isinstance(expr, sympy.Piecewise):
+            pending[line.target] = expr
+        out.append(line)
+    return out
+
+
 def walk_lines(lines):
     """Every ``Line`` in ``lines``, nested ones included."""
     for line in lines:

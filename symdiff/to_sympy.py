@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import functions
+from . import arrays, functions, numpy_calls
 from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
 from .naming import Namer, names_in
 from .parse import located, parse_function
@@ -91,10 +91,10 @@ class Frame:
 _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
+    ast.Mod: operator.mod, ast.MatMult: operator.matmul,
 }
 _OP_SYMBOLS = {
-    ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^",
+    ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^",
     ast.BitAnd: "&",
 }
 _COMPARE = {
@@ -175,7 +175,12 @@ def _loop_exits(nodes):
 class Tracer:
     """Executes a function body over SymPy values; collects SSA statements and branches."""
 
-    def __init__(self, parsed, concrete=None, deferrable=()):
+    def __init__(self, parsed, concrete=None, deferrable=(), kinds=None):
+        self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)
+        self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers
+        self.shapes = {}  # symbol -> shape of the array it stands for (absent: a scalar)
+        self.constants = {}  # symbol -> a concrete numpy array the code uses
+        self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.parsed = parsed
         self.fun = parsed.fun
         self.concrete = dict(concrete or {})
@@ -223,6 +228,8 @@ class Tracer:
             output_lineno=result.node.lineno,
             externals=list(self.externals.values()),
             concrete=self.concrete,
+            shapes=self.shapes,
+            constants=self.constants,
             guards=list(self.guards.values()),
             libraries=self.libraries,
             helpers=self.helpers,
@@ -234,13 +241,21 @@ class Tracer:
         params = []
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             symbol = sympy.Symbol(self.namer.version(arg.arg), real=True)
+            kind = self.kinds.get(arg.arg)
+            elements = None
             if arg.arg in self.concrete:
                 self.frame.env[arg.arg] = self.concrete[arg.arg]
+            elif kind and kind[0] == "sequence":
+                elements = tuple(sympy.Symbol(self.namer.fresh(f"{arg.arg}_{i}"), real=True)
+                                 for i in range(kind[1]))
+                self.frame.env[arg.arg] = elements
             else:
+                if kind and kind[0] == "array":
+                    self.shapes[symbol] = tuple(kind[1])
                 self.frame.env[arg.arg] = symbol
                 if arg.arg in self.deferrable:
                     self.deferrable_symbols.add(symbol)
-            params.append(Param(arg.arg, symbol))
+            params.append(Param(arg.arg, symbol, elements))
         return params
 
     def _no_return(self, node):
@@ -293,6 +308,9 @@ class Tracer:
         return self.namer.fresh(name) if name in self.frame.local_names else self.namer.version(name)
 
     def emit(self, target, expr, node):
+        shape = self.shape(expr)
+        if shape:
+            self.shapes[target] = shape
         self.block.append(Statement(target, expr, node.lineno, self._source_line(node.lineno),
                                     self._filename_tag()))
 
@@ -327,6 +345,13 @@ class Tracer:
     def exec_If(self, stmt, rest, cont):
         test = self.condition(stmt.test)
         truth = _truth(test)
+        if truth is None and self.shape(test):
+            raise located(
+                ShapeError,
+                f"'if' on an array of shape {self.shape(test)}: its truth value is ambiguous",
+                self.frame.parsed, stmt.test,
+                hint="select elementwise with np.where(condition, a, b)",
+            )
         if truth is not None:
             arm = stmt.body if truth else stmt.orelse
             return self.exec_block(arm, None if cont is None else [*rest, *cont])
@@ -364,15 +389,16 @@ class Tracer:
 
     def _fork(self, test, stmt, then_stmts, else_stmts, cont):
         """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``."""
-        start_env, start_block = self.frame.env, self.block
+        start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
         results, blocks = [], []
         for arm in (then_stmts, else_stmts):
             self.frame.env = dict(start_env)
             self.block = []
+            self.op_memo = dict(start_memo)
             signal = self.exec_block(arm, cont)
             results.append((self.frame.env, signal))
             blocks.append(self.block)
-        self.block = start_block
+        self.block, self.op_memo = start_block, start_memo
         self._pending = (test, stmt, blocks, [])
         return results
 
@@ -500,7 +526,12 @@ class Tracer:
     def _iterate(self, iterable, node):
         if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
             return list(iterable)
+        if self.is_array(iterable):
+            return [self.getitem(iterable, i, node) for i in range(self.shape(iterable)[0])]
+        if isinstance(iterable, np.ndarray):
+            return list(iterable)
         if isinstance(iterable, sympy.Basic):
+            self.check_guess(iterable)
             self.check_deferrable(iterable)
             raise located(
                 UnsupportedSyntaxError,
@@ -669,6 +700,13 @@ class Tracer:
                                    hint="symdiff differentiates + - * / ** // %")
         if isinstance(op, ast.Add) and isinstance(left, (tuple, list)) and type(left) is type(right):
             return left + right
+        if isinstance(op, ast.MatMult):
+            return self.matmul(left, right, node)
+        if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+            if not isinstance(left, sympy.Basic) and not isinstance(right, sympy.Basic):
+                return func(left, right)
+            left = self.constant(left) if isinstance(left, np.ndarray) else left
+            right = self.constant(right) if isinstance(right, np.ndarray) else right
         self.require_number(left, node)
         self.require_number(right, node)
         if not isinstance(left, sympy.Basic) and not isinstance(right, sympy.Basic):
@@ -678,6 +716,8 @@ class Tracer:
                 raise located(SymdiffError, "division by zero", self.frame.parsed, node,
                               hint="the divisor is 0 for these arguments") from None
         left, right = to_sympy(left), to_sympy(right)
+        if self.is_array(left) or self.is_array(right):
+            self.check_broadcast(node, left, right)
         if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)) and right == 0:
             raise located(SymdiffError, "division by zero", self.frame.parsed, node,
                           hint="the divisor is the constant 0; check the formula")
@@ -773,6 +813,11 @@ class Tracer:
                     self.frame.parsed, node, hint="check the spelling of the function or constant",
                 )
             return getattr(base, node.attr)
+        if self.is_array(base):
+            return self.array_attribute(base, node)
+        self.check_guess(base)
+        if isinstance(base, np.ndarray) and node.attr in ("shape", "size", "ndim", "T"):
+            return getattr(base, node.attr)
         if isinstance(base, sympy.Basic) or is_number(base):
             raise self.unsupported(node, f"the attribute '.{node.attr}' of a number",
                                    hint="use math or numpy functions on the value")
@@ -782,6 +827,14 @@ class Tracer:
     def eval_Subscript(self, node):
         base = self.eval(node.value)
         index = self.eval(node.slice)
+        if self.is_array(base):
+            return self.getitem(base, index, node)
+        if isinstance(base, np.ndarray):
+            if self.is_symbolic(index):
+                self.check_deferrable(index)
+                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                              self.frame.parsed, node.slice, hint="index with an int")
+            return base[index]
         if isinstance(base, (tuple, list, range)):
             if isinstance(index, sympy.Basic):
                 self.check_deferrable(index)
@@ -794,6 +847,7 @@ class Tracer:
             except (IndexError, TypeError) as exc:
                 raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
                               hint="index within the sequence's length") from None
+        self.check_guess(base)
         raise self.unsupported(node, f"indexing {_describe_value(base)}",
                                hint="index tuples and lists; pass numbers as separate parameters")
 
@@ -865,6 +919,12 @@ class Tracer:
         structural = _STRUCTURAL.get(id(func))
         if structural is not None and structural[0] is func:
             return structural[1](self, node, args, kwargs)
+        if isinstance(func, _ArrayMethod):
+            return func.handler(self, node, [func.array, *args], kwargs)
+        array_handler = numpy_calls.handler_for(func)
+        if array_handler is not None:
+            self.libraries.add("numpy")
+            return array_handler(self, node, args, kwargs)
         rule = functions.rule_for(func)
         if rule is not None:
             return self._call_rule(rule, func, args, kwargs, node)
@@ -886,8 +946,19 @@ class Tracer:
                 SymdiffError, f"{rule.name} takes {expected} argument(s), got {len(args)}",
                 self.frame.parsed, node, hint=f"call {rule.name} with {expected} argument(s)",
             )
+        args = [self.constant(a) if isinstance(a, np.ndarray) and any(isinstance(b, sympy.Basic) for b in args) else a
+                for a in args]
         for arg, arg_node in zip(args, node.args):
             self.require_number(arg, arg_node)
+            if rule.library == "math" and self.is_array(arg):
+                raise located(
+                    ShapeError,
+                    f"{rule.name} takes a single number, but this is an array of shape {self.shape(arg)}",
+                    self.frame.parsed, arg_node,
+                    hint=f"use the numpy function (np.{rule.name.split('.')[-1]}) for arrays",
+                )
+        if len(args) > 1 and any(self.is_array(a) for a in args):
+            self.check_broadcast(node, *args)
         if rule.library not in ("builtins", "user"):
             self.libraries.add(rule.library)
         if rule.library == "user":
@@ -1030,6 +1101,15 @@ class Tracer:
             # Concrete (it may count loops or pick branches); the specialisation is guarded.
             self.guards[key] = Guard(name, value, container)
             return value
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            if key not in self.externals:
+                symbol = sympy.Symbol(self.namer.version(name), real=True)
+                self.externals[key] = External(name, symbol, container)
+                self.guards[(key, "shape")] = Guard(name, value.shape, container, "shape")
+            symbol = self.externals[key].symbol
+            if value.ndim:
+                self.shapes[symbol] = value.shape
+            return symbol
         if not isinstance(value, (numbers.Real, np.floating)):
             return value
         constant = functions.CONSTANT_VALUES.get(float(value))
@@ -1058,6 +1138,161 @@ class Tracer:
             self.frame.parsed, node,
             hint="symdiff differentiates arithmetic on real numbers",
         )
+
+    # ---- arrays ----
+    def shape(self, value):
+        """The shape of a value: () for numbers, the array's shape for array expressions."""
+        if isinstance(value, sympy.Basic):
+            return arrays.shape_of(value, self.shapes)
+        if isinstance(value, np.ndarray):
+            return value.shape
+        return ()
+
+    def is_array(self, value):
+        return isinstance(value, sympy.Basic) and bool(self.shape(value))
+
+    @staticmethod
+    def is_symbolic(value):
+        return isinstance(value, sympy.Basic) and bool(value.free_symbols)
+
+    def constant(self, value):
+        """A concrete numpy array used in symbolic arithmetic: a named constant of the code."""
+        value = np.asarray(value)
+        if value.ndim == 0:
+            return to_sympy(value.item())
+        for symbol, known in self.constants.items():
+            if known is value:
+                return symbol
+        symbol = sympy.Symbol(self.namer.fresh(f"_c{len(self.constants)}"), real=True)
+        self.constants[symbol] = value
+        self.shapes[symbol] = value.shape
+        return symbol
+
+    def atom(self, value, hint):
+        """``value`` as a symbol or number (a statement of its own when it is an expression)."""
+        if isinstance(value, np.ndarray):
+            return self.constant(value)
+        value = to_sympy(value)
+        if value.is_Atom:
+            return value
+        target = sympy.Symbol(self.namer.fresh(hint), real=True)
+        self.emit(target, value, self.current)
+        return target
+
+    def array_op(self, op, hint):
+        """A structural operation's result: always a statement of its own (computed once)."""
+        found = self.op_memo.get(op)
+        if found is not None:
+            return found
+        target = sympy.Symbol(self.namer.fresh(hint), real=True)
+        self.emit(target, op, self.current)
+        self.op_memo[op] = target
+        return target
+
+    def as_array(self, value, node):
+        if isinstance(value, (tuple, list)):
+            return numpy_calls._array(self, node, [value], {})
+        if isinstance(value, np.ndarray):
+            return self.constant(value)
+        self.require_number(value, node)
+        return to_sympy(value)
+
+    def as_value(self, value, node):
+        if isinstance(value, np.ndarray):
+            return self.constant(value)
+        if isinstance(value, (tuple, list)):
+            return self.as_array(value, node)
+        self.require_number(value, node)
+        return to_sympy(value)
+
+    def check_broadcast(self, node, *values):
+        shapes = [self.shape(v) for v in values]
+        try:
+            return arrays.broadcast(*shapes)
+        except ValueError:
+            raise located(
+                ShapeError,
+                "shapes " + " and ".join(str(s) for s in shapes) + " do not broadcast together",
+                self.frame.parsed, node,
+                hint="make the shapes agree (numpy broadcasting rules)",
+            ) from None
+
+    def matmul(self, a, b, node):
+        a, b = self.as_value(a, node), self.as_value(b, node)
+        sa, sb = self.shape(a), self.shape(b)
+        if not sa or not sb:
+            return a * b
+        try:
+            shape = np.shape(np.empty(sa) @ np.empty(sb))
+        except ValueError:
+            raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
+                          "dimensions differ", self.frame.parsed, node,
+                          hint="check the shapes (or transpose with .T)") from None
+        if len(sa) > 2 or len(sb) > 2:
+            raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
+                          "dimensions", self.frame.parsed, node, hint="use 1-D and 2-D arrays")
+        op = arrays.MatMul.make(self.atom(a, "a"), self.atom(b, "b"), shape=tuple(shape))
+        return self.array_op(op, "matmul")
+
+    def getitem(self, base, index, node):
+        key = index if isinstance(index, tuple) else (index,)
+        for part in key:
+            if isinstance(part, sympy.Basic):
+                self.check_deferrable(part)
+                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                              self.frame.parsed, node, hint="index with ints and slices")
+            if isinstance(part, (list, np.ndarray)):
+                raise located(UnsupportedSyntaxError, "fancy indexing (with a list or array)",
+                              self.frame.parsed, node, hint="index with ints and slices")
+        key = tuple(int(p) if isinstance(p, (int, np.integer)) else p for p in key)
+        shape = self.shape(base)
+        try:
+            out = np.empty(shape)[key]
+        except IndexError as exc:
+            raise located(ShapeError, f"index {arrays.format_key(key)} is out of bounds for shape "
+                          f"{shape} ({exc})", self.frame.parsed, node,
+                          hint="index within the array's shape") from None
+        key = tuple(_normal_part(p, shape[i]) if i < len(shape) else p for i, p in enumerate(key))
+        base_atom = self.atom(base, "x")
+        name = base_atom.name if base_atom.is_Symbol else "x"
+        if all(isinstance(p, int) for p in key):
+            name += "_" + "_".join(str(p) for p in key)
+        else:
+            name += "_s"
+        return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
+
+    def array_attribute(self, base, node):
+        shape = self.shape(base)
+        attr = node.attr
+        if attr == "shape":
+            return shape
+        if attr == "size":
+            return int(np.prod(shape))
+        if attr == "ndim":
+            return len(shape)
+        if attr == "T":
+            result = arrays.transpose(self.atom(base, "x"), self.shapes)
+            return self.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
+        handler = numpy_calls.METHODS.get(attr)
+        if handler is None:
+            raise self.unsupported(node, f"the array method '.{attr}'",
+                                   hint="use numpy functions symdiff supports (np.sum, np.dot, ...)")
+        return _ArrayMethod(base, handler)
+
+    def reduce_sequence(self, values, node, op):
+        """``np.sum``/``np.prod`` of a tuple or list of numbers."""
+        if not isinstance(values, (tuple, list)):
+            self.require_number(values, node)
+            return values
+        items = [self.as_value(v, node) for v in values]
+        if op is arrays.ArrayProd:
+            return sympy.Mul(*items)
+        return sympy.Add(*items)
+
+    def check_guess(self, value):
+        """Traced before any call, parameters were assumed numbers: an array use means 'wait'."""
+        if self.guessing and isinstance(value, sympy.Basic) and value.free_symbols:
+            raise NeedsConcrete(sorted(s.name for s in value.free_symbols))
 
     def check_deferrable(self, value):
         """Raise ``NeedsConcrete`` if ``value`` only depends on non-differentiated parameters."""
@@ -1090,6 +1325,22 @@ class Tracer:
 
     def _source_line(self, lineno):
         return linecache.getline(self.frame.filename, lineno).strip()
+
+
+@dataclass
+class _ArrayMethod:
+    """``x.sum`` before it is called: the array and the handler of the method."""
+
+    array: object
+    handler: object
+
+
+def _normal_part(part, size):
+    if isinstance(part, int):
+        return part % size if size else part
+    if isinstance(part, slice):
+        return slice(*part.indices(size)) if part.step is not None and part.step < 0 else part
+    return part
 
 
 def _same(a, b):
@@ -1135,6 +1386,10 @@ def _builtin_range(tracer, node, args, kwargs):
 
 
 def _builtin_len(tracer, node, args, kwargs):
+    if len(args) == 1 and (tracer.is_array(args[0]) or isinstance(args[0], np.ndarray)):
+        return tracer.shape(args[0])[0]
+    if len(args) == 1:
+        tracer.check_guess(args[0])
     if len(args) != 1 or not isinstance(args[0], (tuple, list, range, str)):
         raise located(SymdiffError, f"len() of {_describe_value(args[0] if args else None)}",
                       tracer.frame.parsed, node, hint="take len() of a tuple or list")
@@ -1271,7 +1526,7 @@ def _describe_value(value):
     return f"a {type(value).__name__}"
 
 
-def trace(parsed, concrete=None, deferrable=()):
+def trace(parsed, concrete=None, deferrable=(), kinds=None):
     """Run ``parsed`` over symbols.
 
     ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
@@ -1280,7 +1535,7 @@ def trace(parsed, concrete=None, deferrable=()):
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20000))
     try:
-        return Tracer(parsed, concrete, deferrable).run()
+        return Tracer(parsed, concrete, deferrable, kinds).run()
     except RecursionError:
         raise SymdiffError(
             f"{parsed.fun.__qualname__!r} is nested too deeply to translate",

@@ -1,0 +1,370 @@
+"""arrays: numpy arrays as single symbolic values — shapes, and the structural operations.
+
+Takes: SymPy expressions whose symbols may stand for whole arrays (their shapes are known at trace
+time). Returns: ``ArrayOp`` nodes for the few operations that are not elementwise (sum, max,
+matmul, indexing, reshape, transpose, concatenate, stack, ...), each knowing its output ``shape``,
+its vector-Jacobian product (``vjp``: the adjoint rule) and how it prints as numpy code. Elementwise
+arithmetic and ufuncs stay ordinary SymPy expressions: SymPy's own derivatives apply to them.
+"""
+
+import numpy as np
+import sympy
+
+# Python-side parameters (axes, index keys, shapes) live here; a node carries the Integer handle.
+_PARAMS = []
+_PARAM_IDS = {}
+
+
+def _param(value):
+    key = repr(value)
+    found = _PARAM_IDS.get(key)
+    if found is None:
+        found = _PARAM_IDS[key] = len(_PARAMS)
+        _PARAMS.append(value)
+    return sympy.Integer(found)
+
+
+def broadcast(*shapes):
+    """numpy's broadcast of ``shapes``; raises ``ValueError`` when they do not fit."""
+    return tuple(np.broadcast_shapes(*shapes)) if shapes else ()
+
+
+def shape_of(expr, shapes):
+    """The shape of ``expr``'s value, given ``shapes`` of its symbols (absent: a scalar)."""
+    if isinstance(expr, ArrayOp):
+        return expr.shape
+    if expr.is_Symbol:
+        return shapes.get(expr, ())
+    if expr.is_Atom or not expr.args:
+        return ()
+    if isinstance(expr, sympy.Piecewise):
+        parts = [shape_of(e, shapes) for e, _ in expr.args]
+        parts += [shape_of(c, shapes) for _, c in expr.args if isinstance(c, sympy.Basic)]
+        return broadcast(*parts)
+    return broadcast(*[shape_of(arg, shapes) for arg in expr.args])
+
+
+class ArrayOp(sympy.Function):
+    """A structural numpy operation: ``args`` are its operands, then one parameter handle."""
+
+    printed = "op"
+
+    def _eval_is_real(self):
+        return True
+
+    @classmethod
+    def make(cls, *operands, **params):
+        return cls(*operands, _param(tuple(sorted(params.items()))))
+
+    @property
+    def operands(self):
+        return self.args[:-1]
+
+    @property
+    def params(self):
+        return dict(_PARAMS[int(self.args[-1])])
+
+    @property
+    def shape(self):
+        return self.params["shape"]
+
+    def vjp(self, bar, shapes):
+        """``[(operand, contribution to its adjoint)]`` given the adjoint ``bar`` of this value."""
+        raise NotImplementedError(type(self).__name__)
+
+    def _eval_derivative(self, symbol):  # structural ops are differentiated by their vjp only
+        raise TypeError(f"{type(self).__name__} is differentiated through its vjp, not sympy.diff")
+
+    def _sympystr(self, printer):
+        return self.display([printer._print(a) for a in self.operands])
+
+    def _latex(self, printer):
+        return r"\operatorname{%s}\left(%s\right)" % (
+            self.printed, ", ".join(printer._print(a) for a in self.operands))
+
+    def display(self, operands):
+        return f"{self.printed}({', '.join(operands)})"
+
+
+def fit(expr, shape, shapes):
+    """``expr`` summed down to ``shape`` over the axes it was broadcast along.
+
+    A value that is smaller than ``shape`` is left as it is: it broadcasts wherever it is used
+    (``full`` makes it exactly ``shape`` where that matters).
+    """
+    have = shape_of(expr, shapes)
+    if have == tuple(shape):
+        return expr
+    if _broadcasts_to(shape, have):  # expr is bigger: sum over the axes it was broadcast along
+        return Unbroadcast.make(expr, shape=tuple(shape), source=have)
+    return expr
+
+
+def full(expr, shape, actual):
+    """``expr`` as an array of exactly ``shape`` (``actual``: the shapes values really have)."""
+    if shape_of(expr, actual) == tuple(shape):
+        return expr
+    return BroadcastTo.make(expr, shape=tuple(shape))
+
+
+def _broadcasts_to(small, big):
+    try:
+        return broadcast(small, big) == tuple(big) and tuple(small) != tuple(big)
+    except ValueError:
+        return False
+
+
+def _normal_axes(axis, ndim):
+    if axis is None:
+        return None
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(sorted(a % ndim for a in axes))
+
+
+# ---- reductions ----
+class ArraySum(ArrayOp):
+    """``numpy.sum(x, axis)``."""
+
+    printed = "sum"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        p = self.params
+        if p["axis"] is None:
+            return [(x, bar)]  # a scalar: broadcasts wherever it is used
+        return [(x, ExpandTo.make(bar, axis=p["axis"], shape=shape_of(x, shapes)))]
+
+    def display(self, operands):
+        axis = self.params["axis"]
+        return f"sum({operands[0]})" if axis is None else f"sum({operands[0]}, axis={axis})"
+
+
+class ArrayMax(ArrayOp):
+    """``numpy.max(x, axis)`` (``ArrayMin`` for min); ties share the derivative equally."""
+
+    printed = "max"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        p = self.params
+        return [(x, ExtremeGrad.make(x, self, bar, axis=p["axis"], shape=shape_of(x, shapes)))]
+
+    def display(self, operands):
+        axis = self.params["axis"]
+        return f"{self.printed}({operands[0]})" if axis is None else f"{self.printed}({operands[0]}, axis={axis})"
+
+
+class ArrayMin(ArrayMax):
+    printed = "min"
+
+
+class ArrayProd(ArrayOp):
+    """``numpy.prod(x, axis)``; its derivative divides by x (nan at exact zeros)."""
+
+    printed = "prod"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        p = self.params
+        return [(x, ExpandTo.make(bar * self, axis=p["axis"], shape=shape_of(x, shapes)) / x)]
+
+
+# ---- linear algebra ----
+class MatMul(ArrayOp):
+    """``a @ b`` for 1-D and 2-D operands (``numpy.dot``, ``numpy.matmul``)."""
+
+    printed = "matmul"
+
+    def vjp(self, bar, shapes):
+        a, b = self.operands
+        sa, sb = shape_of(a, shapes), shape_of(b, shapes)
+        if len(sa) == 1 and len(sb) == 1:
+            return [(a, bar * b), (b, bar * a)]
+        if len(sa) == 2 and len(sb) == 1:
+            return [(a, Outer.make(bar, b, shape=sa)), (b, matmul(transpose(a, shapes), bar, shapes))]
+        if len(sa) == 1 and len(sb) == 2:
+            return [(a, matmul(b, bar, shapes)), (b, Outer.make(a, bar, shape=sb))]
+        return [(a, matmul(bar, transpose(b, shapes), shapes)),
+                (b, matmul(transpose(a, shapes), bar, shapes))]
+
+    def display(self, operands):
+        return f"({operands[0]} @ {operands[1]})"
+
+
+def matmul(a, b, shapes):
+    sa, sb = shape_of(a, shapes), shape_of(b, shapes)
+    if not sa or not sb:
+        return a * b
+    probe = np.empty(sa) @ np.empty(sb)
+    return MatMul.make(a, b, shape=tuple(np.shape(probe)))
+
+
+class Outer(ArrayOp):
+    """``numpy.outer(a, b)`` of two vectors."""
+
+    printed = "outer"
+
+    def vjp(self, bar, shapes):
+        a, b = self.operands
+        return [(a, matmul(bar, b, shapes)), (b, matmul(transpose(bar, shapes), a, shapes))]
+
+
+class Transpose(ArrayOp):
+    """``x.T`` / ``numpy.transpose(x, axes)``."""
+
+    printed = "transpose"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        axes = self.params["axes"]
+        inverse = tuple(np.argsort(axes)) if axes is not None else None
+        return [(x, Transpose.make(bar, axes=inverse, shape=shape_of(x, shapes)))]
+
+    def display(self, operands):
+        return f"{operands[0]}.T" if self.params["axes"] is None else f"transpose({operands[0]}, {self.params['axes']})"
+
+
+def transpose(x, shapes, axes=None):
+    shape = shape_of(x, shapes)
+    if len(shape) < 2:
+        return x
+    new = tuple(np.transpose(np.empty(shape), axes).shape)
+    return Transpose.make(x, axes=None if axes is None else tuple(int(a) for a in axes), shape=new)
+
+
+class Reshape(ArrayOp):
+    """``x.reshape(shape)``."""
+
+    printed = "reshape"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, Reshape.make(bar, shape=shape_of(x, shapes)))]
+
+
+# ---- indexing and joining ----
+class GetItem(ArrayOp):
+    """``x[key]`` with a concrete key (ints and slices)."""
+
+    printed = "getitem"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, Scatter.make(bar, key=self.params["key"], shape=shape_of(x, shapes)))]
+
+    def display(self, operands):
+        return f"{operands[0]}[{format_key(self.params['key'])}]"
+
+
+class Scatter(ArrayOp):
+    """An array of ``shape`` that is 0 except ``out[key] = value`` (the adjoint of indexing)."""
+
+    printed = "scatter"
+
+    def vjp(self, bar, shapes):
+        (value,) = self.operands
+        return [(value, GetItem.make(bar, key=self.params["key"], shape=shape_of(value, shapes)))]
+
+
+class ScatterItems(ArrayOp):
+    """Zeros of ``shape`` with ``out[key_i] += value_i`` for each part: all the adjoints that
+    indexing sends to one array, added in place in one pass (linear in their number)."""
+
+    printed = "scatter_items"
+
+    def vjp(self, bar, shapes):
+        return [(v, GetItem.make(bar, key=k, shape=shape_of(v, shapes)))
+                for v, k in zip(self.operands, self.params["keys"])]
+
+
+class Concatenate(ArrayOp):
+    """``numpy.concatenate([a, b, ...], axis)``."""
+
+    printed = "concatenate"
+
+    def vjp(self, bar, shapes):
+        axis = self.params["axis"]
+        out, start = [], 0
+        for part in self.operands:
+            shape = shape_of(part, shapes)
+            size = shape[axis]
+            key = (slice(None),) * (axis % len(shape)) + (slice(start, start + size),)
+            out.append((part, GetItem.make(bar, key=key, shape=shape)))
+            start += size
+        return out
+
+
+class Stack(ArrayOp):
+    """``numpy.stack([a, b, ...], axis)`` (also ``numpy.array([...])`` of values)."""
+
+    printed = "stack"
+
+    def vjp(self, bar, shapes):
+        axis = self.params["axis"]
+        out = []
+        for i, part in enumerate(self.operands):
+            shape = shape_of(part, shapes)
+            key = (slice(None),) * (axis % (len(shape) + 1)) + (i,)
+            out.append((part, GetItem.make(bar, key=key, shape=shape)))
+        return out
+
+
+# ---- reverse-pass helpers (also differentiable, for higher derivatives) ----
+class BroadcastTo(ArrayOp):
+    """``numpy.broadcast_to(x, shape)`` (an adjoint brought up to its variable's shape)."""
+
+    printed = "broadcast_to"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, fit(bar, shape_of(x, shapes), shapes))]
+
+
+class Unbroadcast(ArrayOp):
+    """``x`` summed over the axes it was broadcast along, down to ``shape``."""
+
+    printed = "unbroadcast"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, BroadcastTo.make(bar, shape=self.params["source"]))]
+
+
+class ExpandTo(ArrayOp):
+    """A reduced value spread back over the reduced ``axis`` to ``shape``."""
+
+    printed = "expand_to"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, ArraySum.make(bar, axis=self.params["axis"], shape=shape_of(x, shapes)))]
+
+
+class ExtremeGrad(ArrayOp):
+    """d max(x)/dx times the adjoint: ``bar`` shared equally among the elements equal to the max."""
+
+    printed = "extreme_grad"
+
+
+# ---- printing keys ----
+def format_key(key):
+    return ", ".join(_format_part(part) for part in key)
+
+
+def _format_part(part):
+    if isinstance(part, slice):
+        text = ("" if part.start is None else str(part.start)) + ":" + (
+            "" if part.stop is None else str(part.stop))
+        if part.step is not None:
+            text += f":{part.step}"
+        return text
+    if part is None:
+        return "None"
+    if part is Ellipsis:
+        return "..."
+    return str(part)
+
+
+STRUCTURAL_OPS = (ArraySum, ArrayMax, ArrayMin, ArrayProd, MatMul, Outer, Transpose, Reshape,
+                  GetItem, Scatter, ScatterItems, Concatenate, Stack, BroadcastTo, Unbroadcast,
+                  ExpandTo, ExtremeGrad)
