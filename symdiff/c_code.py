@@ -292,6 +292,9 @@ def c_source(schedule, gradient_program, formulas, constants):
         "",
         "   C99; needs only <math.h> (link with -lm). Standalone: no symdiff at run time.",
     ]
+    if constants:
+        names = ", ".join(writer.name(name) for name in constants)
+        header += [f"   Baked in below: the values {names} had when this file was generated."]
     parts = ["/* " + _comment("\n".join(header)) + " */\n", "#include <math.h>\n"]
     if constants:
         parts.append("".join(

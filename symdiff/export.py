@@ -89,7 +89,8 @@ def _python_header(program, formulas, code):
         f"{code.value_and_grad_name}({args}) -> ({base}, {result})",
     ]
     if code.constants:
-        lines += ["", f"Numbers {base} reads from outside are constants below (values when generated)."]
+        names = ", ".join(code.constants)
+        lines += ["", f"Baked in below: the values {names} had when this module was generated."]
     lines += ["", "Standalone: this module does not import symdiff.", '"""']
     return _docstring_safe("\n".join(lines)) + "\n"
 
