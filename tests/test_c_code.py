@@ -8,10 +8,9 @@ import subprocess
 import pytest
 import sympy
 
-from symdiff import ExportError, emit, grad, value_and_grad
-from symdiff import demo
-from symdiff.c_code import CPrinter, _Writer
+from symdiff import ExportError, demo, emit, grad, value_and_grad
 from symdiff.api import build
+from symdiff.c_code import CPrinter, _Writer
 from symdiff.parse import parse_function
 
 from . import corpus
@@ -158,7 +157,7 @@ def test_constants_and_helpers_in_the_text():
 def reserved_names(double, y0):
     exp = double * y0
     int_ = math.sin(exp)
-    int = int_ + double  # noqa: A001 - a C keyword as a Python name
+    int = int_ + double  # a C keyword as a Python name
     return int * exp
 
 

@@ -8,8 +8,7 @@ import sys
 import pytest
 
 import symdiff
-from symdiff import ExportError, emit, grad, value_and_grad
-from symdiff import demo
+from symdiff import ExportError, demo, emit, grad, value_and_grad
 from symdiff.api import build
 from symdiff.parse import parse_function
 from symdiff.python_code import compile_functions, generate
@@ -221,7 +220,7 @@ def test_wrt_and_gradient_objects():
 
 
 def test_lambda_functions_are_named_f():
-    square = lambda x: x * x  # noqa: E731
+    square = lambda x: x * x  # noqa: E731 - a lambda on purpose
     namespace = {}
     exec(emit(square), namespace)
     assert namespace["f_grad"](3.0) == 6.0 and namespace["f_value_and_grad"](3.0) == (9.0, 6.0)

@@ -24,7 +24,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 def _kernel_python(argv):
     """The interpreter a kernelspec's argv starts (jupyter_client maps bare ``python`` to ours)."""
     name = argv[0]
-    if name in {"python", f"python{sys.version_info[0]}", "python%d.%d" % sys.version_info[:2]}:
+    if name in {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}:
         return sys.executable
     return shutil.which(name) or name
 
