@@ -17,15 +17,18 @@ from .api import grad
 from .errors import SymdiffError
 from .export import LANGUAGES, emit
 
-EXAMPLES = """examples:
-  symdiff demo
-  symdiff show model.py:loss
-  symdiff show model.py:loss --wrt x,y
+EMIT_EXAMPLES = """\
   symdiff emit model.py:loss                  print a standalone Python module
   symdiff emit model.py:loss -o loss_grad.py  write it to a file
   symdiff emit model.py:loss -o loss_grad.c   C99 (the language follows a .c/.h suffix)
   symdiff emit model.py:loss --lang c --wrt x
+"""
 
+EXAMPLES = f"""examples:
+  symdiff demo
+  symdiff show model.py:loss
+  symdiff show model.py:loss --wrt x,y
+{EMIT_EXAMPLES}
 exit status: 0 on success, 2 when the function cannot be differentiated or FILE:FUNC is wrong
 """
 
@@ -46,6 +49,7 @@ def _parser():
         "emit", help="write a standalone gradient module (Python or C) for FILE:FUNC",
         description="Print (or write to OUT) a module defining FUNC_grad and FUNC_value_and_grad "
         "that runs without symdiff.",
+        epilog="examples:\n" + EMIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     export.add_argument("target", metavar="FILE:FUNC")
     export.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")

@@ -51,6 +51,7 @@ def test_help_lists_commands_and_examples():
         assert text in result.stdout
     emit_help = run("emit", "--help")
     assert emit_help.returncode == 0 and "--lang {python,c}" in emit_help.stdout
+    assert "symdiff emit model.py:loss --lang c --wrt x" in emit_help.stdout
 
 
 def test_emit_prints_the_module():
