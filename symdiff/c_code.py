@@ -12,6 +12,7 @@ import sympy
 from sympy.printing.c import C99CodePrinter
 
 from .errors import ExportError
+from .schedule import Line
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
 _MATH_H_FUNCTIONS = """
@@ -200,6 +201,13 @@ class _Writer:
         self.schedule = schedule
         self.gradient_program = gradient_program
         self.program = gradient_program.program
+        for item in schedule.lines:
+            if not isinstance(item, Line):  # e.g. an if/else block: not written as C yet
+                raise ExportError(
+                    f"{_base(self.program)}: this statement cannot be written in C yet",
+                    filename=self.program.filename, lineno=getattr(item, "lineno", None),
+                    hint="emit Python instead (language='python')",
+                )
         namer = self.program.namer
         self.renames = _c_names(schedule, gradient_program, constants)
         self.printer = CPrinter(self.renames, {k: namer.fresh(f"symdiff_{k}") for k in HELPERS})

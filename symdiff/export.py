@@ -6,7 +6,6 @@ only ``math.h`` — with the globals and closure numbers the function reads bake
 """
 
 import inspect
-import numbers
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import numpy as np
 from . import explain
 from .api import Gradient, _getter, _resolve_wrt, build
 from .c_code import c_source
-from .errors import ExportError, SymdiffError
+from .errors import ExportError
 from .parse import parse_function
 from .python_code import generate
 
@@ -43,7 +42,7 @@ def emit(f, wrt=None, language="python", path=None):
     parsed = parse_function(fun)
     wrt_names, _ = _resolve_wrt(wrt, inspect.signature(fun).parameters, fun)
     built = build(parsed, wrt_names)
-    constants = _constants(fun, built.program, parsed)
+    constants = _constants(fun, built.program)
     formulas = explain.formulas(built.gradient_program)
     if language == "c":
         text = c_source(built.schedule, built.gradient_program, formulas, constants)
@@ -58,18 +57,12 @@ def emit(f, wrt=None, language="python", path=None):
     return text
 
 
-def _constants(fun, program, parsed):
+def _constants(fun, program):
     """``{symbol name: current value}`` of the numbers the function reads from outside."""
     constants = {}
     for external in program.externals:
-        value = _getter(fun, external)()
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            raise SymdiffError(
-                f"{external.name!r} is no longer a number (it is {type(value).__name__})",
-                filename=parsed.filename, lineno=parsed.firstlineno,
-            )
-        integral = isinstance(value, (int, np.integer))
-        constants[external.symbol.name] = int(value) if integral else float(value)
+        value = _getter(fun, external)()  # a real number: the tracer only makes externals of those
+        constants[external.symbol.name] = int(value) if isinstance(value, (int, np.integer)) else float(value)
     return constants
 
 

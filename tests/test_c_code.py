@@ -204,6 +204,18 @@ def test_literals():
     assert printer.doprint(x ** sympy.Rational(1, 3)) == "pow(x, 1.0/3.0)"
 
 
+def test_a_schedule_item_c_cannot_write_is_an_export_error():
+    built = build(parse_function(demo.u), ["x"])
+
+    class Block:  # stands for a schedule item that is not a one-operation line (an if/else block)
+        lineno = 8
+
+    built.schedule.lines.insert(1, Block())
+    with pytest.raises(ExportError, match="u: this statement cannot be written in C yet") as info:
+        _Writer(built.schedule, built.gradient_program, {})
+    assert (info.value.filename, info.value.lineno) == (demo.__file__, 8)
+
+
 def test_what_c_cannot_print_is_an_export_error():
     built = build(parse_function(demo.u), ["x"])
     writer = _Writer(built.schedule, built.gradient_program, {})

@@ -188,9 +188,9 @@ def test_closure_values_become_module_constants():
 
 def test_constant_values_are_read_when_emitting(monkeypatch):
     before = emit(corpus.module_constant)
-    monkeypatch.setattr(corpus, "SCALE", 4)
+    monkeypatch.setattr(corpus, "SCALE", 4.25)
     after = emit(corpus.module_constant)
-    assert "\nSCALE = 1.5\n" in before and "\nSCALE = 4\n" in after
+    assert "\nSCALE = 1.5\n" in before and "\nSCALE = 4.25\n" in after
     monkeypatch.setattr(corpus, "SCALE", float("inf"))
     namespace = {}
     exec(emit(corpus.module_constant), namespace)
