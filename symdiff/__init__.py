@@ -2,24 +2,27 @@
 
 ``@grad`` reads a function's source, turns each statement into a SymPy expression, applies the
 chain rule symbolically (reverse mode, statement by statement) and compiles readable Python code
-for the gradient. See ``grad``, ``value_and_grad``, ``check_grad`` and ``SymdiffError``.
+for the gradient. See ``grad``, ``value_and_grad``, ``check_grad``, ``emit`` (standalone Python or
+C source) and ``SymdiffError``.
 """
 
 from .api import Gradient, GradCheck, WrtError, check_grad, grad, value_and_grad
 from .rules import register, unregister
 from .errors import (
     ArgumentError,
+    ExportError,
     NoSourceError,
     ShapeError,
     SymdiffError,
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
+from .export import emit
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ArgumentError", "GradCheck", "Gradient", "NoSourceError", "ShapeError", "SymdiffError",
-    "UnknownFunctionError", "UnsupportedSyntaxError", "WrtError", "check_grad", "grad",
-    "register", "unregister", "value_and_grad",
+    "ArgumentError", "ExportError", "GradCheck", "Gradient", "NoSourceError", "ShapeError",
+    "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError", "WrtError", "check_grad",
+    "emit", "grad", "register", "unregister", "value_and_grad",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import display
 from . import explain as explain_stage
 from .derive import derive
 from .errors import ArgumentError, ShapeError, SymdiffError
@@ -410,6 +411,24 @@ class Gradient:
     def explain(self):
         """The chain rule, statement by statement, as text."""
         return explain_stage.explanation(self._shown.gradient_program)
+
+    def latex(self):
+        r"""The formulas as LaTeX, one ``\frac{\partial u}{\partial x} = ...`` line per parameter."""
+        return "\n".join(display.latex_lines(self._display_name, self.formulas))
+
+    def _repr_latex_(self):
+        return display.latex_block(self._display_name, self.formulas)
+
+    def _repr_markdown_(self):
+        kind = "Value and gradient" if self._with_value else "Gradient"
+        wrt = ", ".join(f"`{name}`" for name in self.wrt)
+        title = f"**{kind} of `{self.fun.__qualname__}` with respect to {wrt}** (symdiff)"
+        return display.markdown(self._display_name, self.formulas, self.source, title)
+
+    @property
+    def _display_name(self):
+        name = self.fun.__name__
+        return name if name.isidentifier() else "f"
 
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else "grad"

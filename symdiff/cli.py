@@ -5,6 +5,7 @@ function or a bad request), printing results to stdout and located errors to std
 
     symdiff demo                 the seed example: formula, chain rule, generated code, value
     symdiff show FILE:FUNC       formulas, chain rule and generated code of FUNC in FILE
+    symdiff emit FILE:FUNC       a standalone gradient module (Python or C) for FUNC in FILE
 """
 
 import argparse
@@ -14,11 +15,21 @@ import sys
 
 from .api import grad
 from .errors import SymdiffError
+from .export import LANGUAGES, emit
 
-EXAMPLES = """examples:
+EMIT_EXAMPLES = """\
+  symdiff emit model.py:loss                  print a standalone Python module
+  symdiff emit model.py:loss -o loss_grad.py  write it to a file
+  symdiff emit model.py:loss -o loss_grad.c   C99 (the language follows a .c/.h suffix)
+  symdiff emit model.py:loss --lang c --wrt x
+"""
+
+EXAMPLES = f"""examples:
   symdiff demo
   symdiff show model.py:loss
   symdiff show model.py:loss --wrt x,y
+{EMIT_EXAMPLES}
+exit status: 0 on success, 2 when the function cannot be differentiated or FILE:FUNC is wrong
 """
 
 
@@ -34,6 +45,17 @@ def _parser():
     show = commands.add_parser("show", help="show formulas, chain rule and code of FILE:FUNC")
     show.add_argument("target", metavar="FILE:FUNC")
     show.add_argument("--wrt", help="comma-separated parameter names (default: all)")
+    export = commands.add_parser(
+        "emit", help="write a standalone gradient module (Python or C) for FILE:FUNC",
+        description="Print (or write to OUT) a module defining FUNC_grad and FUNC_value_and_grad "
+        "that runs without symdiff.",
+        epilog="examples:\n" + EMIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("target", metavar="FILE:FUNC")
+    export.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    export.add_argument("--lang", choices=LANGUAGES,
+                        help="python or c (default: c when OUT ends in .c or .h, else python)")
+    export.add_argument("--wrt", help="comma-separated parameter names (default: all)")
     return parser
 
 
@@ -57,7 +79,10 @@ def load_function(target):
     func = getattr(module, name, None)
     if func is None:
         raise LookupError(f"{path} has no function {name!r}")
-    return getattr(func, "fun", func)
+    func = getattr(func, "fun", func)  # a @grad-decorated function: its original
+    if not callable(func):
+        raise LookupError(f"{path}: {name!r} is not a function (its type is {type(func).__name__})")
+    return func
 
 
 def _wrt(text):
@@ -94,6 +119,8 @@ def main(argv=None):
             g = grad(load_function(args.target), wrt=_wrt(args.wrt))
             print(show(g))
             return 0
+        if args.command == "emit":
+            return _emit(args)
     except LookupError as exc:
         print(f"symdiff: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -101,6 +128,26 @@ def main(argv=None):
         print(f"symdiff: {exc}", file=sys.stderr)
         return 2
     return 0  # pragma: no cover
+
+
+def _emit(args):
+    language = args.lang
+    if language is None:
+        suffix = os.path.splitext(args.output or "")[1].lower()
+        language = "c" if suffix in (".c", ".h") else "python"
+    fun = load_function(args.target)
+    text = emit(fun, wrt=_wrt(args.wrt), language=language)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise LookupError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    name = fun.__name__ if fun.__name__.isidentifier() else "f"
+    print(f"wrote {args.output} ({language}: {name}_grad, {name}_value_and_grad)")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -61,3 +61,7 @@ class ShapeError(SymdiffError, ValueError):
 
 class ArgumentError(SymdiffError, TypeError):
     """An argument passed to a gradient is not something symdiff can differentiate at."""
+
+
+class ExportError(SymdiffError, ValueError):
+    """A gradient that cannot be written in the requested language (or an unknown language)."""

@@ -11,7 +11,7 @@ import linecache
 import math
 import os
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy
 import sympy
@@ -109,7 +109,7 @@ class _Printing:
         value = expr.p / expr.q
         if float(repr(value)) * expr.q == expr.p and len(repr(value)) <= 8:
             return repr(value)
-        return f"({expr.p}/{expr.q})"
+        return f"{expr.p}/{expr.q}"  # SymPy's printers parenthesize it as a quotient
 
     def _print_Half(self, expr):
         return "0.5"
@@ -337,26 +337,40 @@ class GeneratedCode:
     modules: set  # "math" / "numpy"
     helpers: set  # names of helper functions included in ``source``
     aliases: dict
-    arguments: list  # parameter names, then external names
+    arguments: list  # parameter names, then external names not baked in as constants
     callables: dict  # registered functions the code calls: {name: callable}
+    constants: dict = field(default_factory=dict)  # external name -> number, read as a global
 
     def module_text(self, header=""):
-        """A standalone module: header docstring, imports, the functions."""
+        """A standalone module: header docstring, imports, constants, the functions."""
         imports = "".join(
             f"import {m}\n" if self.aliases[m] == m else f"import {m} as {self.aliases[m]}\n"
             for m in sorted(self.modules)
         )
-        parts = [header, imports] if header else [imports]
+        constants = "".join(f"{name} = {_literal(value)}\n" for name, value in self.constants.items())
+        parts = [header, imports, constants]
         return "\n".join(p for p in parts if p) + "\n\n" + self.source
 
 
-def generate(schedule, gradient_program, library, aliases, signature=None):
-    """Python source for ``<f>_grad`` and ``<f>_value_and_grad``."""
+def _literal(value):
+    """A number as Python source that needs no import (``float('inf')`` for infinities)."""
+    if isinstance(value, int):
+        return repr(value)
+    return repr(value) if math.isfinite(value) else f"float({repr(value)!r})"
+
+
+def generate(schedule, gradient_program, library, aliases, signature=None, constants=None):
+    """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
+
+    Externals (globals/closure numbers the function reads) are trailing parameters, except those
+    named in ``constants`` (``{symbol name: int or float}``): those are read as module globals.
+    """
     program = gradient_program.program
     printer = make_printer(library, aliases)
+    constants = dict(constants or {})
     names = signature or [
         *[p.symbol.name for p in program.params if p.name not in program.concrete],
-        *[e.symbol.name for e in program.externals],
+        *[e.symbol.name for e in program.externals if e.symbol.name not in constants],
     ]
     base = program.name if program.name.isidentifier() else "f"
     grad_name = f"{base}_grad"
@@ -414,6 +428,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None):
         aliases=aliases,
         arguments=names,
         callables=dict(program.helpers),
+        constants=constants,
     )
 
 
@@ -496,6 +511,7 @@ def compile_functions(code, extra_globals=None):
     namespace = {"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})}
     for module in code.modules:
         namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
+    namespace.update(code.constants)
     compiled = compile(code.source, filename, "exec")
     lines = code.source.splitlines(keepends=True)
     linecache.cache[filename] = (len(code.source), None, lines, filename)

@@ -1,0 +1,316 @@
+"""c_code: a schedule -> C99 source of the gradient functions (needs only ``math.h``).
+
+Takes: a ``Schedule``, its ``GradientProgram``, the formulas (for the header) and constants.
+Returns: C text: each schedule line becomes ``const double name = ...;``; ``<f>_grad`` returns a
+single gradient or stores several through ``double *d_<param>``; ``<f>_value_and_grad`` returns the
+value. Names that C reserves get a fresh spelling; digamma and logaddexp become static helpers.
+"""
+
+import math
+
+import sympy
+from sympy.printing.c import C99CodePrinter
+
+from .errors import ExportError
+from .schedule import Line
+
+# Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
+_MATH_H_FUNCTIONS = """
+acos acosh asin asinh atan atan2 atanh cbrt ceil copysign cos cosh erf erfc exp exp2 expm1 fabs
+fdim floor fma fmax fmin fmod frexp hypot ilogb ldexp lgamma llrint llround log log10 log1p log2
+logb lrint lround modf nan nearbyint nextafter nexttoward pow remainder remquo rint round scalbln
+scalbn sin sinh sqrt tan tanh tgamma trunc
+""".split()
+_MATH_H_OTHER = """
+gamma j0 j1 jn y0 y1 yn signgam drem finite scalb significand exp10 pow10 sincos isinf isnan
+isfinite isnormal signbit fpclassify isgreater isgreaterequal isless islessequal islessgreater
+isunordered INFINITY NAN HUGE_VAL HUGE_VALF HUGE_VALL FP_NAN FP_INFINITE FP_ZERO FP_SUBNORMAL
+FP_NORMAL FP_ILOGB0 FP_ILOGBNAN MATH_ERRNO MATH_ERREXCEPT math_errhandling float_t double_t
+_Bool _Complex _Imaginary bool true false main errno
+""".split()
+RESERVED = (
+    set(C99CodePrinter.reserved_words)
+    | {f"{name}{suffix}" for name in _MATH_H_FUNCTIONS for suffix in ("", "f", "l")}
+    | set(_MATH_H_OTHER)
+)
+
+# Static helpers, formatted with their C names (``name``) and what they call (``digamma``).
+HELPERS = {
+    "digamma": """\
+static double {name}(double x)
+{{
+    /* digamma psi(x) = d lgamma(x)/dx: reflection, recurrence, then the asymptotic series */
+    double result = 0.0;
+    if (x <= 0.0 && x == floor(x)) {{
+        return NAN;
+    }}
+    if (x < 0.5) {{
+        return {name}(1.0 - x) - 3.141592653589793 / tan(3.141592653589793 * x);
+    }}
+    while (x < 10.0) {{
+        result -= 1.0 / x;
+        x += 1.0;
+    }}
+    const double inv = 1.0 / x;
+    const double t = inv * inv;
+    const double series = t * (1.0 / 12 - t * (1.0 / 120 - t * (1.0 / 252 - t * (1.0 / 240 - t * (
+        1.0 / 132 - t * (691.0 / 32760 - t / 12))))));
+    return result + log(x) - 0.5 * inv - series;
+}}
+""",
+    "logaddexp": """\
+static double {name}(double a, double b)
+{{
+    /* log(exp(a) + exp(b)) without overflow, as numpy.logaddexp computes it */
+    if (a == b) {{
+        return a + 0.6931471805599453;
+    }}
+    const double d = a - b;
+    if (d > 0) {{
+        return a + log1p(exp(-d));
+    }}
+    if (d <= 0) {{
+        return b + log1p(exp(d));
+    }}
+    return d;
+}}
+""",
+    "logaddexp2": """\
+static double {name}(double a, double b)
+{{
+    /* log2(2**a + 2**b) without overflow, as numpy.logaddexp2 computes it */
+    if (a == b) {{
+        return a + 1.0;
+    }}
+    const double d = a - b;
+    if (d > 0) {{
+        return a + 1.4426950408889634 * log1p(exp2(-d));
+    }}
+    if (d <= 0) {{
+        return b + 1.4426950408889634 * log1p(exp2(d));
+    }}
+    return d;
+}}
+""",
+}
+
+
+class CPrinter(C99CodePrinter):
+    """C99 expressions over ``double``: exact literals, no POSIX macros, one-line conditionals."""
+
+    def __init__(self, renames, helper_names):
+        super().__init__({"strict": True})
+        self.math_macros = {}  # M_PI and friends are POSIX, not C99: print the numbers
+        self.renames = renames  # user name -> C name
+        self.helper_names = helper_names  # helper kind -> C name
+        self.helpers = set()  # helper kinds used so far
+
+    def _print_Symbol(self, expr):
+        return self.renames.get(expr.name, expr.name)
+
+    def _print_Float(self, expr):
+        return c_double(float(expr))
+
+    def _print_Integer(self, expr):
+        return str(expr.p) if abs(expr.p) < 2**31 else c_double(float(expr.p))
+
+    def _print_NumberSymbol(self, expr):
+        return c_double(float(expr))
+
+    _print_Pi = _print_Exp1 = _print_NumberSymbol
+
+    def _print_BooleanTrue(self, expr):
+        return "1"
+
+    def _print_BooleanFalse(self, expr):
+        return "0"
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == sympy.Rational(1, 3):  # x**(1/3) is nan for x < 0, as in Python; cbrt is not
+            return f"pow({self._print(expr.base)}, 1.0/3.0)"
+        return super()._print_Pow(expr)
+
+    def _print_Piecewise(self, expr):
+        *branches, (last, last_condition) = expr.args
+        text = self._print(last) if last_condition == sympy.true else "NAN"
+        if last_condition != sympy.true:
+            branches.append((last, last_condition))
+        for value, condition in reversed(branches):
+            text = f"({self._print(condition)}) ? ({self._print(value)}) : ({text})"
+        return f"({text})"
+
+    def _helper(self, kind, args):
+        self.helpers.add(kind)
+        return f"{self.helper_names[kind]}({', '.join(self._print(a) for a in args)})"
+
+    def _print_polygamma(self, expr):
+        order, arg = expr.args
+        if order != 0:
+            return self._print_not_supported(expr)
+        return self._helper("digamma", [arg])
+
+    def _print_LogAddExp(self, expr):
+        return self._helper("logaddexp", expr.args)
+
+    def _print_LogAddExp2(self, expr):
+        return self._helper("logaddexp2", expr.args)
+
+    def _print_RealCbrt(self, expr):
+        return f"cbrt({self._print(expr.args[0])})"
+
+
+def c_double(value):
+    """A double as a C99 literal: shortest round-trip digits, ``INFINITY``/``NAN`` from math.h."""
+    if math.isnan(value):
+        return "NAN"
+    if math.isinf(value):
+        return "INFINITY" if value > 0 else "(-INFINITY)"
+    return repr(value)
+
+
+def _comment(text):
+    """Text safe inside ``/* ... */`` (no comment delimiters, no trigraphs)."""
+    return text.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
+
+
+def _base(program):
+    return program.name if program.name.isidentifier() else "f"
+
+
+def _c_names(schedule, gradient_program, constants):
+    """``{name: C name}`` for every name that C or math.h reserves (or that C cannot spell)."""
+    program = gradient_program.program
+    names = {p.symbol.name for p in program.params} | set(constants)
+    for line in schedule.lines:
+        names.add(line.target.name)
+        names |= {s.name for s in line.expr.free_symbols}
+    renames = {}
+    for name in sorted(names):
+        bad_underscore = name.startswith("__") or (name.startswith("_") and name[1:2].isupper())
+        file_scope = name in constants and name.startswith("_")
+        if name in RESERVED or not name.isascii() or bad_underscore or file_scope:
+            base = name.strip("_") if name.isascii() and name.strip("_") else "v"
+            renames[name] = program.namer.fresh(f"{base}_")
+    return renames
+
+
+class _Writer:
+    """Prints one program's lines and signatures with one ``CPrinter``."""
+
+    def __init__(self, schedule, gradient_program, constants):
+        self.schedule = schedule
+        self.gradient_program = gradient_program
+        self.program = gradient_program.program
+        for item in schedule.lines:
+            if not isinstance(item, Line):  # e.g. an if/else block: not written as C yet
+                raise ExportError(
+                    f"{_base(self.program)}: this statement cannot be written in C yet",
+                    filename=self.program.filename, lineno=getattr(item, "lineno", None),
+                    hint="emit Python instead (language='python')",
+                )
+        namer = self.program.namer
+        self.renames = _c_names(schedule, gradient_program, constants)
+        self.printer = CPrinter(self.renames, {k: namer.fresh(f"symdiff_{k}") for k in HELPERS})
+        self.params = [self.name(p.symbol.name) for p in self.program.params]
+        self.outputs = [namer.fresh(f"d_{p.name}") for p in gradient_program.wrt]
+        self.base = _base(self.program)
+
+    def name(self, name):
+        return self.renames.get(name, name)
+
+    def expr(self, expr, line=None):
+        try:
+            if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol:
+                name = self.printer.doprint(expr.base)
+                return f"{name}*{name}"
+            return self.printer.doprint(expr)
+        except NotImplementedError:
+            raise ExportError(
+                f"{self.base}: cannot write {sympy.sstr(expr)} in C",
+                filename=self.program.filename,
+                lineno=line.lineno if line is not None else None,
+                hint="emit Python instead (language='python'), or avoid this function",
+            ) from None
+
+    def body(self, returns):
+        """Statements computing ``returns``: ``(void)`` for unused parameters, then the lines."""
+        lines = self.schedule.needed(returns)
+        used = set().union(*(r.free_symbols for r in returns), *(ln.expr.free_symbols for ln in lines))
+        out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
+               for p in self.program.params if p.symbol not in used]
+        current = object()
+        for line in lines:
+            tag = (line.lineno, line.reverse)
+            if tag != current and line.lineno is not None:
+                label = f"line {line.lineno}" + (" (reverse)" if line.reverse else "")
+                out.append(f"    /* {_comment(f'{label}: {line.source}')} */")
+                current = tag
+            out.append(f"    const double {self.name(line.target.name)} = {self.expr(line.expr, line)};")
+        return out
+
+    def function(self, kind):
+        """``grad`` or ``value_and_grad``: (signature, full definition)."""
+        gradients = list(self.schedule.gradients)
+        with_value = kind == "value_and_grad"
+        returns = [self.schedule.value, *gradients] if with_value else gradients
+        inputs = [f"double {p}" for p in self.params]
+        single = len(gradients) == 1
+        pointers = [] if single and not with_value else [f"double *{o}" for o in self.outputs]
+        returns_double = single or with_value
+        signature = (
+            f"{'double' if returns_double else 'void'} {self.base}_{kind}"
+            f"({', '.join(inputs + pointers) or 'void'})"
+        )
+        body = self.body(returns)
+        if pointers:
+            body += [f"    *{o} = {self.expr(g)};" for o, g in zip(self.outputs, gradients)]
+        if with_value:
+            body.append(f"    return {self.expr(self.schedule.value)};")
+        elif single:
+            body.append(f"    return {self.expr(gradients[0])};")
+        return signature, "\n".join([signature, "{", *body, "}"]) + "\n"
+
+
+def c_source(schedule, gradient_program, formulas, constants):
+    """The C99 translation unit for this gradient (see the module docstring)."""
+    writer = _Writer(schedule, gradient_program, constants)
+    program = writer.program
+    grad_signature, grad_text = writer.function("grad")
+    vg_signature, vg_text = writer.function("value_and_grad")
+    base = writer.base
+    derivs = [f"d{base}/d{p.name}" for p in gradient_program.wrt]
+    wrt = ", ".join(p.name for p in gradient_program.wrt)
+    if len(derivs) == 1:
+        grad_does = f"returns {derivs[0]}"
+        vg_does = f"returns {base}, stores {derivs[0]} in *{writer.outputs[0]}"
+    else:
+        stored = ", ".join(f"*{o}" for o in writer.outputs)
+        grad_does = f"stores {', '.join(derivs)} in {stored}"
+        vg_does = f"returns {base}, stores the gradient in {stored}"
+    params = ", ".join(p.name for p in program.params)
+    header = [
+        f"Gradient of {base}({params}), generated by symdiff from {program.filename}:{program.firstlineno}.",
+        "",
+        *[f"       {d} = {sympy.sstr(f)}" for d, f in zip(derivs, formulas.values())],
+        "",
+        f"   {grad_signature}",
+        f"       {grad_does}",
+        f"   {vg_signature}",
+        f"       {vg_does}",
+        "",
+        "   C99; needs only <math.h> (link with -lm). Standalone: no symdiff at run time.",
+    ]
+    if constants:
+        names = ", ".join(writer.name(name) for name in constants)
+        header += [f"   Baked in below: the values {names} had when this file was generated."]
+    parts = ["/* " + _comment("\n".join(header)) + " */\n", "#include <math.h>\n"]
+    if constants:
+        parts.append("".join(
+            f"static const double {writer.name(name)} = {c_double(float(value))};\n"
+            for name, value in constants.items()
+        ))
+    helpers = writer.printer.helpers
+    parts += [HELPERS[kind].format(name=writer.printer.helper_names[kind]) for kind in sorted(helpers)]
+    parts.append(f"/* Gradient of {base} with respect to {wrt}. */\n{grad_text}")
+    parts.append(f"/* Value of {base} and its gradient with respect to {wrt}. */\n{vg_text}")
+    return "\n".join(parts)
