@@ -18,11 +18,12 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .export import emit
+from .vjp import Hessian, Jacobian, hessian, jacobian
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError", "ExportError", "GradCheck", "Gradient", "NoSourceError", "ShapeError",
     "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError", "WrtError", "check_grad",
-    "emit", "grad", "register", "unregister", "value_and_grad",
+    "Hessian", "Jacobian", "emit", "grad", "hessian", "jacobian", "register", "unregister", "value_and_grad",
 ]

@@ -174,7 +174,12 @@ class Gradient:
     {'x': 2*x*exp(sin(x**2))*cos(x**2)}
     """
 
+    _builder = staticmethod(lambda *args: build(*args))
+    _kind_name = "grad"
+
     def __init__(self, fun, wrt=None, with_value=False):
+        if isinstance(fun, Gradient):
+            fun = fun._generated_function()
         if not callable(fun):
             raise TypeError(f"grad needs a function, not {type(fun).__name__}")
         if isinstance(fun, functools.partial):
@@ -371,8 +376,8 @@ class Gradient:
         found = self._builds.get(key)
         if found is None:
             kinds = None if shaped is None else dict(shaped)
-            found = build(self._parsed, self.wrt, dict(concrete), self._deferrable(concrete),
-                          kinds, self._with_value)
+            found = self._builder(self._parsed, self.wrt, dict(concrete), self._deferrable(concrete),
+                                  kinds, self._with_value)
             self._builds[key] = found
         self._last = found
         return found
@@ -430,8 +435,17 @@ class Gradient:
         name = self.fun.__name__
         return name if name.isidentifier() else "f"
 
+    def _generated_function(self):
+        """The generated gradient function, to differentiate again (``grad(grad(f))``)."""
+        if self._with_value or len(self.wrt) != 1 or type(self) is not Gradient:
+            raise TypeError(
+                "grad(grad(f)) needs the gradient of a function of one differentiated parameter; "
+                "use symdiff.hessian(f) for several"
+            )
+        return self._shown.grad_fn
+
     def __repr__(self):
-        kind = "value_and_grad" if self._with_value else "grad"
+        kind = "value_and_grad" if self._with_value else self._kind_name
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
 
 

@@ -175,7 +175,8 @@ def _loop_exits(nodes):
 class Tracer:
     """Executes a function body over SymPy values; collects SSA statements and branches."""
 
-    def __init__(self, parsed, concrete=None, deferrable=(), kinds=None):
+    def __init__(self, parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
+        self.vector_output = vector_output  # a tuple/list/array may be returned (for jacobian)
         self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)
         self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers
         self.shapes = {}  # symbol -> shape of the array it stands for (absent: a scalar)
@@ -268,6 +269,16 @@ class Tracer:
         )
 
     def _check_output(self, value, node):
+        if self.vector_output and isinstance(value, np.ndarray):
+            value = self.constant(value)
+        if self.vector_output and isinstance(value, (tuple, list)):
+            if not value:
+                raise located(ShapeError, f"{self.fun.__name__!r} returns an empty {type(value).__name__}",
+                              self.parsed, node, hint="return at least one number")
+            self.current = node
+            value = numpy_calls._array(self, node, [list(value)], {})
+            if isinstance(value, np.ndarray):
+                value = self.constant(value)
         if isinstance(value, (tuple, list)):
             raise located(
                 ShapeError,
@@ -1338,8 +1349,6 @@ class _ArrayMethod:
 def _normal_part(part, size):
     if isinstance(part, int):
         return part % size if size else part
-    if isinstance(part, slice):
-        return slice(*part.indices(size)) if part.step is not None and part.step < 0 else part
     return part
 
 
@@ -1526,7 +1535,7 @@ def _describe_value(value):
     return f"a {type(value).__name__}"
 
 
-def trace(parsed, concrete=None, deferrable=(), kinds=None):
+def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
     """Run ``parsed`` over symbols.
 
     ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
@@ -1535,7 +1544,7 @@ def trace(parsed, concrete=None, deferrable=(), kinds=None):
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(limit, 20000))
     try:
-        return Tracer(parsed, concrete, deferrable, kinds).run()
+        return Tracer(parsed, concrete, deferrable, kinds, vector_output).run()
     except RecursionError:
         raise SymdiffError(
             f"{parsed.fun.__qualname__!r} is nested too deeply to translate",
