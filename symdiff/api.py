@@ -276,6 +276,8 @@ class Gradient:
         names = list(self._signature.parameters)
         concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if k == "concrete")
         shaped = tuple((names[i], k) for i, k in enumerate(kinds) if isinstance(k, tuple))
+        if not shaped and ((concrete, None) in self._builds):
+            shaped = None  # all numbers: the trace made before any call is this one
         return self._build(concrete, shaped), kinds
 
     def _kinds(self, args):

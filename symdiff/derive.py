@@ -60,9 +60,59 @@ class GradientProgram:
         return "\n".join(lines) + ">"
 
 
+def differentiate(expr, symbol):
+    """d expr / d symbol by the chain rule over SymPy's node types, each function's derivative
+    from its own ``fdiff``; anything else is left to ``sympy.diff``.
+
+    The same result as ``sympy.diff`` on the expressions symdiff builds, without its general
+    machinery (``Derivative`` objects, assumption queries): the chain rule is a walk of the tree.
+    """
+    depends = {}
+
+    def dep(e):
+        found = depends.get(e)
+        if found is None:
+            found = depends[e] = e == symbol if e.is_Atom else any(dep(a) for a in e.args)
+        return found
+
+    def d(e):
+        if e == symbol:
+            return sympy.Integer(1)
+        if not dep(e):
+            return sympy.Integer(0)
+        args = e.args
+        if e.is_Add:
+            return sympy.Add(*[d(a) for a in args if dep(a)])
+        if e.is_Mul:
+            return sympy.Add(*[sympy.Mul(*args[:i], d(a), *args[i + 1:])
+                               for i, a in enumerate(args) if dep(a)])
+        if e.is_Pow:
+            base, exponent = args
+            if not dep(exponent):
+                return exponent * base ** (exponent - 1) * d(base)
+            if not dep(base):
+                return e * sympy.log(base) * d(exponent)
+            return e * (d(exponent) * sympy.log(base) + exponent * d(base) / base)
+        if isinstance(e, sympy.Piecewise):
+            return sympy.Piecewise(*[(d(value), cond) for value, cond in args])
+        if isinstance(e, sympy.Function) and not isinstance(e, arrays.ArrayOp):
+            terms = []
+            for i, a in enumerate(args):
+                if dep(a):
+                    try:
+                        outer = e.fdiff(i + 1)
+                    except (sympy.ArgumentIndexError, NotImplementedError, TypeError):
+                        return sympy.diff(e, symbol)
+                    terms.append(outer * d(a))
+            return sympy.Add(*terms)
+        return sympy.diff(e, symbol)
+
+    return d(expr)
+
+
 def local_partial(stmt, symbol):
-    """d(stmt.expr)/d(symbol), as SymPy differentiates it (``DiracDelta`` -> 0 almost everywhere)."""
-    partial = sympy.diff(stmt.expr, symbol)
+    """d(stmt.expr)/d(symbol) (``DiracDelta`` -> 0: derivatives of steps vanish almost everywhere)."""
+    partial = differentiate(stmt.expr, symbol)
     if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
     if partial.has(sympy.Derivative, sympy.Subs):

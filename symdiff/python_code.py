@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy
 import sympy
 from sympy.printing.numpy import NumPyPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.pycode import PythonCodePrinter
 
 from .arrays import format_key
@@ -89,6 +90,7 @@ class _Printing:
         self.aliases = aliases  # {"math": "math", "numpy": "numpy"} or aliased names
         self.used_modules = set()
         self.helpers = set()
+        self.printed = {}  # expression -> its text (both generated functions share their lines)
 
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
@@ -113,6 +115,19 @@ class _Printing:
 
     def _print_Half(self, expr):
         return "0.5"
+
+    def _print_Add(self, expr, order=None):
+        """Terms in SymPy's stored order (no re-sorting), the constant last, '-' for negatives."""
+        terms = sorted(expr.args, key=lambda t: t.is_Number)
+        text = ""
+        for i, term in enumerate(terms):
+            negative = term.could_extract_minus_sign()
+            shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
+            if i == 0:
+                text = f"-{shown}" if negative else shown
+            else:
+                text += f" - {shown}" if negative else f" + {shown}"
+        return text
 
     def _print_polygamma(self, expr):
         order, arg = expr.args
@@ -439,7 +454,7 @@ def _function(name, signature, doc, body, ret):
 def _print_line(expr, printer):
     """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``)."""
     if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol:
-        name = printer.doprint(expr.base)
+        name = printer._print(expr.base)
         return f"{name}*{name}"
     return _print_result(expr, printer)
 
@@ -452,7 +467,7 @@ def _print_result(expr, printer):
         expr = sympy.Piecewise(*[
             (sympy.Float(float(e)) if e.is_Number else e, c) for e, c in expr.args
         ])
-    return printer.doprint(expr)
+    return printer._print(expr)
 
 
 def _def_line(program):
@@ -475,7 +490,10 @@ def _body(lines, printer, indent="    ", current=None):
                 out += _body(line.orelse, printer, indent + "    ", tag)
             current = None
             continue
-        out.append(f"{indent}{line.target.name} = {_print_line(line.expr, printer)}")
+        text = printer.printed.get(line.expr)
+        if text is None:
+            text = printer.printed[line.expr] = _print_line(line.expr, printer)
+        out.append(f"{indent}{line.target.name} = {text}")
     return out
 
 

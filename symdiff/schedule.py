@@ -61,19 +61,20 @@ class Schedule:
 
 
 def _prune(lines, live):
+    """The lines that compute something in ``live`` (a set, updated in place)."""
     kept = []
     for line in reversed(lines):
         if isinstance(line, Line):
             if line.target in live:
                 kept.append(line)
-                live = live | line.expr.free_symbols
+                live.update(line.expr.free_symbols)
         else:
-            then, live_then = _prune(line.then, live)
-            orelse, live_else = _prune(line.orelse, live)
+            then, live_then = _prune(line.then, set(live))
+            orelse, live_else = _prune(line.orelse, set(live))
             if then or orelse:
                 kept.append(IfBlock(line.cond, tuple(then), tuple(orelse), line.lineno, line.source,
                                     line.reverse, line.filename))
-                live = live_then | live_else | line.cond.free_symbols
+                live.update(live_then, live_else, line.cond.free_symbols)
     kept.reverse()
     return kept, live
 
@@ -234,7 +235,12 @@ class _Lowerer:
             pairs = [(self._substitute(e), self._substitute(c)) for e, c in expr.args]
             return sympy.Piecewise(*pairs)
         args = [self.operand(arg, expr) for arg in expr.args]
-        return expr.func(*args)
+        if all(a is b for a, b in zip(args, expr.args)):
+            return expr
+        try:  # the arguments are already in canonical form: skip SymPy's re-canonicalisation
+            return expr.func(*args, evaluate=False)
+        except TypeError:
+            return expr.func(*args)
 
     def _substitute(self, expr):
         if not self.alias:
