@@ -108,8 +108,8 @@ def parse_function(fun):
     indent = _indent_removed(text, dedented)
     try:
         module = ast.parse(dedented)
-    except SyntaxError:
-        module = _parse_fragment(dedented)
+    except (SyntaxError, RecursionError, MemoryError):
+        module = _parse_fragment(dedented) if fun.__name__ == "<lambda>" else None
         if module is None:
             raise NoSourceError(
                 f"cannot parse the source of {fun.__qualname__!r}",
@@ -136,7 +136,7 @@ def _indent_removed(text, dedented):
 
 def _parse_fragment(text):
     """A lambda's source is the whole line it sits on; trim trailing text until it parses."""
-    for end in range(len(text), 0, -1):
+    for end in range(len(text), max(len(text) - 400, 0), -1):
         try:
             return ast.parse(text[:end])
         except SyntaxError:

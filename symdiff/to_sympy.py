@@ -34,7 +34,8 @@ class NeedsConcrete(Exception):
     when its value is known (an int argument is then specialised on)."""
 
 
-MAX_INLINE_DEPTH = 60  # nested helper calls; deeper means recursion on a differentiated value
+MAX_INLINE_DEPTH = 1500  # nested helper calls; deeper means recursion on a differentiated value
+MAX_EXPRESSION_DEPTH = 24  # deeper expressions are split into statements (SymPy recurses on depth)
 MAX_LOOP_STEPS = 100_000  # iterations of one 'while' loop with a concrete condition
 
 
@@ -182,6 +183,7 @@ class Tracer:
         self.shapes = {}  # symbol -> shape of the array it stands for (absent: a scalar)
         self.constants = {}  # symbol -> a concrete numpy array the code uses
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
+        self.depths = {}  # expression -> its depth (see ``shallow``)
         self.parsed = parsed
         self.fun = parsed.fun
         self.concrete = dict(concrete or {})
@@ -676,15 +678,36 @@ class Tracer:
     def eval_Tuple(self, node):
         return tuple(self._elements(node.elts))
 
+    def shallow(self, value):
+        """``value``, with a statement of its own when its expression is nested deeply.
+
+        Keeps every SymPy expression shallow however deep the user's nesting (helpers calling
+        helpers, long operator chains): SymPy's recursive algorithms never meet a deep tree.
+        """
+        if not isinstance(value, sympy.Expr) or value.is_Atom:
+            return value
+        if self._depth(value) <= MAX_EXPRESSION_DEPTH:
+            return value
+        return self.atom(value, "nested")
+
+    def _depth(self, expr):
+        found = self.depths.get(expr)
+        if found is None:
+            found = 0 if expr.is_Atom else 1 + max((self._depth(a) for a in expr.args), default=0)
+            self.depths[expr] = found
+        return found
+
     def eval_List(self, node):
         return list(self._elements(node.elts))
 
     def _elements(self, elts):
+        out = []  # a list, not a generator: nested calls must not stack generator frames in C
         for elt in elts:
             if isinstance(elt, ast.Starred):
-                yield from self._iterate(self.eval(elt.value), elt)
+                out.extend(self._iterate(self.eval(elt.value), elt))
             else:
-                yield self.eval(elt)
+                out.append(self.eval(elt))
+        return out
 
     def eval_UnaryOp(self, node):
         operand = self.eval(node.operand)
@@ -733,10 +756,10 @@ class Tracer:
             raise located(SymdiffError, "division by zero", self.frame.parsed, node,
                           hint="the divisor is the constant 0; check the formula")
         if isinstance(op, ast.FloorDiv):
-            return Floor(left / right)
+            return self.shallow(Floor(left / right))
         if isinstance(op, ast.Mod):
-            return left - right * Floor(left / right)
-        return func(left, right)
+            return self.shallow(left - right * Floor(left / right))
+        return self.shallow(func(left, right))
 
     def eval_BoolOp(self, node):
         is_and = isinstance(node.op, ast.And)
@@ -976,7 +999,7 @@ class Tracer:
             self.helpers.update(rule.helpers)
         if not any(isinstance(a, sympy.Basic) for a in args):
             return func(*args)  # concrete call, as Python would do it
-        return rule.build(*[to_sympy(a) for a in args])
+        return self.shallow(rule.build(*[to_sympy(a) for a in args]))
 
     def _call_python(self, func, args, kwargs, node):
         if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):
@@ -1542,7 +1565,7 @@ def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False)
     are not differentiated, whose use as a loop count raises ``NeedsConcrete``.
     """
     limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 20000))
+    sys.setrecursionlimit(max(limit, 60000))
     try:
         return Tracer(parsed, concrete, deferrable, kinds, vector_output).run()
     except RecursionError:

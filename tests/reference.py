@@ -75,19 +75,31 @@ def _shim_value(value):
     return value
 
 
-def mp_function(f):
-    """``f`` recompiled over mpmath (its globals shimmed; closures read their current values)."""
+def mp_function(f, _seen=None):
+    """``f`` recompiled over mpmath (its globals shimmed; closures read their current values).
+
+    Python functions of the same module that ``f`` calls are recompiled the same way.
+    """
+    seen = {} if _seen is None else _seen
+    if f in seen:
+        return seen[f]
     source = textwrap.dedent(inspect.getsource(f))
     tree = ast.parse(source)
     node = tree.body[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         node.decorator_list = []
     namespace = {k: _shim_value(v) for k, v in f.__globals__.items()}
+    seen[f] = None  # recursion: filled in below, looked up by name at call time
+    for name, value in f.__globals__.items():
+        if isinstance(value, types.FunctionType) and value is not f and \
+                value.__module__ == f.__module__ and name in f.__code__.co_names:
+            namespace[name] = mp_function(value, seen)
     if f.__closure__:
         for name, cell in zip(f.__code__.co_freevars, f.__closure__):
             namespace[name] = _shim_value(cell.cell_contents)
     exec(compile(tree, "<reference>", "exec"), namespace)
-    return namespace[f.__name__]
+    seen[f] = namespace[f.__name__]
+    return seen[f]
 
 
 def mp_grad(f, args, wrt=None):
