@@ -12,7 +12,7 @@ import sympy
 from sympy.printing.c import C99CodePrinter
 
 from .errors import ExportError
-from .schedule import Line
+from .schedule import IfBlock, walk_lines
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
 _MATH_H_FUNCTIONS = """
@@ -173,6 +173,14 @@ def _comment(text):
     return text.replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
 
 
+def _if_blocks(lines):
+    for line in lines:
+        if isinstance(line, IfBlock):
+            yield line
+            yield from _if_blocks(line.then)
+            yield from _if_blocks(line.orelse)
+
+
 def _base(program):
     return program.name if program.name.isidentifier() else "f"
 
@@ -181,7 +189,7 @@ def _c_names(schedule, gradient_program, constants):
     """``{name: C name}`` for every name that C or math.h reserves (or that C cannot spell)."""
     program = gradient_program.program
     names = {p.symbol.name for p in program.params} | set(constants)
-    for line in schedule.lines:
+    for line in walk_lines(schedule.lines):
         names.add(line.target.name)
         names |= {s.name for s in line.expr.free_symbols}
     renames = {}
@@ -201,13 +209,12 @@ class _Writer:
         self.schedule = schedule
         self.gradient_program = gradient_program
         self.program = gradient_program.program
-        for item in schedule.lines:
-            if not isinstance(item, Line):  # e.g. an if/else block: not written as C yet
-                raise ExportError(
-                    f"{_base(self.program)}: this statement cannot be written in C yet",
-                    filename=self.program.filename, lineno=getattr(item, "lineno", None),
-                    hint="emit Python instead (language='python')",
-                )
+        if self.program.shapes:
+            raise ExportError(
+                f"{_base(self.program)}: C export of array code is not supported",
+                filename=self.program.filename, lineno=self.program.firstlineno,
+                hint="emit Python instead (language='python'); C takes scalar functions",
+            )
         namer = self.program.namer
         self.renames = _c_names(schedule, gradient_program, constants)
         self.printer = CPrinter(self.renames, {k: namer.fresh(f"symdiff_{k}") for k in HELPERS})
@@ -235,17 +242,39 @@ class _Writer:
     def body(self, returns):
         """Statements computing ``returns``: ``(void)`` for unused parameters, then the lines."""
         lines = self.schedule.needed(returns)
-        used = set().union(*(r.free_symbols for r in returns), *(ln.expr.free_symbols for ln in lines))
+        used = set().union(*(r.free_symbols for r in returns),
+                           *(ln.expr.free_symbols for ln in walk_lines(lines)),
+                           *(b.cond.free_symbols for b in _if_blocks(lines)))
         out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
                for p in self.program.params if p.symbol not in used]
+        return out + self._lines(lines, "    ", declared=False)
+
+    def _lines(self, lines, indent, declared):
+        out = []
         current = object()
         for line in lines:
             tag = (line.lineno, line.reverse)
             if tag != current and line.lineno is not None:
                 label = f"line {line.lineno}" + (" (reverse)" if line.reverse else "")
-                out.append(f"    /* {_comment(f'{label}: {line.source}')} */")
+                out.append(f"{indent}/* {_comment(f'{label}: {line.source}')} */")
                 current = tag
-            out.append(f"    const double {self.name(line.target.name)} = {self.expr(line.expr, line)};")
+            if isinstance(line, IfBlock):
+                if not declared:  # names set inside the branches live on after them
+                    names = dict.fromkeys(self.name(inner.target.name) for inner in walk_lines([line]))
+                    out += [f"{indent}double {name} = 0.0;" for name in names]
+                out.append(f"{indent}if ({self.expr(line.cond, line)}) {{")
+                out += self._lines(line.then, indent + "    ", declared=True)
+                if line.orelse:
+                    out.append(f"{indent}}} else {{")
+                    out += self._lines(line.orelse, indent + "    ", declared=True)
+                out.append(f"{indent}}}")
+                current = object()
+                continue
+            text = self.expr(line.expr, line)
+            if declared:
+                out.append(f"{indent}{self.name(line.target.name)} = {text};")
+            else:
+                out.append(f"{indent}const double {self.name(line.target.name)} = {text};")
         return out
 
     def function(self, kind):

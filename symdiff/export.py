@@ -20,11 +20,13 @@ from .python_code import generate
 LANGUAGES = ("python", "c")
 
 
-def emit(f, wrt=None, language="python", path=None):
+def emit(f, wrt=None, language="python", path=None, args=None):
     """Source of a standalone module computing the gradient of ``f``; written to ``path`` if given.
 
     ``wrt`` is as for ``grad`` (a ``Gradient`` passed as ``f`` keeps its own ``wrt`` by default).
-    The module defines ``<f>_grad`` and ``<f>_value_and_grad``.
+    The module defines ``<f>_grad`` and ``<f>_value_and_grad``. ``args``: example arguments, for
+    a function whose code depends on them (array shapes, list lengths, int loop counts): the
+    module is specialised to arguments of the same kinds.
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -41,7 +43,11 @@ def emit(f, wrt=None, language="python", path=None):
         fun = f
     parsed = parse_function(fun)
     wrt_names, _ = _resolve_wrt(wrt, inspect.signature(fun).parameters, fun)
-    built = build(parsed, wrt_names)
+    if args is not None:
+        gradient = Gradient(fun, wrt=wrt_names)
+        built, _ = gradient._spec(gradient._bind(tuple(args), {}))
+    else:
+        built = build(parsed, wrt_names)
     if built.code.callables:
         names = ", ".join(sorted(built.code.callables))
         raise ExportError(
@@ -52,6 +58,7 @@ def emit(f, wrt=None, language="python", path=None):
             "function next to the generated module by hand",
         )
     constants = _constants(fun, built.program)
+    constants.update({symbol.name: value for symbol, value in built.program.constants.items()})
     formulas = explain.formulas(built.gradient_program)
     if language == "c":
         text = c_source(built.schedule, built.gradient_program, formulas, constants)
@@ -70,8 +77,11 @@ def _constants(fun, program):
     """``{symbol name: current value}`` of the numbers the function reads from outside."""
     constants = {}
     for external in program.externals:
-        value = external.read()  # a real number: the tracer only makes externals of those
-        constants[external.symbol.name] = int(value) if isinstance(value, (int, np.integer)) else float(value)
+        value = external.read()  # a real number or array: the tracer only makes externals of those
+        if isinstance(value, np.ndarray):
+            constants[external.symbol.name] = value
+        else:
+            constants[external.symbol.name] = int(value) if isinstance(value, (int, np.integer)) else float(value)
     return constants
 
 

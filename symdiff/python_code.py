@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 
 import numpy
+import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE
@@ -358,17 +359,23 @@ class GeneratedCode:
 
     def module_text(self, header=""):
         """A standalone module: header docstring, imports, constants, the functions."""
+        modules = set(self.modules)
+        if any(isinstance(v, np.ndarray) for v in self.constants.values()):
+            modules.add("numpy")
         imports = "".join(
             f"import {m}\n" if self.aliases[m] == m else f"import {m} as {self.aliases[m]}\n"
-            for m in sorted(self.modules)
+            for m in sorted(modules)
         )
-        constants = "".join(f"{name} = {_literal(value)}\n" for name, value in self.constants.items())
+        constants = "".join(f"{name} = {_literal(value, self.aliases['numpy'])}\n"
+                            for name, value in self.constants.items())
         parts = [header, imports, constants]
         return "\n".join(p for p in parts if p) + "\n\n" + self.source
 
 
-def _literal(value):
-    """A number as Python source that needs no import (``float('inf')`` for infinities)."""
+def _literal(value, numpy_name="numpy"):
+    """A number (or array) as Python source (``float('inf')`` for infinities)."""
+    if isinstance(value, np.ndarray):
+        return f"{numpy_name}.array({value.tolist()!r})"
     if isinstance(value, int):
         return repr(value)
     return repr(value) if math.isfinite(value) else f"float({repr(value)!r})"

@@ -5,6 +5,7 @@ import math
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 import sympy
 
@@ -204,16 +205,35 @@ def test_literals():
     assert printer.doprint(x ** sympy.Rational(1, 3)) == "pow(x, 1.0/3.0)"
 
 
-def test_a_schedule_item_c_cannot_write_is_an_export_error():
-    built = build(parse_function(demo.u), ["x"])
+def branchy(x, y):
+    if x > 0:
+        z = math.sqrt(x) * y
+    else:
+        z = -x * y * y
+    if y > 2.5:
+        return z * 2.0
+    return z + max(x, y)
 
-    class Block:  # stands for a schedule item that is not a one-operation line (an if/else block)
-        lineno = 8
 
-    built.schedule.lines.insert(1, Block())
-    with pytest.raises(ExportError, match="u: this statement cannot be written in C yet") as info:
-        _Writer(built.schedule, built.gradient_program, {})
-    assert (info.value.filename, info.value.lineno) == (demo.__file__, 8)
+def test_branches_on_data_become_c_if_else(tmp_path):
+    text = emit(branchy, language="c")
+    assert "if (x > 0) {" in text and "} else {" in text
+    library = compile_library(tmp_path, {"branchy": text})
+    g, vg = grad(branchy), value_and_grad(branchy)
+    for point in [(2.0, 3.0), (-2.0, 3.0), (1.0, 0.5), (-0.5, 1.5)]:  # every path
+        got_grad, got_vg = call(library, "branchy", 2, 2, point)
+        assert close(got_grad, g(*point)), point
+        assert close(got_vg[0], vg(*point)[0]) and close(got_vg[1], vg(*point)[1]), point
+
+
+def array_sum(x):
+    return np.sum(x * x)
+
+
+def test_array_code_is_an_export_error():
+    with pytest.raises(ExportError, match="C export of array code") as info:
+        emit(array_sum, language="c", args=(np.ones(3),))
+    assert info.value.lineno == array_sum.__code__.co_firstlineno
 
 
 def test_what_c_cannot_print_is_an_export_error():
