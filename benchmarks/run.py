@@ -619,11 +619,12 @@ def section_c(out, cfg, peers):
                 if p.g.status and not p.build_note:
                     note = ""
                 f_cell = "—" if p.f.status and p.f.status == p.g.status else p.f.cell()
-                rows.append([version, n, p.label, f_cell, p.g.cell(),
+                rows.append([version, n, p.label, f_cell, p.g.cell(), _spread(p.g),
                              fmt_ratio(gf), fmt_ratio(_ratio(p.g, floor)), note])
                 results[(version, n, p.label)] = (p, floor)
     rows.sort(key=lambda row: row[0] != "numpy slices")  # stable: slices first, then the loop version
-    out.table(["version", "n", "contender", "f", "grad", "grad/f", "grad ÷ hand numpy grad", "build"], rows)
+    out.table(["version", "n", "contender", "f", "grad", "grad spread", "grad/f", "grad ÷ hand numpy grad", "build"],
+              rows)
 
     key = ("numpy slices", 1000, "symdiff")
     if key in results:
@@ -915,6 +916,21 @@ def machine_info(mode, peers):
     return rows
 
 
+KEEP_MARKER = "<!-- end of the generated report: text below this line is kept by run.py --output -->"
+
+
+def write_report(path, generated):
+    """Write the report; a hand-written tail after ``KEEP_MARKER`` in an existing file is kept."""
+    tail = ""
+    if os.path.exists(path):
+        with open(path) as fh:
+            old = fh.read()
+        if KEEP_MARKER in old:
+            tail = old.split(KEEP_MARKER, 1)[1]
+    with open(path, "w") as fh:
+        fh.write(generated + "\n" + KEEP_MARKER + (tail if tail else "\n"))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group()
@@ -956,8 +972,7 @@ def main(argv=None):
         summary["D"] = section_d(out, cfg)
     out(f"_Total wall time of this run: {time.perf_counter() - started:.0f} s._")
     if args.output:
-        with open(args.output, "w") as fh:
-            fh.write(out.text())
+        write_report(args.output, out.text())
     return 0
 
 

@@ -31,4 +31,13 @@ def test_benchmark_smoke_mode_prints_every_table(tmp_path):
     assert floor_rows and all("FAILED" not in line for line in floor_rows)
     # peers are never needed in smoke mode
     assert "skipped (--smoke)" in text
-    assert report.read_text() == text
+    assert report.read_text().startswith(text)
+    # a hand-written tail after the marker survives a rerun
+    report.write_text(report.read_text() + "\nhand-written diagnosis\n")
+    proc = subprocess.run(
+        [sys.executable, SCRIPT, "--smoke", "--sections", "A", "--output", str(report)],
+        capture_output=True, text=True, timeout=300, cwd=str(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kept = report.read_text()
+    assert kept.startswith(proc.stdout) and kept.endswith("\nhand-written diagnosis\n")
