@@ -37,6 +37,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
+ROOT = os.path.dirname(HERE)
+if os.path.isdir(os.path.join(ROOT, "symdiff")) and ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # measure the checkout this script lives in
 
 import bench_functions as bf  # noqa: E402
 

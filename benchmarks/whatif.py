@@ -24,6 +24,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+ROOT = os.path.dirname(HERE)
+if os.path.isdir(os.path.join(ROOT, "symdiff")) and ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # measure the checkout this script lives in
 
 import profile_symdiff as ps  # noqa: E402
 
