@@ -1,0 +1,137 @@
+"""The functions the benchmarks differentiate, their hand-written gradients and closed forms.
+
+symdiff reads a function's source, so every function it is asked to differentiate lives here, at
+module level, written the way a user would write it. The hand-written gradients are the floors the
+tables divide by; the ``expected_*`` functions are the closed forms, written out by hand, that every
+contender's value is checked against before it is timed.
+"""
+
+import math
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# A. the seed function, scalar (math module)
+# ---------------------------------------------------------------------------------------------
+
+
+def u(x):
+    return math.exp(math.sin(x**2))
+
+
+def du_hand(x):
+    """Hand-written derivative of ``u``: the floor of section A."""
+    t = x * x
+    return 2.0 * x * math.cos(t) * math.exp(math.sin(t))
+
+
+def expected_du(x):
+    """d/dx exp(sin(x^2)) = 2 x cos(x^2) exp(sin(x^2))."""
+    return 2.0 * x * math.cos(x**2) * math.exp(math.sin(x**2))
+
+
+# ---------------------------------------------------------------------------------------------
+# B. the same function written with numpy, applied elementwise
+# ---------------------------------------------------------------------------------------------
+
+
+def u_np(x):
+    return np.exp(np.sin(x**2))
+
+
+def du_np_hand(x):
+    """Hand-written numpy derivative of ``u_np``: the floor of section B."""
+    t = x * x
+    return 2.0 * x * np.cos(t) * np.exp(np.sin(t))
+
+
+def expected_du_np(x):
+    return np.array([expected_du(v) for v in np.asarray(x, dtype=float).tolist()])
+
+
+# ---------------------------------------------------------------------------------------------
+# C. Rosenbrock: numpy-slice version and explicit-loop version
+# ---------------------------------------------------------------------------------------------
+
+
+def rosen(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def rosen_loop(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2
+    return s
+
+
+def rosen_grad_hand(x):
+    """Hand-written numpy gradient of ``rosen``: the floor of section C."""
+    xm = x[:-1]
+    t = x[1:] - xm * xm
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * t * xm - 2.0 * (1.0 - xm)
+    g[1:] += 200.0 * t
+    return g
+
+
+def rosen_loop_grad_hand(x):
+    """Hand-written gradient of ``rosen_loop`` over a list, in plain Python."""
+    n = len(x)
+    g = [0.0] * n
+    for i in range(n - 1):
+        t = x[i + 1] - x[i] * x[i]
+        g[i] += -400.0 * t * x[i] - 2.0 * (1.0 - x[i])
+        g[i + 1] += 200.0 * t
+    return g
+
+
+def expected_rosen(x):
+    """The value, term by term: sum of 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2."""
+    x = [float(v) for v in x]
+    return math.fsum(100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2 for i in range(len(x) - 1))
+
+
+def expected_rosen_grad(x):
+    """Closed form, component by component:
+
+    d/dx[i] = -400 x[i] (x[i+1] - x[i]^2) - 2 (1 - x[i])   (i < n-1)
+              + 200 (x[i] - x[i-1]^2)                       (i > 0)
+    """
+    x = [float(v) for v in x]
+    n = len(x)
+    out = []
+    for i in range(n):
+        g = 0.0
+        if i < n - 1:
+            g += -400.0 * x[i] * (x[i + 1] - x[i] ** 2) - 2.0 * (1.0 - x[i])
+        if i > 0:
+            g += 200.0 * (x[i] - x[i - 1] ** 2)
+        out.append(g)
+    return np.array(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# D. a chain of N dependent statements (the source is written to a file by run.py)
+# ---------------------------------------------------------------------------------------------
+
+CHAIN_STATEMENT = "x = math.sin(x) * x + x ** 2"
+
+
+def chain_source(n):
+    """Module source defining ``chain(x)``: ``n`` copies of ``CHAIN_STATEMENT``, then ``return x``."""
+    body = "".join(f"    {CHAIN_STATEMENT}\n" for _ in range(n))
+    return (
+        "import math\n\n\n"
+        "def warm(x):\n    return math.sin(x) * x + x ** 2\n\n\n"
+        f"def chain(x):\n{body}    return x\n"
+    )
+
+
+def expected_chain_grad(x, n):
+    """Forward-mode by hand: d x_{k+1}/d x_k = x cos(x) + sin(x) + 2 x."""
+    d = 1.0
+    for _ in range(n):
+        d *= x * math.cos(x) + math.sin(x) + 2.0 * x
+        x = math.sin(x) * x + x * x
+    return d

@@ -1,0 +1,983 @@
+#!/usr/bin/env python3
+"""symdiff against its peers, side by side in one run.
+
+    python benchmarks/run.py            # full run (several minutes)
+    python benchmarks/run.py --quick    # under 2 minutes: fewer repeats, smaller sizes
+    python benchmarks/run.py --smoke    # seconds, no peers: keeps this script from rotting
+    python benchmarks/run.py --output benchmarks/RESULTS.md
+
+Prints markdown tables of ratios. Timing: every contender's value is checked against the closed
+form first (a mismatch is shown as FAILED and not timed); then each contender gets an inner loop
+count calibrated so that one sample lasts about the same wall time; then, for each repeat, every
+contender is timed once in turn (the starting contender rotates), and the tables report medians.
+Peers that are not installed are reported as "absent". Section D builds in fresh subprocesses.
+"""
+
+import argparse
+import datetime
+import gc
+import importlib
+import importlib.metadata
+import importlib.util
+import itertools
+import json
+import math
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+ROOT = os.path.dirname(HERE)
+if os.path.isdir(os.path.join(ROOT, "symdiff")) and ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # measure the checkout this script lives in
+
+import bench_functions as bf  # noqa: E402
+
+MODES = {
+    "full": dict(
+        repeats=15, sample_ms=20.0, b_size=10**6, b_repeats=15,
+        c_sizes=(10, 100, 1000), c_loop_sizes=(10, 100, 1000), c_repeats=9, c_sympy_sizes=(10, 100, 1000), jax_loop_max=1000,
+        d_sizes=(100, 200, 400, 800, 1600), d_repeats=5, naive_sizes=(100, 200, 400, 800, 1600),
+        probe_sizes=(2, 4, 6, 8, 10, 12), limit_s=60.0, peers=True,
+    ),
+    "quick": dict(
+        repeats=7, sample_ms=5.0, b_size=10**6, b_repeats=5,
+        c_sizes=(10, 100, 1000), c_loop_sizes=(10, 100), c_repeats=5, c_sympy_sizes=(10,), jax_loop_max=100,
+        d_sizes=(50, 100, 200, 400), d_repeats=2, naive_sizes=(),
+        probe_sizes=(2, 4, 6), limit_s=10.0, peers=True,
+    ),
+    "smoke": dict(
+        repeats=3, sample_ms=0.5, b_size=10**4, b_repeats=3,
+        c_sizes=(10,), c_loop_sizes=(10,), c_repeats=3, c_sympy_sizes=(10,), jax_loop_max=10,
+        d_sizes=(5, 10), d_repeats=1, naive_sizes=(),
+        probe_sizes=(2, 3), limit_s=10.0, peers=False,
+    ),
+}
+
+RTOL, ATOL = 1e-9, 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------------------------
+
+
+class Report:
+    """Prints markdown as it goes and keeps it for ``--output``."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, text=""):
+        print(text, flush=True)
+        self.lines.append(text)
+
+    def table(self, header, rows):
+        self("| " + " | ".join(header) + " |")
+        self("|" + "|".join("---" for _ in header) + "|")
+        for row in rows:
+            self("| " + " | ".join(str(c) for c in row) + " |")
+        self()
+
+    def text(self):
+        return "\n".join(self.lines) + "\n"
+
+
+def fmt_time(ns):
+    if ns is None:
+        return ""
+    if ns < 1e3:
+        return f"{ns:.0f} ns"
+    if ns < 1e6:
+        return f"{ns / 1e3:.3g} µs"
+    if ns < 1e9:
+        return f"{ns / 1e6:.3g} ms"
+    return f"{ns / 1e9:.3g} s"
+
+
+def fmt_ratio(r):
+    if r is None or not math.isfinite(r):
+        return ""
+    return f"{r:.2f}×" if r < 100 else f"{r:.0f}×"
+
+
+def first_line(exc):
+    text = getattr(exc, "message", None) or str(exc) or ""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{type(exc).__name__}: {line}"[:160]
+
+
+def verdict(ok):
+    return "PASS" if ok else "MISS"
+
+
+# ---------------------------------------------------------------------------------------------
+# Timing
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    """One contender: ``fn(arg)`` is timed; its result must match ``expected``."""
+
+    label: str
+    fn: object = None
+    arg: object = None
+    expected: object = None
+    before: object = None  # called (untimed) before every sample, e.g. to set torch threads
+    status: str = ""  # non-empty: not timed ("absent", "unsupported (...)", "FAILED (...)")
+    setup_ns: float = None  # one-off cost: build / trace / compile (single shot, not interleaved)
+    reference: bool = False  # timed for context only, no value check
+    inner: int = 0
+    samples: list = field(default_factory=list)
+
+    @property
+    def median(self):
+        return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def spread(self):
+        """Half the interquartile range, relative to the median (noise indicator)."""
+        if len(self.samples) < 4:
+            return None
+        q = statistics.quantiles(self.samples, n=4)
+        return (q[2] - q[0]) / 2 / self.median
+
+    def cell(self):
+        """Time cell: the median, or the status."""
+        if self.status:
+            return self.status
+        return fmt_time(self.median)
+
+    def ok(self):
+        return not self.status and bool(self.samples)
+
+
+def compare(got, expected, rtol=RTOL, atol=ATOL):
+    """'' when ``got`` matches ``expected``, else the FAILED status text."""
+    try:
+        g = np.asarray(got, dtype=float)
+    except Exception as exc:  # noqa: BLE001
+        return f"FAILED (returned {type(got).__name__}: {first_line(exc)})"
+    e = np.asarray(expected, dtype=float)
+    if g.shape != e.shape:
+        return f"FAILED (shape {g.shape}, expected {e.shape})"
+    if not np.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
+        with np.errstate(all="ignore"):
+            err = np.nanmax(np.abs(g - e) / np.maximum(np.abs(e), atol))
+        return f"FAILED (max rel. error {err:.2e})"
+    return ""
+
+
+def _run(fn, arg, n):
+    reps = itertools.repeat(None, n)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter_ns()
+        for _ in reps:
+            fn(arg)
+        return time.perf_counter_ns() - start
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def check(item):
+    if item.status or item.reference:
+        return
+    try:
+        if item.before:
+            item.before()
+        got = item.fn(item.arg)
+    except Exception as exc:  # noqa: BLE001
+        item.status = f"FAILED ({first_line(exc)})"
+        return
+    item.status = compare(got, item.expected)
+
+
+def calibrate(item, sample_ns):
+    if item.before:
+        item.before()
+    item.fn(item.arg)  # warm-up
+    n = 1
+    while True:
+        elapsed = _run(item.fn, item.arg, n)
+        if elapsed >= min(sample_ns / 10, 2e6) or n >= 10**7:
+            break
+        n *= 10
+    per_call = max(elapsed / n, 1.0)
+    item.inner = max(1, int(sample_ns / per_call))
+
+
+def measure(items, repeats, sample_ms):
+    """Check, calibrate, then time all live items interleaved; fills ``samples``."""
+    for item in items:
+        check(item)
+    live = [t for t in items if not t.status]
+    for item in live:
+        try:
+            calibrate(item, sample_ms * 1e6)
+        except Exception as exc:  # noqa: BLE001
+            item.status = f"FAILED ({first_line(exc)})"
+    live = [t for t in live if not t.status]
+    for r in range(repeats):
+        k = r % len(live) if live else 0
+        for item in live[k:] + live[:k]:
+            if item.before:
+                item.before()
+                item.fn(item.arg)  # untimed: the first call after a setting change (thread pool) is not the steady state
+            item.samples.append(_run(item.fn, item.arg, item.inner) / item.inner)
+
+
+def timed_setup(build):
+    """Run ``build()`` once; returns (result, ns)."""
+    start = time.perf_counter_ns()
+    result = build()
+    return result, time.perf_counter_ns() - start
+
+
+# ---------------------------------------------------------------------------------------------
+# Peers
+# ---------------------------------------------------------------------------------------------
+
+
+class Peers:
+    """Optional peers, imported once: absent when not installed, skipped when disabled."""
+
+    def __init__(self, enabled, reason="not run in this mode"):
+        self.enabled = enabled
+        self.reason = reason
+        self.torch = self.jax = self.jnp = self.autograd = self.anp = None
+        self.missing = {}
+        self.torch_threads = None
+        if not enabled:
+            return
+        try:
+            import torch
+
+            self.torch = torch
+            self.torch_threads = torch.get_num_threads()
+        except ImportError as exc:
+            self.missing["torch"] = str(exc)
+        try:
+            import jax
+
+            jax.config.update("jax_enable_x64", True)
+            import jax.numpy as jnp
+
+            self.jax, self.jnp = jax, jnp
+        except ImportError as exc:
+            self.missing["jax"] = str(exc)
+        try:
+            import autograd
+            import autograd.numpy as anp
+
+            self.autograd, self.anp = autograd, anp
+        except ImportError as exc:
+            self.missing["autograd"] = str(exc)
+
+    def status(self, name):
+        """'' when the peer can run, else the text for its rows."""
+        if not self.enabled:
+            return f"skipped ({self.reason})"
+        return "" if getattr(self, name) is not None else "absent"
+
+    def torch_threads_setter(self, n):
+        torch = self.torch
+        return lambda: torch.set_num_threads(n)
+
+
+def peer_item(peers, name, label, make, arg, expected, before=None, setup=True):
+    """A Timed for a peer; ``make()`` returns the function (its cost is the setup time)."""
+    status = peers.status(name)
+    if status:
+        return Timed(label, status=status)
+    try:
+        if setup:
+            fn, ns = timed_setup(make)
+        else:
+            fn, ns = make(), None
+    except Exception as exc:  # noqa: BLE001
+        return Timed(label, status=f"FAILED ({first_line(exc)})")
+    return Timed(label, fn, arg, expected, before=before, setup_ns=ns)
+
+
+# ---------------------------------------------------------------------------------------------
+# A. scalar seed gradient
+# ---------------------------------------------------------------------------------------------
+
+
+def section_a(out, cfg, peers):
+    import sympy
+
+    import symdiff
+
+    x = 2.0
+    expected = bf.expected_du(x)
+    out("## A. Scalar seed gradient: d/dx exp(sin(x²)) at x = 2.0")
+    out()
+    items = [Timed("hand-written `math` derivative (floor)", bf.du_hand, x, expected)]
+
+    def empty(v):
+        return v
+
+    ref = Timed("(reference: empty Python function call)", empty, x, reference=True)
+    items.append(ref)
+    try:
+        (g, _), setup = timed_setup(lambda: (lambda g: (g, g(x)))(symdiff.grad(bf.u)))
+        items.append(Timed("symdiff generated function (`g._default.grad_fn`)", g._default.grad_fn, x, expected))
+        items.append(Timed("symdiff end-to-end `g(2.0)`", g, x, expected, setup_ns=setup))
+    except Exception as exc:  # noqa: BLE001
+        items.append(Timed("symdiff", status=f"FAILED ({first_line(exc)})"))
+
+    def sympy_build():
+        X = sympy.Symbol("x")
+        return sympy.lambdify(X, sympy.diff(sympy.exp(sympy.sin(X**2)), X), modules="math", cse=True)
+
+    fn, ns = timed_setup(sympy_build)
+    items.append(Timed("SymPy `diff` + `lambdify(cse=True)`", fn, x, expected, setup_ns=ns))
+
+    def torch_make():
+        torch = peers.torch
+
+        def torch_grad(v):
+            t = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+            y = torch.exp(torch.sin(t**2))
+            (gt,) = torch.autograd.grad(y, t)
+            return gt.item()
+
+        return torch_grad
+
+    items.append(peer_item(peers, "torch", "PyTorch autograd (forward + backward, `.item()`)", torch_make, x, expected,
+                           before=peers.torch and peers.torch_threads_setter(peers.torch_threads), setup=False))
+
+    def jax_make():
+        jax, jnp = peers.jax, peers.jnp
+        jg = jax.jit(jax.grad(lambda v: jnp.exp(jnp.sin(v**2))))
+        jg(x).block_until_ready()  # trace + compile
+        return lambda v: float(jg(v))
+
+    items.append(peer_item(peers, "jax", "JAX `jit(grad)` (`float()` of the result)", jax_make, x, expected))
+
+    def autograd_make():
+        anp = peers.anp
+        return peers.autograd.grad(lambda v: anp.exp(anp.sin(v**2)))
+
+    items.append(peer_item(peers, "autograd", "HIPS autograd `grad`", autograd_make, x, expected, setup=False))
+
+    measure(items, cfg["repeats"], cfg["sample_ms"])
+    floor = items[0].median
+    rows = []
+    for t in items:
+        ratio = t.median / floor if t.ok() and floor else None
+        rows.append([t.label, t.cell(), _spread(t), fmt_ratio(ratio), fmt_time(t.setup_ns),
+                     "reference" if t.reference else ("ok" if t.ok() else "")])
+    out.table(["contender", "time / call (median)", "spread", "× floor", "setup (once)", "check"], rows)
+    gen = _find(items, "symdiff generated")
+    e2e = _find(items, "symdiff end-to-end")
+    targets = [
+        ("generated function ≤ 1.1× floor", gen, 1.1),
+        ("end-to-end call ≤ 1.5× floor", e2e, 1.5),
+    ]
+    out.table(["target (A)", "measured", "result"], [_target_row(name, t, floor, limit) for name, t, limit in targets])
+    out("Setup: symdiff = decorate + first call; SymPy = diff + lambdify; JAX = jit trace + compile "
+        "(first call). PyTorch and autograd trace on every call. `spread` = half the interquartile "
+        "range of the repeats, relative to the median.")
+    out()
+    return {"floor": floor, "generated": _ratio(gen, floor), "end_to_end": _ratio(e2e, floor)}
+
+
+def _find(items, prefix):
+    for t in items:
+        if t.label.startswith(prefix):
+            return t
+    return None
+
+
+def _ratio(t, floor):
+    if t is None or not t.ok() or not floor:
+        return None
+    return t.median / floor
+
+
+def _spread(t):
+    s = t.spread if t.ok() else None
+    return "" if s is None else f"±{100 * s:.0f}%"
+
+
+def _target_row(name, t, floor, limit):
+    r = _ratio(t, floor)
+    if r is None:
+        why = t.status if t is not None else "not measured"
+        return [name, why, "MISS"]
+    return [name, f"{r:.3f}×", verdict(r <= limit)]
+
+
+# ---------------------------------------------------------------------------------------------
+# B. elementwise over an array
+# ---------------------------------------------------------------------------------------------
+
+
+def section_b(out, cfg, peers):
+    import sympy
+
+    import symdiff
+
+    n = cfg["b_size"]
+    x = np.random.default_rng(0).uniform(-2.0, 2.0, n)
+    expected = bf.expected_du_np(x)
+    out(f"## B. The same derivative elementwise over {n:,} float64 values")
+    out()
+    items = [Timed("hand-written numpy (floor)", bf.du_np_hand, x, expected)]
+    try:
+        (g, _), setup = timed_setup(lambda: (lambda g: (g, g(x)))(symdiff.grad(bf.u_np)))
+        items.append(Timed("symdiff generated function (`g._default.grad_fn`)", g._default.grad_fn, x, expected))
+        items.append(Timed("symdiff end-to-end `g(x)`", g, x, expected, setup_ns=setup))
+    except Exception as exc:  # noqa: BLE001
+        items.append(Timed("symdiff", status=f"FAILED ({first_line(exc)})"))
+
+    def sympy_build():
+        X = sympy.Symbol("x")
+        return sympy.lambdify(X, sympy.diff(sympy.exp(sympy.sin(X**2)), X), modules="numpy", cse=True)
+
+    fn, ns = timed_setup(sympy_build)
+    items.append(Timed("SymPy `lambdify(modules='numpy', cse=True)`", fn, x, expected, setup_ns=ns))
+
+    def jax_make():
+        jax, jnp = peers.jax, peers.jnp
+        jg = jax.jit(jax.vmap(jax.grad(lambda v: jnp.exp(jnp.sin(v**2)))))
+        jg(x).block_until_ready()
+        return lambda v: np.asarray(jg(v))
+
+    items.append(peer_item(peers, "jax", "JAX `jit(vmap(grad))` (numpy in, numpy out)", jax_make, x, expected))
+
+    def torch_make():
+        torch = peers.torch
+
+        def torch_grad(v):
+            t = torch.from_numpy(v).requires_grad_(True)
+            y = torch.exp(torch.sin(t**2))
+            (gt,) = torch.autograd.grad(y.sum(), t)
+            return gt.numpy()
+
+        return torch_grad
+
+    if peers.torch is not None:
+        one = peers.torch_threads_setter(1)
+        default = peers.torch_threads_setter(peers.torch_threads)
+        threads = peers.torch_threads
+    else:
+        one = default = None
+        threads = None
+    items.append(peer_item(peers, "torch", "PyTorch autograd, 1 thread", torch_make, x, expected, before=one, setup=False))
+    default_label = f"{threads} threads (default)" if threads else "default threads"
+    items.append(peer_item(peers, "torch", f"PyTorch autograd, {default_label}", torch_make, x, expected,
+                           before=default, setup=False))
+
+    def autograd_make():
+        anp = peers.anp
+        return peers.autograd.elementwise_grad(lambda v: anp.exp(anp.sin(v**2)))
+
+    items.append(peer_item(peers, "autograd", "HIPS autograd `elementwise_grad`", autograd_make, x, expected, setup=False))
+
+    measure(items, cfg["b_repeats"], max(cfg["sample_ms"], 1.0))
+    if peers.torch is not None:
+        peers.torch.set_num_threads(peers.torch_threads)
+    floor = items[0].median
+    rows = []
+    for t in items:
+        rows.append([t.label, t.cell(), _spread(t), fmt_ratio(_ratio(t, floor)), fmt_time(t.setup_ns),
+                     "ok" if t.ok() else ""])
+    out.table(["contender", "time / call (median)", "spread", "× floor", "setup (once)", "check"], rows)
+    gen = _find(items, "symdiff generated")
+    e2e = _find(items, "symdiff end-to-end")
+    targets = [
+        ("symdiff end-to-end ≤ 1.0× floor", e2e, 1.0),
+        ("symdiff generated function ≤ 1.0× floor", gen, 1.0),
+    ]
+    out.table(["target (B)", "measured", "result"], [_target_row(name, t, floor, limit) for name, t, limit in targets])
+    out("Every contender takes the numpy array and returns a numpy array (conversions included).")
+    out()
+    return {"floor": floor, "generated": _ratio(gen, floor), "end_to_end": _ratio(e2e, floor)}
+
+
+# ---------------------------------------------------------------------------------------------
+# C. Rosenbrock
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    """One contender in section C: its f and its gradient, timed side by side."""
+
+    label: str
+    f: Timed
+    g: Timed
+    build_ns: float = None
+    build_note: str = ""
+
+
+def _symdiff_pair(fun, arg, expected_f, expected_g, f_label):
+    import symdiff
+
+    label = "symdiff"
+    f_item = Timed(f_label, fun, arg, expected_f)
+    try:
+        start = time.perf_counter_ns()
+        g = symdiff.grad(fun)
+        g(arg)
+        build = time.perf_counter_ns() - start
+    except symdiff.SymdiffError as exc:
+        status = f"unsupported ({first_line(exc)})"
+        return Pair(label, Timed(label, status=status), Timed(label, status=status))
+    except Exception as exc:  # noqa: BLE001
+        status = f"FAILED ({first_line(exc)})"
+        return Pair(label, Timed(label, status=status), Timed(label, status=status))
+    return Pair(label, f_item, Timed(label, g, arg, expected_g), build_ns=build)
+
+
+def _sympy_rosen_worker(n):
+    """Build (diff + lambdify) SymPy's gradient of the loop version over n symbols; prints JSON."""
+    import sympy
+
+    start = time.perf_counter_ns()
+    xs = sympy.symbols(f"x0:{n}")
+    expr = bf.rosen_loop(list(xs))
+    grads = [sympy.diff(expr, v) for v in xs]
+    sympy.lambdify([xs], grads, modules="numpy", cse=True)
+    return {"ok": True, "seconds": (time.perf_counter_ns() - start) / 1e9}
+
+
+def _sympy_pair(n, x, expected_f, expected_g, limit_s, allowed):
+    """SymPy over n scalar symbols; the build is tried in a subprocess first, under the time limit."""
+    import sympy
+
+    label = "SymPy (diff per symbol + lambdify numpy, cse)"
+    if not allowed:
+        status = "skipped (size not run in this mode)"
+        return Pair(label, Timed(label, status=status), Timed(label, status=status))
+    probe = run_worker(["sympy-rosen", str(n)], limit_s)
+    if not probe.get("ok"):
+        status = probe.get("status", "FAILED")
+        if probe.get("timeout"):
+            return Pair(label, Timed(label, status="not built"), Timed(label, status="not built"),
+                        build_note=f"{status}, in a subprocess")
+        return Pair(label, Timed(label, status=status), Timed(label, status=status))
+
+    def build():
+        xs = sympy.symbols(f"x0:{n}")
+        expr = bf.rosen_loop(list(xs))
+        f = sympy.lambdify([xs], expr, modules="numpy")
+        grads = [sympy.diff(expr, v) for v in xs]
+        return f, sympy.lambdify([xs], grads, modules="numpy", cse=True)
+
+    (f, gfun), ns = timed_setup(build)
+    return Pair(label, Timed(label, f, x, expected_f),
+                Timed(label, lambda v: np.asarray(gfun(v)), x, expected_g), build_ns=ns)
+
+
+def section_c(out, cfg, peers):
+    out("## C. Rosenbrock: f, gradient, grad/f, ratio to the hand-written numpy gradient, build")
+    out()
+    rng = np.random.default_rng(1)
+    results = {}
+    rows = []
+    for n in cfg["c_sizes"]:
+        x = rng.uniform(-2.0, 2.0, n)
+        xl = x.tolist()
+        ef, eg = bf.expected_rosen(xl), bf.expected_rosen_grad(xl)
+        for version in ("numpy slices", "explicit loop"):
+            loop = version == "explicit loop"
+            if loop and n not in cfg["c_loop_sizes"]:
+                continue
+            # the floor is re-timed beside every group, so each ratio is side by side
+            pairs = [Pair("hand-written numpy gradient (floor)", Timed("hand f", bf.rosen, x, ef),
+                          Timed("hand grad", bf.rosen_grad_hand, x, eg))]
+            if loop:
+                pairs.append(Pair("hand-written loop gradient (Python, list)", Timed("f", bf.rosen_loop, xl, ef),
+                                  Timed("g", bf.rosen_loop_grad_hand, xl, eg)))
+            fun = bf.rosen_loop if loop else bf.rosen
+            arg = xl if loop else x
+            pairs.append(_symdiff_pair(fun, arg, ef, eg, "symdiff f"))
+            if loop:
+                pairs.append(_sympy_pair(n, x, ef, eg, cfg["limit_s"], n in cfg["c_sympy_sizes"]))
+            pairs += _peer_pairs(peers, n, x, ef, eg, loop, cfg)
+            items = [item for p in pairs for item in (p.f, p.g)]
+            measure(items, cfg["c_repeats"], max(cfg["sample_ms"], 1.0))
+            floor = pairs[0].g.median
+            for p in pairs:
+                gf = p.g.median / p.f.median if p.g.ok() and p.f.ok() else None
+                note = p.build_note or (fmt_time(p.build_ns) if p.build_ns is not None else "—")
+                if p.g.status and not p.build_note:
+                    note = ""
+                f_cell = "—" if p.f.status and p.f.status == p.g.status else p.f.cell()
+                rows.append([version, n, p.label, f_cell, p.g.cell(), _spread(p.g),
+                             fmt_ratio(gf), fmt_ratio(_ratio(p.g, floor)), note])
+                results[(version, n, p.label)] = (p, floor)
+    rows.sort(key=lambda row: row[0] != "numpy slices")  # stable: slices first, then the loop version
+    out.table(["version", "n", "contender", "f", "grad", "grad spread", "grad/f", "grad ÷ hand numpy grad", "build"],
+              rows)
+
+    key = ("numpy slices", 1000, "symdiff")
+    if key in results:
+        p, floor = results[key]
+        if p.g.ok():
+            r = p.g.median / floor
+            gf = p.g.median / p.f.median
+            b = p.build_ns / 1e6
+            trows = [["n = 1000 grad ≤ 1.2× hand-written", f"{r:.3f}×", verdict(r <= 1.2)],
+                     ["n = 1000 grad/f ≤ 1.5", f"{gf:.3f}", verdict(gf <= 1.5)],
+                     ["n = 1000 build ≤ 50 ms", f"{b:.1f} ms", verdict(b <= 50)]]
+        else:
+            trows = [[name, p.g.status, "MISS"] for name in
+                     ("n = 1000 grad ≤ 1.2× hand-written", "n = 1000 grad/f ≤ 1.5", "n = 1000 build ≤ 50 ms")]
+    else:
+        trows = [["numpy version, n = 1000", "not run in this mode", "—"]]
+    out.table(["target (C, symdiff, numpy version)", "measured", "result"], trows)
+    out("f: the function as each contender runs it (symdiff: the user's own Python function; PyTorch: "
+        "forward under `no_grad`; JAX: `jit(f)`; SymPy: the lambdified expression). Build: symdiff = "
+        "decorate + first call; JAX = trace + compile of `jit(grad)` (first call); SymPy = diff + "
+        "lambdify. The explicit-loop version takes a list for symdiff and the plain-Python rows, and "
+        "each peer's own array type otherwise. The hand-written floor is re-timed beside each group.")
+    out()
+    return results
+
+
+def _peer_pairs(peers, n, x, ef, eg, loop, cfg):
+    pairs = []
+    # PyTorch
+    label = "PyTorch autograd"
+    status = peers.status("torch")
+    if status:
+        pairs.append(Pair(label, Timed(label, status=status), Timed(label, status=status)))
+    else:
+        torch = peers.torch
+        before = peers.torch_threads_setter(peers.torch_threads)
+        fun = bf.rosen_loop if loop else (lambda t: torch.sum(100 * (t[1:] - t[:-1] ** 2) ** 2 + (1 - t[:-1]) ** 2))
+
+        def torch_f(v, fun=fun):
+            with torch.no_grad():
+                return float(fun(torch.from_numpy(v)))
+
+        def torch_g(v, fun=fun):
+            t = torch.from_numpy(v).requires_grad_(True)
+            (gt,) = torch.autograd.grad(fun(t), t)
+            return gt.numpy()
+
+        pairs.append(Pair(label, Timed(label, torch_f, x, ef, before=before),
+                          Timed(label, torch_g, x, eg, before=before)))
+    # JAX
+    label = "JAX `jit(grad)`"
+    status = peers.status("jax")
+    if not status and loop and n > cfg["jax_loop_max"]:
+        status = "skipped (compile of the unrolled loop is slow; not run in this mode)"
+    if status:
+        pairs.append(Pair(label, Timed(label, status=status), Timed(label, status=status)))
+    else:
+        jax, jnp = peers.jax, peers.jnp
+        fun = bf.rosen_loop if loop else (lambda t: jnp.sum(100 * (t[1:] - t[:-1] ** 2) ** 2 + (1 - t[:-1]) ** 2))
+        try:
+            jf = jax.jit(fun)
+            jf(x).block_until_ready()
+            jg = jax.jit(jax.grad(fun))
+            start = time.perf_counter_ns()
+            jg(x).block_until_ready()
+            build = time.perf_counter_ns() - start
+            pairs.append(Pair(label, Timed(label, lambda v: float(jf(v)), x, ef),
+                              Timed(label, lambda v: np.asarray(jg(v)), x, eg), build_ns=build))
+        except Exception as exc:  # noqa: BLE001
+            s = f"FAILED ({first_line(exc)})"
+            pairs.append(Pair(label, Timed(label, status=s), Timed(label, status=s)))
+    # autograd
+    label = "HIPS autograd `grad`"
+    status = peers.status("autograd")
+    if status:
+        pairs.append(Pair(label, Timed(label, status=status), Timed(label, status=status)))
+    else:
+        anp = peers.anp
+        fun = bf.rosen_loop if loop else (lambda t: anp.sum(100 * (t[1:] - t[:-1] ** 2) ** 2 + (1 - t[:-1]) ** 2))
+        ag = peers.autograd.grad(fun)
+        pairs.append(Pair(label, Timed(label, lambda v: float(fun(v)), x, ef), Timed(label, ag, x, eg)))
+    return pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# D. build time of a chain of N dependent statements (fresh subprocesses)
+# ---------------------------------------------------------------------------------------------
+
+
+def run_worker(args, limit_s):
+    """Run ``run.py --worker ARGS`` with a wall-clock limit; returns its JSON (or a status)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", *args, "--limit", str(limit_s)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit_s + 60)
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "timeout": True, "status": f"> {limit_s:g} s (killed)"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        err = (proc.stderr.strip().splitlines() or ["no output"])[-1][:160]
+        return {"ok": False, "status": f"FAILED ({err})"}
+    result = json.loads(lines[-1])
+    if result.get("timeout"):
+        result["status"] = f"> {limit_s:g} s (killed)"
+    return result
+
+
+def _worker(kind, n, limit_s):
+    """Child side of ``run_worker``: one measurement, one JSON line on stdout."""
+
+    def on_alarm(signum, frame):
+        print(json.dumps({"ok": False, "timeout": True}), flush=True)
+        os._exit(0)
+
+    if kind == "sympy-rosen":
+        import sympy  # noqa: F401  (imported before the clock starts)
+
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit_s)
+        print(json.dumps(_sympy_rosen_worker(n)), flush=True)
+        return
+    x0 = 0.5
+    expected = bf.expected_chain_grad(x0, n)
+    tmp = tempfile.mkdtemp(prefix="symdiff_bench_")
+    path = os.path.join(tmp, f"chain_{n}.py")
+    with open(path, "w") as fh:
+        fh.write(bf.chain_source(n))
+    spec = importlib.util.spec_from_file_location(f"chain_{n}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if kind == "symdiff-chain":
+        import symdiff
+
+        symdiff.grad(module.warm)(x0)  # first-use costs (lazy imports) are not the chain's
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit_s)
+        start = time.perf_counter_ns()
+        g = symdiff.grad(module.chain)
+        value = g(x0)
+        ns = time.perf_counter_ns() - start
+    elif kind == "naive-chain":
+        import sympy
+
+        X = sympy.Symbol("x")
+        sympy.lambdify(X, sympy.diff(sympy.sin(X) * X, X), modules="math", cse=True)(x0)
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit_s)
+        start = time.perf_counter_ns()
+        e = X
+        for _ in range(n):
+            e = sympy.sin(e) * e + e**2
+        f = sympy.lambdify(X, sympy.diff(e, X), modules="math", cse=True)
+        value = f(x0)
+        ns = time.perf_counter_ns() - start
+    else:
+        raise SystemExit(f"unknown worker {kind!r}")
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    status = compare(value, expected, rtol=1e-8, atol=1e-300)
+    print(json.dumps({"ok": not status, "status": status, "seconds": ns / 1e9, "value": float(value),
+                      "expected": expected}), flush=True)
+
+
+def section_d(out, cfg):
+    sizes, repeats, limit = cfg["d_sizes"], cfg["d_repeats"], cfg["limit_s"]
+    out(f"## D. Build time of a chain of N dependent statements `{bf.CHAIN_STATEMENT}`")
+    out()
+    sym = {n: [] for n in sizes}
+    sym_status = {}
+    for _ in range(repeats):  # interleaved: each repeat builds every N once, in a fresh process
+        for n in sizes:
+            if n in sym_status:
+                continue
+            r = run_worker(["symdiff-chain", str(n)], max(limit, 600.0))
+            if r.get("ok"):
+                sym[n].append(r["seconds"])
+            else:
+                sym_status[n] = r.get("status", "FAILED")
+    naive = {}
+    exceeded = None
+    for n in cfg["naive_sizes"]:
+        if exceeded is not None:
+            naive[n] = f"skipped (exceeded {limit:g} s at N = {exceeded})"
+            continue
+        r = run_worker(["naive-chain", str(n)], limit)
+        naive[n] = fmt_time(r["seconds"] * 1e9) if r.get("ok") else r.get("status", "FAILED")
+        if r.get("timeout"):
+            exceeded = n
+    rows = []
+    med = {n: statistics.median(v) for n, v in sym.items() if v and n not in sym_status}
+    growth = []
+    for i, n in enumerate(sizes):
+        if n in med:
+            t = med[n]
+            cell, per = fmt_time(t * 1e9), f"{t / n * 1e3:.2f}"
+        else:
+            cell, per = sym_status.get(n, ""), ""
+        ratio = ""
+        if i > 0 and sizes[i - 1] * 2 == n and n in med and sizes[i - 1] in med:
+            r = med[n] / med[sizes[i - 1]]
+            growth.append(r)
+            ratio = f"{r:.2f}"
+        rows.append([n, cell, per, ratio, naive.get(n, "skipped (not run in this mode)")])
+    out.table(["N", "symdiff decorate + first call (median)", "ms / statement", "t(2N)/t(N)",
+               "naive SymPy (inline, diff, lambdify)"], rows)
+    # small N: where the naive pipeline still finishes
+    prow = []
+    exceeded = None
+    for n in cfg["probe_sizes"]:
+        s = run_worker(["symdiff-chain", str(n)], max(limit, 600.0))
+        s_cell = fmt_time(s["seconds"] * 1e9) if s.get("ok") else s.get("status")
+        if exceeded is not None:
+            v_cell = f"skipped (exceeded {limit:g} s at N = {exceeded})"
+        else:
+            v = run_worker(["naive-chain", str(n)], limit)
+            v_cell = fmt_time(v["seconds"] * 1e9) if v.get("ok") else v.get("status")
+            if v.get("timeout"):
+                exceeded = n
+        prow.append([n, s_cell, v_cell])
+    out("Small N, where the naive pipeline can still finish (one build each):")
+    out()
+    out.table(["N", "symdiff decorate + first call", "naive SymPy (inline, diff, lambdify)"], prow)
+    biggest = max(med) if med else None
+    trows = []
+    if biggest is None:
+        trows.append(["≤ 1 ms / statement at N = 1600", "not measured", "MISS"])
+    else:
+        per = med[biggest] / biggest * 1e3
+        where = "N = 1600" if biggest == 1600 else f"N = {biggest} (largest N of this mode)"
+        trows.append([f"≤ 1 ms / statement at {where}", f"{per:.2f} ms", verdict(biggest == 1600 and per <= 1.0)
+                      if biggest == 1600 else f"{verdict(per <= 1.0)} (at N = {biggest})"])
+    if growth:
+        trows.append(["t(2N)/t(N) ≤ 2.3 throughout", f"max {max(growth):.2f}", verdict(max(growth) <= 2.3)])
+    out.table(["target (D)", "measured", "result"], trows)
+    out(f"Each build runs in a fresh Python process (imports and a one-statement warm-up build excluded), "
+        f"{repeats} repeat(s) per N, interleaved over N. The gradient is checked against a hand-written "
+        f"forward recurrence at x = 0.5 (for N ≥ ~20 the orbit collapses to 0, so large N compare 0 with 0; "
+        f"the small-N table checks non-zero values). Naive SymPy: one attempt per N, killed at {limit:g} s; "
+        f"after the first N that exceeds it, larger N are skipped.")
+    out()
+    return {"median_s": med, "growth": growth, "naive": naive}
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine information and main
+# ---------------------------------------------------------------------------------------------
+
+
+def _version(dist):
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def machine_info(mode, peers):
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", HERE, "status", "--porcelain", "--", "../symdiff"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = (commit + ("+dirty" if dirty else "")) or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    rows = [
+        ["date", datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")],
+        ["mode", mode],
+        ["CPU", cpu],
+        ["cores", f"{os.cpu_count()} (usable: {affinity})"],
+        ["load average at start", load],
+        ["OS", platform.platform()],
+        ["Python", platform.python_version()],
+        ["symdiff", f"{_version('symdiff')} (commit {commit})"],
+        ["numpy", np.__version__],
+        ["sympy", _version("sympy")],
+        ["torch", _version("torch") + (f" ({peers.torch_threads} threads by default)" if peers.torch else "")],
+        ["jax / jaxlib", f"{_version('jax')} / {_version('jaxlib')}"],
+        ["autograd", _version("autograd")],
+    ]
+    return rows
+
+
+KEEP_MARKER = "<!-- end of the generated report: text below this line is kept by run.py --output -->"
+
+
+def write_report(path, generated):
+    """Write the report; a hand-written tail after ``KEEP_MARKER`` in an existing file is kept."""
+    tail = ""
+    if os.path.exists(path):
+        with open(path) as fh:
+            old = fh.read()
+        if KEEP_MARKER in old:
+            tail = old.split(KEEP_MARKER, 1)[1]
+    with open(path, "w") as fh:
+        fh.write(generated + "\n" + KEEP_MARKER + (tail if tail else "\n"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="under 2 minutes: fewer repeats, smaller sizes")
+    mode.add_argument("--smoke", action="store_true", help="seconds, no peers: checks that the script runs")
+    parser.add_argument("--no-peers", action="store_true", help="do not import PyTorch, JAX or autograd")
+    parser.add_argument("--sections", default="ABCD", help="which sections to run (default ABCD)")
+    parser.add_argument("--output", help="also write the markdown report to this file")
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=float, default=60.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        _worker(args.worker[0], int(args.worker[1]), args.limit)
+        return 0
+
+    mode_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    cfg = MODES[mode_name]
+    started = time.perf_counter()
+    if args.no_peers:
+        peers = Peers(False, "--no-peers")
+    else:
+        peers = Peers(cfg["peers"], f"--{mode_name}")
+    out = Report()
+    out(f"# symdiff benchmarks ({mode_name} run)")
+    out()
+    out("Generated by `python benchmarks/run.py" + ("" if mode_name == "full" else f" --{mode_name}") +
+        "`. Ratios are medians of interleaved repeats measured in this one run; lower is better.")
+    out()
+    out.table(["machine", ""], machine_info(mode_name, peers))
+    summary = {}
+    sections = args.sections.upper()
+    if "A" in sections:
+        summary["A"] = section_a(out, cfg, peers)
+    if "B" in sections:
+        summary["B"] = section_b(out, cfg, peers)
+    if "C" in sections:
+        summary["C"] = section_c(out, cfg, peers)
+    if "D" in sections:
+        summary["D"] = section_d(out, cfg)
+    out(f"_Total wall time of this run: {time.perf_counter() - started:.0f} s._")
+    if args.output:
+        write_report(args.output, out.text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
