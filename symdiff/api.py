@@ -20,7 +20,7 @@ from . import explain as explain_stage
 from .derive import derive
 from .errors import ArgumentError, ShapeError, SymdiffError
 from .parse import parse_function
-from .python_code import compile_functions, generate
+from .python_code import compile_entry, compile_functions, generate
 from .schedule import schedule
 from .to_sympy import NeedsConcrete, trace
 
@@ -150,6 +150,20 @@ _INT_TYPES = frozenset({int, bool, np.bool_, np.int8, np.int16, np.int32, np.int
 _SEQUENCE_TYPES = frozenset({np.ndarray, list, tuple})
 
 
+class _Missing:
+    """An argument left out of a call (its default applies)."""
+
+    def __repr__(self):
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
+    raise RuntimeError("Gradient is not set up")
+
+
 def _as_float(value, kind, differentiated):
     """A differentiated int (or int array) argument as float; others unchanged."""
     if kind == "int":
@@ -159,8 +173,12 @@ def _as_float(value, kind, differentiated):
     return value
 
 
-class Gradient:
+class Gradient(functools.partial):
     """The gradient of a Python function, compiled from its source.
+
+    It is a ``functools.partial`` of the generated code (plus a type check): calling it costs what
+    calling the generated function costs. Other argument kinds go through ``_call``, which picks
+    (and compiles, once) the specialisation for them.
 
     >>> import math
     >>> @grad
@@ -177,7 +195,13 @@ class Gradient:
     _builder = staticmethod(lambda *args: build(*args))
     _kind_name = "grad"
 
-    def __init__(self, fun, wrt=None, with_value=False):
+    def __new__(cls, fun, wrt=None, with_value=False):
+        self = super().__new__(cls, _unset)
+        self._setup(fun, wrt, with_value)
+        functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
+        return self
+
+    def _setup(self, fun, wrt, with_value):
         if isinstance(fun, Gradient):
             fun = fun._generated_function()
         if not callable(fun):
@@ -214,7 +238,26 @@ class Gradient:
             self._default = None  # it depends on an int argument's value: traced at the call
 
     # ---- the call path ----
-    def __call__(self, *args, **kwargs):
+    def _entry(self):
+        """The function a call runs: the guarded generated code where it can be, else ``_call``."""
+        build = self._default
+        if type(self) is not Gradient or build is None or build.program.externals \
+                or build.program.guards or build.program.shapes or build.program.constants:
+            return self._call
+        names = list(self._signature.parameters)
+        missing = _MISSING
+
+        def dispatch(*args):
+            given = {n: a for n, a in zip(names, args) if a is not missing}
+            return self._call(**given)
+
+        def ieee(*args):
+            return self._ieee(args)
+
+        kind = "value_and_grad" if self._with_value else "grad"
+        return compile_entry(build, kind, dispatch, ieee, missing)
+
+    def _call(self, *args, **kwargs):
         if kwargs or len(args) != self._nargs:
             args = self._bind(args, kwargs)
         key = tuple(map(type, args))

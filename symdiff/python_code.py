@@ -17,7 +17,7 @@ import numpy
 import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
 from .arrays import format_key
@@ -274,6 +274,17 @@ class MathPrinter(_Printing, PythonCodePrinter):
 
     library = "math"
 
+    def _print_Mul(self, expr):
+        """``2.0*x`` rather than ``2*x``: no int-to-float conversion when the code runs."""
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff.is_Integer and abs(coeff) > 1 and not rest.is_Number:
+            sign = "-" if coeff < 0 else ""
+            text = self._print(rest)
+            if precedence(rest) < PRECEDENCE["Mul"]:
+                text = f"({text})"
+            return f"{sign}{float(abs(coeff))!r}*{text}"
+        return super()._print_Mul(expr)
+
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 
@@ -356,6 +367,28 @@ class GeneratedCode:
     arguments: list  # parameter names, then external names not baked in as constants
     callables: dict  # registered functions the code calls: {name: callable}
     constants: dict = field(default_factory=dict)  # external name -> number, read as a global
+    bodies: dict = field(default_factory=dict)  # "grad"/"value_and_grad" -> (body lines, return)
+
+    def guarded_source(self, kind, name, dispatch, ieee, missing):
+        """``kind``'s function behind a type check: all floats run the code here; anything else
+        (ints, arrays, keywords left out) goes to ``dispatch``; where Python arithmetic raises,
+        ``ieee`` gives the IEEE result. The call path of ``grad(f)(2.0)``: no wrapper in between.
+        """
+        body, ret = self.bodies[kind]
+        params = list(self.arguments)
+        check = " or ".join(f"type({p}) is not float" for p in params) or "False"
+        call = ", ".join(params)
+        lines = [
+            f"def {name}({', '.join(f'{p}={missing}' for p in params)}):",
+            f"    if {check}:",
+            f"        return {dispatch}({call})",
+            "    try:",
+            *["    " + line for line in body],
+            "        " + ret,
+            "    except (ZeroDivisionError, OverflowError):",
+            f"        return {ieee}({call})",
+        ]
+        return "\n".join(lines) + "\n"
 
     def module_text(self, header=""):
         """A standalone module: header docstring, imports, constants, the functions."""
@@ -451,6 +484,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         arguments=names,
         callables=dict(program.helpers),
         constants=constants,
+        bodies={"grad": (grad_body, grad_return), "value_and_grad": (vg_body, vg_return)},
     )
 
 
@@ -547,6 +581,25 @@ def compile_functions(code, extra_globals=None):
     anchor = namespace["__symdiff_anchor__"] = _Anchor()
     weakref.finalize(anchor, linecache.cache.pop, filename, None)
     return grad_fn, vg_fn
+
+
+def compile_entry(build, kind, dispatch, ieee, missing):
+    """The guarded form of ``build``'s ``kind`` function (see ``GeneratedCode.guarded_source``)."""
+    base = build.grad_fn if kind == "grad" else build.value_and_grad_fn
+    namer = build.program.namer
+    names = {"dispatch": namer.fresh("_dispatch"), "ieee": namer.fresh("_ieee"),
+             "missing": namer.fresh("_missing")}
+    # Named like the user's function: a wrong call reads "f() takes ... arguments".
+    name = build.program.name if build.program.name.isidentifier() else base.__name__
+    source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"])
+    filename = f"<symdiff-{next(_counter)} {name}>"
+    namespace = dict(base.__globals__)
+    namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing})
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    anchor = namespace["__symdiff_anchor__"] = _Anchor()
+    weakref.finalize(anchor, linecache.cache.pop, filename, None)
+    return namespace[name]
 
 
 class _Anchor:

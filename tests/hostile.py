@@ -271,7 +271,8 @@ CASES = [
     Case("complex argument", _grad(two_params, 1j, 1.0), ArgumentError, "complex"),
     Case("dict argument", _grad(two_params, {}, 1.0), ArgumentError, "dict"),
     Case("too few arguments", _grad(two_params, 1.0), TypeError, "missing", located=False),
-    Case("too many arguments", _grad(two_params, 1.0, 2.0, 3.0), TypeError, "too many", located=False),
+    Case("too many arguments", _grad(two_params, 1.0, 2.0, 3.0), TypeError, "two_params() takes",
+         located=False),
     Case("bad wrt", _grad(two_params, wrt="z"), ValueError, "names no parameter", located=False),
     Case("bad wrt type", _grad(two_params, wrt=2.5), TypeError, "wrt must be", located=False),
 ]

@@ -42,7 +42,7 @@ def u_grad(x):
     _t0 = math.cos(y)
     y_bar = _t0*u
     # line 7 (reverse): y = x ** 2
-    x_bar = 2*x*y_bar
+    x_bar = 2.0*x*y_bar
     return x_bar
 
 
@@ -58,7 +58,7 @@ def u_value_and_grad(x):
     _t0 = math.cos(y)
     y_bar = _t0*u
     # line 7 (reverse): y = x ** 2
-    x_bar = 2*x*y_bar
+    x_bar = 2.0*x*y_bar
     return u, x_bar
 '''
 
