@@ -999,7 +999,11 @@ class Tracer:
             self.helpers.update(rule.helpers)
         if not any(isinstance(a, sympy.Basic) for a in args):
             return func(*args)  # concrete call, as Python would do it
-        return self.shallow(rule.build(*[to_sympy(a) for a in args]))
+        args = [to_sympy(a) for a in args]
+        build = rule.build
+        if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
+            return build(*args, evaluate=False)  # f(symbol) has nothing to simplify: skip the attempt
+        return self.shallow(build(*args))
 
     def _call_python(self, func, args, kwargs, node):
         if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):
