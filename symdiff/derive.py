@@ -113,6 +113,10 @@ def differentiate(expr, symbol):
 def local_partial(stmt, symbol):
     """d(stmt.expr)/d(symbol) (``DiracDelta`` -> 0: derivatives of steps vanish almost everywhere)."""
     partial = differentiate(stmt.expr, symbol)
+    whole = {f: sympy.Integer(int(f)) for f in partial.atoms(sympy.Float)
+             if float(f).is_integer() and abs(float(f)) < 2**53}
+    if whole:  # 0.5 * 2 gives 1.0: print r, not 1.0*r
+        partial = partial.xreplace(whole)
     if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
     if partial.has(sympy.Derivative, sympy.Subs):
