@@ -145,10 +145,25 @@ class _Deriver:
                 bar = arrays.full(bar, self.shapes.get(stmt.target, ()), self.actual)
             pairs = [(s, c) for s, c in stmt.expr.vjp(bar, self.shapes) if s in self.active]
         else:
-            pairs = [(s, bar * partial) for s, partial in self.result.reused[stmt.target]]
+            pairs = [(s, self._unbroadcast(bar * partial, s, stmt.target))
+                     for s, partial in self.result.reused[stmt.target]]
         for symbol, contribution in pairs:
             terms.setdefault(symbol, []).append(contribution)
             self.users.setdefault(symbol, []).append(stmt)
+
+    def _unbroadcast(self, contribution, symbol, target):
+        """``contribution`` to ``symbol``'s adjoint from the elementwise statement ``target``,
+        summed down to ``symbol``'s shape over the axes ``target`` broadcast it along.
+
+        The contribution stands for an array of ``target``'s shape even when its expression is
+        smaller (the adjoint of a full ``np.sum`` is the scalar that broadcasts over it): its own
+        shape cannot tell how many copies of ``symbol`` it covers, so the sum is made here.
+        """
+        shape = self.shapes.get(symbol, ())
+        source = self.shapes.get(target, ())
+        if not source or tuple(shape) == tuple(source):
+            return contribution
+        return arrays.Unbroadcast.make(contribution, shape=tuple(shape), source=tuple(source))
 
     def _materialize(self, symbol, contributions, own, out, origin=None):
         """``sum(contributions)`` as a name (a new ``Adjoint`` line unless it is one already)."""
