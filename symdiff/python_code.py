@@ -139,7 +139,9 @@ class _Printing:
         return name
 
     def _ops(self, expr):
-        return [self._print(a) for a in expr.operands]
+        """The operands of a structural operation; a number as a float literal, so that an array
+        built from it (``broadcast_to(1.0, shape)``, ``array([0.0, 2.0])``) is float64, not int."""
+        return [repr(float(a)) if a.is_Number else self._print(a) for a in expr.operands]
 
     def _axis_text(self, axis):
         if axis is None:
