@@ -1416,6 +1416,18 @@ def _builtin_passthrough(func):
     return call
 
 
+def _builtin_iterating(func, all_positional):
+    """``zip``/``enumerate``/``reversed``: their iterables read as the tracer loops over them (a
+    list or tuple parameter, an array's rows), the result as a list (``all_positional``: every
+    argument is an iterable, else only the first)."""
+    def call(tracer, node, args, kwargs):
+        args = [tracer._iterate(a, node.args[i] if i < len(node.args) else node)
+                if (all_positional or i == 0) else a for i, a in enumerate(args)]
+        return list(_builtin_passthrough(func)(tracer, node, args, kwargs))
+
+    return call
+
+
 def _builtin_sequence(func):
     def call(tracer, node, args, kwargs):
         if len(args) > 1 or kwargs:
@@ -1486,9 +1498,9 @@ _STRUCTURAL = {
     for f, handler in [
         (range, _builtin_range),
         (len, _builtin_len),
-        (enumerate, _builtin_passthrough(enumerate)),
-        (zip, _builtin_passthrough(zip)),
-        (reversed, _builtin_passthrough(reversed)),
+        (enumerate, _builtin_iterating(enumerate, all_positional=False)),
+        (zip, _builtin_iterating(zip, all_positional=True)),
+        (reversed, _builtin_iterating(reversed, all_positional=False)),
         (list, _builtin_sequence(list)),
         (tuple, _builtin_sequence(tuple)),
         (sum, _builtin_sum),
