@@ -64,9 +64,14 @@ def _mean(tracer, node, args, kwargs):
     return total / count
 
 
-def _matmul(tracer, node, args, kwargs):
+def _dot(tracer, node, args, kwargs):
     _check_kwargs(tracer, node, "np.dot", kwargs)
     return tracer.matmul(args[0], args[1], node)
+
+
+def _matmul(tracer, node, args, kwargs):
+    _check_kwargs(tracer, node, "np.matmul", kwargs)
+    return tracer.matmul(args[0], args[1], node, scalars=False)
 
 
 def _outer(tracer, node, args, kwargs):
@@ -103,6 +108,7 @@ def _reshape(tracer, node, args, kwargs):
     try:
         new = np.empty(tracer.shape(x)).reshape(shape).shape
     except (ValueError, TypeError) as exc:
+        tracer.check_guess(x)  # a parameter assumed a number before the first call
         raise located(ShapeError, f"cannot reshape shape {tracer.shape(x)} to {shape}: {exc}",
                       tracer.frame.parsed, node, hint="keep the number of elements") from None
     return tracer.array_op(arrays.Reshape.make(tracer.atom(x, "x"), shape=tuple(new)), "reshape")
@@ -135,6 +141,9 @@ def _join(kind):
         try:
             shape = probe([np.empty(s) for s in shapes], axis=axis).shape
         except ValueError as exc:
+            for part, part_shape in zip(parts, shapes):
+                if not part_shape:  # a parameter assumed a number before the first call
+                    tracer.check_guess(part)
             raise located(ShapeError, f"np.{kind} of shapes {shapes}: {exc}", tracer.frame.parsed,
                           node, hint="join arrays whose other dimensions agree") from None
         op = arrays.Concatenate if kind_ == "concatenate" else arrays.Stack
@@ -235,9 +244,9 @@ HANDLERS = {
         (np.min, _reduce(arrays.ArrayMin)),
         (np.amin, _reduce(arrays.ArrayMin)),
         (np.mean, _mean),
-        (np.dot, _matmul),
+        (np.dot, _dot),
         (np.matmul, _matmul),
-        (np.inner, _matmul),
+        (np.inner, _dot),
         (np.outer, _outer),
         (np.linalg.norm, _norm),
         (np.transpose, _transpose),
@@ -269,7 +278,7 @@ HANDLERS = {
 METHODS = {
     "sum": _reduce(arrays.ArraySum), "prod": _reduce(arrays.ArrayProd),
     "max": _reduce(arrays.ArrayMax), "min": _reduce(arrays.ArrayMin), "mean": _mean,
-    "dot": _matmul, "reshape": _reshape, "ravel": _ravel, "flatten": _ravel,
+    "dot": _dot, "reshape": _reshape, "ravel": _ravel, "flatten": _ravel,
     "transpose": _transpose,
 }
 

@@ -712,7 +712,7 @@ class Tracer:
         if isinstance(op, ast.Add) and isinstance(left, (tuple, list)) and type(left) is type(right):
             return left + right
         if isinstance(op, ast.MatMult):
-            return self.matmul(left, right, node)
+            return self.matmul(left, right, node, scalars=False)
         if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
             if not isinstance(left, sympy.Basic) and not isinstance(right, sympy.Basic):
                 return func(left, right)
@@ -1221,6 +1221,8 @@ class Tracer:
         try:
             return arrays.broadcast(*shapes)
         except ValueError:
+            for value in values:  # parameters assumed numbers before the first call
+                self.check_guess(value)
             raise located(
                 ShapeError,
                 "shapes " + " and ".join(str(s) for s in shapes) + " do not broadcast together",
@@ -1228,14 +1230,21 @@ class Tracer:
                 hint="make the shapes agree (numpy broadcasting rules)",
             ) from None
 
-    def matmul(self, a, b, node):
+    def matmul(self, a, b, node, scalars=True):
+        """``a @ b``; ``scalars``: a number operand multiplies (``np.dot``), else (``@``,
+        ``np.matmul``) it can only be a parameter not known to be an array yet."""
         a, b = self.as_value(a, node), self.as_value(b, node)
         sa, sb = self.shape(a), self.shape(b)
         if not sa or not sb:
+            for value, shape in ((a, sa), (b, sb)):
+                if not shape and not scalars:  # a parameter assumed a number before the call
+                    self.check_guess(value)
             return a * b
         try:
             shape = np.shape(np.empty(sa) @ np.empty(sb))
         except ValueError:
+            self.check_guess(a)  # parameters assumed numbers before the first call
+            self.check_guess(b)
             raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
                           "dimensions differ", self.frame.parsed, node,
                           hint="check the shapes (or transpose with .T)") from None
