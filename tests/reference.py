@@ -149,10 +149,11 @@ def _clip(x, lo, hi):
         x, obj(lo) if lo is not None else None, obj(hi) if hi is not None else None)
 
 
-def _structural(numpy_func):
-    """A numpy function that only moves elements: run it on object arrays."""
+def _structural(numpy_func, operands=1):
+    """A numpy function that only moves (or multiplies and adds) elements: run it on object
+    arrays. Its first ``operands`` arguments are arrays; the rest (shapes, axes) stay as given."""
     def call(*args, **kwargs):
-        args = [obj(a) if _arrayish(a) else a for a in args]
+        args = [obj(a) if i < operands else a for i, a in enumerate(args)]
         return _scalar_or_array(numpy_func(*args, **kwargs))
 
     return call
@@ -221,7 +222,7 @@ NUMPY = _Shim(
     clip=_clip, where=_where,
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
-    dot=_dot, matmul=_matmul, inner=_structural(np.inner), outer=_structural(np.outer),
+    dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),
     linalg=_Shim(norm=_norm),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
