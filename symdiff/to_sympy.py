@@ -276,7 +276,7 @@ class Tracer:
                 raise located(ShapeError, f"{self.fun.__name__!r} returns an empty {type(value).__name__}",
                               self.parsed, node, hint="return at least one number")
             self.current = node
-            value = numpy_calls._array(self, node, [list(value)], {})
+            value = self._flat_outputs(value, node) or numpy_calls._array(self, node, [list(value)], {})
             if isinstance(value, np.ndarray):
                 value = self.constant(value)
         if isinstance(value, (tuple, list)):
@@ -304,6 +304,24 @@ class Tracer:
                 hint="symdiff differentiates functions with finite real values",
             )
         return value
+
+    def _flat_outputs(self, parts, node):
+        """Outputs of different shapes (``(A @ x, np.sum(x))``) as one flat vector: each part
+        flattened, in order (rows of the Jacobian). None when the parts stack as numpy would."""
+        if any(isinstance(p, (tuple, list)) for p in parts):
+            return None
+        if len({self.shape(p) for p in parts}) < 2:
+            return None
+        flat = []
+        for part in parts:
+            part = self.as_array(part, node)
+            shape = self.shape(part)
+            if not shape:
+                part = numpy_calls._join("stack")(self, node, [[part]], {})
+            elif len(shape) > 1:
+                part = numpy_calls._reshape(self, node, [part, -1], {})
+            flat.append(part)
+        return numpy_calls._join("concatenate")(self, node, [flat], {})
 
     def _name_output(self, value, node):
         if value.is_Atom:
