@@ -36,9 +36,16 @@ def _reduce(op):
         axis = _axis(kwargs, args, 1)
         _check_kwargs(tracer, node, name, kwargs)
         if not tracer.is_array(x):
-            if op is arrays.ArraySum or op is arrays.ArrayProd:
-                return tracer.reduce_sequence(x, node, op)
-            return x
+            if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
+                return getattr(np, op.printed)(x, axis=axis)
+            if not isinstance(x, (tuple, list)):
+                tracer.require_number(x, node)
+                return x
+            if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+                x = tracer.as_array(x, node)  # rows of arrays: reduced as numpy reduces them
+            else:  # numbers: one expression
+                items = [tracer.as_value(v, node) for v in x]
+                return _SCALAR_REDUCTIONS[op](*items)
         shape = tracer.shape(x)
         axes = arrays._normal_axes(axis, len(shape))
         try:
@@ -51,12 +58,26 @@ def _reduce(op):
     return handler
 
 
+_SCALAR_REDUCTIONS = {
+    arrays.ArraySum: sympy.Add, arrays.ArrayProd: sympy.Mul,
+    arrays.ArrayMax: sympy.Max, arrays.ArrayMin: sympy.Min,
+}
+
+
 def _mean(tracer, node, args, kwargs):
     x = args[0]
     axis = _axis(kwargs, args, 1)
     _check_kwargs(tracer, node, "np.mean", kwargs)
+    if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
+        return np.mean(x, axis=axis)
+    if isinstance(x, (tuple, list)):
+        if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+            x = tracer.as_array(x, node)
+        else:
+            return sympy.Add(*[tracer.as_value(v, node) for v in x]) / len(x)
     if not tracer.is_array(x):
-        return tracer.reduce_sequence(x, node, arrays.ArraySum) / len(x) if isinstance(x, (tuple, list)) else x
+        tracer.require_number(x, node)
+        return x
     shape = tracer.shape(x)
     axes = arrays._normal_axes(axis, len(shape))
     count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
