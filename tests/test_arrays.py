@@ -1,0 +1,380 @@
+"""Arrays and higher derivatives, checked against the 50-digit mpmath reference of the source.
+
+The corpus (``tests/corpus_arrays.py``): every function's gradient, component by component, to
+1e-10 relative; then jacobian (tuple, list and array outputs), hessian, grad(grad(f)),
+value_and_grad, scipy.optimize with symdiff's gradient and Hessian, the generated code staying
+vectorised, and shape errors naming the line and the shapes.
+"""
+
+import inspect
+import math
+import re
+
+import numpy as np
+import pytest
+
+import symdiff
+from symdiff import ShapeError, SymdiffError, grad, hessian, jacobian, value_and_grad
+
+from .corpus_arrays import ARRAY_CORPUS
+from .reference import as_scalar, close_array, mp_function, mp_grad, mp_hessian, mp_jacobian
+
+CASES = [
+    pytest.param(f, point, wrt, id=f"{f.__name__}-{i}-{wrt or 'all'}")
+    for f, points, wrt in ARRAY_CORPUS
+    for i, point in enumerate(points)
+]
+
+
+def _positions(f, args, wrt):
+    names = list(inspect.signature(f).parameters)
+    if wrt is None:
+        return list(range(len(args)))
+    return [w % len(args) if isinstance(w, int) else names.index(w) for w in wrt]
+
+
+def _check_gradient(f, point, wrt, result):
+    positions = _positions(f, point, wrt)
+    result = result if len(positions) > 1 else (result,)
+    assert isinstance(result, tuple) and len(result) == len(positions)
+    expected = mp_grad(f, point, wrt)
+    for position, got, want in zip(positions, result, expected):
+        arg = point[position]
+        if isinstance(arg, (list, tuple, np.ndarray)):
+            assert isinstance(got, np.ndarray), (position, type(got))
+            assert got.dtype == np.float64, (position, got.dtype)
+            assert got.shape == np.shape(arg), (position, got.shape, np.shape(arg))
+        else:
+            assert isinstance(got, float), (position, type(got))
+        bad = close_array(got, want)
+        assert not bad, f"argument {position}: " + "; ".join(bad)
+
+
+# ---- the corpus ----
+def test_array_corpus_is_large_enough():
+    assert len({f for f, _, _ in ARRAY_CORPUS}) >= 32
+
+
+@pytest.mark.parametrize("f, point, wrt", CASES)
+def test_gradient_matches_reference(f, point, wrt):
+    _check_gradient(f, point, wrt, grad(f, wrt=wrt)(*point))
+
+
+@pytest.mark.parametrize("f, point, wrt", CASES)
+def test_value_and_grad_matches_reference(f, point, wrt):
+    value, gradient = value_and_grad(f, wrt=wrt)(*point)
+    assert isinstance(value, float)
+    want = float(as_scalar(mp_function(f)(*point)))
+    assert abs(value - want) <= 1e-12 * max(1.0, abs(want))
+    _check_gradient(f, point, wrt, gradient)
+
+
+def test_gradients_do_not_alias_arguments_and_are_writeable():
+    def f(x, y):
+        return np.sum(x + 2 * y)
+
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    gx, gy = grad(f)(x, y)
+    assert gx.flags.writeable and gy.flags.writeable
+    gx += 1.0
+    assert np.all(x == [1.0, 2.0, 3.0])
+    assert np.all(grad(f)(x, y)[0] == 1.0)
+
+
+def test_one_gradient_object_serves_several_shapes():
+    def f(x):
+        return np.sum(np.sin(x) * x[0])
+
+    g = grad(f)
+    for n in (3, 5, 3, 1, 5):
+        x = np.linspace(0.1, 0.9, n)
+        _check_gradient(f, (x,), None, g(x))
+
+
+def test_int_array_argument_gives_float_gradient():
+    def f(x):
+        return np.sum(x ** 2)
+
+    out = grad(f)(np.array([1, 2, 3]))
+    assert out.dtype == np.float64 and np.all(out == [2.0, 4.0, 6.0])
+
+
+# ---- jacobian ----
+def jac_tuple(x, s):
+    return (np.sum(x ** 2) * s, x[0] * x[1], np.prod(x) + math.sin(s))
+
+
+def jac_list(x, s):
+    return [s * np.sum(x), np.max(x) * s, np.dot(x, x), np.exp(s)]
+
+
+def jac_array_elementwise(x):
+    return np.sin(x) * x[0]
+
+
+def jac_array_matvec(A, x):
+    return np.tanh(A @ x)
+
+
+def jac_array_2d(x, y):
+    return np.outer(x, y) * np.sum(np.sin(x))
+
+
+def jac_array_reduction(A):
+    return np.sum(A ** 2, axis=0) + np.max(A, axis=1)[0]
+
+
+def jac_scalar_polar(r, t):
+    return (r * math.cos(t), r * math.sin(t))
+
+
+def jac_mixed_tuple(x, A):
+    return (A @ x, np.sum(x))
+
+
+X3 = np.array([0.3, -0.7, 1.1])
+A23 = np.array([[0.4, -0.3, 0.9], [1.2, 0.1, -0.8]])
+
+JACOBIAN_CASES = [
+    (jac_tuple, (X3, 0.5), None, 3),
+    (jac_tuple, (X3, 0.5), "x", 3),
+    (jac_list, (X3, 0.5), None, 4),
+    (jac_list, ([0.3, -0.7, 1.1], 0.5), None, 4),
+    (jac_array_elementwise, (X3,), None, 3),
+    (jac_array_matvec, (A23, X3), None, 2),
+    (jac_array_2d, (X3, np.array([0.5, 2.0])), None, 6),
+    (jac_array_reduction, (A23,), None, 3),
+    (jac_scalar_polar, (2.0, 0.3), None, 2),
+    (jac_mixed_tuple, (X3, A23), None, 3),
+]
+
+
+@pytest.mark.parametrize("f, point, wrt, n_out", JACOBIAN_CASES,
+                         ids=[f"{c[0].__name__}-{c[2] or 'all'}" for c in JACOBIAN_CASES])
+def test_jacobian_matches_reference(f, point, wrt, n_out):
+    J = jacobian(f, wrt=wrt)(*point)
+    positions = _positions(f, point, wrt)
+    n_in = sum(int(np.size(point[i])) for i in positions)
+    assert isinstance(J, np.ndarray) and J.dtype == np.float64
+    assert J.shape == (n_out, n_in)
+    expected = mp_jacobian(f, point, wrt)
+    bad = close_array(J, np.array(expected, dtype=object))
+    assert not bad, "; ".join(bad)
+
+
+def test_jacobian_of_scalar_function_is_the_gradient_as_a_row():
+    def f(x):
+        return np.sum(np.exp(x) * x)
+
+    J = jacobian(f)(X3)
+    assert J.shape == (1, 3)
+    assert np.allclose(J[0], grad(f)(X3), rtol=1e-14, atol=0)
+
+
+# ---- hessian ----
+def hess_rosen(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def hess_mixed(x, s):
+    return s * np.sum(x ** 3) + np.exp(s) * (x @ x) + np.sum(np.sin(x * s))
+
+
+def hess_broadcast(x, A):
+    return np.sum(np.exp(0.3 * (A - x)) + x * A) + np.sum(np.tanh(A @ x[:3]))
+
+
+def hess_scalars(x, y):
+    return math.exp(x * y) + x ** 3 * math.sin(y)
+
+
+def hess_softplus_matrix(W, b):
+    return np.sum(np.log1p(np.exp(W @ b)) ** 2)
+
+
+HESSIAN_CASES = [
+    (hess_rosen, (np.array([0.5, 1.2, -0.3, 0.8]),), None),
+    (hess_mixed, (X3, 0.4), None),
+    (hess_mixed, (X3, 0.4), "x"),
+    (hess_broadcast, (np.array([0.2, -0.5, 0.7]), A23), None),
+    (hess_scalars, (0.6, -1.1), None),
+    (hess_softplus_matrix, (A23, X3), None),
+]
+
+
+@pytest.mark.parametrize("f, point, wrt", HESSIAN_CASES,
+                         ids=[f"{c[0].__name__}-{c[2] or 'all'}" for c in HESSIAN_CASES])
+def test_hessian_matches_reference(f, point, wrt):
+    H = hessian(f, wrt=wrt)(*point)
+    positions = _positions(f, point, wrt)
+    n = sum(int(np.size(point[i])) for i in positions)
+    assert isinstance(H, np.ndarray) and H.dtype == np.float64 and H.shape == (n, n)
+    bad = close_array(H, np.array(mp_hessian(f, point, wrt), dtype=object), rtol=1e-9, atol=1e-10)
+    assert not bad, "; ".join(bad)
+    assert np.allclose(H, H.T, rtol=1e-12, atol=1e-12)
+
+
+def test_hessian_of_quadratic_form_is_closed_form():
+    def f(x, A):
+        return x @ A @ x + 3 * np.sum(x)
+
+    A = np.arange(9.0).reshape(3, 3) - 2.0
+    H = hessian(f, wrt="x")(X3, A)
+    assert np.array_equal(H, A + A.T)
+
+
+def test_hessian_rosenbrock_closed_form():
+    x = np.array([0.5, 1.2, -0.3])
+    H = hessian(hess_rosen)(x)
+    expected = np.array([
+        [1200 * x[0] ** 2 - 400 * x[1] + 2, -400 * x[0], 0.0],
+        [-400 * x[0], 202 + 1200 * x[1] ** 2 - 400 * x[2], -400 * x[1]],
+        [0.0, -400 * x[1], 200.0],
+    ])
+    assert np.allclose(H, expected, rtol=1e-13, atol=1e-12)
+
+
+# ---- grad of grad ----
+def scalar_for_grad_grad(x):
+    return math.sin(x) * x ** 3 + math.exp(-x * x)
+
+
+def test_grad_of_grad_matches_closed_form():
+    gg = grad(grad(scalar_for_grad_grad))
+    for x in (0.7, -1.3, 2.2):
+        expected = (-math.sin(x) * x ** 3 + 6 * x ** 2 * math.cos(x) + 6 * x * math.sin(x)
+                    + (4 * x * x - 2) * math.exp(-x * x))
+        got = gg(x)
+        assert isinstance(got, float)
+        assert abs(got - expected) <= 1e-12 * max(1.0, abs(expected))
+
+
+def test_grad_of_grad_of_numpy_scalar_function_matches_reference():
+    def f(x):
+        return np.tanh(x) * np.log1p(x * x)
+
+    gg = grad(grad(f))
+    import mpmath
+
+    with mpmath.workdps(50):
+        for x in (0.4, -0.9):
+            want = mpmath.diff(lambda t: mpmath.tanh(t) * mpmath.log1p(t * t), x, 2)
+            assert abs(gg(x) - float(want)) <= 1e-12 * max(1.0, abs(float(want)))
+
+
+# ---- scipy.optimize ----
+def rosen(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def test_scipy_bfgs_with_grad_reaches_rosenbrock_minimum():
+    optimize = pytest.importorskip("scipy.optimize")
+    result = optimize.minimize(rosen, np.zeros(5), jac=grad(rosen), method="BFGS",
+                               options={"gtol": 1e-10})
+    assert np.max(np.abs(result.x - np.ones(5))) < 1e-5, result
+
+
+@pytest.mark.parametrize("method, options", [("trust-exact", {"gtol": 1e-12}),
+                                             ("Newton-CG", {"xtol": 1e-12})])
+def test_scipy_newton_with_hessian_reaches_rosenbrock_minimum(method, options):
+    optimize = pytest.importorskip("scipy.optimize")
+    result = optimize.minimize(rosen, np.zeros(5), jac=grad(rosen), hess=hessian(rosen),
+                               method=method, options=options)
+    assert np.max(np.abs(result.x - np.ones(5))) < 1e-5, result
+
+
+# ---- the generated code stays vectorised ----
+def test_generated_code_does_not_grow_with_array_length():
+    small, large = grad(rosen), grad(rosen)
+    small(np.zeros(10))
+    large(np.zeros(10_000))
+    assert len(small.source) == len(large.source)
+    assert small.source == large.source
+    assert len(large.source.splitlines()) < 30
+    assert not re.search(r"\[\d+\]", large.source)  # no per-element lines
+    assert "10000" not in large.source and "9999" not in large.source
+
+
+def test_hessian_code_does_not_grow_with_array_length():
+    h = hessian(rosen)
+    h(np.zeros(4))
+    small = h._last.code.grad_source
+    h(np.zeros(400))
+    large = h._last.code.grad_source
+    assert len(small.splitlines()) == len(large.splitlines())
+
+
+# ---- shape errors ----
+def shape_mismatch(x, y):
+    z = x + y
+    return np.sum(z)
+
+
+def returns_row_sums(A):
+    r = np.sum(A, axis=1)
+    return r * 2
+
+
+def if_on_array(x):
+    if x > 0:
+        return np.sum(x)
+    return -np.sum(x)
+
+
+def math_on_array(x):
+    return np.sum(math.sin(x))
+
+
+def _line_of(f, text):
+    lines, start = inspect.getsourcelines(f)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_mismatched_shapes_name_the_line_and_the_shapes():
+    with pytest.raises(ShapeError) as info:
+        grad(shape_mismatch)(np.ones(3), np.ones(4))
+    err = info.value
+    assert isinstance(err, SymdiffError)
+    assert err.lineno == _line_of(shape_mismatch, "z = x + y")
+    assert "(3,)" in str(err) and "(4,)" in str(err)
+    assert "z = x + y" in str(err)
+
+
+def test_grad_of_array_valued_function_suggests_jacobian():
+    with pytest.raises(ShapeError) as info:
+        grad(returns_row_sums)(np.ones((2, 3)))
+    err = info.value
+    assert err.lineno == _line_of(returns_row_sums, "return r * 2")
+    assert "(2,)" in str(err)
+    assert "jacobian" in str(err)
+
+
+def test_if_on_array_names_the_line_and_the_shape():
+    with pytest.raises(SymdiffError) as info:
+        grad(if_on_array)(np.ones(3))
+    err = info.value
+    assert err.lineno == _line_of(if_on_array, "if x > 0")
+    assert "(3,)" in str(err)
+    assert "np.where" in str(err)
+
+
+def test_math_function_on_array_names_the_line_and_the_shape():
+    with pytest.raises(SymdiffError) as info:
+        grad(math_on_array)(np.ones(3))
+    err = info.value
+    assert err.lineno == _line_of(math_on_array, "math.sin(x)")
+    assert "(3,)" in str(err)
+    assert "np.sin" in str(err)
+
+
+def test_matrix_product_shape_error():
+    def f(A, x):
+        return np.sum(A @ x)
+
+    with pytest.raises(ShapeError) as info:
+        grad(f)(np.ones((2, 3)), np.ones(2))
+    assert "(2, 3)" in str(info.value) and "(2,)" in str(info.value)
+
+
+def test_symdiff_exports_shape_error():
+    assert issubclass(symdiff.ShapeError, symdiff.SymdiffError)
