@@ -318,3 +318,114 @@ def softmax_entropy(z):
     e = np.exp(z - np.max(z))
     p = e / np.sum(e)
     return -np.sum(p * np.log(p))
+
+
+# ---- more indexing, shapes, helpers, closures ----
+@case((V3, a(0.5, 2.0, -1.0)),)
+def newaxis_broadcasting(x, y):
+    return np.sum(np.sin(x[:, None] * y[None, :])) + np.sum(x[np.newaxis, :] ** 2 * y[:2, np.newaxis])
+
+
+@case((V3,), (V5,))
+def shape_queries(x):
+    n = x.shape[0]
+    m = len(x) + x.size + x.ndim
+    return np.sum(x) / n + m * np.sum(x ** 2)
+
+
+@case((M23, V3),)
+def loop_over_rows(A, x):
+    s = 0.0
+    for i in range(A.shape[0]):
+        s += np.tanh(A[i] @ x) + A[i, :].sum() * x[i]
+    for row in A:
+        s += np.max(row) ** 2
+    for r1, r2 in zip(A, A[::-1]):
+        s += r1 @ r2
+    for i, row in enumerate(reversed(A)):
+        s += (i + 1) * np.sum(row ** 3)
+    return s
+
+
+def _softmax(v):
+    return np.exp(v) / np.sum(np.exp(v))
+
+
+@case((V3, a(0.5, 2.0, -1.0)),)
+def calls_a_helper(x, y):
+    p = _softmax(x)
+    return np.sum(p * y) + np.sum(_softmax(y) ** 2)
+
+
+def _make_closure():
+    W = a([1.0, 2.0], [3.0, -1.0])
+
+    def closure_over_array(x):
+        return np.sum(np.tanh(W @ x))
+
+    return closure_over_array
+
+
+case((a(0.2, -0.1),),)(_make_closure())
+
+
+@case((a(0.3, -0.7, 1.1, 0.9),),)
+def relu_sign_abs(x):
+    return np.sum(np.maximum(x, 0) * x + np.clip(x, None, 0.5) + np.abs(x) * np.sign(x))
+
+
+@case((V3, 0.5), (V3, -0.5))
+def where_scalar_condition(x, s):
+    return np.sum(np.where(s > 0, x * s, -x)) + np.sum(np.where(x > s, s, x))
+
+
+@case((M23,),)
+def methods_with_axis(A):
+    return (np.sum(A.max(axis=0)) + A.min(axis=1).sum() + A.mean(axis=0) @ A.sum(axis=0)
+            + A.T.dot(A[:, 0]).sum())
+
+
+@case((M23,),)
+def tuple_axes(A):
+    return np.sum(A, axis=(0, 1)) * np.prod(A, axis=(0,)).sum()
+
+
+@case((a(0.5, 1.5), a(2.0, 0.7)),)
+def array_powers(x, y):
+    return np.sum(x ** y + y ** 2.5 + 2.0 ** x + np.power(y, x))
+
+
+@case((np.arange(24.0).reshape(2, 3, 4) / 10, V4),)
+def three_dimensional(T, v):
+    return np.sum(np.sin(T * v)) + np.sum(np.sum(T, axis=2) ** 2)
+
+
+@case((M23,),)
+def flatten_and_ravel(A):
+    return np.sum(A.flatten() * np.arange(6.0)) + np.sum(np.ravel(A) ** 3) + A.ravel()[2]
+
+
+@case((V3,), (V4,))
+def negative_steps(x):
+    return np.sum(x[::-2] * x[:2]) + np.sum(x[-1:0:-1] ** 2)
+
+
+@case(([1.0, 3.0, 2.0],), ((0.5, -0.25, 0.75, 0.1),))
+def reductions_of_a_list(x):
+    return np.max(x) + 2 * np.min(x) + np.sum(x) * np.mean(x) + np.prod(x)
+
+
+@case((V3,),)
+def concrete_array_reductions(x):
+    c = np.arange(1.0, 4.0)
+    return np.sum(c) * np.sum(x * c) + np.max(c) * x[0] + np.mean(c) * np.dot(c, x)
+
+
+@case((V3, a(0.5, 2.0, -1.0)),)
+def reductions_of_arrays_in_a_list(x, y):
+    return np.sum([x, y * 2]) + np.max([x, y], axis=0) @ x + np.mean([x, y ** 2])
+
+
+@case((M23, np.full((3, 3), 0.3) + np.eye(3), V3),)
+def matmul_chains(A, B, x):
+    return np.sum((A @ B) @ x) + x @ B.T @ A.T @ np.ones(2)

@@ -241,7 +241,9 @@ for _shim, _module in ((MATH, math), (NUMPY, np)):
             _BY_OBJECT[id(_original)] = _value
 
 
-def _shim_value(value):
+def _shim_value(value, helpers=None):
+    if isinstance(value, types.FunctionType) and _is_user_function(value):
+        return _mp_helper(value, {} if helpers is None else helpers)
     if value is math:
         return MATH
     if value is np:
@@ -255,17 +257,48 @@ def _shim_value(value):
     return value
 
 
-def mp_function(f):
+def _is_user_function(value):
+    """A Python function of the user's (a helper ``f`` calls), not numpy's or the library's."""
+    module = getattr(value, "__module__", "") or ""
+    return not module.startswith(("numpy", "mpmath", "math", "symdiff", "scipy", "sympy", "pytest",
+                                  "_pytest", "tests.reference"))
+
+
+def _mp_helper(fun, helpers):
+    """A helper function recompiled over mpmath too (once per reference; recursion finds itself)."""
+    found = helpers.get(fun)
+    if found is None:
+        try:
+            inspect.getsource(fun)
+        except (OSError, TypeError):
+            return fun
+        helpers[fun] = fun  # a recursive helper sees the original while it is being compiled
+        found = helpers[fun] = mp_function(fun, helpers)
+    return found
+
+
+def _global_names(code):
+    """Every name ``code`` and the code nested in it (comprehensions, lambdas) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def mp_function(f, helpers=None):
     """``f`` recompiled over mpmath (its globals shimmed; closures read their current values)."""
     source = textwrap.dedent(inspect.getsource(f))
     tree = ast.parse(source)
     node = tree.body[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         node.decorator_list = []
-    namespace = {k: _shim_value(v) for k, v in f.__globals__.items()}
+    helpers = {} if helpers is None else helpers
+    names = _global_names(f.__code__)  # only what the function reads (helpers are compiled)
+    namespace = {k: _shim_value(v, helpers) if k in names else v for k, v in f.__globals__.items()}
     if f.__closure__:
         for name, cell in zip(f.__code__.co_freevars, f.__closure__):
-            namespace[name] = _shim_value(cell.cell_contents)
+            namespace[name] = _shim_value(cell.cell_contents, helpers)
     exec(compile(tree, "<reference>", "exec"), namespace)
     return namespace[f.__name__]
 
