@@ -345,6 +345,15 @@ class ExtremeGrad(ArrayOp):
 
     printed = "extreme_grad"
 
+    def vjp(self, bar, shapes):
+        """Linear in the adjoint it spreads (``operands[2]``); the mask of maxima is piecewise
+        constant, so nothing flows to ``x`` or to the max (zero almost everywhere)."""
+        x, best, spread = self.operands
+        axis = self.params["axis"]
+        share = ExtremeGrad.make(x, best, sympy.Integer(1), axis=axis, shape=self.shape)
+        reduced = np.sum(np.empty(self.shape), axis=axis).shape
+        return [(spread, ArraySum.make(share * bar, axis=axis, shape=tuple(reduced)))]
+
 
 # ---- printing keys ----
 def format_key(key):

@@ -67,7 +67,8 @@ def _extreme_grad(x, best, bar, axis):
     """d max(x)/dx times ``bar``: shared equally by the elements equal to the max."""
     if axis is not None:
         best = numpy.expand_dims(best, axis)
-        bar = numpy.expand_dims(bar, axis)
+        if numpy.ndim(bar):
+            bar = numpy.expand_dims(bar, axis)
     hit = x == best
     return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True))
 '''
