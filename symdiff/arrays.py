@@ -114,6 +114,24 @@ def _broadcasts_to(small, big):
         return False
 
 
+def matmul_shape(sa, sb):
+    """The shape of ``a @ b`` for 1-D and 2-D shapes, from the shapes alone (no arithmetic on
+    placeholder data: that is slow for big arrays and warns on whatever memory it reads).
+    Raises ``ValueError`` when the inner dimensions differ."""
+    inner_a = sa[-1]
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: inner dimensions {inner_a} and {inner_b} differ")
+    return tuple(sa[:-1]) + tuple(sb[:-2]) + tuple(sb[-1:] if len(sb) > 1 else ())
+
+
+def reduced_shape(shape, axes):
+    """The shape of a reduction of ``shape`` over the normalised ``axes`` (None: all of them)."""
+    if axes is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
 def _normal_axes(axis, ndim):
     if axis is None:
         return None
@@ -195,8 +213,7 @@ def matmul(a, b, shapes):
     sa, sb = shape_of(a, shapes), shape_of(b, shapes)
     if not sa or not sb:
         return a * b
-    probe = np.empty(sa) @ np.empty(sb)
-    return MatMul.make(a, b, shape=tuple(np.shape(probe)))
+    return MatMul.make(a, b, shape=matmul_shape(sa, sb))
 
 
 class Outer(ArrayOp):
@@ -351,8 +368,7 @@ class ExtremeGrad(ArrayOp):
         x, best, spread = self.operands
         axis = self.params["axis"]
         share = ExtremeGrad.make(x, best, sympy.Integer(1), axis=axis, shape=self.shape)
-        reduced = np.sum(np.empty(self.shape), axis=axis).shape
-        return [(spread, ArraySum.make(share * bar, axis=axis, shape=tuple(reduced)))]
+        return [(spread, ArraySum.make(share * bar, axis=axis, shape=reduced_shape(self.shape, axis)))]
 
 
 # ---- printing keys ----

@@ -29,6 +29,19 @@ def _check_kwargs(tracer, node, name, kwargs, allowed=()):
                       tracer.frame.parsed, node, hint=f"call {name} with its basic arguments")
 
 
+def _check_axis(tracer, node, name, axis, shape):
+    """``axis`` (an int, a tuple of ints or None) must name axes ``shape`` has, each once."""
+    if axis is None:
+        return
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    ndim = len(shape)
+    bad = [a for a in axes if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim]
+    if bad or len({a % ndim for a in axes}) != len(axes):
+        what = f"axis {bad[0]!r} is out of bounds" if bad else f"axis {axis!r} repeats an axis"
+        raise located(ShapeError, f"{name}: {what} for an array of shape {shape}",
+                      tracer.frame.parsed, node, hint="use an axis the array has")
+
+
 def _reduce(op):
     def handler(tracer, node, args, kwargs):
         name = f"np.{op.printed}"
@@ -47,12 +60,9 @@ def _reduce(op):
                 items = [tracer.as_value(v, node) for v in x]
                 return _SCALAR_REDUCTIONS[op](*items)
         shape = tracer.shape(x)
+        _check_axis(tracer, node, name, axis, shape)
         axes = arrays._normal_axes(axis, len(shape))
-        try:
-            out_shape = np.sum(np.empty(shape), axis=None if axes is None else axes).shape
-        except (ValueError, np.exceptions.AxisError if hasattr(np, "exceptions") else ValueError) as exc:
-            raise located(ShapeError, f"{name}: {exc} (shape {shape})", tracer.frame.parsed, node,
-                          hint="use an axis the array has") from None
+        out_shape = arrays.reduced_shape(shape, axes)
         return tracer.array_op(op.make(tracer.atom(x, "x"), axis=axes, shape=tuple(out_shape)), op.printed)
 
     return handler
@@ -79,6 +89,7 @@ def _mean(tracer, node, args, kwargs):
         tracer.require_number(x, node)
         return x
     shape = tracer.shape(x)
+    _check_axis(tracer, node, "np.mean", axis, shape)
     axes = arrays._normal_axes(axis, len(shape))
     count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
     total = _reduce(arrays.ArraySum)(tracer, node, [x], {} if axis is None else {"axis": axis})

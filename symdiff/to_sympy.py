@@ -1258,17 +1258,17 @@ class Tracer:
                 if not shape and not scalars:  # a parameter assumed a number before the call
                     self.check_guess(value)
             return a * b
+        if len(sa) > 2 or len(sb) > 2:
+            raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
+                          "dimensions", self.frame.parsed, node, hint="use 1-D and 2-D arrays")
         try:
-            shape = np.shape(np.empty(sa) @ np.empty(sb))
+            shape = arrays.matmul_shape(sa, sb)
         except ValueError:
             self.check_guess(a)  # parameters assumed numbers before the first call
             self.check_guess(b)
             raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
                           "dimensions differ", self.frame.parsed, node,
                           hint="check the shapes (or transpose with .T)") from None
-        if len(sa) > 2 or len(sb) > 2:
-            raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
-                          "dimensions", self.frame.parsed, node, hint="use 1-D and 2-D arrays")
         op = arrays.MatMul.make(self.atom(a, "a"), self.atom(b, "b"), shape=tuple(shape))
         return self.array_op(op, "matmul")
 
