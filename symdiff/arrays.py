@@ -9,6 +9,7 @@ arithmetic and ufuncs stay ordinary SymPy expressions: SymPy's own derivatives a
 
 import numpy as np
 import sympy
+from sympy.printing.precedence import PRECEDENCE
 
 # Python-side parameters (axes, index keys, shapes) live here; a node carries the Integer handle.
 _PARAMS = []
@@ -75,8 +76,13 @@ class ArrayOp(sympy.Function):
     def _eval_derivative(self, symbol):  # structural ops are differentiated by their vjp only
         raise TypeError(f"{type(self).__name__} is differentiated through its vjp, not sympy.diff")
 
+    operand_precedence = None  # operands binding looser than this are parenthesised
+
     def _sympystr(self, printer):
-        return self.display([printer._print(a) for a in self.operands])
+        if self.operand_precedence is None:
+            return self.display([printer._print(a) for a in self.operands])
+        return self.display([printer.parenthesize(a, self.operand_precedence, strict=True)
+                             for a in self.operands])
 
     def _latex(self, printer):
         return r"\operatorname{%s}\left(%s\right)" % (
@@ -192,6 +198,7 @@ class MatMul(ArrayOp):
     """``a @ b`` for 1-D and 2-D operands (``numpy.dot``, ``numpy.matmul``)."""
 
     printed = "matmul"
+    operand_precedence = PRECEDENCE["Mul"] + 1  # (2*x) @ y, A @ (b + c)
 
     def vjp(self, bar, shapes):
         a, b = self.operands
@@ -230,6 +237,7 @@ class Transpose(ArrayOp):
     """``x.T`` / ``numpy.transpose(x, axes)``."""
 
     printed = "transpose"
+    operand_precedence = PRECEDENCE["Func"]  # (x + y).T
 
     def vjp(self, bar, shapes):
         (x,) = self.operands
@@ -264,6 +272,7 @@ class GetItem(ArrayOp):
     """``x[key]`` with a concrete key (ints and slices)."""
 
     printed = "getitem"
+    operand_precedence = PRECEDENCE["Func"]  # (x + y)[1:]
 
     def vjp(self, bar, shapes):
         (x,) = self.operands
