@@ -192,8 +192,21 @@ def hess_softplus_matrix(W, b):
     return np.sum(np.log1p(np.exp(W @ b)) ** 2)
 
 
+def hess_logsumexp(x):
+    m = np.max(x)
+    return m + np.log(np.sum(np.exp(x - m)))
+
+
+def hess_max_min_axes(A):
+    m = np.max(A, axis=1)
+    return (np.sum(m + np.log(np.sum(np.exp(A - m[:, None]), axis=1)))
+            + np.sum(np.min(A, axis=0) ** 3) + np.max(A) ** 2)
+
+
 HESSIAN_CASES = [
     (hess_rosen, (np.array([0.5, 1.2, -0.3, 0.8]),), None),
+    (hess_logsumexp, (np.array([0.5, -1.2, 0.8, 0.25]),), None),
+    (hess_max_min_axes, (A23,), None),
     (hess_mixed, (X3, 0.4), None),
     (hess_mixed, (X3, 0.4), "x"),
     (hess_broadcast, (np.array([0.2, -0.5, 0.7]), A23), None),
@@ -304,6 +317,59 @@ def test_hessian_code_does_not_grow_with_array_length():
     assert len(small.splitlines()) == len(large.splitlines())
 
 
+def test_constant_gradients_are_float64():
+    def f(x, A):
+        return np.sum(x) + 2 * np.sum(A[0])
+
+    gx, gA = grad(f)(np.ones(3), np.ones((2, 3)))
+    assert gx.dtype == np.float64 and gA.dtype == np.float64
+    assert np.array_equal(gx, np.ones(3)) and np.array_equal(gA, [[2.0, 2.0, 2.0], [0.0, 0.0, 0.0]])
+
+
+def test_building_does_not_warn():
+    """Shapes are worked out from shapes: no arithmetic on uninitialised placeholder arrays."""
+    import warnings
+
+    def f(A, B):
+        return np.sum(np.tanh(A @ B), axis=0) @ np.sum(A, axis=1) + np.max(A @ B)
+
+    A = np.full((300, 300), 0.001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            grad(f)(A, A)
+
+
+def test_scalar_np_dot_is_traced_at_decoration():
+    def f(x, y):
+        return np.dot(x, y) * x
+
+    g = grad(f)
+    assert str(g.formulas["x"]) == "2*x*y"
+    assert g(2.0, 3.0) == (12.0, 4.0)
+
+
+# ---- formulas and explain ----
+def test_formulas_read_as_vector_calculus():
+    def f(x):
+        return np.sum(x ** 2)
+
+    def h(A, x):
+        return np.sum(np.tanh(A @ x))
+
+    g = grad(f)
+    g(np.ones(3))
+    assert str(g.formulas["x"]) == "2*x"
+    g = grad(h)
+    g(np.ones((2, 3)), np.ones(3))
+    formulas = {k: str(v) for k, v in g.formulas.items()}
+    assert formulas["x"] == "(A.T @ (1 - tanh((A @ x))**2))"
+    assert formulas["A"] == "outer(1 - tanh((A @ x))**2, x)"
+    text = g.explain()
+    assert "dmatmul/dA = (A @ x)" not in text
+    assert "outer(dsum_1/dmatmul, x)" in text
+
+
 # ---- shape errors ----
 def shape_mismatch(x, y):
     z = x + y
@@ -378,3 +444,13 @@ def test_matrix_product_shape_error():
 
 def test_symdiff_exports_shape_error():
     assert issubclass(symdiff.ShapeError, symdiff.SymdiffError)
+
+
+def test_axis_out_of_range_is_a_shape_error():
+    def f(A):
+        return np.sum(np.sum(A, axis=2))
+
+    with pytest.raises(ShapeError) as info:
+        grad(f)(np.ones((2, 3)))
+    assert "axis 2" in str(info.value) and "(2, 3)" in str(info.value)
+    assert info.value.lineno == _line_of(f, "axis=2")
