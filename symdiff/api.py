@@ -151,10 +151,11 @@ _SEQUENCE_TYPES = frozenset({np.ndarray, list, tuple})
 
 
 def _as_float(value, kind, differentiated):
-    """A differentiated int (or int array) argument as float; others unchanged."""
+    """A differentiated int argument as float, a differentiated array as float64 (int, bool,
+    float32 ... arrays: the gradient is float64 whatever came in); others unchanged."""
     if kind == "int":
         return float(value)
-    if differentiated and isinstance(kind, tuple) and kind[0] == "array" and value.dtype.kind in "biu":
+    if differentiated and isinstance(kind, tuple) and kind[0] == "array" and value.dtype != np.float64:
         return value.astype(np.float64)
     return value
 
