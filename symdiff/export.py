@@ -16,6 +16,7 @@ from .c_code import c_source
 from .errors import ExportError
 from .parse import parse_function
 from .python_code import generate
+from .to_sympy import NeedsConcrete
 
 LANGUAGES = ("python", "c")
 
@@ -41,7 +42,17 @@ def emit(f, wrt=None, language="python", path=None):
         fun = f
     parsed = parse_function(fun)
     wrt_names, _ = _resolve_wrt(wrt, inspect.signature(fun).parameters, fun)
-    built = build(parsed, wrt_names)
+    try:
+        built = build(parsed, wrt_names)
+    except NeedsConcrete as exc:
+        raise ExportError(
+            f"{fun.__qualname__} cannot be exported without knowing its arguments: "
+            f"{', '.join(exc.args[0]) if exc.args else 'a parameter'} is used as a sequence or "
+            "array (or as a loop count), and emit traces every parameter as a number",
+            filename=parsed.filename, lineno=parsed.firstlineno,
+            hint="emit exports functions of numbers; for arrays, call grad(f) on them and use "
+            "its .source",
+        ) from None
     if built.code.callables:
         names = ", ".join(sorted(built.code.callables))
         raise ExportError(
