@@ -454,3 +454,44 @@ def test_axis_out_of_range_is_a_shape_error():
         grad(f)(np.ones((2, 3)))
     assert "axis 2" in str(info.value) and "(2, 3)" in str(info.value)
     assert info.value.lineno == _line_of(f, "axis=2")
+
+
+# ---- other dtypes, check_grad, emit ----
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.int64, np.float16])
+def test_gradient_is_float64_whatever_the_argument_dtype(dtype):
+    def f(x):
+        return np.sum(np.sin(x) * x)
+
+    x = np.array([1, 2, 3], dtype=dtype)
+    out = grad(f)(x)
+    assert out.dtype == np.float64
+    xf = x.astype(np.float64)
+    assert np.allclose(out, np.cos(xf) * xf + np.sin(xf), rtol=1e-14, atol=0)
+
+
+def test_check_grad_with_array_list_and_tuple_arguments():
+    def f(x, A, s):
+        return np.sum(np.sin(A @ x)) * s + np.sum(x ** 2)
+
+    def g(x):
+        return sum(v ** 3 for v in x)
+
+    result = symdiff.check_grad(f, X3, A23 / 2, 0.7)
+    assert result.ok and result.analytic[0].shape == (3,) and result.numeric[1].shape == (2, 3)
+    assert symdiff.check_grad(g, [0.5, 1.5]).ok
+    assert symdiff.check_grad(g, (0.5, 1.5)).ok
+
+
+def test_jacobian_and_hessian_serve_several_shapes():
+    J, H = jacobian(jac_array_elementwise), hessian(hess_rosen)
+    for n in (3, 4, 3):
+        x = np.linspace(0.2, 1.1, n)
+        assert J(x).shape == (n, n)
+        assert not close_array(J(x), np.array(mp_jacobian(jac_array_elementwise, (x,)), dtype=object))
+        assert H(x).shape == (n, n)
+
+
+def test_emit_of_an_array_function_is_an_export_error():
+    with pytest.raises(symdiff.ExportError) as info:
+        symdiff.emit(rosen)
+    assert "x" in str(info.value) and "grad(f)" in str(info.value)
