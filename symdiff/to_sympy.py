@@ -56,10 +56,12 @@ BREAK, CONTINUE = _Break(), _Continue()
 
 
 class _Unbound:
-    """A name assigned in only one arm of an ``if`` on data: an error only if it is read."""
+    """A name assigned in only one arm of an ``if`` on data (or given arrays of different shapes
+    in the two arms, ``shapes``): an error only if it is read."""
 
-    def __init__(self, lineno):
+    def __init__(self, lineno, shapes=None):
         self.lineno = lineno
+        self.shapes = shapes
 
 
 @dataclass
@@ -442,6 +444,7 @@ class Tracer:
             a = self._named_in(blocks[0], to_sympy(a), then_sig.node)
             b = self._named_in(blocks[1], to_sympy(b), else_sig.node)
             target = sympy.Symbol(self._result_name(), real=True)
+            self._merged_shape(target, a, b, node, "the returned value")
             self._pending[3].append(Merge(target, a, b))
             self._finish_branch()
             return target
@@ -474,8 +477,11 @@ class Tracer:
                 merged[name] = a
             elif a is _UNBOUND_MISSING or b is _UNBOUND_MISSING or isinstance(a, _Unbound) or isinstance(b, _Unbound):
                 merged[name] = _Unbound(stmt.lineno)
+            elif is_number(a) and is_number(b) and self.shape(a) != self.shape(b):
+                merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)))
             elif is_number(a) and is_number(b):
                 target = sympy.Symbol(self.namer.version(name), real=True)
+                self._merged_shape(target, a, b, stmt, repr(name))
                 merges.append(Merge(target, to_sympy(a), to_sympy(b)))
                 merged[name] = target
             elif isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b) \
@@ -492,6 +498,20 @@ class Tracer:
             else:
                 merged[name] = _Unbound(stmt.lineno)
         return merged
+
+    def _merged_shape(self, target, a, b, node, what):
+        """The joined value of an array in both arms has that array's shape (recorded for
+        ``target``); arms giving different shapes would make the shape depend on the data."""
+        sa, sb = self.shape(a), self.shape(b)
+        if sa != sb:
+            raise located(
+                ShapeError,
+                f"{what} has shape {sa} in one branch and {sb} in the other",
+                self.frame.parsed, node,
+                hint="give it the same shape in both branches (np.where selects elementwise)",
+            )
+        if sa:
+            self.shapes[target] = sa
 
     def _finish_branch(self):
         test, stmt, blocks, merges = self._pending
@@ -1084,6 +1104,15 @@ class Tracer:
         while frame is not None:
             if name in frame.env:
                 value = frame.env[name]
+                if isinstance(value, _Unbound) and value.shapes:
+                    raise located(
+                        ShapeError,
+                        f"{name!r} has shape {value.shapes[0]} in one branch of the 'if' on line "
+                        f"{value.lineno} and {value.shapes[1]} in the other: its shape would depend "
+                        "on a differentiated value",
+                        self.frame.parsed, node,
+                        hint="give it the same shape in both branches (np.where selects elementwise)",
+                    )
                 if isinstance(value, _Unbound):
                     raise located(
                         SymdiffError,
