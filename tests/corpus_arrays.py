@@ -429,3 +429,26 @@ def reductions_of_arrays_in_a_list(x, y):
 @case((M23, np.full((3, 3), 0.3) + np.eye(3), V3),)
 def matmul_chains(A, B, x):
     return np.sum((A @ B) @ x) + x @ B.T @ A.T @ np.ones(2)
+
+
+# ---- branches on a differentiated scalar, with arrays inside ----
+@case((a(1.0, 2.0, -0.5), 0.5), (a(1.0, 2.0, -0.5), -0.5))
+def array_rebound_in_a_branch(x, s):
+    y = x * 2
+    if s > 0:
+        y = np.sin(x) * s
+        z = y[0]
+    else:
+        z = y[1] * s
+    return np.sum(y * np.arange(3.0)) + z + y[0] * np.max(y)
+
+
+@case((a(1.0, 2.0, 0.5), 1.5), (a(1.0, 2.0, 0.5), 0.5))
+def array_reductions_under_branches(x, s):
+    t = 0.0
+    for i in range(3):
+        if s > i:
+            t = t + np.sum(x[i:]) * s
+        else:
+            t = t * np.sum(x[:i + 1] ** 2)
+    return t + (np.max(x) if s > 1 else np.min(x))

@@ -495,3 +495,16 @@ def test_emit_of_an_array_function_is_an_export_error():
     with pytest.raises(symdiff.ExportError) as info:
         symdiff.emit(rosen)
     assert "x" in str(info.value) and "grad(f)" in str(info.value)
+
+
+def test_array_with_different_shapes_in_two_branches_is_a_shape_error():
+    def f(x, s):
+        t = 0.0
+        if s > 0:
+            t = x * s
+        return np.sum(t * np.arange(2.0))
+
+    with pytest.raises(ShapeError) as info:
+        grad(f)(np.array([1.0, 2.0]), 0.5)
+    assert "(2,)" in str(info.value) and "()" in str(info.value)
+    assert info.value.lineno == _line_of(f, "return np.sum(t")
