@@ -1319,7 +1319,7 @@ class Tracer:
             raise located(ShapeError, f"index {arrays.format_key(key)} is out of bounds for shape "
                           f"{shape} ({exc})", self.frame.parsed, node,
                           hint="index within the array's shape") from None
-        key = tuple(_normal_part(p, shape[i]) if i < len(shape) else p for i, p in enumerate(key))
+        key = _normal_key(key, shape)
         base_atom = self.atom(base, "x")
         name = base_atom.name if base_atom.is_Symbol else "x"
         if all(isinstance(p, int) for p in key):
@@ -1400,6 +1400,22 @@ class _ArrayMethod:
 
     array: object
     handler: object
+
+
+def _normal_key(key, shape):
+    """``key`` with negative ints made non-negative, each against the axis it indexes (an
+    ``...`` stands for the axes no other part names; ``None`` adds an axis, naming none)."""
+    named = sum(1 for p in key if p is not None and p is not Ellipsis)
+    out, axis = [], 0
+    for part in key:
+        if part is Ellipsis:
+            axis += len(shape) - named
+        elif part is not None:
+            out.append(_normal_part(part, shape[axis]) if axis < len(shape) else part)
+            axis += 1
+            continue
+        out.append(part)
+    return tuple(out)
 
 
 def _normal_part(part, size):
