@@ -141,7 +141,7 @@ class _Deriver:
             return
         bar = self._materialize(stmt.target, contributions, stmt, out)
         if isinstance(stmt.expr, arrays.ArrayOp):
-            if not isinstance(stmt.expr, _BROADCASTING_VJPS):
+            if not _accepts_smaller_adjoint(stmt.expr):
                 bar = arrays.full(bar, self.shapes.get(stmt.target, ()), self.actual)
             pairs = [(s, c) for s, c in stmt.expr.vjp(bar, self.shapes) if s in self.active]
         else:
@@ -242,6 +242,15 @@ class _Deriver:
 # Structural operations whose adjoint rule accepts an adjoint smaller than their value.
 _BROADCASTING_VJPS = (arrays.ArraySum, arrays.GetItem, arrays.Scatter, arrays.ScatterItems,
                       arrays.BroadcastTo)
+
+
+def _accepts_smaller_adjoint(op):
+    """Whether ``op``'s vjp works with an adjoint that is smaller than its value (a scalar that
+    stands for an array): a sum over some axes spreads its adjoint back along them, so it needs
+    the adjoint's full shape; a full sum's adjoint is a number anyway."""
+    if isinstance(op, arrays.ArraySum):
+        return op.params["axis"] is None
+    return isinstance(op, _BROADCASTING_VJPS)
 
 
 def _origin(users, own):
