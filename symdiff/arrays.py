@@ -242,7 +242,7 @@ class Transpose(ArrayOp):
     def vjp(self, bar, shapes):
         (x,) = self.operands
         axes = self.params["axes"]
-        inverse = tuple(np.argsort(axes)) if axes is not None else None
+        inverse = tuple(int(a) for a in np.argsort(axes)) if axes is not None else None
         return [(x, Transpose.make(bar, axes=inverse, shape=shape_of(x, shapes)))]
 
     def display(self, operands):
