@@ -867,6 +867,8 @@ class Tracer:
         self.check_guess(base)
         if isinstance(base, np.ndarray) and node.attr in ("shape", "size", "ndim", "T"):
             return getattr(base, node.attr)
+        if isinstance(base, np.ndarray) and node.attr in numpy_calls.METHODS:
+            return _ArrayMethod(base, _concrete_method(node.attr, numpy_calls.METHODS[node.attr]))
         if isinstance(base, sympy.Basic) or is_number(base):
             raise self.unsupported(node, f"the attribute '.{node.attr}' of a number",
                                    hint="use math or numpy functions on the value")
@@ -1400,6 +1402,17 @@ class _ArrayMethod:
 
     array: object
     handler: object
+
+
+def _concrete_method(name, handler):
+    """A method of a concrete numpy array: numpy runs it now unless an argument is symbolic
+    (``c.dot(x)``), which goes through the array method's handler."""
+    def call(tracer, node, args, kwargs):
+        if not any(tracer.is_symbolic(a) for a in [*args[1:], *kwargs.values()]):
+            return getattr(args[0], name)(*args[1:], **kwargs)
+        return handler(tracer, node, args, kwargs)
+
+    return call
 
 
 def _normal_key(key, shape):
