@@ -173,9 +173,8 @@ def _join(kind):
         try:
             shape = probe([np.empty(s) for s in shapes], axis=axis).shape
         except ValueError as exc:
-            for part, part_shape in zip(parts, shapes):
-                if not part_shape:  # a parameter assumed a number before the first call
-                    tracer.check_guess(part)
+            for part in [*args[0], *parts]:  # parameters assumed numbers before the first call
+                tracer.check_guess(part)
             raise located(ShapeError, f"np.{kind} of shapes {shapes}: {exc}", tracer.frame.parsed,
                           node, hint="join arrays whose other dimensions agree") from None
         op = arrays.Concatenate if kind_ == "concatenate" else arrays.Stack
