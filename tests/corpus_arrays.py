@@ -452,3 +452,44 @@ def array_reductions_under_branches(x, s):
         else:
             t = t * np.sum(x[:i + 1] ** 2)
     return t + (np.max(x) if s > 1 else np.min(x))
+
+
+# ---- more axes, ellipsis, transposes with axes, concrete methods ----
+T234 = np.arange(24.0).reshape(2, 3, 4) / 10 - 1
+
+
+@case((T234,),)
+def transpose_with_axes(T):
+    return (np.sum(np.transpose(T, (1, 0, 2)) * np.arange(24.0).reshape(3, 2, 4))
+            + np.sum(np.transpose(T, (2, 0, 1)) ** 2 * np.arange(24.0).reshape(4, 2, 3))
+            + np.sum(np.transpose(T) ** 3))
+
+
+@case((T234,),)
+def ellipsis_and_negative_indices(T):
+    return (np.sum(T[..., -1] ** 2) + np.sum(T[-1, ..., -2] * T[0, ..., 1]) + T[..., -1, -1][1]
+            + np.sum(T[None, -1] ** 3))
+
+
+@case((a(0.3, -0.2, 0.9),), (M23[0].copy(),))
+def axis_zero_of_a_vector(x):
+    return np.sum(x, axis=0) * np.max(x, axis=0) + x.sum(0) + np.mean(x, axis=-1) + np.min(x, 0)
+
+
+@case((M23, 0.5, 2.0),)
+def sums_over_axes_then_summed(A, s, t):
+    m = np.sum(A, axis=1)
+    return np.sum(m) * s + np.sum(m) * t + np.sum(np.mean(A ** 2, axis=0)) + np.mean(A, axis=(0, 1))
+
+
+@case((a(0.3, -0.2, 0.9), a(1.0, 2.0, 3.0)),)
+def stack_negative_axis(x, y):
+    S = np.stack([x, y], axis=-1)
+    C = np.concatenate([S, S ** 2], axis=-1)
+    return np.sum(C * np.arange(12.0).reshape(3, 4)) + np.sum(np.vstack([x, x ** 2, np.ones(3)]) @ y)
+
+
+@case((V3,),)
+def concrete_array_methods(x):
+    c = np.arange(6.0).reshape(2, 3)
+    return np.sum(c.T.dot(c[:, 0]) * x) + c.sum() * x[0] + c.dot(x).sum() + c.max(axis=0) @ x
