@@ -200,6 +200,11 @@ class _Deriver:
             then_value = self._arm_sum(symbol, then_terms, then_rev, then_users.get(symbol, branch))
             else_value = self._arm_sum(symbol, else_terms, else_rev, else_users.get(symbol, branch))
             target = sympy.Symbol(self.program.namer.adjoint(symbol.name), real=True)
+            shape = self.shapes.get(symbol, ())
+            if shape:  # the joined adjoint stands for the array's shape (an arm may give 0)
+                self.shapes[target] = shape
+                arms = {arrays.shape_of(v, self.actual) for v in (then_value, else_value)}
+                self.actual[target] = shape if arms == {tuple(shape)} else ()
             merges.append(Merge(target, then_value, else_value))
             terms.setdefault(symbol, []).append(target)
             self.users.setdefault(symbol, []).append(branch)
