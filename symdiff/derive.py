@@ -13,7 +13,7 @@ import sympy
 
 from . import arrays
 from .errors import SymdiffError
-from .program import Branch, Merge, Statement
+from .program import Branch, Merge, Statement, definitions
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,13 @@ class _Deriver:
             for arm_terms, value in zip(arms, (merge.then_value, merge.else_value)):
                 for symbol in sorted(value.free_symbols & self.active, key=self.order.__getitem__):
                     arm_terms.setdefault(symbol, []).append(bar * sympy.diff(value, symbol))
+        # A value defined in one arm may also be read after the 'if' by code that runs under the
+        # same condition (a gradient program's mirrored reverse branch, differentiated again for
+        # a Hessian): what flows back to it joins that arm's reverse pass.
+        for arm_terms, block in zip(arms, (branch.then, branch.orelse)):
+            for symbol in definitions(block):
+                if symbol in terms:
+                    arm_terms.setdefault(symbol, []).extend(terms.pop(symbol))
         then_terms, else_terms = arms
         then_rev = self.reverse(branch.then, then_terms)
         then_users = {s: self.users[s][-1] for s in then_terms if self.users.get(s)}
