@@ -289,7 +289,7 @@ class Scatter(ArrayOp):
 
     def vjp(self, bar, shapes):
         (value,) = self.operands
-        return [(value, GetItem.make(bar, key=self.params["key"], shape=shape_of(value, shapes)))]
+        return [(value, _gather(bar, self.params["key"], self.shape, value, shapes))]
 
 
 class ScatterItems(ArrayOp):
@@ -299,8 +299,15 @@ class ScatterItems(ArrayOp):
     printed = "scatter_items"
 
     def vjp(self, bar, shapes):
-        return [(v, GetItem.make(bar, key=k, shape=shape_of(v, shapes)))
+        return [(v, _gather(bar, k, self.shape, v, shapes))
                 for v, k in zip(self.operands, self.params["keys"])]
+
+
+def _gather(bar, key, shape, value, shapes):
+    """The adjoint of ``value`` written into ``out[key]`` (``out`` of ``shape``): ``bar[key]``,
+    summed down to ``value``'s shape where the value was broadcast into a bigger slice."""
+    piece = GetItem.make(bar, key=key, shape=tuple(np.empty(shape)[key].shape))
+    return fit(piece, shape_of(value, shapes), shapes)
 
 
 class Concatenate(ArrayOp):
