@@ -227,6 +227,39 @@ def test_hessian_matches_reference(f, point, wrt):
     assert np.allclose(H, H.T, rtol=1e-12, atol=1e-12)
 
 
+SMALL_CASES = [
+    pytest.param(f, points[0], wrt, id=f"{f.__name__}-{wrt or 'all'}")
+    for f, points, wrt in ARRAY_CORPUS
+    if sum(int(np.size(arg)) for arg in points[0]) <= 13
+]
+
+
+@pytest.mark.parametrize("f, point, wrt", SMALL_CASES)
+def test_hessian_of_corpus_function_matches_reference(f, point, wrt):
+    """Every corpus function with at most 13 numbers in: its Hessian, entry by entry."""
+    with np.errstate(all="ignore"):
+        H = hessian(f, wrt=wrt)(*point)
+    bad = close_array(H, np.array(mp_hessian(f, point, wrt), dtype=object), rtol=1e-8, atol=1e-9)
+    assert not bad, "; ".join(bad[:5])
+
+
+def hess_branch_scalar(x, s):
+    if s > 1:
+        t = s * 2
+    else:
+        u = math.sin(x)
+        t = s * u
+    return t * x
+
+
+@pytest.mark.parametrize("point", [(0.3, 0.5), (0.3, 1.5)])
+def test_hessian_through_a_value_defined_under_a_branch(point):
+    H = hessian(hess_branch_scalar)(*point)
+    bad = close_array(H, np.array(mp_hessian(hess_branch_scalar, point), dtype=object))
+    assert not bad, "; ".join(bad)
+    assert H[0, 1] == H[1, 0]
+
+
 def test_hessian_of_quadratic_form_is_closed_form():
     def f(x, A):
         return x @ A @ x + 3 * np.sum(x)
