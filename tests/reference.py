@@ -218,7 +218,7 @@ NUMPY = _Shim(
     add=_E(lambda a, b: a + b), subtract=_E(lambda a, b: a - b),
     multiply=_E(lambda a, b: a * b), divide=_E(lambda a, b: a / b), negative=_E(lambda a: -a),
     deg2rad=_E(lambda x: x * mpmath.pi / 180),
-    maximum=_E(lambda a, b: a if a >= b else b), minimum=_E(lambda a, b: a if a <= b else b),
+    maximum=_E(max), minimum=_E(min),
     clip=_clip, where=_where,
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,

@@ -17,7 +17,14 @@ import symdiff
 from symdiff import ShapeError, SymdiffError, grad, hessian, jacobian, value_and_grad
 
 from .corpus_arrays import ARRAY_CORPUS
-from .reference import as_scalar, close_array, mp_function, mp_grad, mp_hessian, mp_jacobian
+from .reference import (
+    as_scalar,
+    close_array,
+    mp_function,
+    mp_grad,
+    mp_hessian,
+    mp_jacobian,
+)
 
 CASES = [
     pytest.param(f, point, wrt, id=f"{f.__name__}-{i}-{wrt or 'all'}")
