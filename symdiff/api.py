@@ -165,7 +165,8 @@ def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient 
 
 
 def _as_float(value, kind, differentiated):
-    """A differentiated int (or int array) argument as float; others unchanged."""
+    """A differentiated int argument as float, a differentiated int or bool array as float64;
+    float arrays keep their dtype (float32 in, float32 gradient, as numpy computes it)."""
     if kind == "int":
         return float(value)
     if differentiated and isinstance(kind, tuple) and kind[0] == "array" and value.dtype.kind in "biu":
@@ -540,6 +541,27 @@ class GradCheck:
         return f"<GradCheck {status}: max relative error {self.max_error:.2e}>"
 
 
+def _central_differences(fun, args, i, step):
+    """d fun / d args[i] for a list, tuple or array argument: one central difference per number."""
+    value = args[i]
+    base = np.array(value, dtype=np.float64)
+    out = np.empty(base.shape)
+    for index in np.ndindex(base.shape):
+        x = float(base[index])
+        h = step or (np.finfo(float).eps ** (1 / 3)) * max(1.0, abs(x))
+        values = []
+        for moved in (x + h, x - h):
+            arg = base.copy()
+            arg[index] = moved
+            if isinstance(value, (list, tuple)):
+                arg = type(value)(arg.tolist())
+            call = list(args)
+            call[i] = arg
+            values.append(fun(*call))
+        out[index] = (values[0] - values[1]) / (2 * h)
+    return out
+
+
 def check_grad(f, *args, wrt=None, step=None, rtol=1e-6, atol=1e-9):
     """Compare ``grad(f)`` at ``args`` with central finite differences of ``f``.
 
@@ -559,16 +581,20 @@ def check_grad(f, *args, wrt=None, step=None, rtol=1e-6, atol=1e-9):
     numeric = []
     for name in g.wrt:
         i = params.index(name)
+        if isinstance(args[i], (list, tuple, np.ndarray)) and np.ndim(args[i]):
+            numeric.append(_central_differences(fun, args, i, step))
+            continue
         x = float(args[i])
         h = step or (np.finfo(float).eps ** (1 / 3)) * max(1.0, abs(x))
         plus, minus = list(args), list(args)
         plus[i], minus[i] = x + h, x - h
         numeric.append((fun(*plus) - fun(*minus)) / (2 * h))
-    errors = [
-        abs(a - n) / max(abs(n), atol / rtol) for a, n in zip(analytic, numeric)
-    ]
+    # arrays are compared component by component
+    pairs = [(np.asarray(a, dtype=float), np.asarray(n, dtype=float)) for a, n in zip(analytic, numeric)]
+    errors = [float(np.max(np.abs(a - n) / np.maximum(np.abs(n), atol / rtol), initial=0.0))
+              for a, n in pairs]
     max_error = max(errors) if errors else 0.0
-    ok = all(abs(a - n) <= atol + rtol * abs(n) for a, n in zip(analytic, numeric)) and not any(
+    ok = all(bool(np.all(np.abs(a - n) <= atol + rtol * np.abs(n))) for a, n in pairs) and not any(
         math.isnan(e) for e in errors
     )
     result = GradCheck(tuple(analytic), tuple(numeric), max_error, ok)

@@ -9,6 +9,7 @@ arithmetic and ufuncs stay ordinary SymPy expressions: SymPy's own derivatives a
 
 import numpy as np
 import sympy
+from sympy.printing.precedence import PRECEDENCE
 
 # Python-side parameters (axes, index keys, shapes) live here; a node carries the Integer handle.
 _PARAMS = []
@@ -75,8 +76,13 @@ class ArrayOp(sympy.Function):
     def _eval_derivative(self, symbol):  # structural ops are differentiated by their vjp only
         raise TypeError(f"{type(self).__name__} is differentiated through its vjp, not sympy.diff")
 
+    operand_precedence = None  # operands binding looser than this are parenthesised
+
     def _sympystr(self, printer):
-        return self.display([printer._print(a) for a in self.operands])
+        if self.operand_precedence is None:
+            return self.display([printer._print(a) for a in self.operands])
+        return self.display([printer.parenthesize(a, self.operand_precedence, strict=True)
+                             for a in self.operands])
 
     def _latex(self, printer):
         return r"\operatorname{%s}\left(%s\right)" % (
@@ -112,6 +118,24 @@ def _broadcasts_to(small, big):
         return broadcast(small, big) == tuple(big) and tuple(small) != tuple(big)
     except ValueError:
         return False
+
+
+def matmul_shape(sa, sb):
+    """The shape of ``a @ b`` for 1-D and 2-D shapes, from the shapes alone (no arithmetic on
+    placeholder data: that is slow for big arrays and warns on whatever memory it reads).
+    Raises ``ValueError`` when the inner dimensions differ."""
+    inner_a = sa[-1]
+    inner_b = sb[0] if len(sb) == 1 else sb[-2]
+    if inner_a != inner_b:
+        raise ValueError(f"matmul: inner dimensions {inner_a} and {inner_b} differ")
+    return tuple(sa[:-1]) + tuple(sb[:-2]) + tuple(sb[-1:] if len(sb) > 1 else ())
+
+
+def reduced_shape(shape, axes):
+    """The shape of a reduction of ``shape`` over the normalised ``axes`` (None: all of them)."""
+    if axes is None:
+        return ()
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
 def _normal_axes(axis, ndim):
@@ -174,6 +198,7 @@ class MatMul(ArrayOp):
     """``a @ b`` for 1-D and 2-D operands (``numpy.dot``, ``numpy.matmul``)."""
 
     printed = "matmul"
+    operand_precedence = PRECEDENCE["Mul"] + 1  # (2*x) @ y, A @ (b + c)
 
     def vjp(self, bar, shapes):
         a, b = self.operands
@@ -195,8 +220,7 @@ def matmul(a, b, shapes):
     sa, sb = shape_of(a, shapes), shape_of(b, shapes)
     if not sa or not sb:
         return a * b
-    probe = np.empty(sa) @ np.empty(sb)
-    return MatMul.make(a, b, shape=tuple(np.shape(probe)))
+    return MatMul.make(a, b, shape=matmul_shape(sa, sb))
 
 
 class Outer(ArrayOp):
@@ -213,11 +237,12 @@ class Transpose(ArrayOp):
     """``x.T`` / ``numpy.transpose(x, axes)``."""
 
     printed = "transpose"
+    operand_precedence = PRECEDENCE["Func"]  # (x + y).T
 
     def vjp(self, bar, shapes):
         (x,) = self.operands
         axes = self.params["axes"]
-        inverse = tuple(np.argsort(axes)) if axes is not None else None
+        inverse = tuple(int(a) for a in np.argsort(axes)) if axes is not None else None
         return [(x, Transpose.make(bar, axes=inverse, shape=shape_of(x, shapes)))]
 
     def display(self, operands):
@@ -247,6 +272,7 @@ class GetItem(ArrayOp):
     """``x[key]`` with a concrete key (ints and slices)."""
 
     printed = "getitem"
+    operand_precedence = PRECEDENCE["Func"]  # (x + y)[1:]
 
     def vjp(self, bar, shapes):
         (x,) = self.operands
@@ -263,7 +289,7 @@ class Scatter(ArrayOp):
 
     def vjp(self, bar, shapes):
         (value,) = self.operands
-        return [(value, GetItem.make(bar, key=self.params["key"], shape=shape_of(value, shapes)))]
+        return [(value, _gather(bar, self.params["key"], self.shape, value, shapes))]
 
 
 class ScatterItems(ArrayOp):
@@ -273,8 +299,15 @@ class ScatterItems(ArrayOp):
     printed = "scatter_items"
 
     def vjp(self, bar, shapes):
-        return [(v, GetItem.make(bar, key=k, shape=shape_of(v, shapes)))
+        return [(v, _gather(bar, k, self.shape, v, shapes))
                 for v, k in zip(self.operands, self.params["keys"])]
+
+
+def _gather(bar, key, shape, value, shapes):
+    """The adjoint of ``value`` written into ``out[key]`` (``out`` of ``shape``): ``bar[key]``,
+    summed down to ``value``'s shape where the value was broadcast into a bigger slice."""
+    piece = GetItem.make(bar, key=key, shape=tuple(np.empty(shape)[key].shape))
+    return fit(piece, shape_of(value, shapes), shapes)
 
 
 class Concatenate(ArrayOp):
@@ -344,6 +377,14 @@ class ExtremeGrad(ArrayOp):
     """d max(x)/dx times the adjoint: ``bar`` shared equally among the elements equal to the max."""
 
     printed = "extreme_grad"
+
+    def vjp(self, bar, shapes):
+        """Linear in the adjoint it spreads (``operands[2]``); the mask of maxima is piecewise
+        constant, so nothing flows to ``x`` or to the max (zero almost everywhere)."""
+        x, best, spread = self.operands
+        axis = self.params["axis"]
+        share = ExtremeGrad.make(x, best, sympy.Integer(1), axis=axis, shape=self.shape)
+        return [(spread, ArraySum.make(share * bar, axis=axis, shape=reduced_shape(self.shape, axis)))]
 
 
 # ---- printing keys ----

@@ -13,7 +13,7 @@ import sympy
 
 from . import arrays
 from .errors import SymdiffError
-from .program import Branch, Merge, Statement
+from .program import Branch, Merge, Statement, definitions
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ def differentiate(expr, symbol):
         if isinstance(e, sympy.Piecewise):
             return sympy.Piecewise(*[(d(value), cond) for value, cond in args])
         if isinstance(e, sympy.Function) and not isinstance(e, arrays.ArrayOp):
+            if type(e)._eval_derivative is not sympy.Function._eval_derivative:
+                return sympy.diff(e, symbol)  # sign, Abs, Max, ...: their own derivative rule
             terms = []
             for i, a in enumerate(args):
                 if dep(a):
@@ -195,14 +197,29 @@ class _Deriver:
             return
         bar = self._materialize(stmt.target, contributions, stmt, out)
         if isinstance(stmt.expr, arrays.ArrayOp):
-            if not isinstance(stmt.expr, _BROADCASTING_VJPS):
+            if not _accepts_smaller_adjoint(stmt.expr):
                 bar = arrays.full(bar, self.shapes.get(stmt.target, ()), self.actual)
             pairs = [(s, c) for s, c in stmt.expr.vjp(bar, self.shapes) if s in self.active]
         else:
-            pairs = [(s, bar * partial) for s, partial in self.result.reused[stmt.target]]
+            pairs = [(s, self._unbroadcast(bar * partial, s, stmt.target))
+                     for s, partial in self.result.reused[stmt.target]]
         for symbol, contribution in pairs:
             terms.setdefault(symbol, []).append(contribution)
             self.users.setdefault(symbol, []).append(stmt)
+
+    def _unbroadcast(self, contribution, symbol, target):
+        """``contribution`` to ``symbol``'s adjoint from the elementwise statement ``target``,
+        summed down to ``symbol``'s shape over the axes ``target`` broadcast it along.
+
+        The contribution stands for an array of ``target``'s shape even when its expression is
+        smaller (the adjoint of a full ``np.sum`` is the scalar that broadcasts over it): its own
+        shape cannot tell how many copies of ``symbol`` it covers, so the sum is made here.
+        """
+        shape = self.shapes.get(symbol, ())
+        source = self.shapes.get(target, ())
+        if not source or tuple(shape) == tuple(source):
+            return contribution
+        return arrays.Unbroadcast.make(contribution, shape=tuple(shape), source=tuple(source))
 
     def _materialize(self, symbol, contributions, own, out, origin=None):
         """``sum(contributions)`` as a name (a new ``Adjoint`` line unless it is one already)."""
@@ -227,6 +244,13 @@ class _Deriver:
             for arm_terms, value in zip(arms, (merge.then_value, merge.else_value)):
                 for symbol in sorted(value.free_symbols & self.active, key=self.order.__getitem__):
                     arm_terms.setdefault(symbol, []).append(bar * sympy.diff(value, symbol))
+        # A value defined in one arm may also be read after the 'if' by code that runs under the
+        # same condition (a gradient program's mirrored reverse branch, differentiated again for
+        # a Hessian): what flows back to it joins that arm's reverse pass.
+        for arm_terms, block in zip(arms, (branch.then, branch.orelse)):
+            for symbol in definitions(block):
+                if symbol in terms:
+                    arm_terms.setdefault(symbol, []).extend(terms.pop(symbol))
         then_terms, else_terms = arms
         then_rev = self.reverse(branch.then, then_terms)
         then_users = {s: self.users[s][-1] for s in then_terms if self.users.get(s)}
@@ -239,6 +263,11 @@ class _Deriver:
             then_value = self._arm_sum(symbol, then_terms, then_rev, then_users.get(symbol, branch))
             else_value = self._arm_sum(symbol, else_terms, else_rev, else_users.get(symbol, branch))
             target = sympy.Symbol(self.program.namer.adjoint(symbol.name), real=True)
+            shape = self.shapes.get(symbol, ())
+            if shape:  # the joined adjoint stands for the array's shape (an arm may give 0)
+                self.shapes[target] = shape
+                arms = {arrays.shape_of(v, self.actual) for v in (then_value, else_value)}
+                self.actual[target] = shape if arms == {tuple(shape)} else ()
             merges.append(Merge(target, then_value, else_value))
             terms.setdefault(symbol, []).append(target)
             self.users.setdefault(symbol, []).append(branch)
@@ -281,6 +310,15 @@ class _Deriver:
 # Structural operations whose adjoint rule accepts an adjoint smaller than their value.
 _BROADCASTING_VJPS = (arrays.ArraySum, arrays.GetItem, arrays.Scatter, arrays.ScatterItems,
                       arrays.BroadcastTo)
+
+
+def _accepts_smaller_adjoint(op):
+    """Whether ``op``'s vjp works with an adjoint that is smaller than its value (a scalar that
+    stands for an array): a sum over some axes spreads its adjoint back along them, so it needs
+    the adjoint's full shape; a full sum's adjoint is a number anyway."""
+    if isinstance(op, arrays.ArraySum):
+        return op.params["axis"] is None
+    return isinstance(op, _BROADCASTING_VJPS)
 
 
 def _origin(users, own):

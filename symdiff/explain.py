@@ -11,6 +11,7 @@ from collections import ChainMap
 
 import sympy
 
+from .arrays import ArrayOp
 from .derive import Adjoint
 from .program import Branch, Statement
 
@@ -92,7 +93,7 @@ def explanation(gradient_program, limit=MAX_FORMULA_SIZE):
     lines.append("")
 
     lines.append(f"2. Accumulate {_d(out_name, '·')} from the output back to the inputs:")
-    if program.has_branches:
+    if program.has_branches or _has_structural(gradient_program):
         lines += _reverse_rows(gradient_program, out_name)
         chained = {}
     else:
@@ -127,8 +128,19 @@ def _forward_rows(items, gradient_program, rows, indent):
         partials = gradient_program.partials.get(item.target)
         if partials is None:
             continue
-        derivs = ", ".join(f"{_d(item.target, s)} = {sympy.sstr(d)}" for s, d in partials)
+        if isinstance(item.expr, ArrayOp):  # no local derivative: its adjoint rule (vjp) applies
+            names = ", ".join(str(s) for s, _ in partials)
+            derivs = f"adjoint of {names} by the {item.expr.printed} rule (step 2)"
+        else:
+            derivs = ", ".join(f"{_d(item.target, s)} = {sympy.sstr(d)}" for s, d in partials)
         rows.append((f"{indent}line {item.lineno}:", f"{item.target} = {sympy.sstr(item.expr)}", derivs))
+
+
+def _has_structural(gradient_program):
+    """Whether a statement is a structural array operation (its adjoint is a vjp, not a product
+    with a local derivative, so the reverse pass is shown as written)."""
+    return any(isinstance(s.expr, ArrayOp) for s in gradient_program.program.statements
+               if s.target in gradient_program.partials)
 
 
 def _chain_rows(gradient_program, out_name, limit):

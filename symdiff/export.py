@@ -16,6 +16,7 @@ from .c_code import c_source
 from .errors import ExportError
 from .parse import parse_function
 from .python_code import generate
+from .to_sympy import NeedsConcrete
 
 LANGUAGES = ("python", "c")
 
@@ -47,7 +48,18 @@ def emit(f, wrt=None, language="python", path=None, args=None):
         gradient = Gradient(fun, wrt=wrt_names)
         built, _ = gradient._spec(gradient._bind(tuple(args), {}))
     else:
-        built = build(parsed, wrt_names)
+        try:
+            built = build(parsed, wrt_names)
+        except NeedsConcrete as exc:
+            raise ExportError(
+                f"{fun.__qualname__} cannot be exported without knowing its arguments: "
+                f"{', '.join(exc.args[0]) if exc.args else 'a parameter'} is used as a sequence or "
+                "array (or as a loop count), and without args= emit traces every parameter as a "
+                "number",
+                filename=parsed.filename, lineno=parsed.firstlineno,
+                hint="pass example arguments: symdiff.emit(f, args=(x0, ...)); the module is "
+                "specialised to arguments of the same kinds (shapes, lengths, int values)",
+            ) from None
     if built.code.callables:
         names = ", ".join(sorted(built.code.callables))
         raise ExportError(

@@ -29,6 +29,19 @@ def _check_kwargs(tracer, node, name, kwargs, allowed=()):
                       tracer.frame.parsed, node, hint=f"call {name} with its basic arguments")
 
 
+def _check_axis(tracer, node, name, axis, shape):
+    """``axis`` (an int, a tuple of ints or None) must name axes ``shape`` has, each once."""
+    if axis is None:
+        return
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    ndim = len(shape)
+    bad = [a for a in axes if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim]
+    if bad or len({a % ndim for a in axes}) != len(axes):
+        what = f"axis {bad[0]!r} is out of bounds" if bad else f"axis {axis!r} repeats an axis"
+        raise located(ShapeError, f"{name}: {what} for an array of shape {shape}",
+                      tracer.frame.parsed, node, hint="use an axis the array has")
+
+
 def _reduce(op):
     def handler(tracer, node, args, kwargs):
         name = f"np.{op.printed}"
@@ -36,37 +49,61 @@ def _reduce(op):
         axis = _axis(kwargs, args, 1)
         _check_kwargs(tracer, node, name, kwargs)
         if not tracer.is_array(x):
-            if op is arrays.ArraySum or op is arrays.ArrayProd:
-                return tracer.reduce_sequence(x, node, op)
-            return x
+            if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
+                return getattr(np, op.printed)(x, axis=axis)
+            if not isinstance(x, (tuple, list)):
+                tracer.require_number(x, node)
+                return x
+            if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+                x = tracer.as_array(x, node)  # rows of arrays: reduced as numpy reduces them
+            else:  # numbers: one expression
+                items = [tracer.as_value(v, node) for v in x]
+                return _SCALAR_REDUCTIONS[op](*items)
         shape = tracer.shape(x)
+        _check_axis(tracer, node, name, axis, shape)
         axes = arrays._normal_axes(axis, len(shape))
-        try:
-            out_shape = np.sum(np.empty(shape), axis=None if axes is None else axes).shape
-        except (ValueError, np.exceptions.AxisError if hasattr(np, "exceptions") else ValueError) as exc:
-            raise located(ShapeError, f"{name}: {exc} (shape {shape})", tracer.frame.parsed, node,
-                          hint="use an axis the array has") from None
+        out_shape = arrays.reduced_shape(shape, axes)
         return tracer.array_op(op.make(tracer.atom(x, "x"), axis=axes, shape=tuple(out_shape)), op.printed)
 
     return handler
+
+
+_SCALAR_REDUCTIONS = {
+    arrays.ArraySum: sympy.Add, arrays.ArrayProd: sympy.Mul,
+    arrays.ArrayMax: sympy.Max, arrays.ArrayMin: sympy.Min,
+}
 
 
 def _mean(tracer, node, args, kwargs):
     x = args[0]
     axis = _axis(kwargs, args, 1)
     _check_kwargs(tracer, node, "np.mean", kwargs)
+    if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
+        return np.mean(x, axis=axis)
+    if isinstance(x, (tuple, list)):
+        if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+            x = tracer.as_array(x, node)
+        else:
+            return sympy.Add(*[tracer.as_value(v, node) for v in x]) / len(x)
     if not tracer.is_array(x):
-        return tracer.reduce_sequence(x, node, arrays.ArraySum) / len(x) if isinstance(x, (tuple, list)) else x
+        tracer.require_number(x, node)
+        return x
     shape = tracer.shape(x)
+    _check_axis(tracer, node, "np.mean", axis, shape)
     axes = arrays._normal_axes(axis, len(shape))
     count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
     total = _reduce(arrays.ArraySum)(tracer, node, [x], {} if axis is None else {"axis": axis})
     return total / count
 
 
-def _matmul(tracer, node, args, kwargs):
+def _dot(tracer, node, args, kwargs):
     _check_kwargs(tracer, node, "np.dot", kwargs)
     return tracer.matmul(args[0], args[1], node)
+
+
+def _matmul(tracer, node, args, kwargs):
+    _check_kwargs(tracer, node, "np.matmul", kwargs)
+    return tracer.matmul(args[0], args[1], node, scalars=False)
 
 
 def _outer(tracer, node, args, kwargs):
@@ -103,6 +140,7 @@ def _reshape(tracer, node, args, kwargs):
     try:
         new = np.empty(tracer.shape(x)).reshape(shape).shape
     except (ValueError, TypeError) as exc:
+        tracer.check_guess(x)  # a parameter assumed a number before the first call
         raise located(ShapeError, f"cannot reshape shape {tracer.shape(x)} to {shape}: {exc}",
                       tracer.frame.parsed, node, hint="keep the number of elements") from None
     return tracer.array_op(arrays.Reshape.make(tracer.atom(x, "x"), shape=tuple(new)), "reshape")
@@ -135,6 +173,8 @@ def _join(kind):
         try:
             shape = probe([np.empty(s) for s in shapes], axis=axis).shape
         except ValueError as exc:
+            for part in [*args[0], *parts]:  # parameters assumed numbers before the first call
+                tracer.check_guess(part)
             raise located(ShapeError, f"np.{kind} of shapes {shapes}: {exc}", tracer.frame.parsed,
                           node, hint="join arrays whose other dimensions agree") from None
         op = arrays.Concatenate if kind_ == "concatenate" else arrays.Stack
@@ -235,9 +275,9 @@ HANDLERS = {
         (np.min, _reduce(arrays.ArrayMin)),
         (np.amin, _reduce(arrays.ArrayMin)),
         (np.mean, _mean),
-        (np.dot, _matmul),
+        (np.dot, _dot),
         (np.matmul, _matmul),
-        (np.inner, _matmul),
+        (np.inner, _dot),
         (np.outer, _outer),
         (np.linalg.norm, _norm),
         (np.transpose, _transpose),
@@ -269,7 +309,7 @@ HANDLERS = {
 METHODS = {
     "sum": _reduce(arrays.ArraySum), "prod": _reduce(arrays.ArrayProd),
     "max": _reduce(arrays.ArrayMax), "min": _reduce(arrays.ArrayMin), "mean": _mean,
-    "dot": _matmul, "reshape": _reshape, "ravel": _ravel, "flatten": _ravel,
+    "dot": _dot, "reshape": _reshape, "ravel": _ravel, "flatten": _ravel,
     "transpose": _transpose,
 }
 

@@ -69,7 +69,8 @@ def _extreme_grad(x, best, bar, axis):
     """d max(x)/dx times ``bar``: shared equally by the elements equal to the max."""
     if axis is not None:
         best = numpy.expand_dims(best, axis)
-        bar = numpy.expand_dims(bar, axis)
+        if numpy.ndim(bar):
+            bar = numpy.expand_dims(bar, axis)
     hit = x == best
     return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True))
 '''
@@ -92,6 +93,7 @@ class _Printing:
         self.used_modules = set()
         self.helpers = set()
         self.printed = {}  # expression -> its text (both generated functions share their lines)
+        self.shape_names = {}  # an array parameter's shape -> "x.shape"
 
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
@@ -154,8 +156,16 @@ class _Printing:
         self.used_modules.add(HELPERS[name][1])
         return name
 
+    def _shape(self, shape):
+        """A shape in generated code: ``x.shape`` when it is an array parameter's shape (the
+        code then does not spell out the array's size), else the literal tuple."""
+        shape = tuple(shape)
+        return self.shape_names.get(shape, repr(shape))
+
     def _ops(self, expr):
-        return [self._print(a) for a in expr.operands]
+        """The operands of a structural operation; a number as a float literal, so that an array
+        built from it (``broadcast_to(1.0, shape)``, ``array([0.0, 2.0])``) is float64, not int."""
+        return [repr(float(a)) if a.is_Number else self._print(a) for a in expr.operands]
 
     def _axis_text(self, axis):
         if axis is None:
@@ -192,7 +202,7 @@ class _Printing:
 
     def _print_Reshape(self, expr):
         (x,) = self._ops(expr)
-        return f"{self._np('reshape')}({x}, {expr.shape})"
+        return f"{self._np('reshape')}({x}, {self._shape(expr.shape)})"
 
     def _print_GetItem(self, expr):
         (x,) = self._ops(expr)
@@ -200,14 +210,14 @@ class _Printing:
 
     def _print_Scatter(self, expr):
         (value,) = self._ops(expr)
-        return f"{self._helper('_scatter')}({value}, {expr.shape}, {expr.params['key']!r})"
+        return f"{self._helper('_scatter')}({value}, {self._shape(expr.shape)}, {expr.params['key']!r})"
 
     def _print_ScatterItems(self, expr):
         values = self._ops(expr)
         keys = expr.params["keys"]
         if len(expr.shape) == 1 and len(keys) == expr.shape[0] and keys == tuple((i,) for i in range(expr.shape[0])):
             return f"{self._np('array')}([{', '.join(values)}])"
-        return f"{self._helper('_scatter_items')}({expr.shape}, {keys!r}, ({', '.join(values)},))"
+        return f"{self._helper('_scatter_items')}({self._shape(expr.shape)}, {keys!r}, ({', '.join(values)},))"
 
     def _print_Concatenate(self, expr):
         return f"{self._np('concatenate')}(({', '.join(self._ops(expr))},), axis={expr.params['axis']})"
@@ -220,7 +230,7 @@ class _Printing:
 
     def _print_BroadcastTo(self, expr):
         (x,) = self._ops(expr)
-        return f"{self._np('broadcast_to')}({x}, {expr.shape})"
+        return f"{self._np('broadcast_to')}({x}, {self._shape(expr.shape)})"
 
     def _print_Unbroadcast(self, expr):
         (x,) = self._ops(expr)
@@ -228,16 +238,16 @@ class _Printing:
         lead = len(source) - len(shape)
         kept = tuple(lead + i for i, n in enumerate(shape) if n == 1 and source[lead + i] != 1)
         axes = tuple(range(lead)) + kept
-        full = f"{self._np('broadcast_to')}({x}, {source})"
+        full = f"{self._np('broadcast_to')}({x}, {self._shape(source)})"
         text = f"{self._np('sum')}({full}, axis={axes})"
-        return f"{self._np('reshape')}({text}, {shape})" if kept else text
+        return f"{self._np('reshape')}({text}, {self._shape(shape)})" if kept else text
 
     def _print_ExpandTo(self, expr):
         (x,) = self._ops(expr)
         axis = expr.params["axis"]
         if axis is not None:
             x = f"{self._np('expand_dims')}({x}, {axis})"
-        return f"{self._np('broadcast_to')}({x}, {expr.shape})"
+        return f"{self._np('broadcast_to')}({x}, {self._shape(expr.shape)})"
 
     def _print_ExtremeGrad(self, expr):
         x, best, bar = self._ops(expr)
@@ -422,6 +432,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     """
     program = gradient_program.program
     printer = make_printer(library, aliases)
+    for p in program.params:
+        shape = program.shapes.get(p.symbol)
+        if shape and p.elements is None and p.name not in program.concrete:
+            printer.shape_names.setdefault(tuple(shape), f"{p.symbol.name}.shape")
     constants = dict(constants or {})
     names = signature or [
         *[p.symbol.name for p in program.params if p.name not in program.concrete],

@@ -57,10 +57,12 @@ BREAK, CONTINUE = _Break(), _Continue()
 
 
 class _Unbound:
-    """A name assigned in only one arm of an ``if`` on data: an error only if it is read."""
+    """A name assigned in only one arm of an ``if`` on data (or given arrays of different shapes
+    in the two arms, ``shapes``): an error only if it is read."""
 
-    def __init__(self, lineno):
+    def __init__(self, lineno, shapes=None):
         self.lineno = lineno
+        self.shapes = shapes
 
 
 @dataclass
@@ -278,7 +280,7 @@ class Tracer:
                 raise located(ShapeError, f"{self.fun.__name__!r} returns an empty {type(value).__name__}",
                               self.parsed, node, hint="return at least one number")
             self.current = node
-            value = numpy_calls._array(self, node, [list(value)], {})
+            value = self._flat_outputs(value, node) or numpy_calls._array(self, node, [list(value)], {})
             if isinstance(value, np.ndarray):
                 value = self.constant(value)
         if isinstance(value, (tuple, list)):
@@ -306,6 +308,24 @@ class Tracer:
                 hint="symdiff differentiates functions with finite real values",
             )
         return value
+
+    def _flat_outputs(self, parts, node):
+        """Outputs of different shapes (``(A @ x, np.sum(x))``) as one flat vector: each part
+        flattened, in order (rows of the Jacobian). None when the parts stack as numpy would."""
+        if any(isinstance(p, (tuple, list)) for p in parts):
+            return None
+        if len({self.shape(p) for p in parts}) < 2:
+            return None
+        flat = []
+        for part in parts:
+            part = self.as_array(part, node)
+            shape = self.shape(part)
+            if not shape:
+                part = numpy_calls._join("stack")(self, node, [[part]], {})
+            elif len(shape) > 1:
+                part = numpy_calls._reshape(self, node, [part, -1], {})
+            flat.append(part)
+        return numpy_calls._join("concatenate")(self, node, [flat], {})
 
     def _name_output(self, value, node):
         if value.is_Atom:
@@ -426,6 +446,7 @@ class Tracer:
             a = self._named_in(blocks[0], to_sympy(a), then_sig.node)
             b = self._named_in(blocks[1], to_sympy(b), else_sig.node)
             target = sympy.Symbol(self._result_name(), real=True)
+            self._merged_shape(target, a, b, node, "the returned value")
             self._pending[3].append(Merge(target, a, b))
             self._finish_branch()
             return target
@@ -458,8 +479,11 @@ class Tracer:
                 merged[name] = a
             elif a is _UNBOUND_MISSING or b is _UNBOUND_MISSING or isinstance(a, _Unbound) or isinstance(b, _Unbound):
                 merged[name] = _Unbound(stmt.lineno)
+            elif is_number(a) and is_number(b) and self.shape(a) != self.shape(b):
+                merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)))
             elif is_number(a) and is_number(b):
                 target = sympy.Symbol(self.namer.version(name), real=True)
+                self._merged_shape(target, a, b, stmt, repr(name))
                 merges.append(Merge(target, to_sympy(a), to_sympy(b)))
                 merged[name] = target
             elif isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b) \
@@ -476,6 +500,20 @@ class Tracer:
             else:
                 merged[name] = _Unbound(stmt.lineno)
         return merged
+
+    def _merged_shape(self, target, a, b, node, what):
+        """The joined value of an array in both arms has that array's shape (recorded for
+        ``target``); arms giving different shapes would make the shape depend on the data."""
+        sa, sb = self.shape(a), self.shape(b)
+        if sa != sb:
+            raise located(
+                ShapeError,
+                f"{what} has shape {sa} in one branch and {sb} in the other",
+                self.frame.parsed, node,
+                hint="give it the same shape in both branches (np.where selects elementwise)",
+            )
+        if sa:
+            self.shapes[target] = sa
 
     def _finish_branch(self):
         test, stmt, blocks, merges = self._pending
@@ -735,7 +773,7 @@ class Tracer:
         if isinstance(op, ast.Add) and isinstance(left, (tuple, list)) and type(left) is type(right):
             return left + right
         if isinstance(op, ast.MatMult):
-            return self.matmul(left, right, node)
+            return self.matmul(left, right, node, scalars=False)
         if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
             if not isinstance(left, sympy.Basic) and not isinstance(right, sympy.Basic):
                 return func(left, right)
@@ -852,6 +890,8 @@ class Tracer:
         self.check_guess(base)
         if isinstance(base, np.ndarray) and node.attr in ("shape", "size", "ndim", "T"):
             return getattr(base, node.attr)
+        if isinstance(base, np.ndarray) and node.attr in numpy_calls.METHODS:
+            return _ArrayMethod(base, _concrete_method(node.attr, numpy_calls.METHODS[node.attr]))
         if isinstance(base, sympy.Basic) or is_number(base):
             raise self.unsupported(node, f"the attribute '.{node.attr}' of a number",
                                    hint="use math or numpy functions on the value")
@@ -1093,6 +1133,15 @@ class Tracer:
         while frame is not None:
             if name in frame.env:
                 value = frame.env[name]
+                if isinstance(value, _Unbound) and value.shapes:
+                    raise located(
+                        ShapeError,
+                        f"{name!r} has shape {value.shapes[0]} in one branch of the 'if' on line "
+                        f"{value.lineno} and {value.shapes[1]} in the other: its shape would depend "
+                        "on a differentiated value",
+                        self.frame.parsed, node,
+                        hint="give it the same shape in both branches (np.where selects elementwise)",
+                    )
                 if isinstance(value, _Unbound):
                     raise located(
                         SymdiffError,
@@ -1248,6 +1297,8 @@ class Tracer:
         try:
             return arrays.broadcast(*shapes)
         except ValueError:
+            for value in values:  # parameters assumed numbers before the first call
+                self.check_guess(value)
             raise located(
                 ShapeError,
                 "shapes " + " and ".join(str(s) for s in shapes) + " do not broadcast together",
@@ -1255,20 +1306,27 @@ class Tracer:
                 hint="make the shapes agree (numpy broadcasting rules)",
             ) from None
 
-    def matmul(self, a, b, node):
+    def matmul(self, a, b, node, scalars=True):
+        """``a @ b``; ``scalars``: a number operand multiplies (``np.dot``), else (``@``,
+        ``np.matmul``) it can only be a parameter not known to be an array yet."""
         a, b = self.as_value(a, node), self.as_value(b, node)
         sa, sb = self.shape(a), self.shape(b)
         if not sa or not sb:
+            for value, shape in ((a, sa), (b, sb)):
+                if not shape and not scalars:  # a parameter assumed a number before the call
+                    self.check_guess(value)
             return a * b
-        try:
-            shape = np.shape(np.empty(sa) @ np.empty(sb))
-        except ValueError:
-            raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
-                          "dimensions differ", self.frame.parsed, node,
-                          hint="check the shapes (or transpose with .T)") from None
         if len(sa) > 2 or len(sb) > 2:
             raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
                           "dimensions", self.frame.parsed, node, hint="use 1-D and 2-D arrays")
+        try:
+            shape = arrays.matmul_shape(sa, sb)
+        except ValueError:
+            self.check_guess(a)  # parameters assumed numbers before the first call
+            self.check_guess(b)
+            raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
+                          "dimensions differ", self.frame.parsed, node,
+                          hint="check the shapes (or transpose with .T)") from None
         op = arrays.MatMul.make(self.atom(a, "a"), self.atom(b, "b"), shape=tuple(shape))
         return self.array_op(op, "matmul")
 
@@ -1290,7 +1348,7 @@ class Tracer:
             raise located(ShapeError, f"index {arrays.format_key(key)} is out of bounds for shape "
                           f"{shape} ({exc})", self.frame.parsed, node,
                           hint="index within the array's shape") from None
-        key = tuple(_normal_part(p, shape[i]) if i < len(shape) else p for i, p in enumerate(key))
+        key = _normal_key(key, shape)
         base_atom = self.atom(base, "x")
         name = base_atom.name if base_atom.is_Symbol else "x"
         if all(isinstance(p, int) for p in key):
@@ -1373,6 +1431,33 @@ class _ArrayMethod:
     handler: object
 
 
+def _concrete_method(name, handler):
+    """A method of a concrete numpy array: numpy runs it now unless an argument is symbolic
+    (``c.dot(x)``), which goes through the array method's handler."""
+    def call(tracer, node, args, kwargs):
+        if not any(tracer.is_symbolic(a) for a in [*args[1:], *kwargs.values()]):
+            return getattr(args[0], name)(*args[1:], **kwargs)
+        return handler(tracer, node, args, kwargs)
+
+    return call
+
+
+def _normal_key(key, shape):
+    """``key`` with negative ints made non-negative, each against the axis it indexes (an
+    ``...`` stands for the axes no other part names; ``None`` adds an axis, naming none)."""
+    named = sum(1 for p in key if p is not None and p is not Ellipsis)
+    out, axis = [], 0
+    for part in key:
+        if part is Ellipsis:
+            axis += len(shape) - named
+        elif part is not None:
+            out.append(_normal_part(part, shape[axis]) if axis < len(shape) else part)
+            axis += 1
+            continue
+        out.append(part)
+    return tuple(out)
+
+
 def _normal_part(part, size):
     if isinstance(part, int):
         return part % size if size else part
@@ -1439,6 +1524,18 @@ def _builtin_passthrough(func):
         except TypeError as exc:
             raise located(SymdiffError, f"{func.__name__}(): {exc}", tracer.frame.parsed, node,
                           hint="check the arguments") from None
+
+    return call
+
+
+def _builtin_iterating(func, all_positional):
+    """``zip``/``enumerate``/``reversed``: their iterables read as the tracer loops over them (a
+    list or tuple parameter, an array's rows), the result as a list (``all_positional``: every
+    argument is an iterable, else only the first)."""
+    def call(tracer, node, args, kwargs):
+        args = [tracer._iterate(a, node.args[i] if i < len(node.args) else node)
+                if (all_positional or i == 0) else a for i, a in enumerate(args)]
+        return list(_builtin_passthrough(func)(tracer, node, args, kwargs))
 
     return call
 
@@ -1513,9 +1610,9 @@ _STRUCTURAL = {
     for f, handler in [
         (range, _builtin_range),
         (len, _builtin_len),
-        (enumerate, _builtin_passthrough(enumerate)),
-        (zip, _builtin_passthrough(zip)),
-        (reversed, _builtin_passthrough(reversed)),
+        (enumerate, _builtin_iterating(enumerate, all_positional=False)),
+        (zip, _builtin_iterating(zip, all_positional=True)),
+        (reversed, _builtin_iterating(reversed, all_positional=False)),
         (list, _builtin_sequence(list)),
         (tuple, _builtin_sequence(tuple)),
         (sum, _builtin_sum),

@@ -36,7 +36,7 @@ def compile_vjp(program, wrt_names):
             f"the derivative of {exc.args[0] if exc.args else 'an operation'} is not available "
             "for this higher derivative",
             filename=program.filename, lineno=program.firstlineno,
-            hint="avoid max/min reductions (np.max) in functions whose Hessian you need",
+            hint="write that step with operations symdiff can differentiate twice",
         ) from None
     lowered = schedule(gradient_program)
     aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}

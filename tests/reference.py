@@ -3,6 +3,13 @@
 ``mp_grad(f, args)`` re-compiles ``f``'s source with ``math`` / ``numpy`` (and names imported from
 them) replaced by mpmath equivalents, and differentiates it numerically with ``mpmath.diff``. It
 shares nothing with symdiff but the source text.
+
+Arrays: the numpy stand-in works on numpy *object* arrays of ``mpmath.mpf`` (elementwise functions
+through ``numpy.vectorize``, reductions/products/slicing/reshaping by numpy's own object-array
+machinery, which never rounds to float64). Array, list and tuple arguments become object arrays /
+lists / tuples of mpf, module-level float arrays likewise; the derivative with respect to an array
+is taken one component at a time (``mpmath.diff`` with that one number moved). ``mp_jacobian`` and
+``mp_hessian`` do the same for several outputs and for second derivatives.
 """
 
 import ast
@@ -39,20 +46,191 @@ MATH = types.SimpleNamespace(
     lgamma=lambda x: mpmath.loggamma(x).real, pi=mpmath.pi, e=mpmath.e, tau=2 * mpmath.pi,
 )
 
-NUMPY = types.SimpleNamespace(
-    sin=mpmath.sin, cos=mpmath.cos, tan=mpmath.tan, arcsin=mpmath.asin, arccos=mpmath.acos,
-    arctan=mpmath.atan, arctan2=mpmath.atan2, sinh=mpmath.sinh, cosh=mpmath.cosh,
-    tanh=mpmath.tanh, arcsinh=mpmath.asinh, arccosh=mpmath.acosh, arctanh=mpmath.atanh,
-    exp=mpmath.exp, expm1=mpmath.expm1, exp2=lambda x: mpmath.power(2, x), log=mpmath.log,
-    log1p=mpmath.log1p, log2=lambda x: mpmath.log(x, 2), log10=mpmath.log10,
-    logaddexp=lambda a, b: mpmath.log(mpmath.exp(a) + mpmath.exp(b)),
-    logaddexp2=lambda a, b: mpmath.log(mpmath.power(2, a) + mpmath.power(2, b), 2),
-    sqrt=mpmath.sqrt, cbrt=_cbrt, square=lambda x: x * x, reciprocal=lambda x: 1 / x,
-    power=lambda x, y: mpmath.power(x, y), float_power=lambda x, y: mpmath.power(x, y),
-    hypot=_hypot, abs=abs, absolute=abs, fabs=abs, sign=mpmath.sign,
-    add=lambda a, b: a + b, subtract=lambda a, b: a - b, multiply=lambda a, b: a * b,
-    divide=lambda a, b: a / b, negative=lambda a: -a, deg2rad=lambda x: x * mpmath.pi / 180,
-    pi=mpmath.pi, e=mpmath.e,
+# ---- numpy over object arrays of mpf ----
+def _is_mp_scalar(value):
+    return isinstance(value, (int, float, mpmath.mpf, np.floating, np.integer)) and not isinstance(value, bool)
+
+
+def _mpf(value):
+    """An element as mpf (bools stay bools: they are conditions)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (mpmath.mpf, mpmath.mpc)):
+        return value
+    if isinstance(value, (int, float, np.floating, np.integer)):
+        return mpmath.mpf(float(value)) if isinstance(value, (float, np.floating)) else mpmath.mpf(int(value))
+    return value
+
+
+def obj(value):
+    """``value`` (a number, list, tuple or array) as a numpy object array of mpf."""
+    if isinstance(value, np.ndarray) and value.dtype == object and value.ndim == 0:
+        return value.item()
+    arr = np.array(value, dtype=object)
+    if arr.ndim == 0:
+        return _mpf(arr.item())
+    out = np.empty(arr.shape, dtype=object)
+    for index in np.ndindex(arr.shape):
+        out[index] = _mpf(arr[index])
+    return out
+
+
+def _arrayish(value):
+    return isinstance(value, (np.ndarray, list, tuple))
+
+
+def _scalar_or_array(result):
+    if isinstance(result, np.ndarray) and result.ndim == 0:
+        return result.item()
+    return result
+
+
+def elementwise(fn):
+    """``fn`` of mpf numbers, applied elementwise (with broadcasting) when an argument is an array."""
+    vectorised = np.vectorize(fn, otypes=[object])
+
+    def call(*args):
+        if any(_arrayish(a) for a in args):
+            return _scalar_or_array(vectorised(*[obj(a) if _arrayish(a) else a for a in args]))
+        return fn(*args)
+
+    call.__name__ = getattr(fn, "__name__", "elementwise")
+    return call
+
+
+def _reduction(numpy_func):
+    def call(x, axis=None):
+        return _scalar_or_array(numpy_func(obj(x), axis=axis))
+
+    return call
+
+
+def _mean(x, axis=None):
+    x = obj(x)
+    if not isinstance(x, np.ndarray):
+        return x
+    total = np.sum(x, axis=axis)
+    count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
+    return _scalar_or_array(total / count)
+
+
+def _dot(a, b):
+    a, b = obj(a), obj(b)
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        return a * b
+    return _scalar_or_array(np.dot(a, b))
+
+
+def _matmul(a, b):
+    return _scalar_or_array(np.matmul(obj(a), obj(b)))
+
+
+def _norm(x):
+    x = obj(x)
+    if not isinstance(x, np.ndarray):
+        return abs(x)
+    return mpmath.sqrt(sum(v * v for v in x.ravel()))
+
+
+def _where(cond, a, b):
+    cond = np.asarray(cond, dtype=bool)
+    return _scalar_or_array(np.where(cond, obj(a), obj(b)))
+
+
+def _clip(x, lo, hi):
+    def one(v, lo_, hi_):
+        if lo_ is not None and v < lo_:
+            v = lo_
+        if hi_ is not None and v > hi_:
+            v = hi_
+        return v
+
+    return elementwise(lambda v, lo_, hi_: one(v, lo_, hi_))(
+        x, obj(lo) if lo is not None else None, obj(hi) if hi is not None else None)
+
+
+def _structural(numpy_func, operands=1):
+    """A numpy function that only moves (or multiplies and adds) elements: run it on object
+    arrays. Its first ``operands`` arguments are arrays; the rest (shapes, axes) stay as given."""
+    def call(*args, **kwargs):
+        args = [obj(a) if i < operands else a for i, a in enumerate(args)]
+        return _scalar_or_array(numpy_func(*args, **kwargs))
+
+    return call
+
+
+def _join(numpy_func):
+    def call(parts, axis=0):
+        return numpy_func([obj(p) for p in parts], axis=axis)
+
+    return call
+
+
+def _stacked(numpy_func):
+    def call(parts):
+        return numpy_func([obj(p) for p in parts])
+
+    return call
+
+
+def _concrete(numpy_func):
+    """Constructors (np.zeros, np.arange, ...): numpy's values, as mpf."""
+    def call(*args, **kwargs):
+        kwargs.pop("dtype", None)
+        return obj(numpy_func(*args, **kwargs))
+
+    return call
+
+
+def _like(fill):
+    def call(x, dtype=None):
+        return obj(np.full(np.shape(x), fill, dtype=float))
+
+    return call
+
+
+def _array(value, dtype=None):
+    return obj(value)
+
+
+class _Shim(types.SimpleNamespace):
+    """A module stand-in: a name it lacks is an error (never silently numpy's float version)."""
+
+    def __getattr__(self, name):
+        raise AttributeError(f"the mpmath reference has no numpy.{name}; add it to tests/reference.py")
+
+
+_E = elementwise
+
+NUMPY = _Shim(
+    sin=_E(mpmath.sin), cos=_E(mpmath.cos), tan=_E(mpmath.tan), arcsin=_E(mpmath.asin),
+    arccos=_E(mpmath.acos), arctan=_E(mpmath.atan), arctan2=_E(mpmath.atan2),
+    sinh=_E(mpmath.sinh), cosh=_E(mpmath.cosh), tanh=_E(mpmath.tanh), arcsinh=_E(mpmath.asinh),
+    arccosh=_E(mpmath.acosh), arctanh=_E(mpmath.atanh), exp=_E(mpmath.exp),
+    expm1=_E(mpmath.expm1), exp2=_E(lambda x: mpmath.power(2, x)), log=_E(mpmath.log),
+    log1p=_E(mpmath.log1p), log2=_E(lambda x: mpmath.log(x, 2)), log10=_E(mpmath.log10),
+    logaddexp=_E(lambda a, b: mpmath.log(mpmath.exp(a) + mpmath.exp(b))),
+    logaddexp2=_E(lambda a, b: mpmath.log(mpmath.power(2, a) + mpmath.power(2, b), 2)),
+    sqrt=_E(mpmath.sqrt), cbrt=_E(_cbrt), square=_E(lambda x: x * x),
+    reciprocal=_E(lambda x: 1 / x), power=_E(lambda x, y: mpmath.power(x, y)),
+    float_power=_E(lambda x, y: mpmath.power(x, y)), hypot=_E(_hypot), abs=_E(abs),
+    absolute=_E(abs), fabs=_E(abs), sign=_E(mpmath.sign),
+    add=_E(lambda a, b: a + b), subtract=_E(lambda a, b: a - b),
+    multiply=_E(lambda a, b: a * b), divide=_E(lambda a, b: a / b), negative=_E(lambda a: -a),
+    deg2rad=_E(lambda x: x * mpmath.pi / 180),
+    maximum=_E(max), minimum=_E(min),
+    clip=_clip, where=_where,
+    sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
+    amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
+    dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),
+    linalg=_Shim(norm=_norm),
+    transpose=_structural(np.transpose), reshape=_structural(np.reshape),
+    ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
+    hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,
+    zeros_like=_like(0.0), ones_like=_like(1.0), zeros=_concrete(np.zeros),
+    ones=_concrete(np.ones), full=_concrete(np.full), arange=_concrete(np.arange),
+    linspace=_concrete(np.linspace), eye=_concrete(np.eye), shape=np.shape, size=np.size,
+    ndim=np.ndim, newaxis=None, pi=mpmath.pi, e=mpmath.e,
 )
 
 _BY_OBJECT = {}
@@ -63,7 +241,9 @@ for _shim, _module in ((MATH, math), (NUMPY, np)):
             _BY_OBJECT[id(_original)] = _value
 
 
-def _shim_value(value):
+def _shim_value(value, helpers=None):
+    if isinstance(value, types.FunctionType) and _is_user_function(value):
+        return _mp_helper(value, {} if helpers is None else helpers)
     if value is math:
         return MATH
     if value is np:
@@ -72,55 +252,234 @@ def _shim_value(value):
         return _BY_OBJECT[id(value)]
     if isinstance(value, float):
         return mpmath.mpf(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return obj(value)
     return value
 
 
-def mp_function(f, _seen=None):
-    """``f`` recompiled over mpmath (its globals shimmed; closures read their current values).
+def _is_user_function(value):
+    """A Python function of the user's (a helper ``f`` calls), not numpy's or the library's."""
+    module = getattr(value, "__module__", "") or ""
+    return not module.startswith(("numpy", "mpmath", "math", "symdiff", "scipy", "sympy", "pytest",
+                                  "_pytest", "tests.reference"))
 
-    Python functions of the same module that ``f`` calls are recompiled the same way.
-    """
-    seen = {} if _seen is None else _seen
-    if f in seen:
-        return seen[f]
+
+def _mp_helper(fun, helpers):
+    """A helper function recompiled over mpmath too (once per reference; recursion finds itself)."""
+    found = helpers.get(fun)
+    if found is None:
+        try:
+            inspect.getsource(fun)
+        except (OSError, TypeError):
+            return fun
+        helpers[fun] = fun  # a recursive helper sees the original while it is being compiled
+        found = helpers[fun] = mp_function(fun, helpers)
+    return found
+
+
+def _global_names(code):
+    """Every name ``code`` and the code nested in it (comprehensions, lambdas) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def mp_function(f, helpers=None):
+    """``f`` recompiled over mpmath (its globals shimmed; closures read their current values)."""
     source = textwrap.dedent(inspect.getsource(f))
     tree = ast.parse(source)
     node = tree.body[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         node.decorator_list = []
-    namespace = {k: _shim_value(v) for k, v in f.__globals__.items()}
-    seen[f] = None  # recursion: filled in below, looked up by name at call time
-    for name, value in f.__globals__.items():
-        if isinstance(value, types.FunctionType) and value is not f and \
-                value.__module__ == f.__module__ and name in f.__code__.co_names:
-            namespace[name] = mp_function(value, seen)
+    helpers = {} if helpers is None else helpers
+    names = _global_names(f.__code__)  # only what the function reads (helpers are compiled)
+    namespace = {k: _shim_value(v, helpers) if k in names else v for k, v in f.__globals__.items()}
     if f.__closure__:
         for name, cell in zip(f.__code__.co_freevars, f.__closure__):
-            namespace[name] = _shim_value(cell.cell_contents)
+            namespace[name] = _shim_value(cell.cell_contents, helpers)
     exec(compile(tree, "<reference>", "exec"), namespace)
-    seen[f] = namespace[f.__name__]
-    return seen[f]
+    return namespace[f.__name__]
+
+
+def _positions(f, args, wrt):
+    params = list(inspect.signature(f).parameters)
+    if wrt is None:
+        return list(range(len(args)))
+    wrt = (wrt,) if isinstance(wrt, (str, int)) else wrt
+    return [w % len(args) if isinstance(w, int) else params.index(w) for w in wrt]
+
+
+def _point(args, positions):
+    """The arguments over mpmath: floats (and differentiated ints) as mpf, arrays as object arrays."""
+    point = []
+    for i, a in enumerate(args):
+        if isinstance(a, bool):
+            point.append(a)
+        elif isinstance(a, (float, np.floating)) or (isinstance(a, (int, np.integer)) and i in positions):
+            point.append(mpmath.mpf(a))
+        elif isinstance(a, np.ndarray) and (a.dtype.kind == "f" or i in positions):
+            point.append(obj(a))
+        elif isinstance(a, list):
+            point.append([_mpf(v) for v in a])
+        elif isinstance(a, tuple):
+            point.append(tuple(_mpf(v) for v in a))
+        else:
+            point.append(a)
+    return point
+
+
+def _components(value):
+    """The indices of a differentiated argument's numbers (``None`` for a number)."""
+    if isinstance(value, np.ndarray):
+        return list(np.ndindex(value.shape))
+    if isinstance(value, (list, tuple)):
+        return list(range(len(value)))
+    return [None]
+
+
+def _moved(value, index, t):
+    """A copy of ``value`` with the number at ``index`` replaced by ``t``."""
+    if index is None:
+        return t
+    if isinstance(value, np.ndarray):
+        out = value.copy()
+        out[index] = t
+        return out
+    out = list(value)
+    out[index] = t
+    return type(value)(out)
+
+
+def _columns(point, positions):
+    """Every differentiated number, in order: (argument position, index, value)."""
+    return [(i, index, point[i] if index is None else point[i][index])
+            for i in positions for index in _components(point[i])]
+
+
+def _call(g, point, moves):
+    """``g`` at ``point`` with the numbers in ``moves`` (``[(position, index, t)]``) moved."""
+    moved = list(point)
+    for i, index, t in moves:
+        moved[i] = _moved(moved[i], index, t)
+    return g(*moved)
+
+
+def as_scalar(value):
+    """A function's value as one mpf (a 0-d or one-element object array is unwrapped)."""
+    if isinstance(value, np.ndarray):
+        assert value.size == 1, f"expected one number, got shape {value.shape}"
+        value = value.reshape(()).item()
+    assert isinstance(value, (mpmath.mpf, int, float)), f"expected a number, got {type(value)}"
+    return value
+
+
+def flat_outputs(value):
+    """A function's outputs (a number, a tuple/list of numbers or arrays, an array) as a flat list."""
+    if isinstance(value, (tuple, list)):
+        return [v for part in value for v in flat_outputs(part)]
+    if isinstance(value, np.ndarray):
+        return list(value.ravel())
+    return [value]
+
+
+def mp_value(f, args, wrt=None):
+    """``f(*args)`` over mpmath at 50 digits (as the function returns it)."""
+    with mpmath.workdps(DPS):
+        return mp_function(f)(*_point(args, _positions(f, args, wrt)))
 
 
 def mp_grad(f, args, wrt=None):
-    """d f / d args[i] for each differentiated position, as mpmath numbers at 50 digits."""
-    params = list(inspect.signature(f).parameters)
-    positions = range(len(args)) if wrt is None else [params.index(w) for w in wrt]
+    """d f / d args[i] for each differentiated position, as mpmath numbers at 50 digits.
+
+    For a list, tuple or array argument: an object array of the argument's shape whose every
+    component is ``mpmath.diff`` of ``f`` with that one number moved.
+    """
+    positions = _positions(f, args, wrt)
     with mpmath.workdps(DPS):
         g = mp_function(f)
-        point = [mpmath.mpf(a) if isinstance(a, (int, float)) else a for a in args]
+        point = _point(args, positions)
         result = []
         for i in positions:
-            def one(t, i=i):
-                moved = list(point)
-                moved[i] = t
-                return g(*moved)
-
-            result.append(mpmath.diff(one, point[i]))
+            parts = {}
+            for index in _components(point[i]):
+                x0 = point[i] if index is None else point[i][index]
+                parts[index] = mpmath.diff(
+                    lambda t, i=i, index=index: as_scalar(_call(g, point, [(i, index, t)])), x0)
+            if list(parts) == [None]:
+                result.append(parts[None])
+            else:
+                out = np.empty(np.shape(point[i]), dtype=object)
+                for index, value in parts.items():
+                    out[index] = value
+                result.append(out)
         return result
+
+
+def mp_jacobian(f, args, wrt=None):
+    """The Jacobian over mpmath: rows are ``f``'s outputs flattened (a tuple/list/array),
+    columns the differentiated numbers (array and list arguments flattened in order)."""
+    positions = _positions(f, args, wrt)
+    with mpmath.workdps(DPS):
+        g = mp_function(f)
+        point = _point(args, positions)
+        n_out = len(flat_outputs(g(*point)))
+        columns = []
+        for i, index, x0 in _columns(point, positions):
+            cache = {}
+
+            def outputs(t, i=i, index=index, cache=cache):
+                key = (mpmath.mp.prec, t)
+                if key not in cache:
+                    cache[key] = flat_outputs(_call(g, point, [(i, index, t)]))
+                return cache[key]
+
+            columns.append([mpmath.diff(lambda t, k=k: outputs(t)[k], x0) for k in range(n_out)])
+        return [[columns[c][r] for c in range(len(columns))] for r in range(n_out)]
+
+
+def mp_hessian(f, args, wrt=None):
+    """The Hessian of a scalar ``f`` over mpmath: mixed partials by ``mpmath.diff``, the
+    differentiated numbers flattened in order."""
+    positions = _positions(f, args, wrt)
+    with mpmath.workdps(DPS):
+        g = mp_function(f)
+        point = _point(args, positions)
+        columns = _columns(point, positions)
+        x0 = [c[2] for c in columns]
+
+        def F(*ts):
+            return as_scalar(_call(g, point, [(i, index, t) for (i, index, _), t in zip(columns, ts)]))
+
+        n = len(columns)
+        out = [[None] * n for _ in range(n)]
+        for r in range(n):
+            for c in range(r, n):
+                orders = [0] * n
+                orders[r] += 1
+                orders[c] += 1
+                out[r][c] = out[c][r] = mpmath.diff(F, x0, orders)
+        return out
 
 
 def close(actual, expected, rtol=1e-12, atol=1e-12):
     """``actual`` (a float) equals the mpmath ``expected`` to ``rtol`` relative."""
     expected = float(expected)
     return abs(actual - expected) <= atol + rtol * abs(expected)
+
+
+def close_array(actual, expected, rtol=1e-10, atol=1e-12):
+    """Every component of ``actual`` (floats) equals the mpmath ``expected`` to ``rtol`` relative
+    (``atol``: a floor for components that are zero or nearly). Returns the failures as text."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=object)
+    if actual.shape != expected.shape:
+        return [f"shape {actual.shape} != {expected.shape}"]
+    bad = []
+    for index in np.ndindex(actual.shape):
+        want = float(expected[index])
+        got = actual[index]
+        if not abs(got - want) <= atol + rtol * abs(want):
+            bad.append(f"{index}: got {got!r}, want {want!r}")
+    return bad
