@@ -98,19 +98,25 @@ class _Printing:
         """A function added with ``symdiff.register``: call it by its name."""
         return f"{expr._label}({', '.join(map(self._print, expr.args))})"
 
+    def _step(self, name, expr):
+        """``math.floor`` & co. return an int: wrapped in ``float`` so that no value or gradient
+        comes back as an int (Python's ``x // c`` on floats is a float, too)."""
+        text = f"{self._module_format(self.library + '.' + name)}({self._print(expr.args[0])})"
+        return text if self.library == "numpy" else f"float({text})"
+
     def _print_Floor(self, expr):
-        return f"{self._module_format(self.library + '.floor')}({self._print(expr.args[0])})"
+        return self._step("floor", expr)
 
     def _print_Ceil(self, expr):
-        return f"{self._module_format(self.library + '.ceil')}({self._print(expr.args[0])})"
+        return self._step("ceil", expr)
 
     def _print_Trunc(self, expr):
-        return f"{self._module_format(self.library + '.trunc')}({self._print(expr.args[0])})"
+        return self._step("trunc", expr)
 
     def _print_Round(self, expr):
         if self.library == "numpy":
             return f"{self._module_format('numpy.round')}({self._print(expr.args[0])})"
-        return f"round({self._print(expr.args[0])})"
+        return f"float(round({self._print(expr.args[0])}))"
 
     def _print_Heaviside(self, expr):
         """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally)."""
