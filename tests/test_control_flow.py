@@ -570,7 +570,6 @@ def floordiv_value(x):
     return x // 0.5
 
 
-@pytest.mark.xfail(strict=True, reason='Floor/Ceil/Trunc/Round print as math.floor/ceil/trunc/round, which return int: the gradient comes back as an int')
 @pytest.mark.parametrize("f", [floor_times_x, trunc_times_x, round_times_x, ceil_times_x])
 def test_step_functions_give_float_gradients(f):
     for x in (2.3, -1.6):
@@ -579,7 +578,6 @@ def test_step_functions_give_float_gradients(f):
         assert close(result, mp_grad(f, (x,))[0])
 
 
-@pytest.mark.xfail(strict=True, reason="x // c prints as math.floor(x/c): the value is an int where Python's float // gives a float")
 def test_floordiv_value_is_a_float_like_python():
     value, gradient = value_and_grad(floordiv_value)(2.3)
     assert value == floordiv_value(2.3) == 4.0
