@@ -119,3 +119,30 @@ class Round(_Step):
     @staticmethod
     def _numeric(x):
         return sympy.Integer(round(float(x)))
+
+
+class CopySign(Function):
+    """``math.copysign(x, y)`` / ``numpy.copysign``: ``|x|`` with the sign *bit* of ``y``.
+
+    Not ``Abs(x)*sign(y)``: that is 0 at ``y = +-0.0``, where copysign gives ``+-|x|``. A concrete
+    ``y`` is replaced by ``copysign(1.0, y)`` before it reaches SymPy (which has no -0.0), so a
+    numeric second argument is never zero except as +0. Derivatives: ``sign(x)*copysign(1, y)``
+    (0 at x = 0, as for ``abs``) and 0 (almost everywhere) with respect to ``y``.
+    """
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        if argindex == 1:
+            return sympy.sign(x) * CopySign(sympy.Integer(1), y)
+        return sympy.Integer(0)
+
+    @classmethod
+    def eval(cls, x, y):
+        if y.is_Number:
+            return -sympy.Abs(x) if y.is_negative else sympy.Abs(x)
+        return None
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None

@@ -104,6 +104,10 @@ class _Printing:
         text = f"{self._module_format(self.library + '.' + name)}({self._print(expr.args[0])})"
         return text if self.library == "numpy" else f"float({text})"
 
+    def _print_CopySign(self, expr):
+        args = ", ".join(self._print(a) for a in expr.args)
+        return f"{self._module_format(self.library + '.copysign')}({args})"
+
     def _print_Floor(self, expr):
         return self._step("floor", expr)
 

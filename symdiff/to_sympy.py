@@ -26,7 +26,7 @@ from . import functions
 from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
 from .naming import Namer, names_in
 from .parse import located, parse_function
-from .primitives import Floor
+from .primitives import CopySign, Floor
 from .program import Branch, External, Guard, Merge, Param, Program, Statement
 
 class NeedsConcrete(Exception):
@@ -894,6 +894,8 @@ class Tracer:
             self.helpers.update(rule.helpers)
         if not any(isinstance(a, sympy.Basic) for a in args):
             return func(*args)  # concrete call, as Python would do it
+        if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
+            args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
         return rule.build(*[to_sympy(a) for a in args])
 
     def _call_python(self, func, args, kwargs, node):
