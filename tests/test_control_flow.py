@@ -597,7 +597,6 @@ def copysign_positive_zero(x):
     return math.copysign(x, 0.0)
 
 
-@pytest.mark.xfail(strict=True, reason='math.copysign(x, y) is translated as Abs(x)*sign(y): sign(+-0.0) = 0 makes value and gradient 0 at y = +-0.0')
 def test_copysign_at_signed_zero():
     # math.copysign takes the sign bit of y: +0.0 is positive, -0.0 negative
     vg = value_and_grad(copysign_xy)
