@@ -720,6 +720,11 @@ class Tracer:
                     parts.append(result)
                     left = right
                     continue
+                if isinstance(op, (ast.Is, ast.IsNot)) and (not is_number(left) or not is_number(right)):
+                    # A number is never None (or any other non-number object): concrete.
+                    parts.append(isinstance(op, ast.IsNot))
+                    left = right
+                    continue
                 raise self.unsupported(node, f"the comparison {type(op).__name__!r} on a differentiated value",
                                        hint="compare numbers with < <= > >= == !=")
             concrete_op, symbolic_op = _COMPARE[type(op)]
