@@ -16,8 +16,6 @@ from .reference import close, mp_function, mp_grad
 
 # Corpus functions that expose a symdiff bug not fixed yet: name -> precise reason.
 KNOWN_BUGS = {
-    "concrete_conditions": "'y is not None' with y a number raises UnsupportedSyntaxError "
-    "(the comparison 'IsNot' on a differentiated value) instead of evaluating to True",
     "debug_dead_branch": "parse rejects a 'with' statement inside a dead 'if DEBUG:' branch "
     "(the fence checks every statement before the trace decides which branches run)",
     "recursion_int_param": "recursion whose depth is an int argument fails at decoration: the "
@@ -638,7 +636,6 @@ def dead_debug_branch_with_try_and_with(x):
     return y * x
 
 
-@pytest.mark.xfail(strict=True, reason="'y is not None' with y a number raises UnsupportedSyntaxError instead of evaluating to True")
 def test_identity_comparison_of_a_number_with_none_is_concrete():
     assert close(grad(identity_checks)(0.7), mp_grad(identity_checks, (0.7,))[0])
 
