@@ -25,7 +25,7 @@ import sympy
 from . import functions
 from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
 from .naming import Namer, names_in
-from .parse import located, parse_function
+from .parse import _FORBIDDEN, _HINTS, located, parse_function
 from .primitives import CopySign, Floor
 from .program import Branch, External, Guard, Merge, Param, Program, Statement
 
@@ -1073,6 +1073,8 @@ class Tracer:
             raise NeedsConcrete(sorted(s.name for s in symbols))
 
     def unsupported(self, node, what=None, hint=None):
+        if what is None and type(node) in _FORBIDDEN:  # as parse words it (an 'if' arm it skipped)
+            what, hint = _FORBIDDEN[type(node)], hint or _HINTS.get(type(node))
         what = what or _describe_construct(node)
         return located(
             UnsupportedSyntaxError,
