@@ -16,8 +16,6 @@ from .reference import close, mp_function, mp_grad
 
 # Corpus functions that expose a symdiff bug not fixed yet: name -> precise reason.
 KNOWN_BUGS = {
-    "debug_dead_branch": "parse rejects a 'with' statement inside a dead 'if DEBUG:' branch "
-    "(the fence checks every statement before the trace decides which branches run)",
     "recursion_int_param": "recursion whose depth is an int argument fails at decoration: the "
     "trace over a symbolic n forks on 'if k == 0' and hits the 60-call depth limit "
     "(SymdiffError) instead of deferring to the call (NeedsConcrete)",
@@ -640,7 +638,6 @@ def test_identity_comparison_of_a_number_with_none_is_concrete():
     assert close(grad(identity_checks)(0.7), mp_grad(identity_checks, (0.7,))[0])
 
 
-@pytest.mark.xfail(strict=True, reason="parse's fence rejects import/try/with anywhere, even in a dead 'if DEBUG:' branch the trace never runs")
 @pytest.mark.parametrize("f", [dead_debug_branch_with_import, dead_debug_branch_with_try_and_with])
 def test_dead_debug_branch_is_not_translated(f):
     assert close(grad(f)(0.7), mp_grad(f, (0.7,))[0])
@@ -652,11 +649,36 @@ def live_import(x):
     return x
 
 
-def test_a_forbidden_statement_on_a_live_path_is_still_an_error():
+def live_concrete_try(x):
+    if N_LIVE > 0:
+        try:  # LIVE-TRY
+            y = x * 2
+        except ValueError:
+            y = x
+    return y
+
+
+N_LIVE = 1
+
+
+def global_in_dead_branch(x):
+    if DEBUG:
+        global N_LIVE  # DEAD-GLOBAL
+    return x
+
+
+@pytest.mark.parametrize("f, marker, message", [
+    (live_import, "LIVE-IMPORT", "import statement is not supported in a differentiated function"),
+    (live_concrete_try, "LIVE-TRY", "'try' statement is not supported in a differentiated function"),
+    (global_in_dead_branch, "DEAD-GLOBAL", "'global' statement is not supported"),
+])
+def test_a_forbidden_statement_on_a_live_path_is_still_an_error(f, marker, message):
     with pytest.raises(UnsupportedSyntaxError) as info:
-        grad(live_import)
-    assert info.value.lineno == line_of("LIVE-IMPORT")
-    assert "import statement is not supported" in info.value.message
+        grad(f)
+    assert info.value.lineno == line_of(marker)
+    assert info.value.filename == HERE
+    assert message in info.value.message
+    assert info.value.hint
 
 
 def power_rec(x, k):
