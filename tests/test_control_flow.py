@@ -744,7 +744,6 @@ def lambdas_in_comprehension_late(x):
     return sum(g(x) for g in fs)
 
 
-@pytest.mark.xfail(strict=True, reason="defaults of a nested def/lambda are evaluated at the call, not at the definition (silently wrong: 12.5 vs 8.75); lambdas made in a comprehension lose the comprehension variable ('k' is not defined)")
 @pytest.mark.parametrize("f", [nested_default_binds_early, lambdas_in_comprehension_default,
                                lambdas_in_comprehension_late])
 def test_defaults_and_closures_bind_like_python(f):
@@ -775,3 +774,61 @@ def test_round_with_ndigits():
     value, gradient = value_and_grad(round_to_digits)(1.234)
     assert value == round_to_digits(1.234)
     assert gradient == round(1.234, 2)
+
+
+HELPER_SCALE = 3.0
+
+
+def _scaled_by_default(t, scale=HELPER_SCALE, *, power=2):
+    return scale * t ** power
+
+
+def module_helper_default_binds_at_definition(x):
+    return _scaled_by_default(x) + _scaled_by_default(x, power=3)
+
+
+def data_dependent_default(x):
+    def g(t, c=x * x):
+        return t * c
+
+    return g(2.0) + g(x, c=1.0)
+
+
+def comprehension_scopes(x):
+    a = 2.0
+    rows = [[x * a * i + j for j in range(2)] for i in range(3)]
+    fs = [(lambda t: t * i + x) for i in range(3)]
+    return sum(sum(r) for r in rows) + sum([f(x) for f in fs])
+
+
+def test_module_helper_default_is_the_value_at_definition(monkeypatch):
+    g = value_and_grad(module_helper_default_binds_at_definition)
+    expected = module_helper_default_binds_at_definition(0.7)
+    monkeypatch.setattr(sys.modules[__name__], "HELPER_SCALE", 100.0)  # as Python: no effect
+    value, gradient = g(0.7)
+    assert value == pytest.approx(expected, rel=1e-15)
+    assert gradient == pytest.approx(3.0 * 2 * 0.7 + 3.0 * 3 * 0.7 ** 2, rel=1e-15)
+
+
+@pytest.mark.parametrize("f", [data_dependent_default, comprehension_scopes])
+def test_defaults_and_comprehension_scopes_against_reference(f):
+    for x in (0.7, -1.2):
+        value, gradient = value_and_grad(f)(x)
+        assert close(value, f(x))
+        assert close(gradient, mp_grad(f, (x,))[0])
+
+
+def free_variable_before_assignment(x):
+    def g(t):
+        return t * k  # FREE-BEFORE
+
+    y = g(x)
+    k = 2.0
+    return y + k
+
+
+def test_free_variable_used_before_assignment():
+    with pytest.raises(SymdiffError) as info:
+        grad(free_variable_before_assignment)
+    assert info.value.lineno == line_of("FREE-BEFORE")
+    assert "'k' is used before it is assigned" in info.value.message
