@@ -759,6 +759,14 @@ class Tracer:
         if truth is not None:
             return self.eval(node.body if truth else node.orelse)
         a, b = self.eval(node.body), self.eval(node.orelse)
+        if isinstance(a, (tuple, list)) and type(a) is type(b) and len(a) == len(b):
+            # (p, q) if c else (r, s): one conditional expression per element
+            for x, y in zip(a, b):
+                self.require_number(x, node.body)
+                self.require_number(y, node.orelse)
+            return type(a)(x if type(x) is type(y) and _same(x, y)
+                           else sympy.Piecewise((to_sympy(x), test), (to_sympy(y), True))
+                           for x, y in zip(a, b))
         self.require_number(a, node.body)
         self.require_number(b, node.orelse)
         return sympy.Piecewise((to_sympy(a), test), (to_sympy(b), True))
