@@ -215,7 +215,9 @@ class Gradient:
             kinds = [self._kind(name, value) for name, value in zip(names, args)]
             arrays = "array" in kinds
             concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if k == "concrete")
-            build = self._build("numpy" if arrays else "math_or_numpy", concrete)
+            # Every int argument not differentiated is concrete now: nothing left to defer (a
+            # float where an int count is expected is then a located error, as in Python).
+            build = self._build("numpy" if arrays else "math_or_numpy", concrete, deferrable=())
             if arrays:
                 self._check_elementwise(build)
             entry = self._make_entry(build, kinds, key)
@@ -320,11 +322,13 @@ class Gradient:
         return (value, grads) if self._with_value else grads
 
     # ---- building ----
-    def _build(self, library, concrete):
+    def _build(self, library, concrete, deferrable=None):
         found = self._builds.get((library, concrete))
         if found is None:
+            if deferrable is None:
+                deferrable = self._deferrable(concrete)
             found = build(self._parsed, self.wrt, None if library == "math_or_numpy" else library,
-                          dict(concrete), deferrable=self._deferrable(concrete))
+                          dict(concrete), deferrable=deferrable)
             self._builds[(library, concrete)] = found
         self._last = found
         return found

@@ -332,6 +332,8 @@ class Tracer:
         if truth is not None:
             arm = stmt.body if truth else stmt.orelse
             return self.exec_block(arm, None if cont is None else [*rest, *cont])
+        # A condition on int parameters only (not differentiated) is concrete at the call.
+        self.check_deferrable(test)
         if _loop_exits(stmt.body + stmt.orelse):
             raise located(
                 UnsupportedSyntaxError,
@@ -947,6 +949,11 @@ class Tracer:
         when the function was defined."""
         depth = self.frame.depth + 1
         if depth > MAX_INLINE_DEPTH:
+            # Recursion driven by an int parameter not differentiated: trace at the call.
+            used = set().union(*[a.free_symbols for a in [*args, *kwargs.values()]
+                                 if isinstance(a, sympy.Basic)])
+            if used & self.deferrable_symbols:
+                raise NeedsConcrete(sorted(s.name for s in used & self.deferrable_symbols))
             raise located(
                 SymdiffError,
                 f"calls nest more than {MAX_INLINE_DEPTH} deep (in {name}): recursion whose depth "
