@@ -619,3 +619,33 @@ def branch_reuses_common_subexpression(x):
     else:
         r = s - e * e
     return r * s + e
+
+
+@case((0.7, 3), (0.7, 0), (-1.2, 12), wrt=("x",))
+def break_on_int_parameter(x, n):
+    total = 0.0
+    for k in range(10):
+        if k >= n:
+            break
+        total = total + x ** (k + 1)
+    return total
+
+
+@case((0.7, 3), (0.7, 11), wrt=("x",))
+def return_on_int_parameter_in_loop(x, n):
+    y = x
+    for k in range(10):
+        if k == n:
+            return y * k
+        y = y * math.cos(y)
+    return y
+
+
+@case((0.7, 2, 1.5), (0.7, 5, -0.5), wrt=("x", "c"))
+def int_and_float_parameters(x, n, c):
+    y = x
+    for _ in range(n):
+        y = y * c + math.sin(y)
+    if n > 3 and c > 0:
+        y = y * 2
+    return y

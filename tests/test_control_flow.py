@@ -16,9 +16,6 @@ from .reference import close, mp_function, mp_grad
 
 # Corpus functions that expose a symdiff bug not fixed yet: name -> precise reason.
 KNOWN_BUGS = {
-    "recursion_int_param": "recursion whose depth is an int argument fails at decoration: the "
-    "trace over a symbolic n forks on 'if k == 0' and hits the 60-call depth limit "
-    "(SymdiffError) instead of deferring to the call (NeedsConcrete)",
 }
 
 
@@ -691,7 +688,6 @@ def recursion_on_int_argument(x, n):
     return power_rec(x, n) + x
 
 
-@pytest.mark.xfail(strict=True, reason="decoration-time trace over a symbolic n forks on 'if k == 0' and hits the call-depth limit (SymdiffError) instead of deferring to the call")
 def test_recursion_depth_from_an_int_argument():
     g = grad(recursion_on_int_argument, wrt="x")
     assert g(0.7, 4) == pytest.approx(4 * 0.7 ** 3 + 1, rel=1e-14)
@@ -704,7 +700,6 @@ def count_loop(x, n):
     return x
 
 
-@pytest.mark.xfail(strict=True, reason='the internal NeedsConcrete exception leaks to the user when a float is passed for an int loop count')
 def test_float_for_an_int_count_is_a_symdiff_error():
     g = grad(count_loop, wrt="x")
     assert g(1.0, 3) == 8.0
