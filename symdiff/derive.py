@@ -58,9 +58,40 @@ class GradientProgram:
         return "\n".join(lines) + ">"
 
 
+class _PowerOfSymbols(sympy.Function):
+    """``b**e`` with a symbolic exponent, differentiated with the conventions at ``b = 0``.
+
+    SymPy writes d(b**e) as ``b**e*(e/b*db + log(b)*de)``: 0/0 and 0*log(0) give nan at
+    b = 0. Here d/db = ``e*b**(e - 1)`` (0 for e > 1, 1 for e = 1, inf for e < 1) and
+    d/de = ``b**e*log(b)``, taken as 0 at b = 0 (DESIGN.md conventions; PyTorch does the same).
+    """
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        base, exponent = self.args
+        if argindex == 1:
+            return exponent * base ** (exponent - 1)
+        return sympy.Piecewise((sympy.Integer(0), sympy.Eq(base, 0)),
+                               (base ** exponent * sympy.log(base), True))
+
+
+def _is_power_of_symbols(expr):
+    return expr.is_Pow and bool(expr.base.free_symbols) and bool(expr.exp.free_symbols)
+
+
 def local_partial(stmt, symbol):
-    """d(stmt.expr)/d(symbol), as SymPy differentiates it (``DiracDelta`` -> 0 almost everywhere)."""
-    partial = sympy.diff(stmt.expr, symbol)
+    """d(stmt.expr)/d(symbol), as SymPy differentiates it (``DiracDelta`` -> 0 almost everywhere).
+
+    A power whose base and exponent are both symbolic follows the conventions at a zero base
+    (see ``_PowerOfSymbols``)."""
+    expr = stmt.expr
+    if expr.has(sympy.Pow) and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
+        expr = expr.replace(_is_power_of_symbols, lambda p: _PowerOfSymbols(p.base, p.exp))
+        partial = sympy.diff(expr, symbol).replace(
+            lambda e: isinstance(e, _PowerOfSymbols), lambda e: sympy.Pow(*e.args))
+    else:
+        partial = sympy.diff(expr, symbol)
     if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
     if partial.has(sympy.Derivative, sympy.Subs):
