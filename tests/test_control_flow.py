@@ -202,7 +202,6 @@ def test_integer_power_at_zero():
     assert grad(math_pow_3)(0.0) == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason='d(x**y)/dy at x = 0 is printed as x**y*log(x): 0*log(0) gives nan, not 0 (DESIGN table)')
 @pytest.mark.parametrize("f", [power_xy, math_pow_xy])
 def test_power_wrt_exponent_at_zero_base(f):
     # d(x**y)/dy = x**y * log(x) -> 0 at x = 0, y > 0 (PyTorch's convention; JAX gives nan)
@@ -211,7 +210,6 @@ def test_power_wrt_exponent_at_zero_base(f):
         assert g(0.0, y) == 0.0, y
 
 
-@pytest.mark.xfail(strict=True, reason="d(x**y)/dx is printed as x**y*y/x (sympy's form, reused value / x): 0/0 gives nan at x = 0 instead of y*0**(y-1)")
 @pytest.mark.parametrize("f", [power_xy, math_pow_xy])
 def test_power_wrt_base_at_zero_base(f):
     # d(x**y)/dx = y * x**(y - 1) at x = 0: 0 for y > 1, 1 for y = 1, inf for 0 < y < 1
@@ -221,6 +219,32 @@ def test_power_wrt_base_at_zero_base(f):
     assert g(0.0, 1.0) == 1.0
     assert g(0.0, 0.5) == math.inf
     assert grad(f)(0.0, 2.0) == (0.0, 0.0)
+
+
+EXPONENT = 2.0  # a module-level float: a symbol in the trace, read at each call
+
+
+def power_of_module_float(x):
+    return x ** EXPONENT
+
+
+def test_power_with_a_symbolic_constant_exponent_at_zero(monkeypatch):
+    g = grad(power_of_module_float)
+    assert g(0.0) == 0.0 and g(1.5) == 3.0
+    monkeypatch.setattr(sys.modules[__name__], "EXPONENT", 1.0)
+    assert g(0.0) == 1.0
+    monkeypatch.setattr(sys.modules[__name__], "EXPONENT", 0.5)
+    assert g(0.0) == math.inf
+
+
+def test_power_of_arrays_at_zero_base():
+    def f(x, y):
+        return np.power(x, y) + x
+
+    with np.errstate(all="ignore"):
+        gx, gy = grad(f)(np.array([0.0, 1.0, 2.0]), np.array([2.0, 2.0, 0.5]))
+    assert gx.tolist() == [1.0, 3.0, pytest.approx(1 + 0.5 / math.sqrt(2), rel=1e-15)]
+    assert gy.tolist() == [0.0, 0.0, pytest.approx(math.sqrt(2) * math.log(2), rel=1e-15)]
 
 
 @pytest.mark.parametrize("f", [guarded_sqrt_ifexp, guarded_sqrt_if, guarded_sqrt_early_return,
