@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from .errors import SymdiffError
+from .primitives import SharedTies
 from .program import Branch, Merge, Statement
 
 
@@ -80,18 +81,28 @@ def _is_power_of_symbols(expr):
     return expr.is_Pow and bool(expr.base.free_symbols) and bool(expr.exp.free_symbols)
 
 
+def _is_long_extremum(expr):
+    """A ``Max``/``Min`` of three or more values (ties share 1/k, see ``SharedTies``)."""
+    return isinstance(expr, (sympy.Max, sympy.Min)) and len(expr.args) > 2
+
+
 def local_partial(stmt, symbol):
     """d(stmt.expr)/d(symbol), as SymPy differentiates it (``DiracDelta`` -> 0 almost everywhere).
 
     A power whose base and exponent are both symbolic follows the conventions at a zero base
     (see ``_PowerOfSymbols``)."""
     expr = stmt.expr
+    stand_ins = False
     if expr.has(sympy.Pow) and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
         expr = expr.replace(_is_power_of_symbols, lambda p: _PowerOfSymbols(p.base, p.exp))
-        partial = sympy.diff(expr, symbol).replace(
-            lambda e: isinstance(e, _PowerOfSymbols), lambda e: sympy.Pow(*e.args))
-    else:
-        partial = sympy.diff(expr, symbol)
+        stand_ins = True
+    if expr.has(sympy.Max, sympy.Min) and any(_is_long_extremum(e) for e in expr.atoms(sympy.Max, sympy.Min)):
+        expr = expr.replace(_is_long_extremum, lambda e: SharedTies(e, *e.args))
+        stand_ins = True
+    partial = sympy.diff(expr, symbol)
+    if stand_ins:
+        partial = partial.replace(lambda e: isinstance(e, _PowerOfSymbols), lambda e: sympy.Pow(*e.args))
+        partial = partial.replace(lambda e: isinstance(e, SharedTies), lambda e: e.args[0])
     if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
     if partial.has(sympy.Derivative, sympy.Subs):

@@ -146,3 +146,45 @@ class CopySign(Function):
 
     def _eval_is_real(self):
         return all(arg.is_real for arg in self.args) or None
+
+
+class SharedTies(Function):
+    """``Max``/``Min`` of three or more values, while it is differentiated: tied winners share.
+
+    SymPy's ``Max.fdiff`` gives each argument ``Heaviside(arg - Max(others))``: 1/2 to *each* of
+    k >= 3 tied arguments, so the weights sum to k/2. Here each of the k tied winners gets 1/k
+    (the weights always sum to 1, like JAX's and PyTorch's reductions). Only used inside
+    ``derive.local_partial`` (SymPy's own ``Max``/``Min`` keep their simplifications; a
+    subclass of them would not, as SymPy compares the class with ``Max``/``Min``).
+    ``args[0]`` is the SymPy ``Max``/``Min`` itself, the rest its arguments.
+    """
+
+    def fdiff(self, argindex=1):
+        whole, *args = self.args
+        if argindex == 1:
+            return sympy.Integer(0)
+        ties = [Tie(a, whole) for a in args]
+        return ties[argindex - 2] / sympy.Add(*ties)
+
+
+class Tie(Function):
+    """1 where ``a == b`` else 0 (``b`` is a max/min, so at least one argument ties with it)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return sympy.Integer(1 if a == b else 0)
+        if a == b:
+            return sympy.Integer(1)
+        return None
+
+    def _eval_is_real(self):
+        return True
+
+    def _eval_is_nonnegative(self):
+        return True

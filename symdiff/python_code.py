@@ -104,6 +104,13 @@ class _Printing:
         text = f"{self._module_format(self.library + '.' + name)}({self._print(expr.args[0])})"
         return text if self.library == "numpy" else f"float({text})"
 
+    def _print_Tie(self, expr):
+        """1.0 where a max/min argument equals the max/min, else 0.0 (tie-sharing weights)."""
+        a, b = (self._print(arg) for arg in expr.args)
+        if self.library == "numpy":
+            return f"{self._module_format('numpy.where')}({a} == {b}, 1.0, 0.0)"
+        return f"(1.0 if {a} == {b} else 0.0)"
+
     def _print_CopySign(self, expr):
         args = ", ".join(self._print(a) for a in expr.args)
         return f"{self._module_format(self.library + '.copysign')}({args})"
