@@ -180,12 +180,18 @@ def test_max_min_tie_shares_equally():
     assert grad(minimum3)(0.0, 1.0, 0.0) == (0.5, 0.0, 0.5)
 
 
-@pytest.mark.xfail(strict=True, reason="sympy's Max/Min.fdiff gives Heaviside(0) = 1/2 to each of three tied arguments: weights (0.5, 0.5, 0.5) sum to 1.5")
 def test_max_min_three_way_tie_shares_one_in_total():
     # max(x, y, z) at x == y == z: the weights must sum to 1 (d/dt max(t, t, t) = 1), each 1/3.
     for f in (maximum3, minimum3):
         weights = grad(f)(1.0, 1.0, 1.0)
         assert weights == pytest.approx((1 / 3, 1 / 3, 1 / 3), rel=1e-15)
+    # three tied of four (2x == y == z), then a tie of 2x with the constant 1.0: shares 1/3, 1/2
+    assert grad(max_of_four)(1.0, 2.0, 2.0) == pytest.approx((2 / 3 + 3, 1 / 3, 1 / 3), rel=1e-15)
+    assert grad(max_of_four)(0.5, 0.2, 0.2) == pytest.approx((1.0, 1.5, 1.5), rel=1e-15)
+
+
+def max_of_four(x, y, z):
+    return max(x * 2, y, z, 1.0) + min([x, y, z]) * 3
 
 
 def test_sqrt_at_zero_is_inf():
