@@ -1186,6 +1186,11 @@ def _builtin_passthrough(func):
     return call
 
 
+def _builtin_reversed(tracer, node, args, kwargs):
+    """``reversed(seq)`` as a tuple (Python's reverse iterators have several private types)."""
+    return tuple(_builtin_passthrough(reversed)(tracer, node, args, kwargs))
+
+
 def _builtin_sequence(func):
     def call(tracer, node, args, kwargs):
         if len(args) > 1 or kwargs:
@@ -1258,7 +1263,7 @@ _STRUCTURAL = {
         (len, _builtin_len),
         (enumerate, _builtin_passthrough(enumerate)),
         (zip, _builtin_passthrough(zip)),
-        (reversed, _builtin_passthrough(reversed)),
+        (reversed, _builtin_reversed),
         (list, _builtin_sequence(list)),
         (tuple, _builtin_sequence(tuple)),
         (sum, _builtin_sum),
