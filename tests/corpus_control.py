@@ -649,3 +649,16 @@ def int_and_float_parameters(x, n, c):
     if n > 3 and c > 0:
         y = y * 2
     return y
+
+
+@case((0.5,), (-1.3,))
+def reversed_loops(x):
+    coeffs = [1.0, -0.5, 0.25, 2.0]
+    acc = 0.0
+    for c in reversed(coeffs):  # Horner from the highest power
+        acc = acc * x + c
+    for k in reversed(range(1, 4)):
+        acc = acc + math.sin(k * x)
+    for v in reversed((x, x * x)):
+        acc = acc * v
+    return acc
