@@ -11,7 +11,9 @@ import pytest
 
 from symdiff import grad, value_and_grad
 
+from . import helpers_module
 from .corpus_control import CONTROL_CORPUS
+from .helpers_module import taylor_exp
 from .reference import close, mp_function, mp_grad
 
 # Corpus functions that expose a symdiff bug not fixed yet: name -> precise reason.
@@ -857,3 +859,38 @@ def test_free_variable_used_before_assignment():
         grad(free_variable_before_assignment)
     assert info.value.lineno == line_of("FREE-BEFORE")
     assert "'k' is used before it is assigned" in info.value.message
+
+
+def uses_imported_module_int(x):
+    return helpers_module.taylor_exp(x) + taylor_exp(2 * x)
+
+
+def _make_repeated(times):
+    def repeated(x):
+        y = x
+        for _ in range(times):
+            y = math.sin(y) + x
+        return y
+
+    return repeated, lambda value: _set_cell(repeated, value)
+
+
+def _set_cell(fun, value):
+    fun.__closure__[0].cell_contents = value
+
+
+def test_module_int_of_another_module_and_closure_int_are_guarded(monkeypatch):
+    g = grad(uses_imported_module_int)
+    first = g(0.4)
+    assert close(first, mp_grad(uses_imported_module_int, (0.4,))[0])
+    monkeypatch.setattr(helpers_module, "ORDER", 6)
+    assert g(0.4) != first
+    assert close(g(0.4), mp_grad(uses_imported_module_int, (0.4,))[0])
+
+    repeated, set_times = _make_repeated(2)
+    g = grad(repeated)
+    before = g(0.4)
+    assert close(before, mp_grad(repeated, (0.4,))[0])
+    set_times(5)
+    assert g(0.4) != before
+    assert close(g(0.4), mp_grad(repeated, (0.4,))[0])
