@@ -933,3 +933,20 @@ def test_partial_early_returns_do_not_duplicate_the_rest():
     for x in (0.2, 0.7, 3.0, 6.0, 40.0):
         assert close(g(x), mp_grad(six_guarded_stages, (x,))[0])
     assert len(g.source.splitlines()) < 300
+
+
+def long_loop(x, n):
+    y = x
+    for _ in range(n):
+        y = math.sin(y) * 0.5 + x
+    return y
+
+
+def test_long_sums_are_split_over_lines():
+    # x's adjoint gathers one term per iteration; printed as one 'a + b + ...' line, 3000
+    # iterations made Python's compiler raise RecursionError. Lines now hold <= 16 operands.
+    g = grad(long_loop, wrt="x")
+    assert close(g(0.3, 60), mp_grad(long_loop, (0.3, 60), ("x",))[0])
+    longest = max(line.count(" + ") + line.count("*") for line in g.source.splitlines()
+                  if not line.lstrip().startswith("#"))
+    assert longest <= 16
