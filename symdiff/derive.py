@@ -78,7 +78,9 @@ class _PowerOfSymbols(sympy.Function):
 
 
 def _is_power_of_symbols(expr):
-    return expr.is_Pow and bool(expr.base.free_symbols) and bool(expr.exp.free_symbols)
+    """``b**e`` with a symbolic exponent and a symbolic (or zero) base."""
+    return expr.is_Pow and bool(expr.exp.free_symbols) and (
+        bool(expr.base.free_symbols) or expr.base.is_zero is True)
 
 
 def _is_long_extremum(expr):

@@ -297,7 +297,10 @@ def _print_line(expr, printer):
 def _print_result(expr, printer):
     """A value: numbers as float literals, so an int never comes back as a gradient."""
     if expr.is_Number:
-        return repr(float(expr))
+        value = float(expr)
+        if math.isfinite(value):
+            return repr(value)
+        return printer.doprint(sympy.Float(value))  # math.nan / math.inf, never a bare 'nan'
     if isinstance(expr, sympy.Piecewise):
         expr = sympy.Piecewise(*[
             (sympy.Float(float(e)) if e.is_Number else e, c) for e, c in expr.args
