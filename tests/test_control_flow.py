@@ -245,6 +245,16 @@ def test_power_with_a_symbolic_constant_exponent_at_zero(monkeypatch):
     assert g(0.0) == math.inf
 
 
+def power_of_zero_constant(x):
+    return 0.0 ** x + x
+
+
+def test_power_of_a_zero_constant_base():
+    # d(0.0**x)/dx = 0 for x > 0 (the zero-base convention); was 'return nan' -> NameError
+    assert grad(power_of_zero_constant)(2.0) == 1.0
+    assert value_and_grad(power_of_zero_constant)(0.5) == (0.5, 1.0)
+
+
 def test_power_of_arrays_at_zero_base():
     def f(x, y):
         return np.power(x, y) + x
