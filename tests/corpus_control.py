@@ -662,3 +662,12 @@ def reversed_loops(x):
     for v in reversed((x, x * x)):
         acc = acc * v
     return acc
+
+
+@case((1.958, 0.052), (0.3, 1.2), (-0.5, -0.4))
+def min_max_of_related_values(x, y):
+    # SymPy simplifies min(y - c, y) to y - c and max(y, y + 1) to y + 1: they must stay right
+    t = 0.9 if x > 0.71 else 0.0
+    a = max(min(y - 0.126, y), t)
+    b = max(a, a + 1, x * x) + min(x, x + 2, y * y)
+    return a * b + max(y, y + 1)
