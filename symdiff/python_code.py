@@ -301,11 +301,16 @@ def _print_result(expr, printer):
         if math.isfinite(value):
             return repr(value)
         return printer.doprint(sympy.Float(value))  # math.nan / math.inf, never a bare 'nan'
-    if isinstance(expr, sympy.Piecewise):
-        expr = sympy.Piecewise(*[
-            (sympy.Float(float(e)) if e.is_Number else e, c) for e, c in expr.args
-        ])
-    return printer.doprint(expr)
+    return printer.doprint(_float_arms(expr))
+
+
+def _float_arms(expr):
+    """A conditional's number arms as floats, nested conditionals included (never an int 0)."""
+    if not isinstance(expr, sympy.Piecewise):
+        return expr
+    return sympy.Piecewise(*[
+        (sympy.Float(float(e)) if e.is_Number else _float_arms(e), c) for e, c in expr.args
+    ])
 
 
 def _def_line(program):
