@@ -960,3 +960,15 @@ def test_long_sums_are_split_over_lines():
     longest = max(line.count(" + ") + line.count("*") for line in g.source.splitlines()
                   if not line.lstrip().startswith("#"))
     assert longest <= 16
+
+
+def nested_conditional_constant_arms(x, y):
+    return ((0.26 if x > -0.42 else y) if x > 0.83 else math.sin(y)) + x
+
+
+def test_nested_conditional_with_constant_arms_gives_float_gradients():
+    for point in ((1.958, 0.052), (0.0, 0.4)):
+        value, gradient = value_and_grad(nested_conditional_constant_arms)(*point)
+        assert all(isinstance(g, float) for g in gradient), gradient
+        for got, want in zip(gradient, mp_grad(nested_conditional_constant_arms, point)):
+            assert close(got, want)
