@@ -972,3 +972,26 @@ def test_nested_conditional_with_constant_arms_gives_float_gradients():
         assert all(isinstance(g, float) for g in gradient), gradient
         for got, want in zip(gradient, mp_grad(nested_conditional_constant_arms, point)):
             assert close(got, want)
+
+
+def accumulate_with_append(x):
+    terms = []
+    for k in range(4):
+        terms.append(x ** k / (k + 1))
+    return sum(terms)
+
+
+def fill_by_index(x):
+    v = [0.0, 0.0, 0.0]
+    for k in range(3):
+        v[k] = math.sin(k * x)
+    return v[0] + v[1] * v[2]
+
+
+@pytest.mark.xfail(strict=True, reason="list mutation is not supported: 'terms.append(v)' is "
+                   "refused as an expression statement and 'v[k] = ...' as 'assignment to v[k]' "
+                   "(clear UnsupportedSyntaxError; rewrite with comprehensions or tuples)")
+@pytest.mark.parametrize("f", [accumulate_with_append, fill_by_index])
+def test_list_mutation_in_loops(f):
+    for x in (0.4, -1.1):
+        assert close(grad(f)(x), mp_grad(f, (x,))[0])
