@@ -417,12 +417,18 @@ class Gradient(functools.partial):
 
     # ---- building ----
     def _build(self, concrete, shaped):
-        """The build for these specialised ints and array shapes (``shaped=None``: not known yet)."""
+        """The build for these specialised ints and array shapes (``shaped=None``: not known yet).
+
+        Before any call, a parameter that is not differentiated may turn out to be an int count:
+        using one as a count defers the trace to the call. At a call every int is concrete, so
+        a float used as a count is then a located error, as in Python.
+        """
         key = (concrete, shaped)
         found = self._builds.get(key)
         if found is None:
             kinds = None if shaped is None else dict(shaped)
-            found = self._builder(self._parsed, self.wrt, dict(concrete), self._deferrable(concrete),
+            deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
+            found = self._builder(self._parsed, self.wrt, dict(concrete), deferrable,
                                   kinds, self._with_value)
             self._builds[key] = found
         self._last = found

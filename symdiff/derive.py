@@ -13,6 +13,7 @@ import sympy
 
 from . import arrays
 from .errors import SymdiffError
+from .primitives import SharedTies
 from .program import Branch, Merge, Statement, definitions
 
 
@@ -105,16 +106,60 @@ def differentiate(expr, symbol):
                         outer = e.fdiff(i + 1)
                     except (sympy.ArgumentIndexError, NotImplementedError, TypeError):
                         return sympy.diff(e, symbol)
-                    terms.append(outer * d(a))
+                    if outer != 0:
+                        terms.append(outer * d(a))
             return sympy.Add(*terms)
         return sympy.diff(e, symbol)
 
     return d(expr)
 
 
+class _PowerOfSymbols(sympy.Function):
+    """``b**e`` with a symbolic exponent, differentiated with the conventions at ``b = 0``.
+
+    SymPy writes d(b**e) as ``b**e*(e/b*db + log(b)*de)``: 0/0 and 0*log(0) give nan at
+    b = 0. Here d/db = ``e*b**(e - 1)`` (0 for e > 1, 1 for e = 1, inf for e < 1) and
+    d/de = ``b**e*log(b)``, taken as 0 at b = 0 (DESIGN.md conventions; PyTorch does the same).
+    """
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        base, exponent = self.args
+        if argindex == 1:
+            return exponent * base ** (exponent - 1)
+        return sympy.Piecewise((sympy.Integer(0), sympy.Eq(base, 0)),
+                               (base ** exponent * sympy.log(base), True))
+
+
+def _is_power_of_symbols(expr):
+    """``b**e`` with a symbolic exponent and a symbolic (or zero) base."""
+    return expr.is_Pow and bool(expr.exp.free_symbols) and (
+        bool(expr.base.free_symbols) or expr.base.is_zero is True)
+
+
+def _is_long_extremum(expr):
+    """A ``Max``/``Min`` of three or more values (ties share 1/k, see ``SharedTies``)."""
+    return isinstance(expr, (sympy.Max, sympy.Min)) and len(expr.args) > 2
+
+
 def local_partial(stmt, symbol):
-    """d(stmt.expr)/d(symbol) (``DiracDelta`` -> 0: derivatives of steps vanish almost everywhere)."""
-    partial = differentiate(stmt.expr, symbol)
+    """d(stmt.expr)/d(symbol) (``DiracDelta`` -> 0: derivatives of steps vanish almost everywhere).
+
+    A power whose base and exponent are both symbolic follows the conventions at a zero base
+    (see ``_PowerOfSymbols``); a max/min of three or more shares ties equally (``SharedTies``)."""
+    expr = stmt.expr
+    stand_ins = False
+    if expr.has(sympy.Pow) and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
+        expr = expr.replace(_is_power_of_symbols, lambda p: _PowerOfSymbols(p.base, p.exp))
+        stand_ins = True
+    if expr.has(sympy.Max, sympy.Min) and any(_is_long_extremum(e) for e in expr.atoms(sympy.Max, sympy.Min)):
+        expr = expr.replace(_is_long_extremum, lambda e: SharedTies(e, *e.args))
+        stand_ins = True
+    partial = differentiate(expr, symbol)
+    if stand_ins:
+        partial = partial.replace(lambda e: isinstance(e, _PowerOfSymbols), lambda e: sympy.Pow(*e.args))
+        partial = partial.replace(lambda e: isinstance(e, SharedTies), lambda e: e.args[0])
     whole = {f: sympy.Integer(int(f)) for f in partial.atoms(sympy.Float)
              if float(f).is_integer() and abs(float(f)) < 2**53}
     if whole:  # 0.5 * 2 gives 1.0: print r, not 1.0*r

@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
-from .primitives import Ceil, Floor, LogAddExp, LogAddExp2, RealCbrt, Round, Trunc
+from .primitives import Ceil, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round, Trunc
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,7 +56,7 @@ _MATH = [
     ("hypot", _hypot, (1, 2, 3, 4, 5, 6, 7, 8)),
     # ---- piecewise ----
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc),
-    ("copysign", lambda x, y: sympy.Abs(x) * sympy.sign(y), (2,)),
+    ("copysign", CopySign, (2,)),
     # ---- other ----
     ("fabs", sympy.Abs),
     ("erf", sympy.erf), ("erfc", sympy.erfc), ("gamma", sympy.gamma), ("lgamma", sympy.loggamma),
@@ -87,7 +87,7 @@ _NUMPY = [
     ("abs", sympy.Abs), ("absolute", sympy.Abs), ("fabs", sympy.Abs), ("sign", sympy.sign),
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", Round), ("rint", Round),
     ("maximum", sympy.Max, (2,)), ("minimum", sympy.Min, (2,)), ("fmax", sympy.Max, (2,)),
-    ("fmin", sympy.Min, (2,)), ("copysign", lambda x, y: sympy.Abs(x) * sympy.sign(y), (2,)),
+    ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,)),
     ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
     ("radians", lambda x: x * sympy.pi / 180), ("degrees", lambda x: x * 180 / sympy.pi),
 ]

@@ -193,17 +193,37 @@ def _check_fence(parsed):
         )
     if args.posonlyargs:
         pass  # positional-only parameters are fine
-    for stmt in body:
-        for sub in ast.walk(stmt):
-            kind = _FORBIDDEN.get(type(sub))
-            if kind is not None:
-                raise located(
-                    UnsupportedSyntaxError,
-                    f"{kind} is not supported in a differentiated function",
-                    parsed,
-                    sub,
-                    hint=_HINTS.get(type(sub)),
-                )
+    for sub in _fenced_nodes(body):
+        kind = _FORBIDDEN.get(type(sub))
+        if kind is not None:
+            raise located(
+                UnsupportedSyntaxError,
+                f"{kind} is not supported in a differentiated function",
+                parsed,
+                sub,
+                hint=_HINTS.get(type(sub)),
+            )
+
+
+# Constructs that change what the whole function is (a generator, a coroutine) or the scope of
+# its names: refused wherever they are. The others are refused here unless they sit in the body of
+# an 'if', whose condition may be concrete and false ('if DEBUG: import pdb; ...'); the trace
+# raises the same error if it ever runs them.
+_EVERYWHERE = (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await, ast.AsyncFunctionDef)
+
+
+def _fenced_nodes(body):
+    """Every node of ``body``; inside the arms of an ``if`` only the ``_EVERYWHERE`` kinds."""
+    stack = [(node, False) for node in body]
+    while stack:
+        node, in_if = stack.pop()
+        if not in_if or isinstance(node, _EVERYWHERE):
+            yield node
+        if isinstance(node, ast.If):
+            stack.append((node.test, in_if))
+            stack.extend((child, True) for child in [*node.body, *node.orelse])
+            continue
+        stack.extend((child, in_if) for child in ast.iter_child_nodes(node))
 
 
 def require(condition, parsed, node, message, hint=None, error_class=SymdiffError):

@@ -119,3 +119,72 @@ class Round(_Step):
     @staticmethod
     def _numeric(x):
         return sympy.Integer(round(float(x)))
+
+
+class CopySign(Function):
+    """``math.copysign(x, y)`` / ``numpy.copysign``: ``|x|`` with the sign *bit* of ``y``.
+
+    Not ``Abs(x)*sign(y)``: that is 0 at ``y = +-0.0``, where copysign gives ``+-|x|``. A concrete
+    ``y`` is replaced by ``copysign(1.0, y)`` before it reaches SymPy (which has no -0.0), so a
+    numeric second argument is never zero except as +0. Derivatives: ``sign(x)*copysign(1, y)``
+    (0 at x = 0, as for ``abs``) and 0 (almost everywhere) with respect to ``y``.
+    """
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        if argindex == 1:
+            return sympy.sign(x) * CopySign(sympy.Integer(1), y)
+        return sympy.Integer(0)
+
+    @classmethod
+    def eval(cls, x, y):
+        if y.is_Number:
+            return -sympy.Abs(x) if y.is_negative else sympy.Abs(x)
+        return None
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None
+
+
+class SharedTies(Function):
+    """``Max``/``Min`` of three or more values, while it is differentiated: tied winners share.
+
+    SymPy's ``Max.fdiff`` gives each argument ``Heaviside(arg - Max(others))``: 1/2 to *each* of
+    k >= 3 tied arguments, so the weights sum to k/2. Here each of the k tied winners gets 1/k
+    (the weights always sum to 1, like JAX's and PyTorch's reductions). Only used inside
+    ``derive.local_partial`` (SymPy's own ``Max``/``Min`` keep their simplifications; a
+    subclass of them would not, as SymPy compares the class with ``Max``/``Min``).
+    ``args[0]`` is the SymPy ``Max``/``Min`` itself, the rest its arguments.
+    """
+
+    def fdiff(self, argindex=1):
+        whole, *args = self.args
+        if argindex == 1:
+            return sympy.Integer(0)
+        ties = [Tie(a, whole) for a in args]
+        return ties[argindex - 2] / sympy.Add(*ties)
+
+
+class Tie(Function):
+    """1 where ``a == b`` else 0 (``b`` is a max/min, so at least one argument ties with it)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return sympy.Integer(1 if a == b else 0)
+        if a == b:
+            return sympy.Integer(1)
+        return None
+
+    def _eval_is_real(self):
+        return True
+
+    def _eval_is_nonnegative(self):
+        return True

@@ -257,19 +257,36 @@ class _Printing:
         """A function added with ``symdiff.register``: call it by its name."""
         return f"{expr._label}({', '.join(map(self._print, expr.args))})"
 
+    def _step(self, name, expr):
+        """``math.floor`` & co. return an int: wrapped in ``float`` so that no value or gradient
+        comes back as an int (Python's ``x // c`` on floats is a float, too)."""
+        text = f"{self._module_format(self.library + '.' + name)}({self._print(expr.args[0])})"
+        return text if self.library == "numpy" else f"float({text})"
+
+    def _print_Tie(self, expr):
+        """1.0 where a max/min argument equals the max/min, else 0.0 (tie-sharing weights)."""
+        a, b = (self._print(arg) for arg in expr.args)
+        if self.library == "numpy":
+            return f"{self._module_format('numpy.where')}({a} == {b}, 1.0, 0.0)"
+        return f"(1.0 if {a} == {b} else 0.0)"
+
+    def _print_CopySign(self, expr):
+        args = ", ".join(self._print(a) for a in expr.args)
+        return f"{self._module_format(self.library + '.copysign')}({args})"
+
     def _print_Floor(self, expr):
-        return f"{self._module_format(self.library + '.floor')}({self._print(expr.args[0])})"
+        return self._step("floor", expr)
 
     def _print_Ceil(self, expr):
-        return f"{self._module_format(self.library + '.ceil')}({self._print(expr.args[0])})"
+        return self._step("ceil", expr)
 
     def _print_Trunc(self, expr):
-        return f"{self._module_format(self.library + '.trunc')}({self._print(expr.args[0])})"
+        return self._step("trunc", expr)
 
     def _print_Round(self, expr):
         if self.library == "numpy":
             return f"{self._module_format('numpy.round')}({self._print(expr.args[0])})"
-        return f"round({self._print(expr.args[0])})"
+        return f"float(round({self._print(expr.args[0])}))"
 
     def _print_Heaviside(self, expr):
         """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally)."""
@@ -517,12 +534,20 @@ def _print_line(expr, printer):
 def _print_result(expr, printer):
     """A value: numbers as float literals, so an int never comes back as a gradient."""
     if expr.is_Number:
-        return repr(float(expr))
-    if isinstance(expr, sympy.Piecewise):
-        expr = sympy.Piecewise(*[
-            (sympy.Float(float(e)) if e.is_Number else e, c) for e, c in expr.args
-        ])
-    return printer._print(expr)
+        value = float(expr)
+        if math.isfinite(value):
+            return repr(value)
+        return printer._print(sympy.Float(value))  # math.nan / math.inf, never a bare 'nan'
+    return printer._print(_float_arms(expr))
+
+
+def _float_arms(expr):
+    """A conditional's number arms as floats, nested conditionals included (never an int 0)."""
+    if not isinstance(expr, sympy.Piecewise):
+        return expr
+    return sympy.Piecewise(*[
+        (sympy.Float(float(e)) if e.is_Number else _float_arms(e), c) for e, c in expr.args
+    ])
 
 
 def _def_line(program):

@@ -15,6 +15,9 @@ import sympy
 from .program import Branch, Statement
 
 
+MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
+
+
 @dataclass(frozen=True)
 class Line:
     """``target = expr`` where ``expr`` is one operation; from the user's ``lineno``."""
@@ -235,6 +238,15 @@ class _Lowerer:
             pairs = [(self._substitute(e), self._substitute(c)) for e, c in expr.args]
             return sympy.Piecewise(*pairs)
         args = [self.operand(arg, expr) for arg in expr.args]
+        if (expr.is_Add or expr.is_Mul) and len(args) > MAX_OPERANDS:
+            # A long sum (an adjoint gathering a loop's contributions, sum() over many terms):
+            # partial sums on lines of their own, so no line nests too deep for Python's compiler.
+            while len(args) > MAX_OPERANDS:
+                chunk, args = args[:MAX_OPERANDS], args[MAX_OPERANDS:]
+                target = sympy.Symbol(self.namer.temporary(), real=True)
+                self.emit(target, expr.func(*chunk, evaluate=False))
+                args.insert(0, target)
+            return expr.func(*args, evaluate=False)
         if all(a is b for a, b in zip(args, expr.args)):
             return expr
         try:  # the arguments are already in canonical form: skip SymPy's re-canonicalisation

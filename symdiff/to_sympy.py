@@ -25,8 +25,8 @@ import sympy
 from . import arrays, functions, numpy_calls
 from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
 from .naming import Namer, names_in
-from .parse import located, parse_function
-from .primitives import Floor
+from .parse import _FORBIDDEN, _HINTS, located, parse_function
+from .primitives import CopySign, Floor
 from .program import Branch, External, Guard, Merge, Param, Program, Statement
 
 class NeedsConcrete(Exception):
@@ -72,6 +72,8 @@ class LocalFunction:
     node: ast.AST
     frame: object
     name: str
+    defaults: tuple = ()  # values of the positional defaults, evaluated at the definition
+    kw_defaults: dict = field(default_factory=dict)  # keyword-only defaults, likewise
 
 
 @dataclass
@@ -388,6 +390,8 @@ class Tracer:
         if truth is not None:
             arm = stmt.body if truth else stmt.orelse
             return self.exec_block(arm, None if cont is None else [*rest, *cont])
+        # A condition on int parameters only (not differentiated) is concrete at the call.
+        self.check_deferrable(test)
         if _loop_exits(stmt.body + stmt.orelse):
             raise located(
                 UnsupportedSyntaxError,
@@ -640,7 +644,15 @@ class Tracer:
         if stmt.decorator_list:
             raise self.unsupported(stmt.decorator_list[0], "a decorated nested function",
                                    hint="define the helper without decorators")
-        self.frame.env[stmt.name] = LocalFunction(stmt, self.frame, stmt.name)
+        self.frame.env[stmt.name] = self._local_function(stmt, stmt.name)
+
+    def _local_function(self, node, name):
+        """A nested ``def``/``lambda``: its defaults are evaluated now, as Python does."""
+        spec = node.args
+        defaults = tuple(self.eval(d) for d in spec.defaults)
+        kw_defaults = {a.arg: self.eval(d) for a, d in zip(spec.kwonlyargs, spec.kw_defaults)
+                       if d is not None}
+        return LocalFunction(node, self.frame, name, defaults, kw_defaults)
 
     def exec_Assert(self, stmt):
         test = self.condition(stmt.test)
@@ -832,6 +844,11 @@ class Tracer:
                     parts.append(result)
                     left = right
                     continue
+                if isinstance(op, (ast.Is, ast.IsNot)) and (not is_number(left) or not is_number(right)):
+                    # A number is never None (or any other non-number object): concrete.
+                    parts.append(isinstance(op, ast.IsNot))
+                    left = right
+                    continue
                 raise self.unsupported(node, f"the comparison {type(op).__name__!r} on a differentiated value",
                                        hint="compare numbers with < <= > >= == !=")
             concrete_op, symbolic_op = _COMPARE[type(op)]
@@ -856,6 +873,14 @@ class Tracer:
         if truth is not None:
             return self.eval(node.body if truth else node.orelse)
         a, b = self.eval(node.body), self.eval(node.orelse)
+        if isinstance(a, (tuple, list)) and type(a) is type(b) and len(a) == len(b):
+            # (p, q) if c else (r, s): one conditional expression per element
+            for x, y in zip(a, b):
+                self.require_number(x, node.body)
+                self.require_number(y, node.orelse)
+            return type(a)(x if type(x) is type(y) and _same(x, y)
+                           else sympy.Piecewise((to_sympy(x), test), (to_sympy(y), True))
+                           for x, y in zip(a, b))
         self.require_number(a, node.body)
         self.require_number(b, node.orelse)
         return sympy.Piecewise((to_sympy(a), test), (to_sympy(b), True))
@@ -939,14 +964,15 @@ class Tracer:
         return tuple(self._comprehension(node.elt, node.generators))
 
     def _comprehension(self, elt, generators):
-        saved = self.frame.env
-        self.frame.env = dict(saved)
+        """A comprehension runs in its own scope (a child frame, as in Python 3): a lambda made
+        in it closes over its loop variables."""
+        outer = self.frame
+        names = {n.id for g in generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        self.frame = Frame(outer.parsed, {}, names, None, outer, outer.depth)
         try:
             yield from self._generate(elt, generators)
         finally:
-            inner = self.frame.env
-            self.frame.env = saved
-            del inner
+            self.frame = outer
 
     def _generate(self, elt, generators):
         first, rest = generators[0], generators[1:]
@@ -975,7 +1001,7 @@ class Tracer:
                 yield self.eval(elt)
 
     def eval_Lambda(self, node):
-        return LocalFunction(node, self.frame, "<lambda>")
+        return self._local_function(node, "<lambda>")
 
     def eval_Starred(self, node):
         raise self.unsupported(node, "a '*' expression", hint="pass the values one by one")
@@ -1003,7 +1029,8 @@ class Tracer:
         if rule is not None:
             return self._call_rule(rule, func, args, kwargs, node)
         if isinstance(func, LocalFunction):
-            return self._inline(func.node, func.frame.parsed, None, func.frame, args, kwargs, node, func.name)
+            return self._inline(func.node, func.frame.parsed, None, func.frame, args, kwargs, node,
+                                func.name, (func.defaults, func.kw_defaults))
         if isinstance(func, types.FunctionType):
             return self._call_python(func, args, kwargs, node)
         raise self.unknown_function(node, func, name)
@@ -1039,6 +1066,8 @@ class Tracer:
             self.helpers.update(rule.helpers)
         if not any(isinstance(a, sympy.Basic) for a in args):
             return func(*args)  # concrete call, as Python would do it
+        if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
+            args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
         args = [to_sympy(a) for a in args]
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
@@ -1058,12 +1087,22 @@ class Tracer:
                 hint=exc.hint or "register a derivative with symdiff.register(...)",
             ) from None
         frame = self._frame_for(parsed, func, parent=None, depth=self.frame.depth + 1)
-        return self._inline(parsed.node, parsed, func, frame, args, kwargs, node, func.__qualname__)
+        defaults = (tuple(func.__defaults__ or ()), dict(func.__kwdefaults__ or {}))
+        return self._inline(parsed.node, parsed, func, frame, args, kwargs, node, func.__qualname__,
+                            defaults)
 
-    def _inline(self, fnode, parsed, func, parent_frame, args, kwargs, node, name):
-        """Run a helper's body with these arguments; its statements join the program."""
+    def _inline(self, fnode, parsed, func, parent_frame, args, kwargs, node, name, defaults):
+        """Run a helper's body with these arguments; its statements join the program.
+
+        ``defaults``: (positional default values, {keyword-only name: value}), as evaluated
+        when the function was defined."""
         depth = self.frame.depth + 1
         if depth > MAX_INLINE_DEPTH:
+            # Recursion driven by an int parameter not differentiated: trace at the call.
+            used = set().union(*[a.free_symbols for a in [*args, *kwargs.values()]
+                                 if isinstance(a, sympy.Basic)])
+            if used & self.deferrable_symbols:
+                raise NeedsConcrete(sorted(s.name for s in used & self.deferrable_symbols))
             raise located(
                 SymdiffError,
                 f"calls nest more than {MAX_INLINE_DEPTH} deep (in {name}): recursion whose depth "
@@ -1076,7 +1115,7 @@ class Tracer:
             frame.depth = depth
         else:
             frame = Frame(parsed, {}, _assigned_names(fnode), None, parent_frame, depth)
-        frame.env = self._bind_call(fnode, frame, args, kwargs, node, name)
+        frame.env = self._bind_call(fnode, frame, args, kwargs, node, name, defaults)
         saved_frame, saved_current = self.frame, self.current
         self.frame = frame
         try:
@@ -1089,7 +1128,7 @@ class Tracer:
         finally:
             self.frame, self.current = saved_frame, saved_current
 
-    def _bind_call(self, fnode, frame, args, kwargs, node, name):
+    def _bind_call(self, fnode, frame, args, kwargs, node, name, defaults):
         spec = fnode.args
         if spec.vararg or spec.kwarg:
             raise located(UnsupportedSyntaxError, f"{name} takes *args or **kwargs",
@@ -1106,26 +1145,19 @@ class Tracer:
                 raise located(SymdiffError, f"{name} got an unexpected or repeated argument {key!r}",
                               self.frame.parsed, node, hint="check the call")
             env[key] = value
-        defaults = spec.defaults
-        for arg, default in zip(positional[len(positional) - len(defaults):], defaults):
+        positional_defaults, kw_defaults = defaults
+        first = len(positional) - len(positional_defaults)
+        for arg, default in zip(positional[first:], positional_defaults):
             if arg.arg not in env:
-                env[arg.arg] = self._default_value(default, frame, func_default=True)
-        for arg, default in zip(spec.kwonlyargs, spec.kw_defaults):
-            if arg.arg not in env and default is not None:
-                env[arg.arg] = self._default_value(default, frame, func_default=True)
+                env[arg.arg] = default
+        for key, default in kw_defaults.items():
+            if key not in env:
+                env[key] = default
         missing = [a.arg for a in [*positional, *spec.kwonlyargs] if a.arg not in env]
         if missing:
             raise located(SymdiffError, f"{name} is missing argument(s) {', '.join(missing)}",
                           self.frame.parsed, node, hint="check the call")
         return env
-
-    def _default_value(self, default, frame, func_default):
-        saved = self.frame
-        self.frame = frame if frame.parent is None else frame.parent
-        try:
-            return self.eval(default)
-        finally:
-            self.frame = saved
 
     # ---- names ----
     def lookup(self, name, node):
@@ -1151,7 +1183,7 @@ class Tracer:
                         hint=f"assign {name!r} in both branches (or before the 'if')",
                     )
                 return value
-            if frame is self.frame and name in frame.local_names and frame.fun is not None:
+            if name in frame.local_names and frame.fun is not None:
                 raise located(
                     SymdiffError, f"local variable {name!r} is used before it is assigned",
                     self.frame.parsed, node, hint=f"assign {name!r} before this line",
@@ -1397,6 +1429,8 @@ class Tracer:
             raise NeedsConcrete(sorted(s.name for s in symbols))
 
     def unsupported(self, node, what=None, hint=None):
+        if what is None and type(node) in _FORBIDDEN:  # as parse words it (an 'if' arm it skipped)
+            what, hint = _FORBIDDEN[type(node)], hint or _HINTS.get(type(node))
         what = what or _describe_construct(node)
         return located(
             UnsupportedSyntaxError,

@@ -36,6 +36,57 @@ def _log(x, base=None):
     return mpmath.log(x) if base is None else mpmath.log(x) / mpmath.log(base)
 
 
+def _is_mp(*values):
+    return any(isinstance(v, mpmath.mpf) for v in values)
+
+
+def _floor(x):
+    return mpmath.floor(x) if _is_mp(x) else math.floor(x)
+
+
+def _ceil(x):
+    return mpmath.ceil(x) if _is_mp(x) else math.ceil(x)
+
+
+def _trunc(x):
+    return (mpmath.floor(x) if x >= 0 else mpmath.ceil(x)) if _is_mp(x) else math.trunc(x)
+
+
+def _copysign(x, y):
+    """``math.copysign``: the sign of a float ``y`` (so -0.0 counts), of an mpf ``y`` by value."""
+    negative = (y < 0) if _is_mp(y) else math.copysign(1.0, y) < 0
+    return -abs(x) if negative else abs(x)
+
+
+def _float(x=0.0):
+    """``float(...)`` that keeps 50 digits (the builtin would round an mpf to a double)."""
+    return x if _is_mp(x) else float(x)
+
+
+def _floordiv(a, b):
+    """``a // b`` (mpf has no ``//``): ``floor(a / b)`` as Python defines it."""
+    return mpmath.floor(mpmath.mpf(a) / b) if _is_mp(a, b) else a // b
+
+
+class _FloorDivToCall(ast.NodeTransformer):
+    """``a // b`` -> ``__ref_floordiv__(a, b)`` and ``a //= b`` likewise."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.FloorDiv):
+            call = ast.Call(ast.Name("__ref_floordiv__", ast.Load()), [node.left, node.right], [])
+            return ast.copy_location(call, node)
+        return node
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.FloorDiv) and isinstance(node.target, ast.Name):
+            value = ast.Call(ast.Name("__ref_floordiv__", ast.Load()),
+                             [ast.Name(node.target.id, ast.Load()), node.value], [])
+            return ast.copy_location(ast.Assign([node.target], value), node)
+        return node
+
+
 MATH = types.SimpleNamespace(
     sin=mpmath.sin, cos=mpmath.cos, tan=mpmath.tan, asin=mpmath.asin, acos=mpmath.acos,
     atan=mpmath.atan, atan2=mpmath.atan2, sinh=mpmath.sinh, cosh=mpmath.cosh, tanh=mpmath.tanh,
@@ -44,6 +95,7 @@ MATH = types.SimpleNamespace(
     log10=mpmath.log10, sqrt=mpmath.sqrt, pow=lambda x, y: mpmath.power(x, y), hypot=_hypot,
     fabs=mpmath.fabs, erf=mpmath.erf, erfc=mpmath.erfc, gamma=mpmath.gamma,
     lgamma=lambda x: mpmath.loggamma(x).real, pi=mpmath.pi, e=mpmath.e, tau=2 * mpmath.pi,
+    floor=_floor, ceil=_ceil, trunc=_trunc, copysign=_copysign, inf=mpmath.inf,
 )
 
 # ---- numpy over object arrays of mpf ----
@@ -241,15 +293,38 @@ for _shim, _module in ((MATH, math), (NUMPY, np)):
             _BY_OBJECT[id(_original)] = _value
 
 
-def _shim_value(value, helpers=None):
-    if isinstance(value, types.FunctionType) and _is_user_function(value):
-        return _mp_helper(value, {} if helpers is None else helpers)
+_NOT_USER_CODE = ("math", "numpy", "mpmath", "sympy", "scipy", "symdiff", "builtins")
+
+
+def _is_user_function(value):
+    module = getattr(value, "__module__", None) or ""
+    return isinstance(value, types.FunctionType) and not module.startswith(_NOT_USER_CODE)
+
+
+def _lazy_mp(f):
+    """A user's helper over mpmath too, recompiled at its first call (recursion-safe)."""
+    compiled = []
+
+    def call(*args, **kwargs):
+        if not compiled:
+            compiled.append(mp_function(f))
+        return compiled[0](*args, **kwargs)
+
+    call.__name__ = f.__name__
+    return call
+
+
+def _shim_value(value):
     if value is math:
         return MATH
     if value is np:
         return NUMPY
+    if isinstance(value, types.ModuleType) and _is_user_function_module(value):
+        return _ShimmedModule(value)
     if callable(value) and id(value) in _BY_OBJECT:
         return _BY_OBJECT[id(value)]
+    if _is_user_function(value):
+        return _lazy_mp(value)
     if isinstance(value, float):
         return mpmath.mpf(value)
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
@@ -257,48 +332,33 @@ def _shim_value(value, helpers=None):
     return value
 
 
-def _is_user_function(value):
-    """A Python function of the user's (a helper ``f`` calls), not numpy's or the library's."""
-    module = getattr(value, "__module__", "") or ""
-    return not module.startswith(("numpy", "mpmath", "math", "symdiff", "scipy", "sympy", "pytest",
-                                  "_pytest", "tests.reference"))
+def _is_user_function_module(module):
+    return not module.__name__.startswith(_NOT_USER_CODE) and hasattr(module, "__file__")
 
 
-def _mp_helper(fun, helpers):
-    """A helper function recompiled over mpmath too (once per reference; recursion finds itself)."""
-    found = helpers.get(fun)
-    if found is None:
-        try:
-            inspect.getsource(fun)
-        except (OSError, TypeError):
-            return fun
-        helpers[fun] = fun  # a recursive helper sees the original while it is being compiled
-        found = helpers[fun] = mp_function(fun, helpers)
-    return found
+class _ShimmedModule:
+    """A user's module seen from the reference: its functions and floats shimmed on access."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return _shim_value(getattr(self._module, name))
 
 
-def _global_names(code):
-    """Every name ``code`` and the code nested in it (comprehensions, lambdas) may read."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _global_names(const)
-    return names
-
-
-def mp_function(f, helpers=None):
+def mp_function(f):
     """``f`` recompiled over mpmath (its globals shimmed; closures read their current values)."""
     source = textwrap.dedent(inspect.getsource(f))
     tree = ast.parse(source)
     node = tree.body[0]
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         node.decorator_list = []
-    helpers = {} if helpers is None else helpers
-    names = _global_names(f.__code__)  # only what the function reads (helpers are compiled)
-    namespace = {k: _shim_value(v, helpers) if k in names else v for k, v in f.__globals__.items()}
+    tree = ast.fix_missing_locations(_FloorDivToCall().visit(tree))
+    namespace = {k: _shim_value(v) for k, v in f.__globals__.items()}
     if f.__closure__:
         for name, cell in zip(f.__code__.co_freevars, f.__closure__):
-            namespace[name] = _shim_value(cell.cell_contents, helpers)
+            namespace[name] = _shim_value(cell.cell_contents)
+    namespace.update(float=_float, __ref_floordiv__=_floordiv)
     exec(compile(tree, "<reference>", "exec"), namespace)
     return namespace[f.__name__]
 
