@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from sympy.core.parameters import distribute
 
 from . import display
 from . import explain as explain_stage
@@ -43,6 +44,19 @@ class Build:
     ieee: object  # the same code over numpy float64, for when Python arithmetic raises
 
 
+def undistributed(stage):
+    """Run ``stage`` with SymPy's ``2*(a + b) -> 2*a + 2*b`` rewrite off: a number times a sum
+    stays one product (fewer operations in the generated code, and the sum is computed once)."""
+
+    @functools.wraps(stage)
+    def run(*args, **kwargs):
+        with distribute(False):
+            return stage(*args, **kwargs)
+
+    return run
+
+
+@undistributed
 def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_value=False):
     """The core: parse result -> compiled gradient functions (one ``Build``)."""
     program = trace(parsed, concrete, deferrable, kinds)
@@ -162,6 +176,18 @@ _MISSING = _Missing()
 
 def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
     raise RuntimeError("Gradient is not set up")
+
+
+def _shape_key(value):
+    """What a specialisation depends on, for one argument of an array/list call."""
+    kind = type(value)
+    if kind is np.ndarray:
+        return (value.shape, value.dtype)
+    if kind is list or kind is tuple:
+        return (kind, len(value))
+    if kind in _INT_TYPES:
+        return (kind, value)
+    return kind
 
 
 def _as_float(value, kind, differentiated):
@@ -303,15 +329,13 @@ class Gradient(functools.partial):
             return entry
 
     def _by_shape(self, *args):
-        key = (*map(type, args), *[np.shape(a) if type(a) in _SEQUENCE_TYPES else a
-                                   for a in args if type(a) in _SEQUENCE_TYPES or type(a) in _INT_TYPES],
-               *[getattr(a, "dtype", None) for a in args])
+        key = tuple(map(_shape_key, args))
         entry = self._shaped.get(key)
         if entry is None:
             with self._lock:
                 entry = self._shaped.get(key)
                 if entry is None:
-                    entry = self._shaped[key] = self._make_entry(*self._spec(args), key)
+                    entry = self._shaped[key] = self._make_entry(*self._spec(args), key, args)
         return entry(*args)
 
     def _spec(self, args, kinds=None):
@@ -366,22 +390,26 @@ class Gradient(functools.partial):
             hint="pass floats or ints, numpy arrays of them, or lists/tuples of them",
         )
 
-    def _make_entry(self, build, kinds, key):
+    def _make_entry(self, build, kinds, key, args=()):
+        """The function calls with these argument kinds run: the generated code, and around it
+        only what these kinds need (int -> float, module-level values, guards, owned arrays)."""
         fn = build.value_and_grad_fn if self._with_value else build.grad_fn
         externals = build.program.externals
         guards = build.program.guards
-        ints = [i for i, k in enumerate(kinds) if k == "int"]
-        dropped = [i for i, k in enumerate(kinds) if k == "concrete"]
-        int_arrays = [i for i, k in enumerate(kinds) if isinstance(k, tuple) and k[0] == "array"]
-        arrays = bool(int_arrays) or any(isinstance(k, tuple) for k in kinds)
-        if not externals and not ints and not dropped and not arrays and not guards:
-            return fn
         wrt = set(self._wrt_positions)
+        convert = any(k in ("int", "concrete") for k in kinds) or any(
+            i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args))
+        arrays = any(isinstance(k, tuple) for k in kinds)
+        if not externals and not convert and not guards:
+            if not arrays:
+                return fn
+            shape_result = self._shape_result
+            return lambda *args: shape_result(fn(*args))
 
         def entry(*args):
             if guards and not all(g.holds() for g in guards):
                 return self._rebuild(key, build, args)
-            if ints or dropped or int_arrays:
+            if convert:
                 args = [_as_float(a, k, i in wrt) for i, (a, k) in enumerate(zip(args, kinds))
                         if k != "concrete"]
             if externals:

@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 
 from . import arrays
-from .api import Build, Gradient, _IEEEFallback, constants
+from .api import Build, Gradient, _IEEEFallback, constants, undistributed
 from .derive import Adjoint, derive
 from .errors import ShapeError, SymdiffError
 from .program import Branch, Merge, Program, Statement
@@ -22,6 +22,7 @@ from .schedule import schedule
 from .to_sympy import trace
 
 
+@undistributed
 def compile_vjp(program, wrt_names):
     """A ``Build`` whose functions take one more argument, ``seed``: the output's adjoint."""
     params = {p.name: p for p in program.params}
@@ -54,6 +55,7 @@ def compile_vjp(program, wrt_names):
     return build
 
 
+@undistributed
 def jacobian_build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_value=False):
     """The vjp build of a function that may return several numbers."""
     program = trace(parsed, concrete, deferrable, kinds, vector_output=True)
@@ -173,7 +175,7 @@ class Jacobian(Gradient):
     _builder = staticmethod(jacobian_build)
     _kind_name = "jacobian"
 
-    def _make_entry(self, build, kinds, key):
+    def _make_entry(self, build, kinds, key, args=()):
         fn = build.grad_fn
         externals = build.program.externals
         shape = build.output_shape
