@@ -469,12 +469,12 @@ class Gradient(functools.partial):
 
     @property
     def _shown(self):
-        """The specialisation ``formulas``/``source``/``explain`` describe."""
-        shown = self._default or self._last
+        """The specialisation ``formulas``/``source``/``explain`` describe: the latest one built."""
+        shown = self._last or self._default
         if shown is None:
             raise SymdiffError(
-                f"{self.fun.__qualname__} depends on the value of an int argument (a loop count): "
-                "its formulas exist once it has been called",
+                f"{self.fun.__qualname__} depends on what it is called with (an array's shape, a "
+                "list's length, an int loop count): its formulas exist once it has been called",
                 filename=self._parsed.filename, lineno=self._parsed.firstlineno,
                 hint="call the gradient once (e.g. g(1.0, 3)); then formulas, source and explain() "
                 "describe that call",
@@ -522,7 +522,9 @@ class Gradient(functools.partial):
                 "grad(grad(f)) needs the gradient of a function of one differentiated parameter; "
                 "use symdiff.hessian(f) for several"
             )
-        return self._shown.grad_fn
+        if self._default is None:
+            return self._shown.grad_fn
+        return self._default.grad_fn
 
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else self._kind_name

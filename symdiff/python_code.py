@@ -345,6 +345,29 @@ class ArrayPrinter(_Printing, NumPyPrinter):
             text = f"{self._np('where')}({self._print(cond)}, {self._print(value)}, {text})"
         return text
 
+    def _print_Mul(self, expr):
+        """Computed factors first, names next, the number last: ``exp(s)*cos(t)*x*2``.
+
+        numpy reuses a temporary's buffer for the next product (``a*b*c`` allocates once); a
+        product that starts with a name (``2*x``) needs a fresh array first.
+        """
+        coeff, rest = expr.as_coeff_Mul()
+        factors = list(rest.args) if rest.is_Mul else [rest]
+        if coeff is sympy.S.One and len(factors) < 2 or any(
+                f.is_Pow and f.exp.is_negative for f in factors):
+            return super()._print_Mul(expr)
+        computed = [f for f in factors if not f.is_Atom]
+        names = [f for f in factors if f.is_Atom]
+        parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in computed + names]
+        text = "*".join(parts)
+        if coeff == -1:
+            return f"-{text}"
+        if coeff != 1:
+            number = self._print(abs(coeff))
+            text = f"{text}*{number}"
+            return f"-{text}" if coeff < 0 else text
+        return text
+
     def _print_Max(self, expr):
         return self._fold("numpy.maximum", expr.args)
 
