@@ -442,7 +442,7 @@ def section_b(out, cfg, peers):
     items = [Timed("hand-written numpy (floor)", bf.du_np_hand, x, expected)]
     try:
         (g, _), setup = timed_setup(lambda: (lambda g: (g, g(x)))(symdiff.grad(bf.u_np)))
-        items.append(Timed("symdiff generated function (`g._default.grad_fn`)", g._default.grad_fn, x, expected))
+        items.append(Timed("symdiff generated function (`g._shown.grad_fn`, the array specialisation)", g._shown.grad_fn, x, expected))
         items.append(Timed("symdiff end-to-end `g(x)`", g, x, expected, setup_ns=setup))
     except Exception as exc:  # noqa: BLE001
         items.append(Timed("symdiff", status=f"FAILED ({first_line(exc)})"))

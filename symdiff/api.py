@@ -22,7 +22,7 @@ from .derive import derive
 from .errors import ArgumentError, ShapeError, SymdiffError
 from .parse import parse_function
 from .python_code import compile_entry, compile_functions, generate
-from .schedule import schedule
+from .schedule import schedule, walk_lines
 from .to_sympy import NeedsConcrete, trace
 
 
@@ -178,6 +178,17 @@ def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient 
     raise RuntimeError("Gradient is not set up")
 
 
+def _may_return_views(build):
+    """Whether a gradient may come back as a read-only broadcast view (then it is copied)."""
+    from .arrays import BroadcastTo
+
+    wanted = {g for g in build.schedule.gradients if g.is_Symbol}
+    for line in walk_lines(build.schedule.lines):
+        if line.target in wanted and line.expr.atoms(BroadcastTo):
+            return True
+    return False
+
+
 def _shape_key(value):
     """What a specialisation depends on, for one argument of an array/list call."""
     kind = type(value)
@@ -265,11 +276,16 @@ class Gradient(functools.partial):
             self._default = None  # it depends on an int argument's value: traced at the call
 
     # ---- the call path ----
-    def _entry(self):
-        """The function a call runs: the guarded generated code where it can be, else ``_call``."""
-        build = self._default
+    def _entry(self, build=None, arrays=None):
+        """The function a call runs: the guarded generated code where it can be, else ``_call``.
+
+        ``build``/``arrays``: a specialisation for float arrays of these shapes (the first one a
+        function of arrays is called with), instead of the all-floats trace made up front.
+        """
+        build = build or self._default
         if type(self) is not Gradient or build is None or build.program.externals \
-                or build.program.guards or build.program.shapes or build.program.constants:
+                or build.program.guards or build.program.concrete \
+                or (build.program.shapes and not arrays) or _may_return_views(build):
             return self._call
         names = list(self._signature.parameters)
         missing = _MISSING
@@ -282,7 +298,7 @@ class Gradient(functools.partial):
             return self._ieee(args)
 
         kind = "value_and_grad" if self._with_value else "grad"
-        return compile_entry(build, kind, dispatch, ieee, missing)
+        return compile_entry(build, kind, dispatch, ieee, missing, arrays)
 
     def _call(self, *args, **kwargs):
         if kwargs or len(args) != self._nargs:
@@ -335,8 +351,23 @@ class Gradient(functools.partial):
             with self._lock:
                 entry = self._shaped.get(key)
                 if entry is None:
-                    entry = self._shaped[key] = self._make_entry(*self._spec(args), key, args)
+                    build, kinds = self._spec(args)
+                    entry = self._shaped[key] = self._make_entry(build, kinds, key, args)
+                    self._install_fast_entry(build, kinds, args)
         return entry(*args)
+
+    def _install_fast_entry(self, build, kinds, args):
+        """The first array signature: calls with the same shapes skip the dispatch from now on."""
+        if self.func != self._call or any(k not in ("scalar",) and not (
+                isinstance(k, tuple) and k[0] == "array") for k in kinds):
+            return
+        if any(isinstance(a, np.ndarray) and a.dtype.kind != "f" for a in args):
+            return
+        names = list(self._signature.parameters)
+        arrays = {names[i]: (a.shape, a.dtype) for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+        entry = self._entry(build, arrays)
+        if entry != self._call:
+            functools.partial.__setstate__(self, (entry, (), None, self.__dict__))
 
     def _spec(self, args, kinds=None):
         """The ``Build`` for these arguments, and each argument's kind."""

@@ -419,14 +419,15 @@ class GeneratedCode:
     constants: dict = field(default_factory=dict)  # external name -> number, read as a global
     bodies: dict = field(default_factory=dict)  # "grad"/"value_and_grad" -> (body lines, return)
 
-    def guarded_source(self, kind, name, dispatch, ieee, missing):
+    def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None):
         """``kind``'s function behind a type check: all floats run the code here; anything else
         (ints, arrays, keywords left out) goes to ``dispatch``; where Python arithmetic raises,
         ``ieee`` gives the IEEE result. The call path of ``grad(f)(2.0)``: no wrapper in between.
         """
         body, ret = self.bodies[kind]
         params = list(self.arguments)
-        check = " or ".join(f"type({p}) is not float" for p in params) or "False"
+        checks = checks or {}
+        check = " or ".join(checks.get(p, f"type({p}) is not float") for p in params) or "False"
         call = ", ".join(params)
         lines = [
             f"def {name}({', '.join(f'{p}={missing}' for p in params)}):",
@@ -645,18 +646,30 @@ def compile_functions(code, extra_globals=None):
     return grad_fn, vg_fn
 
 
-def compile_entry(build, kind, dispatch, ieee, missing):
-    """The guarded form of ``build``'s ``kind`` function (see ``GeneratedCode.guarded_source``)."""
+def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
+    """The guarded form of ``build``'s ``kind`` function (see ``GeneratedCode.guarded_source``).
+
+    ``arrays``: ``{parameter: (shape, dtype)}`` of the array arguments this specialisation is for.
+    """
     base = build.grad_fn if kind == "grad" else build.value_and_grad_fn
     namer = build.program.namer
     names = {"dispatch": namer.fresh("_dispatch"), "ieee": namer.fresh("_ieee"),
-             "missing": namer.fresh("_missing")}
+             "missing": namer.fresh("_missing"), "ndarray": namer.fresh("_ndarray")}
+    checks = {}
+    extra = {}
+    for i, (param, (shape, dtype)) in enumerate((arrays or {}).items()):
+        dtype_name = namer.fresh(f"_dtype{i}")
+        extra[dtype_name] = dtype
+        checks[param] = (f"type({param}) is not {names['ndarray']} or {param}.shape != {shape!r} "
+                         f"or {param}.dtype is not {dtype_name}")
     # Named like the user's function: a wrong call reads "f() takes ... arguments".
     name = build.program.name if build.program.name.isidentifier() else base.__name__
-    source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"])
+    source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"],
+                                       checks)
     filename = f"<symdiff-{next(_counter)} {name}>"
     namespace = dict(base.__globals__)
-    namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing})
+    namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing,
+                      names["ndarray"]: numpy.ndarray, **extra})
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     exec(compile(source, filename, "exec"), namespace)
     anchor = namespace["__symdiff_anchor__"] = _Anchor()

@@ -310,3 +310,42 @@ class _BrokenGradient(symdiff.Gradient):
 def test_repr_is_readable():
     assert repr(u) == "<symdiff grad of u wrt x>"
     assert "Program u(x)" in repr(u._default.program)
+
+
+def rosen_slices(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def _rosen_hand(x):
+    x = np.asarray(x, dtype=np.float64)
+    g = np.zeros_like(x)
+    d = x[1:] - x[:-1] ** 2
+    g[1:] += 200 * d
+    g[:-1] += -400 * x[:-1] * d - 2 * (1 - x[:-1])
+    return g
+
+
+def test_fast_entry_for_the_first_array_shape_dispatches_everything_else():
+    g = grad(rosen_slices)
+    first = np.linspace(-1, 1, 5)
+    assert np.allclose(g(first), _rosen_hand(first), rtol=1e-13)
+    assert g.func.__name__ == "rosen_slices"  # calls with shape (5,) float64 run the code directly
+    for other in (np.linspace(-1, 1, 7), np.linspace(-1, 1, 5).astype(np.float32),
+                  np.arange(4), np.linspace(-1, 1, 10).reshape(2, 5)[0]):
+        out = g(other)
+        assert np.allclose(out, _rosen_hand(other), rtol=1e-5), other
+    assert np.allclose(g(x=first), _rosen_hand(first), rtol=1e-13)
+    with pytest.raises(TypeError):
+        g()
+
+
+def test_fast_entry_for_floats_keeps_every_other_path():
+    def f(x, y=2.0):
+        return x * x * y
+
+    g = grad(f)
+    assert g(3.0) == (12.0, 9.0)
+    assert g(3.0, 1.0) == (6.0, 9.0)
+    assert g(3, 1) == (6.0, 9.0)
+    assert g(y=1.0, x=3.0) == (6.0, 9.0)
+    assert g(np.float64(3.0)) == (12.0, 9.0)
