@@ -7,7 +7,6 @@ substituting statements back in; a branch on data becomes ``Piecewise``; bounded
 output back to the inputs, then the result).
 """
 
-from collections import ChainMap
 
 import sympy
 
@@ -16,6 +15,7 @@ from .derive import Adjoint
 from .program import Branch, Statement
 
 MAX_FORMULA_SIZE = 400  # expression-tree nodes; beyond this, intermediates stay named
+MAX_CHAIN_SIZE = 60  # the same for each step shown by explain()
 
 
 def tree_size(expr, limit):
@@ -31,40 +31,83 @@ def tree_size(expr, limit):
     return count
 
 
-def _expand(items, expanded, limit):
-    """Fill ``expanded`` with ``{symbol: closed form}`` for the items' targets, each bounded."""
-    for item in items:
-        if isinstance(item, Branch):
-            cond = item.cond.xreplace(expanded)
-            then_map, else_map = expanded.new_child(), expanded.new_child()
-            _expand(item.then, then_map, limit)
-            _expand(item.orelse, else_map, limit)
-            for merge in item.merges:
-                a = merge.then_value.xreplace(then_map)
-                b = merge.else_value.xreplace(else_map)
-                closed = a if a == b else sympy.Piecewise((a, cond), (b, True))
-                if tree_size(closed, limit) <= limit:
-                    expanded[merge.target] = closed
+def _expanded_size(expr, sizes, limit):
+    """The tree size ``expr`` would have with the symbols in ``sizes`` substituted, stopping past
+    ``limit``: walks ``expr`` only, so sizing a whole program stays linear."""
+    total = 0
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        size = sizes.get(node) if node.is_Symbol else None
+        if size is not None:
+            total += size
         else:
-            closed = item.expr.xreplace(expanded)
-            if tree_size(closed, limit) <= limit:
-                expanded[item.target] = closed
+            total += 1
+            stack.extend(node.args)
+        if total > limit:
+            return total
+    return total
+
+
+class Closer:
+    """Closed forms of a program's names (statements and merges substituted back in), built only
+    for the names a formula needs and only while they stay small: linear in the program."""
+
+    def __init__(self, blocks, cap):
+        self.definitions = {}  # symbol -> its expression (a merge as Piecewise)
+        self.order = {}  # symbol -> position in the program
+        self.sizes = {}  # symbol -> size of its closed form (capped past ``cap``)
+        self.cap = cap
+        for items in blocks:
+            self._collect(items)
+
+    def _define(self, symbol, expr):
+        self.definitions[symbol] = expr
+        self.order[symbol] = len(self.order)
+        self.sizes[symbol] = _expanded_size(expr, self.sizes, self.cap)
+
+    def _collect(self, items):
+        for item in items:
+            if isinstance(item, Branch):
+                self._collect(item.then)
+                self._collect(item.orelse)
+                for merge in item.merges:
+                    a, b = merge.then_value, merge.else_value
+                    self._define(merge.target, a if a == b else sympy.Piecewise((a, item.cond), (b, True)))
+            else:
+                self._define(item.target, item.expr)
+
+    def close(self, expr, limit, only=None):
+        """``expr`` with every name whose closed form has at most ``limit`` nodes substituted
+        (``only``: just these names)."""
+        needed, stack = set(), list(expr.free_symbols)
+        while stack:
+            symbol = stack.pop()
+            if symbol in needed or symbol not in self.definitions or self.sizes[symbol] > limit:
+                continue
+            if only is not None and symbol not in only:
+                continue
+            needed.add(symbol)
+            stack.extend(self.definitions[symbol].free_symbols)
+        closed = {}
+        for symbol in sorted(needed, key=self.order.__getitem__):
+            closed[symbol] = self.definitions[symbol].xreplace(closed)
+        return expr.xreplace(closed)
 
 
 def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
     """``{parameter name: closed-form derivative}``; large ones keep named intermediates."""
     program = gradient_program.program
-    forward = ChainMap()
-    _expand(program.body, forward, limit)
-    everything = forward.new_child()
-    _expand(gradient_program.reverse, everything, limit)
-    adjoints_only = ChainMap()
-    _expand(gradient_program.reverse, adjoints_only, 10 * limit)
+    closer = Closer([program.body, gradient_program.reverse], 10 * limit)
+    adjoints = {item.target for item in _walk_reverse(gradient_program.reverse)
+                if isinstance(item, Adjoint)}
+    adjoints |= {m.target for item in _walk_reverse(gradient_program.reverse)
+                 if isinstance(item, Branch) for m in item.merges}
     result = {}
     for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
-        closed = gradient.xreplace(everything)
+        closed = closer.close(gradient, limit)
         if tree_size(closed, limit) > limit:
-            in_forward_names = gradient.xreplace(adjoints_only)
+            in_forward_names = closer.close(gradient, 10 * limit, only=adjoints)
             closed = in_forward_names if tree_size(in_forward_names, limit) <= limit else gradient
         result[param.name] = closed
     return result
@@ -97,7 +140,7 @@ def explanation(gradient_program, limit=MAX_FORMULA_SIZE):
         lines += _reverse_rows(gradient_program, out_name)
         chained = {}
     else:
-        rows, chained = _chain_rows(gradient_program, out_name, limit)
+        rows, chained = _chain_rows(gradient_program, out_name, min(limit, MAX_CHAIN_SIZE))
         lines += [f"   {a} = {b} = {c}" if b else f"   {a} = {c}" for a, b, c in rows]
     lines.append("")
 

@@ -115,7 +115,7 @@ class RegisteredBase(sympy.Function):
 
 def _closed_form(derivative, nargs, label):
     """A derivative function's value as one SymPy expression of dummy arguments."""
-    from .explain import _expand
+    from .explain import Closer
     from .parse import parse_function
     from .to_sympy import trace
 
@@ -128,11 +128,7 @@ def _closed_form(derivative, nargs, label):
     if len(program.params) != nargs:
         raise SymdiffError(f"the derivative given for {label} takes {len(program.params)} "
                            f"argument(s); {label} takes {nargs}")
-    from collections import ChainMap
-
-    expanded = ChainMap()
-    _expand(program.body, expanded, limit=10**9)
-    expr = program.output.xreplace(expanded)
+    expr = Closer([program.body], 10**9).close(program.output, 10**9)
     dummies = [p.symbol for p in program.params]
     externals = [e.symbol for e in program.externals]
     if externals:

@@ -229,3 +229,15 @@ def test_wrt_errors_are_value_or_type_errors():
     with pytest.raises(TypeError):
         grad(functools.partial(hostile.two_params, 1.0))
     assert symdiff.SymdiffError
+
+
+def test_formulas_of_a_long_chain_stay_bounded(tmp_path):
+    from symdiff.explain import MAX_FORMULA_SIZE, tree_size
+
+    source = "import math\n\ndef f(x):\n" + "    x = math.sin(x) * x + x ** 2\n" * 1000 + "    return x\n"
+    g = grad(hostile.load(tmp_path, "chain1000", source))
+    formula = g.formulas["x"]
+    assert tree_size(formula, MAX_FORMULA_SIZE) <= MAX_FORMULA_SIZE
+    assert any(s.name.endswith("_bar") for s in formula.free_symbols)  # named intermediates kept
+    text = g.explain()
+    assert text.count("\n") > 2000 and max(len(line) for line in text.splitlines()) < 2000
