@@ -20,7 +20,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from .arrays import format_key
+from .arrays import ScatterItems, format_key
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
 from .schedule import IfBlock, inline_single_use
 
@@ -594,11 +594,28 @@ def _body(lines, printer, indent="    ", current=None):
                 out += _body(line.orelse, printer, indent + "    ", tag)
             current = None
             continue
+        if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
+            out += _scatter_statements(line, printer, indent)
+            continue
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _print_line(line.expr, printer)
         out.append(f"{indent}{line.target.name} = {text}")
     return out
+
+
+def _scatter_statements(line, printer, indent):
+    """``out = zeros; out[key] += value`` for each part: what indexing sends back to one array,
+    added in place (no helper call, no temporary per part)."""
+    target = line.target.name
+    expr = line.expr
+    keys = expr.params["keys"]
+    if len(expr.shape) == 1 and len(keys) == expr.shape[0] and keys == tuple((i,) for i in range(expr.shape[0])):
+        return [f"{indent}{target} = {printer._print(expr)}"]
+    lines = [f"{indent}{target} = {printer._np('zeros')}({printer._shape(expr.shape)})"]
+    for key, value in zip(keys, printer._ops(expr)):
+        lines.append(f"{indent}{target}[{format_key(key)}] += {value}")
+    return lines
 
 
 def _unwrap(text):
