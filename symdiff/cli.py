@@ -102,6 +102,15 @@ def show(g):
 
 
 def main(argv=None):
+    try:
+        return _run(argv)
+    except BrokenPipeError:  # the reader went away (symdiff show ... | head): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _run(argv):
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
