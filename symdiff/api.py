@@ -9,7 +9,6 @@ to_sympy -> derive -> schedule -> python_code.
 import functools
 import inspect
 import math
-import numbers
 import threading
 from dataclasses import dataclass
 

@@ -12,7 +12,7 @@ import textwrap
 import types
 from dataclasses import dataclass
 
-from .errors import NoSourceError, SymdiffError, UnsupportedSyntaxError
+from .errors import NoSourceError, UnsupportedSyntaxError
 
 
 @dataclass(frozen=True)
@@ -224,9 +224,3 @@ def _fenced_nodes(body):
             stack.extend((child, True) for child in [*node.body, *node.orelse])
             continue
         stack.extend((child, in_if) for child in ast.iter_child_nodes(node))
-
-
-def require(condition, parsed, node, message, hint=None, error_class=SymdiffError):
-    """Raise a located error unless ``condition``."""
-    if not condition:
-        raise located(error_class, message, parsed, node, hint)

@@ -1666,13 +1666,15 @@ _UNSUPPORTED_HINTS = {
 }
 
 
+_CONSTRUCT_NAMES = {
+    ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string",
+    ast.DictComp: "a dict comprehension", ast.SetComp: "a set comprehension",
+    ast.Match: "a 'match' statement",
+}
+
+
 def _describe_construct(node):
-    names = {
-        ast.Dict: "a dict", ast.Set: "a set", ast.JoinedStr: "an f-string",
-        ast.DictComp: "a dict comprehension", ast.SetComp: "a set comprehension",
-        ast.Match: "a 'match' statement",
-    } if hasattr(ast, "Match") else {}
-    return names.get(type(node), f"the construct '{type(node).__name__}'")
+    return _CONSTRUCT_NAMES.get(type(node), f"the construct '{type(node).__name__}'")
 
 
 def _describe(node):
