@@ -27,7 +27,10 @@ from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedS
 from .naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
 from .primitives import CopySign, Floor
+from .builtin_calls import STRUCTURAL as _STRUCTURAL
 from .program import Branch, External, Guard, Merge, Param, Program, Statement
+from .values import describe_value as _describe_value
+from .values import is_number, is_symbolic, to_sympy
 
 class NeedsConcrete(Exception):
     """A loop count or index depends on a parameter that is not differentiated: trace at the call,
@@ -107,32 +110,6 @@ _COMPARE = {
     ast.Gt: (operator.gt, sympy.Gt), ast.GtE: (operator.ge, sympy.Ge),
     ast.Eq: (operator.eq, sympy.Eq), ast.NotEq: (operator.ne, sympy.Ne),
 }
-
-
-def is_symbolic(value):
-    """True for a SymPy expression or condition that depends on a symbol."""
-    return isinstance(value, sympy.Basic) and bool(value.free_symbols)
-
-
-def is_number(value):
-    """True for a real number, concrete (Python/numpy) or SymPy."""
-    if isinstance(value, (bool, numbers.Real, np.floating, np.integer, np.bool_)):
-        return True
-    return isinstance(value, sympy.Expr)
-
-
-def to_sympy(value):
-    """A number as SymPy: Python ints exact, floats at full double precision."""
-    if isinstance(value, sympy.Basic):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        return sympy.Integer(int(value))
-    if isinstance(value, (int, np.integer)):
-        return sympy.Integer(int(value))
-    if isinstance(value, (float, np.floating)):
-        constant = functions.CONSTANT_VALUES.get(float(value))
-        return constant if constant is not None else sympy.Float(float(value))
-    raise TypeError(value)
 
 
 def _truth(value):
@@ -1521,142 +1498,6 @@ def _assigned_names(fnode):
     return names
 
 
-# ---- builtins that shape the computation rather than compute a derivative ----
-def _builtin_range(tracer, node, args, kwargs):
-    for value, arg_node in zip(args, node.args):
-        if isinstance(value, sympy.Basic):
-            tracer.check_deferrable(value)
-            raise located(
-                UnsupportedSyntaxError,
-                "range() over a differentiated value: the loop's trip count would depend on it",
-                tracer.frame.parsed, arg_node,
-                hint="pass the count as an int parameter that is not differentiated "
-                "(grad(f, wrt='x')) or use a constant",
-            )
-    try:
-        return range(*args, **kwargs)
-    except TypeError as exc:
-        raise located(SymdiffError, f"range(): {exc}", tracer.frame.parsed, node,
-                      hint="give range() ints") from None
-
-
-def _builtin_len(tracer, node, args, kwargs):
-    if len(args) == 1 and (tracer.is_array(args[0]) or isinstance(args[0], np.ndarray)):
-        return tracer.shape(args[0])[0]
-    if len(args) == 1:
-        tracer.check_guess(args[0])
-    if len(args) != 1 or not isinstance(args[0], (tuple, list, range, str)):
-        raise located(SymdiffError, f"len() of {_describe_value(args[0] if args else None)}",
-                      tracer.frame.parsed, node, hint="take len() of a tuple or list")
-    return len(args[0])
-
-
-def _builtin_passthrough(func):
-    def call(tracer, node, args, kwargs):
-        try:
-            return func(*args, **kwargs)
-        except TypeError as exc:
-            raise located(SymdiffError, f"{func.__name__}(): {exc}", tracer.frame.parsed, node,
-                          hint="check the arguments") from None
-
-    return call
-
-
-def _builtin_iterating(func, all_positional):
-    """``zip``/``enumerate``/``reversed``: their iterables read as the tracer loops over them (a
-    list or tuple parameter, an array's rows), the result as a list (``all_positional``: every
-    argument is an iterable, else only the first)."""
-    def call(tracer, node, args, kwargs):
-        args = [tracer._iterate(a, node.args[i] if i < len(node.args) else node)
-                if (all_positional or i == 0) else a for i, a in enumerate(args)]
-        return list(_builtin_passthrough(func)(tracer, node, args, kwargs))
-
-    return call
-
-
-def _builtin_sequence(func):
-    def call(tracer, node, args, kwargs):
-        if len(args) > 1 or kwargs:
-            raise located(SymdiffError, f"{func.__name__}() takes one iterable here",
-                          tracer.frame.parsed, node, hint="check the call")
-        return func(tracer._iterate(args[0], node.args[0])) if args else func()
-
-    return call
-
-
-def _builtin_sum(tracer, node, args, kwargs):
-    if not args or len(args) > 2:
-        raise located(SymdiffError, "sum() takes an iterable and an optional start",
-                      tracer.frame.parsed, node, hint="check the call")
-    items = tracer._iterate(args[0], node.args[0])
-    total = args[1] if len(args) == 2 else kwargs.get("start", 0)
-    for item in items:
-        tracer.require_number(item, node)
-    if not any(isinstance(item, sympy.Basic) for item in [*items, total]):
-        return sum(items, total)
-    return sympy.Add(to_sympy(total), *[to_sympy(item) for item in items])
-
-
-def _builtin_minmax(python_func, sympy_func):
-    def call(tracer, node, args, kwargs):
-        if kwargs:
-            raise located(SymdiffError, f"{python_func.__name__}() with keyword arguments",
-                          tracer.frame.parsed, node, hint="pass the values only")
-        values = tracer._iterate(args[0], node.args[0]) if len(args) == 1 else args
-        if not values:
-            raise located(SymdiffError, f"{python_func.__name__}() of nothing", tracer.frame.parsed,
-                          node, hint="give it at least one value")
-        for value in values:
-            tracer.require_number(value, node)
-        if not any(isinstance(v, sympy.Basic) for v in values):
-            return python_func(values)
-        return sympy_func(*[to_sympy(v) for v in values])
-
-    return call
-
-
-def _builtin_float(tracer, node, args, kwargs):
-    if len(args) != 1:
-        raise located(SymdiffError, "float() of one number", tracer.frame.parsed, node,
-                      hint="convert one number")
-    (value,) = args
-    tracer.require_number(value, node)
-    if isinstance(value, sympy.Basic):
-        return value
-    return float(value)
-
-
-def _builtin_int(tracer, node, args, kwargs):
-    if len(args) != 1:
-        raise located(SymdiffError, "int() of one number", tracer.frame.parsed, node,
-                      hint="convert one number")
-    (value,) = args
-    tracer.require_number(value, node)
-    if isinstance(value, sympy.Basic):
-        from .primitives import Trunc
-
-        return Trunc(value)
-    return int(value)
-
-
-_STRUCTURAL = {
-    id(f): (f, handler)
-    for f, handler in [
-        (range, _builtin_range),
-        (len, _builtin_len),
-        (enumerate, _builtin_iterating(enumerate, all_positional=False)),
-        (zip, _builtin_iterating(zip, all_positional=True)),
-        (reversed, _builtin_iterating(reversed, all_positional=False)),
-        (list, _builtin_sequence(list)),
-        (tuple, _builtin_sequence(tuple)),
-        (sum, _builtin_sum),
-        (min, _builtin_minmax(min, sympy.Min)),
-        (max, _builtin_minmax(max, sympy.Max)),
-        (float, _builtin_float),
-        (int, _builtin_int),
-    ]
-}
-
 _UNSUPPORTED_HINTS = {
     ast.Dict: "dictionaries are not supported; use separate variables",
     ast.Set: "sets are not supported; use separate variables",
@@ -1679,20 +1520,6 @@ def _describe_construct(node):
 
 def _describe(node):
     return ast.unparse(node)
-
-
-def _describe_value(value):
-    if value is None:
-        return "None"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, (tuple, list)):
-        return f"a {type(value).__name__} of {len(value)} values"
-    if isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr):
-        return "a condition"
-    if isinstance(value, types.ModuleType):
-        return f"the module {value.__name__!r}"
-    return f"a {type(value).__name__}"
 
 
 def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
