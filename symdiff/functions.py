@@ -148,8 +148,3 @@ def rule_for(func):
     if entry is None or entry[0] is not func:
         return None
     return entry[1]
-
-
-def supported_names():
-    """Every supported callable as the user writes it, for documentation and error hints."""
-    return sorted({rule.name for _, rule in [*_TABLE.values(), *_REGISTERED.values()]})

@@ -31,9 +31,6 @@ class Namer:
         self._counters = {}
         self._versioned = set()
 
-    def reserve(self, name):
-        self.taken.add(name)
-
     def fresh(self, base):
         """``base`` itself if free, else ``base_1``, ``base_2``, ..."""
         if base not in self.taken:

@@ -1384,16 +1384,6 @@ class Tracer:
                                    hint="use numpy functions symdiff supports (np.sum, np.dot, ...)")
         return _ArrayMethod(base, handler)
 
-    def reduce_sequence(self, values, node, op):
-        """``np.sum``/``np.prod`` of a tuple or list of numbers."""
-        if not isinstance(values, (tuple, list)):
-            self.require_number(values, node)
-            return values
-        items = [self.as_value(v, node) for v in values]
-        if op is arrays.ArrayProd:
-            return sympy.Mul(*items)
-        return sympy.Add(*items)
-
     def check_guess(self, value):
         """Traced before any call, parameters were assumed numbers: an array use means 'wait'."""
         if self.guessing and isinstance(value, sympy.Basic) and value.free_symbols:
