@@ -110,26 +110,21 @@ def _builtin_minmax(python_func, sympy_func):
     return call
 
 
-def _builtin_float(tracer, node, args, kwargs):
-    if len(args) != 1:
-        raise located(SymdiffError, "float() of one number", tracer.frame.parsed, node,
-                      hint="convert one number")
-    (value,) = args
-    tracer.require_number(value, node)
-    if isinstance(value, sympy.Basic):
-        return value
-    return float(value)
+def _builtin_number(python_type, symbolic):
+    """``float(x)``/``int(x)``: Python's conversion of a number, ``symbolic(x)`` of an expression."""
+    name = python_type.__name__
 
+    def call(tracer, node, args, kwargs):
+        if len(args) != 1:
+            raise located(SymdiffError, f"{name}() of one number", tracer.frame.parsed, node,
+                          hint="convert one number")
+        (value,) = args
+        tracer.require_number(value, node)
+        if isinstance(value, sympy.Basic):
+            return symbolic(value)
+        return python_type(value)
 
-def _builtin_int(tracer, node, args, kwargs):
-    if len(args) != 1:
-        raise located(SymdiffError, "int() of one number", tracer.frame.parsed, node,
-                      hint="convert one number")
-    (value,) = args
-    tracer.require_number(value, node)
-    if isinstance(value, sympy.Basic):
-        return Trunc(value)
-    return int(value)
+    return call
 
 
 STRUCTURAL = {
@@ -145,7 +140,7 @@ STRUCTURAL = {
         (sum, _builtin_sum),
         (min, _builtin_minmax(min, sympy.Min)),
         (max, _builtin_minmax(max, sympy.Max)),
-        (float, _builtin_float),
-        (int, _builtin_int),
+        (float, _builtin_number(float, lambda value: value)),
+        (int, _builtin_number(int, Trunc)),
     ]
 }

@@ -12,7 +12,7 @@ import sympy
 
 from .arrays import ArrayOp
 from .derive import Adjoint
-from .program import Branch, Statement
+from .program import Branch, Statement, walk
 
 MAX_FORMULA_SIZE = 400  # expression-tree nodes; beyond this, intermediates stay named
 MAX_CHAIN_SIZE = 60  # the same for each step shown by explain()
@@ -99,9 +99,9 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
     """``{parameter name: closed-form derivative}``; large ones keep named intermediates."""
     program = gradient_program.program
     closer = Closer([program.body, gradient_program.reverse], 10 * limit)
-    adjoints = {item.target for item in _walk_reverse(gradient_program.reverse)
+    adjoints = {item.target for item in walk(gradient_program.reverse)
                 if isinstance(item, Adjoint)}
-    adjoints |= {m.target for item in _walk_reverse(gradient_program.reverse)
+    adjoints |= {m.target for item in walk(gradient_program.reverse)
                  if isinstance(item, Branch) for m in item.merges}
     result = {}
     for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
@@ -219,7 +219,7 @@ def _chain_rows(gradient_program, out_name, limit):
 def _reverse_rows(gradient_program, out_name):
     """Programs with branches: the reverse pass as written, adjoints named d out/d v."""
     names = {}
-    for item in _walk_reverse(gradient_program.reverse):
+    for item in walk(gradient_program.reverse):
         if isinstance(item, Adjoint):
             names[item.target] = sympy.Symbol(_d(out_name, item.of))
     text = []
@@ -242,14 +242,6 @@ def _reverse_rows(gradient_program, out_name):
     for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
         text.append(f"   {_d(out_name, param.name)} = {sympy.sstr(gradient.xreplace(names))}")
     return text
-
-
-def _walk_reverse(items):
-    for item in items:
-        yield item
-        if isinstance(item, Branch):
-            yield from _walk_reverse(item.then)
-            yield from _walk_reverse(item.orelse)
 
 
 def _columns(rows):

@@ -20,6 +20,7 @@ from symdiff import SymdiffError, UnsupportedSyntaxError, grad, value_and_grad
 from . import helpers_module
 from .corpus_control import CONTROL_CORPUS
 from .helpers_module import taylor_exp
+from .markers import marker_line
 from .reference import close, mp_function, mp_grad
 
 # Corpus functions that expose a symdiff bug not fixed yet: name -> precise reason (xfail).
@@ -436,11 +437,7 @@ HERE = __file__
 
 def line_of(marker):
     """The absolute line number of the line in this file that ends with ``# <marker>``."""
-    with open(HERE) as handle:
-        for number, text in enumerate(handle, start=1):
-            if text.rstrip().endswith(f"# {marker}"):
-                return number
-    raise AssertionError(marker)
+    return marker_line(HERE, marker)
 
 
 def while_on_data(x):

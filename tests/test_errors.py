@@ -17,16 +17,14 @@ from symdiff import (
     grad,
 )
 
+from .markers import marker_line
+
 HERE = __file__
 
 
 def line_of(marker):
     """The absolute line number of the line in this file that ends with ``# <marker>``."""
-    with open(HERE) as handle:
-        for number, text in enumerate(handle, start=1):
-            if text.rstrip().endswith(f"# {marker}"):
-                return number
-    raise AssertionError(marker)
+    return marker_line(HERE, marker)
 
 
 def helper(x):
