@@ -37,10 +37,17 @@ class Build:
     gradient_program: object
     schedule: object
     code: object
-    grad_fn: object
-    value_and_grad_fn: object
+    compiled: object  # ``CompiledCode``: the functions, compiled on first use
     library: str
     ieee: object  # the same code over numpy float64, for when Python arithmetic raises
+
+    @property
+    def grad_fn(self):
+        return self.compiled.grad
+
+    @property
+    def value_and_grad_fn(self):
+        return self.compiled.value_and_grad
 
 
 def undistributed(stage):
@@ -66,9 +73,9 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_valu
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
     code = generate(lowered, gradient_program, library, aliases)
-    grad_fn, vg_fn = compile_functions(code, constants(program))
+    compiled = compile_functions(code, constants(program))
     ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program))
-    return Build(program, gradient_program, lowered, code, grad_fn, vg_fn, library, ieee)
+    return Build(program, gradient_program, lowered, code, compiled, library, ieee)
 
 
 def constants(program):
@@ -108,7 +115,8 @@ class _IEEEFallback:
 
     def _compiled(self):
         if self._functions is None:
-            self._functions = compile_functions(generate(*self._args), self._names)
+            compiled = compile_functions(generate(*self._args), self._names)
+            self._functions = compiled.grad, compiled.value_and_grad
         return self._functions
 
     def grad(self, *args):

@@ -30,19 +30,31 @@ def broadcast(*shapes):
     return tuple(np.broadcast_shapes(*shapes)) if shapes else ()
 
 
-def shape_of(expr, shapes):
-    """The shape of ``expr``'s value, given ``shapes`` of its symbols (absent: a scalar)."""
+def shape_of(expr, shapes, memo=None):
+    """The shape of ``expr``'s value, given ``shapes`` of its symbols (absent: a scalar).
+
+    ``memo``: a dict of shapes already found, for a caller that asks about many expressions
+    sharing subexpressions (the tracer); valid while no symbol in it changes shape.
+    """
     if isinstance(expr, ArrayOp):
         return expr.shape
     if expr.is_Symbol:
         return shapes.get(expr, ())
     if expr.is_Atom or not expr.args:
         return ()
+    if memo is not None:
+        found = memo.get(expr)
+        if found is not None:
+            return found
     if isinstance(expr, sympy.Piecewise):
-        parts = [shape_of(e, shapes) for e, _ in expr.args]
-        parts += [shape_of(c, shapes) for _, c in expr.args if isinstance(c, sympy.Basic)]
-        return broadcast(*parts)
-    return broadcast(*[shape_of(arg, shapes) for arg in expr.args])
+        parts = [shape_of(e, shapes, memo) for e, _ in expr.args]
+        parts += [shape_of(c, shapes, memo) for _, c in expr.args if isinstance(c, sympy.Basic)]
+    else:
+        parts = [shape_of(arg, shapes, memo) for arg in expr.args]
+    found = broadcast(*[p for p in parts if p])
+    if memo is not None:
+        memo[expr] = found
+    return found
 
 
 class ArrayOp(sympy.Function):

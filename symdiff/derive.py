@@ -13,6 +13,7 @@ import sympy
 
 from . import arrays
 from .errors import SymdiffError
+from .nodes import outer_derivative, real_symbol
 from .primitives import SharedTies
 from .program import Branch, Merge, Statement, definitions
 
@@ -103,7 +104,7 @@ def differentiate(expr, symbol):
             for i, a in enumerate(args):
                 if dep(a):
                     try:
-                        outer = e.fdiff(i + 1)
+                        outer = outer_derivative(e, i + 1)
                     except (sympy.ArgumentIndexError, NotImplementedError, TypeError):
                         return sympy.diff(e, symbol)
                     if outer != 0:
@@ -271,7 +272,7 @@ class _Deriver:
         bar = self.total(symbol, contributions)
         if bar.is_Atom:
             return bar
-        target = sympy.Symbol(self.program.namer.adjoint(symbol.name), real=True)
+        target = real_symbol(self.program.namer.adjoint(symbol.name))
         if self.shapes.get(symbol):
             self.shapes[target] = self.shapes[symbol]
             self.actual[target] = arrays.shape_of(bar, self.actual)
@@ -307,7 +308,7 @@ class _Deriver:
         for symbol in outer:
             then_value = self._arm_sum(symbol, then_terms, then_rev, then_users.get(symbol, branch))
             else_value = self._arm_sum(symbol, else_terms, else_rev, else_users.get(symbol, branch))
-            target = sympy.Symbol(self.program.namer.adjoint(symbol.name), real=True)
+            target = real_symbol(self.program.namer.adjoint(symbol.name))
             shape = self.shapes.get(symbol, ())
             if shape:  # the joined adjoint stands for the array's shape (an arm may give 0)
                 self.shapes[target] = shape

@@ -10,6 +10,7 @@ import itertools
 import linecache
 import math
 import os
+import threading
 import weakref
 from dataclasses import dataclass, field
 
@@ -418,6 +419,7 @@ class GeneratedCode:
     callables: dict  # registered functions the code calls: {name: callable}
     constants: dict = field(default_factory=dict)  # external name -> number, read as a global
     bodies: dict = field(default_factory=dict)  # "grad"/"value_and_grad" -> (body lines, return)
+    prelude: str = ""  # the helper functions' source, shared by both functions
 
     def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None):
         """``kind``'s function behind a type check: all floats run the code here; anything else
@@ -540,6 +542,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         callables=dict(program.helpers),
         constants=constants,
         bodies={"grad": (grad_body, grad_return), "value_and_grad": (vg_body, vg_return)},
+        prelude=prelude,
     )
 
 
@@ -645,22 +648,60 @@ _counter = itertools.count()
 
 
 def compile_functions(code, extra_globals=None):
-    """Compile ``code``; returns ``(grad_function, value_and_grad_function)``."""
-    filename = f"<symdiff-{next(_counter)} {code.grad_name}>"
-    namespace = {"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})}
-    for module in code.modules:
-        namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
-    namespace.update(code.constants)
-    compiled = compile(code.source, filename, "exec")
-    lines = code.source.splitlines(keepends=True)
-    linecache.cache[filename] = (len(code.source), None, lines, filename)
-    exec(compiled, namespace)
-    grad_fn = namespace[code.grad_name]
-    vg_fn = namespace[code.value_and_grad_name]
-    # The source stays readable while either function lives (their globals hold the anchor).
-    anchor = namespace["__symdiff_anchor__"] = _Anchor()
-    weakref.finalize(anchor, linecache.cache.pop, filename, None)
-    return grad_fn, vg_fn
+    """The namespace ``code`` runs in; each function compiled on first use (``CompiledCode``)."""
+    return CompiledCode(code, extra_globals)
+
+
+class CompiledCode:
+    """``code``'s functions, compiled when first asked for: ``grad`` / ``value_and_grad``.
+
+    Compiling a long gradient costs about as much as printing it, and a call often needs only
+    the guarded entry (``compile_entry``), so neither function is compiled up front. Each source
+    is registered in ``linecache`` under its own file name until the functions are collected.
+    """
+
+    def __init__(self, code, extra_globals=None):
+        self.code = code
+        namespace = {"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})}
+        for module in code.modules:
+            namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
+        namespace.update(code.constants)
+        # The source stays readable while any function lives (their globals hold the anchor).
+        self._anchor = namespace["__symdiff_anchor__"] = _Anchor()
+        self.namespace = namespace
+        if code.prelude:
+            self._exec(code.prelude, "helpers")
+        self._functions = {}
+        self._lock = threading.Lock()
+
+    def _exec(self, source, name):
+        filename = f"<symdiff-{next(_counter)} {name}>"
+        compiled = compile(source, filename, "exec")
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        weakref.finalize(self._anchor, linecache.cache.pop, filename, None)
+        exec(compiled, self.namespace)
+
+    def function(self, kind):
+        """The compiled ``"grad"`` or ``"value_and_grad"`` function."""
+        found = self._functions.get(kind)
+        if found is None:
+            with self._lock:
+                found = self._functions.get(kind)
+                if found is None:
+                    code = self.code
+                    name = code.grad_name if kind == "grad" else code.value_and_grad_name
+                    text = code.grad_source if kind == "grad" else code.value_and_grad_source
+                    self._exec(text[len(code.prelude):], name)
+                    found = self._functions[kind] = self.namespace[name]
+        return found
+
+    @property
+    def grad(self):
+        return self.function("grad")
+
+    @property
+    def value_and_grad(self):
+        return self.function("value_and_grad")
 
 
 def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
@@ -668,7 +709,7 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
 
     ``arrays``: ``{parameter: (shape, dtype)}`` of the array arguments this specialisation is for.
     """
-    base = build.grad_fn if kind == "grad" else build.value_and_grad_fn
+    compiled = build.compiled
     namer = build.program.namer
     names = {"dispatch": namer.fresh("_dispatch"), "ieee": namer.fresh("_ieee"),
              "missing": namer.fresh("_missing"), "ndarray": namer.fresh("_ndarray")}
@@ -680,11 +721,12 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
         checks[param] = (f"type({param}) is not {names['ndarray']} or {param}.shape != {shape!r} "
                          f"or {param}.dtype is not {dtype_name}")
     # Named like the user's function: a wrong call reads "f() takes ... arguments".
-    name = build.program.name if build.program.name.isidentifier() else base.__name__
+    name = build.program.name if build.program.name.isidentifier() else (
+        build.code.grad_name if kind == "grad" else build.code.value_and_grad_name)
     source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"],
                                        checks)
     filename = f"<symdiff-{next(_counter)} {name}>"
-    namespace = dict(base.__globals__)
+    namespace = dict(compiled.namespace)
     namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing,
                       names["ndarray"]: numpy.ndarray, **extra})
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)

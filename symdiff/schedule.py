@@ -8,10 +8,12 @@ function does not need are dropped.
 """
 
 from collections import ChainMap
+from functools import cached_property
 from dataclasses import dataclass
 
 import sympy
 
+from .nodes import real_symbol, rebuilt
 from .program import Branch, Statement
 
 
@@ -28,6 +30,11 @@ class Line:
     source: str
     reverse: bool  # True for lines of the reverse (adjoint) pass
     filename: str = None  # None: the differentiated function's own file
+
+    @cached_property
+    def symbols(self):
+        """The names ``expr`` reads (computed once: every dead-code pass asks)."""
+        return self.expr.free_symbols
 
     def __repr__(self):
         return f"{self.target} = {self.expr}  # line {self.lineno}{' (reverse)' if self.reverse else ''}"
@@ -70,7 +77,7 @@ def _prune(lines, live):
         if isinstance(line, Line):
             if line.target in live:
                 kept.append(line)
-                live.update(line.expr.free_symbols)
+                live.update(line.symbols)
         else:
             then, live_then = _prune(line.then, set(live))
             orelse, live_else = _prune(line.orelse, set(live))
@@ -93,7 +100,7 @@ def inline_single_use(lines, returns, keep=()):
 
     uses = {}
     for line in walk_lines(lines):
-        for symbol in line.expr.free_symbols:
+        for symbol in line.symbols:
             uses[symbol] = uses.get(symbol, 0) + 1
     for block in _blocks(lines):
         for line in block:
@@ -227,7 +234,7 @@ class _Lowerer:
         node = self.rebuild(expr)
         if node.is_Atom:
             return node
-        target = sympy.Symbol(self.namer.temporary(), real=True)
+        target = real_symbol(self.namer.temporary())
         self.emit(target, node)
         self.memo[expr] = target
         return target
@@ -243,16 +250,13 @@ class _Lowerer:
             # partial sums on lines of their own, so no line nests too deep for Python's compiler.
             while len(args) > MAX_OPERANDS:
                 chunk, args = args[:MAX_OPERANDS], args[MAX_OPERANDS:]
-                target = sympy.Symbol(self.namer.temporary(), real=True)
+                target = real_symbol(self.namer.temporary())
                 self.emit(target, expr.func(*chunk, evaluate=False))
                 args.insert(0, target)
             return expr.func(*args, evaluate=False)
         if all(a is b for a, b in zip(args, expr.args)):
             return expr
-        try:  # the arguments are already in canonical form: skip SymPy's re-canonicalisation
-            return expr.func(*args, evaluate=False)
-        except TypeError:
-            return expr.func(*args)
+        return rebuilt(expr, args)  # the arguments are canonical: skip SymPy's canonicalisation
 
     def _substitute(self, expr):
         if not self.alias:
@@ -291,7 +295,7 @@ def schedule(gradient_program):
         if expr.is_Atom:
             gradients.append(lowerer.atom(expr))
             continue
-        target = sympy.Symbol(program.namer.adjoint(param.name), real=True)
+        target = real_symbol(program.namer.adjoint(param.name))
         lowerer.assign(target, expr)
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import arrays, functions, numpy_calls
+from . import arrays, functions, nodes, numpy_calls
 from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
+from .nodes import real_symbol
 from .naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
 from .primitives import CopySign, Floor
@@ -162,6 +163,7 @@ class Tracer:
         self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)
         self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers
         self.shapes = {}  # symbol -> shape of the array it stands for (absent: a scalar)
+        self.shape_memo = {}  # expression -> its shape (see arrays.shape_of)
         self.constants = {}  # symbol -> a concrete numpy array the code uses
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.depths = {}  # expression -> its depth (see ``shallow``)
@@ -224,13 +226,13 @@ class Tracer:
     def _bind_params(self, args):
         params = []
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
-            symbol = sympy.Symbol(self.namer.version(arg.arg), real=True)
+            symbol = real_symbol(self.namer.version(arg.arg))
             kind = self.kinds.get(arg.arg)
             elements = None
             if arg.arg in self.concrete:
                 self.frame.env[arg.arg] = self.concrete[arg.arg]
             elif kind and kind[0] == "sequence":
-                elements = tuple(sympy.Symbol(self.namer.fresh(f"{arg.arg}_{i}"), real=True)
+                elements = tuple(real_symbol(self.namer.fresh(f"{arg.arg}_{i}"))
                                  for i in range(kind[1]))
                 self.frame.env[arg.arg] = elements
             else:
@@ -309,7 +311,7 @@ class Tracer:
     def _name_output(self, value, node):
         if value.is_Atom:
             return value
-        target = sympy.Symbol(self._result_name(), real=True)
+        target = real_symbol(self._result_name())
         self.emit(target, value, node)
         return target
 
@@ -426,7 +428,7 @@ class Tracer:
             blocks = self._pending[2]
             a = self._named_in(blocks[0], to_sympy(a), then_sig.node)
             b = self._named_in(blocks[1], to_sympy(b), else_sig.node)
-            target = sympy.Symbol(self._result_name(), real=True)
+            target = real_symbol(self._result_name())
             self._merged_shape(target, a, b, node, "the returned value")
             self._pending[3].append(Merge(target, a, b))
             self._finish_branch()
@@ -443,7 +445,7 @@ class Tracer:
         """``value`` as a name assigned at the end of ``block`` (its 'return' line)."""
         if value.is_Atom:
             return value
-        target = sympy.Symbol(self._result_name(), real=True)
+        target = real_symbol(self._result_name())
         saved = self.block
         self.block = block
         self.emit(target, value, node)
@@ -463,7 +465,7 @@ class Tracer:
             elif is_number(a) and is_number(b) and self.shape(a) != self.shape(b):
                 merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)))
             elif is_number(a) and is_number(b):
-                target = sympy.Symbol(self.namer.version(name), real=True)
+                target = real_symbol(self.namer.version(name))
                 self._merged_shape(target, a, b, stmt, repr(name))
                 merges.append(Merge(target, to_sympy(a), to_sympy(b)))
                 merged[name] = target
@@ -474,7 +476,7 @@ class Tracer:
                     if type(x) is type(y) and _same(x, y):
                         items.append(x)
                         continue
-                    target = sympy.Symbol(self.namer.version(f"{name}_{k}"), real=True)
+                    target = real_symbol(self.namer.version(f"{name}_{k}"))
                     merges.append(Merge(target, to_sympy(x), to_sympy(y)))
                     items.append(target)
                 merged[name] = type(a)(items)
@@ -653,7 +655,7 @@ class Tracer:
         """Bind ``target`` (a name or a tuple/list of targets) to ``value``; returns the bound value."""
         if isinstance(target, ast.Name):
             if isinstance(value, sympy.Expr) and not value.is_Atom:
-                symbol = sympy.Symbol(self.namer.version(target.id), real=True)
+                symbol = real_symbol(self.namer.version(target.id))
                 self.emit(symbol, value, self.current)
                 value = symbol
             elif isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr):
@@ -1048,7 +1050,7 @@ class Tracer:
         args = [to_sympy(a) for a in args]
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
-            return build(*args, evaluate=False)  # f(symbol) has nothing to simplify: skip the attempt
+            return nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
         return self.shallow(build(*args))
 
     def _call_python(self, func, args, kwargs, node):
@@ -1199,7 +1201,7 @@ class Tracer:
             return value
         if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
             if key not in self.externals:
-                symbol = sympy.Symbol(self.namer.version(name), real=True)
+                symbol = real_symbol(self.namer.version(name))
                 self.externals[key] = External(name, symbol, container)
                 self.guards[(key, "shape")] = Guard(name, value.shape, container, "shape")
             symbol = self.externals[key].symbol
@@ -1212,7 +1214,7 @@ class Tracer:
         if constant is not None:
             return constant
         if key not in self.externals:
-            symbol = sympy.Symbol(self.namer.version(name), real=True)
+            symbol = real_symbol(self.namer.version(name))
             self.externals[key] = External(name, symbol, container)
         return self.externals[key].symbol
 
@@ -1239,7 +1241,7 @@ class Tracer:
     def shape(self, value):
         """The shape of a value: () for numbers, the array's shape for array expressions."""
         if isinstance(value, sympy.Basic):
-            return arrays.shape_of(value, self.shapes)
+            return arrays.shape_of(value, self.shapes, self.shape_memo)
         if isinstance(value, np.ndarray):
             return value.shape
         return ()
@@ -1259,7 +1261,7 @@ class Tracer:
         for symbol, known in self.constants.items():
             if known is value:
                 return symbol
-        symbol = sympy.Symbol(self.namer.fresh(f"_c{len(self.constants)}"), real=True)
+        symbol = real_symbol(self.namer.fresh(f"_c{len(self.constants)}"))
         self.constants[symbol] = value
         self.shapes[symbol] = value.shape
         return symbol
@@ -1271,7 +1273,7 @@ class Tracer:
         value = to_sympy(value)
         if value.is_Atom:
             return value
-        target = sympy.Symbol(self.namer.fresh(hint), real=True)
+        target = real_symbol(self.namer.fresh(hint))
         self.emit(target, value, self.current)
         return target
 
@@ -1280,7 +1282,7 @@ class Tracer:
         found = self.op_memo.get(op)
         if found is not None:
             return found
-        target = sympy.Symbol(self.namer.fresh(hint), real=True)
+        target = real_symbol(self.namer.fresh(hint))
         self.emit(target, op, self.current)
         self.op_memo[op] = target
         return target

@@ -16,6 +16,7 @@ from . import arrays
 from .api import Build, Gradient, _IEEEFallback, constants, undistributed
 from .derive import Adjoint, derive
 from .errors import ShapeError, SymdiffError
+from .nodes import real_symbol
 from .program import Branch, Merge, Program, Statement
 from .python_code import compile_functions, generate
 from .schedule import schedule
@@ -26,7 +27,7 @@ from .to_sympy import trace
 def compile_vjp(program, wrt_names):
     """A ``Build`` whose functions take one more argument, ``seed``: the output's adjoint."""
     params = {p.name: p for p in program.params}
-    seed = sympy.Symbol(program.namer.fresh("seed"), real=True)
+    seed = real_symbol(program.namer.fresh("seed"))
     out_shape = program.shapes.get(program.output, ())
     if out_shape:
         program.shapes[seed] = out_shape
@@ -48,9 +49,9 @@ def compile_vjp(program, wrt_names):
     ]
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     code = generate(lowered, gradient_program, library, aliases, signature=names)
-    grad_fn, vg_fn = compile_functions(code, constants(program))
+    compiled = compile_functions(code, constants(program))
     ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program))
-    build = Build(program, gradient_program, lowered, code, grad_fn, vg_fn, library, ieee)
+    build = Build(program, gradient_program, lowered, code, compiled, library, ieee)
     build.output_shape = out_shape
     return build
 
@@ -143,7 +144,7 @@ class _Hoister:
         expr = self.expr(expr, out)
         if expr.is_Atom:
             return expr
-        symbol = sympy.Symbol(self.namer.temporary(), real=True)
+        symbol = real_symbol(self.namer.temporary())
         shape = arrays.shape_of(expr, self.shapes)
         if shape:
             self.shapes[symbol] = shape
@@ -153,7 +154,7 @@ class _Hoister:
         return symbol
 
     def op(self, node, out):
-        symbol = sympy.Symbol(self.namer.temporary(), real=True)
+        symbol = real_symbol(self.namer.temporary())
         self.shapes[symbol] = node.shape
         where = self.where
         out.append(Statement(symbol, node, where.lineno if where else 0,

@@ -202,7 +202,8 @@ def test_generate_with_constants_compiles_and_drops_parameters():
     code = generate(built.schedule, built.gradient_program, built.library, built.code.aliases,
                     constants={"SCALE": 3.0})
     assert code.arguments == ["x"] and code.constants == {"SCALE": 3.0}
-    grad_fn, vg_fn = compile_functions(code)
+    compiled = compile_functions(code)
+    grad_fn, vg_fn = compiled.grad, compiled.value_and_grad
     assert grad_fn(2.0) == 12.0 and vg_fn(2.0) == (12.0, 12.0)
     assert built.code.arguments == ["x", "SCALE"]  # without constants: a trailing parameter
 
