@@ -139,6 +139,42 @@ def test_no_nan_from_an_untaken_branch():
     assert list(out) == [0.0, 0.25, 0.0]
 
 
+# ---- the garbage collector during a build ----
+
+
+def test_a_build_pauses_the_collector_and_restores_it(monkeypatch):
+    import symdiff.api as api
+
+    seen = []
+    real = api.derive
+
+    def spying(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "derive", spying)
+
+    def f(x):
+        return math.sin(x) * x
+
+    assert gc.isenabled()
+    g = grad(f)
+    assert seen == [False]  # off during the build
+    assert gc.isenabled()  # on again after it
+    assert math.isclose(g(3.0), math.cos(3.0) * 3.0 + math.sin(3.0))
+    gc.disable()
+    try:
+        grad(f)
+        assert not gc.isenabled()  # a collector the user turned off stays off
+    finally:
+        gc.enable()
+    with api._collector_paused():
+        with api._collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # nested pauses: on again only when the outer one ends
+    assert gc.isenabled()
+
+
 # ---- concurrency ----
 
 
