@@ -121,14 +121,18 @@ class _Printing:
         return "0.5"
 
     def _print_Add(self, expr, order=None):
-        """Terms in SymPy's stored order (no re-sorting), the constant last, '-' for negatives."""
+        """Terms in SymPy's stored order (no re-sorting), the constant last, '-' for negatives;
+        ``b - a`` rather than ``-a + b`` (one operation, not two; the same number exactly)."""
         terms = sorted(expr.args, key=lambda t: t.is_Number)
+        if len(terms) > 1 and terms[0].could_extract_minus_sign() and not terms[1].could_extract_minus_sign():
+            terms[0], terms[1] = terms[1], terms[0]
         text = ""
         for i, term in enumerate(terms):
             negative = term.could_extract_minus_sign()
             shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
             if i == 0:
-                text = f"-{shown}" if negative else shown
+                # a leading negative product prints its own sign (it may negate a sum instead)
+                text = (self._print(term) if term.is_Mul else f"-{shown}") if negative else shown
             else:
                 text += f" - {shown}" if negative else f" + {shown}"
         return text
@@ -359,6 +363,11 @@ class ArrayPrinter(_Printing, NumPyPrinter):
             return super()._print_Mul(expr)
         computed = [f for f in factors if not f.is_Atom]
         names = [f for f in factors if f.is_Atom]
+        if coeff < 0 and any(f.is_Add for f in computed):
+            # -2*(1 - x) as (x - 1)*2: a negated sum costs nothing, a negated array one pass
+            first = next(i for i, f in enumerate(computed) if f.is_Add)
+            computed[first] = sympy.Add(*[-t for t in computed[first].args], evaluate=False)
+            coeff = -coeff
         parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in computed + names]
         text = "*".join(parts)
         if coeff == -1:
