@@ -125,8 +125,7 @@ class _ArrayWriter(_Writer):
         self.fill = namer.fresh("symdiff_fill_nan")
         self.lengths = {}  # array parameter name -> its length symbol
         self.info = {}  # array symbol -> _Array
-        self.by_size = {}  # a length in this trace -> its expression
-        self.ambiguous = set()
+        self.by_size = {}  # a length in this trace -> the expressions of arrays that long
         self.conditions = []  # what the loops assume: ("ge" | "eq", e) for e >= 0 / e == 0
         self.tie = {}  # a parameter length -> the expression it equals (from the "eq" conditions)
         for p in program.params:
@@ -173,11 +172,18 @@ class _ArrayWriter(_Writer):
         self._register(int(size), sympy.expand(length))
 
     def _register(self, size, length):
-        known = self.by_size.get(size)
-        if known is None:
-            self.by_size[size] = length
-        elif sympy.expand(known - length) != 0 and not self._tied(known, length):
-            self.ambiguous.add(size)
+        known = self.by_size.setdefault(size, [])
+        if all(sympy.expand(length - k) != 0 for k in known):
+            known.append(length)
+
+    def _by_size(self, size):
+        """The length expression of an array that has ``size`` elements in this trace."""
+        found = self.by_size.get(int(size))
+        if not found:
+            return None
+        if self.strict and any(not self._tied(found[0], other) for other in found[1:]):
+            raise _Ambiguous(size)
+        return found[0]
 
     def _tied(self, a, b):
         return sympy.expand(self.canon(a) - self.canon(b)) == 0
@@ -190,9 +196,7 @@ class _ArrayWriter(_Writer):
         self.conditions.append(("ge", sympy.expand(a - b)))
 
     def _length_of_size(self, size, line):
-        if size in self.ambiguous and self.strict:
-            raise _Ambiguous(size)
-        found = self.by_size.get(int(size))
+        found = self._by_size(size)
         if found is None:
             raise self._error(f"an array of {size} elements whose length C cannot tell", line)
         return found
@@ -252,7 +256,8 @@ class _ArrayWriter(_Writer):
         shape = self._shape(expr)
         self.shapes[line.target] = shape
         if len(shape) > 1:
-            raise self._error(f"{len(shape)}-D arrays ({line.target.name} has shape {shape})", line)
+            raise self._error(f"{len(shape)}-D arrays ({line.target.name} has shape {shape})", line,
+                              type(expr).__name__)
         is_array = bool(shape) or any(self._shape(s) for s in expr.free_symbols)
         if nested and (is_array or isinstance(expr, arrays.ArrayOp)):
             raise self._error("an array computed under an `if` on a differentiated value", line)
@@ -413,7 +418,7 @@ class _ArrayWriter(_Writer):
         for size in sorted(self.by_size, reverse=True):
             if size < TRACE_LENGTH // 2:
                 break
-            length = self.by_size[size]
+            length = self._by_size(size)
             for _ in range(4):
                 if q % size == 0:
                     q, factor = q // size, factor / length
@@ -421,8 +426,6 @@ class _ArrayWriter(_Writer):
                     p, factor = p // size, factor * length
                 else:
                     break
-                if size in self.ambiguous and self.strict:
-                    raise _Ambiguous(size)
         return sympy.Rational(p, q) * factor if factor != 1 else number
 
     # ---- printing ----
@@ -471,6 +474,11 @@ class _ArrayWriter(_Writer):
         """Consecutive map/reduce ops over the same length -> one loop (a ``_Group``)."""
         out, current = [], None
         for item in items:
+            if isinstance(item, _Op) and item.kind == "scatter" and current is not None \
+                    and self._joins(item, current):
+                current.ops.append(item)
+                current.reduced.add(item.target)  # complete only after the loop
+                continue
             loop = isinstance(item, _Op) and item.kind in ("map", "reduce")
             if loop and current is not None and self._tied(item.length, current.length):
                 reads = self._reads(item)
@@ -488,6 +496,20 @@ class _ArrayWriter(_Writer):
                 current = None
                 out.append(item)
         return out
+
+    def _joins(self, scatter, group):
+        """Whether the adjoint of indexing ``scatter`` can add inside ``group``'s loop: each slice
+        part as long as the loop, reading what the loop has ready at ``i``."""
+        for first, step, count, value in scatter.parts:
+            for s in sympy.sympify(value).free_symbols:
+                info = self.info.get(s)
+                if s in group.reduced or (info is not None and count is None):
+                    return False
+                if info is not None and info.root in group.defined and not info.identity:
+                    return False
+            if count is not None and not self._tied(count, group.length):
+                return False
+        return any(count is not None for *_, count, _ in scatter.parts)
 
     def body(self, returns, kind):
         """(declarations, statements, trailer) computing ``returns`` (see ``function``)."""
@@ -558,7 +580,7 @@ class _ArrayWriter(_Writer):
         if op.kind == "element":
             return [f"const double {name} = {self.name(op.root.name)}[{_int(op.index)}];"]
         i = self.index.name
-        out = [f"for (long {i} = 0; {i} < {_int(self.canon(op.length))}; ++{i}) {{", f"    {name}[{i}] = 0.0;", "}"]
+        out = self._zero(op)
         for first, step, count, value in op.parts:
             if count is None:
                 out.append(f"{name}[{_int(first)}] += {self._element(value, set(), op.line)};")
@@ -568,9 +590,14 @@ class _ArrayWriter(_Writer):
                     f"    {name}[{position}] += {self._element(value, set(), op.line)};", "}"]
         return out
 
+    def _zero(self, op):
+        i, name = self.index.name, self.name(op.target.name)
+        return [f"for (long {i} = 0; {i} < {_int(self.canon(op.length))}; ++{i}) {{",
+                f"    {name}[{i}] = 0.0;", "}"]
+
     def _loop(self, group, stored):
         i = self.index.name
-        before, inside, current = [], [], self._tag
+        before, inside, after, current = [], [], [], self._tag
         local = set()
         for op in group.ops:
             comment, current = self._comment_for(op.line, current)
@@ -579,6 +606,16 @@ class _ArrayWriter(_Writer):
             else:
                 inside += ["    " + c for c in comment]
             name = self.name(op.target.name)
+            if op.kind == "scatter":
+                before += self._zero(op)
+                for first, step, count, value in op.parts:
+                    value = self._element(value, local, op.line)
+                    if count is None:
+                        after.append(f"{name}[{_int(first)}] += {value};")
+                    else:
+                        position = _int(sympy.expand(first + step * self.index))
+                        inside.append(f"    {name}[{position}] += {value};")
+                continue
             value = self._element(op.expr, local, op.line)
             if op.kind == "map":
                 if op.target in stored:
@@ -596,7 +633,8 @@ class _ArrayWriter(_Writer):
                 inside.append(f"        {name} = {value};")
                 inside.append("    }")
         self._tag = current
-        return before + [f"for (long {i} = 0; {i} < {_int(self.canon(group.length))}; ++{i}) {{", *inside, "}"]
+        loop = f"for (long {i} = 0; {i} < {_int(self.canon(group.length))}; ++{i}) {{"
+        return before + [loop, *inside, "}"] + after
 
     def condition_text(self):
         """What the loops assume of the lengths, as a C condition (``None``: nothing)."""
@@ -797,7 +835,7 @@ def c_array_source(parsed, wrt_names, lengths, build, constants_of):
             built = build(kinds(extra))
         except SymdiffError as exc:
             raise ExportError(
-                f"{parsed.name}: C export needs code that works at every array length, but traced "
+                f"{parsed.fun.__qualname__}: C export needs code that works at every array length, but traced "
                 f"with {_describe(kinds(extra))} it fails: {exc.message}",
                 filename=exc.filename or parsed.filename, lineno=exc.lineno or parsed.firstlineno,
                 hint=HINT) from None
@@ -816,7 +854,7 @@ def c_array_source(parsed, wrt_names, lengths, build, constants_of):
         _, again = attempt({name: n + SHIFT for name, n in spread.items()}, strict=True)
     except _Ambiguous:
         raise ExportError(
-            f"{parsed.name}: C export cannot tell which array length a number in the code is",
+            f"{parsed.fun.__qualname__}: C export cannot tell which array length a number in the code is",
             filename=parsed.filename, lineno=parsed.firstlineno, hint=HINT) from None
     if text != again:
         raise _not_generic(parsed, text, again)
@@ -829,16 +867,19 @@ def _describe(kinds):
 
 def _not_generic(parsed, text, again):
     """ExportError at the user's line where the two traces' C texts first differ."""
-    lineno = parsed.firstlineno
+    lineno, first = None, None
     one, two = text.splitlines(), again.splitlines()
-    for a, b in zip(one + [""], two + [""]):
+    for a, b in zip(one + [""] * len(two), two + [""] * len(one)):
         stripped = a.strip()
         if stripped.startswith("/* line "):
             lineno = int(stripped[len("/* line "):].split(":")[0].split(" ")[0])
         if a != b:
-            break
+            first = first or lineno or parsed.firstlineno
+            if lineno is not None:  # a difference in the body, past the length checks
+                break
+    lineno = lineno or first or parsed.firstlineno
     return ExportError(
-        f"{parsed.name}: the code depends on the array lengths (it is not the same C at two "
+        f"{parsed.fun.__qualname__}: the code depends on the array lengths (it is not the same C at two "
         "lengths): a loop over range(len(x)), a length used as a number, or an index computed "
         "from one", filename=parsed.filename, lineno=lineno,
         hint="write it with whole-array operations (np.sum, slices, np.mean), or " +
