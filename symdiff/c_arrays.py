@@ -34,9 +34,12 @@ from .c_code import CPrinter, HELPERS, _c_names, _comment, _if_blocks, _Writer, 
 from .errors import ExportError, SymdiffError
 from .schedule import IfBlock, Line, walk_lines
 
-TRACE_LENGTH = 1000  # added to the example lengths: lengths this big are told apart from constants
-CLASS_STEP = 1009  # extra length for each group of arrays whose lengths are tied together
-SHIFT = 17  # the second trace: every length this much longer
+# Lengths added to the example lengths: a length this big is told apart from the constants in the
+# code; each is a multiple of 60, so a length keeps its remainder by any step from 2 to 6 (x[::2]
+# and x[1::2] are equally long at even lengths only).
+TRACE_LENGTH = 1020
+CLASS_STEP = 1020  # more for each further group of arrays whose lengths are tied together
+SHIFT = 60  # the second trace: every length this much longer
 HINT = ("C export takes numbers and 1-D float arrays (sums, means, products, max/min, dot, "
         "elementwise math, constant indices and slices); for the rest, export Python with "
         "symdiff.emit(f, args=...)")
@@ -208,7 +211,7 @@ class _ArrayWriter(_Writer):
             self.conditions.append(("eq", diff))
             order = [self.lengths[p.name] for p in self.program.params if p.name in self.lengths]
             later = [s for s in order if s in diff.free_symbols]
-            if later:  # the later parameter's length, in terms of the earlier ones
+            if later and not diff.has(sympy.floor):  # the later length, in the earlier ones
                 self.tie[later[-1]] = sympy.solve(diff, later[-1])[0]
                 self.tie = {k: sympy.expand(v.xreplace(self.tie)) for k, v in self.tie.items()}
 
@@ -414,19 +417,34 @@ class _ArrayWriter(_Writer):
         return expr.xreplace({n: self._number(n) for n in numbers})
 
     def _number(self, number):
-        p, q, factor = number.p, number.q, sympy.Integer(1)
-        for size in sorted(self.by_size, reverse=True):
-            if size < TRACE_LENGTH // 2:
-                break
-            length = self._by_size(size)
-            for _ in range(4):
-                if q % size == 0:
-                    q, factor = q // size, factor / length
-                elif p % size == 0:
-                    p, factor = p // size, factor * length
-                else:
+        p, q = number.p, number.q
+        num, den = sympy.Integer(1), sympy.Integer(1)
+        sizes = [size for size in sorted(self.by_size, reverse=True) if size >= TRACE_LENGTH // 2]
+        for size in sizes:
+            while q % size == 0:
+                q, den = q // size, den * self._by_size(size)
+            while p and p % size == 0:
+                p, num = p // size, num * self._by_size(size)
+        numerator = sympy.Integer(p)
+        if den != 1 and abs(p) >= TRACE_LENGTH // 2:  # SymPy folds x/n + x into (n + 1)/n*x
+            for size in sizes:
+                a = round(p / size)
+                if a and abs(p - a * size) <= SHIFT:
+                    numerator = a * self._by_size(size) + (p - a * size)
                     break
-        return sympy.Rational(p, q) * factor if factor != 1 else number
+        if num == 1 and den == 1 and numerator == p:
+            return number
+        value = numerator * num / (q * den)
+        return value.xreplace(self._as_double())  # (n + 1)/n must not be C's integer division
+
+    def _as_double(self):
+        """Each length symbol -> a symbol printed ``(double)n_x``."""
+        out = {}
+        for n in self.lengths.values():
+            twin = sympy.Symbol(f"{n.name}__as_double", real=True)
+            self.renames[twin.name] = f"(double){n.name}"
+            out[n] = twin
+        return out
 
     # ---- printing ----
     def expr(self, expr, line=None):
@@ -649,7 +667,12 @@ class _ArrayWriter(_Writer):
             if kind == "ge" and rest.is_Symbol:
                 bounds[rest] = max(bounds.get(rest, -coeff), -coeff)
                 continue
-            if kind == "eq":
+            if kind == "eq" and diff.has(sympy.floor):
+                terms = sympy.Add.make_args(diff)
+                plus = sympy.Add(*[t for t in terms if not t.could_extract_minus_sign()])
+                minus = -sympy.Add(*[t for t in terms if t.could_extract_minus_sign()])
+                text = f"{_int(plus)} == {_int(minus)}"
+            elif kind == "eq":
                 last = max(rest.free_symbols, key=lambda s: order.index(s) if s in order else -1)
                 text = f"{last.name} == {_int(sympy.solve(diff, last)[0])}"
             else:
@@ -750,6 +773,7 @@ class _ArrayWriter(_Writer):
 
 
 def _mentions(text, name):
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)  # not in the comments' source lines
     return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
 
 
@@ -822,27 +846,24 @@ def _text(writer, constants):
     return "\n".join(parts)
 
 
-def c_array_source(parsed, wrt_names, lengths, build, constants_of):
+def c_array_source(parsed, wrt_names, lengths, build, constants_of, first):
     """C text for a function whose parameters named in ``lengths`` (``{name: example length}``)
     are 1-D float arrays; ``build(kinds)`` traces it, ``constants_of(program)`` gives the numbers
-    to bake in. Traced at long lengths (arrays whose lengths the code ties together kept tied,
-    the others apart), then longer again: the two C texts must agree."""
+    to bake in, ``first`` is its trace at the example lengths. Traced a little longer first (the
+    same statements, or a loop unrolls over a length), then at long lengths (arrays whose lengths
+    the code ties together kept tied, the others apart), then longer again: the two C texts must
+    agree."""
     def kinds(extra):
         return {name: ("array", (n + extra.get(name, 0),)) for name, n in lengths.items()}
 
     def attempt(extra, strict):
-        try:
-            built = build(kinds(extra))
-        except SymdiffError as exc:
-            raise ExportError(
-                f"{parsed.fun.__qualname__}: C export needs code that works at every array length, but traced "
-                f"with {_describe(kinds(extra))} it fails: {exc.message}",
-                filename=exc.filename or parsed.filename, lineno=exc.lineno or parsed.firstlineno,
-                hint=HINT) from None
+        built = attempt_build(build, parsed, kinds(extra))
         constants = constants_of(built.program)
         writer = _ArrayWriter(built, constants, lengths, strict)
         return writer, _text(writer, constants)
 
+    longer = attempt_build(build, parsed, kinds({name: SHIFT for name in lengths}))
+    _same_statements(parsed, first, longer)
     common = {name: TRACE_LENGTH for name in lengths}
     writer, _ = attempt(common, strict=False)
     spread = {}
@@ -861,13 +882,35 @@ def c_array_source(parsed, wrt_names, lengths, build, constants_of):
     return text
 
 
+def attempt_build(build, parsed, kinds):
+    """``build(kinds)``; failing there means the code works at some lengths only."""
+    try:
+        return build(kinds)
+    except SymdiffError as exc:
+        raise ExportError(
+            f"{parsed.fun.__qualname__}: C export needs code that works at every array length, "
+            f"but traced with {_describe(kinds)} it fails: {exc.message}",
+            filename=exc.filename or parsed.filename, lineno=exc.lineno or parsed.firstlineno,
+            hint=HINT) from None
+
+
+def _same_statements(parsed, one, two):
+    """The same lines at two lengths, or an ``ExportError`` at the first user line that differs."""
+    a = [line.lineno for line in walk_lines(one.schedule.lines)]
+    b = [line.lineno for line in walk_lines(two.schedule.lines)]
+    if a == b:
+        return
+    lineno = next((x for x, y in zip(a, b) if x != y), (a + b)[min(len(a), len(b))])
+    raise _not_generic(parsed, "", "", lineno)
+
+
 def _describe(kinds):
     return ", ".join(f"len({name}) = {kind[1][0]}" for name, kind in kinds.items())
 
 
-def _not_generic(parsed, text, again):
+def _not_generic(parsed, text, again, lineno=None):
     """ExportError at the user's line where the two traces' C texts first differ."""
-    lineno, first = None, None
+    first = None
     one, two = text.splitlines(), again.splitlines()
     for a, b in zip(one + [""] * len(two), two + [""] * len(one)):
         stripped = a.strip()

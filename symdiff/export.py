@@ -69,7 +69,8 @@ def _emit(fun, parsed, wrt_names, language, args):
                 "number",
                 filename=parsed.filename, lineno=parsed.firstlineno,
                 hint="pass example arguments: symdiff.emit(f, args=(x0, ...)); the module is "
-                "specialised to arguments of the same kinds (shapes, lengths, int values)",
+                "specialised to arguments of the same kinds (shapes, lengths, int values). "
+                "C takes 1-D arrays of any length (command line: --lang c --arrays x,...)",
             ) from None
     _check_callables(fun, parsed, built)
     constants = _constants(fun, built.program)
@@ -116,7 +117,7 @@ def _c_arrays(fun, parsed, wrt_names, args):
 
     first = build_at({name: ("array", (n,)) for name, n in lengths.items()})  # the user's errors
     _check_callables(fun, parsed, first)
-    return c_array_source(parsed, wrt_names, lengths, build_at, constants_of)
+    return c_array_source(parsed, wrt_names, lengths, build_at, constants_of, first)
 
 
 def _check_callables(fun, parsed, built):
