@@ -30,7 +30,7 @@ import sympy
 from sympy.printing.c import C99CodePrinter
 
 from . import arrays
-from .c_code import CPrinter, HELPERS, _c_names, _comment, _if_blocks, _Writer, c_double
+from .c_code import HELPERS, CPrinter, _c_names, _comment, _Writer, c_double
 from .errors import ExportError, SymdiffError
 from .schedule import IfBlock, Line, walk_lines
 
@@ -52,6 +52,9 @@ _TOKENS = {
 }
 
 
+ZERO = sympy.Integer(0)
+
+
 class _Ambiguous(Exception):
     """Two lengths that need not be equal had the same value in this trace."""
 
@@ -65,7 +68,7 @@ class _Array:
     length: sympy.Expr
     size: int  # its length in this trace
     root: sympy.Symbol
-    first: sympy.Expr = sympy.Integer(0)
+    first: sympy.Expr = ZERO
     step: int = 1
 
     @property
@@ -102,7 +105,8 @@ class _IntPrinter(C99CodePrinter):
     def _print_floor(self, expr):
         arg = expr.args[0]
         numerator, denominator = sympy.fraction(sympy.together(arg))
-        return f"({self._print(numerator)})/{self._print(denominator)}"
+        text = self._print(numerator)
+        return f"{text if numerator.is_Atom else f'({text})'}/{self._print(denominator)}"
 
 
 def _int(expr):
@@ -110,9 +114,10 @@ def _int(expr):
 
 
 class _ArrayWriter(_Writer):
-    """One trace's C text (``text``), and the equalities of lengths it assumes (``ties``)."""
+    """The C functions of one trace (``function``), and which array parameters' lengths the
+    code ties together (``ties``)."""
 
-    def __init__(self, built, constants, arrays_params, strict):
+    def __init__(self, built, constants, strict):
         schedule, gradient_program = built.schedule, built.gradient_program
         self.schedule = schedule
         self.gradient_program = gradient_program
@@ -143,8 +148,10 @@ class _ArrayWriter(_Writer):
             self.lengths[p.name] = n
             self._array(p.symbol, n, shape[0], p.symbol)
             self._ge(n, 0)
-        if program.constants:
-            names = ", ".join(sorted(s.name for s in program.constants))
+        fixed = {s.name for s in program.constants}
+        fixed |= {name for name, value in constants.items() if isinstance(value, np.ndarray)}
+        if fixed:
+            names = ", ".join(sorted(fixed))
             raise ExportError(
                 f"{self.base}: C export of arrays read from module globals ({names}) is not "
                 "supported", filename=program.filename, lineno=program.firstlineno,
@@ -170,7 +177,7 @@ class _ArrayWriter(_Writer):
                            lineno=line.lineno, col_offset=col, hint=HINT)
 
     # ---- lengths ----
-    def _array(self, symbol, length, size, root, first=sympy.Integer(0), step=1):
+    def _array(self, symbol, length, size, root, first=ZERO, step=1):
         self.info[symbol] = _Array(sympy.expand(length), int(size), root, sympy.expand(first), step)
         self._register(int(size), sympy.expand(length))
 
@@ -529,8 +536,9 @@ class _ArrayWriter(_Writer):
                 return False
         return any(count is not None for *_, count, _ in scatter.parts)
 
-    def body(self, returns, kind):
-        """(declarations, statements, trailer) computing ``returns`` (see ``function``)."""
+    def body(self, returns):
+        """``(declarations, statements, workspace length, {gradient: output it is written to})``
+        computing ``returns``."""
         items = []
         for line in self.schedule.needed(returns):
             if isinstance(line, IfBlock):
@@ -656,9 +664,12 @@ class _ArrayWriter(_Writer):
 
     def condition_text(self):
         """What the loops assume of the lengths, as a C condition (``None``: nothing)."""
-        bounds, others = {}, []
+        bounds, others, seen = {}, [], set()
         order = [self.lengths[p.name] for p in self.program.params if p.name in self.lengths]
         for kind, diff in self.conditions:
+            if kind == "eq" and (diff in seen or -diff in seen):
+                continue
+            seen.add(diff)
             if diff.is_Number:
                 if (kind == "eq" and diff != 0) or (kind == "ge" and diff < 0):
                     others.append("0")  # never true: the code cannot run at any length
@@ -701,7 +712,7 @@ class _ArrayWriter(_Writer):
         returns_double = single or with_value
         signature = (f"{'double' if returns_double else 'void'} {self.base}_{kind}"
                      f"({', '.join(inputs + pointers)})")
-        declarations, statements, workspace, aliased = self.body(returns, kind)
+        declarations, statements, workspace, aliased = self.body(returns)
         condition = self.condition_text()
         failed = []
         for o, p in zip(self.outputs, self.gradient_program.wrt):
@@ -773,7 +784,7 @@ class _ArrayWriter(_Writer):
 
 
 def _mentions(text, name):
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)  # not in the comments' source lines
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)  # not in the comments' source lines
     return re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text) is not None
 
 
@@ -811,8 +822,8 @@ def _text(writer, constants):
     condition = writer.condition_text()
     allocates = "malloc(" in grad_text + vg_text
     header = [
-        f"Gradient of {base}({', '.join(p.name for p in program.params)}), generated by symdiff "
-        f"from {program.filename}:{program.firstlineno}.",
+        (f"Gradient of {base}({', '.join(p.name for p in program.params)}), generated by symdiff "
+         f"from {program.filename}:{program.firstlineno}."),
         "",
         f"   {grad_signature}",
         f"       {grad_does}",
@@ -826,8 +837,8 @@ def _text(writer, constants):
     header += [
         "   Gradient buffers belong to the caller and must not overlap the inputs.",
         "",
-        "   C99; needs only <math.h>" + (" and <stdlib.h> (malloc, free)" if allocates else "")
-        + " (link with -lm). Standalone: no symdiff at run time.",
+        ("   C99; needs <math.h>" + (" and <stdlib.h> (malloc, free)" if allocates else " only")
+         + "; link with -lm. Standalone: no symdiff at run time."),
     ]
     if constants:
         names = ", ".join(writer.name(name) for name in constants)
@@ -859,7 +870,7 @@ def c_array_source(parsed, wrt_names, lengths, build, constants_of, first):
     def attempt(extra, strict):
         built = attempt_build(build, parsed, kinds(extra))
         constants = constants_of(built.program)
-        writer = _ArrayWriter(built, constants, lengths, strict)
+        writer = _ArrayWriter(built, constants, strict)
         return writer, _text(writer, constants)
 
     longer = attempt_build(build, parsed, kinds({name: SHIFT for name in lengths}))

@@ -2,7 +2,8 @@
 
 Takes: a Python function (or a ``Gradient``), the parameters to differentiate and a language.
 Returns: text that does not import symdiff — Python needing only ``math``/``numpy``, or C99 needing
-only ``math.h`` — with the globals and closure numbers the function reads baked in as constants.
+only ``math.h`` (and ``stdlib.h`` for array temporaries) — with the globals and closure numbers the
+function reads baked in as constants. C for functions of 1-D arrays comes from ``c_arrays``.
 """
 
 import inspect
@@ -28,7 +29,8 @@ def emit(f, wrt=None, language="python", path=None, args=None):
     ``wrt`` is as for ``grad`` (a ``Gradient`` passed as ``f`` keeps its own ``wrt`` by default).
     The module defines ``<f>_grad`` and ``<f>_value_and_grad``. ``args``: example arguments, for
     a function whose code depends on them (array shapes, list lengths, int loop counts): the
-    module is specialised to arguments of the same kinds.
+    module is specialised to arguments of the same kinds. In C, 1-D array arguments become
+    ``const double *x, long n_x`` and the code takes any length (``c_arrays``).
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
