@@ -4,6 +4,8 @@ Takes: a ``Schedule``, its ``GradientProgram``, the formulas (for the header) an
 Returns: C text: each schedule line becomes ``const double name = ...;``; ``<f>_grad`` returns a
 single gradient or stores several through ``double *d_<param>``; ``<f>_value_and_grad`` returns the
 value. Names that C reserves get a fresh spelling; digamma and logaddexp become static helpers.
+Functions of 1-D arrays go through ``c_arrays`` (pointer + length, loops; it builds on the printer
+and the scalar writer here).
 """
 
 import math
@@ -211,9 +213,11 @@ class _Writer:
         self.program = gradient_program.program
         if self.program.shapes:
             raise ExportError(
-                f"{_base(self.program)}: C export of array code is not supported",
+                f"{_base(self.program)}: C export takes arrays only as 1-D array parameters "
+                "(this function builds arrays out of numbers)",
                 filename=self.program.filename, lineno=self.program.firstlineno,
-                hint="emit Python instead (language='python'); C takes scalar functions",
+                hint="pass the array as a parameter (emit(f, language='c', args=(x0, ...))), or "
+                "export Python with symdiff.emit(f)",
             )
         namer = self.program.namer
         self.renames = _c_names(schedule, gradient_program, constants)

@@ -22,6 +22,7 @@ EMIT_EXAMPLES = """\
   symdiff emit model.py:loss -o loss_grad.py  write it to a file
   symdiff emit model.py:loss -o loss_grad.c   C99 (the language follows a .c/.h suffix)
   symdiff emit model.py:loss --lang c --wrt x
+  symdiff emit model.py:rosen --lang c --arrays x   x is a 1-D array: double *x, long n_x
 """
 
 EXAMPLES = f"""examples:
@@ -56,6 +57,9 @@ def _parser():
     export.add_argument("--lang", choices=LANGUAGES,
                         help="python or c (default: c when OUT ends in .c or .h, else python)")
     export.add_argument("--wrt", help="comma-separated parameter names (default: all)")
+    export.add_argument("--arrays", metavar="X[:N],...",
+                        help="C only: parameters that are 1-D float arrays (the C code takes any "
+                        "length; N: the example length to trace at, default 4)")
     return parser
 
 
@@ -145,7 +149,13 @@ def _emit(args):
         suffix = os.path.splitext(args.output or "")[1].lower()
         language = "c" if suffix in (".c", ".h") else "python"
     fun = load_function(args.target)
-    text = emit(fun, wrt=_wrt(args.wrt), language=language)
+    example = None
+    if args.arrays:
+        if language != "c":
+            raise LookupError("--arrays is for --lang c (C code takes any length); for a Python "
+                              "module of arrays use symdiff.emit(f, args=...)")
+        example = _example_arguments(fun, args.arrays)
+    text = emit(fun, wrt=_wrt(args.wrt), language=language, args=example)
     if args.output is None:
         sys.stdout.write(text)
         return 0
@@ -157,6 +167,25 @@ def _emit(args):
     name = fun.__name__ if fun.__name__.isidentifier() else "f"
     print(f"wrote {args.output} ({language}: {name}_grad, {name}_value_and_grad)")
     return 0
+
+
+def _example_arguments(fun, text):
+    """Arguments to trace ``fun`` at: ``np.ones(N)`` for each array named in ``text``, else 1.0."""
+    import inspect
+
+    import numpy as np
+
+    lengths = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, count = part.partition(":")
+        if not count.strip().isdigit() and count:
+            raise LookupError(f"--arrays: expected NAME or NAME:LENGTH, got {part!r}")
+        lengths[name.strip()] = int(count) if count else 4
+    names = list(inspect.signature(fun).parameters)
+    unknown = sorted(set(lengths) - set(names))
+    if unknown:
+        raise LookupError(f"--arrays: {fun.__name__} has no parameter {unknown[0]!r}")
+    return tuple(np.ones(lengths[n]) if n in lengths else 1.0 for n in names)
 
 
 if __name__ == "__main__":  # pragma: no cover

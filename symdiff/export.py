@@ -2,7 +2,8 @@
 
 Takes: a Python function (or a ``Gradient``), the parameters to differentiate and a language.
 Returns: text that does not import symdiff — Python needing only ``math``/``numpy``, or C99 needing
-only ``math.h`` — with the globals and closure numbers the function reads baked in as constants.
+only ``math.h`` (and ``stdlib.h`` for array temporaries) — with the globals and closure numbers the
+function reads baked in as constants. C for functions of 1-D arrays comes from ``c_arrays``.
 """
 
 import inspect
@@ -12,6 +13,7 @@ import numpy as np
 
 from . import explain
 from .api import Gradient, _resolve_wrt, build
+from .c_arrays import c_array_source
 from .c_code import c_source
 from .errors import ExportError
 from .parse import parse_function
@@ -27,7 +29,8 @@ def emit(f, wrt=None, language="python", path=None, args=None):
     ``wrt`` is as for ``grad`` (a ``Gradient`` passed as ``f`` keeps its own ``wrt`` by default).
     The module defines ``<f>_grad`` and ``<f>_value_and_grad``. ``args``: example arguments, for
     a function whose code depends on them (array shapes, list lengths, int loop counts): the
-    module is specialised to arguments of the same kinds.
+    module is specialised to arguments of the same kinds. In C, 1-D array arguments become
+    ``const double *x, long n_x`` and the code takes any length (``c_arrays``).
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -44,6 +47,16 @@ def emit(f, wrt=None, language="python", path=None, args=None):
         fun = f
     parsed = parse_function(fun)
     wrt_names, _ = _resolve_wrt(wrt, inspect.signature(fun).parameters, fun)
+    if language == "c" and args is not None and any(_is_array(a) for a in args):
+        text = _c_arrays(fun, parsed, wrt_names, tuple(args))
+    else:
+        text = _emit(fun, parsed, wrt_names, language, args)
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+def _emit(fun, parsed, wrt_names, language, args):
     if args is not None:
         gradient = Gradient(fun, wrt=wrt_names)
         built, _ = gradient._spec(gradient._bind(tuple(args), {}))
@@ -58,8 +71,58 @@ def emit(f, wrt=None, language="python", path=None, args=None):
                 "number",
                 filename=parsed.filename, lineno=parsed.firstlineno,
                 hint="pass example arguments: symdiff.emit(f, args=(x0, ...)); the module is "
-                "specialised to arguments of the same kinds (shapes, lengths, int values)",
+                "specialised to arguments of the same kinds (shapes, lengths, int values). "
+                "C takes 1-D arrays of any length (command line: --lang c --arrays x,...)",
             ) from None
+    _check_callables(fun, parsed, built)
+    constants = _constants(fun, built.program)
+    constants.update({symbol.name: value for symbol, value in built.program.constants.items()})
+    formulas = explain.formulas(built.gradient_program)
+    if language == "c":
+        return c_source(built.schedule, built.gradient_program, formulas, constants)
+    code = generate(
+        built.schedule, built.gradient_program, built.library, built.code.aliases,
+        constants=constants,
+    )
+    return code.module_text(_python_header(built.program, formulas, code))
+
+
+def _is_array(value):
+    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0)
+
+
+def _c_arrays(fun, parsed, wrt_names, args):
+    """C for a function of 1-D arrays (``c_arrays``): generic in the lengths of ``args``' arrays."""
+    names = list(inspect.signature(fun).parameters)
+    lengths, concrete = {}, {}
+    for name, value in zip(names, args):
+        if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim != 1):
+            what = (f"a {value.ndim}-D array" if isinstance(value, np.ndarray)
+                    else f"a {type(value).__name__}")
+            raise ExportError(
+                f"{fun.__qualname__}: C export does not support {what} as an argument ({name})",
+                filename=parsed.filename, lineno=parsed.firstlineno,
+                hint="C takes numbers and 1-D float arrays (pointer + length); export Python "
+                "with symdiff.emit(f, args=...) for the rest")
+        if isinstance(value, np.ndarray):
+            lengths[name] = len(value)
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and name not in wrt_names:
+            concrete[name] = int(value)
+
+    def build_at(kinds):
+        return build(parsed, wrt_names, dict(concrete), (), kinds)
+
+    def constants_of(program):
+        found = _constants(fun, program)
+        found.update({symbol.name: value for symbol, value in program.constants.items()})
+        return found
+
+    first = build_at({name: ("array", (n,)) for name, n in lengths.items()})  # the user's errors
+    _check_callables(fun, parsed, first)
+    return c_array_source(parsed, wrt_names, lengths, build_at, constants_of, first)
+
+
+def _check_callables(fun, parsed, built):
     if built.code.callables:
         names = ", ".join(sorted(built.code.callables))
         raise ExportError(
@@ -69,20 +132,6 @@ def emit(f, wrt=None, language="python", path=None, args=None):
             hint="export a function that only uses math/numpy, or import the registered "
             "function next to the generated module by hand",
         )
-    constants = _constants(fun, built.program)
-    constants.update({symbol.name: value for symbol, value in built.program.constants.items()})
-    formulas = explain.formulas(built.gradient_program)
-    if language == "c":
-        text = c_source(built.schedule, built.gradient_program, formulas, constants)
-    else:
-        code = generate(
-            built.schedule, built.gradient_program, built.library, built.code.aliases,
-            constants=constants,
-        )
-        text = code.module_text(_python_header(built.program, formulas, code))
-    if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
-    return text
 
 
 def _constants(fun, program):

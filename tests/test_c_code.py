@@ -230,10 +230,18 @@ def array_sum(x):
     return np.sum(x * x)
 
 
-def test_array_code_is_an_export_error():
-    with pytest.raises(ExportError, match="C export of array code") as info:
-        emit(array_sum, language="c", args=(np.ones(3),))
-    assert info.value.lineno == array_sum.__code__.co_firstlineno
+def matrix_sums(A):
+    return np.sum(np.sum(A, axis=0) ** 2)
+
+
+def test_array_code_beyond_1d_is_an_export_error():
+    """1-D arrays export (tests/test_c_arrays.py); a 2-D argument or an axis= reduction does not."""
+    assert "void array_sum_grad(const double *x, long n_x, double *d_x)" in emit(
+        array_sum, language="c", args=(np.ones(3),))
+    with pytest.raises(ExportError, match="2-D array as an argument") as info:
+        emit(matrix_sums, language="c", args=(np.ones((2, 3)),))
+    assert info.value.lineno == matrix_sums.__code__.co_firstlineno
+    assert info.value.filename == __file__ and "symdiff.emit(f, args=...)" in info.value.hint
 
 
 def test_what_c_cannot_print_is_an_export_error():
