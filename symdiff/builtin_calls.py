@@ -1,10 +1,14 @@
 """builtin_calls: the tracer's handling of Python builtins that shape the computation.
 
 Takes: a call to ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``list``, ``tuple``,
-``sum``, ``min``, ``max``, ``float`` or ``int`` with its evaluated arguments. Returns: the value —
-concrete (a range, a length, a list of items to loop over) or symbolic (``Min``/``Max``, a sum, a
-truncation). Each handler is ``handler(tracer, node, args, kwargs)``; ``STRUCTURAL`` maps the
-builtin to it.
+``sum``, ``min``, ``max``, ``float`` or ``int`` with its evaluated arguments, or to a method of a
+list the function builds (``append``, ``extend``, ``insert``, ``pop``, ``reverse``, ``clear``,
+``copy``). Returns: the value — concrete (a range, a length, a list of items to loop over) or
+symbolic (``Min``/``Max``, a sum, a truncation). Each handler is ``handler(tracer, node, args,
+kwargs)``; ``STRUCTURAL`` maps the builtin to it, ``LIST_METHODS`` the method name.
+
+Lists are the tracer's own Python lists of values: loops are unrolled, so every index is a known
+int and a list method does to the traced list exactly what it does in Python.
 """
 
 import numpy as np
@@ -74,7 +78,8 @@ def _builtin_sequence(func):
         if len(args) > 1 or kwargs:
             raise located(SymdiffError, f"{func.__name__}() takes one iterable here",
                           tracer.frame.parsed, node, hint="check the call")
-        return func(tracer._iterate(args[0], node.args[0])) if args else func()
+        result = func(tracer._iterate(args[0], node.args[0])) if args else func()
+        return tracer.own(result) if func is list else result
 
     return call
 
@@ -143,4 +148,50 @@ STRUCTURAL = {
         (float, _builtin_number(float, lambda value: value)),
         (int, _builtin_number(int, Trunc)),
     ]
+}
+
+
+# ---- methods of the lists the function builds ----
+
+
+def _list_method(name, indices=(), iterable=False):
+    """``list.<name>``, run on the traced list once the list may change here (``tracer.mutable``).
+
+    ``indices``: positions of arguments that must be ints; ``iterable``: the argument is
+    iterated first (``extend`` takes a tuple, a list parameter, an array's rows)."""
+    def call(tracer, node, args, kwargs):
+        target, *rest = args
+        if kwargs:
+            raise located(SymdiffError, f"list.{name}() takes no keyword arguments",
+                          tracer.frame.parsed, node, hint="pass the arguments by position")
+        for i in indices:
+            if i < len(rest) and not isinstance(rest[i], (int, np.integer)):
+                raise located(
+                    UnsupportedSyntaxError,
+                    f"list.{name}() at a position that is not an int ({_describe_value(rest[i])})",
+                    tracer.frame.parsed, node.args[i] if i < len(node.args) else node,
+                    hint="give the position as an int (a loop counter, a constant)",
+                )
+        if name == "copy":
+            return tracer.own(list(target))
+        tracer.mutable(target, node)
+        if iterable and rest:
+            rest[0] = tracer._iterate(rest[0], node.args[0])
+        try:
+            return getattr(target, name)(*rest)
+        except (IndexError, TypeError) as exc:
+            raise located(SymdiffError, f"list.{name}(): {exc}", tracer.frame.parsed, node,
+                          hint="check the call against the list's length") from None
+
+    return call
+
+
+LIST_METHODS = {
+    "append": _list_method("append"),
+    "extend": _list_method("extend", iterable=True),
+    "insert": _list_method("insert", indices=(0,)),
+    "pop": _list_method("pop", indices=(0,)),
+    "reverse": _list_method("reverse"),
+    "clear": _list_method("clear"),
+    "copy": _list_method("copy"),
 }

@@ -28,6 +28,7 @@ from .nodes import real_symbol
 from .naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
 from .primitives import CopySign, Floor
+from .builtin_calls import LIST_METHODS
 from .builtin_calls import STRUCTURAL as _STRUCTURAL
 from .program import Branch, External, Guard, Merge, Param, Program, Statement
 from .values import describe_value as _describe_value
@@ -164,6 +165,9 @@ class Tracer:
         self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers
         self.shapes = {}  # symbol -> shape of the array it stands for (absent: a scalar)
         self.shape_memo = {}  # expression -> its shape (see arrays.shape_of)
+        self.own_lists = {}  # id -> (list, arm): the lists the function builds (see ``own``)
+        self.arm = None  # the arm of an 'if' on data being traced (None: not inside one)
+        self.argument_sequences = set()  # ids of the tuples that list/tuple parameters are read as
         self.constants = {}  # symbol -> a concrete numpy array the code uses
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.depths = {}  # expression -> its depth (see ``shallow``)
@@ -235,6 +239,7 @@ class Tracer:
                 elements = tuple(real_symbol(self.namer.fresh(f"{arg.arg}_{i}"))
                                  for i in range(kind[1]))
                 self.frame.env[arg.arg] = elements
+                self.argument_sequences.add(id(elements))
             else:
                 if kind and kind[0] == "array":
                     self.shapes[symbol] = tuple(kind[1])
@@ -407,14 +412,16 @@ class Tracer:
         """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``."""
         start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
         results, blocks = [], []
+        start_arm = self.arm
         for arm in (then_stmts, else_stmts):
             self.frame.env = dict(start_env)
             self.block = []
             self.op_memo = dict(start_memo)
+            self.arm = object()  # lists built before this arm are shared with the other one
             signal = self.exec_block(arm, cont)
             results.append((self.frame.env, signal))
             blocks.append(self.block)
-        self.block, self.op_memo = start_block, start_memo
+        self.block, self.op_memo, self.arm = start_block, start_memo, start_arm
         self._pending = (test, stmt, blocks, [])
         return results
 
@@ -479,7 +486,7 @@ class Tracer:
                     target = real_symbol(self.namer.version(f"{name}_{k}"))
                     merges.append(Merge(target, to_sympy(x), to_sympy(y)))
                     items.append(target)
-                merged[name] = type(a)(items)
+                merged[name] = self.own(items) if isinstance(a, list) else tuple(items)
             else:
                 merged[name] = _Unbound(stmt.lineno)
         return merged
@@ -589,6 +596,14 @@ class Tracer:
             self.assign(stmt.target, self.eval(stmt.value))
 
     def exec_AugAssign(self, stmt):
+        if isinstance(stmt.target, ast.Subscript):  # v[k] += value: base and index evaluated once
+            base, index = self.eval(stmt.target.value), self.eval(stmt.target.slice)
+            if not isinstance(base, list):
+                self.set_item(base, index, None, stmt.target)  # the error for what base is
+            current = self._list_item(base, index, stmt.target)
+            self.set_item(base, index, self.binop(stmt.op, current, self.eval(stmt.value), stmt),
+                          stmt.target)
+            return
         if not isinstance(stmt.target, ast.Name):
             raise self.unsupported(stmt.target, f"augmented assignment to {_describe(stmt.target)}",
                                    hint="assign to a local variable name")
@@ -607,6 +622,16 @@ class Tracer:
     def exec_Expr(self, stmt):
         if isinstance(stmt.value, ast.Constant):  # docstrings, '...'
             return None
+        call = stmt.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                and call.func.attr in LIST_METHODS:  # v.append(item): run for its effect
+            base = self.eval(call.func.value)
+            if isinstance(base, list):
+                self.call(_Method(base, LIST_METHODS[call.func.attr]), call)
+                return None
+            if id(base) in self.argument_sequences:
+                self._changing_an_argument(call)
+            self.check_guess(base)  # a parameter assumed a number before the first call
         raise located(
             UnsupportedSyntaxError,
             "an expression statement (its value is discarded; a call made only for its side "
@@ -685,8 +710,86 @@ class Tracer:
                     self.frame.parsed, target, hint="unpack a tuple or list of the same length",
                 )
             return type(value)(self.assign(t, v) for t, v in zip(target.elts, value))
+        if isinstance(target, ast.Subscript):
+            self.set_item(self.eval(target.value), self.eval(target.slice), value, target)
+            return value
         raise self.unsupported(target, f"assignment to {_describe(target)}",
                                hint="assign to a local variable name")
+
+    # ---- lists the function builds ----
+    def own(self, value):
+        """Register ``value``, a list the function builds: it may be changed (``v[k] = ...``,
+        ``v.append(...)``) where it was built: not inside an 'if' on data it was built outside."""
+        self.own_lists[id(value)] = (value, self.arm)
+        return value
+
+    def _changing_an_argument(self, node):
+        raise located(
+            UnsupportedSyntaxError,
+            "changing a list passed as an argument: the generated gradient would not change the "
+            "caller's list",
+            self.frame.parsed, node, hint="change a copy: v = list(v)",
+        )
+
+    def mutable(self, value, node):
+        """Raise a located error unless the list ``value`` may be changed here."""
+        entry = self.own_lists.get(id(value))
+        if entry is None or entry[0] is not value:
+            raise located(
+                UnsupportedSyntaxError,
+                "changing a list the function did not build (an argument, a global or a default "
+                "value): the generated gradient would not change it",
+                self.frame.parsed, node, hint="change a copy: v = list(v)",
+            )
+        if entry[1] is not self.arm:
+            raise located(
+                UnsupportedSyntaxError,
+                "changing a list inside an 'if' on a differentiated value (both branches would "
+                "change the same list)",
+                self.frame.parsed, node,
+                hint="build a new list in the branch instead, e.g. v = v + [item]",
+            )
+
+    def _list_item(self, base, index, node):
+        if isinstance(index, sympy.Basic):
+            self.check_deferrable(index)
+            raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                          self.frame.parsed, node.slice, hint="index with an int")
+        try:
+            return base[index]
+        except (IndexError, TypeError) as exc:
+            raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
+                          hint="index within the list's length") from None
+
+    def set_item(self, base, index, value, node):
+        """``base[index] = value`` for a list the function builds, at a known index."""
+        if not isinstance(base, list):
+            if id(base) in self.argument_sequences:
+                self._changing_an_argument(node)
+            if isinstance(base, tuple):
+                raise located(SymdiffError, "a tuple's items cannot be assigned (as in Python)",
+                              self.frame.parsed, node, hint="use a list, or build a new tuple")
+            self.check_guess(base)
+            array = self.is_array(base) or isinstance(base, np.ndarray)
+            raise self.unsupported(
+                node, f"assignment to {_describe(node)}",
+                hint="build the array whole (np.where, np.concatenate, np.array of a list)"
+                if array else "assign to a local variable name")
+        self._list_item(base, index, node)  # the index is an int (or slice) within the list
+        self.mutable(base, node)
+        if isinstance(index, slice):
+            value = self._iterate(value, node)
+        elif isinstance(value, sympy.Expr) and not value.is_Atom:
+            # one statement per item assigned, named after the list, as a variable would be
+            name = node.value.id if isinstance(node.value, ast.Name) else "item"
+            symbol = real_symbol(self.namer.version(f"{name}_{index % len(base)}"))
+            self.emit(symbol, value, self.current)
+            value = symbol
+        try:
+            base[index] = value
+        except (IndexError, TypeError, ValueError) as exc:
+            raise located(SymdiffError, f"bad assignment: {exc}", self.frame.parsed, node,
+                          hint="assign as many items as the slice holds") from None
 
     # ---- expressions ----
     def eval(self, node):
@@ -727,7 +830,7 @@ class Tracer:
         return found
 
     def eval_List(self, node):
-        return list(self._elements(node.elts))
+        return self.own(list(self._elements(node.elts)))
 
     def _elements(self, elts):
         out = []  # a list, not a generator: nested calls must not stack generator frames in C
@@ -762,7 +865,10 @@ class Tracer:
             raise self.unsupported(node, f"the operator {symbol!r}",
                                    hint="symdiff differentiates + - * / ** // %")
         if isinstance(op, ast.Add) and isinstance(left, (tuple, list)) and type(left) is type(right):
-            return left + right
+            return self.own(left + right) if isinstance(left, list) else left + right
+        if isinstance(op, ast.Mult) and _repeats(left, right):
+            result = left * right if isinstance(left, (tuple, list)) else right * left
+            return self.own(result) if isinstance(result, list) else result
         if isinstance(op, ast.MatMult):
             return self.matmul(left, right, node, scalars=False)
         if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
@@ -891,11 +997,15 @@ class Tracer:
             return getattr(base, node.attr)
         if self.is_array(base):
             return self.array_attribute(base, node)
+        if isinstance(base, list) and node.attr in LIST_METHODS:
+            return _Method(base, LIST_METHODS[node.attr])
+        if id(base) in self.argument_sequences and node.attr in LIST_METHODS:
+            self._changing_an_argument(node)
         self.check_guess(base)
         if isinstance(base, np.ndarray) and node.attr in ("shape", "size", "ndim", "T"):
             return getattr(base, node.attr)
         if isinstance(base, np.ndarray) and node.attr in numpy_calls.METHODS:
-            return _ArrayMethod(base, _concrete_method(node.attr, numpy_calls.METHODS[node.attr]))
+            return _Method(base, _concrete_method(node.attr, numpy_calls.METHODS[node.attr]))
         if isinstance(base, sympy.Basic) or is_number(base):
             raise self.unsupported(node, f"the attribute '.{node.attr}' of a number",
                                    hint="use math or numpy functions on the value")
@@ -921,10 +1031,11 @@ class Tracer:
                     self.frame.parsed, node.slice, hint="index with an int",
                 )
             try:
-                return base[index]
+                item = base[index]
             except (IndexError, TypeError) as exc:
                 raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
                               hint="index within the sequence's length") from None
+            return self.own(item) if isinstance(base, list) and isinstance(index, slice) else item
         self.check_guess(base)
         raise self.unsupported(node, f"indexing {_describe_value(base)}",
                                hint="index tuples and lists; pass numbers as separate parameters")
@@ -937,7 +1048,7 @@ class Tracer:
         return slice(*parts)
 
     def eval_ListComp(self, node):
-        return list(self._comprehension(node.elt, node.generators))
+        return self.own(list(self._comprehension(node.elt, node.generators)))
 
     def eval_GeneratorExp(self, node):
         return tuple(self._comprehension(node.elt, node.generators))
@@ -987,7 +1098,10 @@ class Tracer:
 
     # ---- calls ----
     def eval_Call(self, node):
-        func = self.eval(node.func)
+        return self.call(self.eval(node.func), node)
+
+    def call(self, func, node):
+        """The call ``node`` of ``func`` (already evaluated from ``node.func``)."""
         name = _describe(node.func)
         args = list(self._elements(node.args))
         kwargs = {}
@@ -998,7 +1112,7 @@ class Tracer:
         structural = _STRUCTURAL.get(id(func))
         if structural is not None and structural[0] is func:
             return structural[1](self, node, args, kwargs)
-        if isinstance(func, _ArrayMethod):
+        if isinstance(func, _Method):
             return func.handler(self, node, [func.array, *args], kwargs)
         array_handler = numpy_calls.handler_for(func)
         if array_handler is not None:
@@ -1384,7 +1498,7 @@ class Tracer:
         if handler is None:
             raise self.unsupported(node, f"the array method '.{attr}'",
                                    hint="use numpy functions symdiff supports (np.sum, np.dot, ...)")
-        return _ArrayMethod(base, handler)
+        return _Method(base, handler)
 
     def check_guess(self, value):
         """Traced before any call, parameters were assumed numbers: an array use means 'wait'."""
@@ -1427,8 +1541,8 @@ class Tracer:
 
 
 @dataclass
-class _ArrayMethod:
-    """``x.sum`` before it is called: the array and the handler of the method."""
+class _Method:
+    """``x.sum`` or ``v.append`` before it is called: the array or list, and the method's handler."""
 
     array: object
     handler: object
@@ -1443,6 +1557,15 @@ def _concrete_method(name, handler):
         return handler(tracer, node, args, kwargs)
 
     return call
+
+
+def _repeats(left, right):
+    """``[0.0] * n`` or ``n * [0.0]``: a list or tuple repeated a concrete number of times."""
+    for seq, count in ((left, right), (right, left)):
+        if isinstance(seq, (tuple, list)) and isinstance(count, (int, np.integer)) \
+                and not isinstance(count, bool):
+            return True
+    return False
 
 
 def _normal_key(key, shape):

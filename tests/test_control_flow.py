@@ -987,10 +987,103 @@ def fill_by_index(x):
     return v[0] + v[1] * v[2]
 
 
-@pytest.mark.xfail(strict=True, reason="list mutation is not supported: 'terms.append(v)' is "
-                   "refused as an expression statement and 'v[k] = ...' as 'assignment to v[k]' "
-                   "(clear UnsupportedSyntaxError; rewrite with comprehensions or tuples)")
-@pytest.mark.parametrize("f", [accumulate_with_append, fill_by_index])
+def list_methods_and_items(x):
+    v = [x] * 3
+    for k in range(3):
+        v[k] *= k + x
+    v.insert(0, x)
+    w = v.copy()
+    w.reverse()
+    last = w.pop()
+    v.extend((x, 2.0))
+    v[1:3] = [x * x, math.sin(x)]
+    v[-1] = v[-1] / x
+    return sum(v) + last * w[0]
+
+
+def nested_lists(x):
+    m = [[0.0] * 2 for _ in range(2)]
+    for i in range(2):
+        for j in range(2):
+            m[i][j] = math.cos(x * (i + 1)) ** (j + 1)
+    m[1].append(x)
+    return m[0][0] * m[1][1] + m[0][1] - m[1][2] * m[1][0]
+
+
+def list_built_and_changed_in_one_branch(x):
+    if x > 0.5:
+        v = [x]
+        v.append(x * x)
+    else:
+        v = [math.exp(x), 1.0]
+    return v[0] * v[1]
+
+
+def list_copied_from_a_list_argument(v):
+    w = list(v)
+    w[0] = w[0] * w[1]
+    w.append(3.0)
+    return sum(w) * w[1]
+
+
+@pytest.mark.parametrize("f", [accumulate_with_append, fill_by_index, list_methods_and_items,
+                               nested_lists, list_built_and_changed_in_one_branch])
 def test_list_mutation_in_loops(f):
-    for x in (0.4, -1.1):
-        assert close(grad(f)(x), mp_grad(f, (x,))[0])
+    for x in (0.4, 0.9, -1.1):
+        value, gradient = value_and_grad(f)(x)
+        assert value == pytest.approx(f(x), rel=1e-14)
+        assert close(gradient, mp_grad(f, (x,))[0])
+
+
+def test_a_copy_of_a_list_argument_may_change():
+    # f = (a*b + b + 3) * b for v = [a, b]: df/da = b**2, df/db = (a + 1)*b + a*b + b + 3
+    g = grad(list_copied_from_a_list_argument)
+    v = [1.5, 2.0]
+    assert np.allclose(g(v), [2.0**2, 2.5 * 2.0 + 1.5 * 2.0 + 2.0 + 3.0], rtol=1e-15)
+    assert v == [1.5, 2.0]  # the caller's list is unchanged, as in Python
+
+
+def change_argument(v):
+    v[0] = 1.0
+    return v[0] * v[1]
+
+
+def append_to_argument(v):
+    v.append(1.0)
+    return v[0]
+
+
+GLOBAL_LIST = []
+
+
+def append_to_global(x):
+    GLOBAL_LIST.append(x)
+    return x
+
+
+def append_in_branch(x):
+    v = [x]
+    if x > 0:
+        v.append(x)
+    return sum(v)
+
+
+def index_with_value(x):
+    v = [0.0, 1.0]
+    v[int(x)] = x
+    return v[0]
+
+
+@pytest.mark.parametrize("f, args, message", [
+    (change_argument, ([1.0, 2.0],), "changing a list passed as an argument"),
+    (append_to_argument, ([1.0, 2.0],), "changing a list passed as an argument"),
+    (append_to_global, (1.0,), "changing a list the function did not build"),
+    (append_in_branch, (1.0,), "changing a list inside an 'if' on a differentiated value"),
+    (index_with_value, (1.0,), "indexing with a differentiated value"),
+])
+def test_list_changes_symdiff_refuses_are_located_errors(f, args, message):
+    with pytest.raises(SymdiffError) as info:
+        grad(f)(*args)
+    assert message in str(info.value)
+    assert info.value.lineno is not None and info.value.filename == __file__
+    assert GLOBAL_LIST == []  # the user's list was not touched
