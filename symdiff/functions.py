@@ -21,7 +21,7 @@ class Rule:
     """How one Python callable becomes SymPy: ``build(*sympy_args) -> sympy.Expr``."""
 
     name: str  # as the user would write it, e.g. "math.sin"
-    build: object
+    build: object  # None: defined on ints only, so never applied to a differentiated value
     library: str  # "math", "numpy", "builtins", or "user" (added with symdiff.register)
     nargs: tuple = (1,)  # accepted argument counts
     helpers: dict = None  # "user" rules: {name in generated code: the callable}
@@ -60,6 +60,9 @@ _MATH = [
     # ---- other ----
     ("fabs", sympy.Abs),
     ("erf", sympy.erf), ("erfc", sympy.erfc), ("gamma", sympy.gamma), ("lgamma", sympy.loggamma),
+    # ---- on ints only: evaluated when the arguments are known (loop counters, constants) ----
+    ("factorial", None), ("comb", None, (2,)), ("perm", None, (1, 2)), ("isqrt", None),
+    ("gcd", None, tuple(range(9))), ("lcm", None, tuple(range(9))),
 ]
 
 _NUMPY = [

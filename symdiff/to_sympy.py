@@ -1158,7 +1158,19 @@ class Tracer:
         if rule.library == "user":
             self.helpers.update(rule.helpers)
         if not any(isinstance(a, sympy.Basic) for a in args):
-            return func(*args)  # concrete call, as Python would do it
+            try:
+                return func(*args)  # concrete call, as Python would do it
+            except (ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
+                raise located(SymdiffError, f"{rule.name}{tuple(args)!r} raises {exc!r}",
+                              self.frame.parsed, node, hint="as it does in Python") from None
+        if rule.build is None:
+            raise located(
+                UnsupportedSyntaxError,
+                f"{rule.name} of a differentiated value: it is defined on ints only",
+                self.frame.parsed, node,
+                hint="call it on ints known while symdiff reads the function (loop counters, "
+                "int parameters that are not differentiated, constants)",
+            )
         if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
         args = [to_sympy(a) for a in args]

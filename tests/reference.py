@@ -96,6 +96,9 @@ MATH = types.SimpleNamespace(
     fabs=mpmath.fabs, erf=mpmath.erf, erfc=mpmath.erfc, gamma=mpmath.gamma,
     lgamma=lambda x: mpmath.loggamma(x).real, pi=mpmath.pi, e=mpmath.e, tau=2 * mpmath.pi,
     floor=_floor, ceil=_ceil, trunc=_trunc, copysign=_copysign, inf=mpmath.inf,
+    # on ints only: Python's own (exact) functions
+    factorial=math.factorial, comb=math.comb, perm=math.perm, isqrt=math.isqrt, gcd=math.gcd,
+    lcm=math.lcm,
 )
 
 # ---- numpy over object arrays of mpf ----

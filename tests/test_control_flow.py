@@ -1087,3 +1087,33 @@ def test_list_changes_symdiff_refuses_are_located_errors(f, args, message):
     assert message in str(info.value)
     assert info.value.lineno is not None and info.value.filename == __file__
     assert GLOBAL_LIST == []  # the user's list was not touched
+
+
+def taylor_terms(x, n):
+    powers = []
+    for k in range(n):
+        powers.append(x ** k / math.factorial(k) * math.comb(n, k) / math.perm(n, k) ** 0)
+    powers[0] = math.exp(-x) * math.gcd(12, 18) / math.lcm(2, 3) / math.isqrt(1)
+    return sum(powers)
+
+
+def factorial_of_value(x):
+    return math.factorial(x)
+
+
+def test_int_only_math_functions_of_known_ints():
+    g = grad(taylor_terms, wrt="x")
+    for x in (0.5, -0.3):
+        assert close(g(x, 4), mp_grad(taylor_terms, (x, 4), ("x",))[0])
+    with pytest.raises(UnsupportedSyntaxError, match="math.factorial of a differentiated value"):
+        grad(factorial_of_value)(3.0)
+
+
+def factorial_of_negative(x):
+    return x * math.factorial(-1)
+
+
+def test_a_concrete_call_that_raises_is_a_located_error():
+    with pytest.raises(SymdiffError, match=r"math.factorial\(-1,\) raises ValueError") as info:
+        grad(factorial_of_negative)(1.0)
+    assert info.value.filename == __file__
