@@ -53,7 +53,8 @@ class Closer:
     """Closed forms of a program's names (statements and merges substituted back in), built only
     for the names a formula needs and only while they stay small: linear in the program."""
 
-    def __init__(self, blocks, cap):
+    def __init__(self, blocks, cap, flags=()):
+        self.flags = set(flags)  # returned-flags: defined as conditions, not numbers
         self.definitions = {}  # symbol -> its expression (a merge as Piecewise)
         self.order = {}  # symbol -> position in the program
         self.sizes = {}  # symbol -> size of its closed form (capped past ``cap``)
@@ -71,11 +72,26 @@ class Closer:
             if isinstance(item, Branch):
                 self._collect(item.then)
                 self._collect(item.orelse)
+                cond = self._condition(item.cond)
                 for merge in item.merges:
                     a, b = merge.then_value, merge.else_value
-                    self._define(merge.target, a if a == b else sympy.Piecewise((a, item.cond), (b, True)))
+                    if merge.target in self.flags:  # "a return was taken", as a condition
+                        flag = sympy.Or(sympy.And(cond, self._truth(a)),
+                                        sympy.And(sympy.Not(cond), self._truth(b)))
+                        self._define(merge.target, flag)
+                        continue
+                    self._define(merge.target, a if a == b else sympy.Piecewise((a, cond), (b, True)))
             else:
                 self._define(item.target, item.expr)
+
+    def _condition(self, cond):
+        """``returned < 0.5`` (the rest of a function after a partial return) as ``~returned``."""
+        if isinstance(cond, sympy.StrictLessThan) and cond.lhs in self.flags:
+            return sympy.Not(cond.lhs)
+        return cond
+
+    def _truth(self, value):
+        return value if value in self.flags else sympy.true if value == 1 else sympy.false
 
     def close(self, expr, limit, only=None):
         """``expr`` with every name whose closed form has at most ``limit`` nodes substituted
@@ -98,7 +114,7 @@ class Closer:
 def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
     """``{parameter name: closed-form derivative}``; large ones keep named intermediates."""
     program = gradient_program.program
-    closer = Closer([program.body, gradient_program.reverse], 10 * limit)
+    closer = Closer([program.body, gradient_program.reverse], 10 * limit, program.flags)
     adjoints = {item.target for item in walk(gradient_program.reverse)
                 if isinstance(item, Adjoint)}
     adjoints |= {m.target for item in walk(gradient_program.reverse)
@@ -109,8 +125,43 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
         if tree_size(closed, limit) > limit:
             in_forward_names = closer.close(gradient, 10 * limit, only=adjoints)
             closed = in_forward_names if tree_size(in_forward_names, limit) <= limit else gradient
-        result[param.name] = closed
+        result[param.name] = assuming(closed, {})
     return result
+
+
+def assuming(expr, facts):
+    """``expr`` with what each branch of a ``Piecewise`` knows put in: inside ``(value, cond)``,
+    ``cond`` holds and the earlier conditions failed (``facts``: condition -> True/False)."""
+    if not expr.args or isinstance(expr, sympy.logic.boolalg.Boolean):
+        return expr.xreplace(facts) if facts and isinstance(expr, sympy.logic.boolalg.Boolean) else expr
+    if isinstance(expr, sympy.Piecewise):
+        pairs, known = [], dict(facts)
+        for value, cond in expr.args:
+            cond = cond.xreplace(known) if known else cond
+            if cond == sympy.false:
+                continue
+            pairs.append((assuming(value, {**known, **_outcomes(cond, True)}), cond))
+            if cond == sympy.true:
+                break
+            known.update(_outcomes(cond, False))
+        return sympy.Piecewise(*pairs) if pairs else expr
+    args = [assuming(a, facts) for a in expr.args]
+    return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+
+
+def _outcomes(cond, holds):
+    """What ``cond`` being ``holds`` tells about its parts (relations, their negations)."""
+    found = {cond: sympy.true if holds else sympy.false}
+    parts = cond.args if isinstance(cond, sympy.And if holds else sympy.Or) else (cond,)
+    for part in parts:
+        if isinstance(part, sympy.Not):
+            part, value = part.args[0], not holds
+        else:
+            value = holds
+        found[part] = sympy.true if value else sympy.false
+        if isinstance(part, sympy.core.relational.Relational):
+            found[part.negated] = sympy.false if value else sympy.true
+    return found
 
 
 def _d(num, den):

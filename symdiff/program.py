@@ -122,6 +122,7 @@ class Program:
     helpers: dict = field(default_factory=dict)  # name in generated code -> Python callable
     namer: object = None
     local_names: set = field(default_factory=set)
+    flags: set = field(default_factory=set)  # 1.0/0.0 merges: "a return was taken" (see to_sympy)
 
     @property
     def statements(self):

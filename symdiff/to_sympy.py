@@ -50,6 +50,19 @@ class _Return:
     node: ast.AST
 
 
+@dataclass
+class _MaybeReturn:
+    """Some paths of what ran returned: ``flag`` is 1 on those (0 elsewhere) and ``value`` is what
+    they returned. ``done``: the rest of the region (the function, or the arm of an 'if' on data
+    that the statements are in) ran already, inside the branches; else it runs where flag is 0."""
+
+    flag: object
+    value: object
+    node: ast.AST
+    stmt: ast.AST  # the 'if' whose branches returned
+    done: bool
+
+
 class _Break:
     pass
 
@@ -142,6 +155,17 @@ def _contains(nodes, kinds):
     return False
 
 
+def _always_returns(stmts):
+    """Whether every path through ``stmts`` ends in ``return`` or ``raise`` (read from the syntax;
+    a condition known while tracing may make it true where this says False)."""
+    for stmt in stmts:
+        if isinstance(stmt, (ast.Return, ast.Raise)):
+            return True
+        if isinstance(stmt, ast.If) and _always_returns(stmt.body) and _always_returns(stmt.orelse):
+            return True
+    return False
+
+
 def _loop_exits(nodes):
     """Whether ``nodes`` hold a ``break``/``continue`` of *this* loop level (not a nested loop's)."""
     stack = list(nodes)
@@ -167,6 +191,7 @@ class Tracer:
         self.shape_memo = {}  # expression -> its shape (see arrays.shape_of)
         self.own_lists = {}  # id -> (list, arm): the lists the function builds (see ``own``)
         self.arm = None  # the arm of an 'if' on data being traced (None: not inside one)
+        self.flags = set()  # the returned-flags of joins after partial returns
         self.argument_sequences = set()  # ids of the tuples that list/tuple parameters are read as
         self.constants = {}  # symbol -> a concrete numpy array the code uses
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
@@ -225,6 +250,7 @@ class Tracer:
             helpers=self.helpers,
             namer=self.namer,
             local_names=self.frame.local_names,
+            flags=self.flags,
         )
 
     def _bind_params(self, args):
@@ -350,6 +376,8 @@ class Tracer:
                 signal = self.exec_If(stmt, stmts[i + 1:], cont)
             else:
                 signal = self.exec_stmt(stmt)
+            if isinstance(signal, _MaybeReturn) and not signal.done:
+                return self._unless_returned(signal, [*stmts[i + 1:], *cont])
             if signal is not None:
                 return signal
         return None
@@ -392,16 +420,16 @@ class Tracer:
                     self.frame.parsed, stmt.test,
                     hint="assign the result to a variable and return it after the loop",
                 )
-            # Each arm runs on to the end of the function (its continuation), so that only the
-            # statements of the path taken are executed.
-            after = [*rest, *cont]
-            results = self._fork(test, stmt, stmt.body + after, stmt.orelse + after, cont=[])
-            (_, then_sig), (_, else_sig) = results
-            for sig in (then_sig, else_sig):
-                if not isinstance(sig, _Return):
-                    raise self._no_return(self.frame.parsed.node)
-            value = self._merge_values(then_sig, else_sig)
-            return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
+            if _always_returns(stmt.body) or _always_returns(stmt.orelse):
+                # The other arm runs on to the end of the region (its continuation), so that only
+                # the statements of the path taken are executed, and each of them once.
+                after = [*rest, *cont]
+                results = self._fork(test, stmt, stmt.body + after, stmt.orelse + after, cont=[])
+                return self._join_returns(results, stmt, done=True)
+            # Both arms may go on: the rest runs once, after the branch, where nothing returned
+            # (running it in each arm would double it at every such 'if').
+            results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=[])
+            return self._join_returns(results, stmt, done=False)
         results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=None)
         (then_env, _), (else_env, _) = results
         self.frame.env = self._merge_envs(then_env, else_env, stmt)
@@ -447,6 +475,97 @@ class Tracer:
             self.frame.parsed, node,
             hint="make both branches produce a number",
         )
+
+    def _join_returns(self, results, stmt, done):
+        """After an 'if' on data whose arms returned on some paths: the joined environment, and
+        ``_Return`` (every path returned) or ``_MaybeReturn`` (a returned-flag and value)."""
+        (then_env, then_sig), (else_env, else_sig) = results
+        if isinstance(then_sig, _Return) and isinstance(else_sig, _Return):
+            value = self._merge_values(then_sig, else_sig)
+            return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
+        if then_sig is None and else_sig is None:  # the returns were on paths not taken
+            self.frame.env = self._merge_envs(then_env, else_env, stmt)
+            self._finish_branch()
+            return None
+        for sig in (then_sig, else_sig):
+            if isinstance(sig, _Return) and not is_number(sig.value):
+                raise located(
+                    SymdiffError,
+                    f"a branch returns {_describe_value(sig.value)} while another path goes on: "
+                    "symdiff can only join numbers",
+                    self.frame.parsed, sig.node, hint="return a number on every path",
+                )
+        # A returning arm never gets past the 'if', but the joined names must hold a value on
+        # its paths too (the code after the join reads them there): its own, or a stand-in.
+        if isinstance(then_sig, _Return):
+            then_env = self._stand_ins(then_env, else_env)
+        elif isinstance(else_sig, _Return):
+            else_env = self._stand_ins(else_env, then_env)
+        env = self._merge_envs(then_env, else_env, stmt)
+        _, _, blocks, merges = self._pending
+        flags, values = [], []
+        for sig, block in ((then_sig, blocks[0]), (else_sig, blocks[1])):
+            if isinstance(sig, _Return):
+                flags.append(sympy.Integer(1))
+                values.append(self._named_in(block, to_sympy(sig.value), sig.node))
+            elif isinstance(sig, _MaybeReturn):
+                flags.append(sig.flag)
+                values.append(sig.value)
+            else:
+                flags.append(sympy.Integer(0))
+                values.append(None)
+        node = (then_sig if isinstance(then_sig, (_Return, _MaybeReturn)) else else_sig).node
+        shapes = {self.shape(v) for v in values if v is not None}
+        if len(shapes) > 1:
+            raise located(ShapeError, "the returned value has different shapes on different paths",
+                          self.frame.parsed, node, hint="return values of one shape")
+        # where nothing returned, the value is never read: any number of the right shape will do
+        values = [sympy.Integer(0) if v is None else v for v in values]
+        flag = real_symbol(self.namer.version("returned"))
+        self.flags.add(flag)
+        value = real_symbol(self._result_name())
+        merges.append(Merge(flag, *flags))
+        merges.append(Merge(value, *values))
+        if shapes and next(iter(shapes)):
+            self.shapes[value] = next(iter(shapes))
+        self.frame.env = env
+        self._finish_branch()
+        return _MaybeReturn(flag, value, node, stmt, done)
+
+    def _stand_ins(self, returned_env, live_env):
+        """Values for the names of ``live_env`` on paths that returned (never read there): the
+        returned arm's own where it has one of the same kind, else zeros of the same shape."""
+        def stand_in(value):
+            if is_number(value):
+                shape = self.shape(value)
+                return self.constant(np.zeros(shape)) if shape else sympy.Integer(0)
+            if isinstance(value, (tuple, list)) and all(is_number(v) for v in value):
+                return type(value)(stand_in(v) for v in value)
+            return value  # not a value of the generated code (a function, a module, ...)
+
+        def fits(mine, value):
+            if is_number(mine) and is_number(value):
+                return self.shape(mine) == self.shape(value)
+            return (isinstance(mine, (tuple, list)) and type(mine) is type(value)
+                    and len(mine) == len(value) and all(map(fits, mine, value)))
+
+        env = {}
+        for name, value in live_env.items():
+            mine = returned_env.get(name, _UNBOUND_MISSING)
+            env[name] = mine if fits(mine, value) else stand_in(value)
+        return env
+
+    def _unless_returned(self, signal, rest):
+        """The rest of the region, in a branch taken where ``signal``'s paths did not return."""
+        if not rest:
+            return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
+        test = sympy.StrictLessThan(signal.flag, sympy.Float(0.5))
+        returned = _Return(signal.value, signal.node)
+        start_env = self.frame.env
+        (then_env, then_sig), (else_env, _) = self._fork(test, signal.stmt, rest, [], cont=[])
+        self.frame.env = start_env
+        return self._join_returns([(then_env, then_sig), (else_env, returned)], signal.stmt,
+                                  done=True)
 
     def _named_in(self, block, value, node):
         """``value`` as a name assigned at the end of ``block`` (its 'return' line)."""

@@ -226,6 +226,28 @@ def test_branches_on_data_become_c_if_else(tmp_path):
         assert close(got_vg[0], vg(*point)[0]) and close(got_vg[1], vg(*point)[1]), point
 
 
+def returns_on_some_paths(x, y):
+    if x > 0.5:
+        if y > 1.0:
+            return x * y
+        z = math.sin(x) * y
+    else:
+        z = math.cos(y)
+    if z < -0.5:
+        return z * z
+    return z + x
+
+
+def test_returns_on_some_paths_of_an_arm_in_c(tmp_path):
+    text = emit(returns_on_some_paths, language="c")
+    library = compile_library(tmp_path, {"returns_on_some_paths": text})
+    g, vg = grad(returns_on_some_paths), value_and_grad(returns_on_some_paths)
+    for point in [(0.8, 1.5), (0.8, 0.3), (0.8, -2.0), (0.2, 0.4), (0.2, 3.0), (-3.0, 3.1)]:
+        got_grad, got_vg = call(library, "returns_on_some_paths", 2, 2, point)
+        assert close(got_grad, g(*point)), point
+        assert close(got_vg[0], vg(*point)[0]) and close(got_vg[1], vg(*point)[1]), point
+
+
 def array_sum(x):
     return np.sum(x * x)
 

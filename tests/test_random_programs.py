@@ -68,7 +68,7 @@ def programs(draw):
         return draw(st.sampled_from(BINARY)).format(inner, operand())
 
     def statement(indent):
-        kind = draw(st.integers(0, 9))
+        kind = draw(st.integers(0, 11))
         pad = "    " * indent
         if kind <= 4:
             target = f"v{next(fresh)}" if kind <= 2 or len(names) < 3 else operand()
@@ -90,6 +90,16 @@ def programs(draw):
             lines.append(f"{pad}    {target} = {expression()}")
             lines.append(f"{pad}else:")
             lines.append(f"{pad}    {target} = {expression()}")
+        elif kind == 10 and indent == 1:  # an early return on some paths of an arm
+            cut, inner = draw(st.sampled_from(["0.3", "-0.2", "1.1"])), draw(st.sampled_from(["0.5", "-0.6"]))
+            target = operand()
+            lines.append(f"{pad}if {operand()} > {cut}:")
+            lines.append(f"{pad}    if {operand()} < {inner}:")
+            lines.append(f"{pad}        return {expression()}")
+            lines.append(f"{pad}    {target} = {expression()}")
+        elif kind == 11 and indent == 1:  # a guard clause
+            lines.append(f"{pad}if {operand()} < {draw(st.sampled_from(['-0.4', '0.1', '0.9']))}:")
+            lines.append(f"{pad}    return {expression()}")
         else:
             target = operand()
             lines.append(f"{pad}{target} = {expression()} if {operand()} < 0.7 else {expression()}")
