@@ -13,7 +13,8 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
-from .primitives import Ceil, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round, Trunc
+from .primitives import (Ceil, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
+                         RoundDigits, Trunc)
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,11 +25,17 @@ class Rule:
     build: object  # None: defined on ints only, so never applied to a differentiated value
     library: str  # "math", "numpy", "builtins", or "user" (added with symdiff.register)
     nargs: tuple = (1,)  # accepted argument counts
+    int_args: tuple = ()  # positions of arguments that must be ints known while tracing
     helpers: dict = None  # "user" rules: {name in generated code: the callable}
 
 
 def _log(x, base=None):
     return sympy.log(x) if base is None else sympy.log(x) / sympy.log(base)
+
+
+def _round(x, ndigits=None):
+    """``round(x)`` (to an integer) or ``round(x, ndigits)`` (to a float, ``ndigits`` an int)."""
+    return Round(x) if ndigits is None else RoundDigits(x, ndigits)
 
 
 def _hypot(*args):
@@ -88,7 +95,8 @@ _NUMPY = [
     ("negative", lambda x: -x), ("positive", lambda x: +x),
     # ---- other ----
     ("abs", sympy.Abs), ("absolute", sympy.Abs), ("fabs", sympy.Abs), ("sign", sympy.sign),
-    ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", Round), ("rint", Round),
+    ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", _round, (1, 2), (1,)),
+    ("around", _round, (1, 2), (1,)), ("rint", Round),
     ("maximum", sympy.Max, (2,)), ("minimum", sympy.Min, (2,)), ("fmax", sympy.Max, (2,)),
     ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,)),
     ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
@@ -98,7 +106,7 @@ _NUMPY = [
 _BUILTINS = [
     ("abs", sympy.Abs),
     ("pow", lambda x, y: x**y, (2,)),
-    ("round", Round),
+    ("round", _round, (1, 2), (1,)),
 ]
 
 

@@ -121,6 +121,26 @@ class Round(_Step):
         return sympy.Integer(round(float(x)))
 
 
+class RoundDigits(Function):
+    """``round(x, ndigits)`` / ``numpy.round(x, decimals)`` for a known int ``ndigits``: a step
+    function (derivative 0 almost everywhere), printed as the call itself (Python rounds the
+    decimal value correctly; no other formula gives the same numbers)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+    @classmethod
+    def eval(cls, x, ndigits):
+        if x.is_Number and ndigits.is_Integer:
+            return sympy.Float(round(float(x), int(ndigits)))
+        return None
+
+    def _eval_is_real(self):
+        return self.args[0].is_real or None
+
+
 class CopySign(Function):
     """``math.copysign(x, y)`` / ``numpy.copysign``: ``|x|`` with the sign *bit* of ``y``.
 

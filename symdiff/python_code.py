@@ -293,6 +293,12 @@ class _Printing:
             return f"{self._module_format('numpy.round')}({self._print(expr.args[0])})"
         return f"float(round({self._print(expr.args[0])}))"
 
+    def _print_RoundDigits(self, expr):
+        x, ndigits = (self._print(a) for a in expr.args)
+        if self.library == "numpy":
+            return f"{self._module_format('numpy.round')}({x}, {ndigits})"
+        return f"round({x}, {ndigits})"
+
     def _print_Heaviside(self, expr):
         """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally)."""
         arg = self._print(expr.args[0])

@@ -1259,6 +1259,19 @@ class Tracer:
                 SymdiffError, f"{rule.name} takes {expected} argument(s), got {len(args)}",
                 self.frame.parsed, node, hint=f"call {rule.name} with {expected} argument(s)",
             )
+        for i in rule.int_args:
+            if i < len(args) and (not isinstance(args[i], (int, np.integer)) or isinstance(args[i], bool)):
+                if isinstance(args[i], sympy.Basic):
+                    self.check_deferrable(args[i])  # an int parameter: known at the call
+                what = "a differentiated value" if self.is_symbolic(args[i]) else _describe_value(args[i])
+                raise located(
+                    UnsupportedSyntaxError,
+                    f"{rule.name}'s argument {i + 1} must be an int known while symdiff reads the "
+                    f"function, not {what}",
+                    self.frame.parsed, node.args[i] if i < len(node.args) else node,
+                    hint="pass a constant, a loop counter or an int parameter that is not "
+                    "differentiated",
+                )
         args = [self.constant(a) if isinstance(a, np.ndarray) and any(isinstance(b, sympy.Basic) for b in args) else a
                 for a in args]
         for arg, arg_node in zip(args, node.args):

@@ -804,8 +804,6 @@ def round_to_digits(x):
     return round(x, 2) * x
 
 
-@pytest.mark.xfail(strict=True, reason="round(x, ndigits) is not supported: 'round takes 1 "
-                   "argument(s), got 2' (a limitation, not a wrong result)")
 def test_round_with_ndigits():
     value, gradient = value_and_grad(round_to_digits)(1.234)
     assert value == round_to_digits(1.234)
@@ -1236,3 +1234,24 @@ def test_returns_only_on_paths_not_taken():
     for x in (1.0, 0.1):
         assert close(grad(returns_only_on_paths_not_taken)(x),
                      mp_grad(returns_only_on_paths_not_taken, (x,))[0])
+
+
+def round_arrays(x, k):
+    return np.sum(np.round(x * 3.0, k) * x) + round(float(x[0]), 1) * x[1]
+
+
+def round_digits_from_value(x):
+    return round(x, x)
+
+
+def test_round_with_ndigits_on_arrays_and_errors():
+    x = np.array([0.123, 1.777, -2.5])
+    g = grad(round_arrays, wrt="x")
+    # d/dx_i: round(3 x_i, k) (the rounding is a step: derivative 0), plus round(x0, 1) for x1
+    want = np.round(x * 3.0, 2)
+    want[1] += round(0.123, 1)
+    assert np.array_equal(g(x, 2), want)
+    with pytest.raises(UnsupportedSyntaxError, match="round's argument 2 must be an int"):
+        grad(round_digits_from_value)(2.0)
+    with pytest.raises(symdiff.ExportError):
+        symdiff.emit(round_to_digits, language="c")
