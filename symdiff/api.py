@@ -12,7 +12,7 @@ import gc
 import inspect
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sympy.core.parameters import distribute
@@ -22,7 +22,7 @@ from . import explain as explain_stage
 from .derive import derive
 from .errors import ArgumentError, ShapeError, SymdiffError
 from .parse import parse_function
-from .python_code import compile_entry, compile_functions, generate
+from .python_code import CompiledCode, compile_entry, compile_functions, generate
 from .schedule import schedule, walk_lines
 from .to_sympy import NeedsConcrete, trace
 
@@ -42,10 +42,23 @@ class Build:
     compiled: object  # ``CompiledCode``: the functions, compiled on first use
     library: str
     ieee: object  # the same code over numpy float64, for when Python arithmetic raises
+    live: object = field(default=None, repr=False)  # see ``differentiable_again``
 
     @property
     def grad_fn(self):
         return self.compiled.grad
+
+    def differentiable_again(self):
+        """The gradient function for ``grad(grad(f))``: the module-level and closure numbers f
+        reads are globals of it, read when it runs (not trailing parameters, as in ``grad_fn``)."""
+        externals = {e.symbol.name: e for e in self.program.externals}
+        if not externals:
+            return self.grad_fn
+        if self.live is None:
+            code = generate(self.schedule, self.gradient_program, self.library, self.code.aliases,
+                            constants={name: 0.0 for name in externals})
+            self.live = CompiledCode(code, constants(self.program), live=externals).grad
+        return self.live
 
     @property
     def value_and_grad_fn(self):
@@ -590,9 +603,7 @@ class Gradient(functools.partial):
                 "grad(grad(f)) needs the gradient of a function of one differentiated parameter; "
                 "use symdiff.hessian(f) for several"
             )
-        if self._default is None:
-            return self._shown.grad_fn
-        return self._default.grad_fn
+        return (self._shown if self._default is None else self._default).differentiable_again()
 
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else self._kind_name

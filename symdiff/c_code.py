@@ -60,6 +60,37 @@ static double {name}(double x)
     return result + log(x) - 0.5 * inv - series;
 }}
 """,
+    "polygamma": """\
+static double {name}(int n, double x)
+{{
+    /* polygamma psi_n(x) = d^(n+1) lgamma(x)/dx^(n+1), n >= 1: recurrence, then the asymptotic
+       series with the Bernoulli numbers B2 .. B14 */
+    static const double bernoulli[7] = {{1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66,
+                                        -691.0 / 2730, 7.0 / 6}};
+    double factorial = 1.0;  /* n! */
+    double result = 0.0;
+    double series;
+    if (x <= 0.0 && x == floor(x)) {{
+        return NAN;
+    }}
+    for (int i = 2; i <= n; ++i) {{
+        factorial *= i;
+    }}
+    while (x < 15.0) {{
+        result += factorial / pow(x, n + 1);
+        x += 1.0;
+    }}
+    series = factorial / n / pow(x, n) + factorial / (2.0 * pow(x, n + 1));
+    {{
+        double ratio = factorial / n;  /* (2k + n - 1)! / (2k)!, from k = 0 */
+        for (int k = 1; k <= 7; ++k) {{
+            ratio *= (double)(2 * k + n - 2) * (2 * k + n - 1) / ((2.0 * k - 1) * (2.0 * k));
+            series += bernoulli[k - 1] * ratio / pow(x, 2 * k + n);
+        }}
+    }}
+    return (n % 2) ? result + series : -(result + series);
+}}
+""",
     "logaddexp": """\
 static double {name}(double a, double b)
 {{
@@ -147,9 +178,12 @@ class CPrinter(C99CodePrinter):
 
     def _print_polygamma(self, expr):
         order, arg = expr.args
-        if order != 0:
-            return self._print_not_supported(expr)
-        return self._helper("digamma", [arg])
+        if order == 0:
+            return self._helper("digamma", [arg])
+        if order.is_Integer and order > 0:
+            self.helpers.add("polygamma")
+            return f"{self.helper_names['polygamma']}({int(order)}, {self._print(arg)})"
+        return self._print_not_supported(expr)
 
     def _print_LogAddExp(self, expr):
         return self._helper("logaddexp", expr.args)

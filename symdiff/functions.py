@@ -153,8 +153,19 @@ def remove_rule(func):
     _REGISTERED.pop(id(func), None)
 
 
+# The helpers generated code calls (python_code.HELPERS), marked ``__symdiff_helper__`` when
+# compiled: grad(grad(f)) reads them as the functions they compute.
+HELPER_RULES = {
+    "_digamma": Rule("digamma", lambda x: sympy.polygamma(0, x), "math"),
+    "_polygamma": Rule("polygamma", sympy.polygamma, "math", (2,), (0,)),
+}
+
+
 def rule_for(func):
     """The ``Rule`` for ``func``, or None when symdiff does not know it."""
+    helper = getattr(func, "__symdiff_helper__", None)
+    if helper in HELPER_RULES:
+        return HELPER_RULES[helper]
     entry = _REGISTERED.get(id(func)) or _TABLE.get(id(func))
     if entry is None or entry[0] is not func:
         return None

@@ -47,6 +47,22 @@ def _digamma(x):
     return result + math.log(x) - 0.5 * inv - series
 '''
 
+POLYGAMMA_SOURCE = '''\
+def _polygamma(n, x):
+    """polygamma(n, x) = d^(n+1) lgamma(x)/dx^(n+1) for n >= 1 (recurrence, then asymptotic series)."""
+    if x <= 0 and x == int(x):
+        return math.nan
+    factorial = math.factorial(n)
+    result = 0.0
+    while x < 15.0:  # psi_n(x) = psi_n(x + 1) + (-1)**(n+1) n! / x**(n+1)
+        result += factorial / x ** (n + 1)
+        x += 1.0
+    series = math.factorial(n - 1) / x ** n + factorial / (2.0 * x ** (n + 1))
+    for k, bernoulli in enumerate((1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6), 1):
+        series += bernoulli * math.factorial(2 * k + n - 1) / (math.factorial(2 * k) * x ** (2 * k + n))
+    return (result + series) if n % 2 else -(result + series)
+'''
+
 
 SCATTER_SOURCE = '''\
 def _scatter(value, shape, key):
@@ -79,6 +95,7 @@ def _extreme_grad(x, best, bar, axis):
 # Helper functions generated code may call: name -> (source, module it needs).
 HELPERS = {
     "_digamma": (DIGAMMA_SOURCE, "math"),
+    "_polygamma": (POLYGAMMA_SOURCE, "math"),
     "_scatter": (SCATTER_SOURCE, "numpy"),
     "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
     "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
@@ -139,9 +156,11 @@ class _Printing:
 
     def _print_polygamma(self, expr):
         order, arg = expr.args
-        if order != 0:
-            return self._print_not_supported(expr)
-        return f"{self._helper('_digamma')}({self._print(arg)})"
+        if order == 0:
+            return f"{self._helper('_digamma')}({self._print(arg)})"
+        if order.is_Integer and order > 0:
+            return f"{self._helper('_polygamma')}({int(order)}, {self._print(arg)})"
+        return self._print_not_supported(expr)
 
     def _print_LogAddExp(self, expr):
         return f"{self._module_format('numpy.logaddexp')}({', '.join(map(self._print, expr.args))})"
@@ -675,17 +694,20 @@ class CompiledCode:
     is registered in ``linecache`` under its own file name until the functions are collected.
     """
 
-    def __init__(self, code, extra_globals=None):
+    def __init__(self, code, extra_globals=None, live=None):
         self.code = code
-        namespace = {"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})}
+        namespace = LiveGlobals(live) if live else {}
+        namespace.update({"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})})
         for module in code.modules:
             namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
-        namespace.update(code.constants)
+        namespace.update({k: v for k, v in code.constants.items() if k not in (live or {})})
         # The source stays readable while any function lives (their globals hold the anchor).
         self._anchor = namespace["__symdiff_anchor__"] = _Anchor()
         self.namespace = namespace
         if code.prelude:
             self._exec(code.prelude, "helpers")
+            for name in code.helpers:  # differentiable again (grad(grad(f))): see functions.rule_for
+                namespace[name].__symdiff_helper__ = name
         self._functions = {}
         self._lock = threading.Lock()
 
@@ -749,6 +771,24 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
     anchor = namespace["__symdiff_anchor__"] = _Anchor()
     weakref.finalize(anchor, linecache.cache.pop, filename, None)
     return namespace[name]
+
+
+class LiveGlobals(dict):
+    """Globals of generated code that read the user's module-level numbers (``live``: name ->
+    ``External``) as they are at each read, like the user's own function: for ``grad(grad(f))``,
+    whose trace meets them as globals of the generated function."""
+
+    def __init__(self, live):
+        super().__init__()
+        self.live = live
+
+    def __missing__(self, name):
+        if name in self.live:
+            return self.live[name].read()
+        raise KeyError(name)
+
+    def __contains__(self, name):
+        return dict.__contains__(self, name) or name in self.live
 
 
 class _Anchor:

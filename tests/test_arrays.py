@@ -318,13 +318,7 @@ def test_grad_of_grad_of_numpy_scalar_function_matches_reference():
 def _one_parameter_scalar_cases():
     from .corpus import CORPUS
 
-    known = {
-        "module_constant": "grad(grad(f)) of a function reading a module-level float: the generated "
-                           "gradient takes the global as an extra parameter (module_constant_grad(x, "
-                           "SCALE)), so the outer grad needs it as an argument",
-        "gamma_functions": "grad(grad(f)) through math.lgamma: the generated gradient calls the "
-                           "recursive _digamma helper, which cannot be differentiated again",
-    }
+    known = {}  # name -> why grad(grad(f)) is not expected to work yet (xfail)
     cases = []
     for f, points, _ in CORPUS:
         if len(inspect.signature(f).parameters) != 1:
@@ -585,3 +579,62 @@ def test_array_with_different_shapes_in_two_branches_is_a_shape_error():
         grad(f)(np.array([1.0, 2.0]), 0.5)
     assert "(2,)" in str(info.value) and "()" in str(info.value)
     assert info.value.lineno == _line_of(f, "return np.sum(t")
+
+
+def lgamma_products(x, y):
+    return math.lgamma(x) * y + math.gamma(y) * x
+
+
+def test_hessian_and_third_derivatives_through_lgamma():
+    # d2 lgamma = trigamma, d3 = polygamma(2, .): the generated _polygamma helper, against mpmath
+    import mpmath
+
+    h = symdiff.hessian(lgamma_products)
+    for point in ((2.5, 1.5), (0.7, 3.2), (-1.3, 0.4)):
+        x, y = (mpmath.mpf(v) for v in point)
+        want = [[mpmath.polygamma(1, x) * y, mpmath.polygamma(0, x) + mpmath.gamma(y) * mpmath.polygamma(0, y)],
+                [mpmath.polygamma(0, x) + mpmath.gamma(y) * mpmath.polygamma(0, y),
+                 x * mpmath.gamma(y) * (mpmath.polygamma(0, y) ** 2 + mpmath.polygamma(1, y))]]
+        assert np.allclose(h(*point), np.array(want, dtype=float), rtol=1e-13, atol=0)
+
+    def third(x):
+        return math.lgamma(x)
+
+    g3 = grad(grad(grad(third)))
+    for x in (0.3, 2.5, 17.0, -2.5):
+        assert abs(g3(x) - float(mpmath.polygamma(2, x))) <= 1e-13 * abs(float(mpmath.polygamma(2, x)))
+
+
+STIFFNESS = 3.0
+WEIGHTS = np.array([1.0, 2.0])
+
+
+def spring(x):
+    return STIFFNESS * math.sin(x) * x ** 2 + WEIGHTS[1] * x
+
+
+def test_grad_of_grad_reads_module_numbers_at_call_time():
+    global STIFFNESS
+    gg = grad(grad(spring))
+    assert list(inspect.signature(gg.fun).parameters) == ["x"]
+
+    def want(x, k):  # d2/dx2 of k sin(x) x^2 + 2 x, by hand
+        return k * (2 * math.sin(x) + 4 * x * math.cos(x) - x * x * math.sin(x))
+
+    assert math.isclose(gg(0.7), want(0.7, 3.0), rel_tol=1e-14)
+    saved = STIFFNESS
+    try:
+        STIFFNESS = -1.5  # read when the gradient runs, as spring itself reads it
+        assert math.isclose(gg(0.7), want(0.7, -1.5), rel_tol=1e-14)
+    finally:
+        STIFFNESS = saved
+
+
+def test_grad_of_grad_with_a_closure_number():
+    def make(scale):
+        def f(x):
+            return scale * math.exp(x) * x
+        return f
+
+    gg = grad(grad(make(2.5)))
+    assert math.isclose(gg(0.3), 2.5 * math.exp(0.3) * (0.3 + 2.0), rel_tol=1e-14)
