@@ -82,9 +82,20 @@ def _emit(fun, parsed, wrt_names, language, args):
         return c_source(built.schedule, built.gradient_program, formulas, constants)
     code = generate(
         built.schedule, built.gradient_program, built.library, built.code.aliases,
-        constants=constants,
+        constants=constants, defaults=_defaults(fun, built.program),
     )
     return code.module_text(_python_header(built.program, formulas, code))
+
+
+def _defaults(fun, program):
+    """``{name in the generated signature: default}`` for parameters whose default is a number."""
+    given = inspect.signature(fun).parameters
+    found = {}
+    for param in program.params:
+        default = given[param.name].default if param.name in given else inspect.Parameter.empty
+        if isinstance(default, (int, float)) and param.elements is None:
+            found[param.symbol.name] = default
+    return found
 
 
 def _is_array(value):

@@ -334,12 +334,13 @@ class MathPrinter(_Printing, PythonCodePrinter):
     def _print_Mul(self, expr):
         """``2.0*x`` rather than ``2*x``: no int-to-float conversion when the code runs."""
         coeff, rest = expr.as_coeff_Mul()
-        if coeff.is_Integer and abs(coeff) > 1 and not rest.is_Number:
+        exact = coeff.is_Rational and not coeff.is_Integer and "/" not in self._print(abs(coeff))
+        if (coeff.is_Integer and abs(coeff) > 1 or exact) and not rest.is_Number:
             sign = "-" if coeff < 0 else ""
             text = self._print(rest)
             if precedence(rest) < PRECEDENCE["Mul"]:
                 text = f"({text})"
-            return f"{sign}{float(abs(coeff))!r}*{text}"
+            return f"{sign}{float(abs(coeff))!r}*{text}"  # 0.75*x, not (0.75)*x
         return super()._print_Mul(expr)
 
     def _print_Abs(self, expr):
@@ -501,7 +502,8 @@ def _literal(value, numpy_name="numpy"):
     return repr(value) if math.isfinite(value) else f"float({repr(value)!r})"
 
 
-def generate(schedule, gradient_program, library, aliases, signature=None, constants=None):
+def generate(schedule, gradient_program, library, aliases, signature=None, constants=None,
+             defaults=None):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
@@ -550,7 +552,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         vg_return = f"return {value_text}, ({grad_result})"
 
     where = f"{program.filename}:{_def_line(program)}"
-    signature = ", ".join(names)
+    signature = _signature(names, defaults or {})
     grad_text = _function(
         grad_name, signature,
         f"Gradient of {program.name} with respect to {wrt} (symdiff, from {where}).",
@@ -578,6 +580,15 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         bodies={"grad": (grad_body, grad_return), "value_and_grad": (vg_body, vg_return)},
         prelude=prelude,
     )
+
+
+def _signature(names, defaults):
+    """``x, delta=1.0``: the defaults of the trailing parameters that have one (``defaults``:
+    name -> number), as the user's function has them."""
+    keep = len(names)
+    while keep and names[keep - 1] in defaults:
+        keep -= 1
+    return ", ".join([*names[:keep], *(f"{n}={_literal(defaults[n])}" for n in names[keep:])])
 
 
 def _function(name, signature, doc, body, ret):

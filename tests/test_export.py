@@ -249,3 +249,25 @@ def test_docstring_header_survives_backslashes_and_quotes():
 
     header = _docstring_safe('"""a \\ b """ c"""')
     assert eval(header) == 'a \\ b """ c'
+
+
+def _huber(r, delta=1.0):
+    if abs(r) <= delta:
+        return 0.5 * r ** 2
+    return delta * (abs(r) - 0.5 * delta)
+
+
+def _steps(x, n=3, scale=2.0):
+    for _ in range(n):
+        x = math.sin(x) * scale
+    return x
+
+
+def test_emitted_functions_keep_number_defaults():
+    namespace = {}
+    exec(emit(_huber, wrt="r"), namespace)
+    assert "def _huber_grad(r, delta=1.0):" in emit(_huber, wrt="r")
+    assert namespace["_huber_grad"](0.5) == 0.5 and namespace["_huber_grad"](3.0) == 1.0
+    assert namespace["_huber_grad"](3.0, 2.0) == 2.0
+    text = emit(_steps, wrt="x", args=(0.5, 3, 2.0))  # n is specialised away; scale keeps 2.0
+    assert "def _steps_grad(x, scale=2.0):" in text
