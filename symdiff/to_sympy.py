@@ -7,6 +7,11 @@ Python would; symbolic values (the parameters and what is computed from them) fl
 expressions, one fresh real symbol per assignment. A condition on a symbolic value becomes a
 ``Branch``; loops with concrete trip counts unroll; helper functions are read and inlined.
 Anything not understood raises a located ``SymdiffError``.
+
+The ``Tracer`` is this module (statements, expressions, calls, names) plus two parts of its own:
+``control_flow.ControlFlow`` (``if``/``for``/``while``, joins, partial returns) and
+``array_values.ArrayValues`` (arrays, and the lists the function builds); ``signals`` holds what
+passes between them. Calls of builtins and numpy go to ``builtin_calls`` and ``numpy_calls``.
 """
 
 import ast
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import arrays, functions, nodes, numpy_calls
+from . import functions, nodes, numpy_calls
 from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
 from .nodes import real_symbol
 from .naming import Namer, names_in
@@ -30,9 +35,12 @@ from .parse import _FORBIDDEN, _HINTS, located, parse_function
 from .primitives import CopySign, Floor
 from .builtin_calls import LIST_METHODS
 from .builtin_calls import STRUCTURAL as _STRUCTURAL
-from .program import Branch, External, Guard, Merge, Param, Program, Statement
+from .program import External, Guard, Param, Program, Statement
 from .values import describe_value as _describe_value
 from .values import is_number, is_symbolic, to_sympy
+from .array_values import ArrayValues, _concrete_method, _Method
+from .control_flow import ControlFlow
+from .signals import _MaybeReturn, _Return, _same, _truth, _Unbound
 
 class NeedsConcrete(Exception):
     """A loop count or index depends on a parameter that is not differentiated: trace at the call,
@@ -42,45 +50,6 @@ class NeedsConcrete(Exception):
 MAX_INLINE_DEPTH = 1500  # nested helper calls; deeper means recursion on a differentiated value
 MAX_EXPRESSION_DEPTH = 24  # deeper expressions are split into statements (SymPy recurses on depth)
 MAX_LOOP_STEPS = 100_000  # iterations of one 'while' loop with a concrete condition
-
-
-@dataclass
-class _Return:
-    value: object
-    node: ast.AST
-
-
-@dataclass
-class _MaybeReturn:
-    """Some paths of what ran returned: ``flag`` is 1 on those (0 elsewhere) and ``value`` is what
-    they returned. ``done``: the rest of the region (the function, or the arm of an 'if' on data
-    that the statements are in) ran already, inside the branches; else it runs where flag is 0."""
-
-    flag: object
-    value: object
-    node: ast.AST
-    stmt: ast.AST  # the 'if' whose branches returned
-    done: bool
-
-
-class _Break:
-    pass
-
-
-class _Continue:
-    pass
-
-
-BREAK, CONTINUE = _Break(), _Continue()
-
-
-class _Unbound:
-    """A name assigned in only one arm of an ``if`` on data (or given arrays of different shapes
-    in the two arms, ``shapes``): an error only if it is read."""
-
-    def __init__(self, lineno, shapes=None):
-        self.lineno = lineno
-        self.shapes = shapes
 
 
 @dataclass
@@ -127,60 +96,7 @@ _COMPARE = {
 }
 
 
-def _truth(value):
-    """``True``/``False`` for a concrete condition, None for one that depends on symbols."""
-    if isinstance(value, sympy.Basic):
-        if value is sympy.true or value == sympy.true:
-            return True
-        if value is sympy.false or value == sympy.false:
-            return False
-        if value.free_symbols:
-            return None
-        if isinstance(value, sympy.Expr) and value.is_number:
-            return bool(value != 0)
-        return None
-    return bool(value)
-
-
-def _contains(nodes, kinds):
-    """Whether any statement in ``nodes`` (not inside nested functions) is one of ``kinds``."""
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, kinds):
-            return True
-        if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef)):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return False
-
-
-def _always_returns(stmts):
-    """Whether every path through ``stmts`` ends in ``return`` or ``raise`` (read from the syntax;
-    a condition known while tracing may make it true where this says False)."""
-    for stmt in stmts:
-        if isinstance(stmt, (ast.Return, ast.Raise)):
-            return True
-        if isinstance(stmt, ast.If) and _always_returns(stmt.body) and _always_returns(stmt.orelse):
-            return True
-    return False
-
-
-def _loop_exits(nodes):
-    """Whether ``nodes`` hold a ``break``/``continue`` of *this* loop level (not a nested loop's)."""
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Break, ast.Continue)):
-            return True
-        if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
-            stack.extend(node.orelse if isinstance(node, (ast.For, ast.While)) else [])
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return False
-
-
-class Tracer:
+class Tracer(ControlFlow, ArrayValues):
     """Executes a function body over SymPy values; collects SSA statements and branches."""
 
     def __init__(self, parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
@@ -388,322 +304,6 @@ class Tracer:
             raise self.unsupported(stmt)
         return handler(stmt)
 
-    # ---- if ----
-    def exec_If(self, stmt, rest, cont):
-        test = self.condition(stmt.test)
-        truth = _truth(test)
-        if truth is None and self.shape(test):
-            raise located(
-                ShapeError,
-                f"'if' on an array of shape {self.shape(test)}: its truth value is ambiguous",
-                self.frame.parsed, stmt.test,
-                hint="select elementwise with np.where(condition, a, b)",
-            )
-        if truth is not None:
-            arm = stmt.body if truth else stmt.orelse
-            return self.exec_block(arm, None if cont is None else [*rest, *cont])
-        # A condition on int parameters only (not differentiated) is concrete at the call.
-        self.check_deferrable(test)
-        if _loop_exits(stmt.body + stmt.orelse):
-            raise located(
-                UnsupportedSyntaxError,
-                "'break'/'continue' under a condition on a differentiated value: the loop's trip "
-                "count would depend on the value",
-                self.frame.parsed, stmt.test,
-                hint="loop a fixed number of times and select results with 'if' or min/max",
-            )
-        if _contains(stmt.body + stmt.orelse, ast.Return):
-            if cont is None:
-                raise located(
-                    UnsupportedSyntaxError,
-                    "'return' under a condition on a differentiated value inside a loop",
-                    self.frame.parsed, stmt.test,
-                    hint="assign the result to a variable and return it after the loop",
-                )
-            if _always_returns(stmt.body) or _always_returns(stmt.orelse):
-                # The other arm runs on to the end of the region (its continuation), so that only
-                # the statements of the path taken are executed, and each of them once.
-                after = [*rest, *cont]
-                results = self._fork(test, stmt, stmt.body + after, stmt.orelse + after, cont=[])
-                return self._join_returns(results, stmt, done=True)
-            # Both arms may go on: the rest runs once, after the branch, where nothing returned
-            # (running it in each arm would double it at every such 'if').
-            results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=[])
-            return self._join_returns(results, stmt, done=False)
-        results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=None)
-        (then_env, _), (else_env, _) = results
-        self.frame.env = self._merge_envs(then_env, else_env, stmt)
-        self._finish_branch()
-        return None
-
-    def _fork(self, test, stmt, then_stmts, else_stmts, cont):
-        """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``."""
-        start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
-        results, blocks = [], []
-        start_arm = self.arm
-        for arm in (then_stmts, else_stmts):
-            self.frame.env = dict(start_env)
-            self.block = []
-            self.op_memo = dict(start_memo)
-            self.arm = object()  # lists built before this arm are shared with the other one
-            signal = self.exec_block(arm, cont)
-            results.append((self.frame.env, signal))
-            blocks.append(self.block)
-        self.block, self.op_memo, self.arm = start_block, start_memo, start_arm
-        self._pending = (test, stmt, blocks, [])
-        return results
-
-    def _merge_values(self, then_sig, else_sig):
-        """Join two returned values after a ``Branch``: the value the function returns."""
-        a, b, node = then_sig.value, else_sig.value, then_sig.node
-        if a is b or (type(a) is type(b) and not isinstance(a, (list, tuple)) and _same(a, b)):
-            self._finish_branch()
-            return a
-        if is_number(a) and is_number(b):
-            blocks = self._pending[2]
-            a = self._named_in(blocks[0], to_sympy(a), then_sig.node)
-            b = self._named_in(blocks[1], to_sympy(b), else_sig.node)
-            target = real_symbol(self._result_name())
-            self._merged_shape(target, a, b, node, "the returned value")
-            self._pending[3].append(Merge(target, a, b))
-            self._finish_branch()
-            return target
-        raise located(
-            SymdiffError,
-            f"the two branches give {_describe_value(a)} and {_describe_value(b)}: symdiff can only "
-            "join numbers",
-            self.frame.parsed, node,
-            hint="make both branches produce a number",
-        )
-
-    def _join_returns(self, results, stmt, done):
-        """After an 'if' on data whose arms returned on some paths: the joined environment, and
-        ``_Return`` (every path returned) or ``_MaybeReturn`` (a returned-flag and value)."""
-        (then_env, then_sig), (else_env, else_sig) = results
-        if isinstance(then_sig, _Return) and isinstance(else_sig, _Return):
-            value = self._merge_values(then_sig, else_sig)
-            return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
-        if then_sig is None and else_sig is None:  # the returns were on paths not taken
-            self.frame.env = self._merge_envs(then_env, else_env, stmt)
-            self._finish_branch()
-            return None
-        for sig in (then_sig, else_sig):
-            if isinstance(sig, _Return) and not is_number(sig.value):
-                raise located(
-                    SymdiffError,
-                    f"a branch returns {_describe_value(sig.value)} while another path goes on: "
-                    "symdiff can only join numbers",
-                    self.frame.parsed, sig.node, hint="return a number on every path",
-                )
-        # A returning arm never gets past the 'if', but the joined names must hold a value on
-        # its paths too (the code after the join reads them there): its own, or a stand-in.
-        if isinstance(then_sig, _Return):
-            then_env = self._stand_ins(then_env, else_env)
-        elif isinstance(else_sig, _Return):
-            else_env = self._stand_ins(else_env, then_env)
-        env = self._merge_envs(then_env, else_env, stmt)
-        _, _, blocks, merges = self._pending
-        flags, values = [], []
-        for sig, block in ((then_sig, blocks[0]), (else_sig, blocks[1])):
-            if isinstance(sig, _Return):
-                flags.append(sympy.Integer(1))
-                values.append(self._named_in(block, to_sympy(sig.value), sig.node))
-            elif isinstance(sig, _MaybeReturn):
-                flags.append(sig.flag)
-                values.append(sig.value)
-            else:
-                flags.append(sympy.Integer(0))
-                values.append(None)
-        node = (then_sig if isinstance(then_sig, (_Return, _MaybeReturn)) else else_sig).node
-        shapes = {self.shape(v) for v in values if v is not None}
-        if len(shapes) > 1:
-            raise located(ShapeError, "the returned value has different shapes on different paths",
-                          self.frame.parsed, node, hint="return values of one shape")
-        # where nothing returned, the value is never read: any number of the right shape will do
-        values = [sympy.Integer(0) if v is None else v for v in values]
-        flag = real_symbol(self.namer.version("returned"))
-        self.flags.add(flag)
-        value = real_symbol(self._result_name())
-        merges.append(Merge(flag, *flags))
-        merges.append(Merge(value, *values))
-        if shapes and next(iter(shapes)):
-            self.shapes[value] = next(iter(shapes))
-        self.frame.env = env
-        self._finish_branch()
-        return _MaybeReturn(flag, value, node, stmt, done)
-
-    def _stand_ins(self, returned_env, live_env):
-        """Values for the names of ``live_env`` on paths that returned (never read there): the
-        returned arm's own where it has one of the same kind, else zeros of the same shape."""
-        def stand_in(value):
-            if is_number(value):
-                shape = self.shape(value)
-                return self.constant(np.zeros(shape)) if shape else sympy.Integer(0)
-            if isinstance(value, (tuple, list)) and all(is_number(v) for v in value):
-                return type(value)(stand_in(v) for v in value)
-            return value  # not a value of the generated code (a function, a module, ...)
-
-        def fits(mine, value):
-            if is_number(mine) and is_number(value):
-                return self.shape(mine) == self.shape(value)
-            return (isinstance(mine, (tuple, list)) and type(mine) is type(value)
-                    and len(mine) == len(value) and all(map(fits, mine, value)))
-
-        env = {}
-        for name, value in live_env.items():
-            mine = returned_env.get(name, _UNBOUND_MISSING)
-            env[name] = mine if fits(mine, value) else stand_in(value)
-        return env
-
-    def _unless_returned(self, signal, rest):
-        """The rest of the region, in a branch taken where ``signal``'s paths did not return."""
-        if not rest:
-            return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
-        test = sympy.StrictLessThan(signal.flag, sympy.Float(0.5))
-        returned = _Return(signal.value, signal.node)
-        start_env = self.frame.env
-        (then_env, then_sig), (else_env, _) = self._fork(test, signal.stmt, rest, [], cont=[])
-        self.frame.env = start_env
-        return self._join_returns([(then_env, then_sig), (else_env, returned)], signal.stmt,
-                                  done=True)
-
-    def _named_in(self, block, value, node):
-        """``value`` as a name assigned at the end of ``block`` (its 'return' line)."""
-        if value.is_Atom:
-            return value
-        target = real_symbol(self._result_name())
-        saved = self.block
-        self.block = block
-        self.emit(target, value, node)
-        self.block = saved
-        return target
-
-    def _merge_envs(self, then_env, else_env, stmt):
-        merged = {}
-        test, _, blocks, merges = self._pending
-        for name in {*then_env, *else_env}:
-            a = then_env.get(name, _UNBOUND_MISSING)
-            b = else_env.get(name, _UNBOUND_MISSING)
-            if a is b or (type(a) is type(b) and _same(a, b)):
-                merged[name] = a
-            elif a is _UNBOUND_MISSING or b is _UNBOUND_MISSING or isinstance(a, _Unbound) or isinstance(b, _Unbound):
-                merged[name] = _Unbound(stmt.lineno)
-            elif is_number(a) and is_number(b) and self.shape(a) != self.shape(b):
-                merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)))
-            elif is_number(a) and is_number(b):
-                target = real_symbol(self.namer.version(name))
-                self._merged_shape(target, a, b, stmt, repr(name))
-                merges.append(Merge(target, to_sympy(a), to_sympy(b)))
-                merged[name] = target
-            elif isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b) \
-                    and all(is_number(x) and is_number(y) for x, y in zip(a, b)):
-                items = []
-                for k, (x, y) in enumerate(zip(a, b)):
-                    if type(x) is type(y) and _same(x, y):
-                        items.append(x)
-                        continue
-                    target = real_symbol(self.namer.version(f"{name}_{k}"))
-                    merges.append(Merge(target, to_sympy(x), to_sympy(y)))
-                    items.append(target)
-                merged[name] = self.own(items) if isinstance(a, list) else tuple(items)
-            else:
-                merged[name] = _Unbound(stmt.lineno)
-        return merged
-
-    def _merged_shape(self, target, a, b, node, what):
-        """The joined value of an array in both arms has that array's shape (recorded for
-        ``target``); arms giving different shapes would make the shape depend on the data."""
-        sa, sb = self.shape(a), self.shape(b)
-        if sa != sb:
-            raise located(
-                ShapeError,
-                f"{what} has shape {sa} in one branch and {sb} in the other",
-                self.frame.parsed, node,
-                hint="give it the same shape in both branches (np.where selects elementwise)",
-            )
-        if sa:
-            self.shapes[target] = sa
-
-    def _finish_branch(self):
-        test, stmt, blocks, merges = self._pending
-        self.block.append(Branch(
-            cond=test, then=tuple(blocks[0]), orelse=tuple(blocks[1]), merges=tuple(merges),
-            lineno=stmt.lineno, source=self._source_line(stmt.lineno), filename=self._filename_tag(),
-        ))
-        self._pending = None
-
-    # ---- loops ----
-    def exec_For(self, stmt):
-        iterable = self.eval(stmt.iter)
-        items = self._iterate(iterable, stmt.iter)
-        for item in items:
-            self.current = stmt
-            self.assign(stmt.target, item)
-            signal = self.exec_block(stmt.body, cont=None)
-            if signal is BREAK:
-                return None
-            if isinstance(signal, _Return):
-                return signal
-        else:
-            return self.exec_block(stmt.orelse, cont=None)
-
-    def exec_While(self, stmt):
-        steps = 0
-        while True:
-            self.current = stmt
-            test = self.condition(stmt.test)
-            truth = _truth(test)
-            if truth is None:
-                self.check_deferrable(test)
-                raise located(
-                    UnsupportedSyntaxError,
-                    "a 'while' loop whose condition depends on a differentiated value: its trip "
-                    "count is not known when symdiff reads the function",
-                    self.frame.parsed, stmt.test,
-                    hint="loop a fixed number of times (for k in range(n)) and stop changing the "
-                    "result once done, e.g. with 'if'; or pass the count as an int parameter",
-                )
-            if not truth:
-                return self.exec_block(stmt.orelse, cont=None)
-            steps += 1
-            if steps > MAX_LOOP_STEPS:
-                raise located(
-                    SymdiffError, f"this 'while' loop ran {MAX_LOOP_STEPS} times without ending",
-                    self.frame.parsed, stmt, hint="check the loop's condition",
-                )
-            signal = self.exec_block(stmt.body, cont=None)
-            if signal is BREAK:
-                return None
-            if isinstance(signal, _Return):
-                return signal
-
-    def exec_Break(self, stmt):
-        return BREAK
-
-    def exec_Continue(self, stmt):
-        return CONTINUE
-
-    def _iterate(self, iterable, node):
-        if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
-            return list(iterable)
-        if self.is_array(iterable):
-            return [self.getitem(iterable, i, node) for i in range(self.shape(iterable)[0])]
-        if isinstance(iterable, np.ndarray):
-            return list(iterable)
-        if isinstance(iterable, sympy.Basic):
-            self.check_guess(iterable)
-            self.check_deferrable(iterable)
-            raise located(
-                UnsupportedSyntaxError,
-                "a loop over a differentiated value",
-                self.frame.parsed, node,
-                hint="loop over range(n) with an int n, or over a tuple of values",
-            )
-        raise located(
-            SymdiffError, f"cannot loop over {_describe_value(iterable)}", self.frame.parsed, node,
-            hint="loop over range(...), a tuple or a list",
-        )
-
     # ---- simple statements ----
     def exec_Assign(self, stmt):
         value = self.eval(stmt.value)
@@ -834,81 +434,6 @@ class Tracer:
             return value
         raise self.unsupported(target, f"assignment to {_describe(target)}",
                                hint="assign to a local variable name")
-
-    # ---- lists the function builds ----
-    def own(self, value):
-        """Register ``value``, a list the function builds: it may be changed (``v[k] = ...``,
-        ``v.append(...)``) where it was built: not inside an 'if' on data it was built outside."""
-        self.own_lists[id(value)] = (value, self.arm)
-        return value
-
-    def _changing_an_argument(self, node):
-        raise located(
-            UnsupportedSyntaxError,
-            "changing a list passed as an argument: the generated gradient would not change the "
-            "caller's list",
-            self.frame.parsed, node, hint="change a copy: v = list(v)",
-        )
-
-    def mutable(self, value, node):
-        """Raise a located error unless the list ``value`` may be changed here."""
-        entry = self.own_lists.get(id(value))
-        if entry is None or entry[0] is not value:
-            raise located(
-                UnsupportedSyntaxError,
-                "changing a list the function did not build (an argument, a global or a default "
-                "value): the generated gradient would not change it",
-                self.frame.parsed, node, hint="change a copy: v = list(v)",
-            )
-        if entry[1] is not self.arm:
-            raise located(
-                UnsupportedSyntaxError,
-                "changing a list inside an 'if' on a differentiated value (both branches would "
-                "change the same list)",
-                self.frame.parsed, node,
-                hint="build a new list in the branch instead, e.g. v = v + [item]",
-            )
-
-    def _list_item(self, base, index, node):
-        if isinstance(index, sympy.Basic):
-            self.check_deferrable(index)
-            raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
-                          self.frame.parsed, node.slice, hint="index with an int")
-        try:
-            return base[index]
-        except (IndexError, TypeError) as exc:
-            raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
-                          hint="index within the list's length") from None
-
-    def set_item(self, base, index, value, node):
-        """``base[index] = value`` for a list the function builds, at a known index."""
-        if not isinstance(base, list):
-            if id(base) in self.argument_sequences:
-                self._changing_an_argument(node)
-            if isinstance(base, tuple):
-                raise located(SymdiffError, "a tuple's items cannot be assigned (as in Python)",
-                              self.frame.parsed, node, hint="use a list, or build a new tuple")
-            self.check_guess(base)
-            array = self.is_array(base) or isinstance(base, np.ndarray)
-            raise self.unsupported(
-                node, f"assignment to {_describe(node)}",
-                hint="build the array whole (np.where, np.concatenate, np.array of a list)"
-                if array else "assign to a local variable name")
-        self._list_item(base, index, node)  # the index is an int (or slice) within the list
-        self.mutable(base, node)
-        if isinstance(index, slice):
-            value = self._iterate(value, node)
-        elif isinstance(value, sympy.Expr) and not value.is_Atom:
-            # one statement per item assigned, named after the list, as a variable would be
-            name = node.value.id if isinstance(node.value, ast.Name) else "item"
-            symbol = real_symbol(self.namer.version(f"{name}_{index % len(base)}"))
-            self.emit(symbol, value, self.current)
-            value = symbol
-        try:
-            base[index] = value
-        except (IndexError, TypeError, ValueError) as exc:
-            raise located(SymdiffError, f"bad assignment: {exc}", self.frame.parsed, node,
-                          hint="assign as many items as the slice holds") from None
 
     # ---- expressions ----
     def eval(self, node):
@@ -1495,155 +1020,6 @@ class Tracer:
             hint="symdiff differentiates arithmetic on real numbers",
         )
 
-    # ---- arrays ----
-    def shape(self, value):
-        """The shape of a value: () for numbers, the array's shape for array expressions."""
-        if isinstance(value, sympy.Basic):
-            return arrays.shape_of(value, self.shapes, self.shape_memo)
-        if isinstance(value, np.ndarray):
-            return value.shape
-        return ()
-
-    def is_array(self, value):
-        return isinstance(value, sympy.Basic) and bool(self.shape(value))
-
-    @staticmethod
-    def is_symbolic(value):
-        return isinstance(value, sympy.Basic) and bool(value.free_symbols)
-
-    def constant(self, value):
-        """A concrete numpy array used in symbolic arithmetic: a named constant of the code."""
-        value = np.asarray(value)
-        if value.ndim == 0:
-            return to_sympy(value.item())
-        for symbol, known in self.constants.items():
-            if known is value:
-                return symbol
-        symbol = real_symbol(self.namer.fresh(f"_c{len(self.constants)}"))
-        self.constants[symbol] = value
-        self.shapes[symbol] = value.shape
-        return symbol
-
-    def atom(self, value, hint):
-        """``value`` as a symbol or number (a statement of its own when it is an expression)."""
-        if isinstance(value, np.ndarray):
-            return self.constant(value)
-        value = to_sympy(value)
-        if value.is_Atom:
-            return value
-        target = real_symbol(self.namer.fresh(hint))
-        self.emit(target, value, self.current)
-        return target
-
-    def array_op(self, op, hint):
-        """A structural operation's result: always a statement of its own (computed once)."""
-        found = self.op_memo.get(op)
-        if found is not None:
-            return found
-        target = real_symbol(self.namer.fresh(hint))
-        self.emit(target, op, self.current)
-        self.op_memo[op] = target
-        return target
-
-    def as_array(self, value, node):
-        if isinstance(value, (tuple, list)):
-            return numpy_calls._array(self, node, [value], {})
-        if isinstance(value, np.ndarray):
-            return self.constant(value)
-        self.require_number(value, node)
-        return to_sympy(value)
-
-    def as_value(self, value, node):
-        if isinstance(value, np.ndarray):
-            return self.constant(value)
-        if isinstance(value, (tuple, list)):
-            return self.as_array(value, node)
-        self.require_number(value, node)
-        return to_sympy(value)
-
-    def check_broadcast(self, node, *values):
-        shapes = [self.shape(v) for v in values]
-        try:
-            return arrays.broadcast(*shapes)
-        except ValueError:
-            for value in values:  # parameters assumed numbers before the first call
-                self.check_guess(value)
-            raise located(
-                ShapeError,
-                "shapes " + " and ".join(str(s) for s in shapes) + " do not broadcast together",
-                self.frame.parsed, node,
-                hint="make the shapes agree (numpy broadcasting rules)",
-            ) from None
-
-    def matmul(self, a, b, node, scalars=True):
-        """``a @ b``; ``scalars``: a number operand multiplies (``np.dot``), else (``@``,
-        ``np.matmul``) it can only be a parameter not known to be an array yet."""
-        a, b = self.as_value(a, node), self.as_value(b, node)
-        sa, sb = self.shape(a), self.shape(b)
-        if not sa or not sb:
-            for value, shape in ((a, sa), (b, sb)):
-                if not shape and not scalars:  # a parameter assumed a number before the call
-                    self.check_guess(value)
-            return a * b
-        if len(sa) > 2 or len(sb) > 2:
-            raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
-                          "dimensions", self.frame.parsed, node, hint="use 1-D and 2-D arrays")
-        try:
-            shape = arrays.matmul_shape(sa, sb)
-        except ValueError:
-            self.check_guess(a)  # parameters assumed numbers before the first call
-            self.check_guess(b)
-            raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
-                          "dimensions differ", self.frame.parsed, node,
-                          hint="check the shapes (or transpose with .T)") from None
-        op = arrays.MatMul.make(self.atom(a, "a"), self.atom(b, "b"), shape=tuple(shape))
-        return self.array_op(op, "matmul")
-
-    def getitem(self, base, index, node):
-        key = index if isinstance(index, tuple) else (index,)
-        for part in key:
-            if isinstance(part, sympy.Basic):
-                self.check_deferrable(part)
-                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
-                              self.frame.parsed, node, hint="index with ints and slices")
-            if isinstance(part, (list, np.ndarray)):
-                raise located(UnsupportedSyntaxError, "fancy indexing (with a list or array)",
-                              self.frame.parsed, node, hint="index with ints and slices")
-        key = tuple(int(p) if isinstance(p, (int, np.integer)) else p for p in key)
-        shape = self.shape(base)
-        try:
-            out = np.empty(shape)[key]
-        except IndexError as exc:
-            raise located(ShapeError, f"index {arrays.format_key(key)} is out of bounds for shape "
-                          f"{shape} ({exc})", self.frame.parsed, node,
-                          hint="index within the array's shape") from None
-        key = _normal_key(key, shape)
-        base_atom = self.atom(base, "x")
-        name = base_atom.name if base_atom.is_Symbol else "x"
-        if all(isinstance(p, int) for p in key):
-            name += "_" + "_".join(str(p) for p in key)
-        else:
-            name += "_s"
-        return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
-
-    def array_attribute(self, base, node):
-        shape = self.shape(base)
-        attr = node.attr
-        if attr == "shape":
-            return shape
-        if attr == "size":
-            return int(np.prod(shape))
-        if attr == "ndim":
-            return len(shape)
-        if attr == "T":
-            result = arrays.transpose(self.atom(base, "x"), self.shapes)
-            return self.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
-        handler = numpy_calls.METHODS.get(attr)
-        if handler is None:
-            raise self.unsupported(node, f"the array method '.{attr}'",
-                                   hint="use numpy functions symdiff supports (np.sum, np.dot, ...)")
-        return _Method(base, handler)
-
     def check_guess(self, value):
         """Traced before any call, parameters were assumed numbers: an array use means 'wait'."""
         if self.guessing and isinstance(value, sympy.Basic) and value.free_symbols:
@@ -1684,25 +1060,6 @@ class Tracer:
         return linecache.getline(self.frame.filename, lineno).strip()
 
 
-@dataclass
-class _Method:
-    """``x.sum`` or ``v.append`` before it is called: the array or list, and the method's handler."""
-
-    array: object
-    handler: object
-
-
-def _concrete_method(name, handler):
-    """A method of a concrete numpy array: numpy runs it now unless an argument is symbolic
-    (``c.dot(x)``), which goes through the array method's handler."""
-    def call(tracer, node, args, kwargs):
-        if not any(tracer.is_symbolic(a) for a in [*args[1:], *kwargs.values()]):
-            return getattr(args[0], name)(*args[1:], **kwargs)
-        return handler(tracer, node, args, kwargs)
-
-    return call
-
-
 def _repeats(left, right):
     """``[0.0] * n`` or ``n * [0.0]``: a list or tuple repeated a concrete number of times."""
     for seq, count in ((left, right), (right, left)):
@@ -1710,40 +1067,6 @@ def _repeats(left, right):
                 and not isinstance(count, bool):
             return True
     return False
-
-
-def _normal_key(key, shape):
-    """``key`` with negative ints made non-negative, each against the axis it indexes (an
-    ``...`` stands for the axes no other part names; ``None`` adds an axis, naming none)."""
-    named = sum(1 for p in key if p is not None and p is not Ellipsis)
-    out, axis = [], 0
-    for part in key:
-        if part is Ellipsis:
-            axis += len(shape) - named
-        elif part is not None:
-            out.append(_normal_part(part, shape[axis]) if axis < len(shape) else part)
-            axis += 1
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _normal_part(part, size):
-    if isinstance(part, int):
-        return part % size if size else part
-    return part
-
-
-def _same(a, b):
-    try:
-        if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
-            return a == b
-        return bool(a == b) and type(a) is type(b)
-    except Exception:  # comparing odd objects (arrays): treat as different
-        return False
-
-
-_UNBOUND_MISSING = _Unbound(0)
 
 
 def _assigned_names(fnode):

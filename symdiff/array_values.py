@@ -1,0 +1,288 @@
+"""array_values: the tracer's arrays and lists (``ArrayValues``, part of ``to_sympy.Tracer``).
+
+Takes: values met while tracing — array expressions, concrete numpy arrays, the lists the function
+builds — and the operation applied to them. Returns: shapes, named constants, structural
+operations (one statement each, computed once), indexing; and lists changed as Python changes
+them (``append``, ``v[k] = ...``) where the generated gradient can follow.
+"""
+
+import ast
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from . import arrays, numpy_calls
+from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from .nodes import real_symbol
+from .parse import located
+from .values import to_sympy
+
+
+class ArrayValues:
+    """Arrays and lists for the ``Tracer`` (which this is a base class of)."""
+
+    # ---- lists the function builds ----
+    def own(self, value):
+        """Register ``value``, a list the function builds: it may be changed (``v[k] = ...``,
+        ``v.append(...)``) where it was built: not inside an 'if' on data it was built outside."""
+        self.own_lists[id(value)] = (value, self.arm)
+        return value
+
+    def _changing_an_argument(self, node):
+        raise located(
+            UnsupportedSyntaxError,
+            "changing a list passed as an argument: the generated gradient would not change the "
+            "caller's list",
+            self.frame.parsed, node, hint="change a copy: v = list(v)",
+        )
+
+    def mutable(self, value, node):
+        """Raise a located error unless the list ``value`` may be changed here."""
+        entry = self.own_lists.get(id(value))
+        if entry is None or entry[0] is not value:
+            raise located(
+                UnsupportedSyntaxError,
+                "changing a list the function did not build (an argument, a global or a default "
+                "value): the generated gradient would not change it",
+                self.frame.parsed, node, hint="change a copy: v = list(v)",
+            )
+        if entry[1] is not self.arm:
+            raise located(
+                UnsupportedSyntaxError,
+                "changing a list inside an 'if' on a differentiated value (both branches would "
+                "change the same list)",
+                self.frame.parsed, node,
+                hint="build a new list in the branch instead, e.g. v = v + [item]",
+            )
+
+    def _list_item(self, base, index, node):
+        if isinstance(index, sympy.Basic):
+            self.check_deferrable(index)
+            raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                          self.frame.parsed, node.slice, hint="index with an int")
+        try:
+            return base[index]
+        except (IndexError, TypeError) as exc:
+            raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
+                          hint="index within the list's length") from None
+
+    def set_item(self, base, index, value, node):
+        """``base[index] = value`` for a list the function builds, at a known index."""
+        if not isinstance(base, list):
+            if id(base) in self.argument_sequences:
+                self._changing_an_argument(node)
+            if isinstance(base, tuple):
+                raise located(SymdiffError, "a tuple's items cannot be assigned (as in Python)",
+                              self.frame.parsed, node, hint="use a list, or build a new tuple")
+            self.check_guess(base)
+            array = self.is_array(base) or isinstance(base, np.ndarray)
+            raise self.unsupported(
+                node, f"assignment to {ast.unparse(node)}",
+                hint="build the array whole (np.where, np.concatenate, np.array of a list)"
+                if array else "assign to a local variable name")
+        self._list_item(base, index, node)  # the index is an int (or slice) within the list
+        self.mutable(base, node)
+        if isinstance(index, slice):
+            value = self._iterate(value, node)
+        elif isinstance(value, sympy.Expr) and not value.is_Atom:
+            # one statement per item assigned, named after the list, as a variable would be
+            name = node.value.id if isinstance(node.value, ast.Name) else "item"
+            symbol = real_symbol(self.namer.version(f"{name}_{index % len(base)}"))
+            self.emit(symbol, value, self.current)
+            value = symbol
+        try:
+            base[index] = value
+        except (IndexError, TypeError, ValueError) as exc:
+            raise located(SymdiffError, f"bad assignment: {exc}", self.frame.parsed, node,
+                          hint="assign as many items as the slice holds") from None
+
+    # ---- arrays ----
+    def shape(self, value):
+        """The shape of a value: () for numbers, the array's shape for array expressions."""
+        if isinstance(value, sympy.Basic):
+            return arrays.shape_of(value, self.shapes, self.shape_memo)
+        if isinstance(value, np.ndarray):
+            return value.shape
+        return ()
+
+    def is_array(self, value):
+        return isinstance(value, sympy.Basic) and bool(self.shape(value))
+
+    @staticmethod
+    def is_symbolic(value):
+        return isinstance(value, sympy.Basic) and bool(value.free_symbols)
+
+    def constant(self, value):
+        """A concrete numpy array used in symbolic arithmetic: a named constant of the code."""
+        value = np.asarray(value)
+        if value.ndim == 0:
+            return to_sympy(value.item())
+        for symbol, known in self.constants.items():
+            if known is value:
+                return symbol
+        symbol = real_symbol(self.namer.fresh(f"_c{len(self.constants)}"))
+        self.constants[symbol] = value
+        self.shapes[symbol] = value.shape
+        return symbol
+
+    def atom(self, value, hint):
+        """``value`` as a symbol or number (a statement of its own when it is an expression)."""
+        if isinstance(value, np.ndarray):
+            return self.constant(value)
+        value = to_sympy(value)
+        if value.is_Atom:
+            return value
+        target = real_symbol(self.namer.fresh(hint))
+        self.emit(target, value, self.current)
+        return target
+
+    def array_op(self, op, hint):
+        """A structural operation's result: always a statement of its own (computed once)."""
+        found = self.op_memo.get(op)
+        if found is not None:
+            return found
+        target = real_symbol(self.namer.fresh(hint))
+        self.emit(target, op, self.current)
+        self.op_memo[op] = target
+        return target
+
+    def as_array(self, value, node):
+        if isinstance(value, (tuple, list)):
+            return numpy_calls._array(self, node, [value], {})
+        if isinstance(value, np.ndarray):
+            return self.constant(value)
+        self.require_number(value, node)
+        return to_sympy(value)
+
+    def as_value(self, value, node):
+        if isinstance(value, np.ndarray):
+            return self.constant(value)
+        if isinstance(value, (tuple, list)):
+            return self.as_array(value, node)
+        self.require_number(value, node)
+        return to_sympy(value)
+
+    def check_broadcast(self, node, *values):
+        shapes = [self.shape(v) for v in values]
+        try:
+            return arrays.broadcast(*shapes)
+        except ValueError:
+            for value in values:  # parameters assumed numbers before the first call
+                self.check_guess(value)
+            raise located(
+                ShapeError,
+                "shapes " + " and ".join(str(s) for s in shapes) + " do not broadcast together",
+                self.frame.parsed, node,
+                hint="make the shapes agree (numpy broadcasting rules)",
+            ) from None
+
+    def matmul(self, a, b, node, scalars=True):
+        """``a @ b``; ``scalars``: a number operand multiplies (``np.dot``), else (``@``,
+        ``np.matmul``) it can only be a parameter not known to be an array yet."""
+        a, b = self.as_value(a, node), self.as_value(b, node)
+        sa, sb = self.shape(a), self.shape(b)
+        if not sa or not sb:
+            for value, shape in ((a, sa), (b, sb)):
+                if not shape and not scalars:  # a parameter assumed a number before the call
+                    self.check_guess(value)
+            return a * b
+        if len(sa) > 2 or len(sb) > 2:
+            raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
+                          "dimensions", self.frame.parsed, node, hint="use 1-D and 2-D arrays")
+        try:
+            shape = arrays.matmul_shape(sa, sb)
+        except ValueError:
+            self.check_guess(a)  # parameters assumed numbers before the first call
+            self.check_guess(b)
+            raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
+                          "dimensions differ", self.frame.parsed, node,
+                          hint="check the shapes (or transpose with .T)") from None
+        op = arrays.MatMul.make(self.atom(a, "a"), self.atom(b, "b"), shape=tuple(shape))
+        return self.array_op(op, "matmul")
+
+    def getitem(self, base, index, node):
+        key = index if isinstance(index, tuple) else (index,)
+        for part in key:
+            if isinstance(part, sympy.Basic):
+                self.check_deferrable(part)
+                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                              self.frame.parsed, node, hint="index with ints and slices")
+            if isinstance(part, (list, np.ndarray)):
+                raise located(UnsupportedSyntaxError, "fancy indexing (with a list or array)",
+                              self.frame.parsed, node, hint="index with ints and slices")
+        key = tuple(int(p) if isinstance(p, (int, np.integer)) else p for p in key)
+        shape = self.shape(base)
+        try:
+            out = np.empty(shape)[key]
+        except IndexError as exc:
+            raise located(ShapeError, f"index {arrays.format_key(key)} is out of bounds for shape "
+                          f"{shape} ({exc})", self.frame.parsed, node,
+                          hint="index within the array's shape") from None
+        key = _normal_key(key, shape)
+        base_atom = self.atom(base, "x")
+        name = base_atom.name if base_atom.is_Symbol else "x"
+        if all(isinstance(p, int) for p in key):
+            name += "_" + "_".join(str(p) for p in key)
+        else:
+            name += "_s"
+        return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
+
+    def array_attribute(self, base, node):
+        shape = self.shape(base)
+        attr = node.attr
+        if attr == "shape":
+            return shape
+        if attr == "size":
+            return int(np.prod(shape))
+        if attr == "ndim":
+            return len(shape)
+        if attr == "T":
+            result = arrays.transpose(self.atom(base, "x"), self.shapes)
+            return self.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
+        handler = numpy_calls.METHODS.get(attr)
+        if handler is None:
+            raise self.unsupported(node, f"the array method '.{attr}'",
+                                   hint="use numpy functions symdiff supports (np.sum, np.dot, ...)")
+        return _Method(base, handler)
+
+
+@dataclass
+class _Method:
+    """``x.sum`` or ``v.append`` before it is called: the array or list, and the method's handler."""
+
+    array: object
+    handler: object
+
+
+def _concrete_method(name, handler):
+    """A method of a concrete numpy array: numpy runs it now unless an argument is symbolic
+    (``c.dot(x)``), which goes through the array method's handler."""
+    def call(tracer, node, args, kwargs):
+        if not any(tracer.is_symbolic(a) for a in [*args[1:], *kwargs.values()]):
+            return getattr(args[0], name)(*args[1:], **kwargs)
+        return handler(tracer, node, args, kwargs)
+
+    return call
+
+
+def _normal_key(key, shape):
+    """``key`` with negative ints made non-negative, each against the axis it indexes (an
+    ``...`` stands for the axes no other part names; ``None`` adds an axis, naming none)."""
+    named = sum(1 for p in key if p is not None and p is not Ellipsis)
+    out, axis = [], 0
+    for part in key:
+        if part is Ellipsis:
+            axis += len(shape) - named
+        elif part is not None:
+            out.append(_normal_part(part, shape[axis]) if axis < len(shape) else part)
+            axis += 1
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _normal_part(part, size):
+    if isinstance(part, int):
+        return part % size if size else part
+    return part

@@ -1,0 +1,384 @@
+"""control_flow: the tracer's ``if``, ``for`` and ``while`` (``ControlFlow``, part of ``to_sympy.Tracer``).
+
+Takes: an ``if``/``for``/``while`` statement and the tracer's state. Returns: the signal the
+statement ends with (see ``signals``), having added its statements to the tracer's block. A
+concrete condition is simply evaluated. A condition on a traced value becomes a ``Branch``: both
+arms run from the same state and their names are joined by ``Merge`` s. An arm that returns on
+every path lets the other arm run on to the end of the region; arms that return on only some
+paths join a returned-flag and value, and the rest of the region runs once, under
+``if returned < 0.5``. Loops with known trip counts unroll.
+"""
+
+import ast
+
+import numpy as np
+import sympy
+
+from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from .nodes import real_symbol
+from .parse import located
+from .program import Branch, Merge
+from .signals import (_UNBOUND_MISSING, BREAK, CONTINUE, _MaybeReturn, _Return,
+                      _same, _truth, _Unbound)
+from .values import describe_value as _describe_value
+from .values import is_number, to_sympy
+
+MAX_LOOP_STEPS = 100_000  # iterations of one 'while' loop with a concrete condition
+
+
+def _contains(nodes, kinds):
+    """Whether any statement in ``nodes`` (not inside nested functions) is one of ``kinds``."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, kinds):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _always_returns(stmts):
+    """Whether every path through ``stmts`` ends in ``return`` or ``raise`` (read from the syntax;
+    a condition known while tracing may make it true where this says False)."""
+    for stmt in stmts:
+        if isinstance(stmt, (ast.Return, ast.Raise)):
+            return True
+        if isinstance(stmt, ast.If) and _always_returns(stmt.body) and _always_returns(stmt.orelse):
+            return True
+    return False
+
+
+def _loop_exits(nodes):
+    """Whether ``nodes`` hold a ``break``/``continue`` of *this* loop level (not a nested loop's)."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Break, ast.Continue)):
+            return True
+        if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
+            stack.extend(node.orelse if isinstance(node, (ast.For, ast.While)) else [])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+class ControlFlow:
+    """``if``/``for``/``while`` for the ``Tracer`` (which this is a base class of)."""
+
+    # ---- if ----
+    def exec_If(self, stmt, rest, cont):
+        test = self.condition(stmt.test)
+        truth = _truth(test)
+        if truth is None and self.shape(test):
+            raise located(
+                ShapeError,
+                f"'if' on an array of shape {self.shape(test)}: its truth value is ambiguous",
+                self.frame.parsed, stmt.test,
+                hint="select elementwise with np.where(condition, a, b)",
+            )
+        if truth is not None:
+            arm = stmt.body if truth else stmt.orelse
+            return self.exec_block(arm, None if cont is None else [*rest, *cont])
+        # A condition on int parameters only (not differentiated) is concrete at the call.
+        self.check_deferrable(test)
+        if _loop_exits(stmt.body + stmt.orelse):
+            raise located(
+                UnsupportedSyntaxError,
+                "'break'/'continue' under a condition on a differentiated value: the loop's trip "
+                "count would depend on the value",
+                self.frame.parsed, stmt.test,
+                hint="loop a fixed number of times and select results with 'if' or min/max",
+            )
+        if _contains(stmt.body + stmt.orelse, ast.Return):
+            if cont is None:
+                raise located(
+                    UnsupportedSyntaxError,
+                    "'return' under a condition on a differentiated value inside a loop",
+                    self.frame.parsed, stmt.test,
+                    hint="assign the result to a variable and return it after the loop",
+                )
+            if _always_returns(stmt.body) or _always_returns(stmt.orelse):
+                # The other arm runs on to the end of the region (its continuation), so that only
+                # the statements of the path taken are executed, and each of them once.
+                after = [*rest, *cont]
+                results = self._fork(test, stmt, stmt.body + after, stmt.orelse + after, cont=[])
+                return self._join_returns(results, stmt, done=True)
+            # Both arms may go on: the rest runs once, after the branch, where nothing returned
+            # (running it in each arm would double it at every such 'if').
+            results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=[])
+            return self._join_returns(results, stmt, done=False)
+        results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=None)
+        (then_env, _), (else_env, _) = results
+        self.frame.env = self._merge_envs(then_env, else_env, stmt)
+        self._finish_branch()
+        return None
+
+    def _fork(self, test, stmt, then_stmts, else_stmts, cont):
+        """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``."""
+        start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
+        results, blocks = [], []
+        start_arm = self.arm
+        for arm in (then_stmts, else_stmts):
+            self.frame.env = dict(start_env)
+            self.block = []
+            self.op_memo = dict(start_memo)
+            self.arm = object()  # lists built before this arm are shared with the other one
+            signal = self.exec_block(arm, cont)
+            results.append((self.frame.env, signal))
+            blocks.append(self.block)
+        self.block, self.op_memo, self.arm = start_block, start_memo, start_arm
+        self._pending = (test, stmt, blocks, [])
+        return results
+
+    def _merge_values(self, then_sig, else_sig):
+        """Join two returned values after a ``Branch``: the value the function returns."""
+        a, b, node = then_sig.value, else_sig.value, then_sig.node
+        if a is b or (type(a) is type(b) and not isinstance(a, (list, tuple)) and _same(a, b)):
+            self._finish_branch()
+            return a
+        if is_number(a) and is_number(b):
+            blocks = self._pending[2]
+            a = self._named_in(blocks[0], to_sympy(a), then_sig.node)
+            b = self._named_in(blocks[1], to_sympy(b), else_sig.node)
+            target = real_symbol(self._result_name())
+            self._merged_shape(target, a, b, node, "the returned value")
+            self._pending[3].append(Merge(target, a, b))
+            self._finish_branch()
+            return target
+        raise located(
+            SymdiffError,
+            f"the two branches give {_describe_value(a)} and {_describe_value(b)}: symdiff can only "
+            "join numbers",
+            self.frame.parsed, node,
+            hint="make both branches produce a number",
+        )
+
+    def _join_returns(self, results, stmt, done):
+        """After an 'if' on data whose arms returned on some paths: the joined environment, and
+        ``_Return`` (every path returned) or ``_MaybeReturn`` (a returned-flag and value)."""
+        (then_env, then_sig), (else_env, else_sig) = results
+        if isinstance(then_sig, _Return) and isinstance(else_sig, _Return):
+            value = self._merge_values(then_sig, else_sig)
+            return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
+        if then_sig is None and else_sig is None:  # the returns were on paths not taken
+            self.frame.env = self._merge_envs(then_env, else_env, stmt)
+            self._finish_branch()
+            return None
+        for sig in (then_sig, else_sig):
+            if isinstance(sig, _Return) and not is_number(sig.value):
+                raise located(
+                    SymdiffError,
+                    f"a branch returns {_describe_value(sig.value)} while another path goes on: "
+                    "symdiff can only join numbers",
+                    self.frame.parsed, sig.node, hint="return a number on every path",
+                )
+        # A returning arm never gets past the 'if', but the joined names must hold a value on
+        # its paths too (the code after the join reads them there): its own, or a stand-in.
+        if isinstance(then_sig, _Return):
+            then_env = self._stand_ins(then_env, else_env)
+        elif isinstance(else_sig, _Return):
+            else_env = self._stand_ins(else_env, then_env)
+        env = self._merge_envs(then_env, else_env, stmt)
+        _, _, blocks, merges = self._pending
+        flags, values = [], []
+        for sig, block in ((then_sig, blocks[0]), (else_sig, blocks[1])):
+            if isinstance(sig, _Return):
+                flags.append(sympy.Integer(1))
+                values.append(self._named_in(block, to_sympy(sig.value), sig.node))
+            elif isinstance(sig, _MaybeReturn):
+                flags.append(sig.flag)
+                values.append(sig.value)
+            else:
+                flags.append(sympy.Integer(0))
+                values.append(None)
+        node = (then_sig if isinstance(then_sig, (_Return, _MaybeReturn)) else else_sig).node
+        shapes = {self.shape(v) for v in values if v is not None}
+        if len(shapes) > 1:
+            raise located(ShapeError, "the returned value has different shapes on different paths",
+                          self.frame.parsed, node, hint="return values of one shape")
+        # where nothing returned, the value is never read: any number of the right shape will do
+        values = [sympy.Integer(0) if v is None else v for v in values]
+        flag = real_symbol(self.namer.version("returned"))
+        self.flags.add(flag)
+        value = real_symbol(self._result_name())
+        merges.append(Merge(flag, *flags))
+        merges.append(Merge(value, *values))
+        if shapes and next(iter(shapes)):
+            self.shapes[value] = next(iter(shapes))
+        self.frame.env = env
+        self._finish_branch()
+        return _MaybeReturn(flag, value, node, stmt, done)
+
+    def _stand_ins(self, returned_env, live_env):
+        """Values for the names of ``live_env`` on paths that returned (never read there): the
+        returned arm's own where it has one of the same kind, else zeros of the same shape."""
+        def stand_in(value):
+            if is_number(value):
+                shape = self.shape(value)
+                return self.constant(np.zeros(shape)) if shape else sympy.Integer(0)
+            if isinstance(value, (tuple, list)) and all(is_number(v) for v in value):
+                return type(value)(stand_in(v) for v in value)
+            return value  # not a value of the generated code (a function, a module, ...)
+
+        def fits(mine, value):
+            if is_number(mine) and is_number(value):
+                return self.shape(mine) == self.shape(value)
+            return (isinstance(mine, (tuple, list)) and type(mine) is type(value)
+                    and len(mine) == len(value) and all(map(fits, mine, value)))
+
+        env = {}
+        for name, value in live_env.items():
+            mine = returned_env.get(name, _UNBOUND_MISSING)
+            env[name] = mine if fits(mine, value) else stand_in(value)
+        return env
+
+    def _unless_returned(self, signal, rest):
+        """The rest of the region, in a branch taken where ``signal``'s paths did not return."""
+        if not rest:
+            return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
+        test = sympy.StrictLessThan(signal.flag, sympy.Float(0.5))
+        returned = _Return(signal.value, signal.node)
+        start_env = self.frame.env
+        (then_env, then_sig), (else_env, _) = self._fork(test, signal.stmt, rest, [], cont=[])
+        self.frame.env = start_env
+        return self._join_returns([(then_env, then_sig), (else_env, returned)], signal.stmt,
+                                  done=True)
+
+    def _named_in(self, block, value, node):
+        """``value`` as a name assigned at the end of ``block`` (its 'return' line)."""
+        if value.is_Atom:
+            return value
+        target = real_symbol(self._result_name())
+        saved = self.block
+        self.block = block
+        self.emit(target, value, node)
+        self.block = saved
+        return target
+
+    def _merge_envs(self, then_env, else_env, stmt):
+        merged = {}
+        test, _, blocks, merges = self._pending
+        for name in {*then_env, *else_env}:
+            a = then_env.get(name, _UNBOUND_MISSING)
+            b = else_env.get(name, _UNBOUND_MISSING)
+            if a is b or (type(a) is type(b) and _same(a, b)):
+                merged[name] = a
+            elif a is _UNBOUND_MISSING or b is _UNBOUND_MISSING or isinstance(a, _Unbound) or isinstance(b, _Unbound):
+                merged[name] = _Unbound(stmt.lineno)
+            elif is_number(a) and is_number(b) and self.shape(a) != self.shape(b):
+                merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)))
+            elif is_number(a) and is_number(b):
+                target = real_symbol(self.namer.version(name))
+                self._merged_shape(target, a, b, stmt, repr(name))
+                merges.append(Merge(target, to_sympy(a), to_sympy(b)))
+                merged[name] = target
+            elif isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b) \
+                    and all(is_number(x) and is_number(y) for x, y in zip(a, b)):
+                items = []
+                for k, (x, y) in enumerate(zip(a, b)):
+                    if type(x) is type(y) and _same(x, y):
+                        items.append(x)
+                        continue
+                    target = real_symbol(self.namer.version(f"{name}_{k}"))
+                    merges.append(Merge(target, to_sympy(x), to_sympy(y)))
+                    items.append(target)
+                merged[name] = self.own(items) if isinstance(a, list) else tuple(items)
+            else:
+                merged[name] = _Unbound(stmt.lineno)
+        return merged
+
+    def _merged_shape(self, target, a, b, node, what):
+        """The joined value of an array in both arms has that array's shape (recorded for
+        ``target``); arms giving different shapes would make the shape depend on the data."""
+        sa, sb = self.shape(a), self.shape(b)
+        if sa != sb:
+            raise located(
+                ShapeError,
+                f"{what} has shape {sa} in one branch and {sb} in the other",
+                self.frame.parsed, node,
+                hint="give it the same shape in both branches (np.where selects elementwise)",
+            )
+        if sa:
+            self.shapes[target] = sa
+
+    def _finish_branch(self):
+        test, stmt, blocks, merges = self._pending
+        self.block.append(Branch(
+            cond=test, then=tuple(blocks[0]), orelse=tuple(blocks[1]), merges=tuple(merges),
+            lineno=stmt.lineno, source=self._source_line(stmt.lineno), filename=self._filename_tag(),
+        ))
+        self._pending = None
+
+    # ---- loops ----
+    def exec_For(self, stmt):
+        iterable = self.eval(stmt.iter)
+        items = self._iterate(iterable, stmt.iter)
+        for item in items:
+            self.current = stmt
+            self.assign(stmt.target, item)
+            signal = self.exec_block(stmt.body, cont=None)
+            if signal is BREAK:
+                return None
+            if isinstance(signal, _Return):
+                return signal
+        else:
+            return self.exec_block(stmt.orelse, cont=None)
+
+    def exec_While(self, stmt):
+        steps = 0
+        while True:
+            self.current = stmt
+            test = self.condition(stmt.test)
+            truth = _truth(test)
+            if truth is None:
+                self.check_deferrable(test)
+                raise located(
+                    UnsupportedSyntaxError,
+                    "a 'while' loop whose condition depends on a differentiated value: its trip "
+                    "count is not known when symdiff reads the function",
+                    self.frame.parsed, stmt.test,
+                    hint="loop a fixed number of times (for k in range(n)) and stop changing the "
+                    "result once done, e.g. with 'if'; or pass the count as an int parameter",
+                )
+            if not truth:
+                return self.exec_block(stmt.orelse, cont=None)
+            steps += 1
+            if steps > MAX_LOOP_STEPS:
+                raise located(
+                    SymdiffError, f"this 'while' loop ran {MAX_LOOP_STEPS} times without ending",
+                    self.frame.parsed, stmt, hint="check the loop's condition",
+                )
+            signal = self.exec_block(stmt.body, cont=None)
+            if signal is BREAK:
+                return None
+            if isinstance(signal, _Return):
+                return signal
+
+    def exec_Break(self, stmt):
+        return BREAK
+
+    def exec_Continue(self, stmt):
+        return CONTINUE
+
+    def _iterate(self, iterable, node):
+        if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
+            return list(iterable)
+        if self.is_array(iterable):
+            return [self.getitem(iterable, i, node) for i in range(self.shape(iterable)[0])]
+        if isinstance(iterable, np.ndarray):
+            return list(iterable)
+        if isinstance(iterable, sympy.Basic):
+            self.check_guess(iterable)
+            self.check_deferrable(iterable)
+            raise located(
+                UnsupportedSyntaxError,
+                "a loop over a differentiated value",
+                self.frame.parsed, node,
+                hint="loop over range(n) with an int n, or over a tuple of values",
+            )
+        raise located(
+            SymdiffError, f"cannot loop over {_describe_value(iterable)}", self.frame.parsed, node,
+            hint="loop over range(...), a tuple or a list",
+        )

@@ -1,0 +1,78 @@
+"""signals: what passes between the tracer's statements, shared by ``to_sympy`` and ``control_flow``.
+
+Takes: nothing (definitions only). Returns: the signals a block of statements ends with
+(``_Return``, ``_MaybeReturn``, ``BREAK``, ``CONTINUE``), ``_Unbound`` (a name assigned on only
+some paths), and ``_truth``/``_same``: whether a condition is concretely true, whether two traced
+values are the same.
+"""
+
+import ast
+from dataclasses import dataclass
+
+import sympy
+
+
+@dataclass
+class _Return:
+    value: object
+    node: ast.AST
+
+
+@dataclass
+class _MaybeReturn:
+    """Some paths of what ran returned: ``flag`` is 1 on those (0 elsewhere) and ``value`` is what
+    they returned. ``done``: the rest of the region (the function, or the arm of an 'if' on data
+    that the statements are in) ran already, inside the branches; else it runs where flag is 0."""
+
+    flag: object
+    value: object
+    node: ast.AST
+    stmt: ast.AST  # the 'if' whose branches returned
+    done: bool
+
+
+class _Break:
+    pass
+
+
+class _Continue:
+    pass
+
+
+BREAK, CONTINUE = _Break(), _Continue()
+
+
+class _Unbound:
+    """A name assigned in only one arm of an ``if`` on data (or given arrays of different shapes
+    in the two arms, ``shapes``): an error only if it is read."""
+
+    def __init__(self, lineno, shapes=None):
+        self.lineno = lineno
+        self.shapes = shapes
+
+
+_UNBOUND_MISSING = _Unbound(0)
+
+
+def _truth(value):
+    """``True``/``False`` for a concrete condition, None for one that depends on symbols."""
+    if isinstance(value, sympy.Basic):
+        if value is sympy.true or value == sympy.true:
+            return True
+        if value is sympy.false or value == sympy.false:
+            return False
+        if value.free_symbols:
+            return None
+        if isinstance(value, sympy.Expr) and value.is_number:
+            return bool(value != 0)
+        return None
+    return bool(value)
+
+
+def _same(a, b):
+    try:
+        if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
+            return a == b
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # comparing odd objects (arrays): treat as different
+        return False
