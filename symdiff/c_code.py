@@ -14,6 +14,7 @@ import sympy
 from sympy.printing.c import C99CodePrinter
 
 from .errors import ExportError
+from .python_code import SumsAsDifferences
 from .schedule import IfBlock, walk_lines
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
@@ -128,7 +129,7 @@ static double {name}(double a, double b)
 }
 
 
-class CPrinter(C99CodePrinter):
+class CPrinter(SumsAsDifferences, C99CodePrinter):
     """C99 expressions over ``double``: exact literals, no POSIX macros, one-line conditionals."""
 
     def __init__(self, renames, helper_names):

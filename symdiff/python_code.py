@@ -102,7 +102,28 @@ HELPERS = {
 }
 
 
-class _Printing:
+class SumsAsDifferences:
+    """``_print_Add`` for the Python and C printers."""
+
+    def _print_Add(self, expr, order=None):
+        """Terms in SymPy's stored order (no re-sorting), the constant last, '-' for negatives;
+        ``b - a`` rather than ``-a + b`` (one operation, not two; the same number exactly)."""
+        terms = sorted(expr.args, key=lambda t: t.is_Number)
+        if len(terms) > 1 and terms[0].could_extract_minus_sign() and not terms[1].could_extract_minus_sign():
+            terms[0], terms[1] = terms[1], terms[0]
+        text = ""
+        for i, term in enumerate(terms):
+            negative = term.could_extract_minus_sign()
+            shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
+            if i == 0:
+                # a leading negative product prints its own sign (it may negate a sum instead)
+                text = (self._print(term) if term.is_Mul else f"-{shown}") if negative else shown
+            else:
+                text += f" - {shown}" if negative else f" + {shown}"
+        return text
+
+
+class _Printing(SumsAsDifferences):
     """Shared printer behaviour: exact floats, aliased modules, helpers it needs."""
 
     def __init__(self, aliases):
@@ -136,23 +157,6 @@ class _Printing:
 
     def _print_Half(self, expr):
         return "0.5"
-
-    def _print_Add(self, expr, order=None):
-        """Terms in SymPy's stored order (no re-sorting), the constant last, '-' for negatives;
-        ``b - a`` rather than ``-a + b`` (one operation, not two; the same number exactly)."""
-        terms = sorted(expr.args, key=lambda t: t.is_Number)
-        if len(terms) > 1 and terms[0].could_extract_minus_sign() and not terms[1].could_extract_minus_sign():
-            terms[0], terms[1] = terms[1], terms[0]
-        text = ""
-        for i, term in enumerate(terms):
-            negative = term.could_extract_minus_sign()
-            shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
-            if i == 0:
-                # a leading negative product prints its own sign (it may negate a sum instead)
-                text = (self._print(term) if term.is_Mul else f"-{shown}") if negative else shown
-            else:
-                text += f" - {shown}" if negative else f" + {shown}"
-        return text
 
     def _print_polygamma(self, expr):
         order, arg = expr.args

@@ -268,6 +268,9 @@ class _Lowerer:
             return self.atom(arg)
         if _inline_in(arg, parent):
             return arg.func(*[self.atom(a) for a in arg.args])
+        if parent.is_Add and arg.is_Mul and len(arg.args) == 2 and arg.args[0] == -1:
+            # -f(y) in a sum: f(y) gets a name, the sum subtracts it ('a - t', not 't2 = -t')
+            return rebuilt(arg, [arg.args[0], self.operand_value(arg.args[1])])
         return self.value(arg)
 
 
