@@ -122,6 +122,12 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
     result = {}
     for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
         closed = closer.close(gradient, limit)
+        if program.has_branches and any(s in closer.definitions for s in closed.free_symbols):
+            # Branch conditions simplify what is inside them (assuming): a form that looked too
+            # big to substitute may come out small (returned-flags, merges of merges)
+            whole = assuming(closer.close(gradient, 10 * limit), {})
+            if tree_size(whole, limit) <= limit:
+                closed = whole
         if tree_size(closed, limit) > limit:
             in_forward_names = closer.close(gradient, 10 * limit, only=adjoints)
             closed = in_forward_names if tree_size(in_forward_names, limit) <= limit else gradient
@@ -137,7 +143,7 @@ def assuming(expr, facts):
     if isinstance(expr, sympy.Piecewise):
         pairs, known = [], dict(facts)
         for value, cond in expr.args:
-            cond = cond.xreplace(known) if known else cond
+            cond = _simpler(cond.xreplace(known) if known else cond)
             if cond == sympy.false:
                 continue
             pairs.append((assuming(value, {**known, **_outcomes(cond, True)}), cond))
@@ -147,6 +153,16 @@ def assuming(expr, facts):
         return sympy.Piecewise(*pairs) if pairs else expr
     args = [assuming(a, facts) for a in expr.args]
     return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+
+
+def _simpler(cond):
+    """A compound condition of a few relations in its simplest form (``a & (a | b)`` -> ``a``)."""
+    if isinstance(cond, (sympy.core.relational.Relational, sympy.logic.boolalg.BooleanAtom)):
+        return cond
+    relations = cond.atoms(sympy.core.relational.Relational)
+    if not 1 <= len(relations) <= 4:
+        return cond
+    return sympy.simplify_logic(cond)
 
 
 def _outcomes(cond, holds):

@@ -1255,3 +1255,16 @@ def test_round_with_ndigits_on_arrays_and_errors():
         grad(round_digits_from_value)(2.0)
     with pytest.raises(symdiff.ExportError):
         symdiff.emit(round_to_digits, language="c")
+
+
+def test_formulas_after_partial_returns_are_closed_and_right():
+    g = grad(partial_return_with_names_from_one_arm)
+    formulas = g.formulas
+    x, y = sympy.symbols("x y", real=True)
+    for name, formula in formulas.items():
+        assert formula.free_symbols <= {x, y}, (name, formula)  # no named intermediates left
+    for point in [(0.8, 1.5), (0.8, 0.3), (0.8, -2.0), (0.2, 0.4), (0.2, 3.0)]:
+        want = mp_grad(partial_return_with_names_from_one_arm, point)
+        for (name, formula), w in zip(formulas.items(), want):
+            got = float(formula.subs({x: point[0], y: point[1]}))
+            assert close(got, w), (name, point, got, float(w))
