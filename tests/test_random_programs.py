@@ -68,7 +68,7 @@ def programs(draw):
         return draw(st.sampled_from(BINARY)).format(inner, operand())
 
     def statement(indent):
-        kind = draw(st.integers(0, 11))
+        kind = draw(st.integers(0, 12))
         pad = "    " * indent
         if kind <= 4:
             target = f"v{next(fresh)}" if kind <= 2 or len(names) < 3 else operand()
@@ -97,6 +97,13 @@ def programs(draw):
             lines.append(f"{pad}    if {operand()} < {inner}:")
             lines.append(f"{pad}        return {expression()}")
             lines.append(f"{pad}    {target} = {expression()}")
+        elif kind == 12 and indent == 1:  # a list built and changed in place
+            target = operand()
+            lines.append(f"{pad}lst = [{operand()}, {operand()}]")
+            lines.append(f"{pad}lst.append({expression()})")
+            lines.append(f"{pad}lst[{draw(st.sampled_from(['0', '1', '2', '-1']))}] "
+                         f"{draw(st.sampled_from(['=', '+=', '*=']))} {expression()}")
+            lines.append(f"{pad}{target} = sum(lst) * 0.25 + lst.pop() * 0.5")
         elif kind == 11 and indent == 1:  # a guard clause
             lines.append(f"{pad}if {operand()} < {draw(st.sampled_from(['-0.4', '0.1', '0.9']))}:")
             lines.append(f"{pad}    return {expression()}")
