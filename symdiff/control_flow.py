@@ -92,13 +92,6 @@ class ControlFlow:
                 hint="loop a fixed number of times and select results with 'if' or min/max",
             )
         if _contains(stmt.body + stmt.orelse, ast.Return):
-            if cont is None:
-                raise located(
-                    UnsupportedSyntaxError,
-                    "'return' under a condition on a differentiated value inside a loop",
-                    self.frame.parsed, stmt.test,
-                    hint="assign the result to a variable and return it after the loop",
-                )
             if _always_returns(stmt.body) or _always_returns(stmt.orelse):
                 # The other arm runs on to the end of the region (its continuation), so that only
                 # the statements of the path taken are executed, and each of them once.
@@ -115,8 +108,13 @@ class ControlFlow:
         self._finish_branch()
         return None
 
-    def _fork(self, test, stmt, then_stmts, else_stmts, cont):
-        """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``."""
+    def _fork(self, test, stmt, then_stmts, else_stmts, cont, one_live_arm=False):
+        """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``.
+
+        An arm is statements or a function that runs them. ``one_live_arm``: the else arm is
+        where a return was taken already (nothing runs there), so the then arm may change the
+        lists built before the branch.
+        """
         start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
         results, blocks = [], []
         start_arm = self.arm
@@ -124,8 +122,9 @@ class ControlFlow:
             self.frame.env = dict(start_env)
             self.block = []
             self.op_memo = dict(start_memo)
-            self.arm = object()  # lists built before this arm are shared with the other one
-            signal = self.exec_block(arm, cont)
+            if not one_live_arm:
+                self.arm = object()  # lists built before this arm are shared with the other one
+            signal = arm() if callable(arm) else self.exec_block(arm, cont)
             results.append((self.frame.env, signal))
             blocks.append(self.block)
         self.block, self.op_memo, self.arm = start_block, start_memo, start_arm
@@ -159,13 +158,30 @@ class ControlFlow:
         """After an 'if' on data whose arms returned on some paths: the joined environment, and
         ``_Return`` (every path returned) or ``_MaybeReturn`` (a returned-flag and value)."""
         (then_env, then_sig), (else_env, else_sig) = results
+        # A loop body's arm that went on may end in a (concrete) break/continue; the loop obeys
+        # it on the paths that did not return (on the others, nothing runs any more).
+        exits = set()
+        for i, sig in enumerate((then_sig, else_sig)):
+            if sig is BREAK or sig is CONTINUE:
+                exits.add(sig)
+                then_sig, else_sig = (None, else_sig) if i == 0 else (then_sig, None)
+            elif isinstance(sig, _MaybeReturn) and sig.exit is not None:
+                exits.add(sig.exit)
+        if len(exits) > 1:
+            raise located(
+                UnsupportedSyntaxError,
+                "'break' on some paths and 'continue' on others of an 'if' on a differentiated "
+                "value: the loop's trip count would depend on the value",
+                self.frame.parsed, stmt, hint="loop a fixed number of times and select results with 'if'",
+            )
+        exit = exits.pop() if exits else None
         if isinstance(then_sig, _Return) and isinstance(else_sig, _Return):
             value = self._merge_values(then_sig, else_sig)
             return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
         if then_sig is None and else_sig is None:  # the returns were on paths not taken
             self.frame.env = self._merge_envs(then_env, else_env, stmt)
             self._finish_branch()
-            return None
+            return exit
         for sig in (then_sig, else_sig):
             if isinstance(sig, _Return) and not is_number(sig.value):
                 raise located(
@@ -209,7 +225,7 @@ class ControlFlow:
             self.shapes[value] = next(iter(shapes))
         self.frame.env = env
         self._finish_branch()
-        return _MaybeReturn(flag, value, node, stmt, done)
+        return _MaybeReturn(flag, value, node, stmt, done, exit)
 
     def _stand_ins(self, returned_env, live_env):
         """Values for the names of ``live_env`` on paths that returned (never read there): the
@@ -228,21 +244,33 @@ class ControlFlow:
             return (isinstance(mine, (tuple, list)) and type(mine) is type(value)
                     and len(mine) == len(value) and all(map(fits, mine, value)))
 
+        def concrete(value):  # the same on every path: no join needed
+            if isinstance(value, (tuple, list)):
+                return all(map(concrete, value))
+            return not isinstance(value, sympy.Basic) or not value.free_symbols
+
         env = {}
         for name, value in live_env.items():
             mine = returned_env.get(name, _UNBOUND_MISSING)
-            env[name] = mine if fits(mine, value) else stand_in(value)
+            if concrete(value) and not isinstance(value, list):
+                env[name] = value  # a loop counter stays a known int after the join
+            else:
+                env[name] = mine if fits(mine, value) else stand_in(value)
         return env
 
     def _unless_returned(self, signal, rest):
         """The rest of the region, in a branch taken where ``signal``'s paths did not return."""
         if not rest:
             return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
+        return self._guarded(signal, rest)
+
+    def _guarded(self, signal, run):
+        """``run`` (statements, or a function running them) where ``signal``'s paths did not
+        return: the joined signal (``_Return`` when every path has returned by its end)."""
         test = sympy.StrictLessThan(signal.flag, sympy.Float(0.5))
         returned = _Return(signal.value, signal.node)
-        start_env = self.frame.env
-        (then_env, then_sig), (else_env, _) = self._fork(test, signal.stmt, rest, [], cont=[])
-        self.frame.env = start_env
+        (then_env, then_sig), (else_env, _) = self._fork(test, signal.stmt, run, [], cont=[],
+                                                         one_live_arm=True)
         return self._join_returns([(then_env, then_sig), (else_env, returned)], signal.stmt,
                                   done=True)
 
@@ -315,18 +343,50 @@ class ControlFlow:
     def exec_For(self, stmt):
         iterable = self.eval(stmt.iter)
         items = self._iterate(iterable, stmt.iter)
-        for item in items:
-            self.current = stmt
-            self.assign(stmt.target, item)
-            signal = self.exec_block(stmt.body, cont=None)
-            if signal is BREAK:
-                return None
+
+        def iteration(item):
+            def run():
+                self.current = stmt
+                self.assign(stmt.target, item)
+                return self.exec_block(stmt.body, cont=[])  # the body is a region of its own
+            return run
+
+        return self._loop(stmt, (iteration(item) for item in items))
+
+    def _loop(self, stmt, iterations):
+        """Run a loop's ``iterations`` (functions, each running the body once) and its ``else``.
+
+        Once a return is taken on some paths (a ``_MaybeReturn``), each later iteration runs in a
+        branch where it was not (one ``if returned < 0.5:`` per iteration, at the loop's level),
+        and so does the code after the loop."""
+        pending = None
+        for run in iterations:
+            signal = run() if pending is None else self._guarded(pending, run)
             if isinstance(signal, _Return):
                 return signal
+            if isinstance(signal, _MaybeReturn):
+                pending, signal = signal, signal.exit
+            if signal is BREAK:
+                break
         else:
-            return self.exec_block(stmt.orelse, cont=None)
+            if stmt.orelse:
+                def orelse():
+                    return self.exec_block(stmt.orelse, cont=[])
+
+                signal = orelse() if pending is None else self._guarded(pending, orelse)
+                if isinstance(signal, (_Return, _MaybeReturn)):
+                    pending = signal
+        if isinstance(pending, _Return):
+            return pending
+        if pending is not None:  # the code after the loop runs where nothing returned
+            return _MaybeReturn(pending.flag, pending.value, pending.node, pending.stmt, False)
+        return None
 
     def exec_While(self, stmt):
+        return self._loop(stmt, self._while_iterations(stmt))
+
+    def _while_iterations(self, stmt):
+        """A ``while`` loop's iterations while its (concrete) condition holds; then its ``else``."""
         steps = 0
         while True:
             self.current = stmt
@@ -343,18 +403,14 @@ class ControlFlow:
                     "result once done, e.g. with 'if'; or pass the count as an int parameter",
                 )
             if not truth:
-                return self.exec_block(stmt.orelse, cont=None)
+                return
             steps += 1
             if steps > MAX_LOOP_STEPS:
                 raise located(
                     SymdiffError, f"this 'while' loop ran {MAX_LOOP_STEPS} times without ending",
                     self.frame.parsed, stmt, hint="check the loop's condition",
                 )
-            signal = self.exec_block(stmt.body, cont=None)
-            if signal is BREAK:
-                return None
-            if isinstance(signal, _Return):
-                return signal
+            yield lambda: self.exec_block(stmt.body, cont=[])
 
     def exec_Break(self, stmt):
         return BREAK

@@ -29,6 +29,7 @@ class _MaybeReturn:
     node: ast.AST
     stmt: ast.AST  # the 'if' whose branches returned
     done: bool
+    exit: object = None  # BREAK/CONTINUE: how a loop body ended on the paths that went on
 
 
 class _Break:

@@ -1021,9 +1021,13 @@ class Tracer(ControlFlow, ArrayValues):
         )
 
     def check_guess(self, value):
-        """Traced before any call, parameters were assumed numbers: an array use means 'wait'."""
-        if self.guessing and isinstance(value, sympy.Basic) and value.free_symbols:
-            raise NeedsConcrete(sorted(s.name for s in value.free_symbols))
+        """Traced before any call, parameters were assumed numbers: an array use means 'wait'.
+
+        Also for a SymPy number: an array assumed a number may have folded away (``max(x) - x``
+        is 0 for a number ``x``), so ``p[k]`` of it says nothing until the call tells the kinds.
+        """
+        if self.guessing and isinstance(value, sympy.Basic):
+            raise NeedsConcrete(sorted(s.name for s in value.free_symbols) or ["an argument"])
 
     def check_deferrable(self, value):
         """Raise ``NeedsConcrete`` if ``value`` only depends on non-differentiated parameters."""

@@ -144,12 +144,11 @@ def one_branch_only(x):
     return y
 
 
-def return_in_loop_on_data(x):
-    for k in range(3):
-        if x > 1:
-            return x
-        x = x * 2
-    return x
+def list_changed_in_a_branch(x):
+    acc = [x]
+    if x > 1:
+        acc.append(x * 2)
+    return sum(acc)
 
 
 def unknown_call(x):
@@ -244,7 +243,8 @@ CASES = [
     Case("recursion on data", _grad(recursion_on_data, 3.0), SymdiffError, "recursion"),
     Case("break on data", _grad(break_on_data), UnsupportedSyntaxError, "'break'/'continue'"),
     Case("one branch only", _grad(one_branch_only), SymdiffError, "assigned in only one branch"),
-    Case("return in loop", _grad(return_in_loop_on_data), UnsupportedSyntaxError, "inside a loop"),
+    Case("list changed in a branch", _grad(list_changed_in_a_branch), UnsupportedSyntaxError,
+         "changing a list inside an 'if'"),
     Case("unknown call", _grad(unknown_call), UnknownFunctionError, "math.remainder"),
     Case("print", _grad(calls_print), UnsupportedSyntaxError, "expression statement"),
     Case("attribute store", _grad(attribute_store), UnsupportedSyntaxError, "x.value"),
