@@ -638,3 +638,23 @@ def test_grad_of_grad_with_a_closure_number():
 
     gg = grad(grad(make(2.5)))
     assert math.isclose(gg(0.3), 2.5 * math.exp(0.3) * (0.3 + 2.0), rel_tol=1e-14)
+
+
+def softmax_xent(logits, target):
+    m = np.max(logits)
+    e = np.exp(logits - m)
+    p = e / np.sum(e)
+    return -np.log(p[target])
+
+
+def test_softmax_cross_entropy_indexed_by_an_int_argument():
+    # before any call, logits is assumed a number and max(x) - x folds to 0: p[target] then
+    # indexes a number; the trace waits for the call instead of refusing
+    g = grad(softmax_xent, wrt="logits")
+    logits = np.array([1.0, 2.0, 0.5])
+    for target in (0, 1, 2):
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        want = p.copy()
+        want[target] -= 1.0  # d/dlogits of -log softmax: p - onehot
+        assert np.allclose(g(logits, target), want, rtol=1e-14, atol=1e-16)
