@@ -259,10 +259,18 @@ class ControlFlow:
         return env
 
     def _unless_returned(self, signal, rest):
-        """The rest of the region, in a branch taken where ``signal``'s paths did not return."""
-        if not rest:
-            return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
-        return self._guarded(signal, rest)
+        """The rest of the region, in branches taken where ``signal``'s paths did not return.
+
+        One branch per stretch of statements up to the next one that may return, each at this
+        level: stages that each return on some paths stay flat instead of nesting."""
+        while rest:
+            end = next((k for k, stmt in enumerate(rest) if _contains([stmt], ast.Return)),
+                       len(rest) - 1)
+            stretch, rest = rest[:end + 1], rest[end + 1:]
+            signal = self._guarded(signal, stretch)
+            if not isinstance(signal, _MaybeReturn) or signal.exit is not None:
+                return signal  # every path returned, or a loop body ended (break/continue)
+        return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
 
     def _guarded(self, signal, run):
         """``run`` (statements, or a function running them) where ``signal``'s paths did not
