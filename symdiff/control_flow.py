@@ -18,7 +18,7 @@ from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from .nodes import real_symbol
 from .parse import located
 from .program import Branch, Merge
-from .signals import (_UNBOUND_MISSING, BREAK, CONTINUE, _MaybeReturn, _Return,
+from .signals import (_UNBOUND_MISSING, BREAK, CONTINUE, _MaybeBreak, _MaybeReturn, _Return,
                       _same, _truth, _Unbound)
 from .values import describe_value as _describe_value
 from .values import is_number, to_sympy
@@ -84,13 +84,19 @@ class ControlFlow:
         # A condition on int parameters only (not differentiated) is concrete at the call.
         self.check_deferrable(test)
         if _loop_exits(stmt.body + stmt.orelse):
-            raise located(
-                UnsupportedSyntaxError,
-                "'break'/'continue' under a condition on a differentiated value: the loop's trip "
-                "count would depend on the value",
-                self.frame.parsed, stmt.test,
-                hint="loop a fixed number of times and select results with 'if' or min/max",
-            )
+            arms = stmt.body + stmt.orelse
+            if _contains(arms, ast.Continue) or _contains(arms, ast.Return) or cont is None:
+                raise located(
+                    UnsupportedSyntaxError,
+                    "'continue' (or 'break' beside a 'return') under a condition on a "
+                    "differentiated value",
+                    self.frame.parsed, stmt.test,
+                    hint="put the rest of the loop body under the opposite condition instead",
+                )
+            # 'break' on some paths: a broken-flag joins the arms; the rest of the body, the
+            # later iterations and the loop's 'else' run where it is 0 (see _loop)
+            results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=[])
+            return self._join_breaks(results, stmt, done=False)
         if _contains(stmt.body + stmt.orelse, ast.Return):
             if _always_returns(stmt.body) or _always_returns(stmt.orelse):
                 # The other arm runs on to the end of the region (its continuation), so that only
@@ -158,6 +164,13 @@ class ControlFlow:
         """After an 'if' on data whose arms returned on some paths: the joined environment, and
         ``_Return`` (every path returned) or ``_MaybeReturn`` (a returned-flag and value)."""
         (then_env, then_sig), (else_env, else_sig) = results
+        if isinstance(then_sig, _MaybeBreak) or isinstance(else_sig, _MaybeBreak):
+            raise located(
+                UnsupportedSyntaxError,
+                "a 'return' and a 'break' under conditions on differentiated values in one loop",
+                self.frame.parsed, stmt,
+                hint="use one way out of the loop; put the rest of the body under 'if'",
+            )
         # A loop body's arm that went on may end in a (concrete) break/continue; the loop obeys
         # it on the paths that did not return (on the others, nothing runs any more).
         exits = set()
@@ -272,6 +285,48 @@ class ControlFlow:
                 return signal  # every path returned, or a loop body ended (break/continue)
         return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
 
+    def _join_breaks(self, results, stmt, done):
+        """After an 'if' on data where some paths broke out of the loop: the joined names (the
+        paths that broke keep theirs for after the loop) and ``BREAK``/``_MaybeBreak``/None."""
+        (then_env, then_sig), (else_env, else_sig) = results
+        for sig in (then_sig, else_sig):
+            if sig is not None and sig is not BREAK and not isinstance(sig, _MaybeBreak):
+                raise located(
+                    UnsupportedSyntaxError,
+                    "'break' under a condition on a differentiated value, with 'continue' or "
+                    "'return' on other paths of the same loop",
+                    self.frame.parsed, stmt,
+                    hint="use one way out of the loop; put the rest of the body under 'if'",
+                )
+        self.frame.env = self._merge_envs(then_env, else_env, stmt)
+        _, _, _, merges = self._pending
+        flags = [sympy.Integer(1) if sig is BREAK else sig.flag if isinstance(sig, _MaybeBreak)
+                 else sympy.Integer(0) for sig in (then_sig, else_sig)]
+        if then_sig is BREAK and else_sig is BREAK:
+            self._finish_branch()
+            return BREAK
+        if then_sig is None and else_sig is None:
+            self._finish_branch()
+            return None
+        flag = real_symbol(self.namer.version("broken"))
+        self.flags.add(flag)
+        merges.append(Merge(flag, *flags))
+        self._finish_branch()
+        return _MaybeBreak(flag, stmt, done)
+
+    def _unless_broken(self, signal, run):
+        """``run`` (statements, or a function running them) where ``signal``'s paths did not
+        break out: ``BREAK`` (all broke by its end), ``_MaybeBreak`` (done) or None."""
+        if not run:
+            return _MaybeBreak(signal.flag, signal.stmt, True)
+        test = sympy.StrictLessThan(signal.flag, sympy.Float(0.5))
+        # The paths that broke go on after the loop with what they have: the else arm is live
+        # (empty), so lists built before may not change in the other (see ArrayValues.mutable).
+        results = self._fork(test, signal.stmt, run, [], cont=[])
+        (then_env, then_sig), (else_env, _) = results
+        joined = self._join_breaks([(then_env, then_sig), (else_env, BREAK)], signal.stmt, True)
+        return joined if joined is BREAK else _MaybeBreak(joined.flag, signal.stmt, True)
+
     def _guarded(self, signal, run):
         """``run`` (statements, or a function running them) where ``signal``'s paths did not
         return: the joined signal (``_Return`` when every path has returned by its end)."""
@@ -367,13 +422,28 @@ class ControlFlow:
         Once a return is taken on some paths (a ``_MaybeReturn``), each later iteration runs in a
         branch where it was not (one ``if returned < 0.5:`` per iteration, at the loop's level),
         and so does the code after the loop."""
-        pending = None
+        pending = None  # a _MaybeReturn: later iterations run where nothing returned
+        broke = None  # a _MaybeBreak: later iterations (and 'else') run where nothing broke
         for run in iterations:
-            signal = run() if pending is None else self._guarded(pending, run)
+            if pending is not None:
+                signal = self._guarded(pending, run)
+            elif broke is not None:
+                signal = self._unless_broken(broke, run)
+            else:
+                signal = run()
             if isinstance(signal, _Return):
                 return signal
             if isinstance(signal, _MaybeReturn):
                 pending, signal = signal, signal.exit
+            if isinstance(signal, _MaybeBreak):
+                broke, signal = signal, None
+            if pending is not None and broke is not None:
+                raise located(
+                    UnsupportedSyntaxError,
+                    "a 'return' and a 'break' under conditions on differentiated values in one loop",
+                    self.frame.parsed, stmt,
+                    hint="use one way out of the loop; put the rest of the body under 'if'",
+                )
             if signal is BREAK:
                 break
         else:
@@ -381,9 +451,12 @@ class ControlFlow:
                 def orelse():
                     return self.exec_block(stmt.orelse, cont=[])
 
-                signal = orelse() if pending is None else self._guarded(pending, orelse)
-                if isinstance(signal, (_Return, _MaybeReturn)):
-                    pending = signal
+                if broke is not None:
+                    self._unless_broken(broke, orelse)
+                else:
+                    signal = orelse() if pending is None else self._guarded(pending, orelse)
+                    if isinstance(signal, (_Return, _MaybeReturn)):
+                        pending = signal
         if isinstance(pending, _Return):
             return pending
         if pending is not None:  # the code after the loop runs where nothing returned

@@ -32,6 +32,16 @@ class _MaybeReturn:
     exit: object = None  # BREAK/CONTINUE: how a loop body ended on the paths that went on
 
 
+@dataclass
+class _MaybeBreak:
+    """A loop body broke out on some paths: ``flag`` is 1 on those, 0 elsewhere. ``done``: the
+    rest of the body ran already (inside the branches); else it runs where flag is 0."""
+
+    flag: object
+    stmt: ast.AST  # the 'if' whose branch broke
+    done: bool
+
+
 class _Break:
     pass
 

@@ -40,7 +40,7 @@ from .values import describe_value as _describe_value
 from .values import is_number, is_symbolic, to_sympy
 from .array_values import ArrayValues, _concrete_method, _Method
 from .control_flow import ControlFlow
-from .signals import _MaybeReturn, _Return, _same, _truth, _Unbound
+from .signals import _MaybeBreak, _MaybeReturn, _Return, _same, _truth, _Unbound
 
 class NeedsConcrete(Exception):
     """A loop count or index depends on a parameter that is not differentiated: trace at the call,
@@ -294,6 +294,8 @@ class Tracer(ControlFlow, ArrayValues):
                 signal = self.exec_stmt(stmt)
             if isinstance(signal, _MaybeReturn) and not signal.done:
                 return self._unless_returned(signal, [*stmts[i + 1:], *cont])
+            if isinstance(signal, _MaybeBreak) and not signal.done:
+                return self._unless_broken(signal, [*stmts[i + 1:], *cont])
             if signal is not None:
                 return signal
         return None

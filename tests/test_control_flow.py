@@ -475,7 +475,7 @@ def break_on_data(x):
     total = 0.0
     for k in range(10):
         total = total + x
-        if total > 3:  # BREAK-DATA
+        if total > 3:  # a break on data (supported: see test_break_on_data)
             break
     return total
 
@@ -525,10 +525,8 @@ ERROR_CASES = [
      "range() over a differentiated value"),
     (recursion_on_data, "RECURSION-DATA", SymdiffError,
      "recursion whose depth depends on a differentiated value cannot be unrolled"),
-    (break_on_data, "BREAK-DATA", UnsupportedSyntaxError,
-     "'break'/'continue' under a condition on a differentiated value"),
     (continue_on_data, "CONTINUE-DATA", UnsupportedSyntaxError,
-     "'break'/'continue' under a condition on a differentiated value"),
+     "'continue' (or 'break' beside a 'return') under a condition on a differentiated value"),
     (assigned_in_one_branch, "ONE-BRANCH-USE", SymdiffError,
      f"'y' is assigned in only one branch of the 'if' on line {line_of('ONE-BRANCH-IF')}"),
     (assigned_in_one_branch_elif, "ONE-BRANCH-ELIF-USE", SymdiffError,
@@ -1362,3 +1360,83 @@ def test_returns_inside_a_long_loop_stay_flat():
     assert depth <= 4 * 6
     for x in (0.5, 20.0, 60.0):
         assert close(g(x), mp_grad(leaky, (x,))[0])
+
+
+# ---- 'break' on data: a broken-flag; the rest of the body, later iterations and the loop's
+# 'else' run where it is 0; the paths that broke go on after the loop with their values ----
+
+
+def fixed_point(x):
+    y = 1.0
+    for k in range(60):
+        y_new = math.cos(x * y)
+        if abs(y_new - y) < 1e-6:
+            break
+        y = y_new
+    return y * x
+
+
+def first_big(x):
+    total = 0.0
+    for k in range(8):
+        term = math.exp(x * k) * 0.1
+        if term > 2.0:
+            total += 100.0 * term
+            break
+        total += term
+    else:
+        total = -total
+    return total
+
+
+def nested_break(x):
+    s = 0.0
+    for i in range(4):
+        for j in range(4):
+            if x * (i + j) > 2.5:
+                break
+            s += math.sin(x * i * j + x)
+        s *= 1.1
+    return s
+
+
+@pytest.mark.parametrize("f, points", [
+    (fixed_point, [0.3, 0.9, 1.4]),
+    (first_big, [0.05, 0.3, 1.0]),
+    (nested_break, [0.1, 0.55, 0.9, 2.0]),
+    (break_on_data, [0.2, 0.7, 1.6, 5.0]),
+])
+def test_break_on_data(f, points):
+    g = value_and_grad(f)
+    for x in points:
+        value, gradient = g(x)
+        assert value == pytest.approx(f(x), rel=1e-14)
+        assert close(gradient, mp_grad(f, (x,))[0]), (x, gradient)
+
+
+def break_and_return(x):
+    for k in range(3):
+        if x > k:
+            break
+        if x < -k:
+            return x
+    return 2.0 * x
+
+
+def list_grown_until_break(x):
+    acc = []
+    for k in range(5):
+        if x * k > 2.0:
+            break
+        acc.append(x * k)
+    return sum(acc)
+
+
+@pytest.mark.parametrize("f, message", [
+    (break_and_return, "'return' and 'break'"),
+    (list_grown_until_break, "changing a list inside an 'if' on a differentiated value"),
+])
+def test_ways_out_of_loops_symdiff_refuses(f, message):
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        grad(f)(0.5)
+    assert all(word in str(info.value) for word in message.split(" and ")), str(info.value)
