@@ -50,6 +50,20 @@ def _always_returns(stmts):
     return False
 
 
+def _loop_exits_of(nodes, kind):
+    """Whether ``nodes`` hold a ``kind`` (``ast.Break`` / ``ast.Continue``) of this loop level."""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, kind):
+            return True
+        if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
+            stack.extend(node.orelse if isinstance(node, (ast.For, ast.While)) else [])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def _loop_exits(nodes):
     """Whether ``nodes`` hold a ``break``/``continue`` of *this* loop level (not a nested loop's)."""
     stack = list(nodes)
@@ -85,18 +99,20 @@ class ControlFlow:
         self.check_deferrable(test)
         if _loop_exits(stmt.body + stmt.orelse):
             arms = stmt.body + stmt.orelse
-            if _contains(arms, ast.Continue) or _contains(arms, ast.Return) or cont is None:
+            kinds = {kind for kind, node in ((BREAK, ast.Break), (CONTINUE, ast.Continue))
+                     if _loop_exits_of(arms, node)}
+            if len(kinds) > 1 or _contains(arms, ast.Return) or cont is None:
                 raise located(
                     UnsupportedSyntaxError,
-                    "'continue' (or 'break' beside a 'return') under a condition on a "
+                    "'break' and 'continue' (or either beside a 'return') under a condition on a "
                     "differentiated value",
                     self.frame.parsed, stmt.test,
-                    hint="put the rest of the loop body under the opposite condition instead",
+                    hint="use one way out of the loop; put the rest of the body under 'if'",
                 )
-            # 'break' on some paths: a broken-flag joins the arms; the rest of the body, the
-            # later iterations and the loop's 'else' run where it is 0 (see _loop)
+            # 'break'/'continue' on some paths: a flag joins the arms; the rest of the body (and
+            # after a break, the later iterations and the loop's 'else') run where it is 0
             results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=[])
-            return self._join_breaks(results, stmt, done=False)
+            return self._join_breaks(results, stmt, done=False, kind=kinds.pop())
         if _contains(stmt.body + stmt.orelse, ast.Return):
             if _always_returns(stmt.body) or _always_returns(stmt.orelse):
                 # The other arm runs on to the end of the region (its continuation), so that only
@@ -285,12 +301,18 @@ class ControlFlow:
                 return signal  # every path returned, or a loop body ended (break/continue)
         return _MaybeReturn(signal.flag, signal.value, signal.node, signal.stmt, True)
 
-    def _join_breaks(self, results, stmt, done):
-        """After an 'if' on data where some paths broke out of the loop: the joined names (the
-        paths that broke keep theirs for after the loop) and ``BREAK``/``_MaybeBreak``/None."""
+    def _join_breaks(self, results, stmt, done, kind=BREAK):
+        """After an 'if' on data where some paths left the loop body (``kind``: ``BREAK`` or
+        ``CONTINUE``): the joined names (the paths that left keep theirs) and ``kind``,
+        ``_MaybeBreak`` or None."""
         (then_env, then_sig), (else_env, else_sig) = results
+        if kind is BREAK:  # an iteration that ended with 'continue' simply ended
+            then_sig, else_sig = (
+                None if sig is CONTINUE or isinstance(sig, _MaybeBreak) and sig.kind is CONTINUE
+                else sig for sig in (then_sig, else_sig))
         for sig in (then_sig, else_sig):
-            if sig is not None and sig is not BREAK and not isinstance(sig, _MaybeBreak):
+            if sig is not None and sig is not kind and not (
+                    isinstance(sig, _MaybeBreak) and sig.kind is kind):
                 raise located(
                     UnsupportedSyntaxError,
                     "'break' under a condition on a differentiated value, with 'continue' or "
@@ -300,32 +322,38 @@ class ControlFlow:
                 )
         self.frame.env = self._merge_envs(then_env, else_env, stmt)
         _, _, _, merges = self._pending
-        flags = [sympy.Integer(1) if sig is BREAK else sig.flag if isinstance(sig, _MaybeBreak)
+        flags = [sympy.Integer(1) if sig is kind else sig.flag if isinstance(sig, _MaybeBreak)
                  else sympy.Integer(0) for sig in (then_sig, else_sig)]
-        if then_sig is BREAK and else_sig is BREAK:
+        if then_sig is kind and else_sig is kind:
             self._finish_branch()
-            return BREAK
+            return kind
         if then_sig is None and else_sig is None:
             self._finish_branch()
             return None
-        flag = real_symbol(self.namer.version("broken"))
+        flag = real_symbol(self.namer.version("broken" if kind is BREAK else "skipped"))
         self.flags.add(flag)
         merges.append(Merge(flag, *flags))
         self._finish_branch()
-        return _MaybeBreak(flag, stmt, done)
+        return _MaybeBreak(flag, stmt, done, kind)
 
     def _unless_broken(self, signal, run):
         """``run`` (statements, or a function running them) where ``signal``'s paths did not
         break out: ``BREAK`` (all broke by its end), ``_MaybeBreak`` (done) or None."""
         if not run:
-            return _MaybeBreak(signal.flag, signal.stmt, True)
+            return _MaybeBreak(signal.flag, signal.stmt, True, signal.kind)
         test = sympy.StrictLessThan(signal.flag, sympy.Float(0.5))
-        # The paths that broke go on after the loop with what they have: the else arm is live
-        # (empty), so lists built before may not change in the other (see ArrayValues.mutable).
+        # The paths that left go on with what they have: the else arm is live (empty), so lists
+        # built before may not change in the other (see ArrayValues.mutable).
+        kind = signal.kind
         results = self._fork(test, signal.stmt, run, [], cont=[])
         (then_env, then_sig), (else_env, _) = results
-        joined = self._join_breaks([(then_env, then_sig), (else_env, BREAK)], signal.stmt, True)
-        return joined if joined is BREAK else _MaybeBreak(joined.flag, signal.stmt, True)
+        if kind is CONTINUE and (then_sig is BREAK or isinstance(then_sig, _MaybeBreak)
+                                 and then_sig.kind is BREAK):
+            # the rest of a body after a 'continue' broke out on some paths: a break, for the
+            # later iterations, on those paths only (the skipped ones did not break)
+            return self._join_breaks([(then_env, then_sig), (else_env, None)], signal.stmt, True)
+        joined = self._join_breaks([(then_env, then_sig), (else_env, kind)], signal.stmt, True, kind)
+        return joined if joined is kind else _MaybeBreak(joined.flag, signal.stmt, True, kind)
 
     def _guarded(self, signal, run):
         """``run`` (statements, or a function running them) where ``signal``'s paths did not
@@ -435,8 +463,10 @@ class ControlFlow:
                 return signal
             if isinstance(signal, _MaybeReturn):
                 pending, signal = signal, signal.exit
-            if isinstance(signal, _MaybeBreak):
+            if isinstance(signal, _MaybeBreak) and signal.kind is BREAK:
                 broke, signal = signal, None
+            elif isinstance(signal, _MaybeBreak):  # continue: the next iteration runs everywhere
+                signal = None
             if pending is not None and broke is not None:
                 raise located(
                     UnsupportedSyntaxError,

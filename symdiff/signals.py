@@ -34,12 +34,14 @@ class _MaybeReturn:
 
 @dataclass
 class _MaybeBreak:
-    """A loop body broke out on some paths: ``flag`` is 1 on those, 0 elsewhere. ``done``: the
-    rest of the body ran already (inside the branches); else it runs where flag is 0."""
+    """A loop body left on some paths (``kind``: ``BREAK`` or ``CONTINUE``): ``flag`` is 1 on
+    those, 0 elsewhere. ``done``: the rest of the body ran already (inside the branches); else it
+    runs where flag is 0. After a ``BREAK`` the later iterations run where it is 0 too."""
 
     flag: object
     stmt: ast.AST  # the 'if' whose branch broke
     done: bool
+    kind: object = None  # BREAK or CONTINUE (set just after the class)
 
 
 class _Break:

@@ -130,11 +130,12 @@ def recursion_on_data(x):
     return recursion_on_data(x / 2) * 2
 
 
-def continue_on_data(x):
+def break_or_continue_on_data(x):
     for k in range(5):
         if x > 2.0:
             continue
-        x = x * 1.5
+        else:
+            break
     return x
 
 
@@ -241,7 +242,8 @@ CASES = [
     Case("while on data", _grad(while_on_data), UnsupportedSyntaxError, "'while' loop"),
     Case("range of data", _grad(range_of_data, 2.5), SymdiffError, "trip count"),
     Case("recursion on data", _grad(recursion_on_data, 3.0), SymdiffError, "recursion"),
-    Case("continue on data", _grad(continue_on_data), UnsupportedSyntaxError, "'continue'"),
+    Case("break or continue on data", _grad(break_or_continue_on_data), UnsupportedSyntaxError,
+         "'break' and 'continue'"),
     Case("one branch only", _grad(one_branch_only), SymdiffError, "assigned in only one branch"),
     Case("list changed in a branch", _grad(list_changed_in_a_branch), UnsupportedSyntaxError,
          "changing a list inside an 'if'"),

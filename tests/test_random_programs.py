@@ -68,7 +68,7 @@ def programs(draw):
         return draw(st.sampled_from(BINARY)).format(inner, operand())
 
     def statement(indent):
-        kind = draw(st.integers(0, 14))
+        kind = draw(st.integers(0, 15))
         pad = "    " * indent
         if kind <= 4:
             target = f"v{next(fresh)}" if kind <= 2 or len(names) < 3 else operand()
@@ -117,6 +117,13 @@ def programs(draw):
             lines.append(f"{pad}        {target} = {expression()}")
             lines.append(f"{pad}        break")
             lines.append(f"{pad}    {target} = 0.5 * {target} + math.cos({target}) * 0.25 + 0.1 * k")
+        elif kind == 15 and indent == 1:  # a loop that skips the rest of its body on data
+            target = operand()
+            lines.append(f"{pad}for k in range({draw(st.integers(1, 4))}):")
+            lines.append(f"{pad}    {target} = {target} * 0.9 + 0.05 * k")
+            lines.append(f"{pad}    if {operand()} < {draw(st.sampled_from(['0.3', '-0.2', '1.0']))}:")
+            lines.append(f"{pad}        continue")
+            lines.append(f"{pad}    {target} = {expression()}")
         elif kind == 11 and indent == 1:  # a guard clause
             lines.append(f"{pad}if {operand()} < {draw(st.sampled_from(['-0.4', '0.1', '0.9']))}:")
             lines.append(f"{pad}    return {expression()}")
