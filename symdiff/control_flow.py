@@ -51,7 +51,8 @@ def _always_returns(stmts):
 
 
 def _loop_exits_of(nodes, kind):
-    """Whether ``nodes`` hold a ``kind`` (``ast.Break`` / ``ast.Continue``) of this loop level."""
+    """Whether ``nodes`` hold a ``kind`` (``ast.Break`` / ``ast.Continue``, or both) of *this*
+    loop level (not a nested loop's)."""
     stack = list(nodes)
     while stack:
         node = stack.pop()
@@ -66,16 +67,7 @@ def _loop_exits_of(nodes, kind):
 
 def _loop_exits(nodes):
     """Whether ``nodes`` hold a ``break``/``continue`` of *this* loop level (not a nested loop's)."""
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Break, ast.Continue)):
-            return True
-        if isinstance(node, (ast.For, ast.While, ast.FunctionDef, ast.Lambda)):
-            stack.extend(node.orelse if isinstance(node, (ast.For, ast.While)) else [])
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-    return False
+    return _loop_exits_of(nodes, (ast.Break, ast.Continue))
 
 
 class ControlFlow:

@@ -727,11 +727,7 @@ class CompiledCode:
         self._lock = threading.Lock()
 
     def _exec(self, source, name):
-        filename = f"<symdiff-{next(_counter)} {name}>"
-        compiled = compile(source, filename, "exec")
-        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-        weakref.finalize(self._anchor, linecache.cache.pop, filename, None)
-        exec(compiled, self.namespace)
+        _run(source, name, self.namespace, self._anchor)
 
     def function(self, kind):
         """The compiled ``"grad"`` or ``"value_and_grad"`` function."""
@@ -777,15 +773,22 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
         build.code.grad_name if kind == "grad" else build.code.value_and_grad_name)
     source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"],
                                        checks)
-    filename = f"<symdiff-{next(_counter)} {name}>"
     namespace = dict(compiled.namespace)
     namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing,
                       names["ndarray"]: numpy.ndarray, **extra})
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-    exec(compile(source, filename, "exec"), namespace)
     anchor = namespace["__symdiff_anchor__"] = _Anchor()
-    weakref.finalize(anchor, linecache.cache.pop, filename, None)
+    _run(source, name, namespace, anchor)
     return namespace[name]
+
+
+def _run(source, name, namespace, anchor):
+    """Compile ``source`` and run it in ``namespace``; the text stays in ``linecache`` (for
+    tracebacks and ``inspect.getsource``) while ``anchor`` lives."""
+    filename = f"<symdiff-{next(_counter)} {name}>"
+    compiled = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    weakref.finalize(anchor, linecache.cache.pop, filename, None)
+    exec(compiled, namespace)
 
 
 class LiveGlobals(dict):
