@@ -7,6 +7,7 @@ to_sympy -> derive -> schedule -> python_code.
 """
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import inspect
@@ -52,8 +53,11 @@ class Build:
         """The gradient function for ``grad(grad(f))``: the module-level and closure numbers f
         reads are globals of it, read when it runs (not trailing parameters, as in ``grad_fn``)."""
         externals = {e.symbol.name: e for e in self.program.externals}
-        if not externals:
+        if not externals and not self.code.fallbacks:
             return self.grad_fn
+        if self.live is None and not externals:  # the readable text, without the IEEE fallback
+            code = dataclasses.replace(self.code, fallbacks={})
+            self.live = CompiledCode(code, constants(self.program)).grad
         if self.live is None:
             code = generate(self.schedule, self.gradient_program, self.library, self.code.aliases,
                             constants={name: 0.0 for name in externals})
@@ -115,9 +119,14 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_valu
     lowered = schedule(gradient_program)
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
-    code = generate(lowered, gradient_program, library, aliases)
+    fallbacks = None if program.shapes else {
+        kind: program.namer.fresh(f"_ieee_{kind}") for kind in ("grad", "value_and_grad")}
+    code = generate(lowered, gradient_program, library, aliases, fallbacks=fallbacks)
     compiled = compile_functions(code, constants(program))
     ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program))
+    if fallbacks:
+        compiled.namespace[fallbacks["grad"]] = ieee.grad
+        compiled.namespace[fallbacks["value_and_grad"]] = ieee.value_and_grad
     return Build(program, gradient_program, lowered, code, compiled, library, ieee)
 
 
@@ -359,11 +368,9 @@ class Gradient(functools.partial):
         entry = self._cache.get(key)
         if entry is None:
             entry = self._prepare(key, args)
-        try:
-            return entry(*args)
-        except (ZeroDivisionError, OverflowError):
-            # Python raises where IEEE arithmetic gives inf/nan (d sqrt(x)/dx at 0): do as numpy.
-            return self._ieee(args)
+        # Where Python raises in the reverse pass (d sqrt(x)/dx at 0), the generated code falls
+        # back to IEEE arithmetic itself; an exception of the forward pass is the function's own.
+        return entry(*args)
 
     def _ieee(self, args):
         build, kinds = self._spec(args)

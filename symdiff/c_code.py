@@ -12,6 +12,7 @@ import math
 
 import sympy
 from sympy.printing.c import C99CodePrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from .errors import ExportError
 from .python_code import SumsAsDifferences
@@ -92,6 +93,48 @@ static double {name}(int n, double x)
     return (n % 2) ? result + series : -(result + series);
 }}
 """,
+    "floordiv": """\
+static double {name}(double a, double b)
+{{
+    /* Python's a // b on floats (CPython's float_floor_div: from fmod, exact) */
+    double mod = fmod(a, b);
+    double div;
+    double floordiv;
+    if (b == 0.0) {{
+        return a / b;
+    }}
+    div = (a - mod) / b;
+    if (mod != 0.0 && ((b < 0) != (mod < 0))) {{
+        div -= 1.0;
+    }}
+    if (div != 0.0) {{
+        floordiv = floor(div);
+        if (div - floordiv > 0.5) {{
+            floordiv += 1.0;
+        }}
+    }}
+    else {{
+        floordiv = copysign(0.0, a / b);
+    }}
+    return floordiv;
+}}
+""",
+    "mod": """\
+static double {name}(double a, double b)
+{{
+    /* Python's a % b on floats: the remainder with the sign of b (CPython's float_rem) */
+    double mod = fmod(a, b);
+    if (mod != 0.0) {{
+        if ((b < 0) != (mod < 0)) {{
+            mod += b;
+        }}
+    }}
+    else {{
+        mod = copysign(0.0, b);
+    }}
+    return mod;
+}}
+""",
     "logaddexp": """\
 static double {name}(double a, double b)
 {{
@@ -144,6 +187,35 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
 
     def _print_Float(self, expr):
         return c_double(float(expr))
+
+    def _print_PyFloat(self, expr):
+        return c_double(expr.value)
+
+    def _print_Floor(self, expr):
+        return f"floor({self._print(expr.args[0])})"
+
+    def _print_Ceil(self, expr):
+        return f"ceil({self._print(expr.args[0])})"
+
+    def _print_Trunc(self, expr):
+        return f"trunc({self._print(expr.args[0])})"
+
+    def _print_Round(self, expr):
+        return f"nearbyint({self._print(expr.args[0])})"  # to even, as Python's round
+
+    def _print_FloorDiv(self, expr):
+        return self._helper("floordiv", expr.args)
+
+    def _print_PyMod(self, expr):
+        return self._helper("mod", expr.args)
+
+    def _print_Mul(self, expr):
+        """``x/3.0`` for ``Rational(1, 3)*x``: one rounding, as Python's ``x / 3``."""
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff.is_Rational and not coeff.is_Integer and abs(coeff.p) == 1 and not rest.is_Number:
+            text = self.parenthesize(rest, PRECEDENCE["Mul"])
+            return f"{'-' if coeff < 0 else ''}{text}/{float(coeff.q)!r}"
+        return super()._print_Mul(expr)
 
     def _print_Integer(self, expr):
         return str(expr.p) if abs(expr.p) < 2**31 else c_double(float(expr.p))

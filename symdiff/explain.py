@@ -10,6 +10,8 @@ output back to the inputs, then the result).
 
 import sympy
 
+from .faithful import plain
+
 from .arrays import ArrayOp
 from .derive import Adjoint
 from .program import Branch, Statement, walk
@@ -131,7 +133,7 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
         if tree_size(closed, limit) > limit:
             in_forward_names = closer.close(gradient, 10 * limit, only=adjoints)
             closed = in_forward_names if tree_size(in_forward_names, limit) <= limit else gradient
-        result[param.name] = assuming(closed, {})
+        result[param.name] = plain(assuming(closed, {}))  # PyFloat atoms as SymPy floats
     return result
 
 

@@ -23,7 +23,8 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from .arrays import ScatterItems, format_key
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
-from .schedule import IfBlock, inline_single_use
+from .faithful import may_raise
+from .schedule import IfBlock, Line, inline_single_use
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -157,6 +158,19 @@ class _Printing(SumsAsDifferences):
 
     def _print_Half(self, expr):
         return "0.5"
+
+    def _print_PyFloat(self, expr):
+        return self._print_Float(expr.as_float())
+
+    def _binary(self, expr, operator):
+        a, b = (self.parenthesize(arg, PRECEDENCE["Mul"], strict=True) for arg in expr.args)
+        return f"{a} {operator} {b}"
+
+    def _print_FloorDiv(self, expr):
+        return self._binary(expr, "//")
+
+    def _print_PyMod(self, expr):
+        return self._binary(expr, "%")
 
     def _print_polygamma(self, expr):
         order, arg = expr.args
@@ -336,8 +350,12 @@ class MathPrinter(_Printing, PythonCodePrinter):
     library = "math"
 
     def _print_Mul(self, expr):
-        """``2.0*x`` rather than ``2*x``: no int-to-float conversion when the code runs."""
+        """``2.0*x`` rather than ``2*x``: no int-to-float conversion when the code runs; ``x/3``
+        for a third (as Python divides; ``(1/3)*x`` rounds twice)."""
         coeff, rest = expr.as_coeff_Mul()
+        quotient = _print_quotient(self, coeff, rest)
+        if quotient is not None:
+            return quotient
         exact = coeff.is_Rational and not coeff.is_Integer and "/" not in self._print(abs(coeff))
         if (coeff.is_Integer and abs(coeff) > 1 or exact) and not rest.is_Number:
             sign = "-" if coeff < 0 else ""
@@ -387,6 +405,9 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         product that starts with a name (``2*x``) needs a fresh array first.
         """
         coeff, rest = expr.as_coeff_Mul()
+        quotient = _print_quotient(self, coeff, rest)
+        if quotient is not None:
+            return quotient
         factors = list(rest.args) if rest.is_Mul else [rest]
         if coeff is sympy.S.One and len(factors) < 2 or any(
                 f.is_Pow and f.exp.is_negative for f in factors):
@@ -433,6 +454,17 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         return f"{self._module_format('math.erfc')}({self._print(expr.args[0])})"
 
 
+def _print_quotient(printer, coeff, rest):
+    """``x/3`` for ``Rational(1, 3)*x`` (and ``-x/3``) where 1/3 has no exact float: the one
+    rounding of Python's ``x / 3``. None for any other product."""
+    if not (coeff.is_Rational and not coeff.is_Integer and abs(coeff.p) == 1) or rest.is_Number:
+        return None
+    if coeff.q & (coeff.q - 1) == 0:  # a power of two: 0.25*x is exact
+        return None
+    text = printer.parenthesize(rest, PRECEDENCE["Mul"])
+    return f"{'-' if coeff < 0 else ''}{text}/{coeff.q}"
+
+
 def make_printer(library, aliases):
     return (ArrayPrinter if library == "numpy" else MathPrinter)(aliases)
 
@@ -457,15 +489,16 @@ class GeneratedCode:
     arguments: list  # parameter names, then external names not baked in as constants
     callables: dict  # registered functions the code calls: {name: callable}
     constants: dict = field(default_factory=dict)  # external name -> number, read as a global
-    bodies: dict = field(default_factory=dict)  # "grad"/"value_and_grad" -> (body lines, return)
+    bodies: dict = field(default_factory=dict)  # "grad"/"value_and_grad" -> ``Body``
     prelude: str = ""  # the helper functions' source, shared by both functions
+    fallbacks: dict = field(default_factory=dict)  # kind -> name of its IEEE fallback (see below)
 
     def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None):
         """``kind``'s function behind a type check: all floats run the code here; anything else
-        (ints, arrays, keywords left out) goes to ``dispatch``; where Python arithmetic raises,
-        ``ieee`` gives the IEEE result. The call path of ``grad(f)(2.0)``: no wrapper in between.
+        (ints, arrays, keywords left out) goes to ``dispatch``; where Python arithmetic raises in
+        the reverse pass, ``ieee`` gives the IEEE result. The call path of ``grad(f)(2.0)``: no
+        wrapper in between.
         """
-        body, ret = self.bodies[kind]
         params = list(self.arguments)
         checks = checks or {}
         check = " or ".join(checks.get(p, f"type({p}) is not float") for p in params) or "False"
@@ -474,13 +507,21 @@ class GeneratedCode:
             f"def {name}({', '.join(f'{p}={missing}' for p in params)}):",
             f"    if {check}:",
             f"        return {dispatch}({call})",
-            "    try:",
-            *["    " + line for line in body],
-            "        " + ret,
-            "    except (ZeroDivisionError, OverflowError):",
-            f"        return {ieee}({call})",
+            *self.bodies[kind].with_fallback(f"{ieee}({call})"),
         ]
         return "\n".join(lines) + "\n"
+
+    def internal_source(self, kind):
+        """``kind``'s function as symdiff runs it: the standalone text, except that where Python
+        arithmetic raises in the reverse pass (d sqrt(x)/dx at 0), the IEEE fallback named in
+        ``fallbacks`` gives inf/nan. An exception of the forward pass is the function's own."""
+        standalone = self.grad_source if kind == "grad" else self.value_and_grad_source
+        fallback = self.fallbacks.get(kind)
+        body = self.bodies[kind]
+        if fallback is None or not body.reverse:
+            return standalone[len(self.prelude):]
+        call = f"{fallback}({', '.join(self.arguments)})"
+        return "\n".join([*body.head, *body.with_fallback(call)]) + "\n"
 
     def module_text(self, header=""):
         """A standalone module: header docstring, imports, constants, the functions."""
@@ -497,6 +538,44 @@ class GeneratedCode:
         return "\n".join(p for p in parts if p) + "\n\n" + self.source
 
 
+@dataclass
+class Body:
+    """A generated function's body: the forward pass (the user's operations: what they raise,
+    the function raises), the reverse pass, the return statement and the value's text."""
+
+    forward: list
+    reverse: list
+    ret: str
+    value: str = None  # value-and-gradient functions: the value's name
+    head: list = None  # the ``def`` line and the docstring
+
+    def lines(self):
+        return [*self.forward, *self.reverse, "    " + self.ret]
+
+    def with_fallback(self, call):
+        """The body with the reverse pass under ``try``: where Python raises there, ``call``
+        (an IEEE evaluation of the same arguments) gives the gradient instead."""
+        if not self.reverse:
+            return self.lines()
+        result = call if self.value is None else f"{self.value}, {call}[1]"
+        return [
+            *self.forward,
+            "    try:",
+            *["    " + line for line in self.reverse],
+            "    except (ZeroDivisionError, OverflowError, ValueError):",
+            f"        return {result}",
+            "    " + self.ret,
+        ]
+
+
+def _split(lines):
+    """``lines`` as (forward pass, reverse pass): the schedule lists the forward lines first."""
+    for i, line in enumerate(lines):
+        if line.reverse:
+            return lines[:i], lines[i:]
+    return lines, []
+
+
 def _literal(value, numpy_name="numpy"):
     """A number (or array) as Python source (``float('inf')`` for infinities)."""
     if isinstance(value, np.ndarray):
@@ -507,7 +586,7 @@ def _literal(value, numpy_name="numpy"):
 
 
 def generate(schedule, gradient_program, library, aliases, signature=None, constants=None,
-             defaults=None):
+             defaults=None, fallbacks=None):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
@@ -540,32 +619,41 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         return inline_single_use(lines, returns) if arrays else lines
 
     grad_returns = list(schedule.gradients)
-    grad_body = prologue + _body(needed(grad_returns), printer)
+    grad_forward, grad_reverse = _split(needed(grad_returns))
     grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
     if len(grad_returns) == 1:
         grad_return = f"return {grad_result}"
     else:
         grad_return = f"return ({grad_result})"
+    grad_body = Body(prologue + _body(grad_forward, printer), _body(grad_reverse, printer),
+                     grad_return)
 
+    # value-and-gradient: every line of the forward pass runs (what it raises, the function
+    # raises), even one whose value nothing uses
     vg_returns = [schedule.value, *schedule.gradients]
-    vg_body = prologue + _body(needed(vg_returns), printer)
+    checks = _forward_checks(schedule.lines)
+    vg_lines = needed(vg_returns + checks) if checks else needed(vg_returns)
+    vg_forward, vg_reverse = _split(vg_lines)
+    unread = _unread(vg_lines, vg_returns)
     value_text = _print_result(schedule.value, printer)
     if len(grad_returns) == 1:
         vg_return = f"return {value_text}, {grad_result}"
     else:
         vg_return = f"return {value_text}, ({grad_result})"
+    vg_body = Body(prologue + _body(vg_forward, printer, bare=unread), _body(vg_reverse, printer),
+                   vg_return, value_text)
 
     where = f"{program.filename}:{_def_line(program)}"
     signature = _signature(names, defaults or {})
     grad_text = _function(
         grad_name, signature,
         f"Gradient of {program.name} with respect to {wrt} (symdiff, from {where}).",
-        grad_body, grad_return,
+        grad_body,
     )
     vg_text = _function(
         vg_name, signature,
         f"Value of {program.name} and its gradient with respect to {wrt} (symdiff, from {where}).",
-        vg_body, vg_return,
+        vg_body,
     )
     helpers = set(printer.helpers)
     prelude = "".join(HELPERS[name][0] + "\n\n" for name in sorted(helpers))
@@ -581,9 +669,34 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         arguments=names,
         callables=dict(program.helpers),
         constants=constants,
-        bodies={"grad": (grad_body, grad_return), "value_and_grad": (vg_body, vg_return)},
+        bodies={"grad": grad_body, "value_and_grad": vg_body},
         prelude=prelude,
+        fallbacks=dict(fallbacks or {}),
     )
+
+
+def _forward_checks(lines):
+    """Forward lines (top level) that may raise in Python: they run in the value-and-gradient
+    function even where nothing uses their value, as the user's statements do."""
+    return [line.target for line in lines
+            if isinstance(line, Line) and not line.reverse and may_raise(line.expr)]
+
+
+def _unread(lines, returns):
+    """The targets of top-level ``lines`` that no line or return reads (printed as bare
+    expressions: they are computed for what they raise)."""
+    read = set()
+    stack = list(lines)
+    while stack:
+        line = stack.pop()
+        if isinstance(line, Line):
+            read |= line.symbols
+        else:
+            read |= line.cond.free_symbols
+            stack += [*line.then, *line.orelse]
+    for expr in returns:
+        read |= expr.free_symbols
+    return {line.target for line in lines if isinstance(line, Line) and line.target not in read}
 
 
 def _signature(names, defaults):
@@ -595,8 +708,9 @@ def _signature(names, defaults):
     return ", ".join([*names[:keep], *(f"{n}={_literal(defaults[n])}" for n in names[keep:])])
 
 
-def _function(name, signature, doc, body, ret):
-    return "\n".join([f"def {name}({signature}):", f'    """{doc}"""', *body, "    " + ret]) + "\n"
+def _function(name, signature, doc, body):
+    body.head = [f"def {name}({signature}):", f'    """{doc}"""']
+    return "\n".join([*body.head, *body.lines()]) + "\n"
 
 
 def _print_line(expr, printer):
@@ -630,7 +744,7 @@ def _def_line(program):
     return getattr(program, "firstlineno", None) or "?"
 
 
-def _body(lines, printer, indent="    ", current=None):
+def _body(lines, printer, indent="    ", current=None, bare=()):
     """Source lines for ``lines`` (``Line`` s and ``IfBlock`` s), each group under a ``# line N`` comment."""
     out = []
     for line in lines:
@@ -652,7 +766,7 @@ def _body(lines, printer, indent="    ", current=None):
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _print_line(line.expr, printer)
-        out.append(f"{indent}{line.target.name} = {text}")
+        out.append(f"{indent}{text}" if line.target in bare else f"{indent}{line.target.name} = {text}")
     return out
 
 
@@ -738,8 +852,7 @@ class CompiledCode:
                 if found is None:
                     code = self.code
                     name = code.grad_name if kind == "grad" else code.value_and_grad_name
-                    text = code.grad_source if kind == "grad" else code.value_and_grad_source
-                    self._exec(text[len(code.prelude):], name)
+                    self._exec(code.internal_source(kind), name)
                     found = self._functions[kind] = self.namespace[name]
         return found
 

@@ -32,7 +32,8 @@ from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedS
 from .nodes import real_symbol
 from .naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
-from .primitives import CopySign, Floor
+from .faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic, keeps
+from .primitives import CopySign
 from .builtin_calls import LIST_METHODS
 from .builtin_calls import STRUCTURAL as _STRUCTURAL
 from .program import External, Guard, Param, Program, Statement
@@ -85,6 +86,7 @@ _BINOPS = {
     ast.Div: operator.truediv, ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod, ast.MatMult: operator.matmul,
 }
+_ARITHMETIC = {ast.Add: ADD, ast.Sub: SUB, ast.Mult: MUL, ast.Div: DIV, ast.Pow: POW}
 _OP_SYMBOLS = {
     ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^",
     ast.BitAnd: "&",
@@ -537,10 +539,20 @@ class Tracer(ControlFlow, ArrayValues):
             raise located(SymdiffError, "division by zero", self.frame.parsed, node,
                           hint="the divisor is the constant 0; check the formula")
         if isinstance(op, ast.FloorDiv):
-            return self.shallow(Floor(left / right))
+            return self.shallow(FloorDiv(left, right))
         if isinstance(op, ast.Mod):
-            return self.shallow(left - right * Floor(left / right))
-        return self.shallow(func(left, right))
+            return self.shallow(PyMod(left, right))
+        return self.shallow(arithmetic(_ARITHMETIC[type(op)], left, right, self.named, self.copied))
+
+    def named(self, value):
+        """``value`` as a symbol: a statement of its own (so SymPy sees an atom)."""
+        return self.atom(value, "_v")
+
+    def copied(self, symbol):
+        """A fresh symbol equal to ``symbol`` (``x - x`` computed as Python computes it)."""
+        target = real_symbol(self.namer.fresh("_v"))
+        self.emit(target, symbol, self.current)
+        return target
 
     def eval_BoolOp(self, node):
         is_and = isinstance(node.op, ast.And)
@@ -836,7 +848,13 @@ class Tracer(ControlFlow, ArrayValues):
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
             return nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
-        return self.shallow(build(*args))
+        result = build(*args)
+        if not keeps(result, args):
+            # SymPy simplified through an argument (exp(log(x)) -> x, sqrt(x**2) -> |x|, sin(-y)
+            # -> -sin(y)): each argument gets a name, so the call computes what Python computes
+            args = [self.named(a) for a in args]
+            result = build(*args)
+        return self.shallow(result)
 
     def _call_python(self, func, args, kwargs, node):
         if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):

@@ -1,0 +1,285 @@
+"""faithful: Python arithmetic on traced values, as SymPy expressions that compute what Python
+computes — operation for operation, in IEEE double arithmetic.
+
+Takes: an operator (``+ - * / ** // %``) or a function application, its operands (SymPy
+expressions) and a way to give a value a name of its own (a statement). Returns: the SymPy
+expression of the result, built so that the code printed from it performs the same rounded
+operations, in the same grouping, as the user's code.
+
+SymPy canonicalises as it builds: ``x / 0.1`` becomes ``10.0*x`` (a rounded reciprocal: at
+x = 0.3, ``x / 0.1`` is 2.9999999999999996 and ``10.0*x`` is 3.0000000000000004, so
+``floor`` of them differs), ``(x*0.1)*3`` becomes ``0.3*x``, ``x - x`` becomes ``0``,
+``math.sqrt(x)**2`` becomes ``x`` (and loses the ValueError at x < 0), ``math.exp(math.log(x))``
+becomes ``x``. Each result here is checked against the one operation it must be; when SymPy
+merged or cancelled something, the operands get names of their own (so that SymPy sees atoms),
+numbers it folded become ``PyFloat`` atoms (which it does not fold), and a value cancelled against
+itself is copied first. Commutativity is free (``a*b`` and ``b*a`` are the same double); only
+grouping and folding change results, and those are what the checks catch.
+
+Exact identities are kept: ``x + x`` is ``2*x``, ``x*x`` is ``x**2``, ``x*1``, ``x**1``, ``x**0``
+(1.0 for every x in Python, nan included). ``x + 0`` is ``x`` (Python gives 0.0 for -0.0 + 0;
+only the sign of a zero sum differs).
+
+Also here: ``FloorDiv`` and ``PyMod``, Python's ``//`` and ``%`` on floats (not ``floor(a/b)``:
+``1 // 0.1`` is 9.0 in Python, ``floor(1/0.1)`` is 10), and ``plain``, which turns the atoms back
+into SymPy floats for formulas, explanations and derivatives (which need not be bitwise).
+"""
+
+import math
+from collections import Counter
+
+import sympy
+from sympy import Function
+from sympy.core.expr import AtomicExpr
+from sympy.printing.precedence import PRECEDENCE
+
+
+class PyFloat(AtomicExpr):
+    """A Python float constant that SymPy must not fold: ``x / 0.1`` stays a division by 0.1.
+
+    An atom with a number's assumptions (real, its sign); no free symbols, so it is a constant
+    to every derivative. Printed as the literal itself.
+    """
+
+    __slots__ = ("value",)
+    is_number = True
+    is_real = True
+    is_extended_real = True
+    is_finite = True
+    is_complex = True
+    is_comparable = True
+    is_commutative = True
+
+    def __new__(cls, value):
+        obj = AtomicExpr.__new__(cls)
+        obj.value = float(value)
+        return obj
+
+    def _hashable_content(self):
+        return (self.value, math.copysign(1.0, self.value))  # 0.0 and -0.0 are different constants
+
+    def __getnewargs__(self):
+        return (self.value,)
+
+    def __float__(self):
+        return self.value
+
+    def _eval_is_positive(self):
+        return self.value > 0
+
+    def _eval_is_extended_positive(self):
+        return self.value > 0
+
+    def _eval_is_negative(self):
+        return self.value < 0
+
+    def _eval_is_extended_negative(self):
+        return self.value < 0
+
+    def _eval_is_zero(self):
+        return self.value == 0
+
+    def _eval_is_integer(self):
+        return self.value.is_integer()
+
+    def _eval_is_rational(self):
+        return True
+
+    def _eval_evalf(self, prec):
+        return sympy.Float(self.value, prec)
+
+    def as_float(self):
+        return sympy.Float(self.value)
+
+    def _sympystr(self, printer):
+        return repr(self.value)
+
+    _sympyrepr = _pythoncode = _numpycode = _sympystr
+
+    def _latex(self, printer):
+        return printer._print(sympy.Float(self.value))
+
+
+def plain(expr):
+    """``expr`` with every ``PyFloat`` a SymPy ``Float`` again (SymPy then folds them)."""
+    if not isinstance(expr, sympy.Basic) or not expr.has(PyFloat):
+        return expr
+    return expr.xreplace({a: a.as_float() for a in expr.atoms(PyFloat)})
+
+
+class FloorDiv(Function):
+    """Python's ``a // b``: ``floor`` of the exact quotient, as CPython computes it for floats
+    (from ``fmod``; ``1 // 0.1`` is 9.0). A step: derivative 0 almost everywhere."""
+
+    nargs = 2
+    precedence = PRECEDENCE["Mul"] - 1  # printed 'a // b': a product parenthesizes it
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(0)
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number and b != 0:
+            return sympy.Float(float(a) // float(b))
+        return None
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None
+
+    def _eval_evalf(self, prec):
+        a, b = (arg.evalf(prec) for arg in self.args)
+        if a.is_Number and b.is_Number and b != 0:
+            return sympy.Float(float(a) // float(b), prec)
+        return None
+
+
+class PyMod(Function):
+    """Python's ``a % b`` on floats: the remainder with the sign of ``b`` (from ``fmod``, exact).
+    ``a % b == a - b*(a // b)`` away from the steps, so d/da = 1 and d/db = -(a // b)."""
+
+    nargs = 2
+    precedence = PRECEDENCE["Mul"] - 1  # printed 'a % b'
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sympy.Integer(1) if argindex == 1 else -FloorDiv(a, b)
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number and b != 0:
+            return sympy.Float(float(a) % float(b))
+        return None
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None
+
+    def _eval_evalf(self, prec):
+        a, b = (arg.evalf(prec) for arg in self.args)
+        if a.is_Number and b.is_Number and b != 0:
+            return sympy.Float(float(a) % float(b), prec)
+        return None
+
+
+# Functions that raise in Python for some float arguments (math domain errors, overflow).
+_PARTIAL = {"log", "log1p", "log2", "log10", "acos", "asin", "acosh", "atanh", "gamma", "loggamma",
+            "exp", "exp2", "expm1", "sinh", "cosh", "Floor", "Ceil", "Trunc", "Round", "RoundDigits",
+            "FloorDiv", "PyMod", "polygamma"}
+
+
+def may_raise(expr):
+    """Whether evaluating ``expr`` in Python may raise for some values of its symbols: a division
+    by a value, a fractional or symbolic power, a function with a restricted domain."""
+    for node in sympy.preorder_traversal(expr):
+        if node.is_Pow:
+            base, exponent = node.args
+            if exponent.free_symbols or (not exponent.is_Integer) or (
+                    exponent.is_negative and base.free_symbols):
+                return True
+        elif type(node).__name__ in _PARTIAL and node.free_symbols:
+            return True
+    return False
+
+
+# ---- the operations and what each must look like ----
+ADD, SUB, MUL, DIV, POW = "+", "-", "*", "/", "**"
+
+
+def compute(op, left, right):
+    """SymPy's result of ``left op right`` (both SymPy)."""
+    if op == ADD:
+        return left + right
+    if op == SUB:
+        return left - right
+    if op == MUL:
+        return left * right
+    if op == DIV:
+        return left / right
+    return left**right
+
+
+def is_faithful(op, left, right, result):
+    """True when ``result`` is the one operation ``left op right`` (up to commutativity and the
+    exact identities in the module docstring)."""
+    if op == ADD or op == SUB:
+        other = right if op == ADD else -right
+        if op == SUB and result.is_Add and _same(result.args, [left, other]):
+            return True
+        if op == ADD and left == right:
+            return result == 2 * left
+        if left.is_zero and left.is_Number:
+            return result == other
+        if right.is_zero and right.is_Number:
+            return result == left
+        return result.is_Add and _same(result.args, [left, other])
+    if op == MUL:
+        if left == right:
+            return result.is_Pow and result.base == left and result.exp == 2
+        for one, other in ((left, right), (right, left)):
+            if one == 1:
+                return result == other
+        return result.is_Mul and _same(result.args, [left, right])
+    if op == DIV:
+        if right == 1:
+            return result == left
+        reciprocal = sympy.Pow(right, -1)
+        if not (right.is_Integer or (reciprocal.is_Pow and reciprocal.base == right
+                                     and reciprocal.exp == -1)):
+            return False
+        if left == 1:
+            return result == reciprocal
+        return result.is_Mul and _same(result.args, [left, reciprocal])
+    # POW
+    if right == 1:
+        return result == left
+    if right == 0 or left == 1:
+        return result == 1
+    return result.is_Pow and result.base == left and result.exp == right
+
+
+def _same(args, wanted):
+    """``args`` (of a flat SymPy Add/Mul) are exactly the ``wanted`` operands, in any order; a
+    numeric coefficient of 1 that SymPy dropped does not count."""
+    return Counter(args) == Counter(wanted)
+
+
+def keeps(result, args):
+    """True when a function application ``result`` still computes each of its arguments: every
+    compound argument appears intact in it, and no differentiated value dropped out
+    (``exp(log(x))`` is ``x``: the ValueError of ``log`` at x <= 0 would be lost)."""
+    for arg in args:
+        if isinstance(arg, sympy.Basic) and not arg.is_Atom and not result.has(arg):
+            return False
+    wanted = set().union(*(a.free_symbols for a in args if isinstance(a, sympy.Basic)))
+    return wanted <= result.free_symbols
+
+
+def arithmetic(op, left, right, name, copy):
+    """``left op right`` as Python computes it. ``name(value)``: a symbol standing for ``value``
+    (a statement of its own); ``copy(symbol)``: a fresh symbol equal to ``symbol``."""
+    result = compute(op, left, right)
+    if is_faithful(op, left, right, result):
+        return result
+    # 1. SymPy merged an operand into the result (flattened, regrouped, simplified): name it.
+    named = [name(a) if not a.is_Atom else a for a in (left, right)]
+    if named != [left, right]:
+        left, right = named
+        result = compute(op, left, right)
+        if is_faithful(op, left, right, result):
+            return result
+    # 2. SymPy folded a number (x / 0.1 -> 10.0*x, x*0 -> 0): a PyFloat atom is not folded.
+    atoms = [PyFloat(float(a)) if a.is_Number and a.is_finite else a for a in (left, right)]
+    if atoms != [left, right]:
+        left, right = atoms
+        result = compute(op, left, right)
+        if is_faithful(op, left, right, result):
+            return result
+    # 3. A value cancelled against itself (x - x, x / x): Python computes it; so does a copy.
+    if left == right and left.free_symbols:
+        right = copy(right)
+        result = compute(op, left, right)
+        if is_faithful(op, left, right, result):
+            return result
+    return result
+
+
+__all__ = ["FloorDiv", "PyFloat", "PyMod", "arithmetic", "is_faithful", "keeps", "may_raise", "plain"]
