@@ -119,15 +119,23 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_valu
     lowered = schedule(gradient_program)
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
+    code, compiled, ieee = compile_with_fallback(program, lowered, gradient_program, library, aliases)
+    return Build(program, gradient_program, lowered, code, compiled, library, ieee)
+
+
+def compile_with_fallback(program, lowered, gradient_program, library, aliases, signature=None):
+    """Generated code, its compiled functions and their IEEE fallback (scalar code: where Python
+    raises in the reverse pass, the same lines over numpy float64 give inf/nan)."""
     fallbacks = None if program.shapes else {
         kind: program.namer.fresh(f"_ieee_{kind}") for kind in ("grad", "value_and_grad")}
-    code = generate(lowered, gradient_program, library, aliases, fallbacks=fallbacks)
+    code = generate(lowered, gradient_program, library, aliases, signature=signature,
+                    fallbacks=fallbacks)
     compiled = compile_functions(code, constants(program))
-    ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program))
+    ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
     if fallbacks:
         compiled.namespace[fallbacks["grad"]] = ieee.grad
         compiled.namespace[fallbacks["value_and_grad"]] = ieee.value_and_grad
-    return Build(program, gradient_program, lowered, code, compiled, library, ieee)
+    return code, compiled, ieee
 
 
 def constants(program):
@@ -160,14 +168,14 @@ class _IEEEFallback:
     Compiled on first use only (at a singularity such as d sqrt(x)/dx at 0).
     """
 
-    def __init__(self, lowered, gradient_program, aliases, names):
-        self._args = (lowered, gradient_program, "numpy", aliases)
+    def __init__(self, lowered, gradient_program, aliases, names, signature=None):
+        self._args = (lowered, gradient_program, "numpy", aliases, signature)
         self._names = names
         self._functions = None
 
     def _compiled(self):
         if self._functions is None:
-            compiled = compile_functions(generate(*self._args), self._names)
+            compiled = compile_functions(generate(*self._args, ieee=True), self._names)
             self._functions = compiled.grad, compiled.value_and_grad
         return self._functions
 

@@ -16,6 +16,7 @@ import sympy
 
 from .errors import SymdiffError, UnsupportedSyntaxError
 from .parse import located
+from .faithful import PyMax, PyMin
 from .primitives import Trunc
 from .values import describe_value as _describe_value
 from .values import to_sympy
@@ -110,6 +111,8 @@ def _builtin_minmax(python_func, sympy_func):
             tracer.require_number(value, node)
         if not any(isinstance(v, sympy.Basic) for v in values):
             return python_func(values)
+        if len(values) == 1:
+            return values[0]
         return sympy_func(*[to_sympy(v) for v in values])
 
     return call
@@ -143,8 +146,8 @@ STRUCTURAL = {
         (list, _builtin_sequence(list)),
         (tuple, _builtin_sequence(tuple)),
         (sum, _builtin_sum),
-        (min, _builtin_minmax(min, sympy.Min)),
-        (max, _builtin_minmax(max, sympy.Max)),
+        (min, _builtin_minmax(min, PyMin)),
+        (max, _builtin_minmax(max, PyMax)),
         (float, _builtin_number(float, lambda value: value)),
         (int, _builtin_number(int, Trunc)),
     ]

@@ -194,6 +194,29 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_Floor(self, expr):
         return f"floor({self._print(expr.args[0])})"
 
+    def _fold(self, expr, compare):
+        """Python's ``max``/``min``: the first argument, replaced by each later one that
+        compares ``compare`` to the best so far (so a nan first stays, a nan later never wins)."""
+        text = self._print(expr.args[0])
+        for arg in expr.args[1:]:
+            arg = self._print(arg)
+            text = f"(({arg} {compare} {text}) ? {arg} : {text})"
+        return text
+
+    def _print_PyMax(self, expr):
+        return self._fold(expr, ">")
+
+    def _print_PyMin(self, expr):
+        return self._fold(expr, "<")
+
+    def _print_sign(self, expr):
+        x = self._print(expr.args[0])
+        return f"(({x} > 0) ? 1.0 : (({x} < 0) ? -1.0 : (({x} == 0) ? 0.0 : NAN)))"
+
+    def _print_Heaviside(self, expr):
+        x = self._print(expr.args[0])
+        return f"(({x} > 0) ? 1.0 : (({x} < 0) ? 0.0 : (({x} == 0) ? 0.5 : NAN)))"
+
     def _print_Ceil(self, expr):
         return f"ceil({self._print(expr.args[0])})"
 

@@ -13,6 +13,7 @@ import sympy
 
 from . import arrays
 from .errors import SymdiffError
+from .faithful import PyMax, PyMin, as_sympy_extrema
 from .nodes import outer_derivative, real_symbol
 from .primitives import SharedTies
 from .program import Branch, Merge, Statement, definitions
@@ -127,8 +128,9 @@ class _PowerOfSymbols(sympy.Function):
 
     def fdiff(self, argindex=1):
         base, exponent = self.args
-        if argindex == 1:
-            return exponent * base ** (exponent - 1)
+        if argindex == 1:  # 0 where the exponent is 0 (x**0 is 1 for every x), also at b = 0
+            return sympy.Piecewise((sympy.Integer(0), sympy.Eq(exponent, 0)),
+                                   (exponent * base ** (exponent - 1), True))
         return sympy.Piecewise((sympy.Integer(0), sympy.Eq(base, 0)),
                                (base ** exponent * sympy.log(base), True))
 
@@ -151,6 +153,10 @@ def local_partial(stmt, symbol):
     (see ``_PowerOfSymbols``); a max/min of three or more shares ties equally (``SharedTies``)."""
     expr = stmt.expr
     stand_ins = False
+    extrema = {}
+    if expr.has(PyMax, PyMin):  # Python's max/min: differentiated as SymPy's (ties share)
+        extrema = {as_sympy_extrema(e): e for e in expr.atoms(PyMax, PyMin)}
+        expr = as_sympy_extrema(expr)
     if expr.has(sympy.Pow) and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
         expr = expr.replace(_is_power_of_symbols, lambda p: _PowerOfSymbols(p.base, p.exp))
         stand_ins = True
@@ -161,6 +167,8 @@ def local_partial(stmt, symbol):
     if stand_ins:
         partial = partial.replace(lambda e: isinstance(e, _PowerOfSymbols), lambda e: sympy.Pow(*e.args))
         partial = partial.replace(lambda e: isinstance(e, SharedTies), lambda e: e.args[0])
+    if extrema:
+        partial = partial.xreplace(extrema)  # the value itself, as the forward pass computed it
     whole = {f: sympy.Integer(int(f)) for f in partial.atoms(sympy.Float)
              if float(f).is_integer() and abs(float(f)) < 2**53}
     if whole:  # 0.5 * 2 gives 1.0: print r, not 1.0*r

@@ -100,11 +100,22 @@ class PyFloat(AtomicExpr):
         return printer._print(sympy.Float(self.value))
 
 
-def plain(expr):
-    """``expr`` with every ``PyFloat`` a SymPy ``Float`` again (SymPy then folds them)."""
-    if not isinstance(expr, sympy.Basic) or not expr.has(PyFloat):
+def as_sympy_extrema(expr):
+    """``expr`` with Python's ``max``/``min`` as SymPy's ``Max``/``Min`` (nested ones too)."""
+    if not expr.has(PyMax, PyMin):
         return expr
-    return expr.xreplace({a: a.as_float() for a in expr.atoms(PyFloat)})
+    return expr.replace(lambda e: isinstance(e, _PyExtremum), lambda e: e.as_sympy())
+
+
+def plain(expr):
+    """``expr`` in SymPy's own terms, for formulas: every ``PyFloat`` a ``Float`` again (SymPy
+    then folds them), Python's ``max``/``min`` SymPy's ``Max``/``Min``."""
+    if not isinstance(expr, sympy.Basic):
+        return expr
+    expr = as_sympy_extrema(expr)
+    if expr.has(PyFloat):
+        expr = expr.xreplace({a: a.as_float() for a in expr.atoms(PyFloat)})
+    return expr
 
 
 class FloorDiv(Function):
@@ -158,6 +169,46 @@ class PyMod(Function):
         if a.is_Number and b.is_Number and b != 0:
             return sympy.Float(float(a) % float(b), prec)
         return None
+
+
+class _PyExtremum(Function):
+    """Python's builtin ``max``/``min`` of numbers: the first of the largest (smallest), compared
+    left to right, so the order of the arguments counts where a nan is among them
+    (``max(nan, 0.0)`` is nan, ``max(0.0, nan)`` is 0.0). SymPy's ``Max``/``Min`` sort their
+    arguments. Differentiated as ``Max``/``Min`` (ties share, see ``derive.local_partial``)."""
+
+    _better = None  # (candidate, best) -> the candidate replaces the best so far
+    _sympy = None
+
+    @classmethod
+    def eval(cls, *args):
+        if all(a.is_Number for a in args):
+            best = args[0]
+            for arg in args[1:]:
+                if cls._better(float(arg), float(best)):
+                    best = arg
+            return best
+        return None
+
+    def as_sympy(self):
+        return self._sympy(*self.args)
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None
+
+
+class PyMax(_PyExtremum):
+    """``max(a, b, ...)`` as Python computes it."""
+
+    _better = staticmethod(lambda candidate, best: candidate > best)
+    _sympy = sympy.Max
+
+
+class PyMin(_PyExtremum):
+    """``min(a, b, ...)`` as Python computes it."""
+
+    _better = staticmethod(lambda candidate, best: candidate < best)
+    _sympy = sympy.Min
 
 
 # Functions that raise in Python for some float arguments (math domain errors, overflow).
@@ -282,4 +333,4 @@ def arithmetic(op, left, right, name, copy):
     return result
 
 
-__all__ = ["FloorDiv", "PyFloat", "PyMod", "arithmetic", "is_faithful", "keeps", "may_raise", "plain"]
+__all__ = ["FloorDiv", "PyFloat", "PyMax", "PyMin", "PyMod", "arithmetic", "as_sympy_extrema", "is_faithful", "keeps", "may_raise", "plain"]

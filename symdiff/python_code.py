@@ -169,6 +169,20 @@ class _Printing(SumsAsDifferences):
     def _print_FloorDiv(self, expr):
         return self._binary(expr, "//")
 
+    def _print_PyMax(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"  # in the user's order
+
+    def _print_PyMin(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_sign(self, expr):
+        """-1, 0 or 1, and nan for nan (``math.copysign(1, nan)`` is 1)."""
+        x = self._print(expr.args[0])
+        if self.library == "numpy":
+            return f"{self._module_format('numpy.sign')}({x})"
+        nan = self._module_format("math.nan")
+        return f"(1.0 if {x} > 0 else (-1.0 if {x} < 0 else (0.0 if {x} == 0 else {nan})))"
+
     def _print_PyMod(self, expr):
         return self._binary(expr, "%")
 
@@ -337,11 +351,12 @@ class _Printing(SumsAsDifferences):
         return f"round({x}, {ndigits})"
 
     def _print_Heaviside(self, expr):
-        """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally)."""
+        """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally), nan at nan."""
         arg = self._print(expr.args[0])
         if self.library == "numpy":
             return f"{self._module_format('numpy.heaviside')}({arg}, 0.5)"
-        return f"(0.5 if {arg} == 0 else (1.0 if {arg} > 0 else 0.0))"
+        nan = self._module_format("math.nan")
+        return f"(1.0 if {arg} > 0 else (0.0 if {arg} < 0 else (0.5 if {arg} == 0 else {nan})))"
 
 
 class MathPrinter(_Printing, PythonCodePrinter):
@@ -368,22 +383,36 @@ class MathPrinter(_Printing, PythonCodePrinter):
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 
+    def _print_Pow(self, expr, rational=False):
+        """A fractional power of a value that may be negative as ``math.pow``: a ValueError
+        there (as math.sqrt/math.pow raise), never the complex number ``x ** 0.5`` gives."""
+        base, exponent = expr.args
+        if _real_power(base, exponent):
+            return super()._print_Pow(expr, rational=rational)
+        return f"{self._module_format('math.pow')}({self._print(base)}, {self._print(exponent)})"
+
 
 class ArrayPrinter(_Printing, NumPyPrinter):
     """Elementwise code over ``numpy`` (works on scalars and arrays alike)."""
 
     library = "numpy"
 
+    ieee = False  # the IEEE fallback of scalar code: 1/sqrt(x) at -0.0 is inf, as x**-0.5
+
     def _print_Pow(self, expr, rational=False):
+        """Fractional powers of values that may be negative as ``numpy.power`` (nan there, as
+        numpy gives, even for a Python float, whose ``**`` would give a complex number)."""
         base, exponent = expr.args
         if exponent == -1:
             return f"1/{self.parenthesize(base, sympy.printing.precedence.PRECEDENCE['Pow'])}"
         if exponent == sympy.S.Half:
             return f"{self._module_format('numpy.sqrt')}({self._print(base)})"
-        if exponent == -sympy.S.Half:
+        if exponent == -sympy.S.Half and not self.ieee:
             return f"1/{self._module_format('numpy.sqrt')}({self._print(base)})"
         if exponent.is_Integer:
             return f"{self.parenthesize(base, sympy.printing.precedence.PRECEDENCE['Pow'])}**{exponent}"
+        if not _real_power(base, exponent) or self.ieee:
+            return f"{self._np('power')}({self._print(base)}, {self._print(exponent)})"
         return super()._print_Pow(expr, rational=rational)
 
     def _print_Abs(self, expr):
@@ -454,6 +483,17 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         return f"{self._module_format('math.erfc')}({self._print(expr.args[0])})"
 
 
+def _real_power(base, exponent):
+    """Whether Python's ``base ** exponent`` is real whatever the base: an integer exponent
+    (also as a float), a square root (printed as ``sqrt``, which raises or gives nan), or a base
+    that cannot be negative."""
+    if exponent.is_Integer or exponent in (sympy.S.Half, -sympy.S.Half):
+        return True
+    if exponent.is_Float and float(exponent).is_integer():
+        return True
+    return bool(base.is_nonnegative)
+
+
 def _print_quotient(printer, coeff, rest):
     """``x/3`` for ``Rational(1, 3)*x`` (and ``-x/3``) where 1/3 has no exact float: the one
     rounding of Python's ``x / 3``. None for any other product."""
@@ -465,8 +505,10 @@ def _print_quotient(printer, coeff, rest):
     return f"{'-' if coeff < 0 else ''}{text}/{coeff.q}"
 
 
-def make_printer(library, aliases):
-    return (ArrayPrinter if library == "numpy" else MathPrinter)(aliases)
+def make_printer(library, aliases, ieee=False):
+    printer = (ArrayPrinter if library == "numpy" else MathPrinter)(aliases)
+    printer.ieee = ieee
+    return printer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,14 +628,14 @@ def _literal(value, numpy_name="numpy"):
 
 
 def generate(schedule, gradient_program, library, aliases, signature=None, constants=None,
-             defaults=None, fallbacks=None):
+             defaults=None, fallbacks=None, ieee=False):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
     named in ``constants`` (``{symbol name: int or float}``): those are read as module globals.
     """
     program = gradient_program.program
-    printer = make_printer(library, aliases)
+    printer = make_printer(library, aliases, ieee)
     for p in program.params:
         shape = program.shapes.get(p.symbol)
         if shape and p.elements is None and p.name not in program.concrete:

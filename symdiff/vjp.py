@@ -13,12 +13,12 @@ import numpy as np
 import sympy
 
 from . import arrays
-from .api import Build, Gradient, _IEEEFallback, constants, undistributed
+from .api import Build, Gradient, compile_with_fallback, undistributed
 from .derive import Adjoint, derive
 from .errors import ShapeError, SymdiffError
 from .nodes import real_symbol
 from .program import Branch, Merge, Program, Statement
-from .python_code import compile_functions, generate
+
 from .schedule import schedule
 from .to_sympy import trace
 
@@ -48,9 +48,8 @@ def compile_vjp(program, wrt_names):
         seed.name,
     ]
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
-    code = generate(lowered, gradient_program, library, aliases, signature=names)
-    compiled = compile_functions(code, constants(program))
-    ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program))
+    code, compiled, ieee = compile_with_fallback(program, lowered, gradient_program, library, aliases,
+                                                 signature=names)
     build = Build(program, gradient_program, lowered, code, compiled, library, ieee)
     build.output_shape = out_shape
     return build
