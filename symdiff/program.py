@@ -123,6 +123,9 @@ class Program:
     namer: object = None
     local_names: set = field(default_factory=set)
     flags: set = field(default_factory=set)  # 1.0/0.0 merges: "a return was taken" (see to_sympy)
+    # nodes computed by a ``math`` function: printed with ``math`` even in numpy code, so that
+    # they raise (math.sqrt(-1.0)) and return Python floats as the user's calls do
+    math_calls: set = field(default_factory=set)
 
     @property
     def statements(self):

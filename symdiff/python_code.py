@@ -377,6 +377,8 @@ class MathPrinter(_Printing, PythonCodePrinter):
             text = self._print(rest)
             if precedence(rest) < PRECEDENCE["Mul"]:
                 text = f"({text})"
+            if rest.is_Pow and rest.exp == -1 and text.startswith("1/"):
+                return f"{sign}{float(abs(coeff))!r}{text[1:]}"  # 0.5/f, not 0.5*1/f
             return f"{sign}{float(abs(coeff))!r}*{text}"  # 0.75*x, not (0.75)*x
         return super()._print_Mul(expr)
 
@@ -397,7 +399,10 @@ class ArrayPrinter(_Printing, NumPyPrinter):
 
     library = "numpy"
 
-    ieee = False  # the IEEE fallback of scalar code: 1/sqrt(x) at -0.0 is inf, as x**-0.5
+    # The IEEE fallback of scalar code takes square roots as |sqrt(x)|: +0.0 where sqrt(-0.0) is
+    # -0.0, so d sqrt(x)/dx = 0.5/sqrt(x) is +inf at -0.0 as at 0.0 (the fallback only computes
+    # gradients: the value is the forward pass's, in Python).
+    ieee = False
 
     def _print_Pow(self, expr, rational=False):
         """Fractional powers of values that may be negative as ``numpy.power`` (nan there, as
@@ -406,7 +411,8 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         if exponent == -1:
             return f"1/{self.parenthesize(base, sympy.printing.precedence.PRECEDENCE['Pow'])}"
         if exponent == sympy.S.Half:
-            return f"{self._module_format('numpy.sqrt')}({self._print(base)})"
+            root = f"{self._module_format('numpy.sqrt')}({self._print(base)})"
+            return f"{self._module_format('numpy.abs')}({root})" if self.ieee else root
         if exponent == -sympy.S.Half and not self.ieee:
             return f"1/{self._module_format('numpy.sqrt')}({self._print(base)})"
         if exponent.is_Integer:
@@ -417,6 +423,20 @@ class ArrayPrinter(_Printing, NumPyPrinter):
 
     def _print_Abs(self, expr):
         return f"{self._module_format('numpy.abs')}({self._print(expr.args[0])})"
+
+    math_calls = ()  # nodes the user computed with ``math`` (see Program.math_calls)
+
+    def _print(self, expr, **kwargs):
+        if self.math_calls and isinstance(expr, sympy.Basic) and expr in self.math_calls:
+            return self._math._print(expr, **kwargs)  # math.sqrt raises where numpy.sqrt gives nan
+        return super()._print(expr, **kwargs)
+
+    def use_math_for(self, nodes):
+        """Print ``nodes`` with the ``math`` module (a printer of its own, sharing the imports)."""
+        self.math_calls = nodes
+        self._math = MathPrinter(self.aliases)
+        self._math.used_modules = self.used_modules
+        self._math.helpers = self.helpers
 
     def _print_Piecewise(self, expr):
         pairs = list(expr.args)
@@ -636,6 +656,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     """
     program = gradient_program.program
     printer = make_printer(library, aliases, ieee)
+    if library == "numpy" and schedule.math_calls and not ieee:
+        printer.use_math_for(schedule.math_calls)
     for p in program.params:
         shape = program.shapes.get(p.symbol)
         if shape and p.elements is None and p.name not in program.concrete:

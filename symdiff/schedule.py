@@ -60,6 +60,7 @@ class Schedule:
     lines: list
     value: sympy.Expr  # an atom: the function's value
     gradients: list  # atoms: one per wrt parameter
+    math_calls: set = None  # the lines' nodes computed by a ``math`` function (Program.math_calls)
 
     def needed(self, returns):
         """The lines needed to compute ``returns``, in order (dead code dropped)."""
@@ -158,8 +159,9 @@ def walk_lines(lines):
 
 
 class _Lowerer:
-    def __init__(self, namer):
+    def __init__(self, namer, math_calls=()):
         self.namer = namer
+        self.math_calls = set(math_calls)  # grows by the lowered forms of these nodes
         self.lines = []
         self.memo = ChainMap()  # expression -> the name that holds its value (scoped per arm)
         # symbol -> the atom it equals (copies are not emitted). Not scoped: an SSA name defined in
@@ -256,7 +258,10 @@ class _Lowerer:
             return expr.func(*args, evaluate=False)
         if all(a is b for a, b in zip(args, expr.args)):
             return expr
-        return rebuilt(expr, args)  # the arguments are canonical: skip SymPy's canonicalisation
+        node = rebuilt(expr, args)  # the arguments are canonical: skip SymPy's canonicalisation
+        if expr in self.math_calls:
+            self.math_calls.add(node)
+        return node
 
     def _substitute(self, expr):
         if not self.alias:
@@ -288,7 +293,7 @@ def _inline_in(arg, parent):
 def schedule(gradient_program):
     """Lower forward statements, adjoints and gradients to one-operation lines."""
     program = gradient_program.program
-    lowerer = _Lowerer(program.namer)
+    lowerer = _Lowerer(program.namer, program.math_calls)
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
@@ -302,7 +307,8 @@ def schedule(gradient_program):
         lowerer.assign(target, expr)
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)
-    return Schedule(lines=lowerer.lines, value=value, gradients=gradients)
+    return Schedule(lines=lowerer.lines, value=value, gradients=gradients,
+                    math_calls=lowerer.math_calls)
 
 
 __all__ = ["IfBlock", "Line", "Schedule", "Statement", "schedule", "walk_lines"]

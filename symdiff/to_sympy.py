@@ -124,6 +124,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.externals = {}
         self.guards = {}
         self.libraries = set()
+        self.math_calls = set()  # see Program.math_calls
         self.helpers = {}
         self.block = []
         self.current = node  # the statement being executed, for error locations
@@ -169,6 +170,7 @@ class Tracer(ControlFlow, ArrayValues):
             namer=self.namer,
             local_names=self.frame.local_names,
             flags=self.flags,
+            math_calls=self.math_calls,
         )
 
     def _bind_params(self, args):
@@ -847,13 +849,17 @@ class Tracer(ControlFlow, ArrayValues):
         args = [to_sympy(a) for a in args]
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
-            return nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
-        result = build(*args)
-        if not keeps(result, args):
-            # SymPy simplified through an argument (exp(log(x)) -> x, sqrt(x**2) -> |x|, sin(-y)
-            # -> -sin(y)): each argument gets a name, so the call computes what Python computes
-            args = [self.named(a) for a in args]
+            result = nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
+        else:
             result = build(*args)
+            if not keeps(result, args):
+                # SymPy simplified through an argument (exp(log(x)) -> x, sqrt(x**2) -> |x|,
+                # sin(-y) -> -sin(y)): each argument gets a name, so the call computes what
+                # Python computes
+                args = [self.named(a) for a in args]
+                result = build(*args)
+        if rule.library == "math":
+            self.math_calls.update(_calls_in(result, args))
         return self.shallow(result)
 
     def _call_python(self, func, args, kwargs, node):
@@ -1082,6 +1088,19 @@ class Tracer(ControlFlow, ArrayValues):
 
     def _source_line(self, lineno):
         return linecache.getline(self.frame.filename, lineno).strip()
+
+
+def _calls_in(result, args):
+    """The function applications (and powers) a call's ``result`` consists of above its ``args``."""
+    found, stack = [], [result]
+    while stack:
+        node = stack.pop()
+        if node.is_Atom or node in args:
+            continue
+        if isinstance(node, sympy.Function) or node.is_Pow:
+            found.append(node)
+        stack.extend(node.args)
+    return found
 
 
 def _repeats(left, right):

@@ -99,6 +99,7 @@ def gradient_as_program(gradient_program):
         externals=program.externals, concrete=program.concrete, shapes=shapes,
         constants=program.constants, guards=program.guards, libraries=program.libraries | {"numpy"},
         helpers=program.helpers, namer=program.namer, local_names=program.local_names,
+        math_calls=program.math_calls,
     )
 
 
