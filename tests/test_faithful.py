@@ -1,0 +1,306 @@
+"""Generated code computes what the user's code computes: values bitwise, exceptions the same.
+
+The reference for every value here is the user's own function run by Python (``f(*args)``); for
+gradients, mpmath at 50 digits (tests/reference.py) or a derivative written by hand. Decimal
+constants in divisions feeding floor, //, %, comparisons; cancellations SymPy would make
+(x - x, x / x, sqrt(x)**2, exp(log(x))); nan, inf and -0.0 inputs; powers that leave the reals.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from symdiff import emit, grad, hessian, value_and_grad
+
+from .reference import mp_grad
+
+NAN, INF = math.nan, math.inf
+
+
+def same(a, b):
+    """Bitwise the same float (nan equals nan; 0.0 and -0.0 differ)."""
+    a, b = float(a), float(b)
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def outcome(f, *args):
+    """``("value", f(*args))`` or ``("raises", type)``."""
+    try:
+        return "value", f(*args)
+    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+        return "raises", type(exc)
+
+
+# ---- decimal constants: x / 0.1 is not 10.0 * x ----
+def bucket(x):
+    k = math.floor(x / 0.1)
+    return x * k
+
+
+def test_bucket_value_and_gradient_are_pythons():
+    value, gradient = value_and_grad(bucket)(0.3)
+    assert same(value, bucket(0.3)) and value == 0.6  # x / 0.1 is 2.9999999999999996 at 0.3
+    assert gradient == math.floor(0.3 / 0.1) == 2.0  # d(x*k)/dx = k away from the steps
+
+
+def divided(x):
+    return x / 0.1 + x / 3 + 0.7 / x - x / 0.3
+
+
+def regrouped(x, y):
+    return (x * 0.1) * 3 + x * (0.1 * y) + (x + 0.1) + 0.2
+
+
+def floor_divided(x):
+    return (x // 0.1) * x + x % 0.7 + (x // -0.3) * (x % -0.25)
+
+
+def compared(x):
+    if x / 0.1 >= 3:
+        return x * 2.0
+    return x * 3.0
+
+
+def rounded_division(x):
+    return round(x / 0.1) * x + int(x * 10 / 3) * x + math.ceil(x / 0.7) * x
+
+
+POINTS = [0.3, 0.7, 1.0, 2.1, -0.3, -1.7, 0.9000000000000001, 123.456]
+
+# Derivatives written by hand (steps have derivative 0; their values come from Python itself,
+# since these points sit on the steps, where a finite-difference reference straddles them).
+BY_HAND = {
+    floor_divided: lambda x: x // 0.1 + 1.0 + x // -0.3,
+    compared: lambda x: 2.0 if x / 0.1 >= 3 else 3.0,
+    rounded_division: lambda x: round(x / 0.1) + int(x * 10 / 3) + math.ceil(x / 0.7),
+}
+
+
+@pytest.mark.parametrize("f", [divided, floor_divided, compared, rounded_division])
+@pytest.mark.parametrize("x", POINTS)
+def test_values_are_bitwise_pythons_and_gradients_are_right(f, x):
+    value, gradient = value_and_grad(f)(x)
+    assert same(value, f(x)), (f.__name__, x, value, f(x))
+    want = BY_HAND[f](x) if f in BY_HAND else float(mp_grad(f, (x,))[0])
+    assert math.isclose(gradient, want, rel_tol=1e-10, abs_tol=1e-12), (f.__name__, x)
+
+
+@pytest.mark.parametrize("x, y", [(0.3, 0.7), (1.3, -2.1), (-0.1, 3.0), (1e-3, 7.5)])
+def test_regrouping_keeps_pythons_grouping(x, y):
+    value, gradient = value_and_grad(regrouped)(x, y)
+    assert same(value, regrouped(x, y))
+    want = [float(w) for w in mp_grad(regrouped, (x, y))]
+    assert all(math.isclose(g, w, rel_tol=1e-12) for g, w in zip(gradient, want))
+
+
+def test_generated_code_divides_by_the_constant():
+    g = grad(bucket)
+    g(0.3)
+    assert "x/0.1" in g.source and "10.0" not in g.source
+
+
+def test_python_floor_division_and_modulo_of_floats():
+    def f(x):
+        return x // 0.1 + x % 0.1
+
+    for x in [1.0, 0.30000000000000004, -1.0, 7.25, -0.0, 0.0]:
+        assert same(value_and_grad(f)(x)[0], f(x)), x  # 1 // 0.1 is 9.0 (floor(1/0.1) is 10)
+
+
+# ---- what the function raises, the gradient raises ----
+def quotient_of_itself(x):
+    return x / x
+
+
+def modulo_zero(x):
+    return x % 0.0
+
+
+def squared_root(x):
+    return math.sqrt(x) ** 2
+
+
+def exp_of_log(x):
+    return math.exp(math.log(x))
+
+
+def half_power(x):
+    return math.pow(x, 0.5)
+
+
+def unused_log(x):
+    waste = math.log(x)  # noqa: F841 - its ValueError is the function's
+    return x * 2.0
+
+
+def mixed_libraries(x, y):
+    return math.sqrt(x) * np.sin(y) + math.log(y)
+
+
+@pytest.mark.parametrize("f, x", [
+    (quotient_of_itself, 0.0), (modulo_zero, 1.0), (squared_root, -1.0), (exp_of_log, -2.0),
+    (half_power, -4.0), (unused_log, -1.0),
+])
+def test_value_and_grad_raise_what_the_function_raises(f, x):
+    kind, expected = outcome(f, x)
+    assert kind == "raises"
+    with pytest.raises(expected):
+        value_and_grad(f)(x)
+
+
+@pytest.mark.parametrize("f, x", [
+    (quotient_of_itself, 2.0), (squared_root, 4.0), (exp_of_log, 2.0), (half_power, 4.0),
+    (unused_log, 3.0),
+])
+def test_same_functions_where_defined(f, x):
+    value, gradient = value_and_grad(f)(x)
+    assert same(value, f(x))
+    assert math.isclose(gradient, float(mp_grad(f, (x,))[0]), rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_a_math_call_raises_in_a_function_that_also_calls_numpy():
+    with pytest.raises(ValueError):
+        mixed_libraries(-1.0, 2.0)
+    with pytest.raises(ValueError):
+        value_and_grad(mixed_libraries)(-1.0, 2.0)
+    with pytest.raises(ValueError):
+        grad(mixed_libraries)(-1.0, 2.0)
+    got = grad(mixed_libraries)(1.5, 2.0)
+    want = mp_grad(mixed_libraries, (1.5, 2.0))
+    assert all(math.isclose(g, float(w), rel_tol=1e-12) for g, w in zip(got, want))
+
+
+# ---- never complex ----
+def inverse_root(a):
+    return 1.0 / np.sqrt(a)
+
+
+def arccos_of(x):
+    return np.arccos(x)
+
+
+def python_power(x):
+    return x ** 0.5
+
+
+def test_fractional_powers_are_nan_for_numpy_never_complex():
+    with np.errstate(invalid="ignore"):
+        assert math.isnan(inverse_root(-1.0))
+        got = grad(inverse_root)(-1.0)
+        second = grad(grad(arccos_of))(2.0)
+    assert not isinstance(got, complex) and math.isnan(got)
+    assert not isinstance(second, complex) and math.isnan(second)
+
+
+def test_math_pow_of_a_negative_raises_as_math_pow_does():
+    with pytest.raises(ValueError):
+        value_and_grad(half_power)(-4.0)
+    with pytest.raises(ValueError):
+        grad(half_power)(-4.0)
+
+
+def test_python_power_into_the_complex_plane_is_a_value_error():
+    assert isinstance(python_power(-4.0), complex)  # Python leaves the reals
+    with pytest.raises(ValueError):
+        grad(python_power)(-4.0)  # symdiff differentiates real functions: never a complex number
+    assert math.isclose(grad(python_power)(4.0), 0.25, rel_tol=1e-15)
+
+
+def power_of_both(x, y):
+    return x ** y
+
+
+def test_power_with_a_negative_base_and_both_differentiated():
+    value, (dx, dy) = value_and_grad(power_of_both)(-2.0, 3.0)
+    assert value == power_of_both(-2.0, 3.0) == -8.0
+    assert dx == 12.0  # 3 * (-2)**2
+    assert math.isnan(dy)  # (-2)**y * log(-2): not real, nan as in PyTorch and JAX
+
+
+ZERO_EXPONENT = 0.0
+
+
+def power_of_closure(x):
+    return np.power(x, ZERO_EXPONENT)
+
+
+def test_zero_exponent_from_a_global_at_a_zero_base():
+    assert grad(power_of_closure)(0.0) == 0.0  # x**0 is 1 everywhere
+    assert hessian(power_of_closure)(0.0).tolist() == [[0.0]]
+    assert grad(power_of_closure)(2.0) == 0.0
+
+
+# ---- nan, inf and signed zeros ----
+def max_of(x):
+    return max(x, 0.0)
+
+
+def max_first(x):
+    return max(0.0, x)
+
+
+def abs_times(x):
+    return abs(x) * 3
+
+
+def min_of_three(x, y):
+    return min(x, y, 0.5) * x
+
+
+@pytest.mark.parametrize("f", [max_of, max_first, abs_times])
+@pytest.mark.parametrize("x", [NAN, INF, -INF, 0.0, -0.0, 1.5, -1.5])
+def test_special_inputs_give_pythons_value(f, x):
+    value, gradient = value_and_grad(f)(x)
+    assert same(value, f(x)), (f.__name__, x, value, f(x))
+    if math.isnan(x):
+        assert math.isnan(gradient)  # the derivative at nan is nan, never a number
+    elif math.isfinite(x) and x != 0:
+        assert math.isclose(gradient, float(mp_grad(f, (x,))[0]), rel_tol=1e-12)
+
+
+def test_python_max_min_keep_the_order_of_their_arguments():
+    assert math.isnan(value_and_grad(max_of)(NAN)[0])  # max(nan, 0.0) is nan
+    assert value_and_grad(max_first)(NAN)[0] == 0.0  # max(0.0, nan) is 0.0
+    for x, y in [(NAN, 1.0), (1.0, NAN), (0.2, 0.7), (0.9, 0.1)]:
+        assert same(value_and_grad(min_of_three)(x, y)[0], min_of_three(x, y))
+
+
+def test_sqrt_at_signed_zero_is_plus_inf():
+    g = grad(root)
+    assert g(0.0) == INF
+    assert g(-0.0) == INF  # conventions table: d sqrt(x)/dx at 0 is inf
+
+
+def root(x):
+    return math.sqrt(x)
+
+
+def test_cancellations_keep_nan_and_inf():
+    def minus_itself(x):
+        return x - x
+
+    def times_zero(x):
+        return 0 * x
+
+    for f in (minus_itself, times_zero):
+        for x in [NAN, INF, -INF, -1.0, 2.0]:
+            assert same(value_and_grad(f)(x)[0], f(x)), (f.__name__, x)
+
+
+# ---- the same in C ----
+C_FUNCTIONS = [bucket, divided, floor_divided, regrouped]
+
+
+def test_c_export_computes_pythons_values(tmp_path):
+    from .test_c_code import call, compile_library
+
+    library = compile_library(tmp_path, {f.__name__: emit(f, language="c") for f in C_FUNCTIONS})
+    for f in C_FUNCTIONS:
+        nparams = f.__code__.co_argcount
+        for x in POINTS:
+            point = (x,) if nparams == 1 else (x, 0.7)
+            _, (value, _) = call(library, f.__name__, nparams, nparams, point)
+            assert same(value, f(*point)), (f.__name__, point, value, f(*point))
