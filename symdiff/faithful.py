@@ -26,8 +26,6 @@ into SymPy floats for formulas, explanations and derivatives (which need not be 
 """
 
 import math
-from collections import Counter
-
 import sympy
 from sympy import Function
 from sympy.core.expr import AtomicExpr
@@ -250,47 +248,50 @@ def compute(op, left, right):
 
 def is_faithful(op, left, right, result):
     """True when ``result`` is the one operation ``left op right`` (up to commutativity and the
-    exact identities in the module docstring)."""
+    exact identities in the module docstring). Only cheap structural tests: this runs for every
+    operation the traced function performs."""
+    one, zero = sympy.S.One, sympy.S.Zero
     if op == ADD or op == SUB:
         other = right if op == ADD else -right
-        if op == SUB and result.is_Add and _same(result.args, [left, other]):
-            return True
-        if op == ADD and left == right:
-            return result == 2 * left
-        if left.is_zero and left.is_Number:
+        if result.is_Add:
+            return _same(result.args, (left, other))
+        if left is zero or left.is_Float and not left:
             return result == other
-        if right.is_zero and right.is_Number:
+        if right is zero or right.is_Float and not right:
             return result == left
-        return result.is_Add and _same(result.args, [left, other])
+        return op == ADD and left == right and result == 2 * left
     if op == MUL:
-        if left == right:
-            return result.is_Pow and result.base == left and result.exp == 2
-        for one, other in ((left, right), (right, left)):
-            if one == 1:
-                return result == other
-        return result.is_Mul and _same(result.args, [left, right])
+        if result.is_Mul:
+            return _same(result.args, (left, right))
+        if left is one:
+            return result is right or result == right
+        if right is one:
+            return result is left or result == left
+        return left == right and result.is_Pow and result.base == left and result.exp == 2
     if op == DIV:
-        if right == 1:
-            return result == left
+        if right is one:
+            return result is left or result == left
         reciprocal = sympy.Pow(right, -1)
         if not (right.is_Integer or (reciprocal.is_Pow and reciprocal.base == right
-                                     and reciprocal.exp == -1)):
+                                     and reciprocal.exp is sympy.S.NegativeOne)):
             return False
-        if left == 1:
+        if left is one:
             return result == reciprocal
-        return result.is_Mul and _same(result.args, [left, reciprocal])
+        return result.is_Mul and _same(result.args, (left, reciprocal))
     # POW
-    if right == 1:
-        return result == left
-    if right == 0 or left == 1:
-        return result == 1
+    if right is one:
+        return result is left or result == left
+    if right is zero or left is one:
+        return result is one
     return result.is_Pow and result.base == left and result.exp == right
 
 
 def _same(args, wanted):
-    """``args`` (of a flat SymPy Add/Mul) are exactly the ``wanted`` operands, in any order; a
-    numeric coefficient of 1 that SymPy dropped does not count."""
-    return Counter(args) == Counter(wanted)
+    """``args`` (of a flat SymPy Add/Mul) are exactly the two ``wanted`` operands, in any order."""
+    if len(args) != 2:
+        return False
+    a, b = wanted
+    return (args[0] == a and args[1] == b) or (args[0] == b and args[1] == a)
 
 
 def keeps(result, args):
