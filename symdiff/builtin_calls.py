@@ -16,7 +16,7 @@ import sympy
 
 from .errors import SymdiffError, UnsupportedSyntaxError
 from .parse import located
-from .faithful import PyMax, PyMin
+from .faithful import PyMax, PyMin, PySum
 from .primitives import Trunc
 from .values import describe_value as _describe_value
 from .values import to_sympy
@@ -95,7 +95,9 @@ def _builtin_sum(tracer, node, args, kwargs):
         tracer.require_number(item, node)
     if not any(isinstance(item, sympy.Basic) for item in [*items, total]):
         return sum(items, total)
-    return sympy.Add(to_sympy(total), *[to_sympy(item) for item in items])
+    if not items:
+        return total
+    return PySum(to_sympy(total), *[to_sympy(item) for item in items])
 
 
 def _builtin_minmax(python_func, sympy_func):

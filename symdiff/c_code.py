@@ -203,6 +203,14 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
             text = f"(({arg} {compare} {text}) ? {arg} : {text})"
         return text
 
+    def _print_PySum(self, expr):
+        """Left to right, as Python's ``sum`` of floats adds (before Python 3.12)."""
+        start, *items = expr.args
+        text = self._print(start) if start is not sympy.S.Zero else "0.0"
+        for item in items:
+            text = f"({text} + {self._print(item)})"
+        return text
+
     def _print_PyMax(self, expr):
         return self._fold(expr, ">")
 

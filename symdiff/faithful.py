@@ -99,10 +99,11 @@ class PyFloat(AtomicExpr):
 
 
 def as_sympy_extrema(expr):
-    """``expr`` with Python's ``max``/``min`` as SymPy's ``Max``/``Min`` (nested ones too)."""
-    if not expr.has(PyMax, PyMin):
+    """``expr`` with Python's ``max``/``min``/``sum`` as SymPy's ``Max``/``Min``/``Add`` (nested
+    ones too)."""
+    if not expr.has(PyMax, PyMin, PySum):
         return expr
-    return expr.replace(lambda e: isinstance(e, _PyExtremum), lambda e: e.as_sympy())
+    return expr.replace(lambda e: isinstance(e, (_PyExtremum, PySum)), lambda e: e.as_sympy())
 
 
 def plain(expr):
@@ -207,6 +208,21 @@ class PyMin(_PyExtremum):
 
     _better = staticmethod(lambda candidate, best: candidate < best)
     _sympy = sympy.Min
+
+
+class PySum(Function):
+    """Python's ``sum(items, start)``: ``args`` are ``start, *items``. Printed as the call itself,
+    so that the generated code adds as the builtin does (left to right; compensated from Python
+    3.12 on), which no SymPy ``Add`` (its terms sorted) reproduces. Each term has derivative 1."""
+
+    def fdiff(self, argindex=1):
+        return sympy.Integer(1)
+
+    def as_sympy(self):
+        return sympy.Add(*self.args)
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None
 
 
 # Functions that raise in Python for some float arguments (math domain errors, overflow).
@@ -334,4 +350,4 @@ def arithmetic(op, left, right, name, copy):
     return result
 
 
-__all__ = ["FloorDiv", "PyFloat", "PyMax", "PyMin", "PyMod", "arithmetic", "as_sympy_extrema", "is_faithful", "keeps", "may_raise", "plain"]
+__all__ = ["FloorDiv", "PyFloat", "PyMax", "PyMin", "PyMod", "PySum", "arithmetic", "as_sympy_extrema", "is_faithful", "keeps", "may_raise", "plain"]

@@ -175,6 +175,11 @@ class _Printing(SumsAsDifferences):
     def _print_PyMin(self, expr):
         return f"min({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print_PySum(self, expr):
+        start, *items = expr.args
+        terms = ", ".join(self._print(a) for a in items) + ("," if len(items) == 1 else "")
+        return f"sum(({terms}))" if start is sympy.S.Zero else f"sum(({terms}), {self._print(start)})"
+
     def _print_sign(self, expr):
         """-1, 0 or 1, and nan for nan (``math.copysign(1, nan)`` is 1)."""
         x = self._print(expr.args[0])

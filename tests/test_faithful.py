@@ -304,3 +304,16 @@ def test_c_export_computes_pythons_values(tmp_path):
             point = (x,) if nparams == 1 else (x, 0.7)
             _, (value, _) = call(library, f.__name__, nparams, nparams, point)
             assert same(value, f(*point)), (f.__name__, point, value, f(*point))
+
+
+def summed(x, y):
+    terms = [x * 0.1, y / 3, 0.7 - x, x * y, 1e16, -1e16]
+    return sum(terms) + sum((t * t for t in terms), 0.5)
+
+
+@pytest.mark.parametrize("x, y", [(0.3, 0.7), (1.3, -2.1), (-0.1, 3.0)])
+def test_sum_adds_as_pythons_sum(x, y):
+    value, gradient = value_and_grad(summed)(x, y)
+    assert same(value, summed(x, y))
+    want = [float(w) for w in mp_grad(summed, (x, y))]
+    assert all(math.isclose(g, w, rel_tol=1e-9) for g, w in zip(gradient, want))
