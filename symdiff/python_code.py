@@ -23,6 +23,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from .arrays import ScatterItems, format_key
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
+from .safe_text import python_comment, python_docstring
 from .schedule import IfBlock, inline_single_use
 
 # ---------------------------------------------------------------------------------------------
@@ -596,7 +597,9 @@ def _signature(names, defaults):
 
 
 def _function(name, signature, doc, body, ret):
-    return "\n".join([f"def {name}({signature}):", f'    """{doc}"""', *body, "    " + ret]) + "\n"
+    """The text of one function; ``doc`` (it names the user's file) through ``python_docstring``."""
+    return "\n".join([f"def {name}({signature}):", f"    {python_docstring(doc)}", *body,
+                      "    " + ret]) + "\n"
 
 
 def _print_line(expr, printer):
@@ -636,7 +639,7 @@ def _body(lines, printer, indent="    ", current=None):
     for line in lines:
         tag = (line.lineno, line.reverse, line.filename)
         if tag != current and line.lineno is not None:
-            out.append(f"{indent}# {_label(line)}: {line.source}")
+            out.append(f"{indent}# {python_comment(f'{_label(line)}: {line.source}')}")
             current = tag
         if isinstance(line, IfBlock):
             out.append(f"{indent}if {_unwrap(printer.doprint(line.cond))}:")
