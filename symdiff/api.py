@@ -114,7 +114,7 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_valu
     gradient_program = derive(program, [params[name] for name in wrt_names])
     lowered = schedule(gradient_program)
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
-    aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
+    aliases = program.namer.generated_aliases(program.local_names)
     code = generate(lowered, gradient_program, library, aliases)
     compiled = compile_functions(code, constants(program))
     ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program))
@@ -350,7 +350,7 @@ class Gradient(functools.partial):
         kind = "value_and_grad" if self._with_value else "grad"
         return compile_entry(build, kind, dispatch, ieee, missing, arrays)
 
-    def _call(self, *args, **kwargs):
+    def _call(self, /, *args, **kwargs):
         if kwargs or len(args) != self._nargs:
             args = self._bind(args, kwargs)
         key = tuple(map(type, args))

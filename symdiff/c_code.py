@@ -32,10 +32,20 @@ isunordered INFINITY NAN HUGE_VAL HUGE_VALF HUGE_VALL FP_NAN FP_INFINITE FP_ZERO
 FP_NORMAL FP_ILOGB0 FP_ILOGBNAN MATH_ERRNO MATH_ERREXCEPT math_errhandling float_t double_t
 _Bool _Complex _Imaginary bool true false main errno
 """.split()
+# <stdlib.h> (array code includes it for its workspace) and <stddef.h>: not C keywords, but a
+# parameter named NULL, free or size_t would not compile; and what GNU C predefines (unix, linux).
+_STDLIB_H = """
+NULL EXIT_SUCCESS EXIT_FAILURE RAND_MAX MB_CUR_MAX size_t wchar_t div_t ldiv_t lldiv_t ptrdiff_t
+max_align_t offsetof abort abs atexit at_quick_exit atof atoi atol atoll bsearch calloc div exit
+_Exit free getenv labs ldiv llabs lldiv malloc mblen mbstowcs mbtowc qsort quick_exit rand realloc
+srand strtod strtof strtol strtold strtoll strtoul strtoull system wcstombs wctomb aligned_alloc
+unix linux i386
+""".split()
 RESERVED = (
     set(C99CodePrinter.reserved_words)
     | {f"{name}{suffix}" for name in _MATH_H_FUNCTIONS for suffix in ("", "f", "l")}
     | set(_MATH_H_OTHER)
+    | set(_STDLIB_H)
 )
 
 # Static helpers, formatted with their C names (``name``) and what they call (``digamma``).

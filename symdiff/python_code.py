@@ -6,10 +6,12 @@ the modules it imports, and compiled functions whose source is registered in ``l
 tracebacks and ``inspect.getsource`` show it) and released when the functions are collected.
 """
 
+import builtins
 import itertools
 import linecache
 import math
 import os
+import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -140,7 +142,13 @@ class _Printing(SumsAsDifferences):
         if module in ("math", "numpy") and rest:
             self.used_modules.add(module)
             return f"{self.aliases[module]}.{rest}"
+        if not rest and fqn in self.aliases:  # a builtin (SymPy prints Min as min): as aliased
+            return self.aliases[fqn]
         return super()._module_format(fqn, register)
+
+    def _builtin(self, name):
+        """How the generated code calls the builtin ``name`` (``float``, ``round``, ``abs``)."""
+        return self.aliases.get(name, name)
 
     def _print_Float(self, expr):
         value = float(expr)
@@ -183,7 +191,7 @@ class _Printing(SumsAsDifferences):
     def _helper(self, name):
         self.helpers.add(name)
         self.used_modules.add(HELPERS[name][1])
-        return name
+        return self.aliases.get(name, name)
 
     def _shape(self, shape):
         """A shape in generated code: ``x.shape`` when it is an array parameter's shape (the
@@ -290,7 +298,7 @@ class _Printing(SumsAsDifferences):
         """``math.floor`` & co. return an int: wrapped in ``float`` so that no value or gradient
         comes back as an int (Python's ``x // c`` on floats is a float, too)."""
         text = f"{self._module_format(self.library + '.' + name)}({self._print(expr.args[0])})"
-        return text if self.library == "numpy" else f"float({text})"
+        return text if self.library == "numpy" else f"{self._builtin('float')}({text})"
 
     def _print_Tie(self, expr):
         """1.0 where a max/min argument equals the max/min, else 0.0 (tie-sharing weights)."""
@@ -315,13 +323,13 @@ class _Printing(SumsAsDifferences):
     def _print_Round(self, expr):
         if self.library == "numpy":
             return f"{self._module_format('numpy.round')}({self._print(expr.args[0])})"
-        return f"float(round({self._print(expr.args[0])}))"
+        return f"{self._builtin('float')}({self._builtin('round')}({self._print(expr.args[0])}))"
 
     def _print_RoundDigits(self, expr):
         x, ndigits = (self._print(a) for a in expr.args)
         if self.library == "numpy":
             return f"{self._module_format('numpy.round')}({x}, {ndigits})"
-        return f"round({x}, {ndigits})"
+        return f"{self._builtin('round')}({x}, {ndigits})"
 
     def _print_Heaviside(self, expr):
         """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally)."""
@@ -349,7 +357,7 @@ class MathPrinter(_Printing, PythonCodePrinter):
         return super()._print_Mul(expr)
 
     def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
+        return f"{self._builtin('abs')}({self._print(expr.args[0])})"
 
 
 class ArrayPrinter(_Printing, NumPyPrinter):
@@ -469,7 +477,8 @@ class GeneratedCode:
         body, ret = self.bodies[kind]
         params = list(self.arguments)
         checks = checks or {}
-        check = " or ".join(checks.get(p, f"type({p}) is not float") for p in params) or "False"
+        type_, float_ = self.aliases.get("type", "type"), self.aliases.get("float", "float")
+        check = " or ".join(checks.get(p, f"{type_}({p}) is not {float_}") for p in params) or "False"
         call = ", ".join(params)
         lines = [
             f"def {name}({', '.join(f'{p}={missing}' for p in params)}):",
@@ -494,7 +503,9 @@ class GeneratedCode:
         )
         constants = "".join(f"{name} = {_literal(value, self.aliases['numpy'])}\n"
                             for name, value in self.constants.items())
-        parts = [header, imports, constants]
+        renamed = "".join(f"{alias} = {builtin.__name__}\n"
+                          for alias, builtin in builtin_aliases(self.aliases).items())
+        parts = [header, imports, renamed, constants]
         return "\n".join(p for p in parts if p) + "\n\n" + self.source
 
 
@@ -569,7 +580,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         vg_body, vg_return,
     )
     helpers = set(printer.helpers)
-    prelude = "".join(HELPERS[name][0] + "\n\n" for name in sorted(helpers))
+    prelude = "".join(helper_source(name, aliases) + "\n\n" for name in sorted(helpers))
     return GeneratedCode(
         source=prelude + grad_text + "\n\n" + vg_text,
         grad_source=prelude + grad_text,
@@ -585,6 +596,22 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         bodies={"grad": (grad_body, grad_return), "value_and_grad": (vg_body, vg_return)},
         prelude=prelude,
     )
+
+
+def helper_source(name, aliases):
+    """The source of the helper ``name`` (``HELPERS``), with the names it uses spelled as
+    ``aliases`` says (``_digamma_1``, ``_math``) where a user's name took the plain one."""
+    renames = {k: v for k, v in aliases.items() if k != v and k in (*HELPERS, "math", "numpy")}
+    text = HELPERS[name][0]
+    if not renames:
+        return text
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renames)) + r")\b")
+    return pattern.sub(lambda m: renames[m.group(1)], text)
+
+
+def builtin_aliases(aliases):
+    """``{alias: builtin}`` for the builtins generated code calls by another name."""
+    return {v: getattr(builtins, k) for k, v in aliases.items() if k != v and hasattr(builtins, k)}
 
 
 def _signature(names, defaults):
@@ -718,6 +745,7 @@ class CompiledCode:
         namespace.update({"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})})
         for module in code.modules:
             namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
+        namespace.update(builtin_aliases(code.aliases))
         namespace.update({k: v for k, v in code.constants.items() if k not in (live or {})})
         # The source stays readable while any function lives (their globals hold the anchor).
         self._anchor = namespace["__symdiff_anchor__"] = _Anchor()
@@ -725,7 +753,7 @@ class CompiledCode:
         if code.prelude:
             self._exec(code.prelude, "helpers")
             for name in code.helpers:  # differentiable again (grad(grad(f))): see functions.rule_for
-                namespace[name].__symdiff_helper__ = name
+                namespace[code.aliases.get(name, name)].__symdiff_helper__ = name
         self._functions = {}
         self._lock = threading.Lock()
 
@@ -769,11 +797,15 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
     for i, (param, (shape, dtype)) in enumerate((arrays or {}).items()):
         dtype_name = namer.fresh(f"_dtype{i}")
         extra[dtype_name] = dtype
-        checks[param] = (f"type({param}) is not {names['ndarray']} or {param}.shape != {shape!r} "
+        checks[param] = (f"{build.code.aliases.get('type', 'type')}({param}) is not {names['ndarray']} "
+                         f"or {param}.shape != {shape!r} "
                          f"or {param}.dtype is not {dtype_name}")
-    # Named like the user's function: a wrong call reads "f() takes ... arguments".
-    name = build.program.name if build.program.name.isidentifier() else (
-        build.code.grad_name if kind == "grad" else build.code.value_and_grad_name)
+    # Named like the user's function: a wrong call reads "f() takes ... arguments" (unless that
+    # name is a global the code uses: a function named 'round' or 'math').
+    own = build.code.grad_name if kind == "grad" else build.code.value_and_grad_name
+    name = build.program.name
+    if not name.isidentifier() or name in compiled.namespace or name in build.code.aliases:
+        name = own
     source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"],
                                        checks)
     namespace = dict(compiled.namespace)

@@ -41,7 +41,7 @@ def compile_vjp(program, wrt_names):
             hint="write that step with operations symdiff can differentiate twice",
         ) from None
     lowered = schedule(gradient_program)
-    aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
+    aliases = program.namer.generated_aliases(program.local_names)
     names = [
         *[p.symbol.name for p in program.params if p.name not in program.concrete],
         *[e.symbol.name for e in program.externals],
