@@ -81,6 +81,17 @@ class Namer:
         return {name: self.fresh("_" + name.lstrip("_")) if name in used else name
                 for name in GENERATED_GLOBALS}
 
+    def callable_name(self, label):
+        """Name for a function generated code calls (a registered one, printed as ``label``):
+        ``label`` unless a user's variable, another generated name or one of
+        ``GENERATED_GLOBALS`` is spelled so, then ``label_1``, ..."""
+        if label in self._versioned or label in self._handed or label in GENERATED_GLOBALS \
+                or keyword.iskeyword(label) or hasattr(builtins, label):
+            return self.fresh(label)
+        self.taken.add(label)
+        self._handed.add(label)
+        return label
+
     def adjoint(self, name):
         """Name for the adjoint (d output / d name) of ``name``."""
         return self.fresh(f"{name}_bar")

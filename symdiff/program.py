@@ -120,6 +120,7 @@ class Program:
     guards: list = field(default_factory=list)
     libraries: set = field(default_factory=set)  # modules the user's calls came from
     helpers: dict = field(default_factory=dict)  # name in generated code -> Python callable
+    callable_names: dict = field(default_factory=dict)  # registered SymPy class -> that name
     namer: object = None
     local_names: set = field(default_factory=set)
     flags: set = field(default_factory=set)  # 1.0/0.0 merges: "a return was taken" (see to_sympy)

@@ -136,6 +136,7 @@ class _Printing(SumsAsDifferences):
         self.helpers = set()
         self.printed = {}  # expression -> its text (both generated functions share their lines)
         self.shape_names = {}  # an array parameter's shape -> "x.shape"
+        self.callable_names = {}  # a registered function's SymPy class -> its name in the code
 
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
@@ -291,8 +292,9 @@ class _Printing(SumsAsDifferences):
         return f"{self._helper('_extreme_grad')}({x}, {best}, {bar}, {expr.params['axis']})"
 
     def _print_RegisteredBase(self, expr):
-        """A function added with ``symdiff.register``: call it by its name."""
-        return f"{expr._label}({', '.join(map(self._print, expr.args))})"
+        """A function added with ``symdiff.register``: call it by the name the program gave it."""
+        name = self.callable_names.get(type(expr), expr._label)
+        return f"{name}({', '.join(map(self._print, expr.args))})"
 
     def _step(self, name, expr):
         """``math.floor`` & co. return an int: wrapped in ``float`` so that no value or gradient
@@ -527,6 +529,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     """
     program = gradient_program.program
     printer = make_printer(library, aliases)
+    printer.callable_names = program.callable_names
     for p in program.params:
         shape = program.shapes.get(p.symbol)
         if shape and p.elements is None and p.name not in program.concrete:

@@ -122,7 +122,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.externals = {}
         self.guards = {}
         self.libraries = set()
-        self.helpers = {}
+        self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
         self.current = node  # the statement being executed, for error locations
         self.frame = self._frame_for(parsed, self.fun, parent=None, depth=0)
@@ -163,11 +163,22 @@ class Tracer(ControlFlow, ArrayValues):
             constants=self.constants,
             guards=list(self.guards.values()),
             libraries=self.libraries,
-            helpers=self.helpers,
+            **self._callables(),
             namer=self.namer,
             local_names=self.frame.local_names,
             flags=self.flags,
         )
+
+    def _callables(self):
+        """``helpers`` (name -> callable) and ``callable_names`` (SymPy class -> name) of the
+        registered functions the program calls: each its own name, never another's or a user's
+        variable's (two functions both named ``act`` are ``act`` and ``act_1``)."""
+        helpers, names = {}, {}
+        for cls, (label, func) in self.registered.items():
+            name = self.namer.callable_name(label)
+            helpers[name] = func
+            names[cls] = name
+        return {"helpers": helpers, "callable_names": names}
 
     def _bind_params(self, args):
         params = []
@@ -815,7 +826,7 @@ class Tracer(ControlFlow, ArrayValues):
         if rule.library not in ("builtins", "user"):
             self.libraries.add(rule.library)
         if rule.library == "user":
-            self.helpers.update(rule.helpers)
+            self.registered.setdefault(rule.build, next(iter(rule.helpers.items())))
         if not any(isinstance(a, sympy.Basic) for a in args):
             try:
                 return func(*args)  # concrete call, as Python would do it

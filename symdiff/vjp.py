@@ -99,7 +99,8 @@ def gradient_as_program(gradient_program):
         params=program.params, body=body, output=output, output_lineno=program.output_lineno,
         externals=program.externals, concrete=program.concrete, shapes=shapes,
         constants=program.constants, guards=program.guards, libraries=program.libraries | {"numpy"},
-        helpers=program.helpers, namer=program.namer, local_names=program.local_names,
+        helpers=program.helpers, callable_names=program.callable_names, namer=program.namer,
+        local_names=program.local_names,
     )
 
 
