@@ -16,6 +16,7 @@ import sys
 from .api import grad
 from .errors import SymdiffError
 from .export import LANGUAGES, emit
+from .parse import signature as parse_signature
 
 EMIT_EXAMPLES = """\
   symdiff emit model.py:loss                  print a standalone Python module
@@ -181,7 +182,7 @@ def _example_arguments(fun, text):
         if not count.strip().isdigit() and count:
             raise LookupError(f"--arrays: expected NAME or NAME:LENGTH, got {part!r}")
         lengths[name.strip()] = int(count) if count else 4
-    names = list(inspect.signature(fun).parameters)
+    names = list(parse_signature(fun).parameters)
     unknown = sorted(set(lengths) - set(names))
     if unknown:
         raise LookupError(f"--arrays: {fun.__name__} has no parameter {unknown[0]!r}")

@@ -17,6 +17,7 @@ from .c_arrays import c_array_source
 from .c_code import c_source
 from .errors import ExportError
 from .parse import parse_function
+from .parse import signature as parse_signature
 from .python_code import generate
 from .safe_text import printable
 from .to_sympy import NeedsConcrete
@@ -47,7 +48,7 @@ def emit(f, wrt=None, language="python", path=None, args=None):
     else:
         fun = f
     parsed = parse_function(fun)
-    wrt_names, _ = _resolve_wrt(wrt, inspect.signature(fun).parameters, fun)
+    wrt_names, _ = _resolve_wrt(wrt, parse_signature(fun).parameters, fun)
     if language == "c" and args is not None and any(_is_array(a) for a in args):
         text = _c_arrays(fun, parsed, wrt_names, tuple(args))
     else:
@@ -90,7 +91,7 @@ def _emit(fun, parsed, wrt_names, language, args):
 
 def _defaults(fun, program):
     """``{name in the generated signature: default}`` for parameters whose default is a number."""
-    given = inspect.signature(fun).parameters
+    given = parse_signature(fun).parameters
     found = {}
     for param in program.params:
         default = given[param.name].default if param.name in given else inspect.Parameter.empty
@@ -105,7 +106,7 @@ def _is_array(value):
 
 def _c_arrays(fun, parsed, wrt_names, args):
     """C for a function of 1-D arrays (``c_arrays``): generic in the lengths of ``args``' arrays."""
-    names = list(inspect.signature(fun).parameters)
+    names = list(parse_signature(fun).parameters)
     lengths, concrete = {}, {}
     for name, value in zip(names, args):
         if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim != 1):

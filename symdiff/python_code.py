@@ -471,21 +471,29 @@ class GeneratedCode:
     bodies: dict = field(default_factory=dict)  # "grad"/"value_and_grad" -> (body lines, return)
     prelude: str = ""  # the helper functions' source, shared by both functions
 
-    def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None):
+    def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None, changed=()):
         """``kind``'s function behind a type check: all floats run the code here; anything else
         (ints, arrays, keywords left out) goes to ``dispatch``; where Python arithmetic raises,
         ``ieee`` gives the IEEE result. The call path of ``grad(f)(2.0)``: no wrapper in between.
+
+        ``changed``: expressions true when something the trace read (a helper function, its
+        defaults) is no longer the same object; then the call goes to ``dispatch`` too (which
+        traces again). A helper deleted from its module is a KeyError there: the same.
         """
         body, ret = self.bodies[kind]
         params = list(self.arguments)
         checks = checks or {}
         type_, float_ = self.aliases.get("type", "type"), self.aliases.get("float", "float")
-        check = " or ".join(checks.get(p, f"{type_}({p}) is not {float_}") for p in params) or "False"
+        check = " or ".join([*(checks.get(p, f"{type_}({p}) is not {float_}") for p in params),
+                             *changed]) or "False"
         call = ", ".join(params)
+        test = [f"    if {check}:", f"        return {dispatch}({call})"]
+        if changed:
+            test = ["    try:", *["    " + line for line in test], "    except KeyError:",
+                    f"        return {dispatch}({call})"]
         lines = [
             f"def {name}({', '.join(f'{p}={missing}' for p in params)}):",
-            f"    if {check}:",
-            f"        return {dispatch}({call})",
+            *test,
             "    try:",
             *["    " + line for line in body],
             "        " + ret,
@@ -809,8 +817,20 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
     name = build.program.name
     if not name.isidentifier() or name in compiled.namespace or name in build.code.aliases:
         name = own
+    changed = []
+    held = {}  # id of a guard's container or value -> its name in the namespace
+    for guard in build.program.guards:
+        if guard.kind != "identity" or not guard.every_call:
+            continue
+        bound = []
+        for obj in (guard.container, guard.value):
+            if id(obj) not in held:
+                held[id(obj)] = namer.fresh("_held")
+                extra[held[id(obj)]] = obj
+            bound.append(held[id(obj)])
+        changed.append(guard.changed_text(*bound))
     source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"],
-                                       checks)
+                                       checks, changed)
     namespace = dict(compiled.namespace)
     namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing,
                       names["ndarray"]: numpy.ndarray, **extra})

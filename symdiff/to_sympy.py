@@ -80,6 +80,9 @@ class Frame:
         return self.parsed.filename
 
 
+# Modules whose attributes are the library symdiff knows (functions.py), not a user's values.
+_LIBRARY_MODULES = frozenset({"math", "cmath", "numpy", "scipy", "sympy", "builtins", "operator"})
+
 _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv,
@@ -651,7 +654,12 @@ class Tracer(ControlFlow, ArrayValues):
                     SymdiffError, f"module {module!r} has no attribute {node.attr!r}",
                     self.frame.parsed, node, hint="check the spelling of the function or constant",
                 )
-            return getattr(base, node.attr)
+            value = getattr(base, node.attr)
+            if module.partition(".")[0] not in _LIBRARY_MODULES and node.attr in vars(base):
+                # A user's module: its numbers are read when the gradient runs, its functions
+                # guarded, as for the function's own globals.
+                return self._external(node.attr, value, vars(base))
+            return value
         if self.is_array(base):
             return self.array_attribute(base, node)
         if isinstance(base, list) and node.attr in LIST_METHODS:
@@ -862,9 +870,18 @@ class Tracer(ControlFlow, ArrayValues):
                 hint=exc.hint or "register a derivative with symdiff.register(...)",
             ) from None
         frame = self._frame_for(parsed, func, parent=None, depth=self.frame.depth + 1)
+        self.guard_function(func)
         defaults = (tuple(func.__defaults__ or ()), dict(func.__kwdefaults__ or {}))
         return self._inline(parsed.node, parsed, func, frame, args, kwargs, node, func.__qualname__,
                             defaults)
+
+    def guard_function(self, func):
+        """The trace read ``func``'s code and defaults: guard that they stay the same objects."""
+        for attr in ("__code__", "__defaults__", "__kwdefaults__"):
+            value = getattr(func, attr)
+            if value is not None or attr == "__code__":
+                self.guards[(id(func), attr)] = Guard(attr, value, func, "identity",
+                                                      every_call=attr != "__code__")
 
     def _inline(self, fnode, parsed, func, parent_frame, args, kwargs, node, name, defaults):
         """Run a helper's body with these arguments; its statements join the program.
@@ -1005,6 +1022,10 @@ class Tracer(ControlFlow, ArrayValues):
                 self.shapes[symbol] = value.shape
             return symbol
         if not isinstance(value, (numbers.Real, np.floating)):
+            if not isinstance(value, types.ModuleType):
+                # What the trace made of it (a helper inlined, a rule, a string compared) holds
+                # while it is this very object; rebound, the function is traced again.
+                self.guards[(key, "identity")] = Guard(name, value, container, "identity")
             return value
         constant = functions.CONSTANT_VALUES.get(float(value))
         if constant is not None:

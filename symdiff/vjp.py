@@ -180,6 +180,7 @@ class Jacobian(Gradient):
     def _make_entry(self, build, kinds, key, args=()):
         fn = build.grad_fn
         externals = build.program.externals
+        guards = build.program.guards
         shape = build.output_shape
         count = math.prod(shape) if shape else 1
         single = len(self.wrt) == 1
@@ -187,6 +188,8 @@ class Jacobian(Gradient):
         from .api import _as_float
 
         def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
             args = [_as_float(a, k, i in wrt) for i, (a, k) in enumerate(zip(args, kinds))
                     if k != "concrete"]
             args += [e.read() for e in externals]
