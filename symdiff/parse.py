@@ -132,6 +132,8 @@ def parse_function(fun):
         for sub in ast.walk(module):
             if hasattr(sub, "col_offset"):
                 sub.col_offset += indent
+            if getattr(sub, "end_col_offset", None) is not None:
+                sub.end_col_offset += indent
     node = _running_definition(_definitions(module, fun), file_lines, fun, firstlineno)
     parsed = ParsedFunction(fun=fun, node=node, filename=filename, firstlineno=firstlineno,
                             code=code)
@@ -204,13 +206,15 @@ def _running_definition(candidates, file_lines, fun, firstlineno):
         )
     if len(candidates) == 1 or code.co_name != "<lambda>":
         return candidates[0]
-    # Lambdas with the same parameters on one line: the one whose body starts where the code's
-    # first instruction after RESUME points.
-    columns = [col for line, _, col, _ in list(running.co_positions())[1:]
-               if line == code.co_firstlineno and col is not None]
-    at = [n for n in candidates if columns and n.body.col_offset == min(columns)]
-    if len(at) == 1:
-        return at[0]
+    # Lambdas with the same parameters on one line: the one whose body holds the code's first
+    # instruction after RESUME (the innermost, for a lambda in a lambda).
+    first = next(((line, col) for line, _, col, _ in list(running.co_positions())[1:]
+                  if line is not None and col is not None), None)
+    holding = [n for n in candidates if first is not None and (n.body.lineno, n.body.col_offset)
+               <= first < (n.body.end_lineno, n.body.end_col_offset)]
+    if holding:
+        return min(holding, key=lambda n: (n.body.end_lineno - n.body.lineno,
+                                           n.body.end_col_offset - n.body.col_offset))
     raise NoSourceError(
         "cannot tell which lambda on this line is the one to differentiate",
         filename=code.co_filename,
