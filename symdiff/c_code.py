@@ -9,6 +9,7 @@ and the scalar writer here).
 """
 
 import math
+import os
 
 import sympy
 from sympy.printing.c import C99CodePrinter
@@ -227,6 +228,14 @@ def c_double(value):
     return repr(value)
 
 
+def line_label(line):
+    """``line 7``, ``line 5 of helpers.py`` (a helper's line), `` (reverse)`` after either."""
+    where = f"line {line.lineno}"
+    if line.filename:
+        where += f" of {printable(os.path.basename(line.filename))}"
+    return where + (" (reverse)" if line.reverse else "")
+
+
 def _comment(text):
     """Text safe inside ``/* ... */`` (see ``safe_text.c_comment``)."""
     return c_comment(text)
@@ -314,10 +323,9 @@ class _Writer:
         out = []
         current = object()
         for line in lines:
-            tag = (line.lineno, line.reverse)
+            tag = (line.lineno, line.reverse, line.filename)
             if tag != current and line.lineno is not None:
-                label = f"line {line.lineno}" + (" (reverse)" if line.reverse else "")
-                out.append(f"{indent}/* {_comment(f'{label}: {line.source}')} */")
+                out.append(f"{indent}/* {_comment(f'{line_label(line)}: {line.source}')} */")
                 current = tag
             if isinstance(line, IfBlock):
                 if not declared:  # names set inside the branches live on after them

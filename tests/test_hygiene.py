@@ -540,7 +540,8 @@ import math
 
 
 def bump(x):
-    return math.exp(-x * x) * 0.5
+    t = x * x
+    return math.exp(-t) * 0.5
 '''
 
 
@@ -571,6 +572,7 @@ def test_the_hostile_path_in_python(hostile):
     assert all(close(g, w) for g, w in zip(grad(hostile.scalar)(1, 2), mp_grad(hostile.scalar, (1, 2))))
     g = grad(hostile.scalar)
     assert compiles(g.source)
+    assert "# helper\\n__import__" in g.source  # the helper's file name, escaped, in a comment
     counted = value_and_grad(hostile.counted, wrt="x")  # an int argument specialised on
     value, gradient = counted(0.7, 3)
     assert value == hostile.counted(0.7, 3)
@@ -599,6 +601,7 @@ def test_the_hostile_path_in_c(hostile, tmp_path):
                "c_arrays": emit(hostile.c_arrays, language="c", args=(np.ones(4), 1.0))}
     for text in sources.values():
         assert "SYMDIFF_INJECTED" in text  # the path is there, as text inside a comment
+    assert "/* line 5 of helper\\n__import__" in sources["scalar"]  # the helper's file, escaped
     (tmp_path / "build").mkdir()
     library = compile_library(tmp_path / "build", sources)  # -Wall -Wextra -Werror -pedantic
     for point in ((0.7, -1.2), (0.1, 2.5)):
