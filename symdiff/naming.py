@@ -15,7 +15,7 @@ import keyword
 # (a parameter ``float``, a local ``_digamma``) would shadow one inside the generated function.
 GENERATED_GLOBALS = (
     "math", "numpy",
-    "float", "type", "abs", "round", "min", "max",
+    "float", "type", "abs", "round", "min", "max", "slice", "Ellipsis",
     "_digamma", "_polygamma", "_scatter", "_scatter_items", "_extreme_grad",
 )
 
@@ -65,12 +65,6 @@ class Namer:
             self.taken.add(user_name)
             return user_name
         return self.fresh(user_name)
-
-    def module_alias(self, module_name, local_names):
-        """How generated code names ``math``/``numpy``: the plain name unless a local uses it."""
-        if module_name not in local_names:
-            return module_name
-        return self.fresh("_" + module_name)
 
     def generated_aliases(self, local_names=()):
         """``{global name: how generated code spells it}`` for every name in ``GENERATED_GLOBALS``:

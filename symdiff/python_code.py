@@ -248,14 +248,26 @@ class _Printing(SumsAsDifferences):
 
     def _print_Scatter(self, expr):
         (value,) = self._ops(expr)
-        return f"{self._helper('_scatter')}({value}, {self._shape(expr.shape)}, {expr.params['key']!r})"
+        key = self._key_literal(expr.params["key"])
+        return f"{self._helper('_scatter')}({value}, {self._shape(expr.shape)}, {key})"
 
     def _print_ScatterItems(self, expr):
         values = self._ops(expr)
         keys = expr.params["keys"]
         if len(expr.shape) == 1 and len(keys) == expr.shape[0] and keys == tuple((i,) for i in range(expr.shape[0])):
             return f"{self._np('array')}([{', '.join(values)}])"
-        return f"{self._helper('_scatter_items')}({self._shape(expr.shape)}, {keys!r}, ({', '.join(values)},))"
+        return (f"{self._helper('_scatter_items')}({self._shape(expr.shape)}, "
+                f"{self._key_literal(keys)}, ({', '.join(values)},))")
+
+    def _key_literal(self, key):
+        """An index (tuples of ints, slices) as a literal: ``repr``, its ``slice``/``Ellipsis``
+        spelled as aliased when a user's name took the builtin's."""
+        text = repr(key)
+        for name in ("slice", "Ellipsis"):
+            alias = self.aliases.get(name, name)
+            if alias != name:
+                text = re.sub(rf"(?<![\w.]){name}\b", alias, text)
+        return text
 
     def _print_Concatenate(self, expr):
         return f"{self._np('concatenate')}(({', '.join(self._ops(expr))},), axis={expr.params['axis']})"

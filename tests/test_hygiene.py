@@ -619,3 +619,43 @@ def test_the_hostile_path_in_c(hostile, tmp_path):
 def _no_injection():
     yield
     assert not hasattr(builtins, "SYMDIFF_INJECTED")
+
+
+def test_every_builtin_generated_code_calls_is_one_it_can_rename():
+    """Over the corpora: a builtin the generated functions load (not their helpers, which have
+    scopes of their own) is in ``GENERATED_GLOBALS``, so a user's name never shadows it."""
+    import ast
+
+    from symdiff.naming import GENERATED_GLOBALS
+
+    from .corpus import CORPUS
+    from .corpus_arrays import ARRAY_CORPUS
+    from .corpus_control import CONTROL_CORPUS
+
+    loaded = {}
+    for f, points, wrt in [*CORPUS, *ARRAY_CORPUS, *CONTROL_CORPUS]:
+        g = grad(f, wrt=wrt)
+        g(*points[0])
+        for built in g._builds.values():
+            code = built.code
+            for node in ast.walk(ast.parse(code.source[len(code.prelude):])):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) \
+                        and hasattr(builtins, node.id):
+                    loaded.setdefault(node.id, f.__name__)
+    assert {"float", "abs", "slice"} <= set(loaded)  # the scan sees them
+    assert set(loaded) <= set(GENERATED_GLOBALS), loaded
+
+
+def test_a_parameter_named_slice_beside_array_indexing(tmp_path, no_modules):
+    module = load(tmp_path / "slice_named.py", "slice_named", '''\
+import numpy as np
+
+
+def f(slice, x):
+    return np.linalg.norm(slice[1:] - 1) * x + np.linalg.norm(slice) ** 3
+''')
+    v = np.array([0.5, 2.0, -1.5])
+    want = mp_grad(module.f, (v, 0.7))
+    got = grad(module.f)(v, 0.7)
+    assert np.allclose(got[0], np.array(want[0], dtype=float), rtol=1e-12)
+    assert close(got[1], want[1])
