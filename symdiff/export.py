@@ -54,8 +54,22 @@ def emit(f, wrt=None, language="python", path=None, args=None):
     else:
         text = _emit(fun, parsed, wrt_names, language, args)
     if path is not None:
+        _check_not_the_source(path, parsed)
         Path(path).write_text(text, encoding="utf-8")
     return text
+
+
+def _check_not_the_source(path, parsed):
+    """``path`` must not be the file the function is defined in (that would replace the user's
+    source with the generated module)."""
+    target = Path(path)
+    source = Path(parsed.filename)
+    if target.exists() and source.is_file() and target.samefile(source):
+        raise ExportError(
+            f"refusing to write {path}: it is the file {parsed.fun.__qualname__} is defined in",
+            filename=parsed.filename, lineno=parsed.firstlineno,
+            hint="write the generated module to a file of its own (e.g. path='loss_grad.py')",
+        )
 
 
 def _emit(fun, parsed, wrt_names, language, args):

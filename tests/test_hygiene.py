@@ -659,3 +659,17 @@ def f(slice, x):
     got = grad(module.f)(v, 0.7)
     assert np.allclose(got[0], np.array(want[0], dtype=float), rtol=1e-12)
     assert close(got[1], want[1])
+
+
+def test_emit_never_writes_over_the_functions_own_file(tmp_path, no_modules):
+    path = tmp_path / "victim.py"
+    module = load(path, "victim", "import math\n\n\ndef loss(x):\n    return math.sin(x) * x\n")
+    before = path.read_text()
+    with pytest.raises(ExportError, match="refusing to write") as caught:
+        emit(module.loss, path=path)
+    assert caught.value.filename == str(path) and path.read_text() == before
+    out = tmp_path / "loss_grad.py"
+    emit(module.loss, path=out)
+    namespace = {}
+    exec(compile(out.read_text(), str(out), "exec"), namespace)
+    assert close(namespace["loss_grad"](0.7), math.sin(0.7) + 0.7 * math.cos(0.7))
