@@ -205,7 +205,6 @@ def _check_output(output, source, force):
 
 def _example_arguments(fun, text):
     """Arguments to trace ``fun`` at: ``np.ones(N)`` for each array named in ``text``, else 1.0."""
-    import inspect
 
     import numpy as np
 

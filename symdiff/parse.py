@@ -13,6 +13,7 @@ of code that does not run.
 """
 
 import __future__
+
 import ast
 import inspect
 import textwrap
@@ -274,7 +275,7 @@ def _compile_file(file_lines, filename, flags, module_globals):
             return compile(tree, filename, "exec", flags=flags, dont_inherit=True)
         # From the text, not an AST: compiling an AST recurses in Python on deep expressions.
         return compile(text, filename, "exec", flags=flags, dont_inherit=True)
-    except Exception:  # noqa: BLE001 - a text that does not compile is not the code that runs
+    except Exception:
         return None
 
 
