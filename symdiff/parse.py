@@ -275,7 +275,7 @@ def _compile_file(file_lines, filename, flags, module_globals):
             return compile(tree, filename, "exec", flags=flags, dont_inherit=True)
         # From the text, not an AST: compiling an AST recurses in Python on deep expressions.
         return compile(text, filename, "exec", flags=flags, dont_inherit=True)
-    except Exception:
+    except Exception:  # a text that does not compile is not the code that runs
         return None
 
 
