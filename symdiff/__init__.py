@@ -13,6 +13,7 @@ from .errors import (
     ExportError,
     NoSourceError,
     ShapeError,
+    StaleSourceError,
     SymdiffError,
     UnknownFunctionError,
     UnsupportedSyntaxError,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArgumentError", "ExportError", "GradCheck", "Gradient", "NoSourceError", "ShapeError",
-    "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError", "WrtError", "check_grad",
+    "StaleSourceError", "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError",
+    "WrtError", "check_grad",
     "Hessian", "Jacobian", "emit", "grad", "hessian", "jacobian", "register", "unregister", "value_and_grad",
 ]

@@ -23,6 +23,7 @@ from . import explain as explain_stage
 from .derive import derive
 from .errors import ArgumentError, ShapeError, SymdiffError
 from .parse import parse_function
+from .parse import signature as parse_signature
 from .python_code import CompiledCode, compile_entry, compile_functions, generate
 from .schedule import schedule, walk_lines
 from .to_sympy import NeedsConcrete, trace
@@ -118,7 +119,7 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_valu
     gradient_program = derive(program, [params[name] for name in wrt_names])
     lowered = schedule(gradient_program)
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
-    aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
+    aliases = program.namer.generated_aliases(program.local_names)
     code, compiled, ieee = compile_with_fallback(program, lowered, gradient_program, library, aliases)
     return Build(program, gradient_program, lowered, code, compiled, library, ieee)
 
@@ -325,7 +326,7 @@ class Gradient(functools.partial):
         self.fun = fun
         self._with_value = with_value
         self._parsed = parse_function(fun)
-        self._signature = inspect.signature(fun)
+        self._signature = parse_signature(fun)
         self.wrt, self._single = _resolve_wrt(wrt, self._signature.parameters, fun)
         self._nargs = len(self._signature.parameters)
         names = list(self._signature.parameters)
@@ -337,7 +338,12 @@ class Gradient(functools.partial):
         self._builds = {}
         self._lock = threading.Lock()
         self._last = None
-        try:  # traced now, over symbols: errors show at decoration
+        self._defaults_read = (fun.__defaults__, fun.__kwdefaults__)  # as self._signature has them
+        self._trace_default()
+
+    def _trace_default(self):
+        """The all-floats trace, made before any call (over symbols: errors show at decoration)."""
+        try:
             self._default = self._build((), None)
         except NeedsConcrete:
             self._default = None  # it depends on an int argument's value: traced at the call
@@ -351,7 +357,8 @@ class Gradient(functools.partial):
         """
         build = build or self._default
         if type(self) is not Gradient or build is None or build.program.externals \
-                or build.program.guards or build.program.concrete \
+                or any(g.kind != "identity" for g in build.program.guards) \
+                or build.program.concrete \
                 or (build.program.shapes and not arrays) or _may_return_views(build):
             return self._call
         names = list(self._signature.parameters)
@@ -367,7 +374,7 @@ class Gradient(functools.partial):
         kind = "value_and_grad" if self._with_value else "grad"
         return compile_entry(build, kind, dispatch, ieee, missing, arrays)
 
-    def _call(self, *args, **kwargs):
+    def _call(self, /, *args, **kwargs):
         if kwargs or len(args) != self._nargs:
             args = self._bind(args, kwargs)
         key = tuple(map(type, args))
@@ -389,6 +396,11 @@ class Gradient(functools.partial):
         return build.ieee.grad(*args)
 
     def _bind(self, args, kwargs):
+        fun = self.fun
+        if fun.__defaults__ is not self._defaults_read[0] or \
+                fun.__kwdefaults__ is not self._defaults_read[1]:  # rebound: as Python now does
+            self._signature = parse_signature(fun)
+            self._defaults_read = (fun.__defaults__, fun.__kwdefaults__)
         try:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as exc:
@@ -519,13 +531,18 @@ class Gradient(functools.partial):
         return entry
 
     def _rebuild(self, key, stale, args):
-        """A module-level int/bool the specialisation baked in has changed: trace again."""
+        """Something the specialisation baked in has changed (a module-level int/bool, a helper
+        function rebound, its defaults): trace again — every specialisation, the all-floats one
+        the fast call path runs included; the function itself re-read if its code changed."""
         with self._lock:
             self._cache.clear()
             self._shaped.clear()
-            for build_key, build_value in list(self._builds.items()):
-                if build_value is stale:
-                    del self._builds[build_key]
+            self._builds.clear()
+            self._last = None
+            if self._parsed.code is not self.fun.__code__:
+                self._parsed = parse_function(self.fun)
+            self._trace_default()
+            functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self(*args)
 
     def _shape_result(self, result):
@@ -704,7 +721,7 @@ def check_grad(f, *args, wrt=None, step=None, rtol=1e-6, atol=1e-9):
     """
     g = f if isinstance(f, Gradient) else Gradient(f, wrt=wrt)
     fun = g.fun
-    params = list(inspect.signature(fun).parameters)
+    params = list(parse_signature(fun).parameters)
     args = g._bind(args, {})
     analytic = g(*args)
     analytic = (analytic,) if g._single else tuple(analytic)

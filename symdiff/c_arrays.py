@@ -31,7 +31,7 @@ from sympy.printing.c import C99CodePrinter
 
 from . import arrays
 from .c_code import (HELPERS, CPrinter, _c_names, _comment, _Writer, c_double, header_signatures,
-                     header_title)
+                     header_title, line_label)
 from .errors import ExportError, SymdiffError
 from .schedule import IfBlock, Line, walk_lines
 
@@ -585,11 +585,10 @@ class _ArrayWriter(_Writer):
         return declarations, statements, offset, array_outputs
 
     def _comment_for(self, line, current):
-        tag = (line.lineno, line.reverse)
+        tag = (line.lineno, line.reverse, line.filename)
         if tag == current or line.lineno is None:
             return [], current
-        label = f"line {line.lineno}" + (" (reverse)" if line.reverse else "")
-        return [f"/* {_comment(f'{label}: {line.source}')} */"], tag
+        return [f"/* {_comment(f'{line_label(line)}: {line.source}')} */"], tag
 
     def _block(self, block, stored):
         if isinstance(block, IfBlock):

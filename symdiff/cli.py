@@ -1,7 +1,10 @@
 """cli: the ``symdiff`` command.
 
 Takes: command-line arguments. Returns: an exit status (0 success, 2 an error in the user's
-function or a bad request), printing results to stdout and located errors to stderr.
+function or a bad request, 130 interrupted), printing results to stdout and located errors to
+stderr. ``show`` and ``emit`` import FILE: its top-level code runs (what it prints goes to stderr,
+so that stdout holds only the result); ``emit -o OUT`` never writes over FILE, nor over an existing
+OUT unless ``--force``.
 
     symdiff demo                 the seed example: formula, chain rule, generated code, value
     symdiff show FILE:FUNC       formulas, chain rule and generated code of FUNC in FILE
@@ -9,6 +12,7 @@ function or a bad request), printing results to stdout and located errors to std
 """
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
@@ -16,10 +20,11 @@ import sys
 from .api import grad
 from .errors import SymdiffError
 from .export import LANGUAGES, emit
+from .parse import signature as parse_signature
 
 EMIT_EXAMPLES = """\
   symdiff emit model.py:loss                  print a standalone Python module
-  symdiff emit model.py:loss -o loss_grad.py  write it to a file
+  symdiff emit model.py:loss -o loss_grad.py  write it to a file (--force: over an existing one)
   symdiff emit model.py:loss -o loss_grad.c   C99 (the language follows a .c/.h suffix)
   symdiff emit model.py:loss --lang c --wrt x
   symdiff emit model.py:rosen --lang c --arrays x   x is a 1-D array: double *x, long n_x
@@ -30,7 +35,10 @@ EXAMPLES = f"""examples:
   symdiff show model.py:loss
   symdiff show model.py:loss --wrt x,y
 {EMIT_EXAMPLES}
-exit status: 0 on success, 2 when the function cannot be differentiated or FILE:FUNC is wrong
+show and emit import FILE: its top-level code runs, as 'python FILE' would run it.
+
+exit status: 0 on success, 2 when the function cannot be differentiated or FILE:FUNC is wrong,
+130 when interrupted
 """
 
 
@@ -43,17 +51,23 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="differentiate the seed example u = exp(sin(x**2))")
-    show = commands.add_parser("show", help="show formulas, chain rule and code of FILE:FUNC")
+    show = commands.add_parser(
+        "show", help="show formulas, chain rule and code of FILE:FUNC",
+        description="Print the formulas, the chain rule and the generated code of FUNC.\n"
+        "FILE is imported: its top-level code runs.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     show.add_argument("target", metavar="FILE:FUNC")
     show.add_argument("--wrt", help="comma-separated parameter names (default: all)")
     export = commands.add_parser(
         "emit", help="write a standalone gradient module (Python or C) for FILE:FUNC",
-        description="Print (or write to OUT) a module defining FUNC_grad and FUNC_value_and_grad "
-        "that runs without symdiff.",
+        description="Print (or write to OUT) a module defining FUNC_grad and FUNC_value_and_grad\n"
+        "that runs without symdiff. FILE is imported: its top-level code runs.",
         epilog="examples:\n" + EMIT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     export.add_argument("target", metavar="FILE:FUNC")
-    export.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    export.add_argument("-o", "--output", metavar="OUT",
+                        help="write to OUT instead of stdout (never over FILE itself)")
+    export.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     export.add_argument("--lang", choices=LANGUAGES,
                         help="python or c (default: c when OUT ends in .c or .h, else python)")
     export.add_argument("--wrt", help="comma-separated parameter names (default: all)")
@@ -75,7 +89,10 @@ def load_function(target):
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
-        spec.loader.exec_module(module)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is for the result only
+            spec.loader.exec_module(module)
+    except SystemExit as exc:  # the module's top-level code called sys.exit()
+        raise LookupError(f"cannot import {path}: its top-level code called sys.exit({exc.code!r})") from None
     except Exception as exc:  # the user's module failed to import
         raise LookupError(f"cannot import {path}: {type(exc).__name__}: {exc}") from None
     finally:
@@ -108,6 +125,9 @@ def show(g):
 def main(argv=None):
     try:
         return _run(argv)
+    except KeyboardInterrupt:
+        print("symdiff: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # the reader went away (symdiff show ... | head): not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -148,6 +168,8 @@ def _emit(args):
     if language is None:
         suffix = os.path.splitext(args.output or "")[1].lower()
         language = "c" if suffix in (".c", ".h") else "python"
+    if args.output is not None:
+        _check_output(args.output, args.target.rpartition(":")[0], args.force)
     fun = load_function(args.target)
     example = None
     if args.arrays:
@@ -160,8 +182,10 @@ def _emit(args):
         sys.stdout.write(text)
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8") as out:
+        with open(args.output, "w" if args.force else "x", encoding="utf-8") as out:
             out.write(text)
+    except FileExistsError:
+        raise LookupError(f"{args.output} exists; pass --force to overwrite it") from None
     except OSError as exc:
         raise LookupError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     name = fun.__name__ if fun.__name__.isidentifier() else "f"
@@ -169,9 +193,18 @@ def _emit(args):
     return 0
 
 
+def _check_output(output, source, force):
+    """Refuse to write over the input file (ever) or an existing file (without ``--force``)."""
+    if not os.path.exists(output):
+        return
+    if os.path.isfile(source) and os.path.samefile(output, source):
+        raise LookupError(f"refusing to write {output}: it is the input file {source}")
+    if not force:
+        raise LookupError(f"{output} exists; pass --force to overwrite it")
+
+
 def _example_arguments(fun, text):
     """Arguments to trace ``fun`` at: ``np.ones(N)`` for each array named in ``text``, else 1.0."""
-    import inspect
 
     import numpy as np
 
@@ -181,7 +214,7 @@ def _example_arguments(fun, text):
         if not count.strip().isdigit() and count:
             raise LookupError(f"--arrays: expected NAME or NAME:LENGTH, got {part!r}")
         lengths[name.strip()] = int(count) if count else 4
-    names = list(inspect.signature(fun).parameters)
+    names = list(parse_signature(fun).parameters)
     unknown = sorted(set(lengths) - set(names))
     if unknown:
         raise LookupError(f"--arrays: {fun.__name__} has no parameter {unknown[0]!r}")

@@ -55,6 +55,11 @@ class NoSourceError(SymdiffError, TypeError):
     """The function's source code cannot be read (builtins, ``exec``-defined functions)."""
 
 
+class StaleSourceError(NoSourceError):
+    """The source that can be read is not the code that runs (edited after import, or cached for
+    another function defined at the same place)."""
+
+
 class ShapeError(SymdiffError, ValueError):
     """A value has the wrong kind or shape (e.g. ``grad`` of a function returning a tuple)."""
 

@@ -2,12 +2,22 @@
 
 Takes: the set of names the user's function uses (parameters, locals, globals it reads).
 Returns: fresh names for SSA versions (``x_1``), adjoints (``x_bar``), temporaries (``_t0``) and
-module aliases (``math``/``numpy``), each distinct from every user name and from each other.
+the names generated code calls things by (``math``/``numpy``, the builtins and helper functions it
+uses: ``generated_aliases``), each distinct from every user name and from each other.
 """
 
 import ast
 import builtins
 import keyword
+
+# Globals that generated Python code refers to by name: modules, the builtins its printers and its
+# entry checks use, and the helper functions it may define (python_code.HELPERS). A user's name
+# (a parameter ``float``, a local ``_digamma``) would shadow one inside the generated function.
+GENERATED_GLOBALS = (
+    "math", "numpy",
+    "float", "type", "abs", "round", "min", "max", "sum", "slice", "Ellipsis",
+    "_digamma", "_polygamma", "_scatter", "_scatter_items", "_extreme_grad",
+)
 
 
 def names_in(tree):
@@ -30,11 +40,13 @@ class Namer:
         self.taken = set(taken) | set(keyword.kwlist) | set(dir(builtins))
         self._counters = {}
         self._versioned = set()
+        self._handed = set()  # names ``fresh`` gave out (a user's name spelled so must not reuse one)
 
     def fresh(self, base):
         """``base`` itself if free, else ``base_1``, ``base_2``, ..."""
         if base not in self.taken:
             self.taken.add(base)
+            self._handed.add(base)
             return base
         n = self._counters.get(base, 0)
         while True:
@@ -43,21 +55,36 @@ class Namer:
             if candidate not in self.taken:
                 self._counters[base] = n
                 self.taken.add(candidate)
+                self._handed.add(candidate)
                 return candidate
 
     def version(self, user_name):
         """Name for a new SSA version of the user's variable: ``y`` first, then ``y_1``, ..."""
-        if user_name not in self._versioned:
+        if user_name not in self._versioned and user_name not in self._handed:
             self._versioned.add(user_name)
             self.taken.add(user_name)
             return user_name
         return self.fresh(user_name)
 
-    def module_alias(self, module_name, local_names):
-        """How generated code names ``math``/``numpy``: the plain name unless a local uses it."""
-        if module_name not in local_names:
-            return module_name
-        return self.fresh("_" + module_name)
+    def generated_aliases(self, local_names=()):
+        """``{global name: how generated code spells it}`` for every name in ``GENERATED_GLOBALS``:
+        the name itself, unless a user's name (a parameter, a local, an external, of the function
+        or of a helper it inlines; ``local_names``: more of them) is spelled the same, then a fresh
+        ``_name``."""
+        used = self._versioned | set(local_names)
+        return {name: self.fresh("_" + name.lstrip("_")) if name in used else name
+                for name in GENERATED_GLOBALS}
+
+    def callable_name(self, label):
+        """Name for a function generated code calls (a registered one, printed as ``label``):
+        ``label`` unless a user's variable, another generated name or one of
+        ``GENERATED_GLOBALS`` is spelled so, then ``label_1``, ..."""
+        if label in self._versioned or label in self._handed or label in GENERATED_GLOBALS \
+                or keyword.iskeyword(label) or hasattr(builtins, label):
+            return self.fresh(label)
+        self.taken.add(label)
+        self._handed.add(label)
+        return label
 
     def adjoint(self, name):
         """Name for the adjoint (d output / d name) of ``name``."""

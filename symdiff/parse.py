@@ -4,7 +4,15 @@ Takes: a plain Python function (``def`` or ``lambda``). Returns: a ``ParsedFunct
 definition's AST (line numbers as in the user's file, columns as in the file's lines), the file name
 and the function. Every construct symdiff can never differentiate through raises a located
 ``SymdiffError`` here, before any work is done; the tracer rejects the rest where it meets it.
+
+The source read is the source of the code that runs: that of ``fun.__code__`` (a
+``functools.wraps`` wrapper is read as itself, not as the function it wraps), and it must compile
+to that very code (``same_code``): a file edited after import, or a cached text that belongs to
+another function defined at the same place, is a located ``StaleSourceError``, never a gradient
+of code that does not run.
 """
+
+import __future__
 
 import ast
 import inspect
@@ -12,7 +20,7 @@ import textwrap
 import types
 from dataclasses import dataclass
 
-from .errors import NoSourceError, UnsupportedSyntaxError
+from .errors import NoSourceError, StaleSourceError, UnsupportedSyntaxError
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,7 @@ class ParsedFunction:
     node: ast.AST  # ast.FunctionDef, or ast.Lambda for a lambda
     filename: str
     firstlineno: int
+    code: object = None  # the code object the source was checked to compile to (fun.__code__)
 
     def __repr__(self):
         return f"<ParsedFunction {self.fun.__qualname__} at {self.filename}:{self.firstlineno}>"
@@ -93,23 +102,25 @@ def parse_function(fun):
             col_offset=0,
             hint="write a plain function that returns a number",
         )
-    filename = fun.__code__.co_filename
-    try:
-        lines, firstlineno = inspect.getsourcelines(fun)
-    except (OSError, TypeError) as exc:
+    code = fun.__code__
+    filename = code.co_filename
+    try:  # of the code object: inspect.getsourcelines(fun) would follow __wrapped__
+        file_lines, start = inspect.findsource(code)
+        lines = inspect.getblock(file_lines[start:])
+    except (OSError, TypeError, IndexError) as exc:
         raise NoSourceError(
             f"cannot read the source of {fun.__qualname__!r} ({exc})",
             hint="define the function in a file (or a notebook cell); functions built with "
             "exec() or typed at a plain interpreter prompt have no source to read",
         ) from None
-    firstlineno = max(firstlineno, 1)
+    firstlineno = max(start + 1, 1)
     text = "".join(lines)
     dedented = textwrap.dedent(text)
     indent = _indent_removed(text, dedented)
     try:
         module = ast.parse(dedented)
     except (SyntaxError, RecursionError, MemoryError):
-        module = _parse_fragment(dedented) if fun.__name__ == "<lambda>" else None
+        module = _parse_fragment(dedented) if code.co_name == "<lambda>" else None
         if module is None:
             raise NoSourceError(
                 f"cannot parse the source of {fun.__qualname__!r}",
@@ -119,13 +130,22 @@ def parse_function(fun):
             ) from None
     ast.increment_lineno(module, firstlineno - 1)
     if indent:
-        for node in ast.walk(module):
-            if hasattr(node, "col_offset"):
-                node.col_offset += indent
-    node = _find_definition(module, fun, firstlineno)
-    parsed = ParsedFunction(fun=fun, node=node, filename=filename, firstlineno=firstlineno)
+        for sub in ast.walk(module):
+            if hasattr(sub, "col_offset"):
+                sub.col_offset += indent
+            if getattr(sub, "end_col_offset", None) is not None:
+                sub.end_col_offset += indent
+    node = _running_definition(_definitions(module, fun), file_lines, fun, firstlineno)
+    parsed = ParsedFunction(fun=fun, node=node, filename=filename, firstlineno=firstlineno,
+                            code=code)
     _check_fence(parsed)
     return parsed
+
+
+def signature(fun):
+    """``fun``'s parameters as its code has them (``inspect.signature`` without following a
+    ``functools.wraps`` wrapper's ``__wrapped__``: the wrapper is what runs)."""
+    return inspect.signature(fun, follow_wrapped=False)
 
 
 def _indent_removed(text, dedented):
@@ -144,32 +164,159 @@ def _parse_fragment(text):
     return None
 
 
-def _find_definition(module, fun, firstlineno):
-    name = fun.__name__
-    if name == "<lambda>":
-        lambdas = [n for n in ast.walk(module) if isinstance(n, ast.Lambda)]
-        argnames = list(fun.__code__.co_varnames[: fun.__code__.co_argcount])
-        matches = [n for n in lambdas if [a.arg for a in n.args.args] == argnames]
-        if len(matches) != 1:
-            raise NoSourceError(
-                "cannot tell which lambda on this line is the one to differentiate",
-                filename=fun.__code__.co_filename,
-                lineno=firstlineno,
-                hint="give the function a name with 'def', or put one lambda per line",
-            )
-        return matches[0]
-    for node in module.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            return node
-    for node in ast.walk(module):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
-            return node
+def _definitions(module, fun):
+    """The definitions in ``module`` that may be ``fun``'s: lambdas with its parameters, or
+    ``def`` s of its code's name (``co_name``: a wrapper copies its wrapped function's
+    ``__name__``, not its code), the one starting on its code's first line first."""
+    code = fun.__code__
+    if code.co_name == "<lambda>":
+        argnames = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+        return [n for n in ast.walk(module) if isinstance(n, ast.Lambda)
+                and [a.arg for a in [*n.args.posonlyargs, *n.args.args, *n.args.kwonlyargs]] == argnames]
+    found = [n for n in ast.walk(module)
+             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == code.co_name]
+    return sorted(found, key=lambda n: _first_line(n) != code.co_firstlineno)
+
+
+def _first_line(node):
+    """The line a definition's code object starts on: its first decorator's, else its own."""
+    return min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+
+
+def _running_definition(candidates, file_lines, fun, firstlineno):
+    """The candidate that is ``fun``'s definition, having checked that the text read compiles to
+    the code that runs; else a located error."""
+    code = fun.__code__
+    if not candidates:
+        raise NoSourceError(
+            f"cannot find the definition of {fun.__qualname__!r} in its source",
+            filename=code.co_filename,
+            lineno=firstlineno,
+            hint="define the function with 'def' in a file",
+        )
+    running = _running_code(file_lines, fun)
+    if running is None:
+        raise StaleSourceError(
+            f"the source symdiff reads for {fun.__qualname__!r} is not the code that runs: "
+            f"{code.co_filename} changed after the function was defined, or the text cached for "
+            "it belongs to another function defined at the same place",
+            filename=code.co_filename,
+            lineno=firstlineno,
+            hint="re-import the module (importlib.reload) or re-run the cell that defines the "
+            "function, then differentiate it again",
+        )
+    if len(candidates) == 1 or code.co_name != "<lambda>":
+        return candidates[0]
+    # Lambdas with the same parameters on one line: the one whose body holds the code's first
+    # instruction after RESUME (the innermost, for a lambda in a lambda).
+    first = next(((line, col) for line, _, col, _ in list(running.co_positions())[1:]
+                  if line is not None and col is not None), None)
+    holding = [n for n in candidates if first is not None and (n.body.lineno, n.body.col_offset)
+               <= first < (n.body.end_lineno, n.body.end_col_offset)]
+    if holding:
+        return min(holding, key=lambda n: (n.body.end_lineno - n.body.lineno,
+                                           n.body.end_col_offset - n.body.col_offset))
     raise NoSourceError(
-        f"cannot find the definition of {fun.__qualname__!r} in its source",
-        filename=fun.__code__.co_filename,
+        "cannot tell which lambda on this line is the one to differentiate",
+        filename=code.co_filename,
         lineno=firstlineno,
-        hint="define the function with 'def' in a file",
+        hint="give the function a name with 'def', or put one lambda per line",
     )
+
+
+# Compiler flags a module's 'from __future__ import ...' sets (they show in co_flags).
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
+
+_compiled_files = {}  # file name -> (its lines as linecache holds them, flags, their module code)
+_MAX_COMPILED_FILES = 64
+
+
+def _running_code(file_lines, fun):
+    """The code object the text ``file_lines`` (all of ``fun``'s file, as ``inspect`` read it)
+    defines where ``fun`` was defined, if it is the code that runs (``same_code``); else None.
+
+    The whole file is compiled, so that the definition compiles in its own context (closures,
+    classes, the module's imports and ``from __future__``); once per file text (linecache
+    keeps one list of lines per text).
+    """
+    code = fun.__code__
+    flags = (code.co_flags & _FUTURE_FLAGS) | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    cached = _compiled_files.get(code.co_filename)
+    if cached is not None and cached[0] is file_lines and cached[1] == flags:
+        module = cached[2]
+    else:
+        module = _compile_file(file_lines, code.co_filename, flags, fun.__globals__)
+        _compiled_files.pop(code.co_filename, None)
+        _compiled_files[code.co_filename] = (file_lines, flags, module)
+        while len(_compiled_files) > _MAX_COMPILED_FILES:  # the oldest goes first
+            del _compiled_files[next(iter(_compiled_files))]
+    if module is None:
+        return None
+    for candidate in _code_objects(module):
+        if candidate.co_name == code.co_name and candidate.co_firstlineno == code.co_firstlineno \
+                and same_code(candidate, code):
+            return candidate
+    return None
+
+
+def _compile_file(file_lines, filename, flags, module_globals):
+    """The module code of ``file_lines`` (None if it does not compile), asserts rewritten as
+    pytest's import hook rewrites them in a module it imported."""
+    text = "".join(file_lines)
+    try:
+        loader = module_globals.get("__loader__")
+        if type(loader).__name__ == "AssertionRewritingHook" and "assert" in text:
+            from _pytest.assertion.rewrite import rewrite_asserts
+
+            tree = ast.parse(text, filename)
+            rewrite_asserts(tree, text.encode("utf-8"), filename)
+            return compile(tree, filename, "exec", flags=flags, dont_inherit=True)
+        # From the text, not an AST: compiling an AST recurses in Python on deep expressions.
+        return compile(text, filename, "exec", flags=flags, dont_inherit=True)
+    except Exception:  # a text that does not compile is not the code that runs
+        return None
+
+
+def _code_objects(code):
+    """``code`` and every code object nested in its constants."""
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(c for c in current.co_consts if isinstance(c, types.CodeType))
+
+
+_SAME = ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_code",
+         "co_names", "co_varnames", "co_freevars", "co_cellvars", "co_name")
+
+
+def same_code(a, b):
+    """Whether two code objects do the same: the same bytecode over the same names, constants
+    (nested code compared likewise) and lines; columns and the qualified name aside."""
+    if any(getattr(a, attr) != getattr(b, attr) for attr in _SAME):
+        return False
+    if a.co_flags != b.co_flags or a.co_firstlineno != b.co_firstlineno:
+        return False
+    if getattr(a, "co_exceptiontable", None) != getattr(b, "co_exceptiontable", None):
+        return False
+    if [line for *_, line in a.co_lines()] != [line for *_, line in b.co_lines()]:
+        return False
+    return len(a.co_consts) == len(b.co_consts) and all(
+        _same_constant(x, y) for x, y in zip(a.co_consts, b.co_consts))
+
+
+def _same_constant(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, types.CodeType):
+        return same_code(a, b)
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same_constant(x, y) for x, y in zip(a, b))
+    if isinstance(a, frozenset):
+        return a == b
+    return repr(a) == repr(b)  # -0.0 is not 0.0; nan is nan
 
 
 def _check_fence(parsed):
@@ -189,7 +336,7 @@ def _check_fence(parsed):
             else f"'**{star.arg}' parameters are not supported",
             parsed,
             star,
-            hint="give each differentiated quantity a named parameter",
+            hint=_wrapper_hint(parsed.fun) or "give each differentiated quantity a named parameter",
         )
     if args.posonlyargs:
         pass  # positional-only parameters are fine
@@ -203,6 +350,17 @@ def _check_fence(parsed):
                 sub,
                 hint=_HINTS.get(type(sub)),
             )
+
+
+def _wrapper_hint(fun):
+    """For a decorator's wrapper (it has ``__wrapped__``): what symdiff reads, and what to do."""
+    wrapped = getattr(fun, "__wrapped__", None)
+    if wrapped is None:
+        return None
+    return (f"{fun.__qualname__} is a decorator's wrapper (functools.wraps) of "
+            f"{getattr(wrapped, '__qualname__', 'a function')}: symdiff differentiates the code "
+            "that runs, the wrapper; give the wrapper named parameters, or differentiate the "
+            "undecorated function (its __wrapped__)")
 
 
 # Constructs that change what the whole function is (a generator, a coroutine) or the scope of

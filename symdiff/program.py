@@ -5,6 +5,7 @@ on a differentiated value: two blocks and the ``Merge`` s that join their result
 (parameters, body, output) and ``walk`` over nested blocks. Stages never mutate these.
 """
 
+import types
 from dataclasses import dataclass, field
 
 import sympy
@@ -39,25 +40,50 @@ class External:
 
 @dataclass(frozen=True, eq=False)
 class Guard:
-    """A module-level or closure int/bool baked into a specialisation; it must not change."""
+    """Something outside the function that a specialisation baked in; it must not change.
+
+    ``kind``: "value" — a module-level or closure int/bool, the same value; "shape" — an array of
+    the same shape; "identity" — the very same object: a helper function read from a module or a
+    closure (``container`` a dict or a cell), or a function's ``__code__``/``__defaults__``/
+    ``__kwdefaults__`` (``container`` the function, ``name`` the attribute).
+    """
 
     name: str
     value: object
-    container: object  # the globals dict it lives in, or the closure cell
-    kind: str = "value"  # "value": the same value; "shape": an array of the same shape
+    container: object  # the globals dict it lives in, the closure cell, or (attributes) the object
+    kind: str = "value"
+    # Checked by the guarded entry of every float call too (``changed_text``); a helper's
+    # ``__code__`` (reassigned by hand only) is checked where the call path checks guards.
+    every_call: bool = True
+
+    def _now(self):
+        container = self.container
+        if isinstance(container, dict):
+            return container[self.name]
+        if isinstance(container, types.CellType):
+            return container.cell_contents
+        return getattr(container, self.name)
 
     def holds(self):
         """Whether the value is still the one the specialisation was built for."""
         try:
-            if isinstance(self.container, dict):
-                now = self.container[self.name]
-            else:
-                now = self.container.cell_contents
-        except (KeyError, ValueError):
+            now = self._now()
+        except (KeyError, ValueError, AttributeError):
             return False
+        if self.kind == "identity":
+            return now is self.value
         if self.kind == "shape":
             return getattr(now, "shape", None) == self.value
         return type(now) is type(self.value) and now == self.value
+
+    def changed_text(self, container, value):
+        """A Python expression, true when this "identity" guard no longer holds, given the names
+        its ``container`` and ``value`` are bound to in generated code (cheap: one lookup)."""
+        if isinstance(self.container, dict):  # a KeyError: see GeneratedCode.guarded_source
+            return f"{container}[{self.name!r}] is not {value}"
+        if isinstance(self.container, types.CellType):
+            return f"{container}.cell_contents is not {value}"
+        return f"{container}.{self.name} is not {value}"
 
 
 @dataclass(frozen=True)
@@ -120,6 +146,7 @@ class Program:
     guards: list = field(default_factory=list)
     libraries: set = field(default_factory=set)  # modules the user's calls came from
     helpers: dict = field(default_factory=dict)  # name in generated code -> Python callable
+    callable_names: dict = field(default_factory=dict)  # registered SymPy class -> that name
     namer: object = None
     local_names: set = field(default_factory=set)
     flags: set = field(default_factory=set)  # 1.0/0.0 merges: "a return was taken" (see to_sympy)

@@ -6,10 +6,12 @@ the modules it imports, and compiled functions whose source is registered in ``l
 tracebacks and ``inspect.getsource`` show it) and released when the functions are collected.
 """
 
+import builtins
 import itertools
 import linecache
 import math
 import os
+import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from .arrays import ScatterItems, format_key
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
 from .faithful import may_raise
+from .safe_text import python_comment, python_docstring
 from .schedule import IfBlock, Line, inline_single_use
 
 # ---------------------------------------------------------------------------------------------
@@ -134,13 +137,20 @@ class _Printing(SumsAsDifferences):
         self.helpers = set()
         self.printed = {}  # expression -> its text (both generated functions share their lines)
         self.shape_names = {}  # an array parameter's shape -> "x.shape"
+        self.callable_names = {}  # a registered function's SymPy class -> its name in the code
 
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
         if module in ("math", "numpy") and rest:
             self.used_modules.add(module)
             return f"{self.aliases[module]}.{rest}"
+        if not rest and fqn in self.aliases:  # a builtin (SymPy prints Min as min): as aliased
+            return self.aliases[fqn]
         return super()._module_format(fqn, register)
+
+    def _builtin(self, name):
+        """How the generated code calls the builtin ``name`` (``float``, ``round``, ``abs``)."""
+        return self.aliases.get(name, name)
 
     def _print_Float(self, expr):
         value = float(expr)
@@ -170,15 +180,16 @@ class _Printing(SumsAsDifferences):
         return self._binary(expr, "//")
 
     def _print_PyMax(self, expr):
-        return f"max({', '.join(self._print(a) for a in expr.args)})"  # in the user's order
+        return f"{self._builtin('max')}({', '.join(self._print(a) for a in expr.args)})"  # in order
 
     def _print_PyMin(self, expr):
-        return f"min({', '.join(self._print(a) for a in expr.args)})"
+        return f"{self._builtin('min')}({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_PySum(self, expr):
         start, *items = expr.args
         terms = ", ".join(self._print(a) for a in items) + ("," if len(items) == 1 else "")
-        return f"sum(({terms}))" if start is sympy.S.Zero else f"sum(({terms}), {self._print(start)})"
+        name = self._builtin("sum")
+        return f"{name}(({terms}))" if start is sympy.S.Zero else f"{name}(({terms}), {self._print(start)})"
 
     def _print_sign(self, expr):
         """-1, 0 or 1, and nan for nan (``math.copysign(1, nan)`` is 1)."""
@@ -215,7 +226,7 @@ class _Printing(SumsAsDifferences):
     def _helper(self, name):
         self.helpers.add(name)
         self.used_modules.add(HELPERS[name][1])
-        return name
+        return self.aliases.get(name, name)
 
     def _shape(self, shape):
         """A shape in generated code: ``x.shape`` when it is an array parameter's shape (the
@@ -271,14 +282,26 @@ class _Printing(SumsAsDifferences):
 
     def _print_Scatter(self, expr):
         (value,) = self._ops(expr)
-        return f"{self._helper('_scatter')}({value}, {self._shape(expr.shape)}, {expr.params['key']!r})"
+        key = self._key_literal(expr.params["key"])
+        return f"{self._helper('_scatter')}({value}, {self._shape(expr.shape)}, {key})"
 
     def _print_ScatterItems(self, expr):
         values = self._ops(expr)
         keys = expr.params["keys"]
         if len(expr.shape) == 1 and len(keys) == expr.shape[0] and keys == tuple((i,) for i in range(expr.shape[0])):
             return f"{self._np('array')}([{', '.join(values)}])"
-        return f"{self._helper('_scatter_items')}({self._shape(expr.shape)}, {keys!r}, ({', '.join(values)},))"
+        return (f"{self._helper('_scatter_items')}({self._shape(expr.shape)}, "
+                f"{self._key_literal(keys)}, ({', '.join(values)},))")
+
+    def _key_literal(self, key):
+        """An index (tuples of ints, slices) as a literal: ``repr``, its ``slice``/``Ellipsis``
+        spelled as aliased when a user's name took the builtin's."""
+        text = repr(key)
+        for name in ("slice", "Ellipsis"):
+            alias = self.aliases.get(name, name)
+            if alias != name:
+                text = re.sub(rf"(?<![\w.]){name}\b", alias, text)
+        return text
 
     def _print_Concatenate(self, expr):
         return f"{self._np('concatenate')}(({', '.join(self._ops(expr))},), axis={expr.params['axis']})"
@@ -315,14 +338,15 @@ class _Printing(SumsAsDifferences):
         return f"{self._helper('_extreme_grad')}({x}, {best}, {bar}, {expr.params['axis']})"
 
     def _print_RegisteredBase(self, expr):
-        """A function added with ``symdiff.register``: call it by its name."""
-        return f"{expr._label}({', '.join(map(self._print, expr.args))})"
+        """A function added with ``symdiff.register``: call it by the name the program gave it."""
+        name = self.callable_names.get(type(expr), expr._label)
+        return f"{name}({', '.join(map(self._print, expr.args))})"
 
     def _step(self, name, expr):
         """``math.floor`` & co. return an int: wrapped in ``float`` so that no value or gradient
         comes back as an int (Python's ``x // c`` on floats is a float, too)."""
         text = f"{self._module_format(self.library + '.' + name)}({self._print(expr.args[0])})"
-        return text if self.library == "numpy" else f"float({text})"
+        return text if self.library == "numpy" else f"{self._builtin('float')}({text})"
 
     def _print_Tie(self, expr):
         """1.0 where a max/min argument equals the max/min, else 0.0 (tie-sharing weights)."""
@@ -347,13 +371,13 @@ class _Printing(SumsAsDifferences):
     def _print_Round(self, expr):
         if self.library == "numpy":
             return f"{self._module_format('numpy.round')}({self._print(expr.args[0])})"
-        return f"float(round({self._print(expr.args[0])}))"
+        return f"{self._builtin('float')}({self._builtin('round')}({self._print(expr.args[0])}))"
 
     def _print_RoundDigits(self, expr):
         x, ndigits = (self._print(a) for a in expr.args)
         if self.library == "numpy":
             return f"{self._module_format('numpy.round')}({x}, {ndigits})"
-        return f"round({x}, {ndigits})"
+        return f"{self._builtin('round')}({x}, {ndigits})"
 
     def _print_Heaviside(self, expr):
         """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally), nan at nan."""
@@ -388,7 +412,7 @@ class MathPrinter(_Printing, PythonCodePrinter):
         return super()._print_Mul(expr)
 
     def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
+        return f"{self._builtin('abs')}({self._print(expr.args[0])})"
 
     def _print_Pow(self, expr, rational=False):
         """A fractional power of a value that may be negative as ``math.pow``: a ValueError
@@ -560,20 +584,29 @@ class GeneratedCode:
     prelude: str = ""  # the helper functions' source, shared by both functions
     fallbacks: dict = field(default_factory=dict)  # kind -> name of its IEEE fallback (see below)
 
-    def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None):
+    def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None, changed=()):
         """``kind``'s function behind a type check: all floats run the code here; anything else
         (ints, arrays, keywords left out) goes to ``dispatch``; where Python arithmetic raises in
         the reverse pass, ``ieee`` gives the IEEE result. The call path of ``grad(f)(2.0)``: no
         wrapper in between.
+
+        ``changed``: expressions true when something the trace read (a helper function, its
+        defaults) is no longer the same object; then the call goes to ``dispatch`` too (which
+        traces again). A helper deleted from its module is a KeyError there: the same.
         """
         params = list(self.arguments)
         checks = checks or {}
-        check = " or ".join(checks.get(p, f"type({p}) is not float") for p in params) or "False"
+        type_, float_ = self.aliases.get("type", "type"), self.aliases.get("float", "float")
+        check = " or ".join([*(checks.get(p, f"{type_}({p}) is not {float_}") for p in params),
+                             *changed]) or "False"
         call = ", ".join(params)
+        test = [f"    if {check}:", f"        return {dispatch}({call})"]
+        if changed:
+            test = ["    try:", *["    " + line for line in test], "    except KeyError:",
+                    f"        return {dispatch}({call})"]
         lines = [
             f"def {name}({', '.join(f'{p}={missing}' for p in params)}):",
-            f"    if {check}:",
-            f"        return {dispatch}({call})",
+            *test,
             *self.bodies[kind].with_fallback(f"{ieee}({call})"),
         ]
         return "\n".join(lines) + "\n"
@@ -601,7 +634,9 @@ class GeneratedCode:
         )
         constants = "".join(f"{name} = {_literal(value, self.aliases['numpy'])}\n"
                             for name, value in self.constants.items())
-        parts = [header, imports, constants]
+        renamed = "".join(f"{alias} = {builtin.__name__}\n"
+                          for alias, builtin in builtin_aliases(self.aliases).items())
+        parts = [header, imports, renamed, constants]
         return "\n".join(p for p in parts if p) + "\n\n" + self.source
 
 
@@ -661,6 +696,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     """
     program = gradient_program.program
     printer = make_printer(library, aliases, ieee)
+    printer.callable_names = program.callable_names
     if library == "numpy" and schedule.math_calls and not ieee:
         printer.use_math_for(schedule.math_calls)
     for p in program.params:
@@ -725,7 +761,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         vg_body,
     )
     helpers = set(printer.helpers)
-    prelude = "".join(HELPERS[name][0] + "\n\n" for name in sorted(helpers))
+    prelude = "".join(helper_source(name, aliases) + "\n\n" for name in sorted(helpers))
     return GeneratedCode(
         source=prelude + grad_text + "\n\n" + vg_text,
         grad_source=prelude + grad_text,
@@ -768,6 +804,22 @@ def _unread(lines, returns):
     return {line.target for line in lines if isinstance(line, Line) and line.target not in read}
 
 
+def helper_source(name, aliases):
+    """The source of the helper ``name`` (``HELPERS``), with the names it uses spelled as
+    ``aliases`` says (``_digamma_1``, ``_math``) where a user's name took the plain one."""
+    renames = {k: v for k, v in aliases.items() if k != v and k in (*HELPERS, "math", "numpy")}
+    text = HELPERS[name][0]
+    if not renames:
+        return text
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renames)) + r")\b")
+    return pattern.sub(lambda m: renames[m.group(1)], text)
+
+
+def builtin_aliases(aliases):
+    """``{alias: builtin}`` for the builtins generated code calls by another name."""
+    return {v: getattr(builtins, k) for k, v in aliases.items() if k != v and hasattr(builtins, k)}
+
+
 def _signature(names, defaults):
     """``x, delta=1.0``: the defaults of the trailing parameters that have one (``defaults``:
     name -> number), as the user's function has them."""
@@ -778,7 +830,8 @@ def _signature(names, defaults):
 
 
 def _function(name, signature, doc, body):
-    body.head = [f"def {name}({signature}):", f'    """{doc}"""']
+    """The text of one function; ``doc`` (it names the user's file) through ``python_docstring``."""
+    body.head = [f"def {name}({signature}):", f"    {python_docstring(doc)}"]
     return "\n".join([*body.head, *body.lines()]) + "\n"
 
 
@@ -819,7 +872,7 @@ def _body(lines, printer, indent="    ", current=None, bare=()):
     for line in lines:
         tag = (line.lineno, line.reverse, line.filename)
         if tag != current and line.lineno is not None:
-            out.append(f"{indent}# {_label(line)}: {line.source}")
+            out.append(f"{indent}# {python_comment(f'{_label(line)}: {line.source}')}")
             current = tag
         if isinstance(line, IfBlock):
             out.append(f"{indent}if {_unwrap(printer.doprint(line.cond))}:")
@@ -898,6 +951,7 @@ class CompiledCode:
         namespace.update({"__name__": "symdiff.generated", **code.callables, **(extra_globals or {})})
         for module in code.modules:
             namespace[code.aliases[module]] = {"math": math, "numpy": numpy}[module]
+        namespace.update(builtin_aliases(code.aliases))
         namespace.update({k: v for k, v in code.constants.items() if k not in (live or {})})
         # The source stays readable while any function lives (their globals hold the anchor).
         self._anchor = namespace["__symdiff_anchor__"] = _Anchor()
@@ -905,7 +959,7 @@ class CompiledCode:
         if code.prelude:
             self._exec(code.prelude, "helpers")
             for name in code.helpers:  # differentiable again (grad(grad(f))): see functions.rule_for
-                namespace[name].__symdiff_helper__ = name
+                namespace[code.aliases.get(name, name)].__symdiff_helper__ = name
         self._functions = {}
         self._lock = threading.Lock()
 
@@ -948,13 +1002,29 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
     for i, (param, (shape, dtype)) in enumerate((arrays or {}).items()):
         dtype_name = namer.fresh(f"_dtype{i}")
         extra[dtype_name] = dtype
-        checks[param] = (f"type({param}) is not {names['ndarray']} or {param}.shape != {shape!r} "
+        checks[param] = (f"{build.code.aliases.get('type', 'type')}({param}) is not {names['ndarray']} "
+                         f"or {param}.shape != {shape!r} "
                          f"or {param}.dtype is not {dtype_name}")
-    # Named like the user's function: a wrong call reads "f() takes ... arguments".
-    name = build.program.name if build.program.name.isidentifier() else (
-        build.code.grad_name if kind == "grad" else build.code.value_and_grad_name)
+    # Named like the user's function: a wrong call reads "f() takes ... arguments" (unless that
+    # name is a global the code uses: a function named 'round' or 'math').
+    own = build.code.grad_name if kind == "grad" else build.code.value_and_grad_name
+    name = build.program.name
+    if not name.isidentifier() or name in compiled.namespace or name in build.code.aliases:
+        name = own
+    changed = []
+    held = {}  # id of a guard's container or value -> its name in the namespace
+    for guard in build.program.guards:
+        if guard.kind != "identity" or not guard.every_call:
+            continue
+        bound = []
+        for obj in (guard.container, guard.value):
+            if id(obj) not in held:
+                held[id(obj)] = namer.fresh("_held")
+                extra[held[id(obj)]] = obj
+            bound.append(held[id(obj)])
+        changed.append(guard.changed_text(*bound))
     source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"],
-                                       checks)
+                                       checks, changed)
     namespace = dict(compiled.namespace)
     namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing,
                       names["ndarray"]: numpy.ndarray, **extra})

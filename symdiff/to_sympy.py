@@ -81,6 +81,9 @@ class Frame:
         return self.parsed.filename
 
 
+# Modules whose attributes are the library symdiff knows (functions.py), not a user's values.
+_LIBRARY_MODULES = frozenset({"math", "cmath", "numpy", "scipy", "sympy", "builtins", "operator"})
+
 _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv,
@@ -125,7 +128,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.guards = {}
         self.libraries = set()
         self.math_calls = set()  # see Program.math_calls
-        self.helpers = {}
+        self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
         self.current = node  # the statement being executed, for error locations
         self.frame = self._frame_for(parsed, self.fun, parent=None, depth=0)
@@ -166,12 +169,23 @@ class Tracer(ControlFlow, ArrayValues):
             constants=self.constants,
             guards=list(self.guards.values()),
             libraries=self.libraries,
-            helpers=self.helpers,
+            **self._callables(),
             namer=self.namer,
             local_names=self.frame.local_names,
             flags=self.flags,
             math_calls=self.math_calls,
         )
+
+    def _callables(self):
+        """``helpers`` (name -> callable) and ``callable_names`` (SymPy class -> name) of the
+        registered functions the program calls: each its own name, never another's or a user's
+        variable's (two functions both named ``act`` are ``act`` and ``act_1``)."""
+        helpers, names = {}, {}
+        for cls, (label, func) in self.registered.items():
+            name = self.namer.callable_name(label)
+            helpers[name] = func
+            names[cls] = name
+        return {"helpers": helpers, "callable_names": names}
 
     def _bind_params(self, args):
         params = []
@@ -654,7 +668,12 @@ class Tracer(ControlFlow, ArrayValues):
                     SymdiffError, f"module {module!r} has no attribute {node.attr!r}",
                     self.frame.parsed, node, hint="check the spelling of the function or constant",
                 )
-            return getattr(base, node.attr)
+            value = getattr(base, node.attr)
+            if module.partition(".")[0] not in _LIBRARY_MODULES and node.attr in vars(base):
+                # A user's module: its numbers are read when the gradient runs, its functions
+                # guarded, as for the function's own globals.
+                return self._external(node.attr, value, vars(base))
+            return value
         if self.is_array(base):
             return self.array_attribute(base, node)
         if isinstance(base, list) and node.attr in LIST_METHODS:
@@ -829,7 +848,7 @@ class Tracer(ControlFlow, ArrayValues):
         if rule.library not in ("builtins", "user"):
             self.libraries.add(rule.library)
         if rule.library == "user":
-            self.helpers.update(rule.helpers)
+            self.registered.setdefault(rule.build, next(iter(rule.helpers.items())))
         if not any(isinstance(a, sympy.Basic) for a in args):
             try:
                 return func(*args)  # concrete call, as Python would do it
@@ -875,9 +894,18 @@ class Tracer(ControlFlow, ArrayValues):
                 hint=exc.hint or "register a derivative with symdiff.register(...)",
             ) from None
         frame = self._frame_for(parsed, func, parent=None, depth=self.frame.depth + 1)
+        self.guard_function(func)
         defaults = (tuple(func.__defaults__ or ()), dict(func.__kwdefaults__ or {}))
         return self._inline(parsed.node, parsed, func, frame, args, kwargs, node, func.__qualname__,
                             defaults)
+
+    def guard_function(self, func):
+        """The trace read ``func``'s code and defaults: guard that they stay the same objects."""
+        for attr in ("__code__", "__defaults__", "__kwdefaults__"):
+            value = getattr(func, attr)
+            if value is not None or attr == "__code__":
+                self.guards[(id(func), attr)] = Guard(attr, value, func, "identity",
+                                                      every_call=attr != "__code__")
 
     def _inline(self, fnode, parsed, func, parent_frame, args, kwargs, node, name, defaults):
         """Run a helper's body with these arguments; its statements join the program.
@@ -1018,6 +1046,10 @@ class Tracer(ControlFlow, ArrayValues):
                 self.shapes[symbol] = value.shape
             return symbol
         if not isinstance(value, (numbers.Real, np.floating)):
+            if not isinstance(value, types.ModuleType):
+                # What the trace made of it (a helper inlined, a rule, a string compared) holds
+                # while it is this very object; rebound, the function is traced again.
+                self.guards[(key, "identity")] = Guard(name, value, container, "identity")
             return value
         constant = functions.CONSTANT_VALUES.get(float(value))
         if constant is not None:

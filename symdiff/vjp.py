@@ -41,7 +41,7 @@ def compile_vjp(program, wrt_names):
             hint="write that step with operations symdiff can differentiate twice",
         ) from None
     lowered = schedule(gradient_program)
-    aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
+    aliases = program.namer.generated_aliases(program.local_names)
     names = [
         *[p.symbol.name for p in program.params if p.name not in program.concrete],
         *[e.symbol.name for e in program.externals],
@@ -98,8 +98,8 @@ def gradient_as_program(gradient_program):
         params=program.params, body=body, output=output, output_lineno=program.output_lineno,
         externals=program.externals, concrete=program.concrete, shapes=shapes,
         constants=program.constants, guards=program.guards, libraries=program.libraries | {"numpy"},
-        helpers=program.helpers, namer=program.namer, local_names=program.local_names,
-        math_calls=program.math_calls,
+        helpers=program.helpers, callable_names=program.callable_names, namer=program.namer,
+        local_names=program.local_names, math_calls=program.math_calls,
     )
 
 
@@ -179,6 +179,7 @@ class Jacobian(Gradient):
     def _make_entry(self, build, kinds, key, args=()):
         fn = build.grad_fn
         externals = build.program.externals
+        guards = build.program.guards
         shape = build.output_shape
         count = math.prod(shape) if shape else 1
         single = len(self.wrt) == 1
@@ -186,6 +187,8 @@ class Jacobian(Gradient):
         from .api import _as_float
 
         def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
             args = [_as_float(a, k, i in wrt) for i, (a, k) in enumerate(zip(args, kinds))
                     if k != "concrete"]
             args += [e.read() for e in externals]

@@ -1,5 +1,6 @@
 """The ``symdiff`` command through real subprocesses: exit codes, stdout and stderr."""
 
+import math
 import os
 import subprocess
 import sys
@@ -68,6 +69,9 @@ def test_emit_writes_c_by_suffix_and_python_by_flag(tmp_path):
     assert result.stdout == f"wrote {out} (c: u_grad, u_value_and_grad)\n"
     assert out.read_text() == emit(demo.u, language="c")
     result = run("emit", "symdiff/demo.py:u", "-o", out, "--lang", "python")
+    assert result.returncode == 2 and result.stderr == f"symdiff: {out} exists; pass --force to overwrite it\n"
+    assert out.read_text() == emit(demo.u, language="c")  # untouched
+    result = run("emit", "symdiff/demo.py:u", "-o", out, "--lang", "python", "--force")
     assert result.returncode == 0 and out.read_text() == emit(demo.u)
 
 
@@ -115,3 +119,71 @@ def test_show_with_wrt(model):
     assert result.returncode == 0, result.stderr
     assert "dloss/dx = 2*y*(-RATE + x*y)/((-RATE + x*y)**2 + 1)" in result.stdout
     assert "dloss/dy" not in result.stdout.split("Chain rule")[0]
+
+
+# ---- never over the user's source; importing runs the file (issue 11, item 22) ----
+
+
+def test_emit_never_writes_over_its_input_file(model):
+    before = model.read_text()
+    for extra in ((), ("--force",)):
+        result = run("emit", f"{model}:loss", "-o", model, *extra)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr == f"symdiff: refusing to write {model}: it is the input file {model}\n"
+        assert model.read_text() == before
+    link = model.parent / "link.py"
+    link.symlink_to(model)
+    result = run("emit", f"{model}:loss", "-o", link, "--force")
+    assert result.returncode == 2 and "it is the input file" in result.stderr
+    assert model.read_text() == before
+
+
+def test_emit_refuses_an_existing_output_without_force(model, tmp_path):
+    out = tmp_path / "loss_grad.py"
+    out.write_text("# the user's own file\n")
+    result = run("emit", f"{model}:loss", "-o", out)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"symdiff: {out} exists; pass --force to overwrite it\n"
+    assert out.read_text() == "# the user's own file\n"
+    result = run("emit", f"{model}:loss", "-o", out, "--force")
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == result_of_emit(model, "loss")
+
+
+def result_of_emit(path, name):
+    """The module ``symdiff emit PATH:NAME`` prints (stdout only)."""
+    result = run("emit", f"{path}:{name}")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_a_module_that_exits_or_is_interrupted_at_import(tmp_path):
+    exits = tmp_path / "exits.py"
+    exits.write_text("import sys\nsys.exit(3)\n\ndef f(x):\n    return x\n")
+    for command in ("show", "emit"):
+        result = run(command, f"{exits}:f")
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr == f"symdiff: cannot import {exits}: its top-level code called sys.exit(3)\n"
+    interrupted = tmp_path / "interrupted.py"
+    interrupted.write_text("raise KeyboardInterrupt\n")
+    result = run("show", f"{interrupted}:f")
+    assert result.returncode == 130 and result.stdout == ""
+    assert result.stderr == "symdiff: interrupted\n"  # no traceback
+
+
+def test_what_the_module_prints_at_import_stays_out_of_the_emitted_module(tmp_path):
+    chatty = tmp_path / "chatty.py"
+    chatty.write_text("import math\nprint('hello from chatty')\n\ndef f(x):\n    return math.sin(x) * x\n")
+    result = run("emit", f"{chatty}:f")
+    assert result.returncode == 0 and result.stderr == "hello from chatty\n"
+    namespace = {}
+    exec(compile(result.stdout, "emitted", "exec"), namespace)
+    x = 0.7
+    assert namespace["f_grad"](x) == pytest.approx(math.sin(x) + x * math.cos(x), rel=1e-15)
+
+
+def test_help_says_show_and_emit_import_the_file():
+    assert "show and emit import FILE: its top-level code runs" in run("--help").stdout
+    for command in ("show", "emit"):
+        assert "FILE is imported: its top-level code runs." in run(command, "--help").stdout
+    assert "--force" in run("emit", "--help").stdout
