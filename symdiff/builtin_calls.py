@@ -131,7 +131,10 @@ def _builtin_number(python_type, symbolic):
         (value,) = args
         tracer.require_number(value, node)
         if isinstance(value, sympy.Basic):
-            return symbolic(value)
+            result = symbolic(value)
+            if result is not value:  # int(x): Python's truncation (int(nan) raises), in numpy code too
+                tracer.math_calls.add(result)
+            return result
         return python_type(value)
 
     return call

@@ -877,7 +877,7 @@ class Tracer(ControlFlow, ArrayValues):
                 # Python computes
                 args = [self.named(a) for a in args]
                 result = build(*args)
-        if rule.library == "math":
+        if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
             self.math_calls.update(_calls_in(result, args))
         return self.shallow(result)
 
