@@ -131,10 +131,14 @@ def _check_scalar_output(program, with_value):
     shape = program.shapes.get(program.output, ())
     if not shape:
         return
-    from .arrays import ArrayOp
+    from .arrays import ArrayOp, BroadcastTo
     from .program import walk
 
-    elementwise = not any(isinstance(getattr(i, "expr", None), ArrayOp) for i in walk(program.body))
+    def structural(expr):  # a constant given its shape (0*x folded to 0) is still elementwise
+        return isinstance(expr, ArrayOp) and not (
+            isinstance(expr, BroadcastTo) and not expr.operands[0].free_symbols)
+
+    elementwise = not any(structural(getattr(i, "expr", None)) for i in walk(program.body))
     if elementwise:
         return  # d/dx of sum(f(x)): for an elementwise f, the elementwise derivative
     raise ShapeError(

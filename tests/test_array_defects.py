@@ -1,0 +1,310 @@
+"""Issue 11, the array defects (items 5, 6, 7, 14, 15, 19, 20): each reproduction, with the right
+number checked against an independent reference (the 50-digit mpmath re-execution of the source,
+a closed form differentiated by SymPy, or the user's own function run by numpy) or the located
+error symdiff must give instead.
+"""
+
+import importlib.util
+import inspect
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+import symdiff
+from symdiff import ShapeError, SymdiffError, grad, hessian, jacobian, value_and_grad
+
+from .reference import close_array, mp_grad, mp_hessian, mp_jacobian, mp_value
+
+
+def _line_of(f, text):
+    lines, start = inspect.getsourcelines(f)
+    return start + next(i for i, line in enumerate(lines) if text in line)
+
+
+def _assert_close(got, want, rtol=1e-10, atol=1e-12):
+    bad = close_array(got, want, rtol=rtol, atol=atol)
+    assert not bad, "; ".join(bad)
+
+
+# ---- item 7: shapes survive SymPy folding an array expression to a constant ----
+def times_zero(x):
+    return 0 * x
+
+
+def minus_itself(x):
+    return x - x
+
+
+def folded_plus_one(x):
+    return x * 0 + 1.0
+
+
+def folded_then_summed(x):
+    y = x - x
+    y += 2.0 * x
+    return np.sum(y * x)
+
+
+def folded_ufunc(x):
+    return np.subtract(x, x)
+
+
+def folded_matrix(A, v):
+    return (A - A) @ v + np.tanh(A @ v)
+
+
+@pytest.mark.parametrize("f", [times_zero, minus_itself, folded_plus_one, folded_ufunc])
+def test_jacobian_of_folded_array_keeps_its_shape(f):
+    x = np.array([1.0, -2.0, 3.0])
+    J = jacobian(f)(x)
+    assert J.shape == (3, 3)
+    _assert_close(J, mp_jacobian(f, (x,)))
+
+
+def test_value_of_folded_array_is_the_functions_value():
+    x = np.array([1.0, -2.0, 3.0])
+    value, gradient = value_and_grad(times_zero)(x)
+    assert isinstance(value, np.ndarray) and value.shape == (3,)
+    np.testing.assert_array_equal(value, times_zero(x))
+    np.testing.assert_array_equal(gradient, np.zeros(3))
+
+
+def test_gradient_through_a_folded_value_matches_reference():
+    x = np.array([0.5, -1.5, 2.0])
+    _assert_close(grad(folded_then_summed)(x), mp_grad(folded_then_summed, (x,))[0])
+
+
+def test_jacobian_through_a_folded_matrix_matches_reference():
+    A, v = np.arange(6.0).reshape(2, 3), np.array([0.5, 1.0, -2.0])
+    J = jacobian(folded_matrix, wrt="v")(A, v)
+    assert J.shape == (2, 3)
+    _assert_close(J, mp_jacobian(folded_matrix, (A, v), wrt=("v",)))
+    J2 = jacobian(times_zero)(np.ones((2, 2)))
+    assert J2.shape == (4, 4) and not J2.any()
+
+
+# ---- item 20: a registered function that reduces along an axis ----
+def _row_sum(A):
+    return np.sum(A, axis=1)
+
+
+def _row_sum_slope(A):
+    return 1.0
+
+
+def uses_row_sum(A):
+    return np.sum(_row_sum(A) ** 2)
+
+
+def _softsign(x):
+    return x / (1 + np.abs(x))
+
+
+def _softsign_slope(x):
+    return 1 / (1 + abs(x)) ** 2
+
+
+def uses_softsign(A):
+    return np.sum(_softsign(A) * A)
+
+
+@pytest.fixture
+def registered():
+    symdiff.register(_row_sum, _row_sum_slope)
+    symdiff.register(_softsign, _softsign_slope)
+    yield
+    symdiff.unregister(_row_sum)
+    symdiff.unregister(_softsign)
+
+
+def test_registered_reduction_on_a_matrix_is_a_located_error(registered):
+    A = np.ones((2, 3))
+    with pytest.raises(ShapeError) as info:
+        grad(uses_row_sum)(A)
+    err = info.value
+    assert err.lineno == _line_of(uses_row_sum, "_row_sum(A) ** 2")
+    assert "(2,)" in str(err) and "(2, 3)" in str(err) and "elementwise" in str(err)
+    assert err.hint and "np.sum" in err.hint
+
+
+def test_registered_function_whose_derivative_fails_is_a_located_error():
+    def slope(A):
+        return np.ones_like(A)
+
+    symdiff.register(_row_sum, slope)
+    try:
+        with pytest.raises(SymdiffError) as info:
+            grad(uses_row_sum)(np.ones((2, 3)))
+    finally:
+        symdiff.unregister(_row_sum)
+    assert not isinstance(info.value, AttributeError)
+    assert info.value.lineno is not None and info.value.filename == __file__
+
+
+def test_registered_elementwise_function_on_a_matrix_matches_reference(registered):
+    A = np.array([[0.5, -1.0, 2.0], [1.5, -0.25, 3.0]])
+    _assert_close(grad(uses_softsign)(A), mp_grad(uses_softsign, (A,))[0])
+
+
+# ---- item 6: np.inner contracts the last axes ----
+def inner_sin(a, b):
+    return np.sum(np.sin(np.inner(a, b)))
+
+
+def inner_weighted(a, b):
+    return np.sum(np.inner(a, b) * np.arange(1.0, 1.0 + np.size(np.inner(a, b))).reshape(np.shape(np.inner(a, b))))
+
+
+_INNER_SHAPES = [((3, 3), (3, 3)), ((3,), (4, 3)), ((2, 3), (3,)), ((3,), (3,)), ((2, 3), (4, 3))]
+
+
+@pytest.mark.parametrize("sa, sb", _INNER_SHAPES, ids=[f"{a}x{b}" for a, b in _INNER_SHAPES])
+@pytest.mark.parametrize("f", [inner_sin, inner_weighted])
+def test_inner_value_and_gradient_match_reference(f, sa, sb):
+    rng = np.random.default_rng(len(sa) * 10 + len(sb))
+    a, b = rng.uniform(-1, 1, sa), rng.uniform(-1, 1, sb)
+    value, gradient = value_and_grad(f)(a, b)
+    assert abs(value - f(a, b)) <= 1e-12 * max(1.0, abs(f(a, b)))
+    want = mp_grad(f, (a, b))
+    for got, w in zip(gradient, want):
+        _assert_close(got, w)
+
+
+def test_inner_is_not_matmul_for_square_matrices():
+    a = np.arange(9.0).reshape(3, 3) / 10
+    b = np.arange(9.0, 18.0).reshape(3, 3) / 10
+    value = value_and_grad(inner_sin)(a, b)[0]
+    assert abs(value - np.sum(np.sin(np.inner(a, b)))) < 1e-12
+    assert abs(value - np.sum(np.sin(a @ b))) > 0.1
+
+
+def test_inner_with_a_number_scales():
+    def f(x):
+        return np.sum(np.inner(2.5, x) ** 2)
+
+    x = np.array([1.0, -2.0])
+    _assert_close(grad(f)(x), mp_grad(f, (x,))[0])
+
+
+def test_inner_with_different_last_dimensions_is_a_located_shape_error():
+    def f(a, b):
+        return np.sum(np.inner(a, b))
+
+    with pytest.raises(ShapeError) as info:
+        grad(f)(np.ones(3), np.ones((4, 2)))
+    err = info.value
+    assert err.lineno == _line_of(f, "np.inner(a, b)")
+    assert "(3,)" in str(err) and "(4, 2)" in str(err) and "last" in str(err)
+
+
+# ---- item 19: numpy/math calls bind their arguments like the real function ----
+def clip_keywords(x):
+    return np.sum(np.clip(x, a_min=0.1, a_max=1.1) * x)
+
+
+def clip_new_names(x):
+    return np.sum(np.clip(x, min=0.1, max=1.1) ** 2)
+
+
+def clip_one_keyword(x):
+    return np.sum(np.clip(x, 0.1, a_max=1.1) * x)
+
+
+def reductions_by_keyword(A):
+    return np.sum(np.sum(A, axis=0) ** 2) + np.sum(np.mean(A, 1) * np.max(a=A, axis=1))
+
+
+def methods_by_keyword(A):
+    return np.sum(A.sum(axis=1) ** 2) + A.mean(axis=0, keepdims=False)[1] + A.max(0)[2]
+
+
+def shapes_by_keyword(A):
+    B = np.reshape(A, shape=(3, 2))
+    C = A.reshape((3, 2)) + A.reshape(3, 2) + np.transpose(A, axes=(1, 0))
+    D = np.concatenate([A, A * 2.0], axis=1)
+    return np.sum(B * C) + np.sum(D.transpose(1, 0)[0] * np.linalg.norm(x=A))
+
+
+def ufunc_by_keyword(x):
+    return np.sum(np.power(x, 2.0) + np.arctan2(x, 2.0) + np.round(x, decimals=1) * x)
+
+
+CLIP_POINTS = [np.array([-0.5, 0.05, 0.4, 1.0, 1.5]), np.array([0.2, 2.0, -1.0, 0.7, 1.05])]
+
+
+@pytest.mark.parametrize("x", CLIP_POINTS, ids=["a", "b"])
+@pytest.mark.parametrize("f", [clip_keywords, clip_new_names, clip_one_keyword])
+def test_clip_with_keywords_matches_reference(f, x):
+    value, gradient = value_and_grad(f)(x)
+    assert value == pytest.approx(f(x), rel=1e-14)
+    _assert_close(gradient, mp_grad(f, (x,))[0])
+
+
+@pytest.mark.parametrize("f", [reductions_by_keyword, methods_by_keyword, shapes_by_keyword])
+def test_structural_calls_with_keywords_match_reference(f):
+    A = np.array([[0.5, -1.0, 2.0], [1.5, -0.25, 3.0]])
+    value, gradient = value_and_grad(f)(A)
+    assert value == pytest.approx(f(A), rel=1e-13)
+    _assert_close(gradient, mp_grad(f, (A,))[0])
+
+
+def test_ufunc_with_keywords_matches_the_function():
+    x = np.array([0.33, -1.27, 2.5])
+    value, gradient = value_and_grad(ufunc_by_keyword)(x)
+    assert value == pytest.approx(ufunc_by_keyword(x), rel=1e-14)
+    # d/dx (x**2 + atan2(x, 2) + round(x, 1)*x): the rounding is a step (derivative 0)
+    want = 2 * x + 2.0 / (4.0 + x * x) + np.round(x, 1)
+    np.testing.assert_allclose(gradient, want, rtol=1e-13)
+
+
+def keeps_dims(x):
+    return np.sum(np.sum(x, keepdims=True) * x)
+
+
+def ufunc_out(x):
+    return np.sum(np.sin(x, out=np.zeros(3)))
+
+
+def misspelt_axis(A):
+    return np.sum(np.sum(A, axes=0))
+
+
+def too_many_arguments(x):
+    return np.sum(np.clip(x, 0.0, 1.0, None, 5))
+
+
+def math_keyword(x):
+    return np.sum(np.exp(x)) * np.sum(x) + round(2.5 * np.sum(x), ndigits=1) * np.sum(x, dtype=None)
+
+
+@pytest.mark.parametrize("f, text, what", [
+    (keeps_dims, "keepdims=True", "keepdims=..."),
+    (ufunc_out, "out=np.zeros(3)", "out=..."),
+])
+def test_unsupported_keyword_is_a_located_error(f, text, what):
+    with pytest.raises(symdiff.errors.UnsupportedSyntaxError) as info:
+        grad(f)(np.ones(3))
+    err = info.value
+    assert what in str(err) and err.lineno == _line_of(f, text)
+    assert err.hint and "supports" in err.hint
+
+
+@pytest.mark.parametrize("f, text, what", [
+    (misspelt_axis, "axes=0", "unexpected keyword argument 'axes'"),
+    (too_many_arguments, "np.clip(x, 0.0, 1.0, None, 5)", "too many positional arguments"),
+])
+def test_call_numpy_would_refuse_is_a_located_error(f, text, what):
+    with pytest.raises(SymdiffError) as info:
+        grad(f)(np.ones((2, 3)) if f is misspelt_axis else np.ones(3))
+    err = info.value
+    assert what in str(err) and err.lineno == _line_of(f, text) and err.hint
+
+
+def test_keywords_equal_to_their_defaults_are_accepted():
+    x = np.array([0.25, -0.5, 1.25])
+    value, gradient = value_and_grad(math_keyword)(x)
+    assert value == pytest.approx(math_keyword(x), rel=1e-14)
+    _assert_close(gradient, mp_grad(math_keyword, (x,))[0])
