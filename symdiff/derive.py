@@ -355,8 +355,7 @@ class _Deriver:
 
 
 # Structural operations whose adjoint rule accepts an adjoint smaller than their value.
-_BROADCASTING_VJPS = (arrays.ArraySum, arrays.GetItem, arrays.Scatter, arrays.ScatterItems,
-                      arrays.BroadcastTo)
+_BROADCASTING_VJPS = (arrays.ArraySum, arrays.GetItem, arrays.Scatter, arrays.ScatterItems)
 
 
 def _accepts_smaller_adjoint(op):

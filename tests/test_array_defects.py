@@ -308,3 +308,123 @@ def test_keywords_equal_to_their_defaults_are_accepted():
     value, gradient = value_and_grad(math_keyword)(x)
     assert value == pytest.approx(math_keyword(x), rel=1e-14)
     _assert_close(gradient, mp_grad(math_keyword, (x,))[0])
+
+
+# ---- item 5: grad(grad(f)) of a function of arrays: the gradient of sum(grad f) = H·1 ----
+def prod_of(x):
+    return np.prod(x)
+
+
+def norm_of(x):
+    return np.linalg.norm(x)
+
+
+def cubed_sum(x):
+    return np.sum(x) ** 3
+
+
+def rosen_of(x):
+    return np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def max_times_squares(x):
+    return np.max(x) * np.sum(x ** 2) + np.min(x) * x[1]
+
+
+def log_sum_exp(x):
+    return np.log(np.sum(np.exp(x))) + x[0] * x[-1]
+
+
+def matrix_function(A):
+    return np.sum(np.tanh(A @ np.array([0.5, -1.0, 2.0]))) + np.mean(A, axis=0)[1] * np.prod(A[1])
+
+
+def list_function(v):
+    return v[0] * v[1] ** 2 + np.sin(v[2]) * v[0]
+
+
+ARRAY_POINTS = [np.array([1.0, 2.0, 3.0]), np.array([0.7, -1.3, 0.4, 2.1])]
+
+
+def _hessian_row_sums(f, point):
+    H = np.array(mp_hessian(f, (point,)), dtype=object)
+    return H.sum(axis=1).reshape(np.shape(point))
+
+
+@pytest.mark.parametrize("x", ARRAY_POINTS, ids=["n3", "n4"])
+@pytest.mark.parametrize("f", [prod_of, norm_of, cubed_sum, rosen_of, max_times_squares, log_sum_exp])
+def test_grad_of_grad_of_array_function_is_hessian_row_sums(f, x):
+    got = grad(grad(f))(x)
+    assert isinstance(got, np.ndarray) and got.shape == x.shape and got.dtype == np.float64
+    _assert_close(got, _hessian_row_sums(f, x), rtol=1e-9)
+
+
+def test_grad_of_grad_of_prod_is_the_issues_example():
+    np.testing.assert_allclose(grad(grad(prod_of))(np.array([1.0, 2.0, 3.0])), [5.0, 4.0, 3.0],
+                               rtol=1e-14)
+
+
+def test_grad_of_grad_of_matrix_and_list_arguments():
+    A = np.array([[0.5, -1.0, 2.0], [1.5, -0.25, 3.0]])
+    got = grad(grad(matrix_function))(A)
+    assert got.shape == A.shape
+    _assert_close(got, _hessian_row_sums(matrix_function, A), rtol=1e-9)
+    v = [0.5, -1.5, 2.0]
+    got = grad(grad(list_function))(v)
+    _assert_close(got, _hessian_row_sums(list_function, v), rtol=1e-9)
+
+
+def test_jacobian_and_value_of_grad_of_array_function_match_reference():
+    x = ARRAY_POINTS[1]
+    for f in (prod_of, rosen_of, max_times_squares):
+        J = jacobian(grad(f))(x)
+        _assert_close(J, mp_hessian(f, (x,)), rtol=1e-9)
+        value, gradient = value_and_grad(grad(f))(x)
+        _assert_close(value, mp_grad(f, (x,))[0])
+        _assert_close(gradient, _hessian_row_sums(f, x), rtol=1e-9)
+
+
+def test_third_derivative_of_array_function_matches_sympy_closed_form():
+    def f(x):
+        return np.prod(x) + np.sum(x ** 3) * np.sum(x)
+
+    s = sympy.symbols("x0:3", real=True)
+    F = s[0] * s[1] * s[2] + sum(t ** 3 for t in s) * sum(s)
+    level1 = [sympy.diff(F, t) for t in s]
+    level2 = [sympy.diff(sum(level1), t) for t in s]
+    level3 = [sympy.diff(sum(level2), t) for t in s]
+    x = np.array([0.5, -1.25, 2.0])
+    point = dict(zip(s, x))
+    for derivative, closed in ((grad(grad(f)), level2), (grad(grad(grad(f))), level3)):
+        want = np.array([float(e.subs(point)) for e in closed])
+        np.testing.assert_allclose(derivative(x), want, rtol=1e-13)
+
+
+def test_grad_of_grad_still_reads_numbers_as_numbers():
+    def f(x):
+        return np.prod(x) * np.sin(x)
+
+    got = grad(grad(f))(0.7)
+    with mpmath.workdps(50):
+        want = mpmath.diff(lambda t: t * mpmath.sin(t), mpmath.mpf(0.7), 2)
+    assert isinstance(got, float) and abs(got - float(want)) < 1e-13
+
+
+def test_hessian_of_a_gradient_of_arrays_is_a_located_error():
+    with pytest.raises(ShapeError) as info:
+        hessian(grad(rosen_of))(ARRAY_POINTS[0])
+    assert info.value.lineno == rosen_of.__code__.co_firstlineno and info.value.hint
+
+
+def test_differentiating_exported_array_code_is_refused_where_it_cannot_be_read(tmp_path):
+    """An emitted module's array code (``broadcast_to``, ``+=`` into slices, the tie mask of a
+    max) is not read with another meaning: each is a located error naming its line."""
+    for f in (rosen_of, cubed_sum, max_times_squares):
+        path = tmp_path / f"exported_{f.__name__}.py"
+        symdiff.emit(f, args=(np.ones(3),), path=str(path))
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        with pytest.raises(SymdiffError) as info:
+            grad(getattr(module, f"{f.__name__}_grad"))(np.array([1.0, 2.0, 3.0]))
+        assert info.value.filename == str(path) and info.value.lineno > 1
