@@ -86,6 +86,19 @@ def test_jacobian_through_a_folded_matrix_matches_reference():
     assert J2.shape == (4, 4) and not J2.any()
 
 
+def folded_to_the_smaller_operand(x, y):
+    return np.sum((y + x - x) * x) + np.sum(y + x - x)
+
+
+def test_folded_to_a_smaller_operand_broadcasts_and_sums_back():
+    """``y + x - x`` folds to ``y`` (shape (1,)) where numpy gives shape (3,): its adjoint sums
+    over the three copies."""
+    x, y = np.array([1.0, 2.0, 3.0]), np.array([2.0])
+    for got, want in zip(grad(folded_to_the_smaller_operand)(x, y),
+                         mp_grad(folded_to_the_smaller_operand, (x, y))):
+        _assert_close(got, want)
+
+
 # ---- item 20: a registered function that reduces along an axis ----
 def _row_sum(A):
     return np.sum(A, axis=1)
@@ -428,3 +441,70 @@ def test_differentiating_exported_array_code_is_refused_where_it_cannot_be_read(
         with pytest.raises(SymdiffError) as info:
             grad(getattr(module, f"{f.__name__}_grad"))(np.array([1.0, 2.0, 3.0]))
         assert info.value.filename == str(path) and info.value.lineno > 1
+
+
+# ---- item 15: gradients keep the dtype numpy gives the computation (float32 stays float32) ----
+def mean_of_product(X, W):
+    return np.mean(X @ W)
+
+
+def first_item(x, A):
+    return x[0] * 3.0 + np.sum(A[1]) * 2.0
+
+
+def squared_total(x, A):
+    return np.sum(x) ** 2 + np.mean(np.sum(A, axis=0))
+
+
+def rosen_and_max(x, A):
+    return rosen_of(x) + np.max(x) * 0.5 + np.sum(np.max(A, axis=1))
+
+
+def every_item(x, A):
+    return x[0] * x[1] + x[2] + 2.0 * x[3] + np.sum(A + x[:3])
+
+
+def bias_sum(x, A):
+    return np.sum(np.tanh(A + x[1:])) + np.mean(A, axis=0)[0]
+
+
+DTYPE_CASES = [mean_of_product, first_item, squared_total, rosen_and_max, every_item, bias_sum]
+
+
+def _dtype_args(f, dtype_x, dtype_a):
+    x = np.array([0.3, -0.8, 1.1, 0.6], dtype=dtype_x)
+    if f is mean_of_product:
+        return np.linspace(-1, 1, 15).reshape(5, 3).astype(dtype_x), np.array([0.5, -1.0, 2.0], dtype=dtype_a)
+    return x, np.array([[0.2, -0.4, 0.9], [1.3, 0.1, -0.7]], dtype=dtype_a)
+
+
+@pytest.mark.parametrize("dtype_x, dtype_a, rtol", [
+    (np.float32, np.float32, 2e-6), (np.float16, np.float16, 5e-3),
+    (np.float32, np.float64, 2e-6), (np.float64, np.float64, 1e-12)])
+@pytest.mark.parametrize("f", DTYPE_CASES)
+def test_gradient_dtype_is_numpys_for_the_computation(f, dtype_x, dtype_a, rtol):
+    args = _dtype_args(f, dtype_x, dtype_a)
+    want_dtype = np.result_type(*args)
+    gradient = grad(f)(*args)
+    value, vg_gradient = value_and_grad(f)(*args)
+    assert np.asarray(value).dtype == np.asarray(f(*args)).dtype
+    reference = mp_grad(f, [a.astype(np.float64) for a in args])
+    for arg, got, again, want in zip(args, gradient, vg_gradient, reference):
+        assert got.dtype == again.dtype
+        if dtype_x == dtype_a:  # one precision in, the same out
+            assert got.dtype == want_dtype, (got.dtype, want_dtype)
+        else:  # never below the argument's precision, never above the computation's
+            assert np.can_cast(arg.dtype, got.dtype) and np.can_cast(got.dtype, want_dtype)
+        # compared with the exact gradient at the same (rounded) point
+        want = np.array(want, dtype=np.float64)
+        assert np.allclose(got.astype(np.float64), want, rtol=rtol, atol=rtol * np.max(np.abs(want)))
+
+
+def test_float32_training_step_stays_float32():
+    """The issue's example: a float32 loop keeps float32 parameters after a gradient step."""
+    X = np.linspace(-1, 1, 20, dtype=np.float32).reshape(5, 4)
+    W = np.ones(4, dtype=np.float32)
+    step = grad(mean_of_product, wrt="W")
+    for _ in range(3):
+        W = W - np.float32(0.1) * step(X, W)
+    assert W.dtype == np.float32
