@@ -550,8 +550,11 @@ def _literal(value, numpy_name="numpy"):
 
 
 def generate(schedule, gradient_program, library, aliases, signature=None, constants=None,
-             defaults=None):
+             defaults=None, entry_checks=(), prelude=""):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
+
+    ``entry_checks``: source lines both functions run first (an exported module's shape check),
+    ``prelude``: module-level source they need (a helper), put before them.
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
     named in ``constants`` (``{symbol name: int or float}``): those are read as module globals.
@@ -579,7 +582,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     vg_name = f"{base}_value_and_grad"
     wrt = ", ".join(p.name for p in gradient_program.wrt)
 
-    prologue = [
+    prologue = [*entry_checks] + [
         f"    {', '.join(e.name for e in p.elements)}{',' if len(p.elements) == 1 else ''} = {p.symbol.name}"
         for p in program.params if p.elements
     ]
@@ -624,7 +627,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         vg_body, vg_return,
     )
     helpers = set(printer.helpers)
-    prelude = "".join(HELPERS[name][0] + "\n\n" for name in sorted(helpers))
+    prelude = (prelude + "\n\n" if prelude else "") + "".join(
+        HELPERS[name][0] + "\n\n" for name in sorted(helpers))
     return GeneratedCode(
         source=prelude + grad_text + "\n\n" + vg_text,
         grad_source=prelude + grad_text,

@@ -508,3 +508,68 @@ def test_float32_training_step_stays_float32():
     for _ in range(3):
         W = W - np.float32(0.1) * step(X, W)
     assert W.dtype == np.float32
+
+
+# ---- item 14: an exported module does not bake in the example's sizes silently ----
+def logistic_loss(w, X, y):
+    z = X @ w
+    p = 1 / (1 + np.exp(-z))
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def pair_product(v, w):
+    return v[0] * v[1] + w
+
+
+def _exported(f, args, tmp_path, wrt=None):
+    path = tmp_path / f"exported_{f.__name__}.py"
+    text = symdiff.emit(f, wrt=wrt, args=args, path=str(path))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return text, module
+
+
+def _logistic_data(rows, features, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(-1, 1, features), rng.uniform(-2, 2, (rows, features)),
+            (rng.uniform(size=rows) > 0.5).astype(float))
+
+
+def test_exported_batch_size_is_checked_on_entry(tmp_path):
+    w, X, y = _logistic_data(7, 3)
+    text, module = _exported(logistic_loss, (w, X, y), tmp_path, wrt="w")
+    assert "(7," in text  # the module says what it was generated for
+    _assert_close(module.logistic_loss_grad(w, X, y), mp_grad(logistic_loss, (w, X, y), wrt=(0,))[0])
+    w2, X2, y2 = _logistic_data(10, 3, seed=1)  # the issue: another batch size, silently scaled
+    for fn in (module.logistic_loss_grad, module.logistic_loss_value_and_grad):
+        with pytest.raises(ValueError) as info:
+            fn(w2, X2, y2)
+        message = str(info.value)
+        assert "(7, n0)" in message and "(10, 3)" in message and "symdiff.emit(logistic_loss" in message
+
+
+def test_exported_module_is_generic_in_sizes_it_does_not_depend_on(tmp_path):
+    """The number of features is not in the code (``X.T @ ...``): any number works."""
+    w, X, y = _logistic_data(7, 3)
+    _, module = _exported(logistic_loss, (w, X, y), tmp_path, wrt="w")
+    w5, X5, y5 = _logistic_data(7, 5, seed=2)
+    _assert_close(module.logistic_loss_grad(w5, X5, y5),
+                  mp_grad(logistic_loss, (w5, X5, y5), wrt=(0,))[0])
+    value, _ = module.logistic_loss_value_and_grad(w5, X5, y5)
+    assert value == pytest.approx(logistic_loss(w5, X5, y5), rel=1e-13)
+    with pytest.raises(ValueError):  # the sizes must still agree with each other
+        module.logistic_loss_grad(w5, X5[:, :4], y5)
+    _, rosen_module = _exported(rosen_of, (np.zeros(5),), tmp_path)
+    x = np.array([0.5, -1.0, 1.5, 2.0, 0.25, -0.75, 1.0])
+    _assert_close(rosen_module.rosen_of_grad(x), mp_grad(rosen_of, (x,))[0])
+    with pytest.raises(ValueError):
+        rosen_module.rosen_of_grad(np.ones(1))
+
+
+def test_exported_list_length_is_checked_on_entry(tmp_path):
+    _, module = _exported(pair_product, ([1.0, 2.0], 3.0), tmp_path)
+    np.testing.assert_array_equal(module.pair_product_grad([1.5, -2.0], 0.5)[0], [-2.0, 1.5])
+    with pytest.raises(ValueError) as info:
+        module.pair_product_grad([1.0, 2.0, 3.0], 0.5)
+    assert "v of length 2" in str(info.value) and "length 3" in str(info.value)
