@@ -185,8 +185,8 @@ class ArrayValues:
         would lose the shape it has in numpy (a Jacobian of one row, a gradient of the wrong
         size). Such a result becomes ``broadcast_to(result, shape)``, a statement of its own.
         """
-        if not isinstance(result, sympy.Basic):
-            return result
+        if not self.shapes or not isinstance(result, sympy.Basic):
+            return result  # no arrays in this trace (yet): nothing to keep
         shapes = [self.shape(v) for v in operands if isinstance(v, (sympy.Basic, np.ndarray))]
         if not any(shapes):
             return result
