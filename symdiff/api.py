@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+import sympy
 from sympy.core.parameters import distribute
 
 from . import display
@@ -115,8 +116,15 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_valu
     """The core: parse result -> compiled gradient functions (one ``Build``)."""
     program = trace(parsed, concrete, deferrable, kinds)
     _check_scalar_output(program, with_value)
+    return build_program(program, wrt_names)
+
+
+@undistributed
+def build_program(program, wrt_names, seed=None):
+    """A traced ``Program`` -> its compiled gradient (``Build``). ``seed``: the output's adjoint
+    (default 1; ones of the output's shape give the gradient of ``sum(output)``)."""
     params = {p.name: p for p in program.params}
-    gradient_program = derive(program, [params[name] for name in wrt_names])
+    gradient_program = derive(program, [params[name] for name in wrt_names], seed=seed)
     lowered = schedule(gradient_program)
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     aliases = program.namer.generated_aliases(program.local_names)
@@ -149,10 +157,14 @@ def _check_scalar_output(program, with_value):
     shape = program.shapes.get(program.output, ())
     if not shape:
         return
-    from .arrays import ArrayOp
+    from .arrays import ArrayOp, BroadcastTo
     from .program import walk
 
-    elementwise = not any(isinstance(getattr(i, "expr", None), ArrayOp) for i in walk(program.body))
+    def structural(expr):  # a constant given its shape (0*x folded to 0) is still elementwise
+        return isinstance(expr, ArrayOp) and not (
+            isinstance(expr, BroadcastTo) and not expr.operands[0].free_symbols)
+
+    elementwise = not any(structural(getattr(i, "expr", None)) for i in walk(program.body))
     if elementwise:
         return  # d/dx of sum(f(x)): for an elementwise f, the elementwise derivative
     raise ShapeError(
@@ -308,8 +320,14 @@ class Gradient(functools.partial):
         return self
 
     def _setup(self, fun, wrt, with_value):
+        self._inner = None  # grad(grad(f)): the inner gradient, built again for array arguments
         if isinstance(fun, Gradient):
-            fun = fun._generated_function()
+            self._inner = fun
+            generated = fun._generated_function()
+            if generated is None:  # f is only traced at a call (arrays, int counts): so is this
+                self._setup_again(fun, wrt, with_value)
+                return
+            fun = generated
         if not callable(fun):
             raise TypeError(f"grad needs a function, not {type(fun).__name__}")
         if isinstance(fun, functools.partial):
@@ -347,6 +365,27 @@ class Gradient(functools.partial):
             self._default = self._build((), None)
         except NeedsConcrete:
             self._default = None  # it depends on an int argument's value: traced at the call
+
+    def _setup_again(self, inner, wrt, with_value):
+        """``grad(inner)`` where ``inner``'s function has no all-numbers trace (it indexes an
+        array, loops an int count): every call builds from ``inner``'s build for the same
+        argument kinds (``_again``); ``fun`` is ``inner`` itself, the function differentiated."""
+        functools.update_wrapper(self, inner, updated=())  # not inner's __dict__: its state
+        self._inner = inner
+        self.fun = inner
+        self._with_value = with_value
+        self._parsed = inner._parsed
+        self._signature = inner._signature
+        self.wrt, self._single = _resolve_wrt(wrt, self._signature.parameters, inner.fun)
+        self._nargs = len(self._signature.parameters)
+        names = list(self._signature.parameters)
+        self._positions = {name: i for i, name in enumerate(names)}
+        self._wrt_positions = [self._positions[n] for n in self.wrt]
+        self._may_specialise = tuple(i for i, n in enumerate(names) if n not in self.wrt)
+        self._cache, self._shaped, self._builds = {}, {}, {}
+        self._lock = threading.Lock()
+        self._last = None
+        self._default = None
 
     # ---- the call path ----
     def _entry(self, build=None, arrays=None):
@@ -566,6 +605,9 @@ class Gradient(functools.partial):
         """
         key = (concrete, shaped)
         found = self._builds.get(key)
+        if found is None and self._inner is not None and (shaped or self.fun is self._inner):
+            found = self._builds[key] = self._again(concrete, shaped)
+            self._last = found
         if found is None:
             kinds = None if shaped is None else dict(shaped)
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
@@ -574,6 +616,49 @@ class Gradient(functools.partial):
             self._builds[key] = found
         self._last = found
         return found
+
+    def _again(self, concrete, shaped):
+        """The build of ``grad(g)`` for ``g = grad(f)`` called with arrays or lists.
+
+        The generated code ``g`` was traced with every parameter a number (it is what runs for
+        numbers, and what is read again for them); for arrays it would not mean what ``f``
+        means (``np.sum`` of a number is the number). So ``f``'s gradient program for these
+        shapes is differentiated directly, as one program (``vjp.gradient_as_program``): the
+        result is the gradient of ``sum(g(x))`` — the Hessian's row sums, H·1 — in x's shape.
+        """
+        from .vjp import gradient_as_program
+
+        inner = self._inner
+        if list(self._signature.parameters) != list(inner._signature.parameters):
+            raise SymdiffError(
+                f"{self.fun.__qualname__}: the gradient's parameters differ from those of "
+                f"{inner.fun.__qualname__} (an int parameter was specialised away), so it cannot "
+                "be differentiated again for array arguments",
+                filename=inner._parsed.filename, lineno=inner._parsed.firstlineno,
+                hint="use symdiff.hessian(f), or make the int a constant of the function",
+            )
+        try:
+            first = inner._build(concrete, shaped)
+        except NeedsConcrete as exc:
+            raise SymdiffError(
+                f"{self.fun.__qualname__}: {', '.join(exc.args[0]) if exc.args else 'a parameter'} "
+                "is used as a count (an int known while symdiff reads the function), so it cannot "
+                "be differentiated again",
+                filename=inner._parsed.filename, lineno=inner._parsed.firstlineno,
+                hint="differentiate the gradient with respect to the other parameters: "
+                "grad(grad(f, wrt='x'), wrt='x')",
+            ) from None
+        return self._again_builder(gradient_as_program(first.gradient_program, flat=False),
+                                   self.wrt)
+
+    @staticmethod
+    def _again_builder(program, wrt):
+        """grad of a gradient program: of the sum of its output (ones as the output's adjoint)."""
+        from .arrays import BroadcastTo
+
+        shape = program.shapes.get(program.output, ())
+        seed = BroadcastTo.make(sympy.Integer(1), shape=tuple(shape)) if shape else None
+        return build_program(program, wrt, seed)
 
     def _deferrable(self, concrete):
         """Non-differentiated parameters still symbolic: a loop over one means 'trace at the call'."""
@@ -635,7 +720,9 @@ class Gradient(functools.partial):
                 "grad(grad(f)) needs the gradient of a function of one differentiated parameter; "
                 "use symdiff.hessian(f) for several"
             )
-        return (self._shown if self._default is None else self._default).differentiable_again()
+        if self._default is None:  # traced at each call only: see ``_setup_again``
+            return None
+        return self._default.differentiable_again()
 
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else self._kind_name

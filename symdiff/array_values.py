@@ -7,6 +7,7 @@ them (``append``, ``v[k] = ...``) where the generated gradient can follow.
 """
 
 import ast
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,6 +177,55 @@ class ArrayValues:
                 self.frame.parsed, node,
                 hint="make the shapes agree (numpy broadcasting rules)",
             ) from None
+
+    def keep_shape(self, result, *operands):
+        """``result`` of an elementwise operation on ``operands``, with the shape numpy gives it.
+
+        SymPy folds ``0*x`` and ``x - x`` to the number 0, and ``x - x + y`` to ``y``: the value
+        would lose the shape it has in numpy (a Jacobian of one row, a gradient of the wrong
+        size). Such a result becomes ``broadcast_to(result, shape)``, a statement of its own.
+        """
+        if not self.shapes or not isinstance(result, sympy.Basic):
+            return result  # no arrays in this trace (yet): nothing to keep
+        shapes = [self.shape(v) for v in operands if isinstance(v, (sympy.Basic, np.ndarray))]
+        if not any(shapes):
+            return result
+        shape = arrays.broadcast(*shapes)
+        if self.shape(result) == shape:
+            return result
+        return self.array_op(arrays.BroadcastTo.make(self.atom(result, "x"), shape=shape), "full")
+
+    def check_elementwise(self, rule, func, args, node):
+        """A function given with ``symdiff.register`` is applied elementwise: on arrays it must
+        return the broadcast shape of its arguments (its derivative rule is elementwise too).
+
+        Checked by calling it on stand-in arrays of the arguments' shapes (filled with 0.5):
+        a function that reduces (``np.sum(A, axis=1)``) or fails on arrays is a located error."""
+        probes = [np.full(self.shape(a), 0.5) if self.is_array(a) or isinstance(a, np.ndarray)
+                  else (0.5 if isinstance(a, sympy.Basic) else a) for a in args]
+        want = arrays.broadcast(*[np.shape(p) for p in probes])
+        name = rule.name
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = np.shape(func(*probes))
+        except Exception as exc:  # noqa: BLE001 - the user's function, on stand-in arrays
+            raise located(
+                ShapeError,
+                f"{name} (given with symdiff.register) fails on arrays of shape "
+                f"{', '.join(str(np.shape(p)) for p in probes)}: {type(exc).__name__}: {exc}",
+                self.frame.parsed, node,
+                hint=f"registered functions are applied elementwise to arrays: make {name} work "
+                "on numpy arrays, or call it on numbers") from None
+        if tuple(got) != tuple(want):
+            raise located(
+                ShapeError,
+                f"{name} (given with symdiff.register) returns shape {tuple(got)} for arguments "
+                f"of shape {', '.join(str(np.shape(p)) for p in probes)}: registered rules are "
+                f"elementwise (shape {want}), so its derivative would be wrong",
+                self.frame.parsed, node,
+                hint="write a reduction with numpy functions symdiff knows (np.sum(A, axis=1), "
+                "np.max, ...), or register an elementwise function and reduce after it")
 
     def matmul(self, a, b, node, scalars=True):
         """``a @ b``; ``scalars``: a number operand multiplies (``np.dot``), else (``@``,

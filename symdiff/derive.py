@@ -10,6 +10,7 @@ statements: no expression is ever inlined into another.
 from dataclasses import dataclass, field
 
 import sympy
+from sympy.core.function import ArgumentIndexError
 
 from . import arrays
 from .errors import SymdiffError
@@ -106,7 +107,7 @@ def differentiate(expr, symbol):
                 if dep(a):
                     try:
                         outer = outer_derivative(e, i + 1)
-                    except (sympy.ArgumentIndexError, NotImplementedError, TypeError):
+                    except (ArgumentIndexError, NotImplementedError, TypeError):
                         return sympy.diff(e, symbol)
                     if outer != 0:
                         terms.append(outer * d(a))
@@ -362,8 +363,7 @@ class _Deriver:
 
 
 # Structural operations whose adjoint rule accepts an adjoint smaller than their value.
-_BROADCASTING_VJPS = (arrays.ArraySum, arrays.GetItem, arrays.Scatter, arrays.ScatterItems,
-                      arrays.BroadcastTo)
+_BROADCASTING_VJPS = (arrays.ArraySum, arrays.GetItem, arrays.Scatter, arrays.ScatterItems)
 
 
 def _accepts_smaller_adjoint(op):

@@ -79,6 +79,21 @@ def rebuilt(node, args):
         return node.func(*args)
 
 
+def substituted(expr, mapping):
+    """``expr`` with the subexpressions in ``mapping`` replaced, every node above them rebuilt
+    over its new arguments as it is (``rebuilt``): unlike ``xreplace``, no product or sum is
+    flattened or folded, so ``3*t`` with ``t = 0.1*x`` stays ``3*(0.1*x)``, Python's grouping."""
+    found = mapping.get(expr)
+    if found is not None:
+        return found
+    if expr.is_Atom:
+        return expr
+    args = [substituted(a, mapping) for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    return rebuilt(expr, args)
+
+
 def outer_derivative(node, index):
     """``node.fdiff(index)`` for a function of one symbol (``d sin(x)/dx = cos(x)``)."""
     cls = type(node)
@@ -130,4 +145,4 @@ def _own(cls):
     return names
 
 
-__all__ = ["apply", "outer_derivative", "real_symbol", "rebuilt"]
+__all__ = ["apply", "outer_derivative", "real_symbol", "rebuilt", "substituted"]

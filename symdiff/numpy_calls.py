@@ -4,6 +4,12 @@ Takes: a call found in the user's code (``np.sum(x, axis=0)``, ``x.reshape(3, 2)
 its evaluated arguments. Returns: the value — an ``ArrayOp`` result (emitted as its own statement by
 the tracer), an elementwise SymPy expression (``np.where``, ``np.clip``, ``np.mean`` as sum/n), or a
 concrete numpy array (``np.zeros(3)``). Elementwise ufuncs are in ``functions.py``, not here.
+
+Every entry binds its arguments like the real function (``signatures.bind``: numpy's own signature
+for functions, a stub's for array methods), so ``np.clip(x, a_min=0.1, a_max=1.1)`` and
+``x.sum(axis=0)`` mean what they mean in numpy; a parameter symdiff does not implement, given
+anything but its default, is a located error. A handler is ``handler(tracer, node, p, name)``,
+``p`` the bound ``{parameter: value}``; an entry is called ``entry(tracer, node, args, kwargs)``.
 """
 
 import numpy as np
@@ -12,21 +18,30 @@ import sympy
 from . import arrays
 from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from .parse import located
+from .signatures import bind, method_signature, signature_of, unsupported
+
+_NO_VALUE = getattr(np, "_NoValue", None)
 
 
-def _axis(kwargs, args, position):
-    if "axis" in kwargs:
-        return kwargs.pop("axis")
-    if len(args) > position:
-        return args[position]
-    return None
+class _Entry:
+    """One numpy function or array method: its signature, what symdiff supports of it, the handler."""
+
+    def __init__(self, name, signature, supported, handler, raw=False):
+        self.name = name
+        self.signature = signature
+        self.supported = tuple(supported)
+        self.handler = handler
+        self.raw = raw  # the handler takes the call's own args and kwargs (numpy runs it)
+
+    def __call__(self, tracer, node, args, kwargs):
+        p = bind(tracer, node, self.name, self.signature, args, kwargs, self.supported)
+        if self.raw:
+            return self.handler(tracer, node, args, kwargs, self.name)
+        return self.handler(tracer, node, p, self.name)
 
 
-def _check_kwargs(tracer, node, name, kwargs, allowed=()):
-    extra = [k for k in kwargs if k not in allowed]
-    if extra:
-        raise located(UnsupportedSyntaxError, f"{name}(..., {extra[0]}=...) is not supported",
-                      tracer.frame.parsed, node, hint=f"call {name} with its basic arguments")
+def _function(func, name, supported, handler, raw=False):
+    return _Entry(name, signature_of(func), supported, handler, raw)
 
 
 def _check_axis(tracer, node, name, axis, shape):
@@ -42,12 +57,10 @@ def _check_axis(tracer, node, name, axis, shape):
                       tracer.frame.parsed, node, hint="use an axis the array has")
 
 
+# ---- reductions ----
 def _reduce(op):
-    def handler(tracer, node, args, kwargs):
-        name = f"np.{op.printed}"
-        x = args[0]
-        axis = _axis(kwargs, args, 1)
-        _check_kwargs(tracer, node, name, kwargs)
+    def handler(tracer, node, p, name):
+        x, axis = p["a"], p["axis"]
         if not tracer.is_array(x):
             if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
                 return getattr(np, op.printed)(x, axis=axis)
@@ -72,12 +85,11 @@ _SCALAR_REDUCTIONS = {
     arrays.ArraySum: sympy.Add, arrays.ArrayProd: sympy.Mul,
     arrays.ArrayMax: sympy.Max, arrays.ArrayMin: sympy.Min,
 }
+_sum = _reduce(arrays.ArraySum)
 
 
-def _mean(tracer, node, args, kwargs):
-    x = args[0]
-    axis = _axis(kwargs, args, 1)
-    _check_kwargs(tracer, node, "np.mean", kwargs)
+def _mean(tracer, node, p, name):
+    x, axis = p["a"], p["axis"]
     if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
         return np.mean(x, axis=axis)
     if isinstance(x, (tuple, list)):
@@ -89,54 +101,73 @@ def _mean(tracer, node, args, kwargs):
         tracer.require_number(x, node)
         return x
     shape = tracer.shape(x)
-    _check_axis(tracer, node, "np.mean", axis, shape)
+    _check_axis(tracer, node, name, axis, shape)
     axes = arrays._normal_axes(axis, len(shape))
     count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
-    total = _reduce(arrays.ArraySum)(tracer, node, [x], {} if axis is None else {"axis": axis})
-    return total / count
+    return _sum(tracer, node, {"a": x, "axis": axis}, name) / count
 
 
-def _dot(tracer, node, args, kwargs):
-    _check_kwargs(tracer, node, "np.dot", kwargs)
-    return tracer.matmul(args[0], args[1], node)
+# ---- products ----
+def _dot(tracer, node, p, name):
+    return tracer.matmul(p["a"], p["b"], node)
 
 
-def _matmul(tracer, node, args, kwargs):
-    _check_kwargs(tracer, node, "np.matmul", kwargs)
-    return tracer.matmul(args[0], args[1], node, scalars=False)
+def _matmul(tracer, node, p, name):
+    return tracer.matmul(p["x1"], p["x2"], node, scalars=False)
 
 
-def _outer(tracer, node, args, kwargs):
-    a, b = (tracer.as_array(v, node) for v in args)
+def _inner(tracer, node, p, name):
+    """``np.inner(a, b)``: the sum over the last axes of ``a`` and ``b``, ``a @ b.T`` for 1-D and
+    2-D operands (shape ``a.shape[:-1] + b.shape[:-1]``); a number scales the other operand."""
+    a, b = tracer.as_value(p["a"], node), tracer.as_value(p["b"], node)
+    sa, sb = tracer.shape(a), tracer.shape(b)
+    if not sa or not sb:
+        return a * b
+    if len(sa) > 2 or len(sb) > 2:
+        raise located(UnsupportedSyntaxError, "np.inner of arrays with more than 2 dimensions",
+                      tracer.frame.parsed, node, hint="use 1-D and 2-D arrays")
+    if sa[-1] != sb[-1]:
+        tracer.check_guess(a)  # parameters assumed numbers before the first call
+        tracer.check_guess(b)
+        raise located(ShapeError, f"np.inner of shapes {sa} and {sb}: the last dimensions "
+                      f"({sa[-1]} and {sb[-1]}) differ", tracer.frame.parsed, node,
+                      hint="np.inner sums over the last axis of both arrays; their lengths must agree")
+    if len(sb) == 2:
+        b = tracer.array_op(arrays.transpose(tracer.atom(b, "b"), tracer.shapes), "transpose")
+    return tracer.matmul(a, b, node)
+
+
+def _outer(tracer, node, p, name):
+    a, b = (tracer.as_array(p[k], node) for k in ("a", "b"))
     shape = (int(np.prod(tracer.shape(a))), int(np.prod(tracer.shape(b))))
     return tracer.array_op(arrays.Outer.make(tracer.atom(a, "a"), tracer.atom(b, "b"), shape=shape), "outer")
 
 
-def _norm(tracer, node, args, kwargs):
-    if len(args) > 1 or kwargs:
-        raise located(UnsupportedSyntaxError, "np.linalg.norm with ord or axis is not supported",
-                      tracer.frame.parsed, node, hint="write the norm out, e.g. np.sqrt(np.sum(x**2))")
-    x = tracer.as_array(args[0], node)
-    total = _reduce(arrays.ArraySum)(tracer, node, [x * x], {})
+def _norm(tracer, node, p, name):
+    x = tracer.as_array(p["x"], node)
+    total = _sum(tracer, node, {"a": x * x, "axis": None}, name)
     return sympy.sqrt(total)
 
 
-def _transpose(tracer, node, args, kwargs):
-    x = tracer.as_array(args[0], node)
-    axes = args[1] if len(args) > 1 else kwargs.pop("axes", None)
-    _check_kwargs(tracer, node, "np.transpose", kwargs)
-    result = arrays.transpose(tracer.atom(x, "x"), tracer.shapes, axes)
+# ---- shapes ----
+def _transpose(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    result = arrays.transpose(tracer.atom(x, "x"), tracer.shapes, p["axes"])
     return tracer.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
 
 
-def _reshape(tracer, node, args, kwargs):
-    x = tracer.as_array(args[0], node)
-    shape = args[1] if len(args) == 2 else tuple(args[1:])
-    if "newshape" in kwargs or "shape" in kwargs:
-        shape = kwargs.pop("newshape", None) or kwargs.pop("shape")
-    _check_kwargs(tracer, node, "reshape", kwargs)
-    if isinstance(shape, int):
-        shape = (shape,)
+def _transpose_method(tracer, node, p, name):
+    axes = p["axes"]
+    if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+        axes = axes[0]
+    return _transpose(tracer, node, {"a": p["a"], "axes": tuple(axes) if axes else None}, name)
+
+
+def _reshape_to(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    shape = p["shape"]
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
     try:
         new = np.empty(tracer.shape(x)).reshape(shape).shape
     except (ValueError, TypeError) as exc:
@@ -146,48 +177,72 @@ def _reshape(tracer, node, args, kwargs):
     return tracer.array_op(arrays.Reshape.make(tracer.atom(x, "x"), shape=tuple(new)), "reshape")
 
 
-def _ravel(tracer, node, args, kwargs):
-    return _reshape(tracer, node, [args[0], -1], {})
+def _reshape_method(tracer, node, p, name):
+    shape = p["shape"]
+    if len(shape) == 1:
+        shape = shape[0]
+    return _reshape_to(tracer, node, {"a": p["a"], "shape": shape}, name)
 
 
-def _join(kind):
-    def handler(tracer, node, args, kwargs):
-        parts = args[0]
+def _ravel(tracer, node, p, name):
+    return _reshape_to(tracer, node, {"a": p["a"], "shape": -1}, name)
+
+
+# ---- joining ----
+def _joined(kind):
+    def handler(tracer, node, p, name):
+        parts = p["arrays"] if "arrays" in p else p["tup"]
         if not isinstance(parts, (tuple, list)) or not parts:
-            raise located(SymdiffError, f"np.{kind} needs a tuple or list of arrays",
+            raise located(SymdiffError, f"{name} needs a tuple or list of arrays",
                           tracer.frame.parsed, node, hint="pass a tuple of arrays")
-        axis = kwargs.pop("axis", args[1] if len(args) > 1 else 0)
-        _check_kwargs(tracer, node, f"np.{kind}", kwargs)
+        given = parts
+        axis = p.get("axis", 0)
         if kind in ("hstack", "vstack"):
-            ndim = max(len(tracer.shape(p)) for p in parts)
+            ndim = max(len(tracer.shape(q)) for q in parts)
             if kind == "vstack":
-                parts = [p if len(tracer.shape(p)) >= 2 else _reshape(tracer, node, [tracer.as_array(p, node), (1, -1)], {}) for p in parts]
-                axis, kind_ = 0, "concatenate"
+                parts = [q if len(tracer.shape(q)) >= 2 else
+                         _reshape_to(tracer, node, {"a": tracer.as_array(q, node), "shape": (1, -1)}, name)
+                         for q in parts]
+                axis = 0
             else:
-                axis, kind_ = (0 if ndim == 1 else 1), "concatenate"
+                axis = 0 if ndim == 1 else 1
+            kind_ = "concatenate"
         else:
             kind_ = kind
-        parts = [tracer.as_array(p, node) for p in parts]
-        shapes = [tracer.shape(p) for p in parts]
+        parts = [tracer.as_array(q, node) for q in parts]
+        shapes = [tracer.shape(q) for q in parts]
         probe = np.concatenate if kind_ == "concatenate" else np.stack
         try:
             shape = probe([np.empty(s) for s in shapes], axis=axis).shape
-        except ValueError as exc:
-            for part in [*args[0], *parts]:  # parameters assumed numbers before the first call
+        except (ValueError, TypeError) as exc:
+            for part in [*given, *parts]:  # parameters assumed numbers before the first call
                 tracer.check_guess(part)
-            raise located(ShapeError, f"np.{kind} of shapes {shapes}: {exc}", tracer.frame.parsed,
+            raise located(ShapeError, f"{name} of shapes {shapes}: {exc}", tracer.frame.parsed,
                           node, hint="join arrays whose other dimensions agree") from None
         op = arrays.Concatenate if kind_ == "concatenate" else arrays.Stack
-        atoms = [tracer.atom(p, "part") for p in parts]
+        atoms = [tracer.atom(q, "part") for q in parts]
         return tracer.array_op(op.make(*atoms, axis=axis, shape=tuple(shape)), kind_)
 
     return handler
 
 
-def _array(tracer, node, args, kwargs):
-    kwargs.pop("dtype", None)
-    _check_kwargs(tracer, node, "np.array", kwargs)
-    value = args[0]
+_FLOAT64 = (None, float, np.float64, "float64", "float", "f8", "d", "double")
+
+
+def _float_dtype(tracer, node, name, dtype):
+    """``dtype=`` of an array constructor: float64 (symdiff's arrays are float64 there)."""
+    if any(dtype is d or (isinstance(d, str) and dtype == d) for d in _FLOAT64) or (
+            isinstance(dtype, np.dtype) and dtype == np.float64):
+        return
+    raise located(UnsupportedSyntaxError, f"{name}(..., dtype={getattr(dtype, '__name__', dtype)!s}) "
+                  "is not supported", tracer.frame.parsed, node,
+                  hint="build float64 arrays (leave dtype out, or dtype=float), and convert "
+                  "the arguments you pass instead")
+
+
+def _array_of(tracer, node, p, name):
+    _float_dtype(tracer, node, name, p.get("dtype"))
+    value = p["object"] if "object" in p else p["a"]
     if isinstance(value, (tuple, list)) and any(tracer.is_symbolic(v) for v in _flatten(value)):
         if any(isinstance(v, (tuple, list)) for v in value):
             rows = [_array(tracer, node, [row], {}) for row in value]
@@ -206,11 +261,12 @@ def _flatten(value):
             yield v
 
 
-def _where(tracer, node, args, kwargs):
-    if len(args) != 3:
+# ---- elementwise ----
+def _where(tracer, node, p, name):
+    cond, a, b = p["condition"], p["x"], p["y"]
+    if a is None or b is None:
         raise located(UnsupportedSyntaxError, "np.where with one argument (indices) is not supported",
                       tracer.frame.parsed, node, hint="use np.where(condition, a, b)")
-    cond, a, b = args
     if not isinstance(cond, sympy.Basic):
         cond = tracer.constant(np.asarray(cond, dtype=bool)) if np.ndim(cond) else bool(cond)
         if isinstance(cond, bool):
@@ -220,97 +276,161 @@ def _where(tracer, node, args, kwargs):
         cond = sympy.Ne(cond, 0)
     a, b = tracer.as_value(a, node), tracer.as_value(b, node)
     tracer.check_broadcast(node, a, b, cond)
-    return sympy.Piecewise((a, cond), (b, True))
+    return tracer.keep_shape(sympy.Piecewise((a, cond), (b, True)), a, b, cond)
 
 
-def _clip(tracer, node, args, kwargs):
-    x, lo, hi = args
-    _check_kwargs(tracer, node, "np.clip", kwargs)
-    x = tracer.as_value(x, node)
+def _clip(tracer, node, p, name):
+    """``np.clip(a, a_min, a_max)``; numpy 2's ``min=``/``max=`` name the same bounds."""
+    lo, hi = p["a_min"], p["a_max"]
+    for alias, bound in (("min", lo), ("max", hi)):
+        if p.get(alias) is not None and bound is not None:
+            raise located(SymdiffError, f"np.clip: give a_{alias} or {alias}, not both",
+                          tracer.frame.parsed, node, hint=f"pass the bound once (a_{alias}=...)")
+    lo = lo if lo is not None else p.get("min")
+    hi = hi if hi is not None else p.get("max")
+    if lo is None and hi is None:
+        raise located(SymdiffError, "np.clip needs a_min or a_max", tracer.frame.parsed, node,
+                      hint="pass at least one bound (as numpy requires)")
+    x = tracer.as_value(p["a"], node)
+    out = x
     if lo is not None:
-        x = sympy.Max(x, tracer.as_value(lo, node))
+        out = sympy.Max(out, tracer.as_value(lo, node))
     if hi is not None:
-        x = sympy.Min(x, tracer.as_value(hi, node))
-    return x
+        out = sympy.Min(out, tracer.as_value(hi, node))
+    return tracer.keep_shape(out, x, *[v for v in (lo, hi) if v is not None])
 
 
+# ---- constructors and queries ----
 def _like(fill):
-    def handler(tracer, node, args, kwargs):
-        kwargs.pop("dtype", None)
-        _check_kwargs(tracer, node, "np.zeros_like", kwargs)
-        return np.full(tracer.shape(args[0]), fill, dtype=float)
+    def handler(tracer, node, p, name):
+        _float_dtype(tracer, node, name, p["dtype"])
+        return np.full(tracer.shape(p["a"]), fill, dtype=float)
 
     return handler
 
 
-def _concrete(func, name):
-    def handler(tracer, node, args, kwargs):
+def _concrete(func):
+    def handler(tracer, node, args, kwargs, name):
         if any(tracer.is_symbolic(a) for a in [*args, *kwargs.values()]):
-            raise located(UnsupportedSyntaxError, f"np.{name} of a differentiated value",
-                          tracer.frame.parsed, node, hint=f"np.{name} takes concrete sizes")
+            raise located(UnsupportedSyntaxError, f"{name} of a differentiated value",
+                          tracer.frame.parsed, node, hint=f"{name} takes concrete sizes")
         try:
             return func(*args, **kwargs)
         except (TypeError, ValueError) as exc:
-            raise located(SymdiffError, f"np.{name}: {exc}", tracer.frame.parsed, node,
+            raise located(SymdiffError, f"{name}: {exc}", tracer.frame.parsed, node,
                           hint="check the arguments") from None
 
     return handler
 
 
 def _shape_query(kind):
-    def handler(tracer, node, args, kwargs):
-        shape = tracer.shape(args[0]) if tracer.is_symbolic(args[0]) else np.shape(args[0])
+    def handler(tracer, node, p, name):
+        value = p["a"]
+        shape = tracer.shape(value) if tracer.is_symbolic(value) else np.shape(value)
+        if kind == "size" and p.get("axis") is not None:
+            _check_axis(tracer, node, name, p["axis"], shape)
+            return int(shape[p["axis"]])
         return {"shape": tuple(shape), "size": int(np.prod(shape)), "ndim": len(shape)}[kind]
 
     return handler
 
 
+# ---- the tables ----
+_REDUCED = ("a", "axis")
+_array = _function(np.array, "np.array", ("object", "dtype"), _array_of)
+_reshape = _function(np.reshape, "np.reshape", ("a", "shape"), _reshape_to)
+_JOINS = {
+    kind: _function(getattr(np, kind), f"np.{kind}", ("arrays", "tup", "axis"), _joined(kind))
+    for kind in ("concatenate", "stack", "hstack", "vstack")
+}
+
+
+def _join(kind):
+    """The entry for ``np.concatenate`` / ``np.stack`` / ``np.hstack`` / ``np.vstack``."""
+    return _JOINS[kind]
+
+
 HANDLERS = {
-    id(f): (f, h)
-    for f, h in [
-        (np.sum, _reduce(arrays.ArraySum)),
-        (np.prod, _reduce(arrays.ArrayProd)),
-        (np.max, _reduce(arrays.ArrayMax)),
-        (np.amax, _reduce(arrays.ArrayMax)),
-        (np.min, _reduce(arrays.ArrayMin)),
-        (np.amin, _reduce(arrays.ArrayMin)),
-        (np.mean, _mean),
-        (np.dot, _dot),
-        (np.matmul, _matmul),
-        (np.inner, _dot),
-        (np.outer, _outer),
-        (np.linalg.norm, _norm),
-        (np.transpose, _transpose),
+    id(f): (f, entry)
+    for f, entry in [
+        (np.sum, _function(np.sum, "np.sum", _REDUCED, _sum)),
+        (np.prod, _function(np.prod, "np.prod", _REDUCED, _reduce(arrays.ArrayProd))),
+        (np.max, _function(np.max, "np.max", _REDUCED, _reduce(arrays.ArrayMax))),
+        (np.amax, _function(np.amax, "np.amax", _REDUCED, _reduce(arrays.ArrayMax))),
+        (np.min, _function(np.min, "np.min", _REDUCED, _reduce(arrays.ArrayMin))),
+        (np.amin, _function(np.amin, "np.amin", _REDUCED, _reduce(arrays.ArrayMin))),
+        (np.mean, _function(np.mean, "np.mean", _REDUCED, _mean)),
+        (np.dot, _function(np.dot, "np.dot", ("a", "b"), _dot)),
+        (np.matmul, _function(np.matmul, "np.matmul", ("x1", "x2"), _matmul)),
+        (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
+        (np.outer, _function(np.outer, "np.outer", ("a", "b"), _outer)),
+        (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x",), _norm)),
+        (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
         (np.reshape, _reshape),
-        (np.ravel, _ravel),
-        (np.concatenate, _join("concatenate")),
-        (np.stack, _join("stack")),
-        (np.hstack, _join("hstack")),
-        (np.vstack, _join("vstack")),
+        (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
+        *[(getattr(np, kind), entry) for kind, entry in _JOINS.items()],
         (np.array, _array),
-        (np.asarray, _array),
-        (np.where, _where),
-        (np.clip, _clip),
-        (np.zeros_like, _like(0.0)),
-        (np.ones_like, _like(1.0)),
-        (np.zeros, _concrete(np.zeros, "zeros")),
-        (np.ones, _concrete(np.ones, "ones")),
-        (np.full, _concrete(np.full, "full")),
-        (np.arange, _concrete(np.arange, "arange")),
-        (np.linspace, _concrete(np.linspace, "linspace")),
-        (np.eye, _concrete(np.eye, "eye")),
-        (np.shape, _shape_query("shape")),
-        (np.size, _shape_query("size")),
-        (np.ndim, _shape_query("ndim")),
+        (np.asarray, _function(np.asarray, "np.asarray", ("a", "dtype"), _array_of)),
+        (np.where, _function(np.where, "np.where", ("condition", "x", "y"), _where)),
+        (np.clip, _function(np.clip, "np.clip", ("a", "a_min", "a_max", "min", "max"), _clip)),
+        (np.zeros_like, _function(np.zeros_like, "np.zeros_like", ("a", "dtype"), _like(0.0))),
+        (np.ones_like, _function(np.ones_like, "np.ones_like", ("a", "dtype"), _like(1.0))),
+        *[(getattr(np, n), _Entry(f"np.{n}", signature_of(getattr(np, n)),
+                                  tuple(signature_of(getattr(np, n)).parameters),
+                                  _concrete(getattr(np, n)), raw=True))
+          for n in ("zeros", "ones", "full", "arange", "linspace", "eye")],
+        (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
+        (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
+        (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),
     ]
 }
 
-# Methods of an array value: name -> the handler, called with the array as first argument.
+
+# ---- array methods: stubs with numpy's signatures (ndarray methods have none to read) ----
+def _m_sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
+    """ndarray.sum / ndarray.prod"""
+
+
+def _m_max(a, axis=None, out=None, keepdims=False, initial=_NO_VALUE, where=True):
+    """ndarray.max / ndarray.min"""
+
+
+def _m_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+    """ndarray.mean"""
+
+
+def _m_dot(a, b, out=None):
+    """ndarray.dot"""
+
+
+def _m_reshape(a, *shape, order="C", copy=None):
+    """ndarray.reshape"""
+
+
+def _m_ravel(a, order="C"):
+    """ndarray.ravel / ndarray.flatten"""
+
+
+def _m_transpose(a, *axes):
+    """ndarray.transpose"""
+
+
+def _method(name, stub, supported, handler):
+    return _Entry(f".{name}", method_signature(stub), supported, handler)
+
+
+# Methods of an array value: name -> the entry, called with the array as first argument.
 METHODS = {
-    "sum": _reduce(arrays.ArraySum), "prod": _reduce(arrays.ArrayProd),
-    "max": _reduce(arrays.ArrayMax), "min": _reduce(arrays.ArrayMin), "mean": _mean,
-    "dot": _dot, "reshape": _reshape, "ravel": _ravel, "flatten": _ravel,
-    "transpose": _transpose,
+    "sum": _method("sum", _m_sum, _REDUCED, _sum),
+    "prod": _method("prod", _m_sum, _REDUCED, _reduce(arrays.ArrayProd)),
+    "max": _method("max", _m_max, _REDUCED, _reduce(arrays.ArrayMax)),
+    "min": _method("min", _m_max, _REDUCED, _reduce(arrays.ArrayMin)),
+    "mean": _method("mean", _m_mean, _REDUCED, _mean),
+    "dot": _method("dot", _m_dot, ("a", "b"), _dot),
+    "reshape": _method("reshape", _m_reshape, ("a", "shape"), _reshape_method),
+    "ravel": _method("ravel", _m_ravel, ("a",), _ravel),
+    "flatten": _method("flatten", _m_ravel, ("a",), _ravel),
+    "transpose": _method("transpose", _m_transpose, ("a", "axes"), _transpose_method),
 }
 
 
@@ -319,3 +439,6 @@ def handler_for(func):
     if entry is None or entry[0] is not func:
         return None
     return entry[1]
+
+
+__all__ = ["HANDLERS", "METHODS", "handler_for", "unsupported"]

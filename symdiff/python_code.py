@@ -23,7 +23,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from .arrays import ScatterItems, format_key
+from .arrays import ScatterItems, format_key, shape_of
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
 from .faithful import may_raise
 from .safe_text import python_comment, python_docstring
@@ -69,17 +69,18 @@ def _polygamma(n, x):
 
 
 SCATTER_SOURCE = '''\
-def _scatter(value, shape, key):
-    """An array of zeros with ``value`` at ``key`` (the adjoint of indexing)."""
-    out = numpy.zeros(shape)
+def _scatter(value, shape, key, dtype=None):
+    """An array of zeros with ``value`` at ``key`` (the adjoint of indexing), in the dtype
+    numpy gives ``value`` computed with arrays of ``dtype``."""
+    out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
     out[key] = value
     return out
 '''
 
 SCATTER_ITEMS_SOURCE = '''\
-def _scatter_items(shape, keys, values):
-    """An array of zeros with ``values[i]`` added at ``keys[i]``."""
-    out = numpy.zeros(shape)
+def _scatter_items(shape, keys, values, dtype=None):
+    """An array of zeros with ``values[i]`` added at ``keys[i]`` (in the values' dtype)."""
+    out = numpy.zeros(shape, numpy.result_type(*values) if dtype is None else numpy.result_type(dtype, *values))
     for key, value in zip(keys, values):
         out[key] += value
     return out
@@ -93,7 +94,14 @@ def _extreme_grad(x, best, bar, axis):
         if numpy.ndim(bar):
             bar = numpy.expand_dims(bar, axis)
     hit = x == best
-    return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True))
+    return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True, dtype=numpy.result_type(x, bar)))
+'''
+
+FULL_SOURCE = '''\
+def _full(value, shape, dtype):
+    """The number ``value`` as an array of ``shape`` (a read-only view), in the dtype numpy gives
+    ``value`` computed with arrays of ``dtype`` (float32 stays float32)."""
+    return numpy.broadcast_to(numpy.asarray(value, numpy.result_type(dtype, value)), shape)
 '''
 
 # Helper functions generated code may call: name -> (source, module it needs).
@@ -103,6 +111,7 @@ HELPERS = {
     "_scatter": (SCATTER_SOURCE, "numpy"),
     "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
     "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
+    "_full": (FULL_SOURCE, "numpy"),
 }
 
 
@@ -118,7 +127,8 @@ class SumsAsDifferences:
         text = ""
         for i, term in enumerate(terms):
             negative = term.could_extract_minus_sign()
-            shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
+            # strict: a sum inside a sum (kept as grouped, see nodes.substituted) keeps its parentheses
+            shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"], strict=True)
             if i == 0:
                 # a leading negative product prints its own sign (it may negate a sum instead)
                 text = (self._print(term) if term.is_Mul else f"-{shown}") if negative else shown
@@ -138,6 +148,9 @@ class _Printing(SumsAsDifferences):
         self.printed = {}  # expression -> its text (both generated functions share their lines)
         self.shape_names = {}  # an array parameter's shape -> "x.shape"
         self.callable_names = {}  # a registered function's SymPy class -> its name in the code
+        self.shapes = {}  # symbol -> the shape of the array it names (absent: a number)
+        self.dtype_name = None  # the name holding the array parameters' dtype (None: float64)
+        self.dtype_used = False  # whether the printed code reads it (then it is defined first)
 
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
@@ -234,6 +247,30 @@ class _Printing(SumsAsDifferences):
         shape = tuple(shape)
         return self.shape_names.get(shape, repr(shape))
 
+    # ---- dtypes: arrays built from numbers take the array parameters' (float32 stays float32) ----
+    def _is_array(self, expr):
+        return bool(shape_of(expr, self.shapes))
+
+    def _dtype(self):
+        self.dtype_used = True
+        return self.dtype_name
+
+    def _from_numbers(self, expr, text):
+        """``text`` (an operand of a structural op) turned into an array of ``expr.shape``: a
+        number is made an array of the computation's dtype first (``_full``)."""
+        if self.dtype_name is None or self._is_array(expr.operands[0]):
+            return f"{self._np('broadcast_to')}({text}, {self._shape(expr.shape)})"
+        return f"{self._helper('_full')}({text}, {self._shape(expr.shape)}, {self._dtype()})"
+
+    def _buffer_dtype(self, values, texts):
+        """The dtype argument of a zeros buffer the ``values`` are written into: theirs, with the
+        computation's dtype when none of them is an array (a number alone would be float64)."""
+        if self.dtype_name is None:
+            return None
+        if any(v.is_Symbol and self._is_array(v) for v in values):
+            return f"{self._np('result_type')}({', '.join(texts)})"
+        return f"{self._np('result_type')}({', '.join([self._dtype(), *texts])})"
+
     def _ops(self, expr):
         """The operands of a structural operation; a number as a float literal, so that an array
         built from it (``broadcast_to(1.0, shape)``, ``array([0.0, 2.0])``) is float64, not int."""
@@ -283,15 +320,19 @@ class _Printing(SumsAsDifferences):
     def _print_Scatter(self, expr):
         (value,) = self._ops(expr)
         key = self._key_literal(expr.params["key"])
-        return f"{self._helper('_scatter')}({value}, {self._shape(expr.shape)}, {key})"
+        dtype = "" if self.dtype_name is None or self._is_array(expr.operands[0]) else f", {self._dtype()}"
+        return f"{self._helper('_scatter')}({value}, {self._shape(expr.shape)}, {key}{dtype})"
 
     def _print_ScatterItems(self, expr):
         values = self._ops(expr)
         keys = expr.params["keys"]
         if len(expr.shape) == 1 and len(keys) == expr.shape[0] and keys == tuple((i,) for i in range(expr.shape[0])):
-            return f"{self._np('array')}([{', '.join(values)}])"
+            dtype = self._buffer_dtype(expr.operands, values)
+            return f"{self._np('array')}([{', '.join(values)}]{'' if dtype is None else ', ' + dtype})"
+        dtype = "" if self.dtype_name is None or any(
+            v.is_Symbol and self._is_array(v) for v in expr.operands) else f", {self._dtype()}"
         return (f"{self._helper('_scatter_items')}({self._shape(expr.shape)}, "
-                f"{self._key_literal(keys)}, ({', '.join(values)},))")
+                f"{self._key_literal(keys)}, ({', '.join(values)},){dtype})")
 
     def _key_literal(self, key):
         """An index (tuples of ints, slices) as a literal: ``repr``, its ``slice``/``Ellipsis``
@@ -314,7 +355,7 @@ class _Printing(SumsAsDifferences):
 
     def _print_BroadcastTo(self, expr):
         (x,) = self._ops(expr)
-        return f"{self._np('broadcast_to')}({x}, {self._shape(expr.shape)})"
+        return self._from_numbers(expr, x)
 
     def _print_Unbroadcast(self, expr):
         (x,) = self._ops(expr)
@@ -322,16 +363,19 @@ class _Printing(SumsAsDifferences):
         lead = len(source) - len(shape)
         kept = tuple(lead + i for i, n in enumerate(shape) if n == 1 and source[lead + i] != 1)
         axes = tuple(range(lead)) + kept
-        full = f"{self._np('broadcast_to')}({x}, {self._shape(source)})"
+        if self.dtype_name is None or self._is_array(expr.operands[0]):
+            full = f"{self._np('broadcast_to')}({x}, {self._shape(source)})"
+        else:
+            full = f"{self._helper('_full')}({x}, {self._shape(source)}, {self._dtype()})"
         text = f"{self._np('sum')}({full}, axis={axes})"
         return f"{self._np('reshape')}({text}, {self._shape(shape)})" if kept else text
 
     def _print_ExpandTo(self, expr):
         (x,) = self._ops(expr)
         axis = expr.params["axis"]
-        if axis is not None:
+        if axis is not None and self._is_array(expr.operands[0]):
             x = f"{self._np('expand_dims')}({x}, {axis})"
-        return f"{self._np('broadcast_to')}({x}, {self._shape(expr.shape)})"
+        return self._from_numbers(expr, x)
 
     def _print_ExtremeGrad(self, expr):
         x, best, bar = self._ops(expr)
@@ -497,7 +541,7 @@ class ArrayPrinter(_Printing, NumPyPrinter):
             first = next(i for i, f in enumerate(computed) if f.is_Add)
             computed[first] = sympy.Add(*[-t for t in computed[first].args], evaluate=False)
             coeff = -coeff
-        parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in computed + names]
+        parts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=f.is_Mul) for f in computed + names]
         text = "*".join(parts)
         if coeff == -1:
             return f"-{text}"
@@ -688,8 +732,11 @@ def _literal(value, numpy_name="numpy"):
 
 
 def generate(schedule, gradient_program, library, aliases, signature=None, constants=None,
-             defaults=None, fallbacks=None, ieee=False):
+             defaults=None, fallbacks=None, ieee=False, entry_checks=(), prelude=""):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
+
+    ``entry_checks``: source lines both functions run first (an exported module's shape check),
+    ``prelude``: module-level source they need (a helper), put before them.
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
     named in ``constants`` (``{symbol name: int or float}``): those are read as module globals.
@@ -699,10 +746,17 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     printer.callable_names = program.callable_names
     if library == "numpy" and schedule.math_calls and not ieee:
         printer.use_math_for(schedule.math_calls)
+    arrays_in = []  # the array parameters: arrays built from numbers take their dtype
     for p in program.params:
         shape = program.shapes.get(p.symbol)
         if shape and p.elements is None and p.name not in program.concrete:
             printer.shape_names.setdefault(tuple(shape), f"{p.symbol.name}.shape")
+            arrays_in.append(p.symbol.name)
+    printer.shapes = dict(gradient_program.shapes)
+    if arrays_in and library == "numpy":
+        if "dtype" not in aliases:  # one name per build, however often it is printed
+            aliases["dtype"] = program.namer.fresh("_dtype")
+        printer.dtype_name = aliases["dtype"]
     constants = dict(constants or {})
     names = signature or [
         *[p.symbol.name for p in program.params if p.name not in program.concrete],
@@ -713,7 +767,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     vg_name = f"{base}_value_and_grad"
     wrt = ", ".join(p.name for p in gradient_program.wrt)
 
-    prologue = [
+    prologue = [*entry_checks] + [
         f"    {', '.join(e.name for e in p.elements)}{',' if len(p.elements) == 1 else ''} = {p.symbol.name}"
         for p in program.params if p.elements
     ]
@@ -748,6 +802,12 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     vg_body = Body(prologue + _body(vg_forward, printer, bare=unread), _body(vg_reverse, printer),
                    vg_return, value_text)
 
+    if printer.dtype_used:  # numpy's dtype for the parameters' arrays (and Python floats)
+        dtype_line = (f"    {printer.dtype_name} = {printer._np('result_type')}"
+                      f"({', '.join(arrays_in)}, 1.0)")
+        grad_body.forward.insert(len(prologue), dtype_line)
+        vg_body.forward.insert(len(prologue), dtype_line)
+
     where = f"{program.filename}:{_def_line(program)}"
     signature = _signature(names, defaults or {})
     grad_text = _function(
@@ -761,7 +821,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         vg_body,
     )
     helpers = set(printer.helpers)
-    prelude = "".join(helper_source(name, aliases) + "\n\n" for name in sorted(helpers))
+    prelude = (prelude + "\n\n" if prelude else "") + "".join(
+        helper_source(name, aliases) + "\n\n" for name in sorted(helpers))
     return GeneratedCode(
         source=prelude + grad_text + "\n\n" + vg_text,
         grad_source=prelude + grad_text,
@@ -882,6 +943,10 @@ def _body(lines, printer, indent="    ", current=None, bare=()):
                 out += _body(line.orelse, printer, indent + "    ", tag)
             current = None
             continue
+        if line.target not in printer.shapes:
+            shape = shape_of(line.expr, printer.shapes)
+            if shape:
+                printer.shapes[line.target] = shape
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
             out += _scatter_statements(line, printer, indent)
             continue
@@ -900,8 +965,11 @@ def _scatter_statements(line, printer, indent):
     keys = expr.params["keys"]
     if len(expr.shape) == 1 and len(keys) == expr.shape[0] and keys == tuple((i,) for i in range(expr.shape[0])):
         return [f"{indent}{target} = {printer._print(expr)}"]
-    lines = [f"{indent}{target} = {printer._np('zeros')}({printer._shape(expr.shape)})"]
-    for key, value in zip(keys, printer._ops(expr)):
+    values = printer._ops(expr)
+    dtype = printer._buffer_dtype(expr.operands, values)
+    dtype = "" if dtype is None else f", {dtype}"
+    lines = [f"{indent}{target} = {printer._np('zeros')}({printer._shape(expr.shape)}{dtype})"]
+    for key, value in zip(keys, values):
         lines.append(f"{indent}{target}[{format_key(key)}] += {value}")
     return lines
 

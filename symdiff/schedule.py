@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .nodes import real_symbol, rebuilt
+from .nodes import real_symbol, rebuilt, substituted
 from .program import Branch, Statement
 
 
@@ -136,8 +136,9 @@ def _inline_block(lines, uses, array_op):
         expr = line.expr
         wanted = {s: pending[s] for s in expr.free_symbols if s in pending}
         if wanted and not isinstance(expr, array_op) and not isinstance(expr, sympy.Piecewise):
-            candidate = expr.xreplace(wanted)
-            if not any(not a.is_Atom for op in candidate.atoms(array_op) for a in op.operands):
+            candidate = substituted(expr, wanted)  # as grouped: no flattening, no folding
+            if candidate is not expr and not any(
+                    not a.is_Atom for op in candidate.atoms(array_op) for a in op.operands):
                 expr = candidate
                 for s in wanted:
                     out = [x for x in out if not (isinstance(x, Line) and x.target == s)]

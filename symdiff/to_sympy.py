@@ -33,6 +33,7 @@ from .nodes import real_symbol
 from .naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
 from .faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic, keeps
+from .signatures import rule_arguments
 from .primitives import CopySign
 from .builtin_calls import LIST_METHODS
 from .builtin_calls import STRUCTURAL as _STRUCTURAL
@@ -347,7 +348,10 @@ class Tracer(ControlFlow, ArrayValues):
             raise self.unsupported(stmt.target, f"augmented assignment to {_describe(stmt.target)}",
                                    hint="assign to a local variable name")
         current = self.lookup(stmt.target.id, stmt.target)
-        value = self.binop(stmt.op, current, self.eval(stmt.value), stmt)
+        operand = self.eval(stmt.value)
+        value = self.binop(stmt.op, current, operand, stmt)
+        if not isinstance(stmt.op, ast.MatMult):
+            value = self.keep_shape(value, current, operand)
         self.assign(stmt.target, value)
 
     def exec_Return(self, stmt):
@@ -520,7 +524,8 @@ class Tracer(ControlFlow, ArrayValues):
     def eval_BinOp(self, node):
         left = self.eval(node.left)
         right = self.eval(node.right)
-        return self.binop(node.op, left, right, node)
+        result = self.binop(node.op, left, right, node)
+        return result if isinstance(node.op, ast.MatMult) else self.keep_shape(result, left, right)
 
     def binop(self, op, left, right, node):
         func = _BINOPS.get(type(op))
@@ -799,7 +804,7 @@ class Tracer(ControlFlow, ArrayValues):
             return array_handler(self, node, args, kwargs)
         rule = functions.rule_for(func)
         if rule is not None:
-            return self._call_rule(rule, func, args, kwargs, node)
+            return self.keep_shape(self._call_rule(rule, func, args, kwargs, node), *args)
         if isinstance(func, LocalFunction):
             return self._inline(func.node, func.frame.parsed, None, func.frame, args, kwargs, node,
                                 func.name, (func.defaults, func.kw_defaults))
@@ -808,11 +813,7 @@ class Tracer(ControlFlow, ArrayValues):
         raise self.unknown_function(node, func, name)
 
     def _call_rule(self, rule, func, args, kwargs, node):
-        if kwargs:
-            raise self.unsupported(
-                node, f"keyword arguments in the call to {rule.name}",
-                hint="pass the arguments by position",
-            )
+        args = rule_arguments(self, node, rule, func, args, kwargs)  # keywords bound by name
         if len(args) not in rule.nargs:
             expected = " or ".join(str(n) for n in rule.nargs)
             raise located(
@@ -845,6 +846,8 @@ class Tracer(ControlFlow, ArrayValues):
                 )
         if len(args) > 1 and any(self.is_array(a) for a in args):
             self.check_broadcast(node, *args)
+        if rule.library == "user" and any(self.is_array(a) for a in args):
+            self.check_elementwise(rule, func, args, node)
         if rule.library not in ("builtins", "user"):
             self.libraries.add(rule.library)
         if rule.library == "user":

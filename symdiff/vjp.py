@@ -71,8 +71,9 @@ def hessian_build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, w
 
 
 # ---- the gradient, as a program of its own ----
-def gradient_as_program(gradient_program):
-    """The forward and reverse passes as one ``Program`` whose output is the flat gradient."""
+def gradient_as_program(gradient_program, flat=True):
+    """The forward and reverse passes as one ``Program`` whose output is the flat gradient
+    (``flat=False``: the gradient of one parameter keeps that parameter's shape)."""
     program = gradient_program.program
     shapes = dict(gradient_program.shapes)
     hoister = _Hoister(program.namer, shapes)
@@ -83,7 +84,11 @@ def gradient_as_program(gradient_program):
         shape = shapes.get(param.symbol, ())
         if param.elements is not None:
             shape = (len(param.elements),)
-        if shape:
+        if not flat and len(gradient_program.wrt) == 1:
+            if shape and arrays.shape_of(atom, shapes) != tuple(shape):
+                atom = hoister.op(arrays.BroadcastTo.make(atom, shape=tuple(shape)), body)
+            parts.append(atom)
+        elif shape:
             size = int(np.prod(shape))
             if len(shape) != 1:
                 atom = hoister.op(arrays.Reshape.make(atom, shape=(size,)), body)
@@ -99,7 +104,7 @@ def gradient_as_program(gradient_program):
         externals=program.externals, concrete=program.concrete, shapes=shapes,
         constants=program.constants, guards=program.guards, libraries=program.libraries | {"numpy"},
         helpers=program.helpers, callable_names=program.callable_names, namer=program.namer,
-        local_names=program.local_names, math_calls=program.math_calls,
+        local_names=program.local_names, math_calls=program.math_calls, flags=program.flags,
     )
 
 
@@ -175,6 +180,7 @@ class Jacobian(Gradient):
 
     _builder = staticmethod(jacobian_build)
     _kind_name = "jacobian"
+    _again_builder = staticmethod(lambda program, wrt: compile_vjp(program, wrt))
 
     def _make_entry(self, build, kinds, key, args=()):
         fn = build.grad_fn
@@ -222,6 +228,15 @@ class Hessian(Jacobian):
 
     _builder = staticmethod(hessian_build)
     _kind_name = "hessian"
+
+    @staticmethod
+    def _again_builder(program, wrt):
+        raise ShapeError(
+            "hessian(grad(f)) with array arguments: grad(f) returns an array, and a Hessian is "
+            "of a function with one number out",
+            filename=program.filename, lineno=program.firstlineno,
+            hint="use symdiff.hessian(f) for the second derivatives, or jacobian(grad(f))",
+        )
 
 
 def jacobian(f=None, wrt=None):

@@ -154,14 +154,15 @@ def elementwise(fn):
 
 
 def _reduction(numpy_func):
-    def call(x, axis=None):
-        return _scalar_or_array(numpy_func(obj(x), axis=axis))
+    def call(a, axis=None, dtype=None, out=None, keepdims=False):  # numpy's names
+        assert dtype is None and out is None and not keepdims, "not in the reference"
+        return _scalar_or_array(numpy_func(obj(a), axis=axis))
 
     return call
 
 
-def _mean(x, axis=None):
-    x = obj(x)
+def _mean(a, axis=None):
+    x = obj(a)
     if not isinstance(x, np.ndarray):
         return x
     total = np.sum(x, axis=axis)
@@ -192,7 +193,10 @@ def _where(cond, a, b):
     return _scalar_or_array(np.where(cond, obj(a), obj(b)))
 
 
-def _clip(x, lo, hi):
+def _clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 - numpy's names
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+
     def one(v, lo_, hi_):
         if lo_ is not None and v < lo_:
             v = lo_

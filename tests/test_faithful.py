@@ -317,3 +317,17 @@ def test_sum_adds_as_pythons_sum(x, y):
     assert same(value, summed(x, y))
     want = [float(w) for w in mp_grad(summed, (x, y))]
     assert all(math.isclose(g, w, rel_tol=1e-9) for g, w in zip(gradient, want))
+
+
+def array_grouping(x):
+    y = (x * 0.1) * 3 + (x + 0.2) + 0.1
+    return np.sum(np.floor(y / 0.7) * x + x % 0.3)
+
+
+def test_array_code_keeps_pythons_grouping_and_division():
+    x = np.array([0.3, 0.7, 1.0, 2.1, -0.3, -1.7, 7.0, 0.9000000000000001])
+    value, gradient = value_and_grad(array_grouping)(x)
+    assert same(value, array_grouping(x))
+    y = (x * 0.1) * 3 + (x + 0.2) + 0.1
+    by_hand = np.floor(y / 0.7) + 1.0  # the steps' derivatives are 0
+    assert np.array_equal(gradient, by_hand)
