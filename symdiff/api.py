@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sympy.core.parameters import distribute
 
-from . import display
+from . import display, stack
 from . import explain as explain_stage
 from .derive import derive
-from .errors import ArgumentError, ShapeError, SymdiffError
+from .errors import ArgumentError, NestingError, ShapeError, SymdiffError
 from .parse import parse_function
 from .python_code import CompiledCode, compile_entry, compile_functions, generate
 from .schedule import schedule, walk_lines
@@ -68,14 +68,40 @@ class Build:
 def undistributed(stage):
     """Run ``stage`` with SymPy's ``2*(a + b) -> 2*a + 2*b`` rewrite off (a number times a sum
     stays one product: fewer operations in the generated code, and the sum is computed once),
-    and with the cyclic garbage collector paused (see ``_collector_paused``)."""
+    with the cyclic garbage collector paused (see ``_collector_paused``), on a thread whose C
+    stack holds the recursion limit it runs under (``stack.deep``).
+
+    SymPy's own constructors are not all safe without that rewrite: ``signs.py`` builds the
+    applications that would loop with it on. Should a loop still occur (a ``RecursionError``
+    outside the tracer's nesting, or a ``NestingError`` from it), the stage runs once more in
+    SymPy's standard context, where they cannot loop; deep input fails there too, as the
+    located ``NestingError``.
+    """
 
     @functools.wraps(stage)
     def run(*args, **kwargs):
-        with distribute(False), _collector_paused():
-            return stage(*args, **kwargs)
+        try:
+            return stack.deep(_in_context, stage, False, args, kwargs)
+        except (RecursionError, NestingError):
+            pass  # (retried outside the except clause: its traceback holds the whole deep stack)
+        try:
+            return stack.deep(_in_context, stage, True, args, kwargs)
+        except RecursionError:
+            pass
+        parsed = next((a for a in args if hasattr(a, "firstlineno")), None)
+        raise NestingError(
+            "the function nests too deeply for symdiff to differentiate (the recursion limit "
+            f"of {stack.RECURSION_LIMIT} was reached)",
+            filename=getattr(parsed, "filename", None), lineno=getattr(parsed, "firstlineno", None),
+            hint="split deeply nested expressions into several assignments",
+        )
 
     return run
+
+
+def _in_context(stage, distributed, args, kwargs):
+    with distribute(distributed), _collector_paused():
+        return stage(*args, **kwargs)
 
 
 _collector = {"lock": threading.Lock(), "builds": 0, "was_enabled": False}

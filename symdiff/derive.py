@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from . import arrays
+from . import arrays, signs
 from .errors import SymdiffError
 from .nodes import outer_derivative, real_symbol
 from .primitives import SharedTies
@@ -164,7 +164,7 @@ def local_partial(stmt, symbol):
     whole = {f: sympy.Integer(int(f)) for f in partial.atoms(sympy.Float)
              if float(f).is_integer() and abs(float(f)) < 2**53}
     if whole:  # 0.5 * 2 gives 1.0: print r, not 1.0*r
-        partial = partial.xreplace(whole)
+        partial = signs.xreplace(partial, whole)  # rebuilds functions: see signs.py
     if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
     if partial.has(sympy.Derivative, sympy.Subs):
@@ -210,7 +210,7 @@ class _Deriver:
                     partials = [(s, self._partial(item, s)) for s in uses]
                     reuse = _reuse(item)
                     self.result.partials[item.target] = partials
-                    self.result.reused[item.target] = [(s, d.xreplace(reuse)) for s, d in partials]
+                    self.result.reused[item.target] = [(s, signs.xreplace(d, reuse)) for s, d in partials]
             elif isinstance(item, Branch):
                 self.forward(item.then)
                 self.forward(item.orelse)

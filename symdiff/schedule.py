@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from . import signs
 from .nodes import real_symbol, rebuilt
 from .program import Branch, Statement
 
@@ -135,7 +136,7 @@ def _inline_block(lines, uses, array_op):
         expr = line.expr
         wanted = {s: pending[s] for s in expr.free_symbols if s in pending}
         if wanted and not isinstance(expr, array_op) and not isinstance(expr, sympy.Piecewise):
-            candidate = expr.xreplace(wanted)
+            candidate = signs.xreplace(expr, wanted)  # sin(s) with s = -x - 0.5: see signs.py
             if not any(not a.is_Atom for op in candidate.atoms(array_op) for a in op.operands):
                 expr = candidate
                 for s in wanted:

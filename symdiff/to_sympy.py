@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import functions, nodes, numpy_calls
-from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
+from . import functions, nodes, numpy_calls, signs, stack
+from .errors import (NestingError, ShapeError, SymdiffError, UnknownFunctionError,
+                     UnsupportedSyntaxError)
 from .nodes import real_symbol
 from .naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
@@ -112,6 +113,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.constants = {}  # symbol -> a concrete numpy array the code uses
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.depths = {}  # expression -> its depth (see ``shallow``)
+        self.max_depth, self.deepest = 0, None  # the deepest call inlined: (parsed, node, name, depth)
         self.parsed = parsed
         self.fun = parsed.fun
         self.concrete = dict(concrete or {})
@@ -836,7 +838,7 @@ class Tracer(ControlFlow, ArrayValues):
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
             return nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
-        return self.shallow(build(*args))
+        return self.shallow(signs.call(build, *args))  # sin(-x - 0.5): see signs.py
 
     def _call_python(self, func, args, kwargs, node):
         if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):
@@ -861,6 +863,9 @@ class Tracer(ControlFlow, ArrayValues):
         ``defaults``: (positional default values, {keyword-only name: value}), as evaluated
         when the function was defined."""
         depth = self.frame.depth + 1
+        if depth > self.max_depth:
+            self.max_depth = depth
+            self.deepest = (self.frame.parsed, node, name, depth)
         if depth > MAX_INLINE_DEPTH:
             # Recursion driven by an int parameter not differentiated: trace at the call.
             used = set().union(*[a.free_symbols for a in [*args, *kwargs.values()]
@@ -1114,21 +1119,29 @@ def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False)
     """Run ``parsed`` over symbols.
 
     ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
-    are not differentiated, whose use as a loop count raises ``NeedsConcrete``.
+    are not differentiated, whose use as a loop count raises ``NeedsConcrete``. Runs on a thread
+    whose C stack holds the recursion it may need (``stack.deep``): input nested too deeply for
+    that is a located ``NestingError``, never a crash.
     """
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 60000))
+    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output)
+
+
+def _trace(parsed, concrete, deferrable, kinds, vector_output):
+    tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output)
     try:
-        return Tracer(parsed, concrete, deferrable, kinds, vector_output).run()
+        return tracer.run()
     except RecursionError:
-        raise SymdiffError(
-            f"{parsed.fun.__qualname__!r} is nested too deeply to translate",
-            filename=parsed.filename,
-            lineno=parsed.firstlineno,
-            hint="split deeply nested expressions into several assignments",
-        ) from None
-    finally:
-        sys.setrecursionlimit(limit)
+        pass  # (handled outside the except clause: its traceback holds the whole deep stack)
+    where, node, name, depth = tracer.deepest or (parsed, parsed.node, None, 0)
+    calls = f"in {name}, {depth} calls deep" if depth else "in one expression"
+    raise located(
+        NestingError,
+        f"{parsed.fun.__qualname__!r} nests too deeply to translate ({calls}): the recursion "
+        f"limit symdiff traces under ({sys.getrecursionlimit()}) was reached",
+        where, node,
+        hint="split deeply nested expressions into several assignments, or write deep "
+        "recursion as a loop",
+    )
 
 
 __all__ = ["Tracer", "is_number", "is_symbolic", "math", "to_sympy", "trace"]
