@@ -317,7 +317,7 @@ class Gradient(functools.partial):
 
     def _setup(self, fun, wrt, with_value):
         if isinstance(fun, Gradient):
-            fun = fun._generated_function()
+            fun = fun._generated_function("value_and_grad" if with_value else self._kind_name)
         if not callable(fun):
             raise TypeError(f"grad needs a function, not {type(fun).__name__}")
         if isinstance(fun, functools.partial):
@@ -622,12 +622,35 @@ class Gradient(functools.partial):
         name = self.fun.__name__
         return name if name.isidentifier() else "f"
 
-    def _generated_function(self):
-        """The generated gradient function, to differentiate again (``grad(grad(f))``)."""
-        if self._with_value or len(self.wrt) != 1 or type(self) is not Gradient:
+    def _generated_function(self, outer):
+        """The generated gradient function, to differentiate again (``grad(grad(f))``,
+        ``hessian(grad(f))``, ``jacobian(grad(f))``); ``outer`` names the derivative made of it.
+
+        A gradient with respect to several parameters returns a tuple: a Jacobian of it (the
+        Hessian) is defined, a gradient is not. Jacobians, Hessians and value_and_grad are
+        assembled outside the generated code (one reverse pass per output; a value beside the
+        gradient), so they are refused as the inner derivative, saying what to write instead.
+        """
+        inner = f"{self._kind_name if not self._with_value else 'value_and_grad'}(f)"
+        what = f"{outer}({inner})"
+        if self._with_value:
             raise TypeError(
-                "grad(grad(f)) needs the gradient of a function of one differentiated parameter; "
-                "use symdiff.hessian(f) for several"
+                f"{what}: value_and_grad(f) returns (value, gradient), which symdiff does not "
+                "differentiate again; differentiate grad(f) instead"
+            )
+        if type(self) is not Gradient:
+            raise TypeError(
+                f"{what}: a {self._kind_name} is assembled from one reverse pass per output, "
+                "outside the generated code, so symdiff cannot differentiate it again; nest grad "
+                "instead: hessian(f) or jacobian(grad(f)) for second derivatives, "
+                "grad(grad(grad(f))) and jacobian(grad(grad(f))) beyond, and for a function "
+                "with several outputs, the derivatives of each output's gradient"
+            )
+        if len(self.wrt) != 1 and outer in ("grad", "value_and_grad"):
+            raise TypeError(
+                f"{what}: grad(f) with respect to {len(self.wrt)} parameters returns a tuple, and "
+                "grad needs a single number; use symdiff.hessian(f) or jacobian(grad(f)) for "
+                "the matrix of second derivatives"
             )
         return (self._shown if self._default is None else self._default).differentiable_again()
 

@@ -48,7 +48,9 @@ class NeedsConcrete(Exception):
     when its value is known (an int argument is then specialised on)."""
 
 
-MAX_INLINE_DEPTH = 1500  # nested helper calls; deeper means recursion on a differentiated value
+MAX_DATA_RECURSION = 1500  # nested calls, each inside one more branch on data (see ``_too_deep``)
+MAX_INLINE_DEPTH = 5000  # nested helper calls (recursion), each ~12-15 levels of the tracer's
+# recursion: within ``stack.RECURSION_LIMIT`` (deeper input is a located ``NestingError``)
 MAX_EXPRESSION_DEPTH = 24  # deeper expressions are split into statements (SymPy recurses on depth)
 MAX_LOOP_STEPS = 100_000  # iterations of one 'while' loop with a concrete condition
 
@@ -114,6 +116,8 @@ class Tracer(ControlFlow, ArrayValues):
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.depths = {}  # expression -> its depth (see ``shallow``)
         self.max_depth, self.deepest = 0, None  # the deepest call inlined: (parsed, node, name, depth)
+        self.open_forks = 0  # branches on data being traced (arms running), see ``_too_deep``
+        self.fork_trail = []  # ``open_forks`` when each call being inlined began, outermost first
         self.parsed = parsed
         self.fun = parsed.fun
         self.concrete = dict(concrete or {})
@@ -866,19 +870,8 @@ class Tracer(ControlFlow, ArrayValues):
         if depth > self.max_depth:
             self.max_depth = depth
             self.deepest = (self.frame.parsed, node, name, depth)
-        if depth > MAX_INLINE_DEPTH:
-            # Recursion driven by an int parameter not differentiated: trace at the call.
-            used = set().union(*[a.free_symbols for a in [*args, *kwargs.values()]
-                                 if isinstance(a, sympy.Basic)])
-            if used & self.deferrable_symbols:
-                raise NeedsConcrete(sorted(s.name for s in used & self.deferrable_symbols))
-            raise located(
-                SymdiffError,
-                f"calls nest more than {MAX_INLINE_DEPTH} deep (in {name}): recursion whose depth "
-                "depends on a differentiated value cannot be unrolled",
-                self.frame.parsed, node,
-                hint="make the recursion depth depend on an int parameter, or write a loop",
-            )
+        if depth > MAX_INLINE_DEPTH or (depth > MAX_DATA_RECURSION and self._forks_grow()):
+            raise self._too_deep(args, kwargs, node, name)
         if func is not None:
             frame = parent_frame
             frame.depth = depth
@@ -887,6 +880,7 @@ class Tracer(ControlFlow, ArrayValues):
         frame.env = self._bind_call(fnode, frame, args, kwargs, node, name, defaults)
         saved_frame, saved_current = self.frame, self.current
         self.frame = frame
+        self.fork_trail.append(self.open_forks)
         try:
             if isinstance(fnode, ast.Lambda):
                 return self.eval(fnode.body)
@@ -895,7 +889,45 @@ class Tracer(ControlFlow, ArrayValues):
                 raise self._no_return(fnode)
             return result.value
         finally:
+            self.fork_trail.pop()
             self.frame, self.current = saved_frame, saved_current
+
+    def _forks_grow(self):
+        """Whether the calls being inlined opened branches on data as they nested (the second
+        half of them did: a recursion that stops on data runs on in the arm that recurses)."""
+        trail = self.fork_trail
+        return bool(trail) and self.open_forks > trail[len(trail) // 2] > trail[0]
+
+    def _too_deep(self, args, kwargs, node, name):
+        """The error for calls nested past ``MAX_INLINE_DEPTH``, saying why they nest so deep.
+
+        A recursion that stops on a differentiated value never stops while traced (both arms of
+        its 'if' run): each call opens one more branch on data. A recursion that opens none has
+        a depth known while tracing; past the limit it is refused for its depth alone.
+        """
+        used = set().union(*[a.free_symbols for a in [*args, *kwargs.values()]
+                             if isinstance(a, sympy.Basic)])
+        if used & self.deferrable_symbols:  # driven by an int parameter: trace at the call
+            raise NeedsConcrete(sorted(s.name for s in used & self.deferrable_symbols))
+        if self._forks_grow():
+            return located(
+                SymdiffError,
+                f"calls nest more than {MAX_DATA_RECURSION} deep (in {name}), each inside one "
+                "more branch on a differentiated value: recursion whose depth depends on a "
+                "differentiated value cannot be unrolled (both arms of each 'if' are traced)",
+                self.frame.parsed, node,
+                hint="make the recursion depth depend on an int parameter, or write a loop (a "
+                f"recursion that stops on an int within {MAX_DATA_RECURSION} calls is unrolled)",
+            )
+        return located(
+            NestingError,
+            f"calls nest more than {MAX_INLINE_DEPTH} deep (in {name}): symdiff inlines at most "
+            f"{MAX_INLINE_DEPTH} nested calls (this depth is known while tracing; it does not "
+            "depend on a differentiated value)",
+            self.frame.parsed, node,
+            hint=f"keep the recursion depth at most {MAX_INLINE_DEPTH}, or write it as a loop "
+            "(loops have no such limit)",
+        )
 
     def _bind_call(self, fnode, frame, args, kwargs, node, name, defaults):
         spec = fnode.args
