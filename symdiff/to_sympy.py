@@ -424,7 +424,10 @@ class Tracer(ControlFlow, ArrayValues):
                 raise self.unsupported(target, "starred assignment", hint="unpack each value by name")
             if isinstance(value, (zip, enumerate, map, range)):
                 value = tuple(value)
+            elif isinstance(value, np.ndarray) or self.is_array(value):
+                value = tuple(self._iterate(value, target))  # a, b = x: its rows, as in Python
             if not isinstance(value, (tuple, list)):
+                self.check_guess(value)  # a list parameter assumed a number before the call
                 raise located(
                     ShapeError,
                     f"cannot unpack {_describe_value(value)} into {len(target.elts)} names",
