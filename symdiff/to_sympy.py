@@ -539,6 +539,12 @@ class Tracer(ControlFlow, ArrayValues):
             except ZeroDivisionError:
                 raise located(SymdiffError, "division by zero", self.frame.parsed, node,
                               hint="the divisor is 0 for these arguments") from None
+            except OverflowError as exc:
+                raise located(SymdiffError, f"this arithmetic raises OverflowError({str(exc)!r}) "
+                              "in Python", self.frame.parsed, node,
+                              hint="keep the numbers within float range (about 1.8e308)") from None
+        if not isinstance(op, ast.MatMult):
+            self._int_meets_float((left, right), node)
         left, right = to_sympy(left), to_sympy(right)
         if self.is_array(left) or self.is_array(right):
             self.check_broadcast(node, left, right)
@@ -831,6 +837,9 @@ class Tracer(ControlFlow, ArrayValues):
             except (ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
                 raise located(SymdiffError, f"{rule.name}{tuple(args)!r} raises {exc!r}",
                               self.frame.parsed, node, hint="as it does in Python") from None
+        if rule.name not in _EXACT_ON_INTS:
+            self._int_meets_float([a for i, a in enumerate(args) if i not in rule.int_args], node,
+                                  f"{rule.name} converts it to float")
         if rule.build is None:
             raise located(
                 UnsupportedSyntaxError,
@@ -1062,6 +1071,25 @@ class Tracer(ControlFlow, ArrayValues):
             hint="symdiff differentiates arithmetic on real numbers",
         )
 
+    def _int_meets_float(self, values, node, how="float arithmetic converts it to float"):
+        """Python raises OverflowError where an int too large for a float meets a float (``x *
+        10**400``): so does the traced function, for every argument. ``values``: the operands
+        (traced values are floats at run time; those of int parameters that are not
+        differentiated are known at the call, where int arithmetic stays exact)."""
+        big = [v for v in values if _beyond_float(v)]
+        traced = [v for v in values if isinstance(v, sympy.Basic) and v.free_symbols]
+        if not big or not traced:
+            return
+        for value in traced:
+            self.check_deferrable(value)
+        raise located(
+            SymdiffError,
+            f"an int of {len(str(abs(int(big[0]))))} digits meets a float here: {how}, and "
+            "Python raises OverflowError('int too large to convert to float') for every argument",
+            self.frame.parsed, node,
+            hint="use a float within range (about 1.8e308), or keep the arithmetic on ints",
+        )
+
     def check_guess(self, value):
         """Traced before any call, parameters were assumed numbers: an array use means 'wait'.
 
@@ -1104,6 +1132,23 @@ class Tracer(ControlFlow, ArrayValues):
 
     def _source_line(self, lineno):
         return linecache.getline(self.frame.filename, lineno).strip()
+
+
+# math functions that take ints of any size exactly (the rest convert ints to float)
+_EXACT_ON_INTS = frozenset({"math.log", "math.log2", "math.log10"})
+
+
+def _beyond_float(value):
+    """An int (Python or SymPy) that ``float()`` cannot hold."""
+    if isinstance(value, sympy.Integer):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or -2**1023 < value < 2**1023:
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
 
 
 def _repeats(left, right):
