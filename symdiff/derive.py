@@ -144,6 +144,10 @@ def _is_long_extremum(expr):
     return isinstance(expr, (sympy.Max, sympy.Min)) and len(expr.args) > 2
 
 
+# what a derivative of a real program must never hold (see to_sympy.Tracer._real)
+_COMPLEX_PARTS = (sympy.re, sympy.im, sympy.arg, sympy.conjugate, sympy.I)
+
+
 def local_partial(stmt, symbol):
     """d(stmt.expr)/d(symbol) (``DiracDelta`` -> 0: derivatives of steps vanish almost everywhere).
 
@@ -167,6 +171,14 @@ def local_partial(stmt, symbol):
         partial = signs.xreplace(partial, whole)  # rebuilds functions: see signs.py
     if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
+    if partial.has(*_COMPLEX_PARTS):
+        bad = next(iter(partial.atoms(*_COMPLEX_PARTS)), sympy.I)
+        raise SymdiffError(
+            f"SymPy's derivative of this line with respect to {symbol} has complex parts "
+            f"({bad}): it could not prove a value real",
+            hint="assign the value to a variable of its own (a real name) before applying "
+            "abs/sign/copysign to it, or register the derivative with symdiff.register",
+        )
     if partial.has(sympy.Derivative, sympy.Subs):
         bad = next(iter(partial.atoms(sympy.Derivative, sympy.Subs)))
         raise SymdiffError(

@@ -22,6 +22,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
 from .arrays import ScatterItems, format_key
+from .errors import SymdiffError
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
 from .schedule import IfBlock, inline_single_use
 
@@ -540,6 +541,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         return inline_single_use(lines, returns) if arrays else lines
 
     grad_returns = list(schedule.gradients)
+    printer.source_file = program.filename  # for the location of an error (see _printed)
     grad_body = prologue + _body(needed(grad_returns), printer)
     grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
     if len(grad_returns) == 1:
@@ -651,9 +653,23 @@ def _body(lines, printer, indent="    ", current=None):
             continue
         text = printer.printed.get(line.expr)
         if text is None:
-            text = printer.printed[line.expr] = _print_line(line.expr, printer)
+            text = printer.printed[line.expr] = _printed(line, printer)
         out.append(f"{indent}{line.target.name} = {text}")
     return out
+
+
+def _printed(line, printer):
+    """``_print_line``; an expression no printer method writes is a located error (never a
+    printer traceback): it names the user's line it comes from."""
+    try:
+        return _print_line(line.expr, printer)
+    except NotImplementedError as exc:
+        raise SymdiffError(
+            f"cannot write {sympy.sstr(line.expr)} as Python code ({exc})",
+            filename=line.filename or getattr(printer, "source_file", None), lineno=line.lineno,
+            hint="rewrite this line with math/numpy functions of real numbers, or register the "
+            "function with symdiff.register",
+        ) from None
 
 
 def _scatter_statements(line, printer, indent):

@@ -850,11 +850,21 @@ class Tracer(ControlFlow, ArrayValues):
             )
         if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
-        args = [to_sympy(a) for a in args]
+        args = [self._real(to_sympy(a)) for a in args]
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
             return nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
         return self.shallow(signs.call(build, *args))  # sin(-x - 0.5): see signs.py
+
+    def _real(self, arg):
+        """``arg``, named by a real symbol when SymPy cannot prove it real (``acos(u)``,
+        ``sqrt(u)``, ``u**0.5``): every value of a scalar program is real (or the program raises
+        or gives nan), and a function of a real symbol differentiates without ``re``/``im``
+        (``d|acos(u)|`` would otherwise be ``(re(acos(u))*d re(...) + im(...)*...)/|acos(u)|``)."""
+        if arg.is_Atom or not isinstance(arg, sympy.Expr) or arg.is_extended_real:
+            return arg
+        hint = type(arg).__name__.lower() if isinstance(arg, sympy.Function) else "value"
+        return self.atom(arg, hint if hint.isidentifier() else "value")
 
     def _call_python(self, func, args, kwargs, node):
         if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):
