@@ -116,6 +116,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.depths = {}  # expression -> its depth (see ``shallow``)
         self.max_depth, self.deepest = 0, None  # the deepest call inlined: (parsed, node, name, depth)
+        self.parsed_helpers = {}  # helper function -> its ParsedFunction, for this trace
         self.open_forks = 0  # branches on data being traced (arms running), see ``_too_deep``
         self.fork_trail = []  # ``open_forks`` when each call being inlined began, outermost first
         self.parsed = parsed
@@ -870,7 +871,9 @@ class Tracer(ControlFlow, ArrayValues):
         if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):
             raise self.unknown_function(node, func, _describe(node.func))
         try:
-            parsed = parse_function(func)
+            parsed = self.parsed_helpers.get(func)
+            if parsed is None:  # read once per trace (a recursion calls it thousands of times)
+                parsed = self.parsed_helpers[func] = parse_function(func)
         except SymdiffError as exc:
             raise located(
                 UnknownFunctionError,
