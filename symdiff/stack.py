@@ -50,7 +50,7 @@ def deep(fn, *args, **kwargs):
         _raise_limit(outcome["levels"])
         try:
             outcome["value"] = fn(*args, **kwargs)
-        except BaseException as exc:  # handed to the caller's thread, re-raised there
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, re-raised there
             outcome["error"] = exc
         finally:
             _restore_limit()

@@ -35,15 +35,15 @@ def in_child(fn, *args, timeout=300):
         try:
             try:
                 payload = ("ok", fn(*args))
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
                 payload = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
             data = pickle.dumps(payload)
-        except BaseException as exc:  # an unpicklable result
+        except BaseException as exc:  # noqa: BLE001 - an unpicklable result
             data = pickle.dumps(("error", f"cannot send the result back: {exc!r}"))
         try:
             with os.fdopen(write, "wb") as out:
                 out.write(data)
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - the parent sees no result
             status = 1
         os._exit(status)
     os.close(write)
