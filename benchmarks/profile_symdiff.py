@@ -58,8 +58,13 @@ def profile_build(n, cold_stages):
     if not cold_stages:
         _profile_build(n, module)
         return
-    with distribute(False), _collector_paused():  # as symdiff's own build runs its stages
-        _stage_times(n, module)
+    from symdiff.stack import deep
+
+    def stages():  # as symdiff's own build runs its stages: on a build thread, undistributed
+        with distribute(False), _collector_paused():
+            _stage_times(n, module)
+
+    deep(stages)
 
 
 def _stage_times(n, module):
@@ -121,11 +126,16 @@ def _stage_times(n, module):
 
 def _profile_build(n, module):
     import symdiff
+    from symdiff.stack import deep
 
-    profile = cProfile.Profile()
-    profile.enable()
-    symdiff.grad(module.chain)
-    profile.disable()
+    def profiled():  # on the build thread itself (cProfile sees only the thread it runs in)
+        profile = cProfile.Profile()
+        profile.enable()
+        symdiff.grad(module.chain)
+        profile.disable()
+        return profile
+
+    profile = deep(profiled)
     print(f"## cProfile of grad(chain_{n}), cold SymPy cache\n")
     print(_top(profile, "cumulative", 35))
     print(_top(profile, "tottime", 20))

@@ -19,10 +19,10 @@ import numpy as np
 import sympy
 from sympy.core.parameters import distribute
 
-from . import display
+from . import display, stack
 from . import explain as explain_stage
 from .derive import derive
-from .errors import ArgumentError, ShapeError, SymdiffError
+from .errors import ArgumentError, NestingError, ShapeError, SymdiffError
 from .parse import parse_function
 from .parse import signature as parse_signature
 from .python_code import CompiledCode, compile_entry, compile_functions, generate
@@ -74,14 +74,40 @@ class Build:
 def undistributed(stage):
     """Run ``stage`` with SymPy's ``2*(a + b) -> 2*a + 2*b`` rewrite off (a number times a sum
     stays one product: fewer operations in the generated code, and the sum is computed once),
-    and with the cyclic garbage collector paused (see ``_collector_paused``)."""
+    with the cyclic garbage collector paused (see ``_collector_paused``), on a thread whose C
+    stack holds the recursion limit it runs under (``stack.deep``).
+
+    SymPy's own constructors are not all safe without that rewrite: ``signs.py`` builds the
+    applications that would loop with it on. Should a loop still occur (a ``RecursionError``
+    outside the tracer's nesting, or a ``NestingError`` from it), the stage runs once more in
+    SymPy's standard context, where they cannot loop; deep input fails there too, as the
+    located ``NestingError``.
+    """
 
     @functools.wraps(stage)
     def run(*args, **kwargs):
-        with distribute(False), _collector_paused():
-            return stage(*args, **kwargs)
+        try:
+            return stack.deep(_in_context, stage, False, args, kwargs)
+        except (RecursionError, NestingError):
+            pass  # (retried outside the except clause: its traceback holds the whole deep stack)
+        try:
+            return stack.deep(_in_context, stage, True, args, kwargs)
+        except RecursionError:
+            pass
+        parsed = next((a for a in args if hasattr(a, "firstlineno")), None)
+        raise NestingError(
+            "the function nests too deeply for symdiff to differentiate (the recursion limit "
+            f"of {stack.RECURSION_LIMIT} was reached)",
+            filename=getattr(parsed, "filename", None), lineno=getattr(parsed, "firstlineno", None),
+            hint="split deeply nested expressions into several assignments",
+        )
 
     return run
+
+
+def _in_context(stage, distributed, args, kwargs):
+    with distribute(distributed), _collector_paused():
+        return stage(*args, **kwargs)
 
 
 _collector = {"lock": threading.Lock(), "builds": 0, "was_enabled": False}
@@ -323,7 +349,7 @@ class Gradient(functools.partial):
         self._inner = None  # grad(grad(f)): the inner gradient, built again for array arguments
         if isinstance(fun, Gradient):
             self._inner = fun
-            generated = fun._generated_function()
+            generated = fun._generated_function("value_and_grad" if with_value else self._kind_name)
             if generated is None:  # f is only traced at a call (arrays, int counts): so is this
                 self._setup_again(fun, wrt, with_value)
                 return
@@ -713,12 +739,35 @@ class Gradient(functools.partial):
         name = self.fun.__name__
         return name if name.isidentifier() else "f"
 
-    def _generated_function(self):
-        """The generated gradient function, to differentiate again (``grad(grad(f))``)."""
-        if self._with_value or len(self.wrt) != 1 or type(self) is not Gradient:
+    def _generated_function(self, outer):
+        """The generated gradient function, to differentiate again (``grad(grad(f))``,
+        ``hessian(grad(f))``, ``jacobian(grad(f))``); ``outer`` names the derivative made of it.
+
+        A gradient with respect to several parameters returns a tuple: a Jacobian of it (the
+        Hessian) is defined, a gradient is not. Jacobians, Hessians and value_and_grad are
+        assembled outside the generated code (one reverse pass per output; a value beside the
+        gradient), so they are refused as the inner derivative, saying what to write instead.
+        """
+        inner = f"{self._kind_name if not self._with_value else 'value_and_grad'}(f)"
+        what = f"{outer}({inner})"
+        if self._with_value:
             raise TypeError(
-                "grad(grad(f)) needs the gradient of a function of one differentiated parameter; "
-                "use symdiff.hessian(f) for several"
+                f"{what}: value_and_grad(f) returns (value, gradient), which symdiff does not "
+                "differentiate again; differentiate grad(f) instead"
+            )
+        if type(self) is not Gradient:
+            raise TypeError(
+                f"{what}: a {self._kind_name} is assembled from one reverse pass per output, "
+                "outside the generated code, so symdiff cannot differentiate it again; nest grad "
+                "instead: hessian(f) or jacobian(grad(f)) for second derivatives, "
+                "grad(grad(grad(f))) and jacobian(grad(grad(f))) beyond, and for a function "
+                "with several outputs, the derivatives of each output's gradient"
+            )
+        if len(self.wrt) != 1 and outer in ("grad", "value_and_grad"):
+            raise TypeError(
+                f"{what}: grad(f) with respect to {len(self.wrt)} parameters returns a tuple, and "
+                "grad needs a single number; use symdiff.hessian(f) or jacobian(grad(f)) for "
+                "the matrix of second derivatives"
             )
         if self._default is None:  # traced at each call only: see ``_setup_again``
             return None

@@ -261,7 +261,28 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
         return super()._print_Mul(expr)
 
     def _print_Integer(self, expr):
-        return str(expr.p) if abs(expr.p) < 2**31 else c_double(float(expr.p))
+        if abs(expr.p) < 2**31:
+            return str(expr.p)
+        try:
+            return c_double(float(expr.p))  # as Python's float arithmetic converts it
+        except OverflowError:
+            raise BeyondDouble(expr.p) from None
+
+    def _print_Relational(self, expr):
+        """Python compares a float with an int exactly; C would round the int to a double
+        first (and cannot write one beyond double range): such a comparison is written with the
+        doubles on either side of the int, which gives the same truth for every double."""
+        op = expr.rel_op
+        for side, other, rel in ((expr.rhs, expr.lhs, op), (expr.lhs, expr.rhs, _FLIPPED.get(op))):
+            if side.is_Integer and rel is not None and not _is_double(side.p):
+                below, above = _doubles_around(side.p)
+                value = self._print(other)
+                if rel in ("<", "<="):
+                    return f"{value} <= {c_double(below)}"
+                if rel in (">", ">="):
+                    return f"{value} >= {c_double(above)}"
+                return f"((void)({value}), {0 if rel == '==' else 1})"  # (no double equals it)
+        return super()._print_Relational(expr)
 
     def _print_NumberSymbol(self, expr):
         return c_double(float(expr))
@@ -320,6 +341,32 @@ def header_title(program, base):
 def header_signatures(*functions):
     """Header lines for ``(signature, what it does)`` pairs, then a blank line."""
     return [line for signature, does in functions for line in (f"   {signature}", f"       {does}")] + [""]
+
+
+class BeyondDouble(NotImplementedError):
+    """An int no double holds, in arithmetic (Python raises OverflowError there)."""
+
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _is_double(n):
+    """Whether the int ``n`` is exactly a double."""
+    try:
+        return float(n) == n
+    except OverflowError:
+        return False
+
+
+def _doubles_around(n):
+    """The doubles just below and just above the int ``n`` (not itself a double; may be inf)."""
+    try:
+        nearest = float(n)
+    except OverflowError:
+        nearest = math.inf if n > 0 else -math.inf
+    if nearest > n:
+        return math.nextafter(nearest, -math.inf), nearest
+    return nearest, math.nextafter(nearest, math.inf)
 
 
 def c_double(value):
@@ -404,6 +451,14 @@ class _Writer:
                 name = self.printer.doprint(expr.base)
                 return f"{name}*{name}"
             return self.printer.doprint(expr)
+        except BeyondDouble as exc:
+            raise ExportError(
+                f"{self.base}: an int of {len(str(abs(exc.args[0])))} digits is beyond double "
+                "range (Python raises OverflowError converting it to float)",
+                filename=self.program.filename,
+                lineno=line.lineno if line is not None else None,
+                hint="use a float within range (about 1.8e308)",
+            ) from None
         except NotImplementedError:
             raise ExportError(
                 f"{self.base}: cannot write {sympy.sstr(expr)} in C",

@@ -132,15 +132,19 @@ class ControlFlow:
         start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
         results, blocks = [], []
         start_arm = self.arm
-        for arm in (then_stmts, else_stmts):
-            self.frame.env = dict(start_env)
-            self.block = []
-            self.op_memo = dict(start_memo)
-            if not one_live_arm:
-                self.arm = object()  # lists built before this arm are shared with the other one
-            signal = arm() if callable(arm) else self.exec_block(arm, cont)
-            results.append((self.frame.env, signal))
-            blocks.append(self.block)
+        self.open_forks += 1  # (a recursion that opens one per call depends on the data)
+        try:
+            for arm in (then_stmts, else_stmts):
+                self.frame.env = dict(start_env)
+                self.block = []
+                self.op_memo = dict(start_memo)
+                if not one_live_arm:
+                    self.arm = object()  # lists built before this arm are shared with the other one
+                signal = arm() if callable(arm) else self.exec_block(arm, cont)
+                results.append((self.frame.env, signal))
+                blocks.append(self.block)
+        finally:
+            self.open_forks -= 1
         self.block, self.op_memo, self.arm = start_block, start_memo, start_arm
         self._pending = (test, stmt, blocks, [])
         return results

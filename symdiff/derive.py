@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy.core.function import ArgumentIndexError
 
-from . import arrays
+from . import arrays, signs
 from .errors import SymdiffError
 from .faithful import PyMax, PyMin, as_sympy_extrema
 from .nodes import outer_derivative, real_symbol
@@ -147,6 +147,10 @@ def _is_long_extremum(expr):
     return isinstance(expr, (sympy.Max, sympy.Min)) and len(expr.args) > 2
 
 
+# what a derivative of a real program must never hold (see to_sympy.Tracer._real)
+_COMPLEX_PARTS = (sympy.re, sympy.im, sympy.arg, sympy.conjugate, sympy.I)
+
+
 def local_partial(stmt, symbol):
     """d(stmt.expr)/d(symbol) (``DiracDelta`` -> 0: derivatives of steps vanish almost everywhere).
 
@@ -173,9 +177,17 @@ def local_partial(stmt, symbol):
     whole = {f: sympy.Integer(int(f)) for f in partial.atoms(sympy.Float)
              if float(f).is_integer() and abs(float(f)) < 2**53}
     if whole:  # 0.5 * 2 gives 1.0: print r, not 1.0*r
-        partial = partial.xreplace(whole)
+        partial = signs.xreplace(partial, whole)  # rebuilds functions: see signs.py
     if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
+    if partial.has(*_COMPLEX_PARTS):
+        bad = next(iter(partial.atoms(*_COMPLEX_PARTS)), sympy.I)
+        raise SymdiffError(
+            f"SymPy's derivative of this line with respect to {symbol} has complex parts "
+            f"({bad}): it could not prove a value real",
+            hint="assign the value to a variable of its own (a real name) before applying "
+            "abs/sign/copysign to it, or register the derivative with symdiff.register",
+        )
     if partial.has(sympy.Derivative, sympy.Subs):
         bad = next(iter(partial.atoms(sympy.Derivative, sympy.Subs)))
         raise SymdiffError(
@@ -219,7 +231,7 @@ class _Deriver:
                     partials = [(s, self._partial(item, s)) for s in uses]
                     reuse = _reuse(item)
                     self.result.partials[item.target] = partials
-                    self.result.reused[item.target] = [(s, d.xreplace(reuse)) for s, d in partials]
+                    self.result.reused[item.target] = [(s, signs.xreplace(d, reuse)) for s, d in partials]
             elif isinstance(item, Branch):
                 self.forward(item.then)
                 self.forward(item.orelse)

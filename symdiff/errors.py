@@ -70,3 +70,7 @@ class ArgumentError(SymdiffError, TypeError):
 
 class ExportError(SymdiffError, ValueError):
     """A gradient that cannot be written in the requested language (or an unknown language)."""
+
+
+class NestingError(SymdiffError):
+    """The function nests (calls or expressions) deeper than symdiff can translate."""

@@ -10,8 +10,8 @@ output back to the inputs, then the result).
 
 import sympy
 
+from . import signs
 from .faithful import plain
-
 from .arrays import ArrayOp
 from .derive import Adjoint
 from .program import Branch, Statement, walk
@@ -109,8 +109,8 @@ class Closer:
             stack.extend(self.definitions[symbol].free_symbols)
         closed = {}
         for symbol in sorted(needed, key=self.order.__getitem__):
-            closed[symbol] = self.definitions[symbol].xreplace(closed)
-        return expr.xreplace(closed)
+            closed[symbol] = signs.xreplace(self.definitions[symbol], closed)
+        return signs.xreplace(expr, closed)  # (also inside builds: symdiff.register's rules)
 
 
 def formulas(gradient_program, limit=MAX_FORMULA_SIZE):

@@ -30,6 +30,9 @@ class Rule:
 
 
 def _log(x, base=None):
+    if base is not None and base.is_Integer and abs(base) > 2**1000:
+        base_log = math.log(int(base))  # exact for any int, as math.log computes it: no double
+        return sympy.log(x) / sympy.Float(base_log)  # holds the base itself
     return sympy.log(x) if base is None else sympy.log(x) / sympy.log(base)
 
 

@@ -24,6 +24,7 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
 from .arrays import ScatterItems, format_key, shape_of
+from .errors import SymdiffError
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
 from .faithful import may_raise
 from .safe_text import python_comment, python_docstring
@@ -127,8 +128,8 @@ class SumsAsDifferences:
         text = ""
         for i, term in enumerate(terms):
             negative = term.could_extract_minus_sign()
-            # strict: a sum inside a sum (kept as grouped, see nodes.substituted) keeps its parentheses
-            shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"], strict=True)
+            # a sum inside a sum (kept as grouped, see nodes.substituted) keeps its parentheses
+            shown = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
             if i == 0:
                 # a leading negative product prints its own sign (it may negate a sum instead)
                 text = (self._print(term) if term.is_Mul else f"-{shown}") if negative else shown
@@ -186,7 +187,7 @@ class _Printing(SumsAsDifferences):
         return self._print_Float(expr.as_float())
 
     def _binary(self, expr, operator):
-        a, b = (self.parenthesize(arg, PRECEDENCE["Mul"], strict=True) for arg in expr.args)
+        a, b = (self.parenthesize(arg, PRECEDENCE["Mul"]) for arg in expr.args)
         return f"{a} {operator} {b}"
 
     def _print_FloorDiv(self, expr):
@@ -541,7 +542,7 @@ class ArrayPrinter(_Printing, NumPyPrinter):
             first = next(i for i, f in enumerate(computed) if f.is_Add)
             computed[first] = sympy.Add(*[-t for t in computed[first].args], evaluate=False)
             coeff = -coeff
-        parts = [self.parenthesize(f, PRECEDENCE["Mul"], strict=f.is_Mul) for f in computed + names]
+        parts = [self.parenthesize(f, PRECEDENCE["Mul"]) for f in computed + names]
         text = "*".join(parts)
         if coeff == -1:
             return f"-{text}"
@@ -778,6 +779,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         return inline_single_use(lines, returns) if arrays else lines
 
     grad_returns = list(schedule.gradients)
+    printer.source_file = program.filename  # for the location of an error (see _printed)
     grad_forward, grad_reverse = _split(needed(grad_returns))
     grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
     if len(grad_returns) == 1:
@@ -952,9 +954,23 @@ def _body(lines, printer, indent="    ", current=None, bare=()):
             continue
         text = printer.printed.get(line.expr)
         if text is None:
-            text = printer.printed[line.expr] = _print_line(line.expr, printer)
+            text = printer.printed[line.expr] = _printed(line, printer)
         out.append(f"{indent}{text}" if line.target in bare else f"{indent}{line.target.name} = {text}")
     return out
+
+
+def _printed(line, printer):
+    """``_print_line``; an expression no printer method writes is a located error (never a
+    printer traceback): it names the user's line it comes from."""
+    try:
+        return _print_line(line.expr, printer)
+    except NotImplementedError as exc:
+        raise SymdiffError(
+            f"cannot write {sympy.sstr(line.expr)} as Python code ({exc})",
+            filename=line.filename or getattr(printer, "source_file", None), lineno=line.lineno,
+            hint="rewrite this line with math/numpy functions of real numbers, or register the "
+            "function with symdiff.register",
+        ) from None
 
 
 def _scatter_statements(line, printer, indent):

@@ -11,7 +11,7 @@ import inspect
 
 import sympy
 
-from . import functions
+from . import functions, signs
 from .errors import SymdiffError
 
 
@@ -92,9 +92,9 @@ class RegisteredBase(sympy.Function):
             dummy = sympy.Dummy(real=True)
             args = list(self.args)
             args[argindex - 1] = dummy
-            return self._sympy(*args).diff(dummy).xreplace({dummy: self.args[argindex - 1]})
+            return signs.xreplace(self._sympy(*args).diff(dummy), {dummy: self.args[argindex - 1]})
         template, dummies = self._derivative_template(argindex - 1)
-        return template.xreplace(dict(zip(dummies, self.args)))
+        return signs.xreplace(template, dict(zip(dummies, self.args)))  # see signs.py
 
     @classmethod
     def _derivative_template(cls, index):

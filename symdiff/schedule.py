@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from . import signs
 from .nodes import real_symbol, rebuilt, substituted
 from .program import Branch, Statement
 

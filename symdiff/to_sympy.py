@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import functions, nodes, numpy_calls
-from .errors import ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
+from . import functions, nodes, numpy_calls, signs, stack
+from .errors import (NestingError, ShapeError, SymdiffError, UnknownFunctionError,
+                     UnsupportedSyntaxError)
 from .nodes import real_symbol
 from .naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
@@ -49,7 +50,9 @@ class NeedsConcrete(Exception):
     when its value is known (an int argument is then specialised on)."""
 
 
-MAX_INLINE_DEPTH = 1500  # nested helper calls; deeper means recursion on a differentiated value
+MAX_DATA_RECURSION = 1500  # nested calls, each inside one more branch on data (see ``_too_deep``)
+MAX_INLINE_DEPTH = 5000  # nested helper calls (recursion), each ~12-15 levels of the tracer's
+# recursion: within ``stack.RECURSION_LIMIT`` (deeper input is a located ``NestingError``)
 MAX_EXPRESSION_DEPTH = 24  # deeper expressions are split into statements (SymPy recurses on depth)
 MAX_LOOP_STEPS = 100_000  # iterations of one 'while' loop with a concrete condition
 
@@ -118,6 +121,10 @@ class Tracer(ControlFlow, ArrayValues):
         self.constants = {}  # symbol -> a concrete numpy array the code uses
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.depths = {}  # expression -> its depth (see ``shallow``)
+        self.max_depth, self.deepest = 0, None  # the deepest call inlined: (parsed, node, name, depth)
+        self.parsed_helpers = {}  # helper function -> its ParsedFunction, for this trace
+        self.open_forks = 0  # branches on data being traced (arms running), see ``_too_deep``
+        self.fork_trail = []  # ``open_forks`` when each call being inlined began, outermost first
         self.parsed = parsed
         self.fun = parsed.fun
         self.concrete = dict(concrete or {})
@@ -440,7 +447,10 @@ class Tracer(ControlFlow, ArrayValues):
                 raise self.unsupported(target, "starred assignment", hint="unpack each value by name")
             if isinstance(value, (zip, enumerate, map, range)):
                 value = tuple(value)
+            elif isinstance(value, np.ndarray) or self.is_array(value):
+                value = tuple(self._iterate(value, target))  # a, b = x: its rows, as in Python
             if not isinstance(value, (tuple, list)):
+                self.check_guess(value)  # a list parameter assumed a number before the call
                 raise located(
                     ShapeError,
                     f"cannot unpack {_describe_value(value)} into {len(target.elts)} names",
@@ -553,6 +563,12 @@ class Tracer(ControlFlow, ArrayValues):
             except ZeroDivisionError:
                 raise located(SymdiffError, "division by zero", self.frame.parsed, node,
                               hint="the divisor is 0 for these arguments") from None
+            except OverflowError as exc:
+                raise located(SymdiffError, f"this arithmetic raises OverflowError({str(exc)!r}) "
+                              "in Python", self.frame.parsed, node,
+                              hint="keep the numbers within float range (about 1.8e308)") from None
+        if not isinstance(op, ast.MatMult):
+            self._int_meets_float((left, right), node)
         left, right = to_sympy(left), to_sympy(right)
         if self.is_array(left) or self.is_array(right):
             self.check_broadcast(node, left, right)
@@ -858,6 +874,9 @@ class Tracer(ControlFlow, ArrayValues):
             except (ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
                 raise located(SymdiffError, f"{rule.name}{tuple(args)!r} raises {exc!r}",
                               self.frame.parsed, node, hint="as it does in Python") from None
+        if rule.name not in _EXACT_ON_INTS:
+            self._int_meets_float([a for i, a in enumerate(args) if i not in rule.int_args], node,
+                                  f"{rule.name} converts it to float")
         if rule.build is None:
             raise located(
                 UnsupportedSyntaxError,
@@ -868,27 +887,39 @@ class Tracer(ControlFlow, ArrayValues):
             )
         if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
-        args = [to_sympy(a) for a in args]
+        args = [self._real(to_sympy(a)) for a in args]
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
             result = nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
         else:
-            result = build(*args)
+            result = signs.call(build, *args)  # sin(-x - 0.5): see signs.py
             if not keeps(result, args):
                 # SymPy simplified through an argument (exp(log(x)) -> x, sqrt(x**2) -> |x|,
                 # sin(-y) -> -sin(y)): each argument gets a name, so the call computes what
                 # Python computes
                 args = [self.named(a) for a in args]
-                result = build(*args)
+                result = signs.call(build, *args)
         if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
             self.math_calls.update(_calls_in(result, args))
         return self.shallow(result)
+
+    def _real(self, arg):
+        """``arg``, named by a real symbol when SymPy cannot prove it real (``acos(u)``,
+        ``sqrt(u)``, ``u**0.5``): every value of a scalar program is real (or the program raises
+        or gives nan), and a function of a real symbol differentiates without ``re``/``im``
+        (``d|acos(u)|`` would otherwise be ``(re(acos(u))*d re(...) + im(...)*...)/|acos(u)|``)."""
+        if arg.is_Atom or not isinstance(arg, sympy.Expr) or arg.is_extended_real:
+            return arg
+        hint = type(arg).__name__.lower() if isinstance(arg, sympy.Function) else "value"
+        return self.atom(arg, hint if hint.isidentifier() else "value")
 
     def _call_python(self, func, args, kwargs, node):
         if getattr(func, "__module__", "").startswith(("numpy", "scipy", "sympy")):
             raise self.unknown_function(node, func, _describe(node.func))
         try:
-            parsed = parse_function(func)
+            parsed = self.parsed_helpers.get(func)
+            if parsed is None:  # read once per trace (a recursion calls it thousands of times)
+                parsed = self.parsed_helpers[func] = parse_function(func)
         except SymdiffError as exc:
             raise located(
                 UnknownFunctionError,
@@ -916,19 +947,11 @@ class Tracer(ControlFlow, ArrayValues):
         ``defaults``: (positional default values, {keyword-only name: value}), as evaluated
         when the function was defined."""
         depth = self.frame.depth + 1
-        if depth > MAX_INLINE_DEPTH:
-            # Recursion driven by an int parameter not differentiated: trace at the call.
-            used = set().union(*[a.free_symbols for a in [*args, *kwargs.values()]
-                                 if isinstance(a, sympy.Basic)])
-            if used & self.deferrable_symbols:
-                raise NeedsConcrete(sorted(s.name for s in used & self.deferrable_symbols))
-            raise located(
-                SymdiffError,
-                f"calls nest more than {MAX_INLINE_DEPTH} deep (in {name}): recursion whose depth "
-                "depends on a differentiated value cannot be unrolled",
-                self.frame.parsed, node,
-                hint="make the recursion depth depend on an int parameter, or write a loop",
-            )
+        if depth > self.max_depth:
+            self.max_depth = depth
+            self.deepest = (self.frame.parsed, node, name, depth)
+        if depth > MAX_INLINE_DEPTH or (depth > MAX_DATA_RECURSION and self._forks_grow()):
+            raise self._too_deep(args, kwargs, node, name)
         if func is not None:
             frame = parent_frame
             frame.depth = depth
@@ -937,6 +960,7 @@ class Tracer(ControlFlow, ArrayValues):
         frame.env = self._bind_call(fnode, frame, args, kwargs, node, name, defaults)
         saved_frame, saved_current = self.frame, self.current
         self.frame = frame
+        self.fork_trail.append(self.open_forks)
         try:
             if isinstance(fnode, ast.Lambda):
                 return self.eval(fnode.body)
@@ -945,7 +969,45 @@ class Tracer(ControlFlow, ArrayValues):
                 raise self._no_return(fnode)
             return result.value
         finally:
+            self.fork_trail.pop()
             self.frame, self.current = saved_frame, saved_current
+
+    def _forks_grow(self):
+        """Whether the calls being inlined opened branches on data as they nested (the second
+        half of them did: a recursion that stops on data runs on in the arm that recurses)."""
+        trail = self.fork_trail
+        return bool(trail) and self.open_forks > trail[len(trail) // 2] > trail[0]
+
+    def _too_deep(self, args, kwargs, node, name):
+        """The error for calls nested past ``MAX_INLINE_DEPTH``, saying why they nest so deep.
+
+        A recursion that stops on a differentiated value never stops while traced (both arms of
+        its 'if' run): each call opens one more branch on data. A recursion that opens none has
+        a depth known while tracing; past the limit it is refused for its depth alone.
+        """
+        used = set().union(*[a.free_symbols for a in [*args, *kwargs.values()]
+                             if isinstance(a, sympy.Basic)])
+        if used & self.deferrable_symbols:  # driven by an int parameter: trace at the call
+            raise NeedsConcrete(sorted(s.name for s in used & self.deferrable_symbols))
+        if self._forks_grow():
+            return located(
+                SymdiffError,
+                f"calls nest more than {MAX_DATA_RECURSION} deep (in {name}), each inside one "
+                "more branch on a differentiated value: recursion whose depth depends on a "
+                "differentiated value cannot be unrolled (both arms of each 'if' are traced)",
+                self.frame.parsed, node,
+                hint="make the recursion depth depend on an int parameter, or write a loop (a "
+                f"recursion that stops on an int within {MAX_DATA_RECURSION} calls is unrolled)",
+            )
+        return located(
+            NestingError,
+            f"calls nest more than {MAX_INLINE_DEPTH} deep (in {name}): symdiff inlines at most "
+            f"{MAX_INLINE_DEPTH} nested calls (this depth is known while tracing; it does not "
+            "depend on a differentiated value)",
+            self.frame.parsed, node,
+            hint=f"keep the recursion depth at most {MAX_INLINE_DEPTH}, or write it as a loop "
+            "(loops have no such limit)",
+        )
 
     def _bind_call(self, fnode, frame, args, kwargs, node, name, defaults):
         spec = fnode.args
@@ -1081,6 +1143,25 @@ class Tracer(ControlFlow, ArrayValues):
             hint="symdiff differentiates arithmetic on real numbers",
         )
 
+    def _int_meets_float(self, values, node, how="float arithmetic converts it to float"):
+        """Python raises OverflowError where an int too large for a float meets a float (``x *
+        10**400``): so does the traced function, for every argument. ``values``: the operands
+        (traced values are floats at run time; those of int parameters that are not
+        differentiated are known at the call, where int arithmetic stays exact)."""
+        big = [v for v in values if _beyond_float(v)]
+        traced = [v for v in values if isinstance(v, sympy.Basic) and v.free_symbols]
+        if not big or not traced:
+            return
+        for value in traced:
+            self.check_deferrable(value)
+        raise located(
+            SymdiffError,
+            f"an int of {len(str(abs(int(big[0]))))} digits meets a float here: {how}, and "
+            "Python raises OverflowError('int too large to convert to float') for every argument",
+            self.frame.parsed, node,
+            hint="use a float within range (about 1.8e308), or keep the arithmetic on ints",
+        )
+
     def check_guess(self, value):
         """Traced before any call, parameters were assumed numbers: an array use means 'wait'.
 
@@ -1138,6 +1219,23 @@ def _calls_in(result, args):
     return found
 
 
+# math functions that take ints of any size exactly (the rest convert ints to float)
+_EXACT_ON_INTS = frozenset({"math.log", "math.log2", "math.log10"})
+
+
+def _beyond_float(value):
+    """An int (Python or SymPy) that ``float()`` cannot hold."""
+    if isinstance(value, sympy.Integer):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or -2**1023 < value < 2**1023:
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
+
+
 def _repeats(left, right):
     """``[0.0] * n`` or ``n * [0.0]``: a list or tuple repeated a concrete number of times."""
     for seq, count in ((left, right), (right, left)):
@@ -1186,21 +1284,29 @@ def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False)
     """Run ``parsed`` over symbols.
 
     ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
-    are not differentiated, whose use as a loop count raises ``NeedsConcrete``.
+    are not differentiated, whose use as a loop count raises ``NeedsConcrete``. Runs on a thread
+    whose C stack holds the recursion it may need (``stack.deep``): input nested too deeply for
+    that is a located ``NestingError``, never a crash.
     """
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 60000))
+    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output)
+
+
+def _trace(parsed, concrete, deferrable, kinds, vector_output):
+    tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output)
     try:
-        return Tracer(parsed, concrete, deferrable, kinds, vector_output).run()
+        return tracer.run()
     except RecursionError:
-        raise SymdiffError(
-            f"{parsed.fun.__qualname__!r} is nested too deeply to translate",
-            filename=parsed.filename,
-            lineno=parsed.firstlineno,
-            hint="split deeply nested expressions into several assignments",
-        ) from None
-    finally:
-        sys.setrecursionlimit(limit)
+        pass  # (handled outside the except clause: its traceback holds the whole deep stack)
+    where, node, name, depth = tracer.deepest or (parsed, parsed.node, None, 0)
+    calls = f"in {name}, {depth} calls deep" if depth else "in one expression"
+    raise located(
+        NestingError,
+        f"{parsed.fun.__qualname__!r} nests too deeply to translate ({calls}): the recursion "
+        f"limit symdiff traces under ({sys.getrecursionlimit()}) was reached",
+        where, node,
+        hint="split deeply nested expressions into several assignments, or write deep "
+        "recursion as a loop",
+    )
 
 
 __all__ = ["Tracer", "is_number", "is_symbolic", "math", "to_sympy", "trace"]

@@ -52,4 +52,6 @@ def describe_value(value):
         return "a condition"
     if isinstance(value, types.ModuleType):
         return f"the module {value.__name__!r}"
+    if isinstance(value, sympy.Expr) or is_number(value):
+        return "a number"  # (not SymPy's class name: the user's code has floats)
     return f"a {type(value).__name__}"
