@@ -42,8 +42,8 @@ from .reference import mp_grad, mp_hessian, mp_hessian_vector
 PROFILE = os.environ.get("SYMDIFF_HYPOTHESIS", "ci")
 THOROUGH = 1500
 # Programs per family in CI (measured: ~60 s for all of them on a 2-core machine).
-CI_EXAMPLES = {"scalar": 30, "odd": 25, "ieee": 30, "special": 40, "arrays": 20, "second": 12,
-               "names": 12}
+CI_EXAMPLES = {"scalar": 40, "odd": 30, "ieee": 40, "special": 50, "arrays": 30, "second": 20,
+               "names": 20}
 TIMEOUT = float(os.environ.get("SYMDIFF_RANDOM_TIMEOUT", "60"))
 COLLECT = os.environ.get("SYMDIFF_RANDOM_COLLECT")
 
@@ -68,6 +68,10 @@ def _record(family, case, outcome, seconds):
     STATS[family]["seconds: " + outcome.status] += round(seconds, 3)
     for note, count in outcome.notes.items():
         STATS[family]["note: " + note] += count
+    if COLLECT and outcome.status == "refused":  # to see what is refused, and whether truly
+        with open(COLLECT + ".refused.jsonl", "a") as handle:
+            handle.write(json.dumps({"family": family, "detail": outcome.detail[:2000],
+                                     "reproduction": case.reproduction()}) + "\n")
     if COLLECT and not outcome.passed:
         with open(COLLECT, "a") as handle:
             handle.write(json.dumps({
