@@ -34,7 +34,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from .random_programs import checks
-from .random_programs.cases import Case, load
+from .random_programs.cases import Case, folder, load
 from .random_programs.generators import FAMILIES, HEADER
 from .random_programs.isolation import Outcome, run_isolated
 from .reference import mp_grad, mp_hessian, mp_hessian_vector
@@ -91,6 +91,7 @@ def _jsonable(args):
 
 def run_family(family):
     failures = []
+    folder()  # made here, in the parent: every forked child writes its program there
 
     @settings(max_examples=_examples(family), deadline=None, print_blob=True,
               suppress_health_check=list(HealthCheck),

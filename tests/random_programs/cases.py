@@ -6,10 +6,12 @@ program exactly (floats by ``repr``, so bit for bit), and ``load`` to import its
 real file (symdiff reads the source with ``inspect``).
 """
 
+import atexit
 import importlib.util
 import itertools
 import math
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 
@@ -77,9 +79,13 @@ def show_args(args):
 
 
 def folder():
+    """One temporary folder for the programs of this test run, made by the parent process (so the
+    forked children share it) and removed when the parent exits."""
     global _FOLDER
     if _FOLDER is None:
         _FOLDER = tempfile.mkdtemp(prefix="symdiff-random-programs-")
+        owner = os.getpid()
+        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(_FOLDER, ignore_errors=True))
     return _FOLDER
 
 
