@@ -194,6 +194,8 @@ def _where(cond, a, b):
 
 
 def _clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 - numpy's names
+    """``numpy.clip`` with its bounds given by position or by keyword (``a_min``/``a_max``, or
+    numpy 2's ``min``/``max``)."""
     lo = a_min if a_min is not None else min
     hi = a_max if a_max is not None else max
 
@@ -259,6 +261,16 @@ class _Shim(types.SimpleNamespace):
         raise AttributeError(f"the mpmath reference has no numpy.{name}; add it to tests/reference.py")
 
 
+def _np_round(x, decimals=0):
+    """``numpy.round``: half to even, at ``decimals`` digits (its derivative is zero)."""
+    scale = mpmath.mpf(10) ** decimals
+    return elementwise(lambda v: mpmath.nint(v * scale) / scale)(x)
+
+
+def _np_trunc(v):
+    return mpmath.floor(v) if v >= 0 else mpmath.ceil(v)
+
+
 _E = elementwise
 
 NUMPY = _Shim(
@@ -276,12 +288,13 @@ NUMPY = _Shim(
     absolute=_E(abs), fabs=_E(abs), sign=_E(mpmath.sign),
     add=_E(lambda a, b: a + b), subtract=_E(lambda a, b: a - b),
     multiply=_E(lambda a, b: a * b), divide=_E(lambda a, b: a / b), negative=_E(lambda a: -a),
-    deg2rad=_E(lambda x: x * mpmath.pi / 180), radians=_E(lambda x: x * mpmath.pi / 180),
-    rad2deg=_E(lambda x: x * 180 / mpmath.pi), degrees=_E(lambda x: x * 180 / mpmath.pi),
-    positive=_E(lambda a: +a), floor=_E(_floor), ceil=_E(_ceil), trunc=_E(_trunc),
-    rint=_E(mpmath.nint), round=_E(mpmath.nint), around=_E(mpmath.nint),
-    maximum=_E(max), minimum=_E(min), fmax=_E(max), fmin=_E(min), copysign=_E(_copysign),
-    true_divide=_E(lambda a, b: a / b),
+    deg2rad=_E(lambda x: x * mpmath.pi / 180), rad2deg=_E(lambda x: x * 180 / mpmath.pi),
+    radians=_E(lambda x: x * mpmath.pi / 180), degrees=_E(lambda x: x * 180 / mpmath.pi),
+    true_divide=_E(lambda a, b: a / b), positive=_E(lambda a: +a),
+    floor=_E(_floor), ceil=_E(_ceil), trunc=_E(_np_trunc), rint=_E(mpmath.nint),
+    round=_np_round, around=_np_round, copysign=_E(_copysign),
+    fmax=_E(max), fmin=_E(min),
+    maximum=_E(max), minimum=_E(min),
     clip=_clip, where=_where,
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
@@ -461,11 +474,12 @@ def mp_value(f, args, wrt=None):
         return mp_function(f)(*_point(args, _positions(f, args, wrt)))
 
 
-def mp_grad(f, args, wrt=None):
+def mp_grad(f, args, wrt=None, direction=0):
     """d f / d args[i] for each differentiated position, as mpmath numbers at 50 digits.
 
     For a list, tuple or array argument: an object array of the argument's shape whose every
-    component is ``mpmath.diff`` of ``f`` with that one number moved.
+    component is ``mpmath.diff`` of ``f`` with that one number moved. ``direction``: 0 for the
+    central difference, +1 / -1 for the one-sided derivative from the right / left (at a kink).
     """
     positions = _positions(f, args, wrt)
     with mpmath.workdps(DPS):
@@ -477,7 +491,8 @@ def mp_grad(f, args, wrt=None):
             for index in _components(point[i]):
                 x0 = point[i] if index is None else point[i][index]
                 parts[index] = mpmath.diff(
-                    lambda t, i=i, index=index: as_scalar(_call(g, point, [(i, index, t)])), x0)
+                    lambda t, i=i, index=index: as_scalar(_call(g, point, [(i, index, t)])), x0,
+                    direction=direction)
             if list(parts) == [None]:
                 result.append(parts[None])
             else:
@@ -532,6 +547,28 @@ def mp_hessian(f, args, wrt=None):
                 orders[c] += 1
                 out[r][c] = out[c][r] = mpmath.diff(F, x0, orders)
         return out
+
+
+def mp_hessian_vector(f, args, vector, wrt=None):
+    """``H @ vector`` for a scalar ``f`` over mpmath: component ``c`` is the mixed partial
+    d/ds d/dt f(x + s e_c + t vector) at s = t = 0 (one ``mpmath.diff`` per component, not the
+    whole Hessian). ``vector`` has one number per differentiated number (flattened in order).
+    Returns a flat list of mpf."""
+    positions = _positions(f, args, wrt)
+    with mpmath.workdps(DPS):
+        g = mp_function(f)
+        point = _point(args, positions)
+        columns = _columns(point, positions)
+        vector = [mpmath.mpf(float(v)) for v in np.ravel(np.asarray(vector, dtype=object))]
+        assert len(vector) == len(columns), (len(vector), len(columns))
+
+        def F(s, t, c):
+            moves = []
+            for k, ((i, index, x0), v) in enumerate(zip(columns, vector)):
+                moves.append((i, index, x0 + t * v + (s if k == c else 0)))
+            return as_scalar(_call(g, point, moves))
+
+        return [mpmath.diff(lambda s, t, c=c: F(s, t, c), (0, 0), (1, 1)) for c in range(len(columns))]
 
 
 def close(actual, expected, rtol=1e-12, atol=1e-12):
