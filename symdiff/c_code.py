@@ -416,6 +416,8 @@ def _c_names(schedule, gradient_program, constants):
         file_scope = name in constants and name.startswith("_")
         if name in RESERVED or not name.isascii() or bad_underscore or file_scope:
             base = name.strip("_") if name.isascii() and name.strip("_") else "v"
+            if not base[0].isalpha():  # '_1' (a version of '_') -> 'v1_', never '1_'
+                base = "v" + base
             renames[name] = program.namer.fresh(f"{base}_")
     return renames
 

@@ -106,6 +106,8 @@ def _emit(fun, parsed, wrt_names, language, args):
         constants=constants, defaults=_defaults(fun, built.program),
         entry_checks=checks, prelude=prelude,
     )
+    if shapes and shapes.expected:
+        code.modules.add("numpy")  # the entry check reads numpy.shape, whatever the code prints
     return code.module_text(_python_header(built.program, formulas, code, shapes))
 
 

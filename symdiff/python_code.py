@@ -778,21 +778,23 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         lines = schedule.needed(returns)
         return inline_single_use(lines, returns) if arrays else lines
 
+    # every forward line that may raise runs, even one whose value nothing uses: what it
+    # raises, the function raises (log(x) at x = -1: no gradient, the function's ValueError)
+    checks = _forward_checks(schedule.lines)
     grad_returns = list(schedule.gradients)
     printer.source_file = program.filename  # for the location of an error (see _printed)
-    grad_forward, grad_reverse = _split(needed(grad_returns))
+    printer.unused_name = program.namer.fresh("_")  # what a line computed only to raise assigns
+    grad_lines = needed(grad_returns + checks) if checks else needed(grad_returns)
+    grad_forward, grad_reverse = _split(grad_lines)
     grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
     if len(grad_returns) == 1:
         grad_return = f"return {grad_result}"
     else:
         grad_return = f"return ({grad_result})"
-    grad_body = Body(prologue + _body(grad_forward, printer), _body(grad_reverse, printer),
-                     grad_return)
+    grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_returns)),
+                     _body(grad_reverse, printer), grad_return)
 
-    # value-and-gradient: every line of the forward pass runs (what it raises, the function
-    # raises), even one whose value nothing uses
     vg_returns = [schedule.value, *schedule.gradients]
-    checks = _forward_checks(schedule.lines)
     vg_lines = needed(vg_returns + checks) if checks else needed(vg_returns)
     vg_forward, vg_reverse = _split(vg_lines)
     unread = _unread(vg_lines, vg_returns)
@@ -851,8 +853,8 @@ def _forward_checks(lines):
 
 
 def _unread(lines, returns):
-    """The targets of top-level ``lines`` that no line or return reads (printed as bare
-    expressions: they are computed for what they raise)."""
+    """The targets of top-level ``lines`` that no line or return reads (assigned to the printer's
+    ``unused_name``: they are computed for what they raise)."""
     read = set()
     stack = list(lines)
     while stack:
@@ -955,7 +957,8 @@ def _body(lines, printer, indent="    ", current=None, bare=()):
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _printed(line, printer)
-        out.append(f"{indent}{text}" if line.target in bare else f"{indent}{line.target.name} = {text}")
+        target = printer.unused_name if line.target in bare else line.target.name
+        out.append(f"{indent}{target} = {text}")
     return out
 
 
