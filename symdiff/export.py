@@ -108,7 +108,13 @@ def _emit(fun, parsed, wrt_names, language, args):
     )
     if shapes and shapes.expected:
         code.modules.add("numpy")  # the entry check reads numpy.shape, whatever the code prints
-    return code.module_text(_python_header(built.program, formulas, code, shapes))
+    ieee = None
+    if not built.program.shapes:  # scalar code: where Python raises in the gradient, IEEE
+        ieee = generate(
+            built.schedule, built.gradient_program, "numpy", built.code.aliases,
+            constants=constants, defaults=_defaults(fun, built.program), ieee=True,
+        )
+    return code.module_text(_python_header(built.program, formulas, code, shapes), ieee)
 
 
 # ---- the shapes an exported Python module takes (issue 11: no batch size baked in silently) ----

@@ -28,7 +28,7 @@ from .errors import SymdiffError
 from .primitives import LogAddExp, LogAddExp2, RealCbrt
 from .faithful import may_raise
 from .safe_text import python_comment, python_docstring
-from .schedule import IfBlock, Line, inline_single_use
+from .schedule import IfBlock, Line, inline_single_use, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -513,6 +513,8 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         self._math.helpers = self.helpers
 
     def _print_Piecewise(self, expr):
+        if not self.shapes:  # scalar code: a conditional expression (numpy.where gives a 0-d array)
+            return PythonCodePrinter._print_Piecewise(self, expr)
         pairs = list(expr.args)
         text = self._print(pairs[-1][0])
         if pairs[-1][1] != sympy.true:
@@ -668,8 +670,13 @@ class GeneratedCode:
         call = f"{fallback}({', '.join(self.arguments)})"
         return "\n".join([*body.head, *body.with_fallback(call)]) + "\n"
 
-    def module_text(self, header=""):
-        """A standalone module: header docstring, imports, constants, the functions."""
+    def module_text(self, header="", ieee=None):
+        """A standalone module: header docstring, imports, constants, the functions.
+
+        ``ieee``: the same code printed for IEEE arithmetic (``generate(..., ieee=True)``), for
+        scalar code: where Python's float arithmetic raises in the reverse pass (d sqrt(x)/dx at
+        0), the module's functions fall back to it, as symdiff's own do (numpy is imported there
+        only, at such points)."""
         modules = set(self.modules)
         if any(isinstance(v, np.ndarray) for v in self.constants.values()):
             modules.add("numpy")
@@ -682,7 +689,28 @@ class GeneratedCode:
         renamed = "".join(f"{alias} = {builtin.__name__}\n"
                           for alias, builtin in builtin_aliases(self.aliases).items())
         parts = [header, imports, renamed, constants]
-        return "\n".join(p for p in parts if p) + "\n\n" + self.source
+        head = "\n".join(p for p in parts if p) + "\n\n"
+        if ieee is None or not any(b.reverse and b.may_raise for b in self.bodies.values()):
+            return head + self.source
+        fallback = "_" + ieee.grad_name + "_ieee"
+        call = f"{fallback}({', '.join(self.arguments)})"
+        functions = ["\n".join([*self.bodies[k].head, *self.bodies[k].with_fallback(call, pair=False)])
+                     + "\n" for k in ("grad", "value_and_grad")]
+        return head + self.prelude + "\n\n".join([*functions, ieee.fallback_source(fallback)])
+
+    def fallback_source(self, name):
+        """This (IEEE) code's gradient as the module-level function ``name``: its arguments as
+        numpy float64, numpy's warnings off (inf and nan are the answers here)."""
+        body = self.bodies["grad"]
+        numpy = self.aliases["numpy"]
+        doc = ("The gradient where Python's float arithmetic raises (d sqrt(x)/dx at 0): the same "
+               "lines over numpy float64, which give inf or nan as IEEE 754 does.")
+        lines = [f"def {name}({', '.join(self.arguments)}):", f'    """{doc}"""',
+                 "    import numpy" if numpy == "numpy" else f"    import numpy as {numpy}",
+                 *[f"    {p} = {numpy}.float64({p})" for p in self.arguments],
+                 f"    with {numpy}.errstate(all=\"ignore\"):",
+                 *["    " + line for line in body.lines()]]
+        return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -695,16 +723,18 @@ class Body:
     ret: str
     value: str = None  # value-and-gradient functions: the value's name
     head: list = None  # the ``def`` line and the docstring
+    may_raise: bool = True  # whether Python arithmetic may raise in the reverse pass
 
     def lines(self):
         return [*self.forward, *self.reverse, "    " + self.ret]
 
-    def with_fallback(self, call):
+    def with_fallback(self, call, pair=True):
         """The body with the reverse pass under ``try``: where Python raises there, ``call``
-        (an IEEE evaluation of the same arguments) gives the gradient instead."""
+        (an IEEE evaluation of the same arguments) gives the gradient instead (``pair``: for a
+        value-and-gradient function, ``call`` returns both, and its gradient is taken)."""
         if not self.reverse:
             return self.lines()
-        result = call if self.value is None else f"{self.value}, {call}[1]"
+        result = call if self.value is None else f"{self.value}, {call}{'[1]' if pair else ''}"
         return [
             *self.forward,
             "    try:",
@@ -783,7 +813,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     checks = _forward_checks(schedule.lines)
     grad_returns = list(schedule.gradients)
     printer.source_file = program.filename  # for the location of an error (see _printed)
-    printer.unused_name = program.namer.fresh("_")  # what a line computed only to raise assigns
+    printer.unused_name = program.namer.fresh("_unused")  # what a line run only to raise assigns
     grad_lines = needed(grad_returns + checks) if checks else needed(grad_returns)
     grad_forward, grad_reverse = _split(grad_lines)
     grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
@@ -792,7 +822,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     else:
         grad_return = f"return ({grad_result})"
     grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_returns)),
-                     _body(grad_reverse, printer), grad_return)
+                     _body(grad_reverse, printer), grad_return,
+                     may_raise=any(may_raise(line.expr, powers=True) for line in walk_lines(grad_reverse)))
 
     vg_returns = [schedule.value, *schedule.gradients]
     vg_lines = needed(vg_returns + checks) if checks else needed(vg_returns)
@@ -804,7 +835,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     else:
         vg_return = f"return {value_text}, ({grad_result})"
     vg_body = Body(prologue + _body(vg_forward, printer, bare=unread), _body(vg_reverse, printer),
-                   vg_return, value_text)
+                   vg_return, value_text,
+                   may_raise=any(may_raise(line.expr, powers=True) for line in walk_lines(vg_reverse)))
 
     if printer.dtype_used:  # numpy's dtype for the parameters' arrays (and Python floats)
         dtype_line = (f"    {printer.dtype_name} = {printer._np('result_type')}"
