@@ -91,7 +91,7 @@ def _stage_times(n, module):
     lowered = schedule(gp)
     times["schedule"] = time.perf_counter() - t
     t = time.perf_counter()
-    aliases = {m: program.namer.module_alias(m, program.local_names) for m in ("math", "numpy")}
+    aliases = program.namer.generated_aliases(program.local_names)
     code = generate(lowered, gp, "math", aliases)
     times["generate (print)"] = time.perf_counter() - t
     t = time.perf_counter()
