@@ -117,57 +117,48 @@ def plain(expr):
     return expr
 
 
-class FloorDiv(Function):
+class _PythonBinary(Function):
+    """A binary operator on floats as Python computes it (``_python``), evaluated on numbers."""
+
+    nargs = 2
+    precedence = PRECEDENCE["Mul"] - 1  # printed 'a // b', 'a % b': a product parenthesizes it
+    _python = None
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number and b != 0:
+            return sympy.Float(cls._python(float(a), float(b)))
+        return None
+
+    def _eval_is_real(self):
+        return all(arg.is_real for arg in self.args) or None
+
+    def _eval_evalf(self, prec):
+        a, b = (arg.evalf(prec) for arg in self.args)
+        if a.is_Number and b.is_Number and b != 0:
+            return sympy.Float(self._python(float(a), float(b)), prec)
+        return None
+
+
+class FloorDiv(_PythonBinary):
     """Python's ``a // b``: ``floor`` of the exact quotient, as CPython computes it for floats
     (from ``fmod``; ``1 // 0.1`` is 9.0). A step: derivative 0 almost everywhere."""
 
-    nargs = 2
-    precedence = PRECEDENCE["Mul"] - 1  # printed 'a // b': a product parenthesizes it
+    _python = staticmethod(lambda a, b: a // b)
 
     def fdiff(self, argindex=1):
         return sympy.Integer(0)
 
-    @classmethod
-    def eval(cls, a, b):
-        if a.is_Number and b.is_Number and b != 0:
-            return sympy.Float(float(a) // float(b))
-        return None
 
-    def _eval_is_real(self):
-        return all(arg.is_real for arg in self.args) or None
-
-    def _eval_evalf(self, prec):
-        a, b = (arg.evalf(prec) for arg in self.args)
-        if a.is_Number and b.is_Number and b != 0:
-            return sympy.Float(float(a) // float(b), prec)
-        return None
-
-
-class PyMod(Function):
+class PyMod(_PythonBinary):
     """Python's ``a % b`` on floats: the remainder with the sign of ``b`` (from ``fmod``, exact).
     ``a % b == a - b*(a // b)`` away from the steps, so d/da = 1 and d/db = -(a // b)."""
 
-    nargs = 2
-    precedence = PRECEDENCE["Mul"] - 1  # printed 'a % b'
+    _python = staticmethod(lambda a, b: a % b)
 
     def fdiff(self, argindex=1):
         a, b = self.args
         return sympy.Integer(1) if argindex == 1 else -FloorDiv(a, b)
-
-    @classmethod
-    def eval(cls, a, b):
-        if a.is_Number and b.is_Number and b != 0:
-            return sympy.Float(float(a) % float(b))
-        return None
-
-    def _eval_is_real(self):
-        return all(arg.is_real for arg in self.args) or None
-
-    def _eval_evalf(self, prec):
-        a, b = (arg.evalf(prec) for arg in self.args)
-        if a.is_Number and b.is_Number and b != 0:
-            return sympy.Float(float(a) % float(b), prec)
-        return None
 
 
 class _PyExtremum(Function):
