@@ -308,12 +308,16 @@ def _shape_key(value):
 
 
 def _as_float(value, kind, differentiated):
-    """A differentiated int argument as float, a differentiated int or bool array as float64;
-    float arrays keep their dtype (float32 in, float32 gradient, as numpy computes it)."""
+    """A differentiated int argument as float, a differentiated int or bool array as float64, the
+    ints of a differentiated list or tuple as floats; float arrays keep their dtype (float32 in,
+    float32 gradient, as numpy computes it)."""
     if kind == "int":
         return float(value)
     if differentiated and isinstance(kind, tuple) and kind[0] == "array" and value.dtype.kind in "biu":
         return value.astype(np.float64)
+    if differentiated and isinstance(kind, tuple) and kind[0] == "sequence" and any(
+            type(v) is not float for v in value):  # [1, 2]: a float64 gradient, as for an int array
+        return type(value)(float(v) if isinstance(v, (int, np.integer)) else v for v in value)
     return value
 
 
@@ -571,7 +575,8 @@ class Gradient(functools.partial):
         guards = build.program.guards
         wrt = set(self._wrt_positions)
         convert = any(k in ("int", "concrete") for k in kinds) or any(
-            i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args))
+            i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args)) \
+            or any(i in wrt and isinstance(k, tuple) and k[0] == "sequence" for i, k in enumerate(kinds))
         arrays = any(isinstance(k, tuple) for k in kinds)
         if not externals and not convert and not guards:
             if not arrays:

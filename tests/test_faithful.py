@@ -331,3 +331,14 @@ def test_array_code_keeps_pythons_grouping_and_division():
     y = (x * 0.1) * 3 + (x + 0.2) + 0.1
     by_hand = np.floor(y / 0.7) + 1.0  # the steps' derivatives are 0
     assert np.array_equal(gradient, by_hand)
+
+
+def product_of_items(x):
+    return x[0] * x[1]
+
+
+def test_a_list_of_ints_gives_a_float_gradient():
+    g = grad(product_of_items)
+    for args in ([1.0, 2.0], [3, 4], (5, 6.5)):
+        got = g(list(args) if isinstance(args, list) else args)
+        assert got.dtype == np.float64 and got.tolist() == [float(args[1]), float(args[0])]
