@@ -203,8 +203,16 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_PyFloat(self, expr):
         return c_double(expr.value)
 
+    math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls)
+
+    def _step(self, name, expr):
+        """``floor(x)`` & co.; Python's math.floor/round/int return ints, which have no -0.0:
+        for those, ``+ 0.0`` turns C's -0.0 into 0.0 (numpy's floor keeps -0.0, as C does)."""
+        text = f"{name}({self._print(expr.args[0])})"
+        return f"({text} + 0.0)" if expr in self.math_calls else text
+
     def _print_Floor(self, expr):
-        return f"floor({self._print(expr.args[0])})"
+        return self._step("floor", expr)
 
     def _fold(self, expr, compare):
         """Python's ``max``/``min``: the first argument, replaced by each later one that
@@ -238,13 +246,13 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
         return f"(({x} > 0) ? 1.0 : (({x} < 0) ? 0.0 : (({x} == 0) ? 0.5 : NAN)))"
 
     def _print_Ceil(self, expr):
-        return f"ceil({self._print(expr.args[0])})"
+        return self._step("ceil", expr)
 
     def _print_Trunc(self, expr):
-        return f"trunc({self._print(expr.args[0])})"
+        return self._step("trunc", expr)
 
     def _print_Round(self, expr):
-        return f"nearbyint({self._print(expr.args[0])})"  # to even, as Python's round
+        return self._step("nearbyint", expr)  # to even, as Python's round
 
     def _print_FloorDiv(self, expr):
         return self._helper("floordiv", expr.args)
@@ -440,6 +448,7 @@ class _Writer:
         namer = self.program.namer
         self.renames = _c_names(schedule, gradient_program, constants)
         self.printer = CPrinter(self.renames, {k: namer.fresh(f"symdiff_{k}") for k in HELPERS})
+        self.printer.math_calls = schedule.math_calls or frozenset()
         self.params = [self.name(p.symbol.name) for p in self.program.params]
         self.outputs = [namer.fresh(f"d_{p.name}") for p in gradient_program.wrt]
         self.base = _base(self.program)

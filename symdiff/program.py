@@ -153,6 +153,9 @@ class Program:
     # nodes computed by a ``math`` function: printed with ``math`` even in numpy code, so that
     # they raise (math.sqrt(-1.0)) and return Python floats as the user's calls do
     math_calls: set = field(default_factory=set)
+    # nodes computed by numpy's arithmetic ufuncs (np.divide, ...): node -> the ufunc's name,
+    # printed as the call so that Python floats get numpy's arithmetic (inf, never an exception)
+    numpy_ufuncs: dict = field(default_factory=dict)
 
     @property
     def statements(self):

@@ -500,9 +500,16 @@ class ArrayPrinter(_Printing, NumPyPrinter):
 
     math_calls = ()  # nodes the user computed with ``math`` (see Program.math_calls)
 
+    numpy_ufuncs = {}  # nodes the user computed with numpy's arithmetic ufuncs: node -> name
+
     def _print(self, expr, **kwargs):
         if self.math_calls and isinstance(expr, sympy.Basic) and expr in self.math_calls:
             return self._math._print(expr, **kwargs)  # math.sqrt raises where numpy.sqrt gives nan
+        if self.numpy_ufuncs and isinstance(expr, sympy.Basic) and expr in self.numpy_ufuncs:
+            operands = _ufunc_operands(self.numpy_ufuncs[expr], expr)
+            if operands is not None:  # np.divide(x, y): numpy's arithmetic for Python floats too
+                name = self.numpy_ufuncs[expr]
+                return f"{self._np(name)}({', '.join(self._print(a) for a in operands)})"
         return super()._print(expr, **kwargs)
 
     def use_math_for(self, nodes):
@@ -577,6 +584,39 @@ class ArrayPrinter(_Printing, NumPyPrinter):
 
     def _print_erfc(self, expr):
         return f"{self._module_format('math.erfc')}({self._print(expr.args[0])})"
+
+
+def _ufunc_operands(name, expr):
+    """The operands of numpy's ufunc ``name`` that computed ``expr`` (``divide``: ``a*b**-1`` ->
+    ``(a, b)``), or None where ``expr`` does not have the shape the ufunc gives."""
+    if name == "add" and expr.is_Add and len(expr.args) == 2:
+        return expr.args
+    if name == "subtract" and expr.is_Add and len(expr.args) == 2:
+        for kept, negated in (expr.args, expr.args[::-1]):
+            if negated.is_Mul and negated.args[0] is sympy.S.NegativeOne and len(negated.args) == 2:
+                return kept, negated.args[1]
+        return None
+    if name == "negative" and expr.is_Mul and len(expr.args) == 2 and expr.args[0] is sympy.S.NegativeOne:
+        return (expr.args[1],)
+    if name == "multiply" and expr.is_Mul and len(expr.args) == 2:
+        return expr.args
+    if name in ("divide", "true_divide", "reciprocal"):
+        if expr.is_Pow and expr.exp is sympy.S.NegativeOne:
+            return (expr.base,) if name == "reciprocal" else (sympy.Float(1.0), expr.base)
+        if name == "reciprocal" or not (expr.is_Mul and len(expr.args) == 2):
+            return None
+        a, b = expr.args
+        for top, bottom in ((a, b), (b, a)):
+            if bottom.is_Pow and bottom.exp is sympy.S.NegativeOne:
+                return top, bottom.base
+            if bottom.is_Rational and not bottom.is_Integer and bottom.p == 1:
+                return top, sympy.Float(bottom.q)
+        return None
+    if name == "square" and expr.is_Pow and expr.exp == 2:
+        return (expr.base,)
+    if name in ("power", "float_power") and expr.is_Pow:
+        return expr.args
+    return None
 
 
 def _real_power(base, exponent):
@@ -777,6 +817,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     printer.callable_names = program.callable_names
     if library == "numpy" and schedule.math_calls and not ieee:
         printer.use_math_for(schedule.math_calls)
+    if library == "numpy" and schedule.numpy_ufuncs:
+        printer.numpy_ufuncs = schedule.numpy_ufuncs
     arrays_in = []  # the array parameters: arrays built from numbers take their dtype
     for p in program.params:
         shape = program.shapes.get(p.symbol)

@@ -62,6 +62,7 @@ class Schedule:
     value: sympy.Expr  # an atom: the function's value
     gradients: list  # atoms: one per wrt parameter
     math_calls: set = None  # the lines' nodes computed by a ``math`` function (Program.math_calls)
+    numpy_ufuncs: dict = None  # the lines' nodes computed by a numpy ufunc (Program.numpy_ufuncs)
 
     def needed(self, returns):
         """The lines needed to compute ``returns``, in order (dead code dropped)."""
@@ -161,9 +162,10 @@ def walk_lines(lines):
 
 
 class _Lowerer:
-    def __init__(self, namer, math_calls=()):
+    def __init__(self, namer, math_calls=(), numpy_ufuncs=None):
         self.namer = namer
         self.math_calls = set(math_calls)  # grows by the lowered forms of these nodes
+        self.numpy_ufuncs = dict(numpy_ufuncs or {})  # likewise
         self.lines = []
         self.memo = ChainMap()  # expression -> the name that holds its value (scoped per arm)
         # symbol -> the atom it equals (copies are not emitted). Not scoped: an SSA name defined in
@@ -263,6 +265,9 @@ class _Lowerer:
         node = rebuilt(expr, args)  # the arguments are canonical: skip SymPy's canonicalisation
         if expr in self.math_calls:
             self.math_calls.add(node)
+        ufunc = self.numpy_ufuncs.get(expr)
+        if ufunc is not None:
+            self.numpy_ufuncs[node] = ufunc
         return node
 
     def _substitute(self, expr):
@@ -295,7 +300,7 @@ def _inline_in(arg, parent):
 def schedule(gradient_program):
     """Lower forward statements, adjoints and gradients to one-operation lines."""
     program = gradient_program.program
-    lowerer = _Lowerer(program.namer, program.math_calls)
+    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs)
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
@@ -310,7 +315,7 @@ def schedule(gradient_program):
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)
     return Schedule(lines=lowerer.lines, value=value, gradients=gradients,
-                    math_calls=lowerer.math_calls)
+                    math_calls=lowerer.math_calls, numpy_ufuncs=lowerer.numpy_ufuncs)
 
 
 __all__ = ["IfBlock", "Line", "Schedule", "Statement", "schedule", "walk_lines"]

@@ -136,6 +136,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.guards = {}
         self.libraries = set()
         self.math_calls = set()  # see Program.math_calls
+        self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
         self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
         self.current = node  # the statement being executed, for error locations
@@ -182,6 +183,7 @@ class Tracer(ControlFlow, ArrayValues):
             local_names=self.frame.local_names,
             flags=self.flags,
             math_calls=self.math_calls,
+            numpy_ufuncs=self.numpy_ufuncs,
         )
 
     def _callables(self):
@@ -889,6 +891,9 @@ class Tracer(ControlFlow, ArrayValues):
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
         args = [self._real(to_sympy(a)) for a in args]
         build = rule.build
+        ufunc = _UFUNC_OPERATIONS.get(rule.name)
+        if ufunc is not None:
+            return self.shallow(self._ufunc(rule.name, ufunc, args))
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
             result = nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
         else:
@@ -902,6 +907,24 @@ class Tracer(ControlFlow, ArrayValues):
         if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
             self.math_calls.update(_calls_in(result, args))
         return self.shallow(result)
+
+    def _ufunc(self, name, operation, args):
+        """``np.divide(a, b)`` & co.: the operation as Python's operators would do it (faithful:
+        ``np.divide(x, 0.1)`` divides), printed as the ufunc (``numpy_ufuncs``), so that Python
+        floats get numpy's arithmetic (``np.reciprocal(0.0)`` is inf, ``1 / 0.0`` raises)."""
+        op, *fixed = operation
+        operands = [*fixed, *args] if op == DIV and name == "np.reciprocal" else list(args)
+        if name == "np.square":
+            operands = [args[0], args[0]]
+        if name == "np.negative":
+            result = -args[0]
+        elif name == "np.positive":
+            return args[0]
+        else:
+            result = arithmetic(op, *operands, self.named, self.copied)
+        if isinstance(result, sympy.Expr) and not result.is_Atom:
+            self.numpy_ufuncs[result] = name.split(".", 1)[1]
+        return result
 
     def _real(self, arg):
         """``arg``, named by a real symbol when SymPy cannot prove it real (``acos(u)``,
@@ -1204,6 +1227,15 @@ class Tracer(ControlFlow, ArrayValues):
 
     def _source_line(self, lineno):
         return linecache.getline(self.frame.filename, lineno).strip()
+
+
+# numpy's arithmetic ufuncs: the operation each is (reciprocal: 1 / x)
+_UFUNC_OPERATIONS = {
+    "np.add": (ADD,), "np.subtract": (SUB,), "np.multiply": (MUL,), "np.divide": (DIV,),
+    "np.true_divide": (DIV,), "np.power": (POW,), "np.float_power": (POW,),
+    "np.reciprocal": (DIV, sympy.Integer(1)), "np.square": (MUL,), "np.negative": (MUL,),
+    "np.positive": (ADD,),
+}
 
 
 def _calls_in(result, args):

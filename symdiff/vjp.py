@@ -104,7 +104,8 @@ def gradient_as_program(gradient_program, flat=True):
         externals=program.externals, concrete=program.concrete, shapes=shapes,
         constants=program.constants, guards=program.guards, libraries=program.libraries | {"numpy"},
         helpers=program.helpers, callable_names=program.callable_names, namer=program.namer,
-        local_names=program.local_names, math_calls=program.math_calls, flags=program.flags,
+        local_names=program.local_names, math_calls=program.math_calls,
+        numpy_ufuncs=program.numpy_ufuncs, flags=program.flags,
     )
 
 
