@@ -1,6 +1,9 @@
 """Control flow, composition and custom rules (issue 3).
 
-* every function of ``tests/corpus_control.py`` against the 50-digit mpmath reference of its source;
+* every function of ``tests/corpus_control.py`` against the 50-digit mpmath reference of its source,
+  and its second and third derivatives (``grad(grad(f))``, ``grad(grad(grad(f)))``: the generated
+  gradient read again) against mpmath's partial derivatives;
+* ``grad(grad(f, wrt="y"))`` through an ``if`` on a parameter that is not differentiated;
 * the conventions at non-differentiable points (DESIGN.md table), at the exact points;
 * specialisation on int arguments and module-level ints, and its cache;
 * ``symdiff.register`` / ``unregister``;
