@@ -27,7 +27,7 @@ from .parse import parse_function
 from .parse import signature as parse_signature
 from .python_code import CompiledCode, compile_entry, compile_functions, generate
 from .schedule import schedule, walk_lines
-from .to_sympy import NeedsConcrete, trace
+from .to_sympy import ConditionOnUndifferentiated, NeedsConcrete, trace
 
 
 class WrtError(SymdiffError, ValueError):
@@ -391,10 +391,12 @@ class Gradient(functools.partial):
 
     def _trace_default(self):
         """The all-floats trace, made before any call (over symbols: errors show at decoration)."""
+        self._deferred = None
         try:
             self._default = self._build((), None)
-        except NeedsConcrete:
+        except NeedsConcrete as exc:
             self._default = None  # it depends on an int argument's value: traced at the call
+            self._deferred = exc
 
     def _setup_again(self, inner, wrt, with_value):
         """``grad(inner)`` where ``inner``'s function has no all-numbers trace (it indexes an
@@ -416,6 +418,7 @@ class Gradient(functools.partial):
         self._lock = threading.Lock()
         self._last = None
         self._default = None
+        self._deferred = inner._deferred
 
     # ---- the call path ----
     def _entry(self, build=None, arrays=None):
@@ -649,7 +652,8 @@ class Gradient(functools.partial):
         return found
 
     def _again(self, concrete, shaped):
-        """The build of ``grad(g)`` for ``g = grad(f)`` called with arrays or lists.
+        """The build of ``grad(g)`` for ``g = grad(f)`` called with arrays or lists (or with
+        numbers, where ``f`` is only traced at the call: its loop counts, recursion on an int).
 
         The generated code ``g`` was traced with every parameter a number (it is what runs for
         numbers, and what is read again for them); for arrays it would not mean what ``f``
@@ -672,15 +676,16 @@ class Gradient(functools.partial):
             first = inner._build(concrete, shaped)
         except NeedsConcrete as exc:
             raise SymdiffError(
-                f"{self.fun.__qualname__}: {', '.join(exc.args[0]) if exc.args else 'a parameter'} "
-                "is used as a count (an int known while symdiff reads the function), so it cannot "
-                "be differentiated again",
+                f"{self.fun.__qualname__} {_why_deferred(exc)}, so it cannot be differentiated "
+                "again before that",
                 filename=inner._parsed.filename, lineno=inner._parsed.firstlineno,
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
-        return self._again_builder(gradient_as_program(first.gradient_program, flat=False),
-                                   self.wrt)
+        program = gradient_as_program(first.gradient_program, flat=False)
+        if not program.shapes:  # all numbers (f traced at the call for an int): code as f's own
+            program.libraries = set(first.program.libraries)
+        return self._again_builder(program, self.wrt)
 
     @staticmethod
     def _again_builder(program, wrt):
@@ -702,8 +707,8 @@ class Gradient(functools.partial):
         shown = self._last or self._default
         if shown is None:
             raise SymdiffError(
-                f"{self.fun.__qualname__} depends on what it is called with (an array's shape, a "
-                "list's length, an int loop count): its formulas exist once it has been called",
+                f"{self.fun.__qualname__} {_why_deferred(self._deferred)}: its formulas exist "
+                "once it has been called",
                 filename=self._parsed.filename, lineno=self._parsed.firstlineno,
                 hint="call the gradient once (e.g. g(1.0, 3)); then formulas, source and explain() "
                 "describe that call",
@@ -781,6 +786,17 @@ class Gradient(functools.partial):
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else self._kind_name
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
+
+
+def _why_deferred(exc):
+    """Why a function is only traced when it is called (``exc``: the ``NeedsConcrete`` raised
+    before any call), as words following its name."""
+    names = ", ".join(exc.args[0]) if exc is not None and exc.args and exc.args[0] else None
+    if isinstance(exc, ConditionOnUndifferentiated):
+        return (f"is traced at the call: it has an 'if' on {names}, which is not differentiated, "
+                "that is only decided there (an int argument is specialised on)")
+    return (f"depends on what it is called with ({'here ' + names + ': ' if names else ''}an "
+            "array's shape, a list's length or an int loop count)")
 
 
 def grad(f=None, wrt=None):

@@ -88,7 +88,7 @@ class ControlFlow:
             arm = stmt.body if truth else stmt.orelse
             return self.exec_block(arm, None if cont is None else [*rest, *cont])
         # A condition on int parameters only (not differentiated) is concrete at the call.
-        self.check_deferrable(test)
+        self.check_deferrable_condition(test)
         if _loop_exits(stmt.body + stmt.orelse):
             arms = stmt.body + stmt.orelse
             kinds = {kind for kind, node in ((BREAK, ast.Break), (CONTINUE, ast.Continue))
@@ -131,10 +131,13 @@ class ControlFlow:
         """
         start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
         results, blocks = [], []
-        start_arm = self.arm
+        start_arm, start_path = self.arm, self.path
         self.open_forks += 1  # (a recursion that opens one per call depends on the data)
+        deferrable = self.branch_on_deferrable and self.on_deferrable_only(test)
+        self.deferrable_forks += deferrable
         try:
-            for arm in (then_stmts, else_stmts):
+            for taken, arm in ((True, then_stmts), (False, else_stmts)):
+                self.path = start_path | {(test, taken)}
                 self.frame.env = dict(start_env)
                 self.block = []
                 self.op_memo = dict(start_memo)
@@ -145,6 +148,8 @@ class ControlFlow:
                 blocks.append(self.block)
         finally:
             self.open_forks -= 1
+            self.deferrable_forks -= deferrable
+            self.path = start_path
         self.block, self.op_memo, self.arm = start_block, start_memo, start_arm
         self._pending = (test, stmt, blocks, [])
         return results
@@ -375,15 +380,28 @@ class ControlFlow:
     def _merge_envs(self, then_env, else_env, stmt):
         merged = {}
         test, _, blocks, merges = self._pending
+        paths = (self.path | {(test, True)}, self.path | {(test, False)})
+
+        def bindings(*values):
+            """Where each arm's value holds (read later under the same conditions, it is that)."""
+            found = []
+            for value, path in zip(values, paths):
+                if isinstance(value, _Unbound):  # what held before, where this arm ran
+                    found += [(literals | path, bound) for literals, bound in value.bindings]
+                elif is_number(value) or isinstance(value, tuple) and all(map(is_number, value)):
+                    found.append((path, value))
+            return found
+
         for name in {*then_env, *else_env}:
             a = then_env.get(name, _UNBOUND_MISSING)
             b = else_env.get(name, _UNBOUND_MISSING)
             if a is b or (type(a) is type(b) and _same(a, b)):
                 merged[name] = a
             elif a is _UNBOUND_MISSING or b is _UNBOUND_MISSING or isinstance(a, _Unbound) or isinstance(b, _Unbound):
-                merged[name] = _Unbound(stmt.lineno)
+                merged[name] = _Unbound(stmt.lineno, bindings=bindings(a, b))
             elif is_number(a) and is_number(b) and self.shape(a) != self.shape(b):
-                merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)))
+                merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)),
+                                        bindings=bindings(a, b))
             elif is_number(a) and is_number(b):
                 target = real_symbol(self.namer.version(name))
                 self._merged_shape(target, a, b, stmt, repr(name))
@@ -401,7 +419,7 @@ class ControlFlow:
                     items.append(target)
                 merged[name] = self.own(items) if isinstance(a, list) else tuple(items)
             else:
-                merged[name] = _Unbound(stmt.lineno)
+                merged[name] = _Unbound(stmt.lineno, bindings=bindings(a, b))
         return merged
 
     def _merged_shape(self, target, a, b, node, what):

@@ -57,11 +57,24 @@ BREAK, CONTINUE = _Break(), _Continue()
 
 class _Unbound:
     """A name assigned in only one arm of an ``if`` on data (or given arrays of different shapes
-    in the two arms, ``shapes``): an error only if it is read."""
+    in the two arms, ``shapes``): an error only if it is read where it may not be bound.
 
-    def __init__(self, lineno, shapes=None):
+    ``bindings``: ``(literals, value)`` pairs — the name holds ``value`` on the paths where every
+    literal ``(condition, taken)`` holds (the arms it was assigned in). Code that runs under those
+    same conditions may read it (a gradient's reverse branch reads what its forward branch under
+    the same condition computed): see ``Tracer.lookup`` and ``ControlFlow.path``."""
+
+    def __init__(self, lineno, shapes=None, bindings=()):
         self.lineno = lineno
         self.shapes = shapes
+        self.bindings = tuple(bindings)
+
+    def bound_on(self, path):
+        """The value the name holds on ``path`` (a frozenset of literals), or ``_UNBOUND_MISSING``."""
+        for literals, value in self.bindings:
+            if literals <= path:
+                return value
+        return _UNBOUND_MISSING
 
 
 _UNBOUND_MISSING = _Unbound(0)

@@ -43,11 +43,19 @@ from .values import describe_value as _describe_value
 from .values import is_number, is_symbolic, to_sympy
 from .array_values import ArrayValues, _concrete_method, _Method
 from .control_flow import ControlFlow
-from .signals import _MaybeBreak, _MaybeReturn, _Return, _same, _truth, _Unbound
+from .signals import _UNBOUND_MISSING, _MaybeBreak, _MaybeReturn, _Return, _same, _truth, _Unbound
 
 class NeedsConcrete(Exception):
     """A loop count or index depends on a parameter that is not differentiated: trace at the call,
     when its value is known (an int argument is then specialised on)."""
+
+
+class ConditionOnUndifferentiated(NeedsConcrete):
+    """An ``if`` on parameters that are not differentiated only (``args[0]``: their names).
+
+    At the call an int there is specialised on (the condition is then known); a float is data
+    like any other, so the all-floats trace made before any call takes the ``if`` as a branch
+    where it can (see ``_trace``)."""
 
 
 MAX_DATA_RECURSION = 1500  # nested calls, each inside one more branch on data (see ``_too_deep``)
@@ -116,6 +124,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.shape_memo = {}  # expression -> its shape (see arrays.shape_of)
         self.own_lists = {}  # id -> (list, arm): the lists the function builds (see ``own``)
         self.arm = None  # the arm of an 'if' on data being traced (None: not inside one)
+        self.path = frozenset()  # (condition, taken) of each 'if' on data whose arm is being traced
         self.flags = set()  # the returned-flags of joins after partial returns
         self.argument_sequences = set()  # ids of the tuples that list/tuple parameters are read as
         self.constants = {}  # symbol -> a concrete numpy array the code uses
@@ -130,6 +139,11 @@ class Tracer(ControlFlow, ArrayValues):
         self.concrete = dict(concrete or {})
         self.deferrable = set(deferrable)
         self.deferrable_symbols = set()
+        # an 'if' on deferrable parameters only is a branch (see ``_trace``), except that a
+        # recursive call inside one gives up (recursion on an int count forks at every level)
+        self.branch_on_deferrable = False
+        self.deferrable_forks = 0  # such branches whose arms are being traced
+        self.inlining = [parsed.fun]  # the functions being run, outermost first (recursion)
         node = parsed.node
         self.namer = Namer(names_in(node) | set(self.fun.__code__.co_names))
         self.externals = {}
@@ -975,6 +989,9 @@ class Tracer(ControlFlow, ArrayValues):
             self.deepest = (self.frame.parsed, node, name, depth)
         if depth > MAX_INLINE_DEPTH or (depth > MAX_DATA_RECURSION and self._forks_grow()):
             raise self._too_deep(args, kwargs, node, name)
+        key = func if func is not None else fnode
+        if self.deferrable_forks and key in self.inlining:  # see ``_trace``
+            raise ConditionOnUndifferentiated(sorted(s.name for s in self.deferrable_symbols))
         if func is not None:
             frame = parent_frame
             frame.depth = depth
@@ -984,6 +1001,7 @@ class Tracer(ControlFlow, ArrayValues):
         saved_frame, saved_current = self.frame, self.current
         self.frame = frame
         self.fork_trail.append(self.open_forks)
+        self.inlining.append(key)
         try:
             if isinstance(fnode, ast.Lambda):
                 return self.eval(fnode.body)
@@ -993,6 +1011,7 @@ class Tracer(ControlFlow, ArrayValues):
             return result.value
         finally:
             self.fork_trail.pop()
+            self.inlining.pop()
             self.frame, self.current = saved_frame, saved_current
 
     def _forks_grow(self):
@@ -1069,6 +1088,8 @@ class Tracer(ControlFlow, ArrayValues):
         while frame is not None:
             if name in frame.env:
                 value = frame.env[name]
+                if isinstance(value, _Unbound) and value.bound_on(self.path) is not _UNBOUND_MISSING:
+                    return value.bound_on(self.path)  # assigned on this path (see ``_Unbound``)
                 if isinstance(value, _Unbound) and value.shapes:
                     raise located(
                         ShapeError,
@@ -1084,7 +1105,8 @@ class Tracer(ControlFlow, ArrayValues):
                         f"{name!r} is assigned in only one branch of the 'if' on line "
                         f"{value.lineno}, which depends on a differentiated value",
                         self.frame.parsed, node,
-                        hint=f"assign {name!r} in both branches (or before the 'if')",
+                        hint=f"assign {name!r} in both branches (or before the 'if'), or read "
+                        "it only in the same branch of an 'if' on the same condition",
                     )
                 return value
             if name in frame.local_names and frame.fun is not None:
@@ -1199,6 +1221,17 @@ class Tracer(ControlFlow, ArrayValues):
         symbols = value.free_symbols if isinstance(value, sympy.Basic) else set()
         if symbols and symbols <= self.deferrable_symbols:
             raise NeedsConcrete(sorted(s.name for s in symbols))
+
+    def on_deferrable_only(self, test):
+        """Whether ``test`` depends on parameters that are not differentiated only."""
+        symbols = test.free_symbols if isinstance(test, sympy.Basic) else set()
+        return bool(symbols) and symbols <= self.deferrable_symbols
+
+    def check_deferrable_condition(self, test):
+        """The condition of an ``if`` on data: ``ConditionOnUndifferentiated`` if it only depends
+        on non-differentiated parameters, unless such an ``if`` is to be a branch."""
+        if self.on_deferrable_only(test) and not self.branch_on_deferrable:
+            raise ConditionOnUndifferentiated(sorted(s.name for s in test.free_symbols))
 
     def unsupported(self, node, what=None, hint=None):
         if what is None and type(node) in _FORBIDDEN:  # as parse words it (an 'if' arm it skipped)
@@ -1324,7 +1357,24 @@ def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False)
 
 
 def _trace(parsed, concrete, deferrable, kinds, vector_output):
+    try:
+        return _run(parsed, concrete, deferrable, kinds, vector_output)
+    except ConditionOnUndifferentiated as deferred:
+        condition = deferred
+    # Before any call (``deferrable``): an 'if' on parameters that are not differentiated, which
+    # may be int switches. At a call with ints they are specialised on (traced then); this trace
+    # is the all-floats one, where such an 'if' is a branch like any other. Where that is not
+    # enough (the same parameter counts a loop, a helper recurses on it, a branch is refused),
+    # the trace waits for the call, as before.
+    try:
+        return _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=True)
+    except (SymdiffError, NeedsConcrete):
+        raise condition from None
+
+
+def _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=False):
     tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output)
+    tracer.branch_on_deferrable = branch_on_deferrable
     try:
         return tracer.run()
     except RecursionError:

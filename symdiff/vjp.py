@@ -231,13 +231,20 @@ class Hessian(Jacobian):
     _kind_name = "hessian"
 
     @staticmethod
+    @undistributed
     def _again_builder(program, wrt):
-        raise ShapeError(
-            "hessian(grad(f)) with array arguments: grad(f) returns an array, and a Hessian is "
-            "of a function with one number out",
-            filename=program.filename, lineno=program.firstlineno,
-            hint="use symdiff.hessian(f) for the second derivatives, or jacobian(grad(f))",
-        )
+        """``hessian(grad(f))`` from ``grad(f)`` as a program (``f`` traced at the call): the
+        vjp build of that program's own gradient, as ``hessian_build`` makes for a function."""
+        if program.shapes.get(program.output, ()):
+            raise ShapeError(
+                "hessian(grad(f)) with array arguments: grad(f) returns an array, and a Hessian "
+                "is of a function with one number out",
+                filename=program.filename, lineno=program.firstlineno,
+                hint="use symdiff.hessian(f) for the second derivatives, or jacobian(grad(f))",
+            )
+        params = {p.name: p for p in program.params}
+        first = derive(program, [params[name] for name in wrt])
+        return compile_vjp(gradient_as_program(first), wrt)
 
 
 def jacobian(f=None, wrt=None):

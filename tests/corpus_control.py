@@ -671,3 +671,110 @@ def min_max_of_related_values(x, y):
     a = max(min(y - 0.126, y), t)
     b = max(a, a + 1, x * x) + min(x, x + 2, y * y)
     return a * b + max(y, y + 1)
+
+
+# ---- differentiated again: grad(grad(f)) re-reads generated code whose forward 'if' computes
+# values that only the reverse 'if' on the same condition reads (test_control_flow checks second
+# and third derivatives of every function here; these are the shapes that were refused) ----
+@case((0.5,), (0.1,), (1.6,))
+def acos_above_threshold(x):
+    if x > 0.3:
+        return math.acos(0.5 * x)
+    return x * x
+
+
+@case((0.7,), (0.2,))
+def early_return_on_intermediate(x):
+    a = x * 2
+    if a > 1:
+        return math.sin(a) * x
+    b = math.exp(a)
+    return b * a
+
+
+@case((2.0,), (0.5,), (-1.0,))
+def nested_if_three_ways(x):
+    if x > 0:
+        if x > 1:
+            y = math.log(x)
+        else:
+            y = x ** 3
+    else:
+        y = math.cos(x)
+    return y * x
+
+
+@case((1.0,), (0.0,), (-0.7,))
+def conditional_expression_squared(x):
+    y = math.sin(x) if x > 0.5 else math.exp(x)
+    return y * y + (x * y if y > 0.6 else math.atan(y))
+
+
+@case((0.5,), (-0.5,), (2.0,))
+def max_min_abs_mixed(x):
+    return max(x * x, math.sin(x)) + abs(x - 0.2) * x + min(x, 0.5 * math.cos(x)) * x
+
+
+@case((1.0, 0.3), (0.2, 0.3), (1.0, -0.4), (0.2, -0.4))
+def read_under_the_same_condition(x, y):
+    if x > 0.5:
+        b = math.exp(x * y)
+    c = x * y
+    if x > 0.5:
+        return b * c
+    return c * c + y
+
+
+@case((1.3,), (0.7,), (-0.3,))
+def branch_in_unrolled_loop(x):
+    y = x
+    for k in range(3):
+        if x > 0.5 * k:
+            y = y * x
+        else:
+            y = y + math.sin(x)
+    return y
+
+
+@case((1.0,), (0.1,), (2.5,))
+def compound_condition(x):
+    if x > 0.3 and x < 2:
+        r = math.exp(-x) * x
+    else:
+        r = math.cos(x) + x * x
+    return r * x
+
+
+@case((0.5,), (-0.5,))
+def log_and_sqrt_behind_conditions(x):
+    # the untaken arms would raise (log, sqrt of a negative number): no derivative may run them
+    if x > 0:
+        return x * math.log(x) + math.sqrt(x)
+    return x ** 3 - x
+
+
+@case((0.5,), (-0.5,))
+def relu_cubed(x):
+    return max(x, 0.0) ** 3 + x
+
+
+@case((0.6, 0.7), (0.1, 0.3), (-0.6, 0.7))
+def hypot_or_atan(x, y):
+    if x * y > 0.2:
+        r = math.hypot(x, y)
+    else:
+        r = math.atan(x - y)
+    return r * y + x
+
+
+@case((1.5,), (0.5,), (-0.5,), (-2.0,))
+def several_returns_then_tail(x):
+    if x > 1:
+        return math.sqrt(x) * x
+    s = math.sin(x)
+    if x < -1:
+        return s * x * x
+    t = s + x * x
+    if t > 0:
+        return t * math.exp(x)
+    return t - x

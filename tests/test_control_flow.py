@@ -1,12 +1,17 @@
 """Control flow, composition and custom rules (issue 3).
 
-* every function of ``tests/corpus_control.py`` against the 50-digit mpmath reference of its source;
+* every function of ``tests/corpus_control.py`` against the 50-digit mpmath reference of its source,
+  and its second and third derivatives (``grad(grad(f))``, ``grad(grad(grad(f)))``: the generated
+  gradient read again) against mpmath's partial derivatives;
+* ``grad(grad(f, wrt="y"))`` through an ``if`` on a parameter that is not differentiated;
 * the conventions at non-differentiable points (DESIGN.md table), at the exact points;
 * specialisation on int arguments and module-level ints, and its cache;
 * ``symdiff.register`` / ``unregister``;
 * every error the issue names: class, absolute line and message.
 """
 
+import inspect
+import itertools
 import math
 import sys
 
@@ -21,7 +26,7 @@ from . import helpers_module
 from .corpus_control import CONTROL_CORPUS
 from .helpers_module import taylor_exp
 from .markers import marker_line
-from .reference import close, mp_function, mp_grad
+from .reference import close, mp_function, mp_grad, mp_partial
 
 # Corpus functions that expose a symdiff bug not fixed yet: name -> precise reason (xfail).
 # (All the ones found while writing this corpus are fixed on this branch.)
@@ -67,6 +72,39 @@ def test_value_and_grad_matches_reference(f, point, wrt):
 
 def test_control_corpus_is_large_enough():
     assert len(CONTROL_CORPUS) >= 45
+
+
+def _float_names(f, point, wrt):
+    """The parameters given floats at ``point`` (of those in ``wrt``, when it names some)."""
+    names = [name for name, a in zip(inspect.signature(f).parameters, point) if isinstance(a, float)]
+    return [n for n in names if wrt is None or n in wrt]
+
+
+@pytest.mark.parametrize("f, points, wrt", [pytest.param(f, points, wrt, id=f.__name__)
+                                            for f, points, wrt in CONTROL_CORPUS])
+def test_second_and_third_derivatives_match_reference(f, points, wrt):
+    """grad(grad(f)) and grad(grad(grad(f))) in every order of the float parameters, at the
+    corpus points (both sides of every branch): the generated gradient, with its forward and
+    reverse 'if's on the same conditions, read again as user code, against mpmath's partials."""
+    built = {}
+
+    def derivative(sequence):  # grad(grad(f, wrt=sequence[0]), wrt=sequence[1]) ...
+        if sequence not in built:
+            inner = f if len(sequence) == 1 else derivative(sequence[:-1])
+            built[sequence] = grad(inner, wrt=sequence[-1])
+        return built[sequence]
+
+    names = _float_names(f, points[0], wrt)
+    failures = []
+    for order in (2, 3):
+        for sequence in itertools.product(names, repeat=order):
+            for point in points:
+                got = derivative(sequence)(*point)
+                want = mp_partial(f, point, sequence)
+                if not isinstance(got, float) or not close(got, want, rtol=1e-8, atol=1e-9):
+                    failures.append(f"d/d{' d/d'.join(sequence)} at {point}: {got!r}, want "
+                                    f"{float(want)!r}")
+    assert not failures, "\n".join(failures)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -503,6 +541,32 @@ def assigned_in_one_branch_elif(x):
     return z  # ONE-BRANCH-ELIF-USE
 
 
+def read_under_the_other_arm(x):
+    if x > 0:  # OTHER-ARM-IF
+        y = x * 2
+    if x > 0:
+        return x
+    return y * 3  # OTHER-ARM-USE
+
+
+def read_under_another_condition(x):
+    if x > 0:  # OTHER-CONDITION-IF
+        y = x * 2
+    if x > 1:
+        return y * 3  # OTHER-CONDITION-USE
+    return x
+
+
+def read_after_a_reassignment_of_the_condition(x):
+    t = x
+    if t > 0:  # REASSIGNED-IF
+        y = x * 2
+    t = t - 1
+    if t > 0:
+        return y  # REASSIGNED-USE
+    return x
+
+
 def return_under_data_in_loop(x):
     y = x
     for k in range(5):
@@ -531,6 +595,14 @@ ERROR_CASES = [
      f"'z' is assigned in only one branch of the 'if' on line {line_of('ONE-BRANCH-ELIF-IF')}"),
     (comprehension_filter_on_data, "FILTER-DATA", UnsupportedSyntaxError,
      "a comprehension filter on a differentiated value"),
+    # read only where the same condition holds, a name assigned in one arm is bound (see the
+    # corpus' read_under_the_same_condition); anywhere else it still is not
+    (read_under_the_other_arm, "OTHER-ARM-USE", SymdiffError,
+     f"'y' is assigned in only one branch of the 'if' on line {line_of('OTHER-ARM-IF')}"),
+    (read_under_another_condition, "OTHER-CONDITION-USE", SymdiffError,
+     f"'y' is assigned in only one branch of the 'if' on line {line_of('OTHER-CONDITION-IF')}"),
+    (read_after_a_reassignment_of_the_condition, "REASSIGNED-USE", SymdiffError,
+     f"'y' is assigned in only one branch of the 'if' on line {line_of('REASSIGNED-IF')}"),
 ]
 
 
@@ -1486,3 +1558,91 @@ def test_continue_on_data(f, points):
         value, gradient = g(x)
         assert value == pytest.approx(f(x), rel=1e-14)
         assert close(gradient, mp_grad(f, (x,))[0]), (x, gradient)
+
+
+# ---------------------------------------------------------------------------------------------
+# A branch on a float parameter that is not differentiated, differentiated again
+# ---------------------------------------------------------------------------------------------
+
+
+def branch_on_undifferentiated(x, y):
+    if x > 0:
+        return math.sin(x * y) * y
+    return math.exp(y) * x
+
+
+def _branching_helper(x, y):
+    if x > 0.5:
+        return math.cos(y) * x * x
+    return y ** 3
+
+
+def helper_branching_on_undifferentiated(x, y):
+    return _branching_helper(x, y) * y + x * y
+
+
+UNDIFFERENTIATED_POINTS = [(1.0, 0.5), (-1.0, 0.5), (0.7, -1.2), (-2.0, -0.7), (0.2, 1.3)]
+
+
+@pytest.mark.parametrize("f", [branch_on_undifferentiated, helper_branching_on_undifferentiated])
+def test_grad_of_grad_through_a_branch_on_a_parameter_not_differentiated(f):
+    # 'if x > 0' with x not differentiated: an int x is specialised on at the call, but the
+    # all-floats trace (made before any call) keeps it as a branch, so grad(f, wrt="y") has
+    # generated code to differentiate again, read at once
+    g = grad(f, wrt="y")
+    assert "if x > 0" in g.source
+    for outer in ("y", "x"):
+        gg = grad(g, wrt=outer)
+        assert "if x > 0" in gg.source
+        for inner in ("y", "x"):
+            ggg = grad(gg, wrt=inner)
+            for point in UNDIFFERENTIATED_POINTS:
+                want = mp_partial(f, point, ("y", outer, inner))
+                got = ggg(*point)
+                assert isinstance(got, float) and close(got, want, rtol=1e-9, atol=1e-10), \
+                    (outer, inner, point, got, float(want))
+        for point in UNDIFFERENTIATED_POINTS:
+            got = gg(*point)
+            assert type(got) is float, type(got)
+            assert close(got, mp_partial(f, point, ("y", outer)), rtol=1e-10, atol=1e-12), \
+                (outer, point, got)
+    both = grad(g)  # with respect to x and y: the row of f's Hessian for y
+    hess = symdiff.hessian(g)  # the third derivatives d^3 f / dy da db
+    for point in UNDIFFERENTIATED_POINTS:
+        for got, outer in zip(both(*point), ("x", "y")):
+            assert type(got) is float and close(got, mp_partial(f, point, ("y", outer)),
+                                                 rtol=1e-10, atol=1e-12)
+        got = hess(*point)
+        for r, a in enumerate("xy"):
+            for c, b in enumerate("xy"):
+                want = mp_partial(f, point, ("y", a, b))
+                assert close(got[r, c], want, rtol=1e-9, atol=1e-10), (point, a, b)
+    # an int x: specialised on (the 'if' decided when traced), the same derivatives
+    gg = grad(g, wrt="y")
+    for x in (2, -1):
+        assert close(gg(x, 0.5), mp_partial(f, (x, 0.5), ("y", "y")), rtol=1e-10, atol=1e-12)
+
+
+def power_by_recursion(x, k):
+    if k <= 0:
+        return math.sin(x)
+    return x * power_by_recursion(x, k - 1) + 0.5
+
+
+def test_recursion_on_an_int_count_waits_for_the_call_and_says_why():
+    # the 'if' on k drives a recursion: as a branch it would fork at every level, so the trace
+    # waits for the call (k an int); before it, what the gradient is says so, truthfully
+    g = grad(power_by_recursion, wrt="x")
+    with pytest.raises(SymdiffError) as info:
+        _ = g.source
+    assert "an 'if' on k, which is not differentiated" in info.value.message
+    assert "loop count" not in info.value.message and "array" not in info.value.message
+    gg = grad(g, wrt="x")
+    hess = symdiff.hessian(g, wrt="x")  # of the gradient: d^3/dx^3, here as a 1x1 matrix
+    for point in [(0.7, 3), (-1.3, 2), (0.4, 0)]:
+        assert close(g(*point), mp_partial(power_by_recursion, point, ("x",)))
+        got = gg(*point)
+        assert type(got) is float, type(got)
+        assert close(got, mp_partial(power_by_recursion, point, ("x", "x")), rtol=1e-10)
+        assert close(hess(*point)[0, 0], mp_partial(power_by_recursion, point, ("x", "x", "x")),
+                     rtol=1e-9, atol=1e-10)
