@@ -318,6 +318,10 @@ def keeps(result, args):
 def arithmetic(op, left, right, name, copy):
     """``left op right`` as Python computes it. ``name(value)``: a symbol standing for ``value``
     (a statement of its own); ``copy(symbol)``: a fresh symbol equal to ``symbol``."""
+    if not left.is_Atom and not right.is_Atom and may_raise(left) and may_raise(right):
+        # both may raise (b**3 * log(a)): Python evaluates the left first, so it raises first;
+        # a statement of its own keeps that order (SymPy would sort the two)
+        left = name(left)
     result = compute(op, left, right)
     if is_faithful(op, left, right, result):
         return result

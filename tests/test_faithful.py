@@ -342,3 +342,30 @@ def test_a_list_of_ints_gives_a_float_gradient():
     for args in ([1.0, 2.0], [3, 4], (5, 6.5)):
         got = g(list(args) if isinstance(args, list) else args)
         assert got.dtype == np.float64 and got.tolist() == [float(args[1]), float(args[0])]
+
+
+def overflow_before_domain(a, b):
+    return b ** 3 * math.log2(a)
+
+
+def test_of_two_operations_that_raise_the_first_one_python_evaluates_raises():
+    kind, expected = outcome(overflow_before_domain, -1e308, -1e308)
+    assert (kind, expected) == ("raises", OverflowError)  # b ** 3 overflows before log2(a) fails
+    with pytest.raises(OverflowError):
+        value_and_grad(overflow_before_domain)(-1e308, -1e308)
+    with pytest.raises(ValueError):
+        value_and_grad(overflow_before_domain)(-1.0, 2.0)
+
+
+def numpy_arithmetic(a):
+    return np.sqrt(a) * np.reciprocal(a) + np.divide(a, 0.1) + np.subtract(a, 0.3) * np.square(a)
+
+
+def test_numpy_arithmetic_ufuncs_keep_numpys_arithmetic_on_python_floats():
+    for x in [0.0, -0.0, 0.3, 2.0]:
+        with np.errstate(all="ignore"):
+            want = numpy_arithmetic(x)
+            value, gradient = value_and_grad(numpy_arithmetic)(x)  # 1/0.0 would raise; numpy: inf
+        assert same(value, want), x
+        if x > 0:
+            assert math.isclose(gradient, float(mp_grad(numpy_arithmetic, (x,))[0]), rel_tol=1e-12)
