@@ -149,6 +149,20 @@ def _is_long_extremum(expr):
 
 # what a derivative of a real program must never hold (see to_sympy.Tracer._real)
 _COMPLEX_PARTS = (sympy.re, sympy.im, sympy.arg, sympy.conjugate, sympy.I)
+_COMPLEX_KINDS = {sympy.re, sympy.im, sympy.arg, sympy.conjugate, type(sympy.I)}
+
+
+def _kinds(expr):
+    """The node classes in ``expr`` (one walk of the tree)."""
+    found, stack, seen = set(), [expr], set()
+    while stack:
+        node = stack.pop()
+        found.add(type(node))
+        for arg in node.args:
+            if arg not in seen:
+                seen.add(arg)
+                stack.append(arg)
+    return found
 
 
 def local_partial(stmt, symbol):
@@ -159,13 +173,16 @@ def local_partial(stmt, symbol):
     expr = stmt.expr
     stand_ins = False
     extrema = {}
-    if expr.has(PyMax, PyMin):  # Python's max/min: differentiated as SymPy's (ties share)
+    kinds = _kinds(expr)  # one walk, instead of one per question below
+    if PyMax in kinds or PyMin in kinds:  # Python's max/min: differentiated as SymPy's (ties share)
         extrema = {as_sympy_extrema(e): e for e in expr.atoms(PyMax, PyMin)}
         expr = as_sympy_extrema(expr)
-    if expr.has(sympy.Pow) and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
+        kinds = _kinds(expr)
+    if sympy.Pow in kinds and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
         expr = expr.replace(_is_power_of_symbols, lambda p: _PowerOfSymbols(p.base, p.exp))
         stand_ins = True
-    if expr.has(sympy.Max, sympy.Min) and any(_is_long_extremum(e) for e in expr.atoms(sympy.Max, sympy.Min)):
+    if (sympy.Max in kinds or sympy.Min in kinds) and any(
+            _is_long_extremum(e) for e in expr.atoms(sympy.Max, sympy.Min)):
         expr = expr.replace(_is_long_extremum, lambda e: SharedTies(e, *e.args))
         stand_ins = True
     partial = differentiate(expr, symbol)
@@ -178,9 +195,10 @@ def local_partial(stmt, symbol):
              if float(f).is_integer() and abs(float(f)) < 2**53}
     if whole:  # 0.5 * 2 gives 1.0: print r, not 1.0*r
         partial = signs.xreplace(partial, whole)  # rebuilds functions: see signs.py
-    if partial.has(sympy.DiracDelta):  # derivative of sign(): zero almost everywhere
+    kinds = _kinds(partial)
+    if sympy.DiracDelta in kinds:  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
-    if partial.has(*_COMPLEX_PARTS):
+    if kinds & _COMPLEX_KINDS:
         bad = next(iter(partial.atoms(*_COMPLEX_PARTS)), sympy.I)
         raise SymdiffError(
             f"SymPy's derivative of this line with respect to {symbol} has complex parts "
@@ -188,7 +206,7 @@ def local_partial(stmt, symbol):
             hint="assign the value to a variable of its own (a real name) before applying "
             "abs/sign/copysign to it, or register the derivative with symdiff.register",
         )
-    if partial.has(sympy.Derivative, sympy.Subs):
+    if sympy.Derivative in kinds or sympy.Subs in kinds:
         bad = next(iter(partial.atoms(sympy.Derivative, sympy.Subs)))
         raise SymdiffError(
             f"SymPy cannot differentiate {bad.args[0]} with respect to {symbol}",

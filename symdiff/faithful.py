@@ -226,16 +226,20 @@ def may_raise(expr, powers=False):
     """Whether evaluating ``expr`` in Python may raise for some values of its symbols: a division
     by a value, a fractional or symbolic power, a function with a restricted domain (``powers``:
     also an integer power of a value, which overflows with an OverflowError)."""
-    for node in sympy.preorder_traversal(expr):
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if node.is_Atom:
+            continue
         if node.is_Pow:
             base, exponent = node.args
-            if exponent.free_symbols or (not exponent.is_Integer) or (
-                    exponent.is_negative and base.free_symbols):
-                return True
-            if powers and base.free_symbols and abs(exponent) > 1:
+            if not exponent.is_Integer:
+                return True  # a fractional or symbolic power
+            if base.free_symbols and (exponent.is_negative or (powers and exponent > 1)):
                 return True
         elif type(node).__name__ in _PARTIAL and node.free_symbols:
             return True
+        stack.extend(node.args)
     return False
 
 

@@ -1021,7 +1021,7 @@ def _body(lines, printer, indent="    ", current=None, bare=()):
                 out += _body(line.orelse, printer, indent + "    ", tag)
             current = None
             continue
-        if line.target not in printer.shapes:
+        if printer.shapes and line.target not in printer.shapes:  # (scalar code: none)
             shape = shape_of(line.expr, printer.shapes)
             if shape:
                 printer.shapes[line.target] = shape
