@@ -443,6 +443,12 @@ METHODS = {
 }
 
 
+# Entries that act elementwise on a number as on an array (the rest are structural: reductions,
+# products, shapes, joins; see Tracer._note_numbers).
+ELEMENTWISE = frozenset({"np.where", "np.clip", "np.zeros_like", "np.ones_like", "np.asarray",
+                         "np.array"})
+
+
 def handler_for(func):
     entry = HANDLERS.get(id(func))
     if entry is None or entry[0] is not func:

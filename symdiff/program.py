@@ -153,6 +153,10 @@ class Program:
     # nodes computed by a ``math`` function: printed with ``math`` even in numpy code, so that
     # they raise (math.sqrt(-1.0)) and return Python floats as the user's calls do
     math_calls: set = field(default_factory=set)
+    # numpy functions that are not elementwise (np.sum, np.dot, np.shape, ...) called on values
+    # traced as numbers: ``(name, filename, lineno)``. Code made of such a trace is right for
+    # numbers only (np.sum of a number is the number): an exported module refuses arrays then.
+    number_structural: list = field(default_factory=list)
 
     @property
     def statements(self):
