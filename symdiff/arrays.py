@@ -195,14 +195,94 @@ class ArrayMin(ArrayMax):
 
 
 class ArrayProd(ArrayOp):
-    """``numpy.prod(x, axis)``; its derivative divides by x (nan at exact zeros)."""
+    """``numpy.prod(x, axis)``. Its derivative is, at each element, the product of the other
+    elements along the axis (``ProdOthers``): exact where elements are 0, never a division by x."""
 
     printed = "prod"
 
     def vjp(self, bar, shapes):
         (x,) = self.operands
+        return [(x, ProdOthers.make(x, self, bar, axis=self.params["axis"], shape=shape_of(x, shapes)))]
+
+    def display(self, operands):
+        axis = self.params["axis"]
+        return f"prod({operands[0]})" if axis is None else f"prod({operands[0]}, axis={axis})"
+
+
+class ProdOthers(ArrayOp):
+    """``scale`` (of the reduced shape: one number per product) spread back over ``axis``, times
+    the product of the other elements along ``axis`` (None: of all the others) at each element
+    of ``x``: the adjoint of x from ``prod(x, axis)`` when ``scale`` is the product's adjoint.
+
+    Operands: ``x``, its product (``ArrayProd``, which the code has computed already) and
+    ``scale``. Where the product is a normal number, ``scale*prod/x`` is the answer; elsewhere
+    (an element 0, inf or nan, or an underflow) exclusive cumulative products from both ends give
+    it exactly, in O(n). The value depends on ``x`` and ``scale`` only: the product operand just
+    picks how it is computed, and no adjoint flows to it."""
+
+    printed = "prod_others"
+
+    def vjp(self, bar, shapes):
+        """To x: ``scale`` times ``ProdOthersJvp(x, bar)``; to ``scale`` (it is linear in it):
+        the sum along the axis of ``bar`` times the products of the others."""
+        x, prod, scale = self.operands
+        axis, shape = self.params["axis"], self.params["shape"]
+        second = ProdOthersJvp.make(x, bar, prod, axis=axis, shape=shape)
+        if scale.is_Number:
+            return [(x, scale * second if scale != 1 else second)]
+        spread = scale if axis is None else ExpandTo.make(scale, axis=axis, shape=shape)
+        others = ProdOthers.make(x, prod, sympy.Integer(1), axis=axis, shape=shape)
+        total = ArraySum.make(bar * others, axis=axis, shape=reduced_shape(shape, axis))
+        return [(x, spread * second), (scale, fit(total, shape_of(scale, shapes), shapes))]
+
+    def display(self, operands):
+        x, _, scale = operands
+        axis = self.params["axis"]
+        text = f"prod_others({x})" if axis is None else f"prod_others({x}, axis={axis})"
+        return text if self.operands[2] == 1 else f"{text}*{scale}"
+
+    def _latex(self, printer):
+        x, _, scale = self.operands
+        text = r"\operatorname{%s}\left(%s\right)" % (self.printed, printer._print(x))
+        if scale == 1:
+            return text
+        return text + r" \cdot " + printer.parenthesize(scale, PRECEDENCE["Mul"])
+
+
+class ProdOthersJvp(ArrayOp):
+    """At each element k of ``x``: the sum over the other elements i (along ``axis``) of
+    ``b[i]`` times the product of the elements other than i and k — the second derivative of
+    prod(x) applied to ``b``, i.e. d/dx of sum(b * ProdOthers(x)). Operands: ``x``, ``b`` (of
+    x's shape) and x's product. Exact where elements are 0 (by how many zeros share the axis);
+    elsewhere ``prod/x * (sum(b/x) - b/x)``, as the division rule gave before."""
+
+    printed = "prod_others_jvp"
+
+    def vjp(self, bar, shapes):
+        """Linear in ``b`` and symmetric: the adjoint of ``b`` is ``ProdOthersJvp(x, bar)``. The
+        third derivative (to ``x``) divides by x, so it is nan where an element is exactly 0."""
+        x, b, prod = self.operands
         p = self.params
-        return [(x, ExpandTo.make(bar * self, axis=p["axis"], shape=shape_of(x, shapes)) / x)]
+        axis, shape = p["axis"], p["shape"]
+        out = [(b, fit(ProdOthersJvp.make(x, bar, prod, axis=axis, shape=shape),
+                       shape_of(b, shapes), shapes))]
+        reduced = reduced_shape(shape, axis)
+        mixed = bar * self
+        weighted = bar * ProdOthers.make(x, prod, sympy.Integer(1), axis=axis, shape=shape)
+        spread = [ExpandTo.make(ArraySum.make(part, axis=axis, shape=reduced), axis=axis, shape=shape)
+                  if axis is not None else ArraySum.make(part, axis=None, shape=())
+                  for part in (mixed, weighted)]
+        out.append((x, (spread[0] - mixed) / x - b * (spread[1] - weighted) / x ** 2))
+        return out
+
+    def display(self, operands):
+        axis = self.params["axis"]
+        text = f"prod_others_jvp({operands[0]}, {operands[1]}"
+        return text + (")" if axis is None else f", axis={axis})")
+
+    def _latex(self, printer):
+        return r"\operatorname{%s}\left(%s\right)" % (
+            self.printed, ", ".join(printer._print(a) for a in self.operands[:2]))
 
 
 # ---- linear algebra ----
@@ -420,4 +500,4 @@ def _format_part(part):
 
 STRUCTURAL_OPS = (ArraySum, ArrayMax, ArrayMin, ArrayProd, MatMul, Outer, Transpose, Reshape,
                   GetItem, Scatter, ScatterItems, Concatenate, Stack, BroadcastTo, Unbroadcast,
-                  ExpandTo, ExtremeGrad)
+                  ExpandTo, ExtremeGrad, ProdOthers, ProdOthersJvp)

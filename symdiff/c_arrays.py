@@ -23,7 +23,7 @@ not fit give NAN in every result.
 import linecache
 import re
 from collections import ChainMap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy
@@ -119,7 +119,7 @@ class _ArrayWriter(_Writer):
     code ties together (``ties``)."""
 
     def __init__(self, built, constants, strict):
-        schedule, gradient_program = built.schedule, built.gradient_program
+        schedule, gradient_program = _without_product_operands(built.schedule), built.gradient_program
         self.schedule = schedule
         self.gradient_program = gradient_program
         self.program = program = gradient_program.program
@@ -316,6 +316,21 @@ class _ArrayWriter(_Writer):
             if isinstance(expr, (arrays.ArrayMax, arrays.ArrayMin)):
                 self._ge(info.length, 1)
             return [op("reduce", expr=x, length=info.length, reduce=expr.printed)]
+        if isinstance(expr, arrays.ProdOthers):  # d np.prod(x)/dx: products from both ends
+            x, _, scale = operands
+            if expr.params["axis"] not in (None, (0,)) or len(self._shape(x)) != 1 or self._shape(scale):
+                raise self._error("np.prod with axis= (only whole 1-D arrays)", line, "axis")
+            info = self.info[x]
+            others = target
+            if scale != 1:  # the products of the others, then times the scale in a loop
+                others = sympy.Symbol(self.program.namer.temporary(), real=True)
+                self.shapes[others] = shape
+                self._array(others, info.length, info.size, others)
+            self._array(target, info.length, info.size, target)
+            out = [_Op(others, "others", line, expr=x, length=info.length)]
+            if scale != 1:
+                out.append(op("map", expr=others * scale, length=info.length))
+            return out
         if isinstance(expr, arrays.MatMul):
             a, b = operands
             if len(self._shape(a)) != 1 or len(self._shape(b)) != 1:
@@ -566,8 +581,8 @@ class _ArrayWriter(_Writer):
         for out, g, p in zip(self.outputs, gradients, self.gradient_program.wrt):
             if p.name in self.lengths and g in group_of and gradients.count(g) == 1 and g in self.info:
                 array_outputs[g] = out
-        for block in blocks:  # scatter targets are written in place
-            if isinstance(block, _Op) and block.kind == "scatter":
+        for block in blocks:  # scatter and product-of-others targets are written in place
+            if isinstance(block, _Op) and block.kind in ("scatter", "others"):
                 stored.add(block.target)
         buffers = [s for s in stored if s in group_of and s not in array_outputs
                    and self.info[s].root == s]
@@ -606,6 +621,8 @@ class _ArrayWriter(_Writer):
         if op.kind == "element":
             return [f"const double {name} = {self.name(op.root.name)}[{_int(op.index)}];"]
         i = self.index.name
+        if op.kind == "others":
+            return self._others(op, name)
         out = self._zero(op)
         for first, step, count, value in op.parts:
             if count is None:
@@ -615,6 +632,20 @@ class _ArrayWriter(_Writer):
             out += [f"for (long {i} = 0; {i} < {_int(self.canon(count))}; ++{i}) {{",
                     f"    {name}[{position}] += {self._element(value, set(), op.line)};", "}"]
         return out
+
+    def _others(self, op, name):
+        """``name[i]`` = the product of the elements of ``op.expr`` other than i: the product of
+        those before i (a loop up), times the product of those after it (a loop down). No
+        division, so it is exact where elements are 0."""
+        i, length = self.index.name, self.canon(op.length)
+        x = self._element(op.expr, set(), op.line)
+        product = self.program.namer.fresh(f"{name}_run")
+        return [f"double {product} = 1.0;",
+                f"for (long {i} = 0; {i} < {_int(length)}; ++{i}) {{",
+                f"    {name}[{i}] = {product};", f"    {product} *= {x};", "}",
+                f"{product} = 1.0;",
+                f"for (long {i} = {_int(sympy.expand(length - 1))}; {i} >= 0; --{i}) {{",
+                f"    {name}[{i}] *= {product};", f"    {product} *= {x};", "}"]
 
     def _zero(self, op):
         i, name = self.index.name, self.name(op.target.name)
@@ -781,6 +812,28 @@ class _ArrayWriter(_Writer):
             if groups[name] not in unique:
                 unique.append(groups[name])
         return unique
+
+
+def _without_product_operands(schedule):
+    """``schedule`` with the product operand of each ``ProdOthers`` dropped: the Python helper
+    reads it (its fast path), C computes the products of the others from both ends, so the
+    gradient function need not compute ``np.prod(x)`` for it."""
+    def strip(expr):
+        found = {e: e.func(e.operands[0], sympy.Integer(1), *e.operands[2:], e.args[-1])
+                 for e in expr.atoms(arrays.ProdOthers)}
+        return expr.xreplace(found) if found else expr
+
+    def lines(items):
+        out = []
+        for line in items:
+            if isinstance(line, IfBlock):
+                out.append(replace(line, then=tuple(lines(line.then)), orelse=tuple(lines(line.orelse))))
+            else:
+                expr = strip(line.expr)
+                out.append(line if expr is line.expr else replace(line, expr=expr))
+        return out
+
+    return replace(schedule, lines=lines(schedule.lines))
 
 
 def _mentions(text, name):

@@ -65,8 +65,7 @@ def _reduce(op):
             if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
                 return getattr(np, op.printed)(x, axis=axis)
             if not isinstance(x, (tuple, list)):
-                tracer.require_number(x, node)
-                return x
+                return _reduced_number(tracer, node, name, x, axis)
             if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
                 x = tracer.as_array(x, node)  # rows of arrays: reduced as numpy reduces them
             else:  # numbers: one expression
@@ -79,6 +78,17 @@ def _reduce(op):
         return tracer.array_op(op.make(tracer.atom(x, "x"), axis=axes, shape=tuple(out_shape)), op.printed)
 
     return handler
+
+
+def _reduced_number(tracer, node, name, x, axis):
+    """A reduction of a number is the number. With an ``axis`` numpy refuses it (no axis of a
+    0-d value): before any call, when parameters are guessed to be numbers, that says the
+    parameter is an array (trace at the call, ``check_guess``); at a call, a located error."""
+    if axis is not None:
+        tracer.check_guess(x)
+        _check_axis(tracer, node, name, axis, ())
+    tracer.require_number(x, node)
+    return x
 
 
 _SCALAR_REDUCTIONS = {
@@ -98,8 +108,7 @@ def _mean(tracer, node, p, name):
         else:
             return sympy.Add(*[tracer.as_value(v, node) for v in x]) / len(x)
     if not tracer.is_array(x):
-        tracer.require_number(x, node)
-        return x
+        return _reduced_number(tracer, node, name, x, axis)
     shape = tracer.shape(x)
     _check_axis(tracer, node, name, axis, shape)
     axes = arrays._normal_axes(axis, len(shape))
@@ -432,6 +441,12 @@ METHODS = {
     "flatten": _method("flatten", _m_ravel, ("a",), _ravel),
     "transpose": _method("transpose", _m_transpose, ("a", "axes"), _transpose_method),
 }
+
+
+# Entries that act elementwise on a number as on an array (the rest are structural: reductions,
+# products, shapes, joins; see Tracer._note_numbers).
+ELEMENTWISE = frozenset({"np.where", "np.clip", "np.zeros_like", "np.ones_like", "np.asarray",
+                         "np.array"})
 
 
 def handler_for(func):

@@ -156,6 +156,10 @@ class Program:
     # nodes computed by numpy's arithmetic ufuncs (np.divide, ...): node -> the ufunc's name,
     # printed as the call so that Python floats get numpy's arithmetic (inf, never an exception)
     numpy_ufuncs: dict = field(default_factory=dict)
+    # numpy functions that are not elementwise (np.sum, np.dot, np.shape, ...) called on values
+    # traced as numbers: ``(name, filename, lineno)``. Code made of such a trace is right for
+    # numbers only (np.sum of a number is the number): an exported module refuses arrays then.
+    number_structural: list = field(default_factory=list)
 
     @property
     def statements(self):

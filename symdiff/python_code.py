@@ -105,6 +105,85 @@ def _full(value, shape, dtype):
     return numpy.broadcast_to(numpy.asarray(value, numpy.result_type(dtype, value)), shape)
 '''
 
+EXCLUSIVE_SOURCE = '''\
+def _exclusive(accumulate, x, axis):
+    """``accumulate`` (numpy.cumprod or numpy.cumsum) of the elements before each element of
+    ``x`` along ``axis`` (a tuple of axes, taken as one; None: all of them), and of the elements
+    after it: two arrays of x's shape."""
+    x = numpy.asarray(x)
+    axis = tuple(range(x.ndim)) if axis is None else axis
+    if len(axis) != 1:  # the axes moved last and flattened into one
+        last = tuple(range(x.ndim - len(axis), x.ndim))
+        moved = numpy.moveaxis(x, axis, last)
+        flat = moved.reshape(moved.shape[:x.ndim - len(axis)] + (-1,))
+        return tuple(numpy.moveaxis(part.reshape(moved.shape), last, axis)
+                     for part in _exclusive(accumulate, flat, (flat.ndim - 1,)))
+    lead = (slice(None),) * axis[0]
+    start = 1 if accumulate is numpy.cumprod else 0
+    before = numpy.empty(x.shape, numpy.result_type(x, 1.0))
+    after = numpy.empty_like(before)
+    before[lead + (slice(0, 1),)] = start
+    accumulate(x[lead + (slice(None, -1),)], axis=axis[0], out=before[lead + (slice(1, None),)])
+    after[lead + (slice(-1, None),)] = start
+    accumulate(x[lead + (slice(None, 0, -1),)], axis=axis[0], out=after[lead + (slice(-2, None, -1),)])
+    return before, after
+'''
+
+PROD_OTHERS_SOURCE = '''\
+def _prod_others(x, prod, axis, scale=None):
+    """d prod(x, axis)/dx (times ``scale``, one number per product, if given): at each element,
+    the product of the other elements along ``axis`` (None: of all the others); ``prod`` is
+    numpy.prod(x, axis). Where that is a normal number (no element 0, inf or nan, nothing lost
+    to underflow): scale*prod/x. Elsewhere exclusive cumulative products from both ends, exact
+    where elements are 0."""
+    limits = numpy.finfo(prod.dtype if prod.dtype.kind == "f" else numpy.float64)
+    if axis is None:
+        normal = limits.tiny <= abs(prod) <= limits.max
+    else:
+        normal = ((abs(prod) >= limits.tiny) & (abs(prod) <= limits.max)).all()
+    if normal:
+        if scale is not None:
+            prod = scale * prod
+        return (prod if axis is None else numpy.expand_dims(prod, axis)) / x
+    before, after = _exclusive(numpy.cumprod, x, axis)
+    before *= after
+    if scale is not None:
+        before *= scale if axis is None else numpy.expand_dims(scale, axis)
+    return before
+'''
+
+PROD_OTHERS_JVP_SOURCE = '''\
+def _prod_others_jvp(x, b, prod, axis):
+    """At each element k: the sum over the other elements i along ``axis`` of b[i] times the
+    product of the elements other than i and k (d/dx of sum(b * d prod(x)/dx)); ``prod`` is
+    numpy.prod(x, axis). Where that is a normal number: prod/x * (sum(b/x) - b/x). Elsewhere
+    by the number of zeros along the axis, exact where elements are 0."""
+    x = numpy.asarray(x)
+    limits = numpy.finfo(prod.dtype if prod.dtype.kind == "f" else numpy.float64)
+    if axis is None:
+        normal = limits.tiny <= abs(prod) <= limits.max
+    else:
+        prod = numpy.expand_dims(prod, axis)
+        normal = ((abs(prod) >= limits.tiny) & (abs(prod) <= limits.max)).all()
+    if normal:
+        share = b / x
+        return prod / x * (numpy.sum(share, axis=axis, keepdims=True) - share)
+    b = numpy.broadcast_to(b, x.shape)
+    zero = x == 0
+    count = numpy.sum(zero, axis=axis, keepdims=True)
+    nonzero = numpy.where(zero, 1, x)
+    before, after = _exclusive(numpy.cumprod, nonzero, axis)
+    others = before * after  # the product of the other nonzero elements
+    before, after = _exclusive(numpy.cumsum, b / nonzero, axis)
+    none = others * (before + after)  # no zero: others * the sum of the other b[i]/x[i]
+    before, after = _exclusive(numpy.cumsum, numpy.where(zero, b, 0), axis)
+    beside = (before + after) * others  # b at the other zeros, times the nonzero elements
+    inside = numpy.sum(numpy.where(zero, 0, b * others), axis=axis, keepdims=True)
+    one = numpy.where(zero, inside, beside)  # one zero: at it, and elsewhere
+    two = numpy.where(zero, beside, 0)  # two zeros: at each, b at the other one
+    return numpy.select([count == 0, count == 1, count == 2], [none, one, two], 0)
+'''
+
 # Helper functions generated code may call: name -> (source, module it needs).
 HELPERS = {
     "_digamma": (DIGAMMA_SOURCE, "math"),
@@ -113,7 +192,13 @@ HELPERS = {
     "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
     "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
     "_full": (FULL_SOURCE, "numpy"),
+    "_exclusive": (EXCLUSIVE_SOURCE, "numpy"),
+    "_prod_others": (PROD_OTHERS_SOURCE, "numpy"),
+    "_prod_others_jvp": (PROD_OTHERS_JVP_SOURCE, "numpy"),
 }
+
+# Helpers that call other helpers: name -> the helpers its source calls.
+HELPER_NEEDS = {"_prod_others": ("_exclusive",), "_prod_others_jvp": ("_exclusive",)}
 
 
 class SumsAsDifferences:
@@ -238,6 +323,8 @@ class _Printing(SumsAsDifferences):
         return self._module_format("numpy." + name)
 
     def _helper(self, name):
+        for needed in HELPER_NEEDS.get(name, ()):
+            self._helper(needed)
         self.helpers.add(name)
         self.used_modules.add(HELPERS[name][1])
         return self.aliases.get(name, name)
@@ -296,6 +383,15 @@ class _Printing(SumsAsDifferences):
 
     def _print_ArrayProd(self, expr):
         return self._reduction("prod", expr)
+
+    def _print_ProdOthers(self, expr):
+        x, prod, scale = self._ops(expr)
+        scale = "" if expr.operands[2] == 1 else f", {scale}"
+        return f"{self._helper('_prod_others')}({x}, {prod}, {expr.params['axis']}{scale})"
+
+    def _print_ProdOthersJvp(self, expr):
+        x, b, prod = self._ops(expr)
+        return f"{self._helper('_prod_others_jvp')}({x}, {b}, {prod}, {expr.params['axis']})"
 
     def _print_MatMul(self, expr):
         a, b = self._ops(expr)

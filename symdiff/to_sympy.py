@@ -151,6 +151,7 @@ class Tracer(ControlFlow, ArrayValues):
         self.libraries = set()
         self.math_calls = set()  # see Program.math_calls
         self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
+        self.number_structural = []  # see Program.number_structural
         self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
         self.current = node  # the statement being executed, for error locations
@@ -198,6 +199,7 @@ class Tracer(ControlFlow, ArrayValues):
             flags=self.flags,
             math_calls=self.math_calls,
             numpy_ufuncs=self.numpy_ufuncs,
+            number_structural=self.number_structural,
         )
 
     def _callables(self):
@@ -833,6 +835,7 @@ class Tracer(ControlFlow, ArrayValues):
         array_handler = numpy_calls.handler_for(func)
         if array_handler is not None:
             self.libraries.add("numpy")
+            self._note_numbers(array_handler, args, kwargs, node)
             return array_handler(self, node, args, kwargs)
         rule = functions.rule_for(func)
         if rule is not None:
@@ -843,6 +846,22 @@ class Tracer(ControlFlow, ArrayValues):
         if isinstance(func, types.FunctionType):
             return self._call_python(func, args, kwargs, node)
         raise self.unknown_function(node, func, name)
+
+    def _note_numbers(self, entry, args, kwargs, node):
+        """Record a numpy function that is not elementwise (``np.sum``, ``np.dot``, ``np.shape``)
+        called on a value traced as a number (or on a list of them): the code made of this trace
+        means something else for arrays (``np.sum`` of a number is the number), see
+        ``Program.number_structural``."""
+        if entry.name in numpy_calls.ELEMENTWISE or len(self.number_structural) >= 8:
+            return
+
+        def numbers(value):
+            if isinstance(value, (tuple, list)):
+                return any(numbers(v) for v in value)
+            return self.is_symbolic(value) and not self.is_array(value)
+
+        if any(numbers(v) for v in [*args, *kwargs.values()]):
+            self.number_structural.append((entry.name, self.frame.parsed.filename, node.lineno))
 
     def _call_rule(self, rule, func, args, kwargs, node):
         args = rule_arguments(self, node, rule, func, args, kwargs)  # keywords bound by name

@@ -371,6 +371,32 @@ def test_grad_of_grad_of_array_function_is_hessian_row_sums(f, x):
     _assert_close(got, _hessian_row_sums(f, x), rtol=1e-9)
 
 
+WEIGHTS = np.array([1.0, -2.0])
+
+
+def axis_sum_with_a_constant(A):
+    return np.sum(np.sum(A ** 2, axis=(0, 2)) * WEIGHTS)
+
+
+def axis_of_a_number(x):
+    return np.sum(x, axis=1) * 2.0  # AXIS_OF_A_NUMBER
+
+
+def test_grad_of_grad_of_an_axis_reduction_with_a_constant_array():
+    """An axis= reduction says its parameter is an array: the all-numbers trace made before any
+    call defers to the call (it used to read the axis of a number as the number, and the array
+    code of the constant made grad(grad(f)) an UnknownFunctionError on numpy.broadcast_to)."""
+    A = np.array([[[0.5, 1.5], [2.0, -0.5]], [[-1.0, 0.25], [0.75, 3.0]]])
+    got = grad(grad(axis_sum_with_a_constant))(A)
+    _assert_close(got, _hessian_row_sums(axis_sum_with_a_constant, A), rtol=1e-9)
+
+
+def test_an_axis_of_a_number_is_a_located_error_as_in_numpy():
+    with pytest.raises(ShapeError, match="axis 1 is out of bounds") as info:
+        grad(axis_of_a_number)(2.0)
+    assert info.value.lineno == _line_of(axis_of_a_number, "AXIS_OF_A_NUMBER")
+
+
 def test_grad_of_grad_of_prod_is_the_issues_example():
     np.testing.assert_allclose(grad(grad(prod_of))(np.array([1.0, 2.0, 3.0])), [5.0, 4.0, 3.0],
                                rtol=1e-14)

@@ -56,6 +56,10 @@ def scalar_branch(x, s):
     return r + np.mean(np.cos(x))
 
 
+def products(x, s):
+    return np.prod(x) * s + np.prod(np.sin(x[1:]) + 1.0) + np.sum(x ** 2) * x.prod()
+
+
 FUNCTIONS = {  # function -> (which arguments are arrays, a function of n giving them, lengths)
     rosen: (lambda n, r: (r.uniform(-1.5, 1.5, n),), (2, 5, 50)),
     energy: (lambda n, r: (r.uniform(-2, 2, n), r.uniform(-1, 1, n), 0.7), (1, 5, 50)),
@@ -63,6 +67,7 @@ FUNCTIONS = {  # function -> (which arguments are arrays, a function of n giving
     shifted: (lambda n, r: (r.uniform(-1, 1, n), r.uniform(-1, 1, n - 1)), (3, 5, 50)),
     unrelated: (lambda n, r: (r.uniform(-1, 1, n), r.uniform(-1, 1, n + 3), 0.3), (2, 5, 50)),
     scalar_branch: (lambda n, r: (r.uniform(-1, 1, n), 0.5 * n), (2, 5, 50)),
+    products: (lambda n, r: (r.uniform(-1.5, 1.5, n), 0.6), (1, 2, 5, 50)),
 }
 
 
@@ -159,6 +164,48 @@ def test_rosenbrock_against_a_hand_written_gradient(library):
         x = np.random.default_rng(n).uniform(-2, 2, n)
         gradient, (value, _) = c_gradient(library, rosen, (x,))
         assert agree(gradient, rosen_by_hand(x)) and agree(value, rosen(x))
+
+
+def others_by_hand(v):
+    """At each element: the product of the other elements (numpy, one np.delete at a time)."""
+    return np.array([np.prod(np.delete(v, i)) for i in range(len(v))])
+
+
+def products_by_hand(x, s):
+    g = s * others_by_hand(x) + 2.0 * x * np.prod(x) + np.sum(x ** 2) * others_by_hand(x)
+    g[1:] += np.cos(x[1:]) * others_by_hand(np.sin(x[1:]) + 1.0)
+    return g
+
+
+def test_products_are_exact_at_zeros(library):
+    """d np.prod(x)/dx in C is the product of the others (a loop up, a loop down): at exact
+    zeros (none, one, two, all) it matches the hand-written products of the others, the Python
+    gradient and, for short arrays, mpmath; nothing is nan."""
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 5, 8, 50, 1000):
+        patterns = [(), (0,), (n - 1,), (n // 2,), (0, n - 1), tuple(range(n))]
+        if n >= 3:
+            patterns.append((1, 2))
+        for zeros in patterns:
+            x = rng.uniform(-1.5, 1.5, n)
+            x[list(zeros)] = 0.0
+            got, (value, got_vg) = c_gradient(library, products, (x, 0.6))
+            assert not np.isnan(got[0]).any() and not math.isnan(got[1]), (n, zeros)
+            want_value, want = value_and_grad(products)(x, 0.6)
+            assert agree(got, want) and agree(got_vg, want) and agree(value, want_value), (n, zeros)
+            assert agree(got[0], products_by_hand(x, 0.6)), (n, zeros, got[0])
+            if n <= 5:
+                reference = tuple(np.asarray(r, dtype=object).astype(float)
+                                  for r in mp_grad(products, (x, 0.6)))
+                assert agree(got, reference, rtol=1e-11, atol=1e-12), (n, zeros, got, reference)
+
+
+def test_products_loop_up_and_down_without_division():
+    text = emit(products, language="c", args=(np.ones(4), 1.0))
+    body = text[text.index("double products_value_and_grad"):]
+    assert "for (long i = n_x - 1; i >= 0; --i) {" in body
+    assert "for (long i = n_x - 2; i >= 0; --i) {" in body  # the product over x[1:]
+    assert "/x[" not in body
 
 
 def test_generic_in_the_length_same_text_from_any_example():
