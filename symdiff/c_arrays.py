@@ -342,7 +342,8 @@ class _ArrayWriter(_Writer):
             (x,) = operands
             if len(shape) != 1 or len(self._shape(x)) > 1 or expr.params.get("axis") not in (None, (0,)):
                 raise self._error(f"{expr.printed} of shape {shape}", line)
-            length = self.info[x].length if self._shape(x) else self._length_of_size(shape[0], line)
+            # x may be an expression of arrays (-x_bar, inlined by the schedule), not only a name
+            length = self._operand_length(x, line) if self._shape(x) else self._length_of_size(shape[0], line)
             self._array(target, length, shape[0], target)
             return [op("map", expr=x, length=length)]
         if isinstance(expr, arrays.Unbroadcast):
@@ -350,7 +351,7 @@ class _ArrayWriter(_Writer):
             source = expr.params["source"]
             if shape or len(source) != 1:
                 raise self._error(f"summing a broadcast value of shape {source} down to {shape}", line)
-            length = self.info[x].length if self._shape(x) else self._length_of_size(source[0], line)
+            length = self._operand_length(x, line) if self._shape(x) else self._length_of_size(source[0], line)
             return [op("reduce", expr=x, length=length, reduce="sum")]
         if isinstance(expr, arrays.ExtremeGrad):
             x, best, bar = operands

@@ -60,6 +60,13 @@ def products(x, s):
     return np.prod(x) * s + np.prod(np.sin(x[1:]) + 1.0) + np.sum(x ** 2) * x.prod()
 
 
+def negated_operands(x, s):
+    # the adjoints of structural operations come in negated (-x inlined by the schedule)
+    u0 = np.tanh(-x - s)
+    u1 = np.arcsinh(-(0.3 + u0))
+    return np.prod(u0, axis=0) + np.sum(u1) * s
+
+
 FUNCTIONS = {  # function -> (which arguments are arrays, a function of n giving them, lengths)
     rosen: (lambda n, r: (r.uniform(-1.5, 1.5, n),), (2, 5, 50)),
     energy: (lambda n, r: (r.uniform(-2, 2, n), r.uniform(-1, 1, n), 0.7), (1, 5, 50)),
@@ -68,6 +75,7 @@ FUNCTIONS = {  # function -> (which arguments are arrays, a function of n giving
     unrelated: (lambda n, r: (r.uniform(-1, 1, n), r.uniform(-1, 1, n + 3), 0.3), (2, 5, 50)),
     scalar_branch: (lambda n, r: (r.uniform(-1, 1, n), 0.5 * n), (2, 5, 50)),
     products: (lambda n, r: (r.uniform(-1.5, 1.5, n), 0.6), (1, 2, 5, 50)),
+    negated_operands: (lambda n, r: (r.uniform(-1.5, 1.5, n), 0.6), (1, 4, 50)),
 }
 
 
