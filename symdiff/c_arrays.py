@@ -931,7 +931,7 @@ def c_array_source(parsed, wrt_names, lengths, build, constants_of, first):
         for name in group:
             spread[name] = TRACE_LENGTH + CLASS_STEP * k
     try:
-        _, text = attempt(spread, strict=True)
+        final, text = attempt(spread, strict=True)
         _, again = attempt({name: n + SHIFT for name, n in spread.items()}, strict=True)
     except _Ambiguous:
         raise ExportError(
@@ -939,7 +939,28 @@ def c_array_source(parsed, wrt_names, lengths, build, constants_of, first):
             filename=parsed.filename, lineno=parsed.firstlineno, hint=HINT) from None
     if text != again:
         raise _not_generic(parsed, text, again)
+    _check_example_fits(parsed, final, lengths)
     return text
+
+
+def _check_example_fits(parsed, writer, lengths):
+    """The loops' assumptions (slices within bounds, operands of equal length) must hold at the
+    example lengths: other lengths give NaN, but a C function that is NaN at the very lengths it
+    was exported for (``x[1:3]`` of 2 elements, which numpy clips) is refused here instead."""
+    at = {writer.lengths[name]: n for name, n in lengths.items() if name in writer.lengths}
+    for kind, diff in writer.conditions:
+        value = sympy.sympify(sympy.sympify(diff).xreplace(at))
+        if not value.is_number:
+            continue
+        if (kind == "ge" and value < 0) or (kind == "eq" and value != 0):
+            shown = ", ".join(f"{name} of length {n}" for name, n in lengths.items())
+            raise ExportError(
+                f"{parsed.fun.__qualname__}: the C loops assume lengths that the example "
+                f"arguments ({shown}) do not have (a slice past the end, which numpy shortens, or "
+                "operands of different lengths)",
+                filename=parsed.filename, lineno=parsed.firstlineno,
+                hint="export with example arrays long enough for every slice, or emit Python "
+                "(language='python')")
 
 
 def attempt_build(build, parsed, kinds):

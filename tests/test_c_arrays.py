@@ -351,3 +351,18 @@ def test_cli_emits_c_for_array_parameters(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "symdiff", "emit", f"{module}:rosen", "--lang", "c"],
                              capture_output=True, text=True, cwd=tmp_path, check=False)
     assert missing.returncode == 2 and "--arrays" in missing.stderr
+
+
+def slice_past_two(x, y):
+    t0 = np.sum(x[1:3])
+    return x[-1] + t0 * np.sum(y)
+
+
+def test_an_example_the_loops_do_not_fit_is_refused_not_nan():
+    """x[1:3] of 2 elements: numpy shortens the slice, the C loop would not (NaN at the very
+    length it was exported for): a located ExportError; a long enough example exports."""
+    with pytest.raises(ExportError, match="do not have") as info:
+        emit(slice_past_two, language="c", args=(np.ones(2), np.ones(2)))
+    assert info.value.lineno == slice_past_two.__code__.co_firstlineno
+    assert "double slice_past_two_value_and_grad" in emit(slice_past_two, language="c",
+                                                          args=(np.ones(4), np.ones(2)))
