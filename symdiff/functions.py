@@ -159,6 +159,7 @@ def remove_rule(func):
 # The helpers generated code calls (python_code.HELPERS), marked ``__symdiff_helper__`` when
 # compiled: grad(grad(f)) reads them as the functions they compute.
 HELPER_RULES = {
+    "_pow": Rule("pow", lambda x, y: x**y, "builtins", (2,)),
     "_digamma": Rule("digamma", lambda x: sympy.polygamma(0, x), "math"),
     "_polygamma": Rule("polygamma", sympy.polygamma, "math", (2,), (0,)),
 }

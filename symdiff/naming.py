@@ -16,7 +16,7 @@ import keyword
 GENERATED_GLOBALS = (
     "math", "numpy",
     "float", "type", "abs", "round", "min", "max", "sum", "slice", "Ellipsis",
-    "_digamma", "_polygamma", "_scatter", "_scatter_items", "_extreme_grad", "_full",
+    "_pow", "_digamma", "_polygamma", "_scatter", "_scatter_items", "_extreme_grad", "_full",
     "_exclusive", "_prod_others", "_prod_others_jvp", "_array_like",
 )
 

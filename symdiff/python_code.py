@@ -37,6 +37,8 @@ from .schedule import IfBlock, Line, inline_single_use, walk_lines
 DIGAMMA_SOURCE = '''\
 def _digamma(x):
     """The digamma function psi(x) = d lgamma(x)/dx (recurrence, then asymptotic series)."""
+    if not math.isfinite(x):  # psi(inf) = inf; at -inf and nan there is none
+        return x if x > 0 else math.nan
     if x <= 0 and x == int(x):
         return math.nan
     result = 0.0
@@ -55,6 +57,8 @@ def _digamma(x):
 POLYGAMMA_SOURCE = '''\
 def _polygamma(n, x):
     """polygamma(n, x) = d^(n+1) lgamma(x)/dx^(n+1) for n >= 1 (recurrence, then asymptotic series)."""
+    if not math.isfinite(x):  # psi_n(inf) = 0; at -inf and nan there is none
+        return 0.0 if x > 0 else math.nan
     if x <= 0 and x == int(x):
         return math.nan
     factorial = math.factorial(n)
@@ -185,7 +189,18 @@ def _prod_others_jvp(x, b, prod, axis):
 '''
 
 # Helper functions generated code may call: name -> (source, module it needs).
+POW_SOURCE = '''\
+def _pow(base, exponent):
+    """Python's base ** exponent (its ZeroDivisionError, OverflowError; numpy's nan for numpy
+    floats), but a ValueError where Python would leave the reals with a complex number."""
+    result = base ** exponent
+    if type(result) is complex:
+        raise ValueError("math domain error")
+    return result
+'''
+
 HELPERS = {
+    "_pow": (POW_SOURCE, None),
     "_digamma": (DIGAMMA_SOURCE, "math"),
     "_polygamma": (POLYGAMMA_SOURCE, "math"),
     "_scatter": (SCATTER_SOURCE, "numpy"),
@@ -268,6 +283,23 @@ class _Printing(SumsAsDifferences):
     def _print_Half(self, expr):
         return "0.5"
 
+    numpy_ufuncs = {}  # how the user computed a node: a numpy ufunc's name, or "**" (Python's)
+    ieee = False  # see ArrayPrinter
+
+    def _python_pow(self, expr):
+        """A power the user wrote with Python's ``**`` (scalar code): ``x**-1`` stays a power
+        (an OverflowError where it overflows, as Python's; ``1/x`` gives inf), a fractional
+        power of a value that may be negative is ``_pow`` (Python's ``**``, raising ValueError
+        where that would be complex). None: any other power."""
+        if self.ieee or self.shapes or self.numpy_ufuncs.get(expr) != "**":
+            return None
+        base, exponent = expr.args
+        if exponent.is_Integer and exponent < 0:
+            return f"{self.parenthesize(base, PRECEDENCE['Pow'], strict=False)}**{exponent}"
+        if not _real_power(base, exponent):
+            return f"{self._helper('_pow')}({self._print(base)}, {self._print(exponent)})"
+        return None
+
     def _print_PyFloat(self, expr):
         return self._print_Float(expr.as_float())
 
@@ -326,7 +358,8 @@ class _Printing(SumsAsDifferences):
         for needed in HELPER_NEEDS.get(name, ()):
             self._helper(needed)
         self.helpers.add(name)
-        self.used_modules.add(HELPERS[name][1])
+        if HELPERS[name][1]:
+            self.used_modules.add(HELPERS[name][1])
         return self.aliases.get(name, name)
 
     def _shape(self, shape):
@@ -558,6 +591,9 @@ class MathPrinter(_Printing, PythonCodePrinter):
     def _print_Pow(self, expr, rational=False):
         """A fractional power of a value that may be negative as ``math.pow``: a ValueError
         there (as math.sqrt/math.pow raise), never the complex number ``x ** 0.5`` gives."""
+        text = self._python_pow(expr)
+        if text is not None:
+            return text
         base, exponent = expr.args
         if _real_power(base, exponent):
             return super()._print_Pow(expr, rational=rational)
@@ -577,6 +613,9 @@ class ArrayPrinter(_Printing, NumPyPrinter):
     def _print_Pow(self, expr, rational=False):
         """Fractional powers of values that may be negative as ``numpy.power`` (nan there, as
         numpy gives, even for a Python float, whose ``**`` would give a complex number)."""
+        text = self._python_pow(expr)
+        if text is not None:
+            return text
         base, exponent = expr.args
         if exponent == -1:
             return f"1/{self.parenthesize(base, sympy.printing.precedence.PRECEDENCE['Pow'])}"
@@ -601,7 +640,7 @@ class ArrayPrinter(_Printing, NumPyPrinter):
     def _print(self, expr, **kwargs):
         if self.math_calls and isinstance(expr, sympy.Basic) and expr in self.math_calls:
             return self._math._print(expr, **kwargs)  # math.sqrt raises where numpy.sqrt gives nan
-        if self.numpy_ufuncs and isinstance(expr, sympy.Basic) and expr in self.numpy_ufuncs:
+        if self.numpy_ufuncs and isinstance(expr, sympy.Basic) and self.numpy_ufuncs.get(expr, "**") != "**":
             operands = _ufunc_operands(self.numpy_ufuncs[expr], expr)
             if operands is not None:  # np.divide(x, y): numpy's arithmetic for Python floats too
                 name = self.numpy_ufuncs[expr]
@@ -913,7 +952,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     printer.callable_names = program.callable_names
     if library == "numpy" and schedule.math_calls and not ieee:
         printer.use_math_for(schedule.math_calls)
-    if library == "numpy" and schedule.numpy_ufuncs:
+    if schedule.numpy_ufuncs:
         printer.numpy_ufuncs = schedule.numpy_ufuncs
     arrays_in = []  # the array parameters: arrays built from numbers take their dtype
     for p in program.params:

@@ -597,7 +597,10 @@ class Tracer(ControlFlow, ArrayValues):
             return self.shallow(FloorDiv(left, right))
         if isinstance(op, ast.Mod):
             return self.shallow(PyMod(left, right))
-        return self.shallow(arithmetic(_ARITHMETIC[type(op)], left, right, self.named, self.copied))
+        result = arithmetic(_ARITHMETIC[type(op)], left, right, self.named, self.copied)
+        if isinstance(op, ast.Pow) and isinstance(result, sympy.Pow):
+            self.numpy_ufuncs[result] = "**"  # printed as Python's ** (see _Printing._python_pow)
+        return self.shallow(result)
 
     def named(self, value):
         """``value`` as a symbol: a statement of its own (so SymPy sees an atom)."""

@@ -369,3 +369,23 @@ def test_numpy_arithmetic_ufuncs_keep_numpys_arithmetic_on_python_floats():
         assert same(value, want), x
         if x > 0:
             assert math.isclose(gradient, float(mp_grad(numpy_arithmetic, (x,))[0]), rel_tol=1e-12)
+
+
+def python_powers(a, b):
+    return (0.0 ** b) * b + a ** -1 + a ** 1.5
+
+
+@pytest.mark.parametrize("a, b", [(-5e-324, -1.5), (5e-324, 1.5), (4.0, -1.0), (2.0, 1.5), (-2.0, 1.5)])
+def test_pythons_power_operator_raises_as_python_does(a, b):
+    kind, expected = outcome(python_powers, a, b)
+    if kind == "raises":  # 0.0 ** -1.5: ZeroDivisionError; (5e-324) ** -1: OverflowError
+        with pytest.raises(expected):
+            value_and_grad(python_powers)(a, b)
+    elif isinstance(expected, complex):  # (-2.0) ** 1.5 leaves the reals: a ValueError, never complex
+        with pytest.raises(ValueError):
+            value_and_grad(python_powers)(a, b)
+    else:
+        value, gradient = value_and_grad(python_powers)(a, b)
+        assert same(value, expected)
+        want = [float(w) for w in mp_grad(python_powers, (a, b))]
+        assert all(math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-15) for g, w in zip(gradient, want))
