@@ -203,6 +203,9 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_PyFloat(self, expr):
         return c_double(expr.value)
 
+    def _print_NormRoot(self, expr):
+        return f"sqrt({self._print(expr.args[0])})"
+
     math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls)
 
     def _step(self, name, expr):

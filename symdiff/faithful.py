@@ -101,9 +101,11 @@ class PyFloat(AtomicExpr):
 def as_sympy_extrema(expr):
     """``expr`` with Python's ``max``/``min``/``sum`` as SymPy's ``Max``/``Min``/``Add`` (nested
     ones too)."""
-    if not expr.has(PyMax, PyMin, PySum):
+    from .primitives import NormRoot
+
+    if not expr.has(PyMax, PyMin, PySum, NormRoot):
         return expr
-    return expr.replace(lambda e: isinstance(e, (_PyExtremum, PySum)), lambda e: e.as_sympy())
+    return expr.replace(lambda e: isinstance(e, (_PyExtremum, PySum, NormRoot)), lambda e: e.as_sympy())
 
 
 def plain(expr):

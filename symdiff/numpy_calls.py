@@ -18,6 +18,7 @@ import sympy
 from . import arrays
 from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from .parse import located
+from .primitives import NormRoot
 from .signatures import bind, method_signature, signature_of, unsupported
 
 _NO_VALUE = getattr(np, "_NoValue", None)
@@ -155,7 +156,7 @@ def _outer(tracer, node, p, name):
 def _norm(tracer, node, p, name):
     x = tracer.as_array(p["x"], node)
     total = _sum(tracer, node, {"a": x * x, "axis": None}, name)
-    return sympy.sqrt(total)
+    return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
 
 
 # ---- shapes ----

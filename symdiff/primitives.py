@@ -48,6 +48,39 @@ class LogAddExp2(Function):
         return all(arg.is_real for arg in self.args) or None
 
 
+class NormRoot(Function):
+    """``sqrt(s)`` of a sum of squares ``s`` (``np.linalg.norm``): the derivative is
+    ``1/(2*sqrt(s))`` away from 0, and 0 at ``s = 0``: at the zero vector d||x||/dx is then the
+    subgradient 0 (as d|x|/dx at 0 is 0), not 0 * inf = nan. Printed as ``sqrt``."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        (s,) = self.args
+        return sympy.Piecewise((sympy.Integer(0), sympy.Eq(s, 0)), (1 / (2 * self), True))
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_Number:
+            return sympy.sqrt(arg)
+        return None
+
+    def _eval_is_real(self):
+        return self.args[0].is_real or None
+
+    def _eval_is_nonnegative(self):
+        return True if self.args[0].is_real else None
+
+    def _eval_evalf(self, prec):
+        return sympy.sqrt(self.args[0])._eval_evalf(prec)
+
+    def as_sympy(self):
+        return sympy.sqrt(self.args[0])
+
+    def _sympystr(self, printer):
+        return f"sqrt({printer._print(self.args[0])})"
+
+
 class RealCbrt(Function):
     """The real cube root (``numpy.cbrt``): negative for negative arguments, unlike ``x**(1/3)``."""
 

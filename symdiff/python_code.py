@@ -300,6 +300,9 @@ class _Printing(SumsAsDifferences):
             return f"{self._helper('_pow')}({self._print(base)}, {self._print(exponent)})"
         return None
 
+    def _print_NormRoot(self, expr):
+        return self._print(sympy.sqrt(expr.args[0]))
+
     def _print_PyFloat(self, expr):
         return self._print_Float(expr.as_float())
 
@@ -655,8 +658,10 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         self._math.helpers = self.helpers
 
     def _print_Piecewise(self, expr):
-        if not self.shapes:  # scalar code: a conditional expression (numpy.where gives a 0-d array)
-            return PythonCodePrinter._print_Piecewise(self, expr)
+        if not self.shapes or not shape_of(expr, self.shapes):
+            # a number: a conditional expression (numpy.where gives a 0-d array, and computes
+            # both arms: 1/(2*n) where n is 0 warns)
+            return self._conditional(expr)
         pairs = list(expr.args)
         text = self._print(pairs[-1][0])
         if pairs[-1][1] != sympy.true:
@@ -695,6 +700,28 @@ class ArrayPrinter(_Printing, NumPyPrinter):
             text = f"{text}*{number}"
             return f"-{text}" if coeff < 0 else text
         return text
+
+    def _conditional(self, expr):
+        """A Piecewise of numbers as Python's conditional expression, its conditions with
+        Python's comparison operators (as the user wrote them; re-readable by grad(grad(f)))."""
+        *pairs, (last, last_cond) = expr.args
+        text = self._print(last)
+        if last_cond != sympy.true:
+            text = f"({text} if {self._condition(last_cond)} else {self._np('nan')})"
+        for value, cond in reversed(pairs):
+            text = f"(({self._print(value)}) if {self._condition(cond)} else ({text}))"
+        return text
+
+    def _condition(self, cond):
+        if isinstance(cond, sympy.core.relational.Relational):
+            a, b = (self.parenthesize(arg, PRECEDENCE["Add"]) for arg in cond.args)
+            return f"({a} {cond.rel_op} {b})"
+        if isinstance(cond, (sympy.And, sympy.Or)):
+            joiner = " and " if isinstance(cond, sympy.And) else " or "
+            return "(" + joiner.join(self._condition(c) for c in cond.args) + ")"
+        if isinstance(cond, sympy.Not):
+            return f"(not {self._condition(cond.args[0])})"
+        return self._print(cond)
 
     def _print_Max(self, expr):
         return self._fold("numpy.maximum", expr.args)

@@ -389,3 +389,19 @@ def test_pythons_power_operator_raises_as_python_does(a, b):
         assert same(value, expected)
         want = [float(w) for w in mp_grad(python_powers, (a, b))]
         assert all(math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-15) for g, w in zip(gradient, want))
+
+
+def norm_of_difference(x, y, s):
+    return np.linalg.norm(y - x) * s
+
+
+def test_norm_of_the_zero_vector_has_the_subgradient_zero():
+    """d||v||/dv at v = 0 is 0 (as d|x|/dx at 0): not 0 * inf = nan. Elsewhere it is mpmath's."""
+    x = np.array([-1.4, -1.46, 1.6])
+    dx, dy, ds = grad(norm_of_difference)(x, x.copy(), 1.0)
+    assert np.array_equal(dx, np.zeros(3)) and np.array_equal(dy, np.zeros(3)) and ds == 0.0
+    y = x + np.array([0.3, -0.2, 1.0])
+    got = grad(norm_of_difference)(x, y, 2.0)
+    want = mp_grad(norm_of_difference, (x, y, 2.0))
+    for g, w in zip(got, want):
+        assert np.allclose(np.asarray(g, dtype=float), np.asarray(w, dtype=float), rtol=1e-12)
