@@ -203,6 +203,9 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_PyFloat(self, expr):
         return c_double(expr.value)
 
+    def _print_Hypot(self, expr):
+        return f"hypot({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_NormRoot(self, expr):
         return f"sqrt({self._print(expr.args[0])})"
 

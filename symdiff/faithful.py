@@ -101,11 +101,12 @@ class PyFloat(AtomicExpr):
 def as_sympy_extrema(expr):
     """``expr`` with Python's ``max``/``min``/``sum`` as SymPy's ``Max``/``Min``/``Add`` (nested
     ones too)."""
-    from .primitives import NormRoot
+    from .primitives import Hypot, NormRoot
 
-    if not expr.has(PyMax, PyMin, PySum, NormRoot):
+    if not expr.has(PyMax, PyMin, PySum, NormRoot, Hypot):
         return expr
-    return expr.replace(lambda e: isinstance(e, (_PyExtremum, PySum, NormRoot)), lambda e: e.as_sympy())
+    return expr.replace(lambda e: isinstance(e, (_PyExtremum, PySum, NormRoot, Hypot)),
+                        lambda e: e.as_sympy())
 
 
 def plain(expr):

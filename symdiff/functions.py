@@ -13,7 +13,7 @@ import numpy as np
 import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
-from .primitives import (Ceil, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
+from .primitives import (Ceil, Hypot, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
                          RoundDigits, Trunc)
 
 
@@ -42,11 +42,11 @@ def _round(x, ndigits=None):
 
 
 def _hypot(*args):
-    result = args[0] if len(args) == 1 else hypot(args[0], args[1])
+    result = args[0] if len(args) == 1 else Hypot(args[0], args[1])
     if len(args) == 1:
         return sympy.Abs(result)
     for arg in args[2:]:
-        result = hypot(result, arg)
+        result = Hypot(result, arg)
     return result
 
 

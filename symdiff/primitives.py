@@ -5,6 +5,7 @@ numerically (``evalf``) and print (see ``python_code.py``).
 """
 
 import sympy
+from sympy.codegen.cfunctions import hypot as _hypot
 from sympy import Function, exp, log
 
 
@@ -46,6 +47,18 @@ class LogAddExp2(Function):
 
     def _eval_is_real(self):
         return all(arg.is_real for arg in self.args) or None
+
+
+class Hypot(_hypot):
+    """``math.hypot(x, y)`` (numbers; ``numpy.hypot`` keeps SymPy's): d/dx = x/hypot(x, y) away from the origin and 0
+    at it (the subgradient 0, as for |x| and the norm), not 0/0 = nan. Printed as ``hypot``."""
+
+    def fdiff(self, argindex=1):
+        arg = self.args[argindex - 1]
+        return sympy.Piecewise((sympy.Integer(0), sympy.Eq(self, 0)), (arg / self, True))
+
+    def as_sympy(self):
+        return _hypot(*self.args)
 
 
 class NormRoot(Function):

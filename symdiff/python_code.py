@@ -300,6 +300,10 @@ class _Printing(SumsAsDifferences):
             return f"{self._helper('_pow')}({self._print(base)}, {self._print(exponent)})"
         return None
 
+    def _print_Hypot(self, expr):
+        args = ", ".join(self._print(a) for a in expr.args)
+        return f"{self._module_format(self.library + '.hypot')}({args})"
+
     def _print_NormRoot(self, expr):
         return self._print(sympy.sqrt(expr.args[0]))
 

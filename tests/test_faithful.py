@@ -405,3 +405,18 @@ def test_norm_of_the_zero_vector_has_the_subgradient_zero():
     want = mp_grad(norm_of_difference, (x, y, 2.0))
     for g, w in zip(got, want):
         assert np.allclose(np.asarray(g, dtype=float), np.asarray(w, dtype=float), rtol=1e-12)
+
+
+def hypot_of_two(x, y):
+    return math.hypot(x, 2.0 * y) + math.hypot(x, y, x) * 0.5
+
+
+def test_hypot_at_the_origin_has_the_subgradient_zero():
+    """d hypot(x, y) at (0, 0) is 0 (as the norm's): not 0/0 = nan. Elsewhere it is mpmath's,
+    and the C export computes the same."""
+    assert grad(hypot_of_two)(0.0, 0.0) == (0.0, 0.0)
+    assert grad(hypot_of_two)(0.0, -0.0) == (0.0, 0.0)
+    for x, y in [(3.0, -4.0), (-0.5, 1e-3), (1e-300, 2.0)]:
+        got = grad(hypot_of_two)(x, y)
+        want = [float(w) for w in mp_grad(hypot_of_two, (x, y))]
+        assert all(math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-300) for g, w in zip(got, want))
