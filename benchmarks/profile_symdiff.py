@@ -5,8 +5,8 @@
     python benchmarks/profile_symdiff.py cprofile [N]  # cProfile of grad(chain_N), cold cache
     python benchmarks/profile_symdiff.py call          # per-call cost of each layer + cProfile
 
-A diagnosis tool, not a benchmark: it reaches into symdiff's stages (``symdiff.parse``,
-``to_sympy``, ``derive``, ``schedule``, ``python_code``), so it follows their interfaces. Run the
+A diagnosis tool, not a benchmark: it reaches into symdiff's stages (``symdiff.frontend.parse``,
+``frontend.interpreter``, ``ad.reverse``, ``lower.schedule``, ``backends.python_code``), so it follows their interfaces. Run the
 build profile in a fresh process: SymPy's cache makes a second build in the same process much
 cheaper than the first, which is not what a user sees.
 """
@@ -58,7 +58,7 @@ def profile_build(n, cold_stages):
     if not cold_stages:
         _profile_build(n, module)
         return
-    from symdiff.stack import deep
+    from symdiff.runtime.stack import deep
 
     def stages():  # as symdiff's own build runs its stages: on a build thread, undistributed
         with distribute(False), _collector_paused():
@@ -70,11 +70,11 @@ def profile_build(n, cold_stages):
 def _stage_times(n, module):
     import sympy
 
-    from symdiff.derive import derive
-    from symdiff.parse import parse_function
-    from symdiff.python_code import compile_functions, generate
-    from symdiff.schedule import schedule
-    from symdiff.to_sympy import trace
+    from symdiff.ad.reverse import derive
+    from symdiff.frontend.parse import parse_function
+    from symdiff.backends.python_code import compile_functions, generate
+    from symdiff.lower.schedule import schedule
+    from symdiff.frontend.interpreter import trace
 
     times = {}
     t = time.perf_counter()
@@ -83,7 +83,7 @@ def _stage_times(n, module):
     t = time.perf_counter()
     program = trace(parsed)
     program.firstlineno = parsed.node.lineno
-    times["trace (to_sympy)"] = time.perf_counter() - t
+    times["trace (frontend.interpreter)"] = time.perf_counter() - t
     t = time.perf_counter()
     gp = derive(program, list(program.params))
     times["derive"] = time.perf_counter() - t
@@ -126,7 +126,7 @@ def _stage_times(n, module):
 
 def _profile_build(n, module):
     import symdiff
-    from symdiff.stack import deep
+    from symdiff.runtime.stack import deep
 
     def profiled():  # on the build thread itself (cProfile sees only the thread it runs in)
         profile = cProfile.Profile()

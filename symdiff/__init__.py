@@ -7,7 +7,7 @@ C source) and ``SymdiffError``.
 """
 
 from .api import Gradient, GradCheck, WrtError, check_grad, grad, value_and_grad
-from .rules import register, unregister
+from .primitives.user_rules import register, unregister
 from .errors import (
     ArgumentError,
     ExportError,
@@ -19,7 +19,7 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .export import emit
-from .vjp import Hessian, Jacobian, hessian, jacobian
+from .ad.vjp import Hessian, Jacobian, hessian, jacobian
 
 __version__ = "0.1.0"
 

@@ -3,7 +3,7 @@
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 ``Gradient`` that specialises the function on the kinds of its arguments, compiles the generated
 code once per kind, and keeps the call path to one dict lookup. The core is ``build``: parse ->
-to_sympy -> derive -> schedule -> python_code.
+frontend.interpreter -> ad.reverse -> lower.schedule -> backends.python_code.
 """
 
 import contextlib
@@ -19,15 +19,17 @@ import numpy as np
 import sympy
 from sympy.core.parameters import distribute
 
-from . import display, stack
-from . import explain as explain_stage
-from .derive import derive
+from .explain import display
+
+from .runtime import stack
+from .explain import chain_rule as explain_stage
+from .ad.reverse import derive
 from .errors import ArgumentError, NestingError, ShapeError, SymdiffError
-from .parse import parse_function
-from .parse import signature as parse_signature
-from .python_code import CompiledCode, compile_entry, compile_functions, generate
-from .schedule import schedule, walk_lines
-from .to_sympy import ConditionOnUndifferentiated, NeedsConcrete, trace
+from .frontend.parse import parse_function
+from .frontend.parse import signature as parse_signature
+from .backends.python_code import CompiledCode, compile_entry, compile_functions, generate
+from .lower.schedule import schedule, walk_lines
+from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete, trace
 
 
 class WrtError(SymdiffError, ValueError):
@@ -183,8 +185,8 @@ def _check_scalar_output(program, with_value):
     shape = program.shapes.get(program.output, ())
     if not shape:
         return
-    from .arrays import ArrayOp, BroadcastTo
-    from .program import walk
+    from .primitives.arrays import ArrayOp, BroadcastTo
+    from .ir import walk
 
     def structural(expr):  # a constant given its shape (0*x folded to 0) is still elementwise
         return isinstance(expr, ArrayOp) and not (
@@ -286,7 +288,7 @@ def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient 
 
 def _may_return_views(build):
     """Whether a gradient may come back as a read-only broadcast view (then it is copied)."""
-    from .arrays import BroadcastTo
+    from .primitives.arrays import BroadcastTo
 
     wanted = {g for g in build.schedule.gradients if g.is_Symbol}
     for line in walk_lines(build.schedule.lines):
@@ -661,7 +663,7 @@ class Gradient(functools.partial):
         shapes is differentiated directly, as one program (``vjp.gradient_as_program``): the
         result is the gradient of ``sum(g(x))`` — the Hessian's row sums, H·1 — in x's shape.
         """
-        from .vjp import gradient_as_program
+        from .ad.vjp import gradient_as_program
 
         inner = self._inner
         if list(self._signature.parameters) != list(inner._signature.parameters):
@@ -690,7 +692,7 @@ class Gradient(functools.partial):
     @staticmethod
     def _again_builder(program, wrt):
         """grad of a gradient program: of the sum of its output (ones as the output's adjoint)."""
-        from .arrays import BroadcastTo
+        from .primitives.arrays import BroadcastTo
 
         shape = program.shapes.get(program.output, ())
         seed = BroadcastTo.make(sympy.Integer(1), shape=tuple(shape)) if shape else None

@@ -20,7 +20,7 @@ import sys
 from .api import grad
 from .errors import SymdiffError
 from .export import LANGUAGES, emit
-from .parse import signature as parse_signature
+from .frontend.parse import signature as parse_signature
 
 EMIT_EXAMPLES = """\
   symdiff emit model.py:loss                  print a standalone Python module

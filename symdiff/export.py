@@ -11,16 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import explain
+from .explain import chain_rule as explain
 from .api import Gradient, _resolve_wrt, build
-from .c_arrays import c_array_source
-from .c_code import c_source
+from .backends.c_arrays import c_array_source
+from .backends.c_code import c_source
 from .errors import ExportError, SymdiffError
-from .parse import parse_function
-from .parse import signature as parse_signature
-from .python_code import generate
-from .safe_text import printable
-from .to_sympy import NeedsConcrete
+from .frontend.parse import parse_function
+from .frontend.parse import signature as parse_signature
+from .backends.python_code import generate
+from .backends.safe_text import printable
+from .frontend.interpreter import NeedsConcrete
 
 LANGUAGES = ("python", "c")
 

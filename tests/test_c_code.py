@@ -11,8 +11,8 @@ import sympy
 
 from symdiff import ExportError, demo, emit, grad, value_and_grad
 from symdiff.api import build
-from symdiff.c_code import CPrinter, _Writer
-from symdiff.parse import parse_function
+from symdiff.backends.c_code import CPrinter, _Writer
+from symdiff.frontend.parse import parse_function
 
 from . import corpus
 from .corpus import CORPUS
@@ -230,7 +230,7 @@ def test_polygamma_helper_against_mpmath(tmp_path):
     """The C helper for second and higher derivatives of lgamma (trigamma and up)."""
     import mpmath
 
-    from symdiff.c_code import HELPERS
+    from symdiff.backends.c_code import HELPERS
 
     text = "#include <math.h>\n" + HELPERS["polygamma"].format(name="symdiff_polygamma") + \
         "double polygamma_at(int n, double x) { return symdiff_polygamma(n, x); }\n"

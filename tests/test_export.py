@@ -10,8 +10,8 @@ import pytest
 import symdiff
 from symdiff import ExportError, demo, emit, grad, value_and_grad
 from symdiff.api import build
-from symdiff.parse import parse_function
-from symdiff.python_code import compile_functions, generate
+from symdiff.frontend.parse import parse_function
+from symdiff.backends.python_code import compile_functions, generate
 
 from . import corpus
 from .corpus import CORPUS

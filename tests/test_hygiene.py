@@ -33,7 +33,7 @@ from symdiff import (
     jacobian,
     value_and_grad,
 )
-from symdiff.safe_text import c_comment, python_comment, python_docstring
+from symdiff.backends.safe_text import c_comment, python_comment, python_docstring
 
 from .reference import close, mp_grad
 from .test_c_arrays import c_gradient

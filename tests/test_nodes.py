@@ -1,12 +1,14 @@
-"""symdiff.nodes builds SymPy nodes without SymPy's constructors: each must give the very node
+"""symdiff.primitives.nodes builds SymPy nodes without SymPy's constructors: each must give the very node
 SymPy would (equal, same hash, same printed form, same assumptions), for every function class the
 table can produce and for the stand-ins symdiff defines."""
 
 import pytest
 import sympy
 
-from symdiff import functions, nodes, primitives
-from symdiff.derive import SharedTies, _PowerOfSymbols
+from symdiff.primitives import nodes
+from symdiff.primitives import scalar as functions
+from symdiff.primitives import sympy_functions as primitives
+from symdiff.ad.reverse import SharedTies, _PowerOfSymbols
 
 
 def _function_classes():

@@ -24,13 +24,13 @@ import symdiff
 from symdiff import (
     SymdiffError,
     emit,
-    functions,
     grad,
     hessian,
     jacobian,
-    stack,
     value_and_grad,
 )
+from symdiff.primitives import scalar as functions
+from symdiff.runtime import stack
 from symdiff.errors import NestingError
 
 from . import hostile
@@ -470,8 +470,8 @@ def test_values_sympy_cannot_prove_real_differentiate_without_re_or_im(tmp_path)
 
 
 def test_a_derivative_with_complex_parts_is_a_located_error():
-    from symdiff.derive import local_partial
-    from symdiff.program import Statement
+    from symdiff.ad.reverse import local_partial
+    from symdiff.ir import Statement
 
     u = sympy.Symbol("u")  # not real: what the tracer never makes, to reach the safety net
     stmt = Statement(sympy.Symbol("v", real=True), sympy.Abs(u), 3, "v = abs(u)")

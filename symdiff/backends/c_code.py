@@ -15,10 +15,10 @@ import sympy
 from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
-from .errors import ExportError
+from ..errors import ExportError
 from .python_code import SumsAsDifferences
 from .safe_text import c_comment, printable
-from .schedule import IfBlock, walk_lines
+from ..lower.schedule import IfBlock, walk_lines
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
 _MATH_H_FUNCTIONS = """

@@ -101,7 +101,7 @@ class PyFloat(AtomicExpr):
 def as_sympy_extrema(expr):
     """``expr`` with Python's ``max``/``min``/``sum`` as SymPy's ``Max``/``Min``/``Add`` (nested
     ones too)."""
-    from .primitives import Hypot, NormRoot
+    from .sympy_functions import Hypot, NormRoot
 
     if not expr.has(PyMax, PyMin, PySum, NormRoot, Hypot):
         return expr
@@ -168,7 +168,7 @@ class _PyExtremum(Function):
     """Python's builtin ``max``/``min`` of numbers: the first of the largest (smallest), compared
     left to right, so the order of the arguments counts where a nan is among them
     (``max(nan, 0.0)`` is nan, ``max(0.0, nan)`` is 0.0). SymPy's ``Max``/``Min`` sort their
-    arguments. Differentiated as ``Max``/``Min`` (ties share, see ``derive.local_partial``)."""
+    arguments. Differentiated as ``Max``/``Min`` (ties share, see ``ad.reverse.local_partial``)."""
 
     _better = None  # (candidate, best) -> the candidate replaces the best so far
     _sympy = None

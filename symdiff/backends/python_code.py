@@ -23,12 +23,12 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from .arrays import ScatterItems, format_key, shape_of
-from .errors import SymdiffError
-from .primitives import LogAddExp, LogAddExp2, RealCbrt
-from .faithful import may_raise
+from ..primitives.arrays import ScatterItems, format_key, shape_of
+from ..errors import SymdiffError
+from ..primitives.sympy_functions import LogAddExp, LogAddExp2, RealCbrt
+from ..primitives.faithful import may_raise
 from .safe_text import python_comment, python_docstring
-from .schedule import IfBlock, Line, inline_single_use, walk_lines
+from ..lower.schedule import IfBlock, Line, inline_single_use, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.

@@ -1,4 +1,4 @@
-"""control_flow: the tracer's ``if``, ``for`` and ``while`` (``ControlFlow``, part of ``to_sympy.Tracer``).
+"""control: the tracer's ``if``, ``for`` and ``while`` (``ControlFlow``, part of ``interpreter.Tracer``).
 
 Takes: an ``if``/``for``/``while`` statement and the tracer's state. Returns: the signal the
 statement ends with (see ``signals``), having added its statements to the tracer's block. A
@@ -14,10 +14,10 @@ import ast
 import numpy as np
 import sympy
 
-from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
-from .nodes import real_symbol
+from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..primitives.nodes import real_symbol
 from .parse import located
-from .program import Branch, Merge
+from ..ir import Branch, Merge
 from .signals import (_UNBOUND_MISSING, BREAK, CONTINUE, _MaybeBreak, _MaybeReturn, _Return,
                       _same, _truth, _Unbound)
 from .values import describe_value as _describe_value

@@ -1,4 +1,4 @@
-"""program: the plain data every stage passes on — SSA statements, branches, whole programs.
+"""ir: the plain data every stage passes on — SSA statements, branches, whole programs.
 
 Takes: nothing (definitions only). Returns: ``Statement`` (``target = expr``), ``Branch`` (an ``if``
 on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Program``

@@ -1,4 +1,4 @@
-"""signals: what passes between the tracer's statements, shared by ``to_sympy`` and ``control_flow``.
+"""signals: what passes between the tracer's statements, shared by ``interpreter`` and ``control``.
 
 Takes: nothing (definitions only). Returns: the signals a block of statements ends with
 (``_Return``, ``_MaybeReturn``, ``BREAK``, ``CONTINUE``), ``_Unbound`` (a name assigned on only

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import signs
-from .nodes import real_symbol, rebuilt, substituted
-from .program import Branch, Statement
+from ..primitives import signs
+from ..primitives.nodes import real_symbol, rebuilt, substituted
+from ..ir import Branch, Statement
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
@@ -99,7 +99,7 @@ def inline_single_use(lines, returns, keep=()):
     not across named lines; for large arrays the extra allocations cost more than the arithmetic.
     Operands of structural operations stay names, and nothing moves across an ``if``.
     """
-    from .arrays import ArrayOp
+    from ..primitives.arrays import ArrayOp
 
     uses = {}
     for line in walk_lines(lines):

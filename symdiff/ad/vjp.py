@@ -12,15 +12,15 @@ import math
 import numpy as np
 import sympy
 
-from . import arrays
-from .api import Build, Gradient, compile_with_fallback, undistributed
-from .derive import Adjoint, derive
-from .errors import ShapeError, SymdiffError
-from .nodes import real_symbol
-from .program import Branch, Merge, Program, Statement
+from ..primitives import arrays
+from ..api import Build, Gradient, compile_with_fallback, undistributed
+from .reverse import Adjoint, derive
+from ..errors import ShapeError, SymdiffError
+from ..primitives.nodes import real_symbol
+from ..ir import Branch, Merge, Program, Statement
 
-from .schedule import schedule
-from .to_sympy import trace
+from ..lower.schedule import schedule
+from ..frontend.interpreter import trace
 
 
 @undistributed
@@ -64,7 +64,7 @@ def jacobian_build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, 
 
 def hessian_build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_value=False):
     """The vjp build of the gradient of a scalar function: its rows are the Hessian's."""
-    from .api import build
+    from ..api import build
 
     first = build(parsed, wrt_names, concrete, deferrable, kinds)
     return compile_vjp(gradient_as_program(first.gradient_program), wrt_names)
@@ -191,7 +191,7 @@ class Jacobian(Gradient):
         count = math.prod(shape) if shape else 1
         single = len(self.wrt) == 1
         wrt = set(self._wrt_positions)
-        from .api import _as_float
+        from ..api import _as_float
 
         def entry(*args):
             if guards and not all(g.holds() for g in guards):

@@ -14,12 +14,12 @@ int and a list method does to the traced list exactly what it does in Python.
 import numpy as np
 import sympy
 
-from .errors import SymdiffError, UnsupportedSyntaxError
-from .parse import located
+from ..errors import SymdiffError, UnsupportedSyntaxError
+from ..frontend.parse import located
 from .faithful import PyMax, PyMin, PySum
-from .primitives import Trunc
-from .values import describe_value as _describe_value
-from .values import to_sympy
+from .sympy_functions import Trunc
+from ..frontend.values import describe_value as _describe_value
+from ..frontend.values import to_sympy
 
 
 def _builtin_range(tracer, node, args, kwargs):

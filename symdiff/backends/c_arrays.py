@@ -29,11 +29,11 @@ import numpy as np
 import sympy
 from sympy.printing.c import C99CodePrinter
 
-from . import arrays
+from ..primitives import arrays
 from .c_code import (HELPERS, CPrinter, _c_names, _comment, _Writer, c_double, header_signatures,
                      header_title, line_label)
-from .errors import ExportError, SymdiffError
-from .schedule import IfBlock, Line, walk_lines
+from ..errors import ExportError, SymdiffError
+from ..lower.schedule import IfBlock, Line, walk_lines
 
 # Lengths added to the example lengths: a length this big is told apart from the constants in the
 # code; each is a multiple of 60, so a length keeps its remainder by any step from 2 to 6 (x[::2]

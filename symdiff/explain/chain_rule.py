@@ -1,4 +1,4 @@
-"""explain: a gradient program -> closed-form formulas and the chain rule in words.
+"""chain_rule: a gradient program -> closed-form formulas and the chain rule in words.
 
 Takes: a ``GradientProgram``. Returns: ``formulas`` (one SymPy expression per parameter, built by
 substituting statements back in; a branch on data becomes ``Piecewise``; bounded in size: past
@@ -10,11 +10,11 @@ output back to the inputs, then the result).
 
 import sympy
 
-from . import signs
-from .faithful import plain
-from .arrays import ArrayOp
-from .derive import Adjoint
-from .program import Branch, Statement, walk
+from ..primitives import signs
+from ..primitives.faithful import plain
+from ..primitives.arrays import ArrayOp
+from ..ad.reverse import Adjoint
+from ..ir import Branch, Statement, walk
 
 MAX_FORMULA_SIZE = 400  # expression-tree nodes; beyond this, intermediates stay named
 MAX_CHAIN_SIZE = 60  # the same for each step shown by explain()

@@ -1,4 +1,4 @@
-"""array_values: the tracer's arrays and lists (``ArrayValues``, part of ``to_sympy.Tracer``).
+"""array_values: the tracer's arrays and lists (``ArrayValues``, part of ``interpreter.Tracer``).
 
 Takes: values met while tracing — array expressions, concrete numpy arrays, the lists the function
 builds — and the operation applied to them. Returns: shapes, named constants, structural
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import arrays, numpy_calls
-from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
-from .nodes import real_symbol
+from ..primitives import arrays
+
+from ..primitives import numpy_calls
+from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..primitives.nodes import real_symbol
 from .parse import located
 from .values import to_sympy
 

@@ -1,7 +1,7 @@
-"""to_sympy: a parsed function -> an SSA ``Program``, one SymPy expression per statement.
+"""interpreter: a parsed function -> an SSA ``Program``, one SymPy expression per statement.
 
 Takes: a ``ParsedFunction`` and the concrete values of the parameters that are specialised on
-(non-differentiated ints and bools). Returns: a ``Program`` (see ``program.py``). The body is
+(non-differentiated ints and bools). Returns: a ``Program`` (see ``symdiff.ir``). The body is
 *executed*: concrete Python (numbers, loop counters, ``len``, modules, helper functions) runs as
 Python would; symbolic values (the parameters and what is computed from them) flow through as SymPy
 expressions, one fresh real symbol per assignment. A condition on a symbolic value becomes a
@@ -9,7 +9,7 @@ expressions, one fresh real symbol per assignment. A condition on a symbolic val
 Anything not understood raises a located ``SymdiffError``.
 
 The ``Tracer`` is this module (statements, expressions, calls, names) plus two parts of its own:
-``control_flow.ControlFlow`` (``if``/``for``/``while``, joins, partial returns) and
+``control.ControlFlow`` (``if``/``for``/``while``, joins, partial returns) and
 ``array_values.ArrayValues`` (arrays, and the lists the function builds); ``signals`` holds what
 passes between them. Calls of builtins and numpy go to ``builtin_calls`` and ``numpy_calls``.
 """
@@ -27,22 +27,30 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import functions, nodes, numpy_calls, signs, stack
-from .errors import (NestingError, ShapeError, SymdiffError, UnknownFunctionError,
+from ..primitives import scalar as functions
+
+from ..primitives import nodes
+
+from ..primitives import numpy_calls
+
+from ..primitives import signs
+
+from ..runtime import stack
+from ..errors import (NestingError, ShapeError, SymdiffError, UnknownFunctionError,
                      UnsupportedSyntaxError)
-from .nodes import real_symbol
-from .naming import Namer, names_in
+from ..primitives.nodes import real_symbol
+from ..naming import Namer, names_in
 from .parse import _FORBIDDEN, _HINTS, located, parse_function
-from .faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic, keeps
+from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic, keeps
 from .signatures import rule_arguments
-from .primitives import CopySign
-from .builtin_calls import LIST_METHODS
-from .builtin_calls import STRUCTURAL as _STRUCTURAL
-from .program import External, Guard, Param, Program, Statement
+from ..primitives.sympy_functions import CopySign
+from ..primitives.builtin_calls import LIST_METHODS
+from ..primitives.builtin_calls import STRUCTURAL as _STRUCTURAL
+from ..ir import External, Guard, Param, Program, Statement
 from .values import describe_value as _describe_value
 from .values import is_number, is_symbolic, to_sympy
 from .array_values import ArrayValues, _concrete_method, _Method
-from .control_flow import ControlFlow
+from .control import ControlFlow
 from .signals import _UNBOUND_MISSING, _MaybeBreak, _MaybeReturn, _Return, _same, _truth, _Unbound
 
 class NeedsConcrete(Exception):
@@ -93,7 +101,7 @@ class Frame:
         return self.parsed.filename
 
 
-# Modules whose attributes are the library symdiff knows (functions.py), not a user's values.
+# Modules whose attributes are the library symdiff knows (primitives/scalar.py), not a user's values.
 _LIBRARY_MODULES = frozenset({"math", "cmath", "numpy", "scipy", "sympy", "builtins", "operator"})
 
 _BINOPS = {

@@ -1,7 +1,7 @@
 """SymPy functions symdiff needs that SymPy itself lacks, each with its derivative (``fdiff``).
 
 Takes: SymPy arguments. Returns: SymPy function applications that differentiate, evaluate
-numerically (``evalf``) and print (see ``python_code.py``).
+numerically (``evalf``) and print (see ``backends/python_code.py``).
 """
 
 import sympy
@@ -220,7 +220,7 @@ class SharedTies(Function):
     SymPy's ``Max.fdiff`` gives each argument ``Heaviside(arg - Max(others))``: 1/2 to *each* of
     k >= 3 tied arguments, so the weights sum to k/2. Here each of the k tied winners gets 1/k
     (the weights always sum to 1, like JAX's and PyTorch's reductions). Only used inside
-    ``derive.local_partial`` (SymPy's own ``Max``/``Min`` keep their simplifications; a
+    ``ad.reverse.local_partial`` (SymPy's own ``Max``/``Min`` keep their simplifications; a
     subclass of them would not, as SymPy compares the class with ``Max``/``Min``).
     ``args[0]`` is the SymPy ``Max``/``Min`` itself, the rest its arguments.
     """

@@ -3,7 +3,7 @@
 Takes: a call found in the user's code (``np.sum(x, axis=0)``, ``x.reshape(3, 2)``, ``A @ b``) with
 its evaluated arguments. Returns: the value — an ``ArrayOp`` result (emitted as its own statement by
 the tracer), an elementwise SymPy expression (``np.where``, ``np.clip``, ``np.mean`` as sum/n), or a
-concrete numpy array (``np.zeros(3)``). Elementwise ufuncs are in ``functions.py``, not here.
+concrete numpy array (``np.zeros(3)``). Elementwise ufuncs are in ``scalar.py``, not here.
 
 Every entry binds its arguments like the real function (``signatures.bind``: numpy's own signature
 for functions, a stub's for array methods), so ``np.clip(x, a_min=0.1, a_max=1.1)`` and
@@ -16,10 +16,10 @@ import numpy as np
 import sympy
 
 from . import arrays
-from .errors import ShapeError, SymdiffError, UnsupportedSyntaxError
-from .parse import located
-from .primitives import NormRoot
-from .signatures import bind, method_signature, signature_of, unsupported
+from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..frontend.parse import located
+from .sympy_functions import NormRoot
+from ..frontend.signatures import bind, method_signature, signature_of, unsupported
 
 _NO_VALUE = getattr(np, "_NoValue", None)
 

@@ -11,7 +11,7 @@ import types
 import numpy as np
 import sympy
 
-from . import functions
+from ..primitives import scalar as functions
 
 
 def is_symbolic(value):

@@ -1,4 +1,4 @@
-"""derive: an SSA program -> its reverse-mode adjoint program. The chain rule lives here.
+"""reverse: an SSA program -> its reverse-mode adjoint program. The chain rule lives here.
 
 Takes: a ``Program`` and the parameters to differentiate. Returns: a ``GradientProgram``: each
 statement's local partial derivatives (``sympy.diff`` of that one small expression), the reverse
@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 import sympy
 from sympy.core.function import ArgumentIndexError
 
-from . import arrays, signs
-from .errors import SymdiffError
-from .faithful import PyMax, PyMin, as_sympy_extrema
-from .nodes import outer_derivative, real_symbol
-from .primitives import SharedTies
-from .program import Branch, Merge, Statement, definitions
+from ..primitives import arrays
+
+from ..primitives import signs
+from ..errors import SymdiffError
+from ..primitives.faithful import PyMax, PyMin, as_sympy_extrema
+from ..primitives.nodes import outer_derivative, real_symbol
+from ..primitives.sympy_functions import SharedTies
+from ..ir import Branch, Merge, Statement, definitions
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,12 @@ class GradientProgram:
     @property
     def adjoints(self):
         """Every ``Adjoint`` of the reverse pass, nested ones included, in run order."""
-        from .program import walk
+        from ..ir import walk
 
         return [item for item in walk(self.reverse) if isinstance(item, Adjoint)]
 
     def __repr__(self):
-        from .program import walk
+        from ..ir import walk
 
         lines = [f"<GradientProgram d {self.program.output} / d ({', '.join(p.name for p in self.wrt)})"]
         lines += [f"  {a!r}" for a in walk(self.reverse)]
@@ -147,7 +149,7 @@ def _is_long_extremum(expr):
     return isinstance(expr, (sympy.Max, sympy.Min)) and len(expr.args) > 2
 
 
-# what a derivative of a real program must never hold (see to_sympy.Tracer._real)
+# what a derivative of a real program must never hold (see frontend.interpreter.Tracer._real)
 _COMPLEX_PARTS = (sympy.re, sympy.im, sympy.arg, sympy.conjugate, sympy.I)
 _COMPLEX_KINDS = {sympy.re, sympy.im, sympy.arg, sympy.conjugate, type(sympy.I)}
 
@@ -419,8 +421,8 @@ def derive(program, wrt, seed=None):
     product). A list or tuple parameter's gradient is a tuple, one expression per element.
 
     >>> import math
-    >>> from symdiff.parse import parse_function
-    >>> from symdiff.to_sympy import trace
+    >>> from symdiff.frontend.parse import parse_function
+    >>> from symdiff.frontend.interpreter import trace
     >>> def f(x):
     ...     return math.exp(x) * x
     >>> prog = trace(parse_function(f))

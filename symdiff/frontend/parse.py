@@ -20,7 +20,7 @@ import textwrap
 import types
 from dataclasses import dataclass
 
-from .errors import NoSourceError, StaleSourceError, UnsupportedSyntaxError
+from ..errors import NoSourceError, StaleSourceError, UnsupportedSyntaxError
 
 
 @dataclass(frozen=True)

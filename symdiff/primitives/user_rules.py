@@ -1,4 +1,4 @@
-"""rules: ``symdiff.register`` — teach symdiff a function it cannot read, or a different convention.
+"""user_rules: ``symdiff.register`` — teach symdiff a function it cannot read, or a different convention.
 
 Takes: a Python callable and its partial derivatives, each written as an ordinary Python function
 of the same parameters (symdiff reads them like any differentiated code), or a SymPy function that
@@ -11,8 +11,10 @@ import inspect
 
 import sympy
 
-from . import functions, signs
-from .errors import SymdiffError
+from . import scalar as functions
+
+from . import signs
+from ..errors import SymdiffError
 
 
 def register(func, derivatives=None, *, sympy_function=None, name=None):
@@ -115,9 +117,9 @@ class RegisteredBase(sympy.Function):
 
 def _closed_form(derivative, nargs, label):
     """A derivative function's value as one SymPy expression of dummy arguments."""
-    from .explain import Closer
-    from .parse import parse_function
-    from .to_sympy import trace
+    from ..explain.chain_rule import Closer
+    from ..frontend.parse import parse_function
+    from ..frontend.interpreter import trace
 
     try:
         program = trace(parse_function(derivative))

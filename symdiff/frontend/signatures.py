@@ -9,14 +9,14 @@ and a parameter symdiff does not support given anything but its default value ar
 errors, never a traceback from inside symdiff.
 
 This is the one mechanism every numpy/math call goes through (``numpy_calls`` for the structural
-functions and array methods, ``to_sympy`` for ufuncs, ``math`` and registered functions).
+functions and array methods, ``interpreter`` for ufuncs, ``math`` and registered functions).
 """
 
 import inspect
 
 import numpy as np
 
-from .errors import SymdiffError, UnsupportedSyntaxError
+from ..errors import SymdiffError, UnsupportedSyntaxError
 from .parse import located
 
 _NO_VALUE = getattr(np, "_NoValue", inspect.Parameter.empty)
