@@ -33,7 +33,7 @@ import math
 def u_grad(x):
     """Gradient of u with respect to x (symdiff, from {path}:6)."""
     # line 7: y = x ** 2
-    y = x*x
+    y = x**2
     # line 8: z = math.sin(y)
     z = math.sin(y)
     # line 9: return math.exp(z)
@@ -49,7 +49,7 @@ def u_grad(x):
 def u_value_and_grad(x):
     """Value of u and its gradient with respect to x (symdiff, from {path}:6)."""
     # line 7: y = x ** 2
-    y = x*x
+    y = x**2
     # line 8: z = math.sin(y)
     z = math.sin(y)
     # line 9: return math.exp(z)

@@ -420,3 +420,130 @@ def test_hypot_at_the_origin_has_the_subgradient_zero():
         got = grad(hypot_of_two)(x, y)
         want = [float(w) for w in mp_grad(hypot_of_two, (x, y))]
         assert all(math.isclose(g, w, rel_tol=1e-12, abs_tol=1e-300) for g, w in zip(got, want))
+
+
+# ---- found by the thorough random-program run (session of 2026-12-02) ----
+def quotient_of_tiny(a, b):
+    return np.arctan(b) - a / a + b / a
+
+
+def test_quotient_rule_at_tiny_denominators_does_not_underflow():
+    """d(u/v)/dv is computed as -(u/v)/v (or u/v/v), never -u/v**2: v**2 underflows at 1e-170."""
+    for a, b in [(-1.833985856661392e-177, 710.0), (1e-160, 1e-160), (0.75, -2.5)]:
+        got = grad(quotient_of_tiny)(a, b)
+        want = (-b / a / a, 1.0 / (1.0 + b * b) + 1.0 / a)  # by hand: d(a/a) = 0
+        assert all(math.isclose(g, w, rel_tol=1e-12) for g, w in zip(got, want)), (a, b, got)
+    got = grad(quotient_of_tiny)(0.75, -2.5)
+    assert all(math.isclose(g, float(w), rel_tol=1e-12)
+               for g, w in zip(got, mp_grad(quotient_of_tiny, (0.75, -2.5))))
+
+
+def user_square(x, y):
+    return x ** 2 + y
+
+
+def test_a_square_written_with_power_overflows_as_python_does():
+    """``x ** 2`` raises OverflowError in Python where it overflows (``x*x`` would give inf):
+    value_and_grad and grad raise it too; elsewhere the numbers are mpmath's."""
+    with pytest.raises(OverflowError):
+        user_square(1e200, 1.0)
+    with pytest.raises(OverflowError):
+        value_and_grad(user_square)(1e200, 1.0)
+    with pytest.raises(OverflowError):
+        grad(user_square)(1e200, 1.0)
+    value, gradient = value_and_grad(user_square)(3.0, 1.0)
+    assert value == user_square(3.0, 1.0) and gradient == (6.0, 1.0)
+
+
+def unused_complex_power(a, b):
+    v0 = a ** 1.5  # complex for a < 0, and unused: Python's function returns a real number
+    v1 = v0 ** 3
+    return b ** 3 * a
+
+
+def used_part(a, b):
+    return b ** 3 * a
+
+
+def test_an_unused_complex_power_is_no_error():
+    value, gradient = value_and_grad(unused_complex_power)(-2.0, -1.5)
+    assert value == unused_complex_power(-2.0, -1.5)
+    want = [float(w) for w in mp_grad(used_part, (-2.0, -1.5))]
+    assert all(math.isclose(g, w, rel_tol=1e-12) for g, w in zip(gradient, want))
+    text = emit(unused_complex_power, args=(1.0, 1.0))
+    namespace = {}
+    exec(compile(text, "<emitted>", "exec"), namespace)
+    assert namespace["unused_complex_power_value_and_grad"](-2.0, -1.5)[0] == value
+    with pytest.raises(ZeroDivisionError):  # what Python's ** raises, it still raises
+        value_and_grad(lambda_free_zero_power)(0.0)
+
+
+def lambda_free_zero_power(a):
+    v0 = a ** -1.5
+    return a * 2.0
+
+
+def product_by_reciprocal(a, b):
+    v0 = 0.0 ** b
+    return v0 * v0 * np.reciprocal(a)
+
+
+def test_a_product_by_a_numpy_reciprocal_is_not_a_division():
+    """``x * np.reciprocal(a)`` at a = 0 is 0 * inf = nan in numpy, not ``x / a`` (which raises)."""
+    with np.errstate(all="ignore"):
+        value, gradient = value_and_grad(product_by_reciprocal)(0.0, 0.75)
+        assert math.isnan(value) and math.isnan(product_by_reciprocal(0.0, 0.75))
+        value, gradient = value_and_grad(product_by_reciprocal)(2.0, 0.0)
+    assert value == product_by_reciprocal(2.0, 0.0) == 0.5
+
+
+def sine_at_infinity(a, b):
+    v0 = np.log1p(b) - math.sin(a)
+    return abs(b) * 3 + b
+
+
+def test_math_sine_at_infinity_raises_as_python_does():
+    with pytest.raises(ValueError):
+        sine_at_infinity(math.inf, 1.0)
+    with pytest.raises(ValueError):
+        value_and_grad(sine_at_infinity)(math.inf, 1.0)
+    with pytest.raises(ValueError):
+        grad(sine_at_infinity)(math.inf, 1.0)
+    assert grad(sine_at_infinity)(0.5, -2.0) == (0.0, -2.0)
+
+
+# ---- known gaps: strict xfails, so that fixing one shows ----
+def zero_times_infinite_partial(a, b):
+    v0 = np.reciprocal(b) - 1.0 / b  # 0 for every b
+    v1 = np.power(v0, 0.5)  # d sqrt(v0) at 0 is inf
+    return math.pow(v1, 0.5) * np.cbrt(b)
+
+
+@pytest.mark.xfail(strict=True, reason="0 * inf in the chain rule gives nan (as in PyTorch and "
+                   "JAX): v0 is 0 for every b, so df/db = 0, but d sqrt(v0)/dv0 = inf at 0")
+def test_zero_times_an_infinite_local_derivative():
+    with np.errstate(all="ignore"):
+        assert grad(zero_times_infinite_partial)(2.0, 2.0)[1] == 0.0
+
+
+def root_of_sum_of_squares(x):
+    return np.sum(x ** 2) ** 0.5
+
+
+@pytest.mark.xfail(strict=True, reason="the square root of a sum of squares the user wrote is "
+                   "not recognised as a norm: at the zero vector 0 * inf gives nan, not the "
+                   "subgradient 0 that np.linalg.norm gets")
+def test_root_of_a_sum_of_squares_at_zero():
+    with np.errstate(all="ignore"):
+        assert np.array_equal(grad(root_of_sum_of_squares)(np.zeros(2)), np.zeros(2))
+
+
+def int_product(a, b):
+    return int(a) * int(math.cos(a) * b)
+
+
+@pytest.mark.xfail(strict=True, reason="int(...) results are computed as floats: a product of a "
+                   "negative int and 0 is -0.0, where Python's int product is 0")
+def test_a_product_of_int_results_has_no_sign_of_zero():
+    value, _ = value_and_grad(int_product)(-5.243850369208683e+16, -5e-324)
+    assert math.copysign(1.0, value) == 1.0

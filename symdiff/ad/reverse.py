@@ -224,6 +224,12 @@ def _reuse(stmt):
     if expr.is_Pow:
         base, exponent = expr.args
         replacements[sympy.Pow(base, -exponent)] = 1 / target
+    elif expr.is_Mul:
+        # d(u/v)/dv = -(u/v)/v, not -u/v**2: v**2 underflows (v = 1e-160) or overflows where the
+        # quotient does not (as PyTorch's div backward)
+        for factor in expr.args:
+            if factor.is_Pow and factor.exp == -1 and factor.base.is_Symbol:
+                replacements[-expr / factor.base] = -target / factor.base
     return replacements
 
 

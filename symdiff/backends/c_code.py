@@ -16,7 +16,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import ExportError
-from .python_code import SumsAsDifferences
+from .python_code import SumsAsDifferences, over_square
 from .safe_text import c_comment, printable
 from ..lower.schedule import IfBlock, walk_lines
 
@@ -267,7 +267,11 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
         return self._helper("mod", expr.args)
 
     def _print_Mul(self, expr):
-        """``x/3.0`` for ``Rational(1, 3)*x``: one rounding, as Python's ``x / 3``."""
+        """``x/3.0`` for ``Rational(1, 3)*x``: one rounding, as Python's ``x / 3``; ``u/v/v`` for
+        ``u*v**-2`` (see ``python_code.over_square``)."""
+        text = over_square(self, expr)
+        if text is not None:
+            return text
         coeff, rest = expr.as_coeff_Mul()
         if coeff.is_Rational and not coeff.is_Integer and abs(coeff.p) == 1 and not rest.is_Number:
             text = self.parenthesize(rest, PRECEDENCE["Mul"])

@@ -297,8 +297,12 @@ class _Printing(SumsAsDifferences):
         if exponent.is_Integer and exponent < 0:
             return f"{self.parenthesize(base, PRECEDENCE['Pow'], strict=False)}**{exponent}"
         if not _real_power(base, exponent):
+            if self.bare:
+                return f"{self.parenthesize(base, PRECEDENCE['Pow'], strict=False)}**{self._print(exponent)}"
             return f"{self._helper('_pow')}({self._print(base)}, {self._print(exponent)})"
         return None
+
+    bare = False  # printing a line run only for what it raises (see _body)
 
     def _print_Hypot(self, expr):
         args = ", ".join(self._print(a) for a in expr.args)
@@ -569,6 +573,22 @@ class _Printing(SumsAsDifferences):
         return f"(1.0 if {arg} > 0 else (0.0 if {arg} < 0 else (0.5 if {arg} == 0 else {nan})))"
 
 
+def over_square(printer, expr):
+    """``u/v/v`` for ``u*v**-2`` (the quotient rule's ``-u/v**2``): ``v**2`` underflows to 0
+    (v = 1e-170) or overflows where the quotient does not. None: not such a product, or one the
+    user wrote (printed as written)."""
+    if getattr(printer, "numpy_ufuncs", {}).get(expr) is not None:
+        return None
+    squares = [f for f in expr.args if f.is_Pow and f.exp == -2 and f.base.is_Symbol]
+    if len(squares) != 1:
+        return None
+    base = printer._print(squares[0].base)
+    rest, sign = expr / squares[0], ""
+    if rest.could_extract_minus_sign():
+        rest, sign = -rest, "-"
+    return f"{sign}{printer.parenthesize(rest, PRECEDENCE['Mul'])}/{base}/{base}"
+
+
 class MathPrinter(_Printing, PythonCodePrinter):
     """Scalar code over the ``math`` module."""
 
@@ -577,6 +597,9 @@ class MathPrinter(_Printing, PythonCodePrinter):
     def _print_Mul(self, expr):
         """``2.0*x`` rather than ``2*x``: no int-to-float conversion when the code runs; ``x/3``
         for a third (as Python divides; ``(1/3)*x`` rounds twice)."""
+        text = over_square(self, expr)
+        if text is not None:
+            return text
         coeff, rest = expr.as_coeff_Mul()
         quotient = _print_quotient(self, coeff, rest)
         if quotient is not None:
@@ -680,6 +703,9 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         numpy reuses a temporary's buffer for the next product (``a*b*c`` allocates once); a
         product that starts with a name (``2*x``) needs a fresh array first.
         """
+        text = over_square(self, expr)
+        if text is not None:
+            return text
         coeff, rest = expr.as_coeff_Mul()
         quotient = _print_quotient(self, coeff, rest)
         if quotient is not None:
@@ -1018,7 +1044,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
 
     # every forward line that may raise runs, even one whose value nothing uses: what it
     # raises, the function raises (log(x) at x = -1: no gradient, the function's ValueError)
-    checks = _forward_checks(schedule.lines)
+    checks = _forward_checks(schedule.lines, printer)
     grad_returns = list(schedule.gradients)
     printer.source_file = program.filename  # for the location of an error (see _printed)
     printer.unused_name = program.namer.fresh("_unused")  # what a line run only to raise assigns
@@ -1029,7 +1055,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         grad_return = f"return {grad_result}"
     else:
         grad_return = f"return ({grad_result})"
-    grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_returns)),
+    grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_returns),
+                                      raise_only=_raise_only(grad_lines, grad_returns)),
                      _body(grad_reverse, printer), grad_return,
                      may_raise=any(may_raise(line.expr, powers=True) for line in walk_lines(grad_reverse)))
 
@@ -1042,7 +1069,9 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         vg_return = f"return {value_text}, {grad_result}"
     else:
         vg_return = f"return {value_text}, ({grad_result})"
-    vg_body = Body(prologue + _body(vg_forward, printer, bare=unread), _body(vg_reverse, printer),
+    vg_body = Body(prologue + _body(vg_forward, printer, bare=unread,
+                                    raise_only=_raise_only(vg_lines, vg_returns)),
+                   _body(vg_reverse, printer),
                    vg_return, value_text,
                    may_raise=any(may_raise(line.expr, powers=True) for line in walk_lines(vg_reverse)))
 
@@ -1085,11 +1114,35 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     )
 
 
-def _forward_checks(lines):
+def _forward_checks(lines, printer):
     """Forward lines (top level) that may raise in Python: they run in the value-and-gradient
-    function even where nothing uses their value, as the user's statements do."""
+    function even where nothing uses their value, as the user's statements do (a square the user
+    wrote as ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
     return [line.target for line in lines
-            if isinstance(line, Line) and not line.reverse and may_raise(line.expr)]
+            if isinstance(line, Line) and not line.reverse
+            and (may_raise(line.expr, infinities=True) or _user_square(line.expr, printer))]
+
+
+def _user_square(expr, printer):
+    """Whether ``expr`` is a power ``x ** n`` (n > 1) the user wrote with Python's ``**`` in
+    scalar code: printed ``x**n`` (an OverflowError where it overflows), not ``x*x`` (inf)."""
+    return (expr.is_Pow and not printer.ieee and not printer.shapes and expr.exp.is_Integer
+            and expr.exp > 1 and bool(expr.base.free_symbols)
+            and printer.numpy_ufuncs.get(expr) == "**")
+
+
+def _raise_only(lines, returns):
+    """The targets of top-level ``lines`` whose values no return depends on (through any chain of
+    lines): they run only for what they raise."""
+    needed = set().union(*(expr.free_symbols for expr in returns))
+    for line in reversed(lines):
+        if isinstance(line, Line):
+            if line.target in needed:
+                needed |= line.symbols
+        else:
+            needed |= line.cond.free_symbols
+            needed |= set().union(*(sub.symbols for sub in walk_lines([line]) if isinstance(sub, Line)))
+    return {line.target for line in lines if isinstance(line, Line) and line.target not in needed}
 
 
 def _unread(lines, returns):
@@ -1141,8 +1194,9 @@ def _function(name, signature, doc, body):
 
 
 def _print_line(expr, printer):
-    """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``)."""
-    if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol:
+    """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``) unless
+    the user wrote it with ``**`` in scalar code (Python's ``**`` raises where it overflows)."""
+    if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol and not _user_square(expr, printer):
         name = printer._print(expr.base)
         return f"{name}*{name}"
     return _print_result(expr, printer)
@@ -1171,7 +1225,7 @@ def _def_line(program):
     return getattr(program, "firstlineno", None) or "?"
 
 
-def _body(lines, printer, indent="    ", current=None, bare=()):
+def _body(lines, printer, indent="    ", current=None, bare=(), raise_only=()):
     """Source lines for ``lines`` (``Line`` s and ``IfBlock`` s), each group under a ``# line N`` comment."""
     out = []
     for line in lines:
@@ -1194,10 +1248,18 @@ def _body(lines, printer, indent="    ", current=None, bare=()):
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
             out += _scatter_statements(line, printer, indent)
             continue
+        target = printer.unused_name if line.target in bare else line.target.name
+        if line.target in raise_only:  # run for what it raises: Python's own ** (a complex
+            printer.bare = True  # number no result depends on is no error, as in the user's code)
+            try:
+                text = _printed(line, printer)
+            finally:
+                printer.bare = False
+            out.append(f"{indent}{target} = {text}")
+            continue
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _printed(line, printer)
-        target = printer.unused_name if line.target in bare else line.target.name
         out.append(f"{indent}{target} = {text}")
     return out
 

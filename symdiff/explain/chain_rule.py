@@ -154,7 +154,12 @@ def assuming(expr, facts):
             known.update(_outcomes(cond, False))
         return sympy.Piecewise(*pairs) if pairs else expr
     args = [assuming(a, facts) for a in expr.args]
-    return expr if all(a is b for a, b in zip(args, expr.args)) else expr.func(*args)
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    try:
+        return expr.func(*args)
+    except (TypeError, ValueError):  # Max(0.25*Trunc(0.25/-0.3)/0.7, ...): "not comparable"
+        return expr
 
 
 def _simpler(cond):

@@ -223,12 +223,15 @@ class PySum(Function):
 _PARTIAL = {"log", "log1p", "log2", "log10", "acos", "asin", "acosh", "atanh", "gamma", "loggamma",
             "exp", "exp2", "expm1", "sinh", "cosh", "Floor", "Ceil", "Trunc", "Round", "RoundDigits",
             "FloorDiv", "PyMod", "polygamma"}
+_AT_INFINITY = {"sin", "cos", "tan"}  # math.sin(inf) raises ValueError
 
 
-def may_raise(expr, powers=False):
+def may_raise(expr, powers=False, infinities=False):
     """Whether evaluating ``expr`` in Python may raise for some values of its symbols: a division
     by a value, a fractional or symbolic power, a function with a restricted domain (``powers``:
-    also an integer power of a value, which overflows with an OverflowError)."""
+    also an integer power of a value, which overflows with an OverflowError; ``infinities``: also
+    ``math.sin``/``cos``/``tan``, which raise at an infinite argument only — the user's forward
+    lines, where the function itself would raise)."""
     stack = [expr]
     while stack:
         node = stack.pop()
@@ -240,7 +243,8 @@ def may_raise(expr, powers=False):
                 return True  # a fractional or symbolic power
             if base.free_symbols and (exponent.is_negative or (powers and exponent > 1)):
                 return True
-        elif type(node).__name__ in _PARTIAL and node.free_symbols:
+        elif (type(node).__name__ in _PARTIAL or infinities and type(node).__name__ in _AT_INFINITY) \
+                and node.free_symbols:
             return True
         stack.extend(node.args)
     return False
@@ -278,6 +282,8 @@ def is_faithful(op, left, right, result):
             return result == left
         return op == ADD and left == right and result == 2 * left
     if op == MUL:
+        if any(a.is_Pow and a.exp.is_negative for a in (left, right)):
+            return False  # x * (1/a) would print as x/a: another rounding (and 1/0.0 raises)
         if result.is_Mul:
             return _same(result.args, (left, right))
         if left is one:
