@@ -24,17 +24,15 @@ from .explain import display
 from .runtime import stack
 from .explain import chain_rule as explain_stage
 from .ad.reverse import derive
-from .errors import ArgumentError, NestingError, ShapeError, SymdiffError
+from .errors import NestingError, ShapeError, SymdiffError
 from .frontend.parse import parse_function
 from .frontend.parse import signature as parse_signature
-from .backends.python_code import CompiledCode, compile_entry, compile_functions, generate
-from .lower.schedule import schedule, walk_lines
+from .backends.python_code import generate
+from .lower.schedule import schedule
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete, trace
-
-
-class WrtError(SymdiffError, ValueError):
-    """``wrt`` names no parameter of the function."""
-
+from .runtime import dispatch
+from .runtime.dispatch import INT_TYPES, MISSING, resolve_wrt, shape_key
+from .runtime.compiled import CompiledCode, IEEEFallback, compile_entry, compile_functions
 
 @dataclass
 class Build:
@@ -168,7 +166,7 @@ def compile_with_fallback(program, lowered, gradient_program, library, aliases, 
     code = generate(lowered, gradient_program, library, aliases, signature=signature,
                     fallbacks=fallbacks)
     compiled = compile_functions(code, constants(program))
-    ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
+    ieee = IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
     if fallbacks:
         compiled.namespace[fallbacks["grad"]] = ieee.grad
         compiled.namespace[fallbacks["value_and_grad"]] = ieee.value_and_grad
@@ -203,124 +201,8 @@ def _check_scalar_output(program, with_value):
     )
 
 
-class _IEEEFallback:
-    """The same schedule printed for numpy and run on float64 scalars: inf/nan, never an exception.
-
-    Compiled on first use only (at a singularity such as d sqrt(x)/dx at 0).
-    """
-
-    def __init__(self, lowered, gradient_program, aliases, names, signature=None):
-        self._args = (lowered, gradient_program, "numpy", aliases, signature)
-        self._names = names
-        self._functions = None
-
-    def _compiled(self):
-        if self._functions is None:
-            compiled = compile_functions(generate(*self._args, ieee=True), self._names)
-            self._functions = compiled.grad, compiled.value_and_grad
-        return self._functions
-
-    def grad(self, *args):
-        with np.errstate(all="ignore"):
-            result = self._compiled()[0](*[np.float64(a) for a in args])
-        return _floats(result)
-
-    def value_and_grad(self, *args):
-        with np.errstate(all="ignore"):
-            value, gradient = self._compiled()[1](*[np.float64(a) for a in args])
-        return float(value), _floats(gradient)
-
-
-def _floats(result):
-    return tuple(float(r) for r in result) if isinstance(result, tuple) else float(result)
-
-
-def _resolve_wrt(wrt, parameters, fun):
-    """Parameter names to differentiate, and whether one value (not a tuple) is returned."""
-    names = list(parameters)
-    if wrt is None:
-        return names, len(names) == 1
-    single = not isinstance(wrt, (tuple, list))
-    items = [wrt] if single else list(wrt)
-    if not items:
-        raise WrtError(f"wrt=() names no parameter of {fun.__qualname__!r}")
-    chosen = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise TypeError(f"wrt must be a parameter name, a position or a tuple of them, not {item!r}")
-        if isinstance(item, int):
-            if not -len(names) <= item < len(names):
-                raise WrtError(
-                    f"wrt={item} is out of range: {fun.__qualname__!r} has {len(names)} "
-                    f"parameter(s) {tuple(names)}"
-                )
-            item = names[item]
-        elif item not in names:
-            raise WrtError(
-                f"wrt={item!r} names no parameter of {fun.__qualname__!r}; its parameters are "
-                f"{tuple(names)}"
-            )
-        if item in chosen:
-            raise WrtError(f"wrt names {item!r} twice")
-        chosen.append(item)
-    return chosen, single or len(chosen) == 1
-
-
-_SCALAR_TYPES = (float, int, bool, np.floating, np.integer, np.bool_)
-_INT_TYPES = frozenset({int, bool, np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
-                        np.uint16, np.uint32, np.uint64})
-_SEQUENCE_TYPES = frozenset({np.ndarray, list, tuple})
-
-
-class _Missing:
-    """An argument left out of a call (its default applies)."""
-
-    def __repr__(self):
-        return "<missing>"
-
-
-_MISSING = _Missing()
-
-
 def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
     raise RuntimeError("Gradient is not set up")
-
-
-def _may_return_views(build):
-    """Whether a gradient may come back as a read-only broadcast view (then it is copied)."""
-    from .primitives.arrays import BroadcastTo
-
-    wanted = {g for g in build.schedule.gradients if g.is_Symbol}
-    for line in walk_lines(build.schedule.lines):
-        if line.target in wanted and line.expr.atoms(BroadcastTo):
-            return True
-    return False
-
-
-def _shape_key(value):
-    """What a specialisation depends on, for one argument of an array/list call."""
-    kind = type(value)
-    if kind is np.ndarray:
-        return (value.shape, value.dtype)
-    if kind is list or kind is tuple:
-        return (kind, len(value))
-    if kind in _INT_TYPES:
-        return (kind, value)
-    return kind
-
-
-def _as_float(value, kind, differentiated):
-    """A differentiated int argument as float, a differentiated int or bool array as float64, the
-    ints of a differentiated list or tuple as floats; float arrays keep their dtype (float32 in,
-    float32 gradient, as numpy computes it)."""
-    if kind == "int":
-        return float(value)
-    if differentiated and isinstance(kind, tuple) and kind[0] == "array" and value.dtype.kind in "biu":
-        return value.astype(np.float64)
-    if differentiated and isinstance(kind, tuple) and kind[0] == "sequence" and any(
-            type(v) is not float for v in value):  # [1, 2]: a float64 gradient, as for an int array
-        return type(value)(float(v) if isinstance(v, (int, np.integer)) else v for v in value)
-    return value
 
 
 class Gradient(functools.partial):
@@ -377,7 +259,7 @@ class Gradient(functools.partial):
         self._with_value = with_value
         self._parsed = parse_function(fun)
         self._signature = parse_signature(fun)
-        self.wrt, self._single = _resolve_wrt(wrt, self._signature.parameters, fun)
+        self.wrt, self._single = resolve_wrt(wrt, self._signature.parameters, fun)
         self._nargs = len(self._signature.parameters)
         names = list(self._signature.parameters)
         self._positions = {name: i for i, name in enumerate(names)}
@@ -410,7 +292,7 @@ class Gradient(functools.partial):
         self._with_value = with_value
         self._parsed = inner._parsed
         self._signature = inner._signature
-        self.wrt, self._single = _resolve_wrt(wrt, self._signature.parameters, inner.fun)
+        self.wrt, self._single = resolve_wrt(wrt, self._signature.parameters, inner.fun)
         self._nargs = len(self._signature.parameters)
         names = list(self._signature.parameters)
         self._positions = {name: i for i, name in enumerate(names)}
@@ -430,15 +312,12 @@ class Gradient(functools.partial):
         function of arrays is called with), instead of the all-floats trace made up front.
         """
         build = build or self._default
-        if type(self) is not Gradient or build is None or build.program.externals \
-                or any(g.kind != "identity" for g in build.program.guards) \
-                or build.program.concrete \
-                or (build.program.shapes and not arrays) or _may_return_views(build):
+        if type(self) is not Gradient or build is None or not dispatch.guardable(build, arrays):
             return self._call
         names = list(self._signature.parameters)
-        missing = _MISSING
+        missing = MISSING
 
-        def dispatch(*args):
+        def by_kinds(*args):
             given = {n: a for n, a in zip(names, args) if a is not missing}
             return self._call(**given)
 
@@ -446,14 +325,14 @@ class Gradient(functools.partial):
             return self._ieee(args)
 
         kind = "value_and_grad" if self._with_value else "grad"
-        return compile_entry(build, kind, dispatch, ieee, missing, arrays)
+        return compile_entry(build, kind, by_kinds, ieee, missing, arrays)
 
     def _call(self, /, *args, **kwargs):
         if kwargs or len(args) != self._nargs:
             args = self._bind(args, kwargs)
         key = tuple(map(type, args))
         if self._may_specialise:
-            key += tuple(args[i] for i in self._may_specialise if type(args[i]) in _INT_TYPES)
+            key += tuple(args[i] for i in self._may_specialise if type(args[i]) in INT_TYPES)
         entry = self._cache.get(key)
         if entry is None:
             entry = self._prepare(key, args)
@@ -463,11 +342,24 @@ class Gradient(functools.partial):
 
     def _ieee(self, args):
         build, kinds = self._spec(args)
-        args = [float(a) if k == "int" else a for a, k in zip(args, kinds) if k != "concrete"]
+        args = [k.convert(a, False) for a, k in zip(args, kinds) if k.passed]
         args += [e.read() for e in build.program.externals]
         if self._with_value:
             return build.ieee.value_and_grad(*args)
         return build.ieee.grad(*args)
+
+    def bind(self, *args, **kwargs):
+        """A call's arguments in parameter order, defaults applied, as the gradient receives them.
+
+        >>> grad(lambda x, y=2.0: x * y).bind(3.0)
+        (3.0, 2.0)
+        """
+        return self._bind(args, kwargs)
+
+    def build_for(self, *args, **kwargs):
+        """The ``Build`` a call with these arguments runs (every stage's result): traced and
+        compiled on first use, once per kind of arguments (types, shapes, lengths, int values)."""
+        return self._spec(self._bind(args, kwargs))[0]
 
     def _bind(self, args, kwargs):
         fun = self.fun
@@ -488,7 +380,7 @@ class Gradient(functools.partial):
             entry = self._cache.get(key)
             if entry is None:
                 kinds = self._kinds(args)
-                if any(isinstance(k, tuple) for k in kinds):
+                if any(k.traced is not None for k in kinds):
                     entry = self._by_shape  # arrays and lists: one more lookup, by shape
                 else:
                     entry = self._make_entry(*self._spec(args, kinds), key)
@@ -496,7 +388,7 @@ class Gradient(functools.partial):
             return entry
 
     def _by_shape(self, *args):
-        key = tuple(map(_shape_key, args))
+        key = tuple(map(shape_key, args))
         entry = self._shaped.get(key)
         if entry is None:
             with self._lock:
@@ -509,8 +401,7 @@ class Gradient(functools.partial):
 
     def _install_fast_entry(self, build, kinds, args):
         """The first array signature: calls with the same shapes skip the dispatch from now on."""
-        if self.func != self._call or any(k not in ("scalar",) and not (
-                isinstance(k, tuple) and k[0] == "array") for k in kinds):
+        if self.func != self._call or not all(k.fast for k in kinds):
             return
         if any(isinstance(a, np.ndarray) and a.dtype.kind != "f" for a in args):
             return
@@ -523,9 +414,7 @@ class Gradient(functools.partial):
     def _spec(self, args, kinds=None):
         """The ``Build`` for these arguments, and each argument's kind."""
         kinds = kinds or self._kinds(args)
-        names = list(self._signature.parameters)
-        concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if k == "concrete")
-        shaped = tuple((names[i], k) for i, k in enumerate(kinds) if isinstance(k, tuple))
+        concrete, shaped = dispatch.specialisation(list(self._signature.parameters), args, kinds)
         if not shaped and ((concrete, None) in self._builds):
             shaped = None  # all numbers: the trace made before any call is this one
         return self._build(concrete, shaped), kinds
@@ -534,76 +423,17 @@ class Gradient(functools.partial):
         return [self._kind(name, value) for name, value in zip(self._signature.parameters, args)]
 
     def _kind(self, name, value):
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind not in "biuf":
-                raise self._bad_argument(name, value)
-            if value.ndim == 0:
-                return "scalar"
-            return ("array", value.shape)
-        if isinstance(value, _SCALAR_TYPES):
-            if type(value) in _INT_TYPES:
-                return "int" if name in self.wrt else "concrete"
-            return "scalar"
-        if isinstance(value, (list, tuple)):
-            if not all(isinstance(v, _SCALAR_TYPES) and not isinstance(v, (complex, np.complexfloating))
-                       for v in value):
-                raise self._bad_argument(name, value)
-            return ("sequence", len(value))
-        raise self._bad_argument(name, value)
-
-    def _bad_argument(self, name, value):
-        if isinstance(value, (complex, np.complexfloating)) or (
-            isinstance(value, np.ndarray) and value.dtype.kind == "c"
-        ):
-            what = "a complex number; symdiff differentiates real functions"
-        elif value is None:
-            what = "None"
-        elif isinstance(value, str):
-            what = f"the string {value!r}"
-        elif isinstance(value, (list, tuple)):
-            what = f"a {type(value).__name__} that holds something other than real numbers"
-        elif isinstance(value, np.ndarray):
-            what = f"an array of dtype {value.dtype}"
-        else:
-            what = f"a {type(value).__name__}"
-        return ArgumentError(
-            f"argument {name!r} of {self.fun.__qualname__} is {what}, not a real number",
-            filename=self._parsed.filename, lineno=self._parsed.firstlineno,
-            hint="pass floats or ints, numpy arrays of them, or lists/tuples of them",
-        )
+        kind = dispatch.kind_of(value, name in self.wrt)
+        if kind is None:
+            raise dispatch.not_a_number(name, value, self.fun.__qualname__, self._parsed.filename,
+                                        self._parsed.firstlineno)
+        return kind
 
     def _make_entry(self, build, kinds, key, args=()):
-        """The function calls with these argument kinds run: the generated code, and around it
-        only what these kinds need (int -> float, module-level values, guards, owned arrays)."""
+        """The function calls with these argument kinds run (``dispatch.entry``)."""
         fn = build.value_and_grad_fn if self._with_value else build.grad_fn
-        externals = build.program.externals
-        guards = build.program.guards
-        wrt = set(self._wrt_positions)
-        convert = any(k in ("int", "concrete") for k in kinds) or any(
-            i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args)) \
-            or any(i in wrt and isinstance(k, tuple) and k[0] == "sequence" for i, k in enumerate(kinds))
-        arrays = any(isinstance(k, tuple) for k in kinds)
-        if not externals and not convert and not guards:
-            if not arrays:
-                return fn
-            shape_result = self._shape_result
-            return lambda *args: shape_result(fn(*args))
-
-        def entry(*args):
-            if guards and not all(g.holds() for g in guards):
-                return self._rebuild(key, build, args)
-            if convert:
-                args = [_as_float(a, k, i in wrt) for i, (a, k) in enumerate(zip(args, kinds))
-                        if k != "concrete"]
-            if externals:
-                result = fn(*args, *[e.read() for e in externals])
-            else:
-                result = fn(*args)
-            if arrays:
-                result = self._shape_result(result)
-            return result
-
-        return entry
+        return dispatch.entry(fn, build, kinds, args, self._wrt_positions,
+                              lambda args: self._rebuild(key, build, args), self._shape_result)
 
     def _rebuild(self, key, stale, args):
         """Something the specialisation baked in has changed (a module-level int/bool, a helper
