@@ -3,7 +3,8 @@
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 ``Gradient`` that specialises the function on the kinds of its arguments, compiles the generated
 code once per kind, and keeps the call path to one dict lookup. The core is ``build``: parse ->
-frontend.interpreter -> ad.reverse -> lower.schedule -> backends.python_code.
+frontend.interpreter -> ad.reverse -> lower.schedule -> backends.python_code -> runtime.compiled;
+the kinds, caches and guarded entries of a call are ``runtime.dispatch``'s.
 """
 
 import contextlib
@@ -31,7 +32,7 @@ from .backends.python_code import generate
 from .lower.schedule import schedule
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete, trace
 from .runtime import dispatch
-from .runtime.dispatch import INT_TYPES, MISSING, resolve_wrt, shape_key
+from .runtime.dispatch import MISSING, resolve_wrt
 from .runtime.compiled import CompiledCode, IEEEFallback, compile_entry, compile_functions
 
 @dataclass
@@ -209,8 +210,8 @@ class Gradient(functools.partial):
     """The gradient of a Python function, compiled from its source.
 
     It is a ``functools.partial`` of the generated code (plus a type check): calling it costs what
-    calling the generated function costs. Other argument kinds go through ``_call``, which picks
-    (and compiles, once) the specialisation for them.
+    calling the generated function costs. Other argument kinds go through its dispatch
+    (``runtime.dispatch.Dispatch``), which picks (and compiles, once) the specialisation for them.
 
     >>> import math
     >>> @grad
@@ -257,21 +258,19 @@ class Gradient(functools.partial):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self._with_value = with_value
-        self._parsed = parse_function(fun)
-        self._signature = parse_signature(fun)
-        self.wrt, self._single = resolve_wrt(wrt, self._signature.parameters, fun)
-        self._nargs = len(self._signature.parameters)
-        names = list(self._signature.parameters)
-        self._positions = {name: i for i, name in enumerate(names)}
-        self._wrt_positions = [self._positions[n] for n in self.wrt]
-        self._may_specialise = tuple(i for i, n in enumerate(names) if n not in self.wrt)
-        self._cache = {}  # argument types (and specialised ints) -> entry
-        self._shaped = {}  # ... and array shapes / list lengths -> entry
-        self._builds = {}
-        self._lock = threading.Lock()
+        parsed = parse_function(fun)
+        signature = parse_signature(fun)
+        self.wrt, self._single = resolve_wrt(wrt, signature.parameters, fun)
+        self._dispatch = self._dispatcher(fun, parsed, signature,
+                                          (fun.__defaults__, fun.__kwdefaults__))
+        self._call = self._dispatch.call
         self._last = None
-        self._defaults_read = (fun.__defaults__, fun.__kwdefaults__)  # as self._signature has them
         self._trace_default()
+
+    def _dispatcher(self, fun, parsed, signature, defaults_read=None):
+        """The per-signature caches and the call path through them (``dispatch.Dispatch``)."""
+        return dispatch.Dispatch(fun, signature, self.wrt, parsed, self._build, self._make_entry,
+                                 self._install_fast_entry, defaults_read)
 
     def _trace_default(self):
         """The all-floats trace, made before any call (over symbols: errors show at decoration)."""
@@ -290,16 +289,9 @@ class Gradient(functools.partial):
         self._inner = inner
         self.fun = inner
         self._with_value = with_value
-        self._parsed = inner._parsed
-        self._signature = inner._signature
-        self.wrt, self._single = resolve_wrt(wrt, self._signature.parameters, inner.fun)
-        self._nargs = len(self._signature.parameters)
-        names = list(self._signature.parameters)
-        self._positions = {name: i for i, name in enumerate(names)}
-        self._wrt_positions = [self._positions[n] for n in self.wrt]
-        self._may_specialise = tuple(i for i, n in enumerate(names) if n not in self.wrt)
-        self._cache, self._shaped, self._builds = {}, {}, {}
-        self._lock = threading.Lock()
+        self.wrt, self._single = resolve_wrt(wrt, inner._signature.parameters, inner.fun)
+        self._dispatch = self._dispatcher(inner, inner._parsed, inner._signature)
+        self._call = self._dispatch.call
         self._last = None
         self._default = None
         self._deferred = inner._deferred
@@ -327,21 +319,8 @@ class Gradient(functools.partial):
         kind = "value_and_grad" if self._with_value else "grad"
         return compile_entry(build, kind, by_kinds, ieee, missing, arrays)
 
-    def _call(self, /, *args, **kwargs):
-        if kwargs or len(args) != self._nargs:
-            args = self._bind(args, kwargs)
-        key = tuple(map(type, args))
-        if self._may_specialise:
-            key += tuple(args[i] for i in self._may_specialise if type(args[i]) in INT_TYPES)
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._prepare(key, args)
-        # Where Python raises in the reverse pass (d sqrt(x)/dx at 0), the generated code falls
-        # back to IEEE arithmetic itself; an exception of the forward pass is the function's own.
-        return entry(*args)
-
     def _ieee(self, args):
-        build, kinds = self._spec(args)
+        build, kinds = self._dispatch.spec(args)
         args = [k.convert(a, False) for a, k in zip(args, kinds) if k.passed]
         args += [e.read() for e in build.program.externals]
         if self._with_value:
@@ -354,50 +333,12 @@ class Gradient(functools.partial):
         >>> grad(lambda x, y=2.0: x * y).bind(3.0)
         (3.0, 2.0)
         """
-        return self._bind(args, kwargs)
+        return self._dispatch.bind(args, kwargs)
 
     def build_for(self, *args, **kwargs):
         """The ``Build`` a call with these arguments runs (every stage's result): traced and
         compiled on first use, once per kind of arguments (types, shapes, lengths, int values)."""
-        return self._spec(self._bind(args, kwargs))[0]
-
-    def _bind(self, args, kwargs):
-        fun = self.fun
-        if fun.__defaults__ is not self._defaults_read[0] or \
-                fun.__kwdefaults__ is not self._defaults_read[1]:  # rebound: as Python now does
-            self._signature = parse_signature(fun)
-            self._defaults_read = (fun.__defaults__, fun.__kwdefaults__)
-        try:
-            bound = self._signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{self.fun.__qualname__}(): {exc}") from None
-        bound.apply_defaults()
-        return tuple(bound.arguments.values())
-
-    def _prepare(self, key, args):
-        """The entry for these argument types: compiled now (once), or a shape dispatcher."""
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is None:
-                kinds = self._kinds(args)
-                if any(k.traced is not None for k in kinds):
-                    entry = self._by_shape  # arrays and lists: one more lookup, by shape
-                else:
-                    entry = self._make_entry(*self._spec(args, kinds), key)
-                self._cache[key] = entry
-            return entry
-
-    def _by_shape(self, *args):
-        key = tuple(map(shape_key, args))
-        entry = self._shaped.get(key)
-        if entry is None:
-            with self._lock:
-                entry = self._shaped.get(key)
-                if entry is None:
-                    build, kinds = self._spec(args)
-                    entry = self._shaped[key] = self._make_entry(build, kinds, key, args)
-                    self._install_fast_entry(build, kinds, args)
-        return entry(*args)
+        return self._dispatch.spec(self._dispatch.bind(args, kwargs))[0]
 
     def _install_fast_entry(self, build, kinds, args):
         """The first array signature: calls with the same shapes skip the dispatch from now on."""
@@ -411,23 +352,28 @@ class Gradient(functools.partial):
         if entry != self._call:
             functools.partial.__setstate__(self, (entry, (), None, self.__dict__))
 
-    def _spec(self, args, kinds=None):
-        """The ``Build`` for these arguments, and each argument's kind."""
-        kinds = kinds or self._kinds(args)
-        concrete, shaped = dispatch.specialisation(list(self._signature.parameters), args, kinds)
-        if not shaped and ((concrete, None) in self._builds):
-            shaped = None  # all numbers: the trace made before any call is this one
-        return self._build(concrete, shaped), kinds
+    # ---- what the dispatch holds ----
+    @property
+    def _parsed(self):
+        return self._dispatch.parsed
 
-    def _kinds(self, args):
-        return [self._kind(name, value) for name, value in zip(self._signature.parameters, args)]
+    @property
+    def _signature(self):
+        return self._dispatch.signature
 
-    def _kind(self, name, value):
-        kind = dispatch.kind_of(value, name in self.wrt)
-        if kind is None:
-            raise dispatch.not_a_number(name, value, self.fun.__qualname__, self._parsed.filename,
-                                        self._parsed.firstlineno)
-        return kind
+    @property
+    def _wrt_positions(self):
+        return self._dispatch.wrt_positions
+
+    @property
+    def _builds(self):
+        """``(ints specialised on, shapes and lengths)`` -> ``Build``."""
+        return self._dispatch.builds
+
+    @property
+    def _cache(self):
+        """Argument types (and the ints specialised on) -> entry."""
+        return self._dispatch.entries
 
     def _make_entry(self, build, kinds, key, args=()):
         """The function calls with these argument kinds run (``dispatch.entry``)."""
@@ -439,13 +385,11 @@ class Gradient(functools.partial):
         """Something the specialisation baked in has changed (a module-level int/bool, a helper
         function rebound, its defaults): trace again — every specialisation, the all-floats one
         the fast call path runs included; the function itself re-read if its code changed."""
-        with self._lock:
-            self._cache.clear()
-            self._shaped.clear()
-            self._builds.clear()
+        with self._dispatch.lock:
+            self._dispatch.clear()
             self._last = None
             if self._parsed.code is not self.fun.__code__:
-                self._parsed = parse_function(self.fun)
+                self._dispatch.parsed = parse_function(self.fun)
             self._trace_default()
             functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self(*args)
@@ -711,7 +655,7 @@ def check_grad(f, *args, wrt=None, step=None, rtol=1e-6, atol=1e-9):
     g = f if isinstance(f, Gradient) else Gradient(f, wrt=wrt)
     fun = g.fun
     params = list(parse_signature(fun).parameters)
-    args = g._bind(args, {})
+    args = g.bind(*args)
     analytic = g(*args)
     analytic = (analytic,) if g._single else tuple(analytic)
     numeric = []

@@ -2,9 +2,10 @@
 
 Takes: the arguments of one call of a gradient (and which parameters are differentiated).
 Returns: each argument's kind (``Number``, ``Int``, ``Sequence``, ``Array``: what a trace depends
-on), the keys the per-signature caches are looked up by, and the entry a specialisation runs:
-its generated function with around it only what its kinds need (ints as floats, module-level
-values read at the call, guards checked, owned arrays). Also ``resolve_wrt``: ``wrt`` -> names.
+on); ``Dispatch``, one gradient's per-signature caches and the call path through them; and the
+entry a specialisation runs: its generated function with around it only what its kinds need
+(ints as floats, module-level values read at the call, guards checked, owned arrays). Also
+``resolve_wrt``: ``wrt`` -> parameter names.
 
 >>> [kind_of(v, differentiated=True).describe() for v in (2.0, 3, [1.0, 2.0])]
 ['a number', 'an int, differentiated as a float', 'a sequence of 2 numbers']
@@ -12,11 +13,13 @@ values read at the call, guards checked, owned arrays). Also ``resolve_wrt``: ``
 Int(value=3)
 """
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ArgumentError, WrtError
+from ..frontend.parse import signature as parse_signature
 from ..primitives.arrays import BroadcastTo
 from ..lower.schedule import walk_lines
 
@@ -210,6 +213,112 @@ def converted(args, kinds, wrt_positions):
     return [k.convert(a, i in wrt_positions) for i, (a, k) in enumerate(zip(args, kinds)) if k.passed]
 
 
+# ---- the per-signature caches ----
+class Dispatch:
+    """One gradient's call path: a call's arguments -> their kinds -> the entry for them, each
+    step cached.
+
+    ``entries``: argument types (and the ints specialised on) -> entry (for arrays and lists,
+    ``by_shape``: one more lookup); ``shaped``: their shapes and lengths -> entry; ``builds``:
+    ``(ints, shapes)`` (see ``specialisation``) -> ``Build``. What runs is the owner's:
+    ``build(concrete, shaped)`` makes a ``Build``, ``entry_for(build, kinds, key, args)`` the
+    function calls of those kinds run, and ``arrays_seen(build, kinds, args)`` hears of each new
+    array signature. ``parsed`` (the parsed function) locates argument errors.
+    """
+
+    def __init__(self, fun, signature, wrt, parsed, build, entry_for, arrays_seen, defaults_read=None):
+        self.fun = fun
+        self.signature = signature
+        self.wrt = wrt
+        self.parsed = parsed
+        self.build = build
+        self.entry_for = entry_for
+        self.arrays_seen = arrays_seen
+        self.defaults_read = defaults_read  # fun's defaults, as ``signature`` has them
+        names = list(signature.parameters)
+        self.nargs = len(names)
+        self.wrt_positions = [names.index(n) for n in wrt]
+        self.may_specialise = tuple(i for i, n in enumerate(names) if n not in wrt)
+        self.entries, self.shaped, self.builds = {}, {}, {}
+        self.lock = threading.Lock()
+
+    def call(self, /, *args, **kwargs):
+        if kwargs or len(args) != self.nargs:
+            args = self.bind(args, kwargs)
+        key = tuple(map(type, args))
+        if self.may_specialise:
+            key += tuple(args[i] for i in self.may_specialise if type(args[i]) in INT_TYPES)
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self._prepare(key, args)
+        # Where Python raises in the reverse pass (d sqrt(x)/dx at 0), the generated code falls
+        # back to IEEE arithmetic itself; an exception of the forward pass is the function's own.
+        return entry(*args)
+
+    def bind(self, args, kwargs):
+        """The arguments in parameter order, defaults applied (as Python now reads them)."""
+        fun = self.fun
+        if fun.__defaults__ is not self.defaults_read[0] or \
+                fun.__kwdefaults__ is not self.defaults_read[1]:  # rebound: as Python now does
+            self.signature = parse_signature(fun)
+            self.defaults_read = (fun.__defaults__, fun.__kwdefaults__)
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{fun.__qualname__}(): {exc}") from None
+        bound.apply_defaults()
+        return tuple(bound.arguments.values())
+
+    def _prepare(self, key, args):
+        """The entry for these argument types: compiled now (once), or a shape dispatcher."""
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None:
+                kinds = self.kinds(args)
+                if any(k.traced is not None for k in kinds):
+                    entry = self.by_shape  # arrays and lists: one more lookup, by shape
+                else:
+                    entry = self.entry_for(*self.spec(args, kinds), key)
+                self.entries[key] = entry
+            return entry
+
+    def by_shape(self, *args):
+        key = tuple(map(shape_key, args))
+        entry = self.shaped.get(key)
+        if entry is None:
+            with self.lock:
+                entry = self.shaped.get(key)
+                if entry is None:
+                    build, kinds = self.spec(args)
+                    entry = self.shaped[key] = self.entry_for(build, kinds, key, args)
+                    self.arrays_seen(build, kinds, args)
+        return entry(*args)
+
+    def spec(self, args, kinds=None):
+        """The ``Build`` for these (bound) arguments, and each argument's kind."""
+        kinds = kinds or self.kinds(args)
+        concrete, shaped = specialisation(list(self.signature.parameters), args, kinds)
+        if not shaped and ((concrete, None) in self.builds):
+            shaped = None  # all numbers: the trace made before any call is this one
+        return self.build(concrete, shaped), kinds
+
+    def kinds(self, args):
+        return [self.kind(name, value) for name, value in zip(self.signature.parameters, args)]
+
+    def kind(self, name, value):
+        kind = kind_of(value, name in self.wrt)
+        if kind is None:
+            raise not_a_number(name, value, self.fun.__qualname__, self.parsed.filename,
+                               self.parsed.firstlineno)
+        return kind
+
+    def clear(self):
+        """Every specialisation forgotten (something one baked in has changed)."""
+        self.entries.clear()
+        self.shaped.clear()
+        self.builds.clear()
+
+
 # ---- the entries calls run ----
 def guardable(build, arrays=None):
     """Whether the generated type guard can serve calls of ``build`` on its own (``arrays``: the
@@ -293,6 +402,6 @@ def resolve_wrt(wrt, parameters, fun):
     return chosen, single or len(chosen) == 1
 
 
-__all__ = ["INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Int", "Number", "Sequence", "converted",
+__all__ = ["INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Dispatch", "Int", "Number", "Sequence", "converted",
            "entry", "guardable", "kind_of", "may_return_views", "not_a_number", "resolve_wrt",
            "shape_key", "specialisation"]
