@@ -72,7 +72,8 @@ def _stage_times(n, module):
 
     from symdiff.ad.reverse import derive
     from symdiff.frontend.parse import parse_function
-    from symdiff.backends.python_code import compile_functions, generate
+    from symdiff.backends.python_code import generate
+    from symdiff.runtime.compiled import compile_functions
     from symdiff.lower.schedule import schedule
     from symdiff.frontend.interpreter import trace
 

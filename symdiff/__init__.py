@@ -6,7 +6,7 @@ for the gradient. See ``grad``, ``value_and_grad``, ``check_grad``, ``emit`` (st
 C source) and ``SymdiffError``.
 """
 
-from .api import Gradient, GradCheck, WrtError, check_grad, grad, value_and_grad
+from .api import Gradient, GradCheck, check_grad, grad, value_and_grad
 from .primitives.user_rules import register, unregister
 from .errors import (
     ArgumentError,
@@ -17,6 +17,7 @@ from .errors import (
     SymdiffError,
     UnknownFunctionError,
     UnsupportedSyntaxError,
+    WrtError,
 )
 from .export import emit
 from .ad.vjp import Hessian, Jacobian, hessian, jacobian

@@ -3,7 +3,8 @@
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 ``Gradient`` that specialises the function on the kinds of its arguments, compiles the generated
 code once per kind, and keeps the call path to one dict lookup. The core is ``build``: parse ->
-frontend.interpreter -> ad.reverse -> lower.schedule -> backends.python_code.
+frontend.interpreter -> ad.reverse -> lower.schedule -> backends.python_code -> runtime.compiled;
+the kinds, caches and guarded entries of a call are ``runtime.dispatch``'s.
 """
 
 import contextlib
@@ -24,17 +25,15 @@ from .explain import display
 from .runtime import stack
 from .explain import chain_rule as explain_stage
 from .ad.reverse import derive
-from .errors import ArgumentError, NestingError, ShapeError, SymdiffError
+from .errors import NestingError, ShapeError, SymdiffError
 from .frontend.parse import parse_function
 from .frontend.parse import signature as parse_signature
-from .backends.python_code import CompiledCode, compile_entry, compile_functions, generate
-from .lower.schedule import schedule, walk_lines
+from .backends.python_code import generate
+from .lower.schedule import schedule
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete, trace
-
-
-class WrtError(SymdiffError, ValueError):
-    """``wrt`` names no parameter of the function."""
-
+from .runtime import dispatch
+from .runtime.dispatch import MISSING, resolve_wrt
+from .runtime.compiled import CompiledCode, IEEEFallback, compile_entry, compile_functions
 
 @dataclass
 class Build:
@@ -168,7 +167,7 @@ def compile_with_fallback(program, lowered, gradient_program, library, aliases, 
     code = generate(lowered, gradient_program, library, aliases, signature=signature,
                     fallbacks=fallbacks)
     compiled = compile_functions(code, constants(program))
-    ieee = _IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
+    ieee = IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
     if fallbacks:
         compiled.namespace[fallbacks["grad"]] = ieee.grad
         compiled.namespace[fallbacks["value_and_grad"]] = ieee.value_and_grad
@@ -203,132 +202,16 @@ def _check_scalar_output(program, with_value):
     )
 
 
-class _IEEEFallback:
-    """The same schedule printed for numpy and run on float64 scalars: inf/nan, never an exception.
-
-    Compiled on first use only (at a singularity such as d sqrt(x)/dx at 0).
-    """
-
-    def __init__(self, lowered, gradient_program, aliases, names, signature=None):
-        self._args = (lowered, gradient_program, "numpy", aliases, signature)
-        self._names = names
-        self._functions = None
-
-    def _compiled(self):
-        if self._functions is None:
-            compiled = compile_functions(generate(*self._args, ieee=True), self._names)
-            self._functions = compiled.grad, compiled.value_and_grad
-        return self._functions
-
-    def grad(self, *args):
-        with np.errstate(all="ignore"):
-            result = self._compiled()[0](*[np.float64(a) for a in args])
-        return _floats(result)
-
-    def value_and_grad(self, *args):
-        with np.errstate(all="ignore"):
-            value, gradient = self._compiled()[1](*[np.float64(a) for a in args])
-        return float(value), _floats(gradient)
-
-
-def _floats(result):
-    return tuple(float(r) for r in result) if isinstance(result, tuple) else float(result)
-
-
-def _resolve_wrt(wrt, parameters, fun):
-    """Parameter names to differentiate, and whether one value (not a tuple) is returned."""
-    names = list(parameters)
-    if wrt is None:
-        return names, len(names) == 1
-    single = not isinstance(wrt, (tuple, list))
-    items = [wrt] if single else list(wrt)
-    if not items:
-        raise WrtError(f"wrt=() names no parameter of {fun.__qualname__!r}")
-    chosen = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, (str, int)):
-            raise TypeError(f"wrt must be a parameter name, a position or a tuple of them, not {item!r}")
-        if isinstance(item, int):
-            if not -len(names) <= item < len(names):
-                raise WrtError(
-                    f"wrt={item} is out of range: {fun.__qualname__!r} has {len(names)} "
-                    f"parameter(s) {tuple(names)}"
-                )
-            item = names[item]
-        elif item not in names:
-            raise WrtError(
-                f"wrt={item!r} names no parameter of {fun.__qualname__!r}; its parameters are "
-                f"{tuple(names)}"
-            )
-        if item in chosen:
-            raise WrtError(f"wrt names {item!r} twice")
-        chosen.append(item)
-    return chosen, single or len(chosen) == 1
-
-
-_SCALAR_TYPES = (float, int, bool, np.floating, np.integer, np.bool_)
-_INT_TYPES = frozenset({int, bool, np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
-                        np.uint16, np.uint32, np.uint64})
-_SEQUENCE_TYPES = frozenset({np.ndarray, list, tuple})
-
-
-class _Missing:
-    """An argument left out of a call (its default applies)."""
-
-    def __repr__(self):
-        return "<missing>"
-
-
-_MISSING = _Missing()
-
-
 def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
     raise RuntimeError("Gradient is not set up")
-
-
-def _may_return_views(build):
-    """Whether a gradient may come back as a read-only broadcast view (then it is copied)."""
-    from .primitives.arrays import BroadcastTo
-
-    wanted = {g for g in build.schedule.gradients if g.is_Symbol}
-    for line in walk_lines(build.schedule.lines):
-        if line.target in wanted and line.expr.atoms(BroadcastTo):
-            return True
-    return False
-
-
-def _shape_key(value):
-    """What a specialisation depends on, for one argument of an array/list call."""
-    kind = type(value)
-    if kind is np.ndarray:
-        return (value.shape, value.dtype)
-    if kind is list or kind is tuple:
-        return (kind, len(value))
-    if kind in _INT_TYPES:
-        return (kind, value)
-    return kind
-
-
-def _as_float(value, kind, differentiated):
-    """A differentiated int argument as float, a differentiated int or bool array as float64, the
-    ints of a differentiated list or tuple as floats; float arrays keep their dtype (float32 in,
-    float32 gradient, as numpy computes it)."""
-    if kind == "int":
-        return float(value)
-    if differentiated and isinstance(kind, tuple) and kind[0] == "array" and value.dtype.kind in "biu":
-        return value.astype(np.float64)
-    if differentiated and isinstance(kind, tuple) and kind[0] == "sequence" and any(
-            type(v) is not float for v in value):  # [1, 2]: a float64 gradient, as for an int array
-        return type(value)(float(v) if isinstance(v, (int, np.integer)) else v for v in value)
-    return value
 
 
 class Gradient(functools.partial):
     """The gradient of a Python function, compiled from its source.
 
     It is a ``functools.partial`` of the generated code (plus a type check): calling it costs what
-    calling the generated function costs. Other argument kinds go through ``_call``, which picks
-    (and compiles, once) the specialisation for them.
+    calling the generated function costs. Other argument kinds go through its dispatch
+    (``runtime.dispatch.Dispatch``), which picks (and compiles, once) the specialisation for them.
 
     >>> import math
     >>> @grad
@@ -375,21 +258,19 @@ class Gradient(functools.partial):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self._with_value = with_value
-        self._parsed = parse_function(fun)
-        self._signature = parse_signature(fun)
-        self.wrt, self._single = _resolve_wrt(wrt, self._signature.parameters, fun)
-        self._nargs = len(self._signature.parameters)
-        names = list(self._signature.parameters)
-        self._positions = {name: i for i, name in enumerate(names)}
-        self._wrt_positions = [self._positions[n] for n in self.wrt]
-        self._may_specialise = tuple(i for i, n in enumerate(names) if n not in self.wrt)
-        self._cache = {}  # argument types (and specialised ints) -> entry
-        self._shaped = {}  # ... and array shapes / list lengths -> entry
-        self._builds = {}
-        self._lock = threading.Lock()
+        parsed = parse_function(fun)
+        signature = parse_signature(fun)
+        self.wrt, self._single = resolve_wrt(wrt, signature.parameters, fun)
+        self._dispatch = self._dispatcher(fun, parsed, signature,
+                                          (fun.__defaults__, fun.__kwdefaults__))
+        self._call = self._dispatch.call
         self._last = None
-        self._defaults_read = (fun.__defaults__, fun.__kwdefaults__)  # as self._signature has them
         self._trace_default()
+
+    def _dispatcher(self, fun, parsed, signature, defaults_read=None):
+        """The per-signature caches and the call path through them (``dispatch.Dispatch``)."""
+        return dispatch.Dispatch(fun, signature, self.wrt, parsed, self._build, self._make_entry,
+                                 self._install_fast_entry, defaults_read)
 
     def _trace_default(self):
         """The all-floats trace, made before any call (over symbols: errors show at decoration)."""
@@ -408,16 +289,9 @@ class Gradient(functools.partial):
         self._inner = inner
         self.fun = inner
         self._with_value = with_value
-        self._parsed = inner._parsed
-        self._signature = inner._signature
-        self.wrt, self._single = _resolve_wrt(wrt, self._signature.parameters, inner.fun)
-        self._nargs = len(self._signature.parameters)
-        names = list(self._signature.parameters)
-        self._positions = {name: i for i, name in enumerate(names)}
-        self._wrt_positions = [self._positions[n] for n in self.wrt]
-        self._may_specialise = tuple(i for i, n in enumerate(names) if n not in self.wrt)
-        self._cache, self._shaped, self._builds = {}, {}, {}
-        self._lock = threading.Lock()
+        self.wrt, self._single = resolve_wrt(wrt, inner._signature.parameters, inner.fun)
+        self._dispatch = self._dispatcher(inner, inner._parsed, inner._signature)
+        self._call = self._dispatch.call
         self._last = None
         self._default = None
         self._deferred = inner._deferred
@@ -430,15 +304,12 @@ class Gradient(functools.partial):
         function of arrays is called with), instead of the all-floats trace made up front.
         """
         build = build or self._default
-        if type(self) is not Gradient or build is None or build.program.externals \
-                or any(g.kind != "identity" for g in build.program.guards) \
-                or build.program.concrete \
-                or (build.program.shapes and not arrays) or _may_return_views(build):
+        if type(self) is not Gradient or build is None or not dispatch.guardable(build, arrays):
             return self._call
         names = list(self._signature.parameters)
-        missing = _MISSING
+        missing = MISSING
 
-        def dispatch(*args):
+        def by_kinds(*args):
             given = {n: a for n, a in zip(names, args) if a is not missing}
             return self._call(**given)
 
@@ -446,71 +317,32 @@ class Gradient(functools.partial):
             return self._ieee(args)
 
         kind = "value_and_grad" if self._with_value else "grad"
-        return compile_entry(build, kind, dispatch, ieee, missing, arrays)
-
-    def _call(self, /, *args, **kwargs):
-        if kwargs or len(args) != self._nargs:
-            args = self._bind(args, kwargs)
-        key = tuple(map(type, args))
-        if self._may_specialise:
-            key += tuple(args[i] for i in self._may_specialise if type(args[i]) in _INT_TYPES)
-        entry = self._cache.get(key)
-        if entry is None:
-            entry = self._prepare(key, args)
-        # Where Python raises in the reverse pass (d sqrt(x)/dx at 0), the generated code falls
-        # back to IEEE arithmetic itself; an exception of the forward pass is the function's own.
-        return entry(*args)
+        return compile_entry(build, kind, by_kinds, ieee, missing, arrays)
 
     def _ieee(self, args):
-        build, kinds = self._spec(args)
-        args = [float(a) if k == "int" else a for a, k in zip(args, kinds) if k != "concrete"]
+        build, kinds = self._dispatch.spec(args)
+        args = [k.convert(a, False) for a, k in zip(args, kinds) if k.passed]
         args += [e.read() for e in build.program.externals]
         if self._with_value:
             return build.ieee.value_and_grad(*args)
         return build.ieee.grad(*args)
 
-    def _bind(self, args, kwargs):
-        fun = self.fun
-        if fun.__defaults__ is not self._defaults_read[0] or \
-                fun.__kwdefaults__ is not self._defaults_read[1]:  # rebound: as Python now does
-            self._signature = parse_signature(fun)
-            self._defaults_read = (fun.__defaults__, fun.__kwdefaults__)
-        try:
-            bound = self._signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{self.fun.__qualname__}(): {exc}") from None
-        bound.apply_defaults()
-        return tuple(bound.arguments.values())
+    def bind(self, *args, **kwargs):
+        """A call's arguments in parameter order, defaults applied, as the gradient receives them.
 
-    def _prepare(self, key, args):
-        """The entry for these argument types: compiled now (once), or a shape dispatcher."""
-        with self._lock:
-            entry = self._cache.get(key)
-            if entry is None:
-                kinds = self._kinds(args)
-                if any(isinstance(k, tuple) for k in kinds):
-                    entry = self._by_shape  # arrays and lists: one more lookup, by shape
-                else:
-                    entry = self._make_entry(*self._spec(args, kinds), key)
-                self._cache[key] = entry
-            return entry
+        >>> grad(lambda x, y=2.0: x * y).bind(3.0)
+        (3.0, 2.0)
+        """
+        return self._dispatch.bind(args, kwargs)
 
-    def _by_shape(self, *args):
-        key = tuple(map(_shape_key, args))
-        entry = self._shaped.get(key)
-        if entry is None:
-            with self._lock:
-                entry = self._shaped.get(key)
-                if entry is None:
-                    build, kinds = self._spec(args)
-                    entry = self._shaped[key] = self._make_entry(build, kinds, key, args)
-                    self._install_fast_entry(build, kinds, args)
-        return entry(*args)
+    def build_for(self, *args, **kwargs):
+        """The ``Build`` a call with these arguments runs (every stage's result): traced and
+        compiled on first use, once per kind of arguments (types, shapes, lengths, int values)."""
+        return self._dispatch.spec(self._dispatch.bind(args, kwargs))[0]
 
     def _install_fast_entry(self, build, kinds, args):
         """The first array signature: calls with the same shapes skip the dispatch from now on."""
-        if self.func != self._call or any(k not in ("scalar",) and not (
-                isinstance(k, tuple) and k[0] == "array") for k in kinds):
+        if self.func != self._call or not all(k.fast for k in kinds):
             return
         if any(isinstance(a, np.ndarray) and a.dtype.kind != "f" for a in args):
             return
@@ -520,102 +352,44 @@ class Gradient(functools.partial):
         if entry != self._call:
             functools.partial.__setstate__(self, (entry, (), None, self.__dict__))
 
-    def _spec(self, args, kinds=None):
-        """The ``Build`` for these arguments, and each argument's kind."""
-        kinds = kinds or self._kinds(args)
-        names = list(self._signature.parameters)
-        concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if k == "concrete")
-        shaped = tuple((names[i], k) for i, k in enumerate(kinds) if isinstance(k, tuple))
-        if not shaped and ((concrete, None) in self._builds):
-            shaped = None  # all numbers: the trace made before any call is this one
-        return self._build(concrete, shaped), kinds
+    # ---- what the dispatch holds ----
+    @property
+    def _parsed(self):
+        return self._dispatch.parsed
 
-    def _kinds(self, args):
-        return [self._kind(name, value) for name, value in zip(self._signature.parameters, args)]
+    @property
+    def _signature(self):
+        return self._dispatch.signature
 
-    def _kind(self, name, value):
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind not in "biuf":
-                raise self._bad_argument(name, value)
-            if value.ndim == 0:
-                return "scalar"
-            return ("array", value.shape)
-        if isinstance(value, _SCALAR_TYPES):
-            if type(value) in _INT_TYPES:
-                return "int" if name in self.wrt else "concrete"
-            return "scalar"
-        if isinstance(value, (list, tuple)):
-            if not all(isinstance(v, _SCALAR_TYPES) and not isinstance(v, (complex, np.complexfloating))
-                       for v in value):
-                raise self._bad_argument(name, value)
-            return ("sequence", len(value))
-        raise self._bad_argument(name, value)
+    @property
+    def _wrt_positions(self):
+        return self._dispatch.wrt_positions
 
-    def _bad_argument(self, name, value):
-        if isinstance(value, (complex, np.complexfloating)) or (
-            isinstance(value, np.ndarray) and value.dtype.kind == "c"
-        ):
-            what = "a complex number; symdiff differentiates real functions"
-        elif value is None:
-            what = "None"
-        elif isinstance(value, str):
-            what = f"the string {value!r}"
-        elif isinstance(value, (list, tuple)):
-            what = f"a {type(value).__name__} that holds something other than real numbers"
-        elif isinstance(value, np.ndarray):
-            what = f"an array of dtype {value.dtype}"
-        else:
-            what = f"a {type(value).__name__}"
-        return ArgumentError(
-            f"argument {name!r} of {self.fun.__qualname__} is {what}, not a real number",
-            filename=self._parsed.filename, lineno=self._parsed.firstlineno,
-            hint="pass floats or ints, numpy arrays of them, or lists/tuples of them",
-        )
+    @property
+    def _builds(self):
+        """``(ints specialised on, shapes and lengths)`` -> ``Build``."""
+        return self._dispatch.builds
+
+    @property
+    def _cache(self):
+        """Argument types (and the ints specialised on) -> entry."""
+        return self._dispatch.entries
 
     def _make_entry(self, build, kinds, key, args=()):
-        """The function calls with these argument kinds run: the generated code, and around it
-        only what these kinds need (int -> float, module-level values, guards, owned arrays)."""
+        """The function calls with these argument kinds run (``dispatch.entry``)."""
         fn = build.value_and_grad_fn if self._with_value else build.grad_fn
-        externals = build.program.externals
-        guards = build.program.guards
-        wrt = set(self._wrt_positions)
-        convert = any(k in ("int", "concrete") for k in kinds) or any(
-            i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args)) \
-            or any(i in wrt and isinstance(k, tuple) and k[0] == "sequence" for i, k in enumerate(kinds))
-        arrays = any(isinstance(k, tuple) for k in kinds)
-        if not externals and not convert and not guards:
-            if not arrays:
-                return fn
-            shape_result = self._shape_result
-            return lambda *args: shape_result(fn(*args))
-
-        def entry(*args):
-            if guards and not all(g.holds() for g in guards):
-                return self._rebuild(key, build, args)
-            if convert:
-                args = [_as_float(a, k, i in wrt) for i, (a, k) in enumerate(zip(args, kinds))
-                        if k != "concrete"]
-            if externals:
-                result = fn(*args, *[e.read() for e in externals])
-            else:
-                result = fn(*args)
-            if arrays:
-                result = self._shape_result(result)
-            return result
-
-        return entry
+        return dispatch.entry(fn, build, kinds, args, self._wrt_positions,
+                              lambda args: self._rebuild(key, build, args), self._shape_result)
 
     def _rebuild(self, key, stale, args):
         """Something the specialisation baked in has changed (a module-level int/bool, a helper
         function rebound, its defaults): trace again — every specialisation, the all-floats one
         the fast call path runs included; the function itself re-read if its code changed."""
-        with self._lock:
-            self._cache.clear()
-            self._shaped.clear()
-            self._builds.clear()
+        with self._dispatch.lock:
+            self._dispatch.clear()
             self._last = None
             if self._parsed.code is not self.fun.__code__:
-                self._parsed = parse_function(self.fun)
+                self._dispatch.parsed = parse_function(self.fun)
             self._trace_default()
             functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self(*args)
@@ -881,7 +655,7 @@ def check_grad(f, *args, wrt=None, step=None, rtol=1e-6, atol=1e-9):
     g = f if isinstance(f, Gradient) else Gradient(f, wrt=wrt)
     fun = g.fun
     params = list(parse_signature(fun).parameters)
-    args = g._bind(args, {})
+    args = g.bind(*args)
     analytic = g(*args)
     analytic = (analytic,) if g._single else tuple(analytic)
     numeric = []

@@ -68,6 +68,10 @@ class ArgumentError(SymdiffError, TypeError):
     """An argument passed to a gradient is not something symdiff can differentiate at."""
 
 
+class WrtError(SymdiffError, ValueError):
+    """``wrt`` names no parameter of the function."""
+
+
 class ExportError(SymdiffError, ValueError):
     """A gradient that cannot be written in the requested language (or an unknown language)."""
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .explain import chain_rule as explain
-from .api import Gradient, _resolve_wrt, build
+from .api import Gradient, build
 from .backends.c_arrays import c_array_source
 from .backends.c_code import c_source
 from .errors import ExportError, SymdiffError
@@ -21,6 +21,7 @@ from .frontend.parse import signature as parse_signature
 from .backends.python_code import generate
 from .backends.safe_text import printable
 from .frontend.interpreter import NeedsConcrete
+from .runtime.dispatch import resolve_wrt
 
 LANGUAGES = ("python", "c")
 
@@ -48,7 +49,7 @@ def emit(f, wrt=None, language="python", path=None, args=None):
     else:
         fun = f
     parsed = parse_function(fun)
-    wrt_names, _ = _resolve_wrt(wrt, parse_signature(fun).parameters, fun)
+    wrt_names, _ = resolve_wrt(wrt, parse_signature(fun).parameters, fun)
     if language == "c" and args is not None and any(_is_array(a) for a in args):
         text = _c_arrays(fun, parsed, wrt_names, tuple(args))
     else:
@@ -76,8 +77,8 @@ def _emit(fun, parsed, wrt_names, language, args):
     shapes = None
     if args is not None:
         gradient = Gradient(fun, wrt=wrt_names)
-        args = gradient._bind(tuple(args), {})
-        built, _ = gradient._spec(args)
+        args = gradient.bind(*args)
+        built = gradient.build_for(*args)
         if language == "python":
             shapes = _shape_check(fun, wrt_names, args, built)
     else:
@@ -262,7 +263,7 @@ def _shape_check(fun, wrt_names, args, built):
                   if name in arrays else a for name, a in zip(names, args)]
         try:
             gradient = Gradient(fun, wrt=wrt_names)
-            other, _ = gradient._spec(gradient._bind(tuple(bumped), {}))
+            other = gradient.build_for(*bumped)
             same = _text(other) == reference
         except (SymdiffError, NeedsConcrete, ValueError, IndexError):
             same = False

@@ -11,7 +11,8 @@ import symdiff
 from symdiff import ExportError, demo, emit, grad, value_and_grad
 from symdiff.api import build
 from symdiff.frontend.parse import parse_function
-from symdiff.backends.python_code import compile_functions, generate
+from symdiff.backends.python_code import generate
+from symdiff.runtime.compiled import compile_functions
 
 from . import corpus
 from .corpus import CORPUS

@@ -21,6 +21,7 @@ from ..ir import Branch, Merge, Program, Statement
 
 from ..lower.schedule import schedule
 from ..frontend.interpreter import trace
+from ..runtime.dispatch import converted
 
 
 @undistributed
@@ -191,13 +192,11 @@ class Jacobian(Gradient):
         count = math.prod(shape) if shape else 1
         single = len(self.wrt) == 1
         wrt = set(self._wrt_positions)
-        from ..api import _as_float
 
         def entry(*args):
             if guards and not all(g.holds() for g in guards):
                 return self._rebuild(key, build, args)
-            args = [_as_float(a, k, i in wrt) for i, (a, k) in enumerate(zip(args, kinds))
-                    if k != "concrete"]
+            args = converted(args, kinds, wrt)
             args += [e.read() for e in externals]
             rows = []
             for i in range(count):

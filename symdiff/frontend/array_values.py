@@ -152,7 +152,7 @@ class ArrayValues:
 
     def as_array(self, value, node):
         if isinstance(value, (tuple, list)):
-            return numpy_calls._array(self, node, [value], {})
+            return numpy_calls.handler_for(np.array)(self, node, [value], {})
         if isinstance(value, np.ndarray):
             return self.constant(value)
         self.require_number(value, node)

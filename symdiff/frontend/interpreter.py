@@ -260,7 +260,7 @@ class Tracer(ControlFlow, ArrayValues):
                 raise located(ShapeError, f"{self.fun.__name__!r} returns an empty {type(value).__name__}",
                               self.parsed, node, hint="return at least one number")
             self.current = node
-            value = self._flat_outputs(value, node) or numpy_calls._array(self, node, [list(value)], {})
+            value = self._flat_outputs(value, node) or numpy_calls.handler_for(np.array)(self, node, [list(value)], {})
             if isinstance(value, np.ndarray):
                 value = self.constant(value)
         if isinstance(value, (tuple, list)):
@@ -301,11 +301,11 @@ class Tracer(ControlFlow, ArrayValues):
             part = self.as_array(part, node)
             shape = self.shape(part)
             if not shape:
-                part = numpy_calls._join("stack")(self, node, [[part]], {})
+                part = numpy_calls.handler_for(np.stack)(self, node, [[part]], {})
             elif len(shape) > 1:
-                part = numpy_calls._reshape(self, node, [part, -1], {})
+                part = numpy_calls.handler_for(np.reshape)(self, node, [part, -1], {})
             flat.append(part)
-        return numpy_calls._join("concatenate")(self, node, [flat], {})
+        return numpy_calls.handler_for(np.concatenate)(self, node, [flat], {})
 
     def _name_output(self, value, node):
         if value.is_Atom:
