@@ -6,14 +6,14 @@ import pytest
 import sympy
 
 from symdiff.primitives import nodes
-from symdiff.primitives import scalar as functions
+from symdiff.primitives import registry
 from symdiff.primitives import sympy_functions as primitives
 from symdiff.ad.reverse import SharedTies, _PowerOfSymbols
 
 
 def _function_classes():
     classes = set()
-    for _, rule in functions._TABLE.values():
+    for rule in registry.records():
         build = rule.build
         if isinstance(build, type) and issubclass(build, sympy.Function):
             classes.add(build)

@@ -25,7 +25,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from ..primitives.arrays import ScatterItems, format_key, shape_of
 from ..errors import SymdiffError
-from ..primitives.sympy_functions import LogAddExp, LogAddExp2, RealCbrt
+from ..primitives import registry
 from ..primitives.faithful import may_raise
 from .safe_text import python_comment, python_docstring
 from ..lower.schedule import IfBlock, Line, inline_single_use, walk_lines
@@ -253,6 +253,14 @@ class _Printing(SumsAsDifferences):
         self.dtype_name = None  # the name holding the array parameters' dtype (None: float64)
         self.dtype_used = False  # whether the printed code reads it (then it is defined first)
 
+    def _print(self, expr, **kwargs):
+        """A function whose registry record names it for this code (``math.cbrt``, ``numpy.cbrt``):
+        called by that name; anything else as the printer's own rules say."""
+        name = registry.printed_name(type(expr), self.library)
+        if name is not None:
+            return f"{self._module_format(name)}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print(expr, **kwargs)
+
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
         if module in ("math", "numpy") and rest:
@@ -300,10 +308,6 @@ class _Printing(SumsAsDifferences):
             return f"{self._helper('_pow')}({self._print(base)}, {self._print(exponent)})"
         return None
 
-    def _print_Hypot(self, expr):
-        args = ", ".join(self._print(a) for a in expr.args)
-        return f"{self._module_format(self.library + '.hypot')}({args})"
-
     def _print_NormRoot(self, expr):
         return self._print(sympy.sqrt(expr.args[0]))
 
@@ -347,15 +351,6 @@ class _Printing(SumsAsDifferences):
         if order.is_Integer and order > 0:
             return f"{self._helper('_polygamma')}({int(order)}, {self._print(arg)})"
         return self._print_not_supported(expr)
-
-    def _print_LogAddExp(self, expr):
-        return f"{self._module_format('numpy.logaddexp')}({', '.join(map(self._print, expr.args))})"
-
-    def _print_LogAddExp2(self, expr):
-        return f"{self._module_format('numpy.logaddexp2')}({', '.join(map(self._print, expr.args))})"
-
-    def _print_RealCbrt(self, expr):
-        return f"{self._module_format('numpy.cbrt')}({self._print(expr.args[0])})"
 
     # ---- structural array operations (arrays.py); operands are names after scheduling ----
     def _np(self, name):
@@ -1392,4 +1387,4 @@ class _Anchor:
     """Lives exactly as long as the generated functions (their globals hold it)."""
 
 
-__all__ = ["GeneratedCode", "LogAddExp", "LogAddExp2", "RealCbrt", "compile_functions", "generate"]
+__all__ = ["GeneratedCode", "compile_functions", "generate"]

@@ -32,6 +32,7 @@ from ..primitives import scalar as functions
 from ..primitives import nodes
 
 from ..primitives import numpy_calls
+from ..primitives import registry
 
 from ..primitives import signs
 
@@ -45,7 +46,6 @@ from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arit
 from .signatures import rule_arguments
 from ..primitives.sympy_functions import CopySign
 from ..primitives.builtin_calls import LIST_METHODS
-from ..primitives.builtin_calls import STRUCTURAL as _STRUCTURAL
 from ..ir import External, Guard, Param, Program, Statement
 from .values import describe_value as _describe_value
 from .values import is_number, is_symbolic, to_sympy
@@ -838,25 +838,27 @@ class Tracer(ControlFlow, ArrayValues):
             if keyword.arg is None:
                 raise self.unsupported(keyword.value, "a '**' argument", hint="pass the arguments by name")
             kwargs[keyword.arg] = self.eval(keyword.value)
-        structural = _STRUCTURAL.get(id(func))
-        if structural is not None and structural[0] is func:
-            return structural[1](self, node, args, kwargs)
+        record = registry.lookup(func)  # the one table of supported callables
+        if record is not None:
+            return self._call_primitive(record, func, args, kwargs, node)
         if isinstance(func, _Method):
             return func.handler(self, node, [func.array, *args], kwargs)
-        array_handler = numpy_calls.handler_for(func)
-        if array_handler is not None:
-            self.libraries.add("numpy")
-            self._note_numbers(array_handler, args, kwargs, node)
-            return array_handler(self, node, args, kwargs)
-        rule = functions.rule_for(func)
-        if rule is not None:
-            return self.keep_shape(self._call_rule(rule, func, args, kwargs, node), *args)
         if isinstance(func, LocalFunction):
             return self._inline(func.node, func.frame.parsed, None, func.frame, args, kwargs, node,
                                 func.name, (func.defaults, func.kw_defaults))
         if isinstance(func, types.FunctionType):
             return self._call_python(func, args, kwargs, node)
         raise self.unknown_function(node, func, name)
+
+    def _call_primitive(self, record, func, args, kwargs, node):
+        """A call of a supported callable, by its record's kind (``registry.KINDS``)."""
+        if record.kind == "structural":
+            return record.handler(self, node, args, kwargs)
+        if record.kind == "array":
+            self.libraries.add("numpy")
+            self._note_numbers(record.handler, args, kwargs, node)
+            return record.handler(self, node, args, kwargs)
+        return self.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
 
     def _note_numbers(self, entry, args, kwargs, node):
         """Record a numpy function that is not elementwise (``np.sum``, ``np.dot``, ``np.shape``)
