@@ -31,9 +31,6 @@ from dataclasses import dataclass, field
 KINDS = ("structural", "array", "function")
 # Where the generated code runs: the printers' targets.
 TARGETS = ("math", "numpy", "c")
-# Which record answers for a callable known to several layers: structural and array handling
-# first, then functions added with symdiff.register, then the built-in functions.
-_LAYERS = ("structural", "array", "user", "function")
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +79,8 @@ class Primitive:
 
 
 # id(callable) -> {layer: (callable, record)}; the callable is kept so that an id reused by a
-# later object never answers for it.
+# later object never answers for it. Layers: "structural", "array", "user" (symdiff.register),
+# "function"; lookup asks them in that order (a helper's mark before "user").
 _BY_ID = {}
 _BY_HELPER = {}  # "__symdiff_helper__" mark -> record
 _NAMES = {}  # SymPy class -> {target: printed name}
@@ -108,19 +106,12 @@ def add(record, replace=False):
             layers[layer] = (func, record)
             if held is not None and held[1] in _ORDER and not _holds(held[1]):
                 _ORDER.remove(held[1])  # registered again: the record it replaces is gone
+    if record.callables and not _holds(record):
+        return record  # a second entry for a callable (an alias): the first one stands
     if record.helper is not None:
         _BY_HELPER[record.helper] = record
-    cls = record.function_class
-    if cls is not None:
-        names = _NAMES.setdefault(cls, {})
-        for target, name in record.printed.items():
-            if replace:
-                names[target] = name
-            else:
-                names.setdefault(target, name)
-        if record.formula is not None and (replace or cls not in _FORMULAS):
-            _FORMULAS[cls] = (record.formula, record.latex or rf"\operatorname{{{record.formula}}}")
     _ORDER.append(record)
+    _index(record.function_class, newest_first=replace)
     return record
 
 
@@ -143,10 +134,27 @@ def remove(record):
         del _BY_HELPER[record.helper]
     if record in _ORDER:
         _ORDER.remove(record)
-    cls = record.function_class
-    if cls is not None and not any(r.function_class is cls for r in _ORDER):
-        _NAMES.pop(cls, None)
-        _FORMULAS.pop(cls, None)
+    _index(record.function_class)
+
+
+def _index(cls, newest_first=False):
+    """The printed and formula names of the SymPy class ``cls`` from the records that build it:
+    the first to name a target names it (``newest_first``: the newest, a record that replaces)."""
+    if cls is None:
+        return
+    names, formula = {}, None
+    building = [r for r in _ORDER if r.function_class is cls]
+    for r in reversed(building) if newest_first else building:
+        for target, name in r.printed.items():
+            names.setdefault(target, name)
+        if formula is None and r.formula is not None:
+            formula = (r.formula, r.latex or rf"\operatorname{{{r.formula}}}")
+    _NAMES.pop(cls, None)
+    _FORMULAS.pop(cls, None)
+    if names:
+        _NAMES[cls] = names
+    if formula is not None:
+        _FORMULAS[cls] = formula
 
 
 def lookup(func):
