@@ -531,10 +531,6 @@ class _Printing(SumsAsDifferences):
             return f"{self._module_format('numpy.where')}({a} == {b}, 1.0, 0.0)"
         return f"(1.0 if {a} == {b} else 0.0)"
 
-    def _print_CopySign(self, expr):
-        args = ", ".join(self._print(a) for a in expr.args)
-        return f"{self._module_format(self.library + '.copysign')}({args})"
-
     def _print_Floor(self, expr):
         return self._step("floor", expr)
 
@@ -733,18 +729,6 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         for arg in args[1:]:
             text = f"{self._module_format(name)}({text}, {self._print(arg)})"
         return text
-
-    def _print_loggamma(self, expr):
-        return f"{self._module_format('math.lgamma')}({self._print(expr.args[0])})"
-
-    def _print_gamma(self, expr):
-        return f"{self._module_format('math.gamma')}({self._print(expr.args[0])})"
-
-    def _print_erf(self, expr):
-        return f"{self._module_format('math.erf')}({self._print(expr.args[0])})"
-
-    def _print_erfc(self, expr):
-        return f"{self._module_format('math.erfc')}({self._print(expr.args[0])})"
 
 
 def _ufunc_operands(name, expr):

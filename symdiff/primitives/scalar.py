@@ -58,10 +58,14 @@ _MATH = [
      dict(sympy_class=Hypot, printed={"math": "math.hypot", "numpy": "numpy.hypot", "c": "hypot"})),
     # ---- piecewise ----
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc),
-    ("copysign", CopySign, (2,)),
+    ("copysign", CopySign, (2,), (), dict(printed={"math": "math.copysign"})),
     # ---- other ----
     ("fabs", sympy.Abs),
-    ("erf", sympy.erf), ("erfc", sympy.erfc), ("gamma", sympy.gamma), ("lgamma", sympy.loggamma),
+    # numpy has no erf, erfc, gamma, lgamma: numpy code calls math's
+    ("erf", sympy.erf, (1,), (), dict(printed={"numpy": "math.erf"})),
+    ("erfc", sympy.erfc, (1,), (), dict(printed={"numpy": "math.erfc"})),
+    ("gamma", sympy.gamma, (1,), (), dict(printed={"numpy": "math.gamma"})),
+    ("lgamma", sympy.loggamma, (1,), (), dict(printed={"numpy": "math.lgamma"})),
     # ---- on ints only: evaluated when the arguments are known (loop counters, constants) ----
     ("factorial", None), ("comb", None, (2,)), ("perm", None, (1, 2)), ("isqrt", None),
     ("gcd", None, tuple(range(9))), ("lcm", None, tuple(range(9))),
@@ -96,7 +100,7 @@ _NUMPY = [
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", _round, (1, 2), (1,)),
     ("around", _round, (1, 2), (1,)), ("rint", Round),
     ("maximum", sympy.Max, (2,)), ("minimum", sympy.Min, (2,)), ("fmax", sympy.Max, (2,)),
-    ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,)),
+    ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,), (), dict(printed={"numpy": "numpy.copysign"})),
     ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
     ("radians", lambda x: x * sympy.pi / 180), ("degrees", lambda x: x * 180 / sympy.pi),
 ]
