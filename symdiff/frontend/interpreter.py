@@ -101,7 +101,7 @@ class Frame:
         return self.parsed.filename
 
 
-# Modules whose attributes are the library symdiff knows (primitives/scalar.py), not a user's values.
+# Modules whose attributes are the library symdiff knows (primitives/registry.py), not a user's values.
 _LIBRARY_MODULES = frozenset({"math", "cmath", "numpy", "scipy", "sympy", "builtins", "operator"})
 
 _BINOPS = {
