@@ -67,6 +67,9 @@ def test_structural_array_and_user_calls_are_records_too():
     assert registry.lookup(np.sum).kind == "array"
     assert registry.lookup(math.sin).build is sympy.sin
     assert registry.lookup(object()) is None
+    assert registry.method("list", "append").kind == "structural"
+    assert registry.method("array", "sum").handler is not None
+    assert registry.method("array", "append") is None and registry.method("list", "sum") is None
 
     def softsign(x):
         return x / (1 + abs(x))

@@ -5,8 +5,8 @@ Takes: a call to ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``lis
 list the function builds (``append``, ``extend``, ``insert``, ``pop``, ``reverse``, ``clear``,
 ``copy``). Returns: the value — concrete (a range, a length, a list of items to loop over) or
 symbolic (``Min``/``Max``, a sum, a truncation). Each handler is ``handler(tracer, node, args,
-kwargs)``, each builtin one ``registry`` record of kind "structural"; ``LIST_METHODS`` maps a list
-method's name to its handler.
+kwargs)``; each builtin and each list method is one ``registry`` record of kind "structural"
+(a method's handler takes the list first).
 
 Lists are the tracer's own Python lists of values: loops are unrolled, so every index is a known
 int and a list method does to the traced list exactly what it does in Python.
@@ -196,12 +196,14 @@ def _list_method(name, indices=(), iterable=False):
     return call
 
 
-LIST_METHODS = {
-    "append": _list_method("append"),
-    "extend": _list_method("extend", iterable=True),
-    "insert": _list_method("insert", indices=(0,)),
-    "pop": _list_method("pop", indices=(0,)),
-    "reverse": _list_method("reverse"),
-    "clear": _list_method("clear"),
-    "copy": _list_method("copy"),
-}
+_LIST_METHODS = [
+    ("append", _list_method("append")),
+    ("extend", _list_method("extend", iterable=True)),
+    ("insert", _list_method("insert", indices=(0,))),
+    ("pop", _list_method("pop", indices=(0,))),
+    ("reverse", _list_method("reverse")),
+    ("clear", _list_method("clear")),
+    ("copy", _list_method("copy")),
+]
+for _name, _handler in _LIST_METHODS:
+    registry.add(Primitive(f"list.{_name}", kind="structural", handler=_handler, method=("list", _name)))

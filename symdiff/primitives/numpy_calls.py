@@ -10,8 +10,8 @@ for functions, a stub's for array methods), so ``np.clip(x, a_min=0.1, a_max=1.1
 ``x.sum(axis=0)`` mean what they mean in numpy; a parameter symdiff does not implement, given
 anything but its default, is a located error. A handler is ``handler(tracer, node, p, name)``,
 ``p`` the bound ``{parameter: value}``; an entry is called ``entry(tracer, node, args, kwargs)``.
-Each function is one ``registry`` record of kind "array" (its entry the handler); array methods
-are looked up by name (``METHODS``) on the array value.
+Each function and each array method is one ``registry`` record of kind "array" (its entry the
+handler; a method's record says ``method=("array", name)``).
 """
 
 import numpy as np
@@ -432,19 +432,22 @@ def _method(name, stub, supported, handler):
     return _Entry(f".{name}", method_signature(stub), supported, handler)
 
 
-# Methods of an array value: name -> the entry, called with the array as first argument.
-METHODS = {
-    "sum": _method("sum", _m_sum, _REDUCED, _sum),
-    "prod": _method("prod", _m_sum, _REDUCED, _reduce(arrays.ArrayProd)),
-    "max": _method("max", _m_max, _REDUCED, _reduce(arrays.ArrayMax)),
-    "min": _method("min", _m_max, _REDUCED, _reduce(arrays.ArrayMin)),
-    "mean": _method("mean", _m_mean, _REDUCED, _mean),
-    "dot": _method("dot", _m_dot, ("a", "b"), _dot),
-    "reshape": _method("reshape", _m_reshape, ("a", "shape"), _reshape_method),
-    "ravel": _method("ravel", _m_ravel, ("a",), _ravel),
-    "flatten": _method("flatten", _m_ravel, ("a",), _ravel),
-    "transpose": _method("transpose", _m_transpose, ("a", "axes"), _transpose_method),
-}
+# Methods of an array value: the entry is called with the array as first argument.
+_METHODS = [
+    ("sum", _method("sum", _m_sum, _REDUCED, _sum)),
+    ("prod", _method("prod", _m_sum, _REDUCED, _reduce(arrays.ArrayProd))),
+    ("max", _method("max", _m_max, _REDUCED, _reduce(arrays.ArrayMax))),
+    ("min", _method("min", _m_max, _REDUCED, _reduce(arrays.ArrayMin))),
+    ("mean", _method("mean", _m_mean, _REDUCED, _mean)),
+    ("dot", _method("dot", _m_dot, ("a", "b"), _dot)),
+    ("reshape", _method("reshape", _m_reshape, ("a", "shape"), _reshape_method)),
+    ("ravel", _method("ravel", _m_ravel, ("a",), _ravel)),
+    ("flatten", _method("flatten", _m_ravel, ("a",), _ravel)),
+    ("transpose", _method("transpose", _m_transpose, ("a", "axes"), _transpose_method)),
+]
+for _name, _entry in _METHODS:
+    registry.add(Primitive(f"ndarray.{_name}", library="numpy", kind="array", handler=_entry,
+                           method=("array", _name)))
 
 
 # Entries that act elementwise on a number as on an array (the rest are structural: reductions,
@@ -453,4 +456,4 @@ ELEMENTWISE = frozenset({"np.where", "np.clip", "np.zeros_like", "np.ones_like",
                          "np.array"})
 
 
-__all__ = ["METHODS", "unsupported"]
+__all__ = ["unsupported"]

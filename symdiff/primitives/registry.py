@@ -2,7 +2,8 @@
 
 Takes: records from ``scalar`` (math/numpy/builtin functions with a SymPy builder), ``numpy_calls``
 and ``builtin_calls`` (calls handled structurally), ``user_rules`` (``symdiff.register``).
-Returns: ``lookup(func)`` -> the record the tracer dispatches on (by ``kind``), and, for the SymPy
+Returns: ``lookup(func)`` -> the record the tracer dispatches on (by ``kind``), ``method(receiver,
+name)`` -> the record of a list or array method (``v.append``, ``x.sum``), and, for the SymPy
 class a record builds, ``printed_name(cls, target)`` (the printers) and ``formula_name(cls)``
 (formulas, LaTeX). Adding a supported function is one record:
 
@@ -52,6 +53,7 @@ class Primitive:
     helpers: dict = None  # "user": {name in generated code: the callable}; else {name: source}
     helper: str = None  # the ``__symdiff_helper__`` mark of generated-code helpers it reads
     derivatives: tuple = None  # where SymPy lacks the derivative (user rules); else its fdiff
+    method: tuple = None  # a method: (receiver, name), receiver "list" or "array" (v.append, x.sum)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -83,6 +85,7 @@ class Primitive:
 # "function"; lookup asks them in that order (a helper's mark before "user").
 _BY_ID = {}
 _BY_HELPER = {}  # "__symdiff_helper__" mark -> record
+_METHODS = {}  # (receiver, method name) -> record
 _NAMES = {}  # SymPy class -> {target: printed name}
 _FORMULAS = {}  # SymPy class -> (formula name, LaTeX name)
 _ORDER = []  # every record added, in order (records())
@@ -110,6 +113,8 @@ def add(record, replace=False):
         return record  # a second entry for a callable (an alias): the first one stands
     if record.helper is not None:
         _BY_HELPER[record.helper] = record
+    if record.method is not None:
+        _METHODS[record.method] = record
     _ORDER.append(record)
     _index(record.function_class, newest_first=replace)
     return record
@@ -132,6 +137,8 @@ def remove(record):
             del layers[layer]
     if _BY_HELPER.get(record.helper) is record:
         del _BY_HELPER[record.helper]
+    if _METHODS.get(record.method) is record:
+        del _METHODS[record.method]
     if record in _ORDER:
         _ORDER.remove(record)
     _index(record.function_class)
@@ -174,6 +181,12 @@ def lookup(func):
             if held is not None and held[0] is func:
                 return held[1]
     return None
+
+
+def method(receiver, name):
+    """The record of the method ``name`` of a ``receiver`` ("list": a list the function builds,
+    "array": an array value), or None. Its handler takes the receiver as first argument."""
+    return _METHODS.get((receiver, name))
 
 
 def user_record(func):
