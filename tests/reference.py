@@ -93,7 +93,7 @@ MATH = types.SimpleNamespace(
     asinh=mpmath.asinh, acosh=mpmath.acosh, atanh=mpmath.atanh, exp=mpmath.exp,
     expm1=mpmath.expm1, log=_log, log1p=mpmath.log1p, log2=lambda x: mpmath.log(x, 2),
     log10=mpmath.log10, sqrt=mpmath.sqrt, pow=lambda x, y: mpmath.power(x, y), hypot=_hypot,
-    fabs=mpmath.fabs, erf=mpmath.erf, erfc=mpmath.erfc, gamma=mpmath.gamma,
+    cbrt=_cbrt, fabs=mpmath.fabs, erf=mpmath.erf, erfc=mpmath.erfc, gamma=mpmath.gamma,
     lgamma=lambda x: mpmath.loggamma(x).real, pi=mpmath.pi, e=mpmath.e, tau=2 * mpmath.pi,
     floor=_floor, ceil=_ceil, trunc=_trunc, copysign=_copysign, inf=mpmath.inf,
     # on ints only: Python's own (exact) functions

@@ -16,6 +16,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import ExportError
+from ..primitives import registry
 from .python_code import SumsAsDifferences, over_square
 from .safe_text import c_comment, printable
 from ..lower.schedule import IfBlock, walk_lines
@@ -194,6 +195,13 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
         self.helper_names = helper_names  # helper kind -> C name
         self.helpers = set()  # helper kinds used so far
 
+    def _print(self, expr, **kwargs):
+        """A function whose registry record names it in C (``cbrt``): called by that name."""
+        name = registry.printed_name(type(expr), "c")
+        if name is not None:
+            return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print(expr, **kwargs)
+
     def _print_Symbol(self, expr):
         return self.renames.get(expr.name, expr.name)
 
@@ -202,9 +210,6 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
 
     def _print_PyFloat(self, expr):
         return c_double(expr.value)
-
-    def _print_Hypot(self, expr):
-        return f"hypot({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_NormRoot(self, expr):
         return f"sqrt({self._print(expr.args[0])})"
@@ -345,9 +350,6 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
 
     def _print_LogAddExp2(self, expr):
         return self._helper("logaddexp2", expr.args)
-
-    def _print_RealCbrt(self, expr):
-        return f"cbrt({self._print(expr.args[0])})"
 
 
 def header_title(program, base):

@@ -21,7 +21,7 @@ from sympy.printing.pycode import PythonCodePrinter
 
 from ..primitives.arrays import ScatterItems, format_key, shape_of
 from ..errors import SymdiffError
-from ..primitives.sympy_functions import LogAddExp, LogAddExp2, RealCbrt
+from ..primitives import registry
 from ..primitives.faithful import may_raise
 from .safe_text import python_comment, python_docstring
 from ..lower.schedule import IfBlock, Line, inline_single_use, walk_lines
@@ -249,6 +249,14 @@ class _Printing(SumsAsDifferences):
         self.dtype_name = None  # the name holding the array parameters' dtype (None: float64)
         self.dtype_used = False  # whether the printed code reads it (then it is defined first)
 
+    def _print(self, expr, **kwargs):
+        """A function whose registry record names it for this code (``math.cbrt``, ``numpy.cbrt``):
+        called by that name; anything else as the printer's own rules say."""
+        name = registry.printed_name(type(expr), self.library)
+        if name is not None:
+            return f"{self._module_format(name)}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print(expr, **kwargs)
+
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
         if module in ("math", "numpy") and rest:
@@ -300,10 +308,6 @@ class _Printing(SumsAsDifferences):
 
     bare = False  # printing a line run only for what it raises (see _body)
 
-    def _print_Hypot(self, expr):
-        args = ", ".join(self._print(a) for a in expr.args)
-        return f"{self._module_format(self.library + '.hypot')}({args})"
-
     def _print_NormRoot(self, expr):
         return self._print(sympy.sqrt(expr.args[0]))
 
@@ -347,15 +351,6 @@ class _Printing(SumsAsDifferences):
         if order.is_Integer and order > 0:
             return f"{self._helper('_polygamma')}({int(order)}, {self._print(arg)})"
         return self._print_not_supported(expr)
-
-    def _print_LogAddExp(self, expr):
-        return f"{self._module_format('numpy.logaddexp')}({', '.join(map(self._print, expr.args))})"
-
-    def _print_LogAddExp2(self, expr):
-        return f"{self._module_format('numpy.logaddexp2')}({', '.join(map(self._print, expr.args))})"
-
-    def _print_RealCbrt(self, expr):
-        return f"{self._module_format('numpy.cbrt')}({self._print(expr.args[0])})"
 
     # ---- structural array operations (arrays.py); operands are names after scheduling ----
     def _np(self, name):
@@ -535,10 +530,6 @@ class _Printing(SumsAsDifferences):
         if self.library == "numpy":
             return f"{self._module_format('numpy.where')}({a} == {b}, 1.0, 0.0)"
         return f"(1.0 if {a} == {b} else 0.0)"
-
-    def _print_CopySign(self, expr):
-        args = ", ".join(self._print(a) for a in expr.args)
-        return f"{self._module_format(self.library + '.copysign')}({args})"
 
     def _print_Floor(self, expr):
         return self._step("floor", expr)
@@ -760,18 +751,6 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         for arg in args[1:]:
             text = f"{self._module_format(name)}({text}, {self._print(arg)})"
         return text
-
-    def _print_loggamma(self, expr):
-        return f"{self._module_format('math.lgamma')}({self._print(expr.args[0])})"
-
-    def _print_gamma(self, expr):
-        return f"{self._module_format('math.gamma')}({self._print(expr.args[0])})"
-
-    def _print_erf(self, expr):
-        return f"{self._module_format('math.erf')}({self._print(expr.args[0])})"
-
-    def _print_erfc(self, expr):
-        return f"{self._module_format('math.erfc')}({self._print(expr.args[0])})"
 
 
 def _ufunc_operands(name, expr):
@@ -1310,4 +1289,4 @@ def _label(line):
     return where + (" (reverse)" if line.reverse else "")
 
 
-__all__ = ["GeneratedCode", "LogAddExp", "LogAddExp2", "RealCbrt", "builtin_aliases", "generate"]
+__all__ = ["GeneratedCode", "builtin_aliases", "generate"]

@@ -15,7 +15,8 @@ import sympy
 
 from ..primitives import arrays
 
-from ..primitives import numpy_calls
+from ..primitives import numpy_calls  # noqa: F401  (its records: np.sum, np.array, array methods, ...)
+from ..primitives import registry
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from ..primitives.nodes import real_symbol
 from .parse import located
@@ -152,7 +153,7 @@ class ArrayValues:
 
     def as_array(self, value, node):
         if isinstance(value, (tuple, list)):
-            return numpy_calls.handler_for(np.array)(self, node, [value], {})
+            return registry.lookup(np.array).handler(self, node, [value], {})
         if isinstance(value, np.ndarray):
             return self.constant(value)
         self.require_number(value, node)
@@ -292,11 +293,11 @@ class ArrayValues:
         if attr == "T":
             result = arrays.transpose(self.atom(base, "x"), self.shapes)
             return self.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
-        handler = numpy_calls.METHODS.get(attr)
-        if handler is None:
+        record = registry.method("array", attr)
+        if record is None:
             raise self.unsupported(node, f"the array method '.{attr}'",
                                    hint="use numpy functions symdiff supports (np.sum, np.dot, ...)")
-        return _Method(base, handler)
+        return _Method(base, record.handler)
 
 
 @dataclass

@@ -11,7 +11,8 @@ Anything not understood raises a located ``SymdiffError``.
 The ``Tracer`` is this module (statements, expressions, calls, names) plus two parts of its own:
 ``control.ControlFlow`` (``if``/``for``/``while``, joins, partial returns) and
 ``array_values.ArrayValues`` (arrays, and the lists the function builds); ``signals`` holds what
-passes between them. Calls of builtins and numpy go to ``builtin_calls`` and ``numpy_calls``.
+passes between them. A call, a list or array method, is looked up in the registry of primitives
+(``primitives/registry.py``: ``lookup``, ``method``) and dispatched on its record's kind.
 """
 
 import ast
@@ -32,6 +33,7 @@ from ..primitives import scalar as functions
 from ..primitives import nodes
 
 from ..primitives import numpy_calls
+from ..primitives import registry
 
 from ..primitives import signs
 
@@ -44,8 +46,7 @@ from .parse import _FORBIDDEN, _HINTS, located, parse_function
 from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic, keeps
 from .signatures import rule_arguments
 from ..primitives.sympy_functions import CopySign
-from ..primitives.builtin_calls import LIST_METHODS
-from ..primitives.builtin_calls import STRUCTURAL as _STRUCTURAL
+from ..primitives import builtin_calls  # noqa: F401  (its records: range, len, list methods, ...)
 from ..ir import External, Guard, Param, Program, Statement
 from .values import describe_value as _describe_value
 from .values import is_number, is_symbolic, to_sympy
@@ -101,7 +102,7 @@ class Frame:
         return self.parsed.filename
 
 
-# Modules whose attributes are the library symdiff knows (primitives/scalar.py), not a user's values.
+# Modules whose attributes are the library symdiff knows (primitives/registry.py), not a user's values.
 _LIBRARY_MODULES = frozenset({"math", "cmath", "numpy", "scipy", "sympy", "builtins", "operator"})
 
 _BINOPS = {
@@ -260,7 +261,7 @@ class Tracer(ControlFlow, ArrayValues):
                 raise located(ShapeError, f"{self.fun.__name__!r} returns an empty {type(value).__name__}",
                               self.parsed, node, hint="return at least one number")
             self.current = node
-            value = self._flat_outputs(value, node) or numpy_calls.handler_for(np.array)(self, node, [list(value)], {})
+            value = self._flat_outputs(value, node) or registry.lookup(np.array).handler(self, node, [list(value)], {})
             if isinstance(value, np.ndarray):
                 value = self.constant(value)
         if isinstance(value, (tuple, list)):
@@ -301,11 +302,11 @@ class Tracer(ControlFlow, ArrayValues):
             part = self.as_array(part, node)
             shape = self.shape(part)
             if not shape:
-                part = numpy_calls.handler_for(np.stack)(self, node, [[part]], {})
+                part = registry.lookup(np.stack).handler(self, node, [[part]], {})
             elif len(shape) > 1:
-                part = numpy_calls.handler_for(np.reshape)(self, node, [part, -1], {})
+                part = registry.lookup(np.reshape).handler(self, node, [part, -1], {})
             flat.append(part)
-        return numpy_calls.handler_for(np.concatenate)(self, node, [flat], {})
+        return registry.lookup(np.concatenate).handler(self, node, [flat], {})
 
     def _name_output(self, value, node):
         if value.is_Atom:
@@ -400,10 +401,10 @@ class Tracer(ControlFlow, ArrayValues):
             return None
         call = stmt.value
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
-                and call.func.attr in LIST_METHODS:  # v.append(item): run for its effect
+                and registry.method("list", call.func.attr):  # v.append(item): run for its effect
             base = self.eval(call.func.value)
             if isinstance(base, list):
-                self.call(_Method(base, LIST_METHODS[call.func.attr]), call)
+                self.call(_Method(base, registry.method("list", call.func.attr).handler), call)
                 return None
             if id(base) in self.argument_sequences:
                 self._changing_an_argument(call)
@@ -726,15 +727,17 @@ class Tracer(ControlFlow, ArrayValues):
             return value
         if self.is_array(base):
             return self.array_attribute(base, node)
-        if isinstance(base, list) and node.attr in LIST_METHODS:
-            return _Method(base, LIST_METHODS[node.attr])
-        if id(base) in self.argument_sequences and node.attr in LIST_METHODS:
+        list_method = registry.method("list", node.attr)
+        if isinstance(base, list) and list_method:
+            return _Method(base, list_method.handler)
+        if id(base) in self.argument_sequences and list_method:
             self._changing_an_argument(node)
         self.check_guess(base)
         if isinstance(base, np.ndarray) and node.attr in ("shape", "size", "ndim", "T"):
             return getattr(base, node.attr)
-        if isinstance(base, np.ndarray) and node.attr in numpy_calls.METHODS:
-            return _Method(base, _concrete_method(node.attr, numpy_calls.METHODS[node.attr]))
+        array_method = registry.method("array", node.attr)
+        if isinstance(base, np.ndarray) and array_method:
+            return _Method(base, _concrete_method(node.attr, array_method.handler))
         if isinstance(base, sympy.Basic) or is_number(base):
             raise self.unsupported(node, f"the attribute '.{node.attr}' of a number",
                                    hint="use math or numpy functions on the value")
@@ -838,25 +841,27 @@ class Tracer(ControlFlow, ArrayValues):
             if keyword.arg is None:
                 raise self.unsupported(keyword.value, "a '**' argument", hint="pass the arguments by name")
             kwargs[keyword.arg] = self.eval(keyword.value)
-        structural = _STRUCTURAL.get(id(func))
-        if structural is not None and structural[0] is func:
-            return structural[1](self, node, args, kwargs)
+        record = registry.lookup(func)  # the one table of supported callables
+        if record is not None:
+            return self._call_primitive(record, func, args, kwargs, node)
         if isinstance(func, _Method):
             return func.handler(self, node, [func.array, *args], kwargs)
-        array_handler = numpy_calls.handler_for(func)
-        if array_handler is not None:
-            self.libraries.add("numpy")
-            self._note_numbers(array_handler, args, kwargs, node)
-            return array_handler(self, node, args, kwargs)
-        rule = functions.rule_for(func)
-        if rule is not None:
-            return self.keep_shape(self._call_rule(rule, func, args, kwargs, node), *args)
         if isinstance(func, LocalFunction):
             return self._inline(func.node, func.frame.parsed, None, func.frame, args, kwargs, node,
                                 func.name, (func.defaults, func.kw_defaults))
         if isinstance(func, types.FunctionType):
             return self._call_python(func, args, kwargs, node)
         raise self.unknown_function(node, func, name)
+
+    def _call_primitive(self, record, func, args, kwargs, node):
+        """A call of a supported callable, by its record's kind (``registry.KINDS``)."""
+        if record.kind == "structural":
+            return record.handler(self, node, args, kwargs)
+        if record.kind == "array":
+            self.libraries.add("numpy")
+            self._note_numbers(record.handler, args, kwargs, node)
+            return record.handler(self, node, args, kwargs)
+        return self.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
 
     def _note_numbers(self, entry, args, kwargs, node):
         """Record a numpy function that is not elementwise (``np.sum``, ``np.dot``, ``np.shape``)

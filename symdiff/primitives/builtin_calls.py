@@ -5,7 +5,8 @@ Takes: a call to ``range``, ``len``, ``enumerate``, ``zip``, ``reversed``, ``lis
 list the function builds (``append``, ``extend``, ``insert``, ``pop``, ``reverse``, ``clear``,
 ``copy``). Returns: the value — concrete (a range, a length, a list of items to loop over) or
 symbolic (``Min``/``Max``, a sum, a truncation). Each handler is ``handler(tracer, node, args,
-kwargs)``; ``STRUCTURAL`` maps the builtin to it, ``LIST_METHODS`` the method name.
+kwargs)``; each builtin and each list method is one ``registry`` record of kind "structural"
+(a method's handler takes the list first).
 
 Lists are the tracer's own Python lists of values: loops are unrolled, so every index is a known
 int and a list method does to the traced list exactly what it does in Python.
@@ -16,7 +17,9 @@ import sympy
 
 from ..errors import SymdiffError, UnsupportedSyntaxError
 from ..frontend.parse import located
+from . import registry
 from .faithful import PyMax, PyMin, PySum
+from .registry import Primitive
 from .sympy_functions import Trunc
 from ..frontend.values import describe_value as _describe_value
 from ..frontend.values import to_sympy
@@ -140,23 +143,22 @@ def _builtin_number(python_type, symbolic):
     return call
 
 
-STRUCTURAL = {
-    id(f): (f, handler)
-    for f, handler in [
-        (range, _builtin_range),
-        (len, _builtin_len),
-        (enumerate, _builtin_iterating(enumerate, all_positional=False)),
-        (zip, _builtin_iterating(zip, all_positional=True)),
-        (reversed, _builtin_iterating(reversed, all_positional=False)),
-        (list, _builtin_sequence(list)),
-        (tuple, _builtin_sequence(tuple)),
-        (sum, _builtin_sum),
-        (min, _builtin_minmax(min, PyMin)),
-        (max, _builtin_minmax(max, PyMax)),
-        (float, _builtin_number(float, lambda value: value)),
-        (int, _builtin_number(int, Trunc)),
-    ]
-}
+_STRUCTURAL = [
+    (range, _builtin_range),
+    (len, _builtin_len),
+    (enumerate, _builtin_iterating(enumerate, all_positional=False)),
+    (zip, _builtin_iterating(zip, all_positional=True)),
+    (reversed, _builtin_iterating(reversed, all_positional=False)),
+    (list, _builtin_sequence(list)),
+    (tuple, _builtin_sequence(tuple)),
+    (sum, _builtin_sum),
+    (min, _builtin_minmax(min, PyMin)),
+    (max, _builtin_minmax(max, PyMax)),
+    (float, _builtin_number(float, lambda value: value)),
+    (int, _builtin_number(int, Trunc)),
+]
+for _func, _handler in _STRUCTURAL:
+    registry.add(Primitive(_func.__name__, (_func,), kind="structural", handler=_handler))
 
 
 # ---- methods of the lists the function builds ----
@@ -194,12 +196,14 @@ def _list_method(name, indices=(), iterable=False):
     return call
 
 
-LIST_METHODS = {
-    "append": _list_method("append"),
-    "extend": _list_method("extend", iterable=True),
-    "insert": _list_method("insert", indices=(0,)),
-    "pop": _list_method("pop", indices=(0,)),
-    "reverse": _list_method("reverse"),
-    "clear": _list_method("clear"),
-    "copy": _list_method("copy"),
-}
+_LIST_METHODS = [
+    ("append", _list_method("append")),
+    ("extend", _list_method("extend", iterable=True)),
+    ("insert", _list_method("insert", indices=(0,))),
+    ("pop", _list_method("pop", indices=(0,))),
+    ("reverse", _list_method("reverse")),
+    ("clear", _list_method("clear")),
+    ("copy", _list_method("copy")),
+]
+for _name, _handler in _LIST_METHODS:
+    registry.add(Primitive(f"list.{_name}", kind="structural", handler=_handler, method=("list", _name)))

@@ -10,12 +10,15 @@ for functions, a stub's for array methods), so ``np.clip(x, a_min=0.1, a_max=1.1
 ``x.sum(axis=0)`` mean what they mean in numpy; a parameter symdiff does not implement, given
 anything but its default, is a located error. A handler is ``handler(tracer, node, p, name)``,
 ``p`` the bound ``{parameter: value}``; an entry is called ``entry(tracer, node, args, kwargs)``.
+Each function and each array method is one ``registry`` record of kind "array" (its entry the
+handler; a method's record says ``method=("array", name)``).
 """
 
 import numpy as np
 import sympy
 
-from . import arrays
+from . import arrays, registry
+from .registry import Primitive
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from ..frontend.parse import located
 from .sympy_functions import NormRoot
@@ -360,40 +363,40 @@ def _join(kind):
     return _JOINS[kind]
 
 
-HANDLERS = {
-    id(f): (f, entry)
-    for f, entry in [
-        (np.sum, _function(np.sum, "np.sum", _REDUCED, _sum)),
-        (np.prod, _function(np.prod, "np.prod", _REDUCED, _reduce(arrays.ArrayProd))),
-        (np.max, _function(np.max, "np.max", _REDUCED, _reduce(arrays.ArrayMax))),
-        (np.amax, _function(np.amax, "np.amax", _REDUCED, _reduce(arrays.ArrayMax))),
-        (np.min, _function(np.min, "np.min", _REDUCED, _reduce(arrays.ArrayMin))),
-        (np.amin, _function(np.amin, "np.amin", _REDUCED, _reduce(arrays.ArrayMin))),
-        (np.mean, _function(np.mean, "np.mean", _REDUCED, _mean)),
-        (np.dot, _function(np.dot, "np.dot", ("a", "b"), _dot)),
-        (np.matmul, _function(np.matmul, "np.matmul", ("x1", "x2"), _matmul)),
-        (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
-        (np.outer, _function(np.outer, "np.outer", ("a", "b"), _outer)),
-        (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x",), _norm)),
-        (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
-        (np.reshape, _reshape),
-        (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
-        *[(getattr(np, kind), entry) for kind, entry in _JOINS.items()],
-        (np.array, _array),
-        (np.asarray, _function(np.asarray, "np.asarray", ("a", "dtype"), _array_of)),
-        (np.where, _function(np.where, "np.where", ("condition", "x", "y"), _where)),
-        (np.clip, _function(np.clip, "np.clip", ("a", "a_min", "a_max", "min", "max"), _clip)),
-        (np.zeros_like, _function(np.zeros_like, "np.zeros_like", ("a", "dtype"), _like(0.0))),
-        (np.ones_like, _function(np.ones_like, "np.ones_like", ("a", "dtype"), _like(1.0))),
-        *[(getattr(np, n), _Entry(f"np.{n}", signature_of(getattr(np, n)),
-                                  tuple(signature_of(getattr(np, n)).parameters),
-                                  _concrete(getattr(np, n)), raw=True))
-          for n in ("zeros", "ones", "full", "arange", "linspace", "eye")],
-        (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
-        (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
-        (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),
-    ]
-}
+_HANDLERS = [
+    (np.sum, _function(np.sum, "np.sum", _REDUCED, _sum)),
+    (np.prod, _function(np.prod, "np.prod", _REDUCED, _reduce(arrays.ArrayProd))),
+    (np.max, _function(np.max, "np.max", _REDUCED, _reduce(arrays.ArrayMax))),
+    (np.amax, _function(np.amax, "np.amax", _REDUCED, _reduce(arrays.ArrayMax))),
+    (np.min, _function(np.min, "np.min", _REDUCED, _reduce(arrays.ArrayMin))),
+    (np.amin, _function(np.amin, "np.amin", _REDUCED, _reduce(arrays.ArrayMin))),
+    (np.mean, _function(np.mean, "np.mean", _REDUCED, _mean)),
+    (np.dot, _function(np.dot, "np.dot", ("a", "b"), _dot)),
+    (np.matmul, _function(np.matmul, "np.matmul", ("x1", "x2"), _matmul)),
+    (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
+    (np.outer, _function(np.outer, "np.outer", ("a", "b"), _outer)),
+    (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x",), _norm)),
+    (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
+    (np.reshape, _reshape),
+    (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
+    *[(getattr(np, kind), entry) for kind, entry in _JOINS.items()],
+    (np.array, _array),
+    (np.asarray, _function(np.asarray, "np.asarray", ("a", "dtype"), _array_of)),
+    (np.where, _function(np.where, "np.where", ("condition", "x", "y"), _where)),
+    (np.clip, _function(np.clip, "np.clip", ("a", "a_min", "a_max", "min", "max"), _clip)),
+    (np.zeros_like, _function(np.zeros_like, "np.zeros_like", ("a", "dtype"), _like(0.0))),
+    (np.ones_like, _function(np.ones_like, "np.ones_like", ("a", "dtype"), _like(1.0))),
+    *[(getattr(np, n), _Entry(f"np.{n}", signature_of(getattr(np, n)),
+                              tuple(signature_of(getattr(np, n)).parameters),
+                              _concrete(getattr(np, n)), raw=True))
+      for n in ("zeros", "ones", "full", "arange", "linspace", "eye")],
+    (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
+    (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
+    (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),
+]
+for _func, _entry in _HANDLERS:
+    registry.add(Primitive(_entry.name, (_func,), library="numpy", kind="array", handler=_entry),
+                 replace=True)  # numpy aliases (np.amax is np.max in some versions): the last names it
 
 
 # ---- array methods: stubs with numpy's signatures (ndarray methods have none to read) ----
@@ -429,19 +432,22 @@ def _method(name, stub, supported, handler):
     return _Entry(f".{name}", method_signature(stub), supported, handler)
 
 
-# Methods of an array value: name -> the entry, called with the array as first argument.
-METHODS = {
-    "sum": _method("sum", _m_sum, _REDUCED, _sum),
-    "prod": _method("prod", _m_sum, _REDUCED, _reduce(arrays.ArrayProd)),
-    "max": _method("max", _m_max, _REDUCED, _reduce(arrays.ArrayMax)),
-    "min": _method("min", _m_max, _REDUCED, _reduce(arrays.ArrayMin)),
-    "mean": _method("mean", _m_mean, _REDUCED, _mean),
-    "dot": _method("dot", _m_dot, ("a", "b"), _dot),
-    "reshape": _method("reshape", _m_reshape, ("a", "shape"), _reshape_method),
-    "ravel": _method("ravel", _m_ravel, ("a",), _ravel),
-    "flatten": _method("flatten", _m_ravel, ("a",), _ravel),
-    "transpose": _method("transpose", _m_transpose, ("a", "axes"), _transpose_method),
-}
+# Methods of an array value: the entry is called with the array as first argument.
+_METHODS = [
+    ("sum", _method("sum", _m_sum, _REDUCED, _sum)),
+    ("prod", _method("prod", _m_sum, _REDUCED, _reduce(arrays.ArrayProd))),
+    ("max", _method("max", _m_max, _REDUCED, _reduce(arrays.ArrayMax))),
+    ("min", _method("min", _m_max, _REDUCED, _reduce(arrays.ArrayMin))),
+    ("mean", _method("mean", _m_mean, _REDUCED, _mean)),
+    ("dot", _method("dot", _m_dot, ("a", "b"), _dot)),
+    ("reshape", _method("reshape", _m_reshape, ("a", "shape"), _reshape_method)),
+    ("ravel", _method("ravel", _m_ravel, ("a",), _ravel)),
+    ("flatten", _method("flatten", _m_ravel, ("a",), _ravel)),
+    ("transpose", _method("transpose", _m_transpose, ("a", "axes"), _transpose_method)),
+]
+for _name, _entry in _METHODS:
+    registry.add(Primitive(f"ndarray.{_name}", library="numpy", kind="array", handler=_entry,
+                           method=("array", _name)))
 
 
 # Entries that act elementwise on a number as on an array (the rest are structural: reductions,
@@ -450,11 +456,4 @@ ELEMENTWISE = frozenset({"np.where", "np.clip", "np.zeros_like", "np.ones_like",
                          "np.array"})
 
 
-def handler_for(func):
-    entry = HANDLERS.get(id(func))
-    if entry is None or entry[0] is not func:
-        return None
-    return entry[1]
-
-
-__all__ = ["HANDLERS", "METHODS", "handler_for", "unsupported"]
+__all__ = ["unsupported"]

@@ -1,33 +1,23 @@
-"""The one table of Python callables and constants symdiff understands.
+"""scalar: the records of Python callables and constants symdiff understands as numbers.
 
-Takes: a Python object found in the user's code (``math.sin``, ``np.exp``, ``abs``, ``math.pi``).
-Returns: its SymPy counterpart. SymPy knows every derivative (``fdiff``); this table does not
-repeat them. ``library`` says which module the generated code should use ("math" or "numpy").
+Takes: the math, numpy and builtin functions of numbers (``math.sin``, ``np.exp``, ``abs``) and
+constants (``math.pi``). Returns: nothing; each function becomes one ``registry.Primitive`` (its
+SymPy builder, argument counts, print names where SymPy's printers do not know the class), and
+``CONSTANTS``/``CONSTANT_VALUES`` map the constants to SymPy's. SymPy knows every derivative
+(``fdiff``); these tables do not repeat them.
 """
 
 import builtins
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
+from . import registry
+from .registry import Primitive
 from .sympy_functions import (Ceil, Hypot, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
                          RoundDigits, Trunc)
-
-
-@dataclass(frozen=True, eq=False)
-class Rule:
-    """How one Python callable becomes SymPy: ``build(*sympy_args) -> sympy.Expr``."""
-
-    name: str  # as the user would write it, e.g. "math.sin"
-    build: object  # None: defined on ints only, so never applied to a differentiated value
-    library: str  # "math", "numpy", "builtins", or "user" (added with symdiff.register)
-    nargs: tuple = (1,)  # accepted argument counts
-    int_args: tuple = ()  # positions of arguments that must be ints known while tracing
-    helpers: dict = None  # "user" rules: {name in generated code: the callable}
-
 
 def _log(x, base=None):
     if base is not None and base.is_Integer and abs(base) > 2**1000:
@@ -63,13 +53,19 @@ _MATH = [
     ("log", _log, (1, 2)), ("log1p", log1p), ("log2", log2), ("log10", log10),
     # ---- powers ----
     ("sqrt", sympy.sqrt), ("pow", lambda x, y: x**y, (2,)),
-    ("hypot", _hypot, (1, 2, 3, 4, 5, 6, 7, 8)),
+    ("cbrt", RealCbrt, (1,), (), dict(printed={"math": "math.cbrt", "c": "cbrt"}, formula="cbrt")),
+    ("hypot", _hypot, (1, 2, 3, 4, 5, 6, 7, 8), (),
+     dict(sympy_class=Hypot, printed={"math": "math.hypot", "numpy": "numpy.hypot", "c": "hypot"})),
     # ---- piecewise ----
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc),
-    ("copysign", CopySign, (2,)),
+    ("copysign", CopySign, (2,), (), dict(printed={"math": "math.copysign"})),
     # ---- other ----
     ("fabs", sympy.Abs),
-    ("erf", sympy.erf), ("erfc", sympy.erfc), ("gamma", sympy.gamma), ("lgamma", sympy.loggamma),
+    # numpy has no erf, erfc, gamma, lgamma: numpy code calls math's
+    ("erf", sympy.erf, (1,), (), dict(printed={"numpy": "math.erf"})),
+    ("erfc", sympy.erfc, (1,), (), dict(printed={"numpy": "math.erfc"})),
+    ("gamma", sympy.gamma, (1,), (), dict(printed={"numpy": "math.gamma"})),
+    ("lgamma", sympy.loggamma, (1,), (), dict(printed={"numpy": "math.lgamma"})),
     # ---- on ints only: evaluated when the arguments are known (loop counters, constants) ----
     ("factorial", None), ("comb", None, (2,)), ("perm", None, (1, 2)), ("isqrt", None),
     ("gcd", None, tuple(range(9))), ("lcm", None, tuple(range(9))),
@@ -86,9 +82,12 @@ _NUMPY = [
     # ---- exponential and logarithmic ----
     ("exp", sympy.exp), ("expm1", expm1), ("exp2", exp2),
     ("log", sympy.log), ("log1p", log1p), ("log2", log2), ("log10", log10),
-    ("logaddexp", LogAddExp, (2,)), ("logaddexp2", LogAddExp2, (2,)),
+    ("logaddexp", LogAddExp, (2,), (), dict(printed={"numpy": "numpy.logaddexp"}, formula="logaddexp")),
+    ("logaddexp2", LogAddExp2, (2,), (), dict(printed={"numpy": "numpy.logaddexp2"}, formula="logaddexp2")),
     # ---- powers ----
-    ("sqrt", sympy.sqrt), ("cbrt", RealCbrt), ("square", lambda x: x**2),
+    ("sqrt", sympy.sqrt),
+    ("cbrt", RealCbrt, (1,), (), dict(printed={"numpy": "numpy.cbrt", "c": "cbrt"}, formula="cbrt")),
+    ("square", lambda x: x**2),
     ("reciprocal", lambda x: 1 / x), ("power", lambda x, y: x**y, (2,)),
     ("float_power", lambda x, y: x**y, (2,)), ("hypot", hypot, (2,)),
     # ---- arithmetic ufuncs ----
@@ -101,7 +100,7 @@ _NUMPY = [
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", _round, (1, 2), (1,)),
     ("around", _round, (1, 2), (1,)), ("rint", Round),
     ("maximum", sympy.Max, (2,)), ("minimum", sympy.Min, (2,)), ("fmax", sympy.Max, (2,)),
-    ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,)),
+    ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,), (), dict(printed={"numpy": "numpy.copysign"})),
     ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
     ("radians", lambda x: x * sympy.pi / 180), ("degrees", lambda x: x * 180 / sympy.pi),
 ]
@@ -113,24 +112,25 @@ _BUILTINS = [
 ]
 
 
-def _rules():
-    table = {}
+def _register_tables():
+    """One record per entry: ``(name, build, nargs=(1,), int_args=(), {other Primitive fields})``."""
     for library, module, entries in (
         ("math", math, _MATH),
         ("numpy", np, _NUMPY),
         ("builtins", builtins, _BUILTINS),
     ):
         prefix = "np" if library == "numpy" else library
-        for name, build, *nargs in entries:
+        for name, build, *rest in entries:
             func = getattr(module, name, None)
-            if func is None:  # e.g. a numpy version without this ufunc
+            if func is None:  # e.g. math.cbrt before Python 3.11, a numpy without this ufunc
                 continue
+            nargs, int_args, extra = (rest + [(1,), (), {}][len(rest):])[:3]
             label = name if library == "builtins" else f"{prefix}.{name}"
-            table.setdefault(id(func), (func, Rule(label, build, library, *nargs)))
-    return table
+            registry.add(Primitive(label, (func,), build, library, nargs=nargs, int_args=int_args,
+                                   **extra))
 
 
-_TABLE = _rules()
+_register_tables()
 
 # Constants of math and numpy, by (module, attribute): shown symbolically in formulas.
 CONSTANTS = {
@@ -142,35 +142,11 @@ CONSTANTS = {
 CONSTANT_VALUES = {math.pi: sympy.pi, math.e: sympy.E, math.tau: 2 * sympy.pi}
 
 
-# Rules added with ``symdiff.register``: they take precedence over the table above.
-_REGISTERED = {}
-
-
-def add_rule(func, rule):
-    """Make ``rule`` the one for ``func`` (used by ``symdiff.register``)."""
-    _REGISTERED[id(func)] = (func, rule)
-
-
-def remove_rule(func):
-    """Forget a registered rule for ``func``; the built-in one (if any) applies again."""
-    _REGISTERED.pop(id(func), None)
-
-
 # The helpers generated code calls (python_code.HELPERS), marked ``__symdiff_helper__`` when
 # compiled: grad(grad(f)) reads them as the functions they compute.
-HELPER_RULES = {
-    "_pow": Rule("pow", lambda x, y: x**y, "builtins", (2,)),
-    "_digamma": Rule("digamma", lambda x: sympy.polygamma(0, x), "math"),
-    "_polygamma": Rule("polygamma", sympy.polygamma, "math", (2,), (0,)),
-}
-
-
-def rule_for(func):
-    """The ``Rule`` for ``func``, or None when symdiff does not know it."""
-    helper = getattr(func, "__symdiff_helper__", None)
-    if helper in HELPER_RULES:
-        return HELPER_RULES[helper]
-    entry = _REGISTERED.get(id(func)) or _TABLE.get(id(func))
-    if entry is None or entry[0] is not func:
-        return None
-    return entry[1]
+for _record in (
+    Primitive("pow", (), lambda x, y: x**y, "builtins", nargs=(2,), helper="_pow"),
+    Primitive("digamma", (), lambda x: sympy.polygamma(0, x), "math", helper="_digamma"),
+    Primitive("polygamma", (), sympy.polygamma, "math", nargs=(2,), int_args=(0,), helper="_polygamma"),
+):
+    registry.add(_record)

@@ -1,15 +1,37 @@
 """SymPy functions symdiff needs that SymPy itself lacks, each with its derivative (``fdiff``).
 
 Takes: SymPy arguments. Returns: SymPy function applications that differentiate, evaluate
-numerically (``evalf``) and print (see ``backends/python_code.py``).
+numerically (``evalf``) and print (the names the printers and formulas use are in their
+``registry`` records).
 """
 
 import sympy
 from sympy.codegen.cfunctions import hypot as _hypot
 from sympy import Function, exp, log
 
+from . import registry
 
-class LogAddExp(Function):
+
+class Named:
+    """Formulas (``str``, ``explain``) and LaTeX show the name the class's registry record gives
+    it (``cbrt(x)``, not ``RealCbrt(x)``); without one, SymPy's own."""
+
+    def _sympystr(self, printer):
+        names = registry.formula_name(type(self))
+        if names is None:
+            return printer._print_Function(self)
+        return f"{names[0]}({', '.join(printer._print(a) for a in self.args)})"
+
+    def _latex(self, printer, exp=None):
+        names = registry.formula_name(type(self))
+        if names is None:
+            return printer._print_Function(self, exp=exp)
+        power = "" if exp is None else f"^{{{exp}}}"
+        args = ", ".join(printer._print(a) for a in self.args)
+        return rf"{names[1]}{power}{{\left({args} \right)}}"
+
+
+class LogAddExp(Named, Function):
     """``log(exp(a) + exp(b))``, printed as ``numpy.logaddexp``; stable derivative."""
 
     nargs = 2
@@ -29,7 +51,7 @@ class LogAddExp(Function):
         return all(arg.is_real for arg in self.args) or None
 
 
-class LogAddExp2(Function):
+class LogAddExp2(Named, Function):
     """``log2(2**a + 2**b)``, printed as ``numpy.logaddexp2``."""
 
     nargs = 2
@@ -94,7 +116,7 @@ class NormRoot(Function):
         return f"sqrt({printer._print(self.args[0])})"
 
 
-class RealCbrt(Function):
+class RealCbrt(Named, Function):
     """The real cube root (``numpy.cbrt``): negative for negative arguments, unlike ``x**(1/3)``."""
 
     nargs = 1

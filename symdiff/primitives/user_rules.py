@@ -2,18 +2,17 @@
 
 Takes: a Python callable and its partial derivatives, each written as an ordinary Python function
 of the same parameters (symdiff reads them like any differentiated code), or a SymPy function that
-already knows its derivative. Returns: nothing; afterwards calls to the callable in differentiated
-code become a SymPy function whose ``fdiff`` is the stated derivative, and the generated code calls
-the callable itself for values.
+already knows its derivative. Returns: nothing; afterwards the callable has a ``registry`` record
+(over any built-in one, which ``unregister`` restores): calls to it in differentiated code become
+a SymPy function whose ``fdiff`` is the stated derivative, and the generated code calls the
+callable itself for values.
 """
 
 import inspect
 
 import sympy
 
-from . import scalar as functions
-
-from . import signs
+from . import registry, signs
 from ..errors import SymdiffError
 
 
@@ -61,13 +60,15 @@ def register(func, derivatives=None, *, sympy_function=None, name=None):
         cls = type(label, (RegisteredBase,), {"nargs": nargs, "_sympy": None,
                                           "_derivatives": derivatives, "_label": label,
                                           "_arity": nargs, "_cache": {}})
-    rule = functions.Rule(label, cls, "user", (nargs,), helpers={label: func})
-    functions.add_rule(func, rule)
+    registry.add(registry.Primitive(label, (func,), cls, "user", nargs=(nargs,), helpers={label: func},
+                                    derivatives=derivatives), replace=True)
 
 
 def unregister(func):
     """Forget what ``register`` said about ``func`` (a built-in rule applies again)."""
-    functions.remove_rule(func)
+    record = registry.user_record(func)
+    if record is not None:
+        registry.remove(record)
 
 
 def _arity(func, fallback):

@@ -46,7 +46,7 @@ class CompiledCode:
         self.namespace = namespace
         if code.prelude:
             self._exec(code.prelude, "helpers")
-            for name in code.helpers:  # differentiable again (grad(grad(f))): see functions.rule_for
+            for name in code.helpers:  # differentiable again (grad(grad(f))): see registry.lookup
                 namespace[code.aliases.get(name, name)].__symdiff_helper__ = name
         self._functions = {}
         self._lock = threading.Lock()
