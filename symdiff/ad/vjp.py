@@ -17,7 +17,7 @@ from ..api import Build, Gradient, compile_with_fallback, undistributed
 from .reverse import Adjoint, derive
 from ..errors import ShapeError, SymdiffError
 from ..primitives.nodes import real_symbol
-from ..ir import Branch, Merge, Program, Statement
+from ..ir import Branch, Merge, Origin, Program, Statement, Transformer
 
 from ..lower.schedule import schedule
 from ..frontend.interpreter import trace
@@ -109,8 +109,10 @@ def gradient_as_program(gradient_program, flat=True):
     )
 
 
-class _Hoister:
+class _Hoister(Transformer):
     """Rewrites statements so that structural operations stand alone with named operands."""
+
+    stage = "ad.vjp (the gradient as a program)"
 
     def __init__(self, namer, shapes):
         self.namer = namer
@@ -118,22 +120,28 @@ class _Hoister:
         self.where = None
 
     def items(self, items):
+        return self.visit_block(items)
+
+    def visit_Branch(self, item):
+        then, orelse = self.items(item.then), self.items(item.orelse)
+        merges = []
+        for merge in item.merges:
+            a = self.atom(merge.then_value, then)
+            b = self.atom(merge.else_value, orelse)
+            merges.append(Merge(merge.target, a, b))
+        return Branch(item.cond, tuple(then), tuple(orelse), tuple(merges), origin=item.origin)
+
+    def visit_Statement(self, item):
+        self.where = item
         out = []
-        for item in items:
-            if isinstance(item, Branch):
-                then, orelse = self.items(item.then), self.items(item.orelse)
-                merges = []
-                for merge in item.merges:
-                    a = self.atom(merge.then_value, then)
-                    b = self.atom(merge.else_value, orelse)
-                    merges.append(Merge(merge.target, a, b))
-                out.append(Branch(item.cond, tuple(then), tuple(orelse), tuple(merges),
-                                  item.lineno, item.source, item.filename))
-                continue
-            self.where = item
-            expr = self.expr(item.expr, out, top=True)
-            out.append(Statement(item.target, expr, item.lineno, item.source, item.filename))
+        expr = self.expr(item.expr, out, top=True)
+        out.append(Statement(item.target, expr, origin=item.origin))
         return out
+
+    visit_Adjoint = visit_Statement  # the reverse pass's lines become statements of the program
+
+    def visit_Loop(self, loop):
+        raise self.refuse(loop)
 
     def expr(self, expr, out, top=False):
         if expr.is_Atom:
@@ -154,18 +162,21 @@ class _Hoister:
         shape = arrays.shape_of(expr, self.shapes)
         if shape:
             self.shapes[symbol] = shape
-        where = self.where
-        out.append(Statement(symbol, expr, where.lineno if where else 0,
-                             where.source if where else "", where.filename if where else None))
+        out.append(Statement(symbol, expr, origin=self._origin()))
         return symbol
 
     def op(self, node, out):
         symbol = real_symbol(self.namer.temporary())
         self.shapes[symbol] = node.shape
-        where = self.where
-        out.append(Statement(symbol, node, where.lineno if where else 0,
-                             where.source if where else "", where.filename if where else None))
+        out.append(Statement(symbol, node, origin=self._origin()))
         return symbol
+
+    def _origin(self):
+        """The origin of a hoisted statement: that of the statement it comes out of."""
+        return self.where.origin if self.where is not None else _UNPLACED
+
+
+_UNPLACED = Origin(None, 0, "")  # a hoisted statement before any statement (the gradients')
 
 
 # ---- the callables ----

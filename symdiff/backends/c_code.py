@@ -16,6 +16,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import ExportError
+from .blocks import BlockPrinter
 from .python_code import SumsAsDifferences
 from .safe_text import c_comment, printable
 from ..lower.schedule import IfBlock, walk_lines
@@ -436,7 +437,7 @@ def _c_names(schedule, gradient_program, constants):
     return renames
 
 
-class _Writer:
+class _Writer(BlockPrinter):
     """Prints one program's lines and signatures with one ``CPrinter``."""
 
     def __init__(self, schedule, gradient_program, constants):
@@ -495,31 +496,35 @@ class _Writer:
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
+        """C statements for ``lines`` (``declared``: inside an ``if``, where the names are
+        declared already)."""
+        return self.block(lines, indent, nested=declared)
+
+    # ---- backends.blocks: /* line N: ... */ comments, if (...) { } else { } ----
+    arm_keeps_comment = False
+
+    def comment_text(self, line):
+        return f"/* {_comment(f'{line_label(line)}: {line.source}')} */"
+
+    def opening(self, block, indent, nested):
         out = []
-        current = object()
-        for line in lines:
-            tag = (line.lineno, line.reverse, line.filename)
-            if tag != current and line.lineno is not None:
-                out.append(f"{indent}/* {_comment(f'{line_label(line)}: {line.source}')} */")
-                current = tag
-            if isinstance(line, IfBlock):
-                if not declared:  # names set inside the branches live on after them
-                    names = dict.fromkeys(self.name(inner.target.name) for inner in walk_lines([line]))
-                    out += [f"{indent}double {name} = 0.0;" for name in names]
-                out.append(f"{indent}if ({self.expr(line.cond, line)}) {{")
-                out += self._lines(line.then, indent + "    ", declared=True)
-                if line.orelse:
-                    out.append(f"{indent}}} else {{")
-                    out += self._lines(line.orelse, indent + "    ", declared=True)
-                out.append(f"{indent}}}")
-                current = object()
-                continue
-            text = self.expr(line.expr, line)
-            if declared:
-                out.append(f"{indent}{self.name(line.target.name)} = {text};")
-            else:
-                out.append(f"{indent}const double {self.name(line.target.name)} = {text};")
+        if not nested:  # names set inside the branches live on after them
+            names = dict.fromkeys(self.name(inner.target.name) for inner in walk_lines([block]))
+            out += [f"{indent}double {name} = 0.0;" for name in names]
+        out.append(f"{indent}if ({self.expr(block.cond, block)}) {{")
         return out
+
+    def else_line(self, indent):
+        return [f"{indent}}} else {{"]
+
+    def closing(self, indent):
+        return [f"{indent}}}"]
+
+    def line(self, line, indent, nested):
+        text = self.expr(line.expr, line)
+        if nested:
+            return [f"{indent}{self.name(line.target.name)} = {text};"]
+        return [f"{indent}const double {self.name(line.target.name)} = {text};"]
 
     def function(self, kind):
         """``grad`` or ``value_and_grad``: (signature, full definition)."""

@@ -27,6 +27,7 @@ from ..primitives.arrays import ScatterItems, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives.sympy_functions import LogAddExp, LogAddExp2, RealCbrt
 from ..primitives.faithful import may_raise
+from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
 from ..lower.schedule import IfBlock, Line, inline_single_use, walk_lines
 
@@ -1171,35 +1172,44 @@ def _def_line(program):
     return getattr(program, "firstlineno", None) or "?"
 
 
-def _body(lines, printer, indent="    ", current=None, bare=()):
-    """Source lines for ``lines`` (``Line`` s and ``IfBlock`` s), each group under a ``# line N`` comment."""
-    out = []
-    for line in lines:
-        tag = (line.lineno, line.reverse, line.filename)
-        if tag != current and line.lineno is not None:
-            out.append(f"{indent}# {python_comment(f'{_label(line)}: {line.source}')}")
-            current = tag
-        if isinstance(line, IfBlock):
-            out.append(f"{indent}if {_unwrap(printer.doprint(line.cond))}:")
-            out += _body(line.then, printer, indent + "    ", tag) or [f"{indent}    pass"]
-            if line.orelse:
-                out.append(f"{indent}else:")
-                out += _body(line.orelse, printer, indent + "    ", tag)
-            current = None
-            continue
+def _body(lines, printer, bare=()):
+    """Source lines for ``lines`` (``Line`` s and ``IfBlock`` s), each group under a ``# line N``
+    comment; the top-level targets in ``bare`` are assigned to ``printer.unused_name``."""
+    return _PythonBlocks(printer, bare).block(lines, "    ")
+
+
+class _PythonBlocks(BlockPrinter):
+    """``backends.blocks`` for Python: ``# line N: ...`` comments, ``if ...:`` / ``else:``."""
+
+    def __init__(self, printer, bare):
+        self.printer = printer
+        self.bare = bare
+
+    def comment_text(self, line):
+        return f"# {python_comment(f'{_label(line)}: {line.source}')}"
+
+    def opening(self, block, indent, nested):
+        return [f"{indent}if {_unwrap(self.printer.doprint(block.cond))}:"]
+
+    def empty_arm(self, indent):
+        return [f"{indent}pass"]
+
+    def else_line(self, indent):
+        return [f"{indent}else:"]
+
+    def line(self, line, indent, nested):
+        printer = self.printer
         if printer.shapes and line.target not in printer.shapes:  # (scalar code: none)
             shape = shape_of(line.expr, printer.shapes)
             if shape:
                 printer.shapes[line.target] = shape
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
-            out += _scatter_statements(line, printer, indent)
-            continue
+            return _scatter_statements(line, printer, indent)
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _printed(line, printer)
-        target = printer.unused_name if line.target in bare else line.target.name
-        out.append(f"{indent}{target} = {text}")
-    return out
+        target = printer.unused_name if not nested and line.target in self.bare else line.target.name
+        return [f"{indent}{target} = {text}"]
 
 
 def _printed(line, printer):
