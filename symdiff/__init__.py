@@ -19,7 +19,7 @@ from .errors import (
     UnsupportedSyntaxError,
 )
 from .export import emit
-from .ad.vjp import Hessian, Jacobian, hessian, jacobian
+from .api import Hessian, Jacobian, hessian, jacobian
 
 __version__ = "0.1.0"
 

@@ -118,7 +118,7 @@ class _PowerOfSymbols(sympy.Function):
 
     SymPy writes d(b**e) as ``b**e*(e/b*db + log(b)*de)``: 0/0 and 0*log(0) give nan at
     b = 0. Here d/db = ``e*b**(e - 1)`` (0 for e > 1, 1 for e = 1, inf for e < 1) and
-    d/de = ``b**e*log(b)``, taken as 0 at b = 0 (DESIGN.md conventions; PyTorch does the same).
+    d/de = ``b**e*log(b)``, taken as 0 at b = 0 (the README's conventions; PyTorch does the same).
     """
 
     nargs = 2
