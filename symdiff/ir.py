@@ -1,8 +1,12 @@
-"""ir: the plain data every stage passes on — SSA statements, branches, whole programs.
+"""ir: the plain data every stage passes on — SSA statements, branches, loops, whole programs —
+and the one way to walk it.
 
 Takes: nothing (definitions only). Returns: ``Statement`` (``target = expr``), ``Branch`` (an ``if``
-on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Program``
-(parameters, body, output) and ``walk`` over nested blocks. Stages never mutate these.
+on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Loop`` (a
+block run a trip count of times, ``Carry`` ing values between iterations; no stage makes one yet),
+each with one ``Origin`` (file, line, text); ``Program`` (parameters, body, output); ``Visitor``
+(``visit_<Class>`` per node, unknown nodes an error) and ``Transformer``; ``walk`` over nested
+blocks. Stages never mutate these.
 """
 
 import types

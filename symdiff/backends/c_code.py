@@ -19,7 +19,7 @@ from ..errors import ExportError
 from .blocks import BlockPrinter
 from .python_code import SumsAsDifferences
 from .safe_text import c_comment, printable
-from ..lower.schedule import IfBlock, walk_lines
+from ..lower.schedule import names_read, walk_lines
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
 _MATH_H_FUNCTIONS = """
@@ -406,14 +406,6 @@ def _comment(text):
     return c_comment(text)
 
 
-def _if_blocks(lines):
-    for line in lines:
-        if isinstance(line, IfBlock):
-            yield line
-            yield from _if_blocks(line.then)
-            yield from _if_blocks(line.orelse)
-
-
 def _base(program):
     return program.name if program.name.isidentifier() else "f"
 
@@ -488,9 +480,7 @@ class _Writer(BlockPrinter):
     def body(self, returns):
         """Statements computing ``returns``: ``(void)`` for unused parameters, then the lines."""
         lines = self.schedule.needed(returns)
-        used = set().union(*(r.free_symbols for r in returns),
-                           *(ln.expr.free_symbols for ln in walk_lines(lines)),
-                           *(b.cond.free_symbols for b in _if_blocks(lines)))
+        used = set().union(*(r.free_symbols for r in returns), names_read(lines))
         out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
                for p in self.program.params if p.symbol not in used]
         return out + self._lines(lines, "    ", declared=False)

@@ -29,7 +29,7 @@ from ..primitives.sympy_functions import LogAddExp, LogAddExp2, RealCbrt
 from ..primitives.faithful import may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
-from ..lower.schedule import IfBlock, Line, inline_single_use, walk_lines
+from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -1096,15 +1096,7 @@ def _forward_checks(lines):
 def _unread(lines, returns):
     """The targets of top-level ``lines`` that no line or return reads (assigned to the printer's
     ``unused_name``: they are computed for what they raise)."""
-    read = set()
-    stack = list(lines)
-    while stack:
-        line = stack.pop()
-        if isinstance(line, Line):
-            read |= line.symbols
-        else:
-            read |= line.cond.free_symbols
-            stack += [*line.then, *line.orelse]
+    read = names_read(lines)
     for expr in returns:
         read |= expr.free_symbols
     return {line.target for line in lines if isinstance(line, Line) and line.target not in read}

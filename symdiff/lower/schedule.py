@@ -178,6 +178,30 @@ class _Inliner(Visitor):
         return out
 
 
+class _Reads(Visitor):
+    """Every name a block reads (``found``): its lines' operands and its conditions."""
+
+    stage = "lower.schedule.names_read"
+
+    def __init__(self):
+        self.found = set()
+
+    def visit_Line(self, line):
+        self.found |= line.symbols
+
+    def visit_IfBlock(self, block):
+        self.found |= block.cond.free_symbols
+        self.visit_block(block.then)
+        self.visit_block(block.orelse)
+
+
+def names_read(lines):
+    """The names ``lines`` read (operands and conditions, nested lines included), as a set."""
+    reads = _Reads()
+    reads.visit_block(lines)
+    return reads.found
+
+
 class _Lines(Visitor):
     """Every ``Line`` of a block, nested ones included, in order (``found``)."""
 
@@ -369,4 +393,4 @@ def schedule(gradient_program):
                     math_calls=lowerer.math_calls, numpy_ufuncs=lowerer.numpy_ufuncs)
 
 
-__all__ = ["IfBlock", "Line", "Schedule", "Statement", "schedule", "walk_lines"]
+__all__ = ["IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
