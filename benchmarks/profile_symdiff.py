@@ -51,7 +51,7 @@ def profile_build(n, cold_stages):
     from sympy.core.parameters import distribute
 
     import symdiff
-    from symdiff.api import _collector_paused
+    from symdiff.pipeline import _collector_paused
 
     module = _chain_module(n)
     symdiff.grad(module.warm)(0.5)

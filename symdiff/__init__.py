@@ -20,7 +20,7 @@ from .errors import (
     WrtError,
 )
 from .export import emit
-from .ad.vjp import Hessian, Jacobian, hessian, jacobian
+from .api import Hessian, Jacobian, hessian, jacobian
 
 __version__ = "0.1.0"
 

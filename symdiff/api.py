@@ -1,205 +1,40 @@
-"""api: ``grad``, ``value_and_grad`` and ``check_grad`` — thin layers over one core.
+"""api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian`` and ``check_grad`` — thin layers
+over one core.
 
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
-``Gradient`` that specialises the function on the kinds of its arguments, compiles the generated
-code once per kind, and keeps the call path to one dict lookup. The core is ``build``: parse ->
-frontend.interpreter -> ad.reverse -> lower.schedule -> backends.python_code -> runtime.compiled;
-the kinds, caches and guarded entries of a call are ``runtime.dispatch``'s.
+(``Gradient``, ``Jacobian``, ``Hessian``) that specialises the function on the kinds of its
+arguments, builds each specialisation once with ``pipeline.build`` (parse -> frontend.interpreter
+-> ad.reverse -> lower.schedule -> backends.python_code -> runtime.compiled), and keeps the call
+path to one dict lookup; the kinds, caches and guarded entries of a call are ``runtime.dispatch``'s.
 """
 
-import contextlib
-import dataclasses
 import functools
-import gc
 import inspect
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import sympy
-from sympy.core.parameters import distribute
 
+from . import pipeline
+from .ad.vjp import gradient_as_program
 from .explain import display
-
-from .runtime import stack
 from .explain import chain_rule as explain_stage
-from .ad.reverse import derive
-from .errors import NestingError, ShapeError, SymdiffError
+from .errors import ShapeError, SymdiffError
 from .frontend.parse import parse_function
 from .frontend.parse import signature as parse_signature
-from .backends.python_code import generate
-from .lower.schedule import schedule
-from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete, trace
+from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
+from .pipeline import Spec
 from .runtime import dispatch
-from .runtime.dispatch import MISSING, resolve_wrt
-from .runtime.compiled import CompiledCode, IEEEFallback, compile_entry, compile_functions
-
-@dataclass
-class Build:
-    """One specialisation: every stage's result, and the compiled functions."""
-
-    program: object
-    gradient_program: object
-    schedule: object
-    code: object
-    compiled: object  # ``CompiledCode``: the functions, compiled on first use
-    library: str
-    ieee: object  # the same code over numpy float64, for when Python arithmetic raises
-    live: object = field(default=None, repr=False)  # see ``differentiable_again``
-
-    @property
-    def grad_fn(self):
-        return self.compiled.grad
-
-    def differentiable_again(self):
-        """The gradient function for ``grad(grad(f))``: the module-level and closure numbers f
-        reads are globals of it, read when it runs (not trailing parameters, as in ``grad_fn``)."""
-        externals = {e.symbol.name: e for e in self.program.externals}
-        if not externals and not self.code.fallbacks:
-            return self.grad_fn
-        if self.live is None and not externals:  # the readable text, without the IEEE fallback
-            code = dataclasses.replace(self.code, fallbacks={})
-            self.live = CompiledCode(code, constants(self.program)).grad
-        if self.live is None:
-            code = generate(self.schedule, self.gradient_program, self.library, self.code.aliases,
-                            constants={name: 0.0 for name in externals})
-            self.live = CompiledCode(code, constants(self.program), live=externals).grad
-        return self.live
-
-    @property
-    def value_and_grad_fn(self):
-        return self.compiled.value_and_grad
+from .runtime.dispatch import MISSING, converted, resolve_wrt
+from .runtime.compiled import compile_entry
 
 
-def undistributed(stage):
-    """Run ``stage`` with SymPy's ``2*(a + b) -> 2*a + 2*b`` rewrite off (a number times a sum
-    stays one product: fewer operations in the generated code, and the sum is computed once),
-    with the cyclic garbage collector paused (see ``_collector_paused``), on a thread whose C
-    stack holds the recursion limit it runs under (``stack.deep``).
-
-    SymPy's own constructors are not all safe without that rewrite: ``signs.py`` builds the
-    applications that would loop with it on. Should a loop still occur (a ``RecursionError``
-    outside the tracer's nesting, or a ``NestingError`` from it), the stage runs once more in
-    SymPy's standard context, where they cannot loop; deep input fails there too, as the
-    located ``NestingError``.
-    """
-
-    @functools.wraps(stage)
-    def run(*args, **kwargs):
-        try:
-            return stack.deep(_in_context, stage, False, args, kwargs)
-        except (RecursionError, NestingError):
-            pass  # (retried outside the except clause: its traceback holds the whole deep stack)
-        try:
-            return stack.deep(_in_context, stage, True, args, kwargs)
-        except RecursionError:
-            pass
-        parsed = next((a for a in args if hasattr(a, "firstlineno")), None)
-        raise NestingError(
-            "the function nests too deeply for symdiff to differentiate (the recursion limit "
-            f"of {stack.RECURSION_LIMIT} was reached)",
-            filename=getattr(parsed, "filename", None), lineno=getattr(parsed, "firstlineno", None),
-            hint="split deeply nested expressions into several assignments",
-        )
-
-    return run
-
-
-def _in_context(stage, distributed, args, kwargs):
-    with distribute(distributed), _collector_paused():
-        return stage(*args, **kwargs)
-
-
-_collector = {"lock": threading.Lock(), "builds": 0, "was_enabled": False}
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector off while a build runs (reference counting still frees).
-
-    A build allocates some 10^5 short-lived SymPy objects per 100 statements. Past ~300
-    statements that triggers full collections, each walking every live object (SymPy's own
-    included): the build time per statement stepped up by 20% from N = 200 to N = 400 (section D
-    of the benchmarks). Paused, it stays flat. Builds in several threads share one pause.
-    """
-    state = _collector
-    with state["lock"]:
-        if state["builds"] == 0:
-            state["was_enabled"] = gc.isenabled()
-            gc.disable()
-        state["builds"] += 1
-    try:
-        yield
-    finally:
-        with state["lock"]:
-            state["builds"] -= 1
-            if state["builds"] == 0 and state["was_enabled"]:
-                gc.enable()
-
-
-@undistributed
-def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None, with_value=False):
-    """The core: parse result -> compiled gradient functions (one ``Build``)."""
-    program = trace(parsed, concrete, deferrable, kinds)
-    _check_scalar_output(program, with_value)
-    return build_program(program, wrt_names)
-
-
-@undistributed
-def build_program(program, wrt_names, seed=None):
-    """A traced ``Program`` -> its compiled gradient (``Build``). ``seed``: the output's adjoint
-    (default 1; ones of the output's shape give the gradient of ``sum(output)``)."""
-    params = {p.name: p for p in program.params}
-    gradient_program = derive(program, [params[name] for name in wrt_names], seed=seed)
-    lowered = schedule(gradient_program)
-    library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
-    aliases = program.namer.generated_aliases(program.local_names)
-    code, compiled, ieee = compile_with_fallback(program, lowered, gradient_program, library, aliases)
-    return Build(program, gradient_program, lowered, code, compiled, library, ieee)
-
-
-def compile_with_fallback(program, lowered, gradient_program, library, aliases, signature=None):
-    """Generated code, its compiled functions and their IEEE fallback (scalar code: where Python
-    raises in the reverse pass, the same lines over numpy float64 give inf/nan)."""
-    fallbacks = None if program.shapes else {
-        kind: program.namer.fresh(f"_ieee_{kind}") for kind in ("grad", "value_and_grad")}
-    code = generate(lowered, gradient_program, library, aliases, signature=signature,
-                    fallbacks=fallbacks)
-    compiled = compile_functions(code, constants(program))
-    ieee = IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
-    if fallbacks:
-        compiled.namespace[fallbacks["grad"]] = ieee.grad
-        compiled.namespace[fallbacks["value_and_grad"]] = ieee.value_and_grad
-    return code, compiled, ieee
-
-
-def constants(program):
-    """The concrete arrays the generated code names, as ``{name: array}``."""
-    return {symbol.name: value for symbol, value in program.constants.items()}
-
-
-def _check_scalar_output(program, with_value):
-    """``grad`` needs one number out; an elementwise function of arrays is differentiated elementwise."""
-    shape = program.shapes.get(program.output, ())
-    if not shape:
-        return
-    from .primitives.arrays import ArrayOp, BroadcastTo
-    from .ir import walk
-
-    def structural(expr):  # a constant given its shape (0*x folded to 0) is still elementwise
-        return isinstance(expr, ArrayOp) and not (
-            isinstance(expr, BroadcastTo) and not expr.operands[0].free_symbols)
-
-    elementwise = not any(structural(getattr(i, "expr", None)) for i in walk(program.body))
-    if elementwise:
-        return  # d/dx of sum(f(x)): for an elementwise f, the elementwise derivative
-    raise ShapeError(
-        f"{program.name!r} returns an array of shape {shape}; grad needs a single number",
-        filename=program.filename, lineno=program.output_lineno,
-        hint="use symdiff.jacobian(f) for the derivative of every output, or return a number "
-        "(e.g. np.sum(...))",
-    )
+def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None):
+    """The gradient of a parsed function (``frontend.parse.parse_function``) as one ``Build``:
+    ``pipeline.build`` of that ``Spec``."""
+    return pipeline.build(Spec(parsed, tuple(wrt_names), concrete, deferrable, kinds))
 
 
 def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
@@ -225,7 +60,7 @@ class Gradient(functools.partial):
     {'x': 2*x*exp(sin(x**2))*cos(x**2)}
     """
 
-    _builder = staticmethod(lambda *args: build(*args))
+    _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
     _kind_name = "grad"
 
     def __new__(cls, fun, wrt=None, with_value=False):
@@ -421,8 +256,8 @@ class Gradient(functools.partial):
         if found is None:
             kinds = None if shaped is None else dict(shaped)
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
-            found = self._builder(self._parsed, self.wrt, dict(concrete), deferrable,
-                                  kinds, self._with_value)
+            found = pipeline.build(Spec(self._parsed, tuple(self.wrt), dict(concrete), deferrable,
+                                        kinds, mode=self._mode))
             self._builds[key] = found
         self._last = found
         return found
@@ -437,8 +272,6 @@ class Gradient(functools.partial):
         shapes is differentiated directly, as one program (``vjp.gradient_as_program``): the
         result is the gradient of ``sum(g(x))`` — the Hessian's row sums, H·1 — in x's shape.
         """
-        from .ad.vjp import gradient_as_program
-
         inner = self._inner
         if list(self._signature.parameters) != list(inner._signature.parameters):
             raise SymdiffError(
@@ -470,7 +303,7 @@ class Gradient(functools.partial):
 
         shape = program.shapes.get(program.output, ())
         seed = BroadcastTo.make(sympy.Integer(1), shape=tuple(shape)) if shape else None
-        return build_program(program, wrt, seed)
+        return pipeline.build(Spec(program, tuple(wrt), seed=seed))
 
     def _deferrable(self, concrete):
         """Non-differentiated parameters still symbolic: a loop over one means 'trace at the call'."""
@@ -605,6 +438,97 @@ def value_and_grad(f=None, wrt=None):
     if f is None:
         return lambda g: Gradient(g, wrt=wrt, with_value=True)
     return Gradient(f, wrt=wrt, with_value=True)
+
+
+class Jacobian(Gradient):
+    """``jacobian(f)``: the matrix of derivatives of every output of ``f``.
+
+    >>> def f(x, y):
+    ...     return (x * y, x + y ** 2)
+    >>> jacobian(f)(2.0, 3.0)
+    array([[3., 2.],
+           [1., 6.]])
+    """
+
+    _mode = "vjp"
+    _kind_name = "jacobian"
+
+    @staticmethod
+    def _again_builder(program, wrt):
+        """``jacobian(grad(f))`` from ``grad(f)`` as a program: that program's vjp build."""
+        return pipeline.build(Spec(program, tuple(wrt), mode="vjp"))
+
+    def _make_entry(self, build, kinds, key, args=()):
+        fn = build.grad_fn
+        externals = build.program.externals
+        guards = build.program.guards
+        shape = build.output_shape
+        count = math.prod(shape) if shape else 1
+        single = len(self.wrt) == 1
+        wrt = set(self._wrt_positions)
+        def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
+            args = converted(args, kinds, wrt)
+            args += [e.read() for e in externals]
+            rows = []
+            for i in range(count):
+                if shape:
+                    seed = np.zeros(shape)
+                    seed.flat[i] = 1.0
+                else:
+                    seed = 1.0
+                result = fn(*args, seed)
+                parts = (result,) if single else result
+                rows.append(np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]))
+            return np.array(rows)
+
+        return entry
+
+    def _ieee(self, args):
+        raise  # noqa: PLE0704 - re-raise the ZeroDivisionError being handled
+
+
+class Hessian(Jacobian):
+    """``hessian(f)``: the matrix of second derivatives of a scalar function.
+
+    >>> def f(x, y):
+    ...     return x ** 2 * y + y ** 3
+    >>> hessian(f)(1.0, 2.0)
+    array([[ 4.,  2.],
+           [ 2., 12.]])
+    """
+
+    _mode = "hessian"
+    _kind_name = "hessian"
+
+    @staticmethod
+    def _again_builder(program, wrt):
+        """``hessian(grad(f))`` from ``grad(f)`` as a program (``f`` traced at the call): the
+        vjp build of that program's own gradient, as the "hessian" mode makes for a function."""
+        if program.shapes.get(program.output, ()):
+            raise ShapeError(
+                "hessian(grad(f)) with array arguments: grad(f) returns an array, and a Hessian "
+                "is of a function with one number out",
+                filename=program.filename, lineno=program.firstlineno,
+                hint="use symdiff.hessian(f) for the second derivatives, or jacobian(grad(f))",
+            )
+        return pipeline.build(Spec(program, tuple(wrt), mode="hessian"))
+
+
+def jacobian(f=None, wrt=None):
+    """The Jacobian of ``f`` (outputs: a number, a tuple/list of numbers or an array) as an array
+    of shape (number of outputs, number of differentiated inputs)."""
+    if f is None:
+        return lambda g: Jacobian(g, wrt=wrt)
+    return Jacobian(f, wrt=wrt)
+
+
+def hessian(f=None, wrt=None):
+    """The Hessian of a scalar ``f``: shape (n, n) for n differentiated inputs (arrays flattened)."""
+    if f is None:
+        return lambda g: Hessian(g, wrt=wrt)
+    return Hessian(f, wrt=wrt)
 
 
 @dataclass

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from .explain import chain_rule as explain
-from .api import Gradient, build
+from .api import Gradient
 from .backends.c_arrays import c_array_source
+from . import pipeline
+from .pipeline import Spec
 from .backends.c_code import c_source
 from .errors import ExportError, SymdiffError
 from .frontend.parse import parse_function
@@ -83,7 +85,7 @@ def _emit(fun, parsed, wrt_names, language, args):
             shapes = _shape_check(fun, wrt_names, args, built)
     else:
         try:
-            built = build(parsed, wrt_names)
+            built = pipeline.build(Spec(parsed, tuple(wrt_names)))
         except NeedsConcrete as exc:
             raise ExportError(
                 f"{fun.__qualname__} cannot be exported without knowing its arguments: "
@@ -313,7 +315,7 @@ def _c_arrays(fun, parsed, wrt_names, args):
             concrete[name] = int(value)
 
     def build_at(kinds):
-        return build(parsed, wrt_names, dict(concrete), (), kinds)
+        return pipeline.build(Spec(parsed, tuple(wrt_names), dict(concrete), (), kinds))
 
     def constants_of(program):
         found = _constants(fun, program)

@@ -1,14 +1,20 @@
-"""ir: the plain data every stage passes on — SSA statements, branches, whole programs.
+"""ir: the plain data every stage passes on — SSA statements, branches, loops, whole programs —
+and the one way to walk it.
 
 Takes: nothing (definitions only). Returns: ``Statement`` (``target = expr``), ``Branch`` (an ``if``
-on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Program``
-(parameters, body, output) and ``walk`` over nested blocks. Stages never mutate these.
+on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Loop`` (a
+block run a trip count of times, ``Carry`` ing values between iterations; no stage makes one yet),
+each with one ``Origin`` (file, line, text); ``Program`` (parameters, body, output); ``Visitor``
+(``visit_<Class>`` per node, unknown nodes an error) and ``Transformer``; ``walk`` over nested
+blocks. Stages never mutate these.
 """
 
 import types
 from dataclasses import dataclass, field
 
 import sympy
+
+from .errors import SymdiffError
 
 
 @dataclass(frozen=True)
@@ -87,14 +93,61 @@ class Guard:
 
 
 @dataclass(frozen=True)
-class Statement:
-    """``target = expr``, from line ``lineno`` of ``filename`` (``source`` is that line's text)."""
+class Origin:
+    """Where a statement comes from: line ``lineno`` of ``filename`` (``None``: the differentiated
+    function's own file), whose text is ``source``. Every statement type carries one."""
+
+    filename: str
+    lineno: int
+    source: str
+
+    def __repr__(self):
+        return f"<line {self.lineno}{' of ' + self.filename if self.filename else ''}: {self.source}>"
+
+
+NOWHERE = Origin(None, None, "")  # a line no statement of the user's stands for
+
+
+def origin_of(lineno, source="", filename=None):
+    """``lineno`` if it is an ``Origin`` already, else the ``Origin`` of these three fields."""
+    if isinstance(lineno, Origin):
+        return lineno
+    return Origin(filename, lineno, source)
+
+
+class Located:
+    """A node with an ``origin``: its ``lineno``, ``source`` and ``filename`` are the origin's."""
+
+    __slots__ = ()
+
+    @property
+    def lineno(self):
+        return self.origin.lineno
+
+    @property
+    def source(self):
+        return self.origin.source
+
+    @property
+    def filename(self):
+        return self.origin.filename
+
+
+@dataclass(frozen=True, init=False)
+class Statement(Located):
+    """``target = expr``, from ``origin``.
+
+    ``Statement(target, expr, origin)`` or ``Statement(target, expr, lineno, source, filename)``.
+    """
 
     target: sympy.Symbol
     expr: sympy.Expr
-    lineno: int
-    source: str
-    filename: str = None  # None: the differentiated function's own file
+    origin: Origin
+
+    def __init__(self, target, expr, lineno=None, source="", filename=None, *, origin=None):
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "expr", expr)
+        object.__setattr__(self, "origin", origin or origin_of(lineno, source, filename))
 
     def __repr__(self):
         return f"<line {self.lineno}: {self.target} = {self.expr}>"
@@ -112,20 +165,154 @@ class Merge:
         return f"<merge {self.target} = {self.then_value} | {self.else_value}>"
 
 
-@dataclass(frozen=True)
-class Branch:
-    """``if cond: then else: orelse``, then the ``merges`` that join values assigned in both arms."""
+@dataclass(frozen=True, init=False)
+class Branch(Located):
+    """``if cond: then else: orelse``, then the ``merges`` that join values assigned in both arms.
+
+    ``Branch(cond, then, orelse, merges, origin)`` or ``..., lineno, source, filename)``.
+    """
 
     cond: sympy.Basic
     then: tuple
     orelse: tuple
     merges: tuple
-    lineno: int
-    source: str
-    filename: str = None
+    origin: Origin
+
+    def __init__(self, cond, then, orelse, merges, lineno=None, source="", filename=None, *,
+                 origin=None):
+        object.__setattr__(self, "cond", cond)
+        object.__setattr__(self, "then", then)
+        object.__setattr__(self, "orelse", orelse)
+        object.__setattr__(self, "merges", merges)
+        object.__setattr__(self, "origin", origin or origin_of(lineno, source, filename))
 
     def __repr__(self):
         return f"<line {self.lineno}: if {self.cond}: {len(self.then)} | {len(self.orelse)} items>"
+
+
+@dataclass(frozen=True)
+class Carry:
+    """A value a ``Loop`` carries from one iteration to the next: the body reads ``inside``
+    (``initial`` on the first iteration, ``update`` of the one before on the others); after the
+    loop, ``after`` holds the last ``update`` (``initial`` if the loop ran no iteration)."""
+
+    inside: sympy.Symbol
+    initial: sympy.Expr
+    update: sympy.Expr
+    after: sympy.Symbol
+
+    def __repr__(self):
+        return f"<carry {self.after} <- {self.inside} = {self.initial}; {self.update}>"
+
+
+@dataclass(frozen=True)
+class Loop(Located):
+    """``for counter in range(trip_count): body``, kept as a loop: the body is one block run
+    ``trip_count`` times (a number, or an expression of the arguments), the ``carried`` values
+    (``Carry``) flowing from one iteration to the next.
+
+    Its producer comes with the loops issue; until then no stage makes one, and every stage that
+    cannot handle one refuses it with a located error (``Visitor.refuse``), never walking past it.
+    """
+
+    counter: sympy.Symbol
+    trip_count: sympy.Expr
+    carried: tuple
+    body: tuple
+    origin: Origin
+
+    def __repr__(self):
+        return (f"<line {self.lineno}: for {self.counter} in range({self.trip_count}): "
+                f"{len(self.body)} items, carries {', '.join(str(c.after) for c in self.carried)}>")
+
+
+class UnsupportedNode(SymdiffError, NotImplementedError):
+    """A stage met an IR node it has no handler for (a ``Loop`` where loops are not supported yet)."""
+
+
+class Visitor:
+    """One handler per node class: ``visit(node, *args)`` calls ``visit_<Class>(node, *args)``.
+
+    A node type without a handler is an ``UnsupportedNode`` error, never walked past: a stage
+    that does not know a node cannot know what it does to a derivative. ``stage`` names the
+    visitor in that error. Extra arguments (``reverse``, an output list, ...) are passed through.
+
+    >>> class Targets(Visitor):
+    ...     def visit_Statement(self, stmt):
+    ...         return [stmt.target]
+    >>> Targets().visit(Statement(sympy.Symbol("y"), sympy.Integer(1), 3, "y = 1"))
+    [y]
+    """
+
+    stage = None  # what the error says could not handle the node (default: the class name)
+    _handlers = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {}  # node class -> handler, per visitor class
+
+    def visit(self, node, *args):
+        handler = self._handlers.get(type(node))
+        if handler is None:
+            handler = self._handler(type(node))
+        return handler(self, node, *args)
+
+    @classmethod
+    def _handler(cls, kind):
+        handler = getattr(cls, "visit_" + kind.__name__, None)
+        if handler is None:
+            def handler(self, node, *args):
+                raise self.refuse(node)
+        cls._handlers[kind] = handler
+        return handler
+
+    def visit_block(self, items, *args):
+        """``visit`` each item of a block in order (results are dropped)."""
+        for item in items:
+            self.visit(item, *args)
+
+    def refuse(self, node, *args):
+        """The error for a node this stage does not handle (usable as ``visit_Loop = refuse``,
+        with ``raise``); located at the node's origin where it has one."""
+        stage = self.stage or type(self).__name__
+        origin = getattr(node, "origin", NOWHERE)
+        what = "a loop kept as a loop" if isinstance(node, Loop) else f"a {type(node).__name__} node"
+        return UnsupportedNode(
+            f"{stage} does not handle {what} yet",
+            filename=origin.filename, lineno=origin.lineno,
+            hint="loops kept as loops come with the loops issue; until then loops are unrolled",
+        )
+
+
+class Transformer(Visitor):
+    """A ``Visitor`` that rebuilds a block: each ``visit`` returns the node's replacement (a node,
+    or a list of nodes), and ``visit_block`` returns the new block as a list.
+
+    The defaults rebuild ``Statement``, ``Merge`` and ``Branch`` unchanged but for what the
+    handlers of their parts return; ``Loop`` has no default: a transformer says what it does to
+    one (or refuses it).
+    """
+
+    def visit_block(self, items, *args):
+        out = []
+        for item in items:
+            result = self.visit(item, *args)
+            if isinstance(result, list):
+                out.extend(result)
+            elif result is not None:
+                out.append(result)
+        return out
+
+    def visit_Statement(self, stmt, *args):
+        return stmt
+
+    def visit_Merge(self, merge, *args):
+        return merge
+
+    def visit_Branch(self, branch, *args):
+        return Branch(branch.cond, tuple(self.visit_block(branch.then, *args)),
+                      tuple(self.visit_block(branch.orelse, *args)),
+                      tuple(self.visit_block(branch.merges, *args)), origin=branch.origin)
 
 
 @dataclass
@@ -176,20 +363,50 @@ class Program:
         return f"<Program {self.name}({params})\n{body}\n  -> {self.output}>"
 
 
+class _Walk(Visitor):
+    """Every node of a block, depth first, into ``found``."""
+
+    stage = "ir.walk"
+
+    def __init__(self):
+        self.found = []
+
+    def visit_Statement(self, stmt):
+        self.found.append(stmt)
+
+    visit_Merge = visit_Statement
+
+    def visit_Branch(self, branch):
+        self.found.append(branch)
+        self.visit_block(branch.then)
+        self.visit_block(branch.orelse)
+        self.found.extend(branch.merges)
+
+    def visit_Loop(self, loop):  # its carried values, then its body
+        self.found.append(loop)
+        self.found.extend(loop.carried)
+        self.visit_block(loop.body)
+
+    def visit_Adjoint(self, adjoint):  # the reverse pass's statements (ad.reverse)
+        self.found.append(adjoint)
+
+
 def walk(items):
-    """Every item of a block, depth first: a ``Branch``, then its arms' items, then its merges."""
-    for item in items:
-        yield item
-        if isinstance(item, Branch):
-            yield from walk(item.then)
-            yield from walk(item.orelse)
-            yield from item.merges
+    """Every item of a block, depth first: a ``Branch``, then its arms' items, then its merges;
+    a ``Loop``, then its ``Carry`` s, then its body."""
+    walker = _Walk()
+    walker.visit_block(items)
+    return walker.found
 
 
 def definitions(items):
-    """``{symbol: defining item}`` for every statement and merge target in ``items``."""
+    """``{symbol: defining item}`` for every statement and merge target in ``items``
+    (``Loop`` s: refused, see ``Visitor``)."""
     found = {}
     for item in walk(items):
-        if isinstance(item, (Statement, Merge)):
+        kind = type(item)
+        if kind is Statement or kind is Merge:
             found[item.target] = item
+        elif kind is Loop:
+            raise _Walk().refuse(item)
     return found

@@ -4,7 +4,7 @@
   and its second and third derivatives (``grad(grad(f))``, ``grad(grad(grad(f)))``: the generated
   gradient read again) against mpmath's partial derivatives;
 * ``grad(grad(f, wrt="y"))`` through an ``if`` on a parameter that is not differentiated;
-* the conventions at non-differentiable points (DESIGN.md table), at the exact points;
+* the conventions at non-differentiable points (the README's conventions table), at the exact points;
 * specialisation on int arguments and module-level ints, and its cache;
 * ``symdiff.register`` / ``unregister``;
 * every error the issue names: class, absolute line and message.
@@ -28,18 +28,8 @@ from .helpers_module import taylor_exp
 from .markers import marker_line
 from .reference import close, mp_function, mp_grad, mp_partial
 
-# Corpus functions that expose a symdiff bug not fixed yet: name -> precise reason (xfail).
-# (All the ones found while writing this corpus are fixed on this branch.)
-KNOWN_BUGS = {}
-
-
-def _marks(f):
-    reason = KNOWN_BUGS.get(f.__name__)
-    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-
-
 CASES = [
-    pytest.param(f, point, wrt, id=f"{f.__name__}{point}", marks=_marks(f))
+    pytest.param(f, point, wrt, id=f"{f.__name__}{point}")
     for f, points, wrt in CONTROL_CORPUS
     for point in points
 ]
@@ -108,7 +98,7 @@ def test_second_and_third_derivatives_match_reference(f, points, wrt):
 
 
 # ---------------------------------------------------------------------------------------------
-# Conventions at non-differentiable points (DESIGN.md), at the exact points
+# Conventions at non-differentiable points (README: Conventions), at the exact points
 # ---------------------------------------------------------------------------------------------
 
 

@@ -143,7 +143,7 @@ def test_no_nan_from_an_untaken_branch():
 
 
 def test_a_build_pauses_the_collector_and_restores_it(monkeypatch):
-    import symdiff.api as api
+    import symdiff.pipeline as api
 
     seen = []
     real = api.derive
@@ -179,7 +179,7 @@ def test_a_build_pauses_the_collector_and_restores_it(monkeypatch):
 
 
 def test_eight_threads_first_call_compile_once(monkeypatch):
-    import symdiff.api as api
+    import symdiff.pipeline as api
 
     compiled = []
     real = api.compile_functions

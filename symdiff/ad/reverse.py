@@ -19,19 +19,17 @@ from ..errors import SymdiffError
 from ..primitives.faithful import PyMax, PyMin, as_sympy_extrema
 from ..primitives.nodes import outer_derivative, real_symbol
 from ..primitives.sympy_functions import SharedTies
-from ..ir import Branch, Merge, Statement, definitions
+from ..ir import Branch, Located, Merge, Origin, Visitor, definitions, walk
 
 
 @dataclass(frozen=True)
-class Adjoint:
-    """``target = expr`` where ``target`` is d(output)/d(``of``), from the user's line ``lineno``."""
+class Adjoint(Located):
+    """``target = expr`` where ``target`` is d(output)/d(``of``), from the user's line ``origin``."""
 
     target: sympy.Symbol
     of: sympy.Symbol
     expr: sympy.Expr
-    lineno: int
-    source: str
-    filename: str = None
+    origin: Origin
 
     def __repr__(self):
         return f"<line {self.lineno} reverse: {self.target} = {self.expr}>"
@@ -53,13 +51,9 @@ class GradientProgram:
     @property
     def adjoints(self):
         """Every ``Adjoint`` of the reverse pass, nested ones included, in run order."""
-        from ..ir import walk
-
         return [item for item in walk(self.reverse) if isinstance(item, Adjoint)]
 
     def __repr__(self):
-        from ..ir import walk
-
         lines = [f"<GradientProgram d {self.program.output} / d ({', '.join(p.name for p in self.wrt)})"]
         lines += [f"  {a!r}" for a in walk(self.reverse)]
         lines += [f"  grad {p.name} = {g}" for p, g in zip(self.wrt, self.gradients)]
@@ -124,7 +118,7 @@ class _PowerOfSymbols(sympy.Function):
 
     SymPy writes d(b**e) as ``b**e*(e/b*db + log(b)*de)``: 0/0 and 0*log(0) give nan at
     b = 0. Here d/db = ``e*b**(e - 1)`` (0 for e > 1, 1 for e = 1, inf for e < 1) and
-    d/de = ``b**e*log(b)``, taken as 0 at b = 0 (DESIGN.md conventions; PyTorch does the same).
+    d/de = ``b**e*log(b)``, taken as 0 at b = 0 (the README's conventions; PyTorch does the same).
     """
 
     nargs = 2
@@ -242,30 +236,34 @@ class _Deriver:
         self.users = {}  # symbol -> statements whose local derivatives feed its adjoint
         self.shapes = self.result.shapes = dict(program.shapes)  # the shape each value stands for
         self.actual = dict(program.shapes)  # the shape each value really has (adjoints may be smaller)
+        self.forward_pass = _Forward(self)
+        self.reverse_pass = _Reverse(self)
 
     # ---- forward: which values depend on the parameters, and their local partials ----
     def forward(self, items):
-        for item in items:
-            if isinstance(item, Statement):
-                self.order[item.target] = len(self.order)
-                uses = sorted(item.expr.free_symbols & self.active, key=self.order.__getitem__)
-                if uses and isinstance(item.expr, arrays.ArrayOp):
-                    self.active.add(item.target)
-                    self.result.partials[item.target] = [(s, item.expr) for s in uses]
-                elif uses:
-                    self.active.add(item.target)
-                    partials = [(s, self._partial(item, s)) for s in uses]
-                    reuse = _reuse(item)
-                    self.result.partials[item.target] = partials
-                    self.result.reused[item.target] = [(s, signs.xreplace(d, reuse)) for s, d in partials]
-            elif isinstance(item, Branch):
-                self.forward(item.then)
-                self.forward(item.orelse)
-                for merge in item.merges:
-                    self.order[merge.target] = len(self.order)
-                    values = merge.then_value.free_symbols | merge.else_value.free_symbols
-                    if values & self.active:
-                        self.active.add(merge.target)
+        self.forward_pass.visit_block(items)
+
+    def forward_statement(self, item):
+        self.order[item.target] = len(self.order)
+        uses = sorted(item.expr.free_symbols & self.active, key=self.order.__getitem__)
+        if uses and isinstance(item.expr, arrays.ArrayOp):
+            self.active.add(item.target)
+            self.result.partials[item.target] = [(s, item.expr) for s in uses]
+        elif uses:
+            self.active.add(item.target)
+            partials = [(s, self._partial(item, s)) for s in uses]
+            reuse = _reuse(item)
+            self.result.partials[item.target] = partials
+            self.result.reused[item.target] = [(s, signs.xreplace(d, reuse)) for s, d in partials]
+
+    def forward_branch(self, item):
+        self.forward(item.then)
+        self.forward(item.orelse)
+        for merge in item.merges:
+            self.order[merge.target] = len(self.order)
+            values = merge.then_value.free_symbols | merge.else_value.free_symbols
+            if values & self.active:
+                self.active.add(merge.target)
 
     def _partial(self, stmt, symbol):
         try:
@@ -277,11 +275,9 @@ class _Deriver:
     # ---- reverse: adjoints from the output back to the inputs ----
     def reverse(self, items, terms):
         out = []
+        visit = self.reverse_pass.visit
         for item in reversed(items):
-            if isinstance(item, Statement):
-                self._reverse_statement(item, terms, out)
-            elif isinstance(item, Branch):
-                self._reverse_branch(item, terms, out)
+            visit(item, terms, out)
         return out
 
     def _reverse_statement(self, stmt, terms, out):
@@ -324,7 +320,7 @@ class _Deriver:
             self.shapes[target] = self.shapes[symbol]
             self.actual[target] = arrays.shape_of(bar, self.actual)
         origin = origin or _origin(self.users.get(symbol, []), own)
-        out.append(Adjoint(target, symbol, bar, origin.lineno, origin.source, origin.filename))
+        out.append(Adjoint(target, symbol, bar, origin.origin))
         return target
 
     def _reverse_branch(self, branch, terms, out):
@@ -366,7 +362,7 @@ class _Deriver:
             self.users.setdefault(symbol, []).append(branch)
         if then_rev or else_rev or merges:
             out.append(Branch(branch.cond, tuple(then_rev), tuple(else_rev), tuple(merges),
-                              branch.lineno, branch.source, branch.filename))
+                              origin=branch.origin))
 
 
     def total(self, symbol, contributions):
@@ -398,6 +394,42 @@ class _Deriver:
         if not contributions:
             return sympy.Integer(0)
         return self._materialize(symbol, contributions, origin, arm_reverse, origin)
+
+
+class _Forward(Visitor):
+    """The forward pass of ``_Deriver``: which values depend on the parameters, their partials."""
+
+    stage = "ad.reverse (forward pass)"
+
+    def __init__(self, deriver):
+        self.deriver = deriver
+
+    def visit_Statement(self, stmt):
+        self.deriver.forward_statement(stmt)
+
+    def visit_Branch(self, branch):
+        self.deriver.forward_branch(branch)
+
+    def visit_Loop(self, loop):
+        raise self.refuse(loop)
+
+
+class _Reverse(Visitor):
+    """The reverse pass of ``_Deriver``: one item, its adjoints appended to ``out``."""
+
+    stage = "ad.reverse"
+
+    def __init__(self, deriver):
+        self.deriver = deriver
+
+    def visit_Statement(self, stmt, terms, out):
+        self.deriver._reverse_statement(stmt, terms, out)
+
+    def visit_Branch(self, branch, terms, out):
+        self.deriver._reverse_branch(branch, terms, out)
+
+    def visit_Loop(self, loop, terms, out):
+        raise self.refuse(loop)
 
 
 # Structural operations whose adjoint rule accepts an adjoint smaller than their value.

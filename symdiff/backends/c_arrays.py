@@ -285,8 +285,7 @@ class _ArrayWriter(_Writer):
         for arg in expr.args:
             if isinstance(arg, arrays.ArrayOp):
                 name = sympy.Symbol(self.program.namer.temporary(), real=True)
-                self._analyse_line(Line(name, arg, line.lineno, line.source, line.reverse,
-                                        line.filename))
+                self._analyse_line(Line(name, arg, line.origin, line.reverse))
                 args.append(name)
             else:
                 args.append(self._split(arg, line))

@@ -17,9 +17,10 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import ExportError
 from ..primitives import registry
+from .blocks import BlockPrinter
 from .python_code import SumsAsDifferences, over_square
 from .safe_text import c_comment, printable
-from ..lower.schedule import IfBlock, walk_lines
+from ..lower.schedule import names_read, walk_lines
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
 _MATH_H_FUNCTIONS = """
@@ -411,14 +412,6 @@ def _comment(text):
     return c_comment(text)
 
 
-def _if_blocks(lines):
-    for line in lines:
-        if isinstance(line, IfBlock):
-            yield line
-            yield from _if_blocks(line.then)
-            yield from _if_blocks(line.orelse)
-
-
 def _base(program):
     return program.name if program.name.isidentifier() else "f"
 
@@ -442,7 +435,7 @@ def _c_names(schedule, gradient_program, constants):
     return renames
 
 
-class _Writer:
+class _Writer(BlockPrinter):
     """Prints one program's lines and signatures with one ``CPrinter``."""
 
     def __init__(self, schedule, gradient_program, constants):
@@ -493,39 +486,41 @@ class _Writer:
     def body(self, returns):
         """Statements computing ``returns``: ``(void)`` for unused parameters, then the lines."""
         lines = self.schedule.needed(returns)
-        used = set().union(*(r.free_symbols for r in returns),
-                           *(ln.expr.free_symbols for ln in walk_lines(lines)),
-                           *(b.cond.free_symbols for b in _if_blocks(lines)))
+        used = set().union(*(r.free_symbols for r in returns), names_read(lines))
         out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
                for p in self.program.params if p.symbol not in used]
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
+        """C statements for ``lines`` (``declared``: inside an ``if``, where the names are
+        declared already)."""
+        return self.block(lines, indent, nested=declared)
+
+    # ---- backends.blocks: /* line N: ... */ comments, if (...) { } else { } ----
+    arm_keeps_comment = False
+
+    def comment_text(self, line):
+        return f"/* {_comment(f'{line_label(line)}: {line.source}')} */"
+
+    def opening(self, block, indent, nested):
         out = []
-        current = object()
-        for line in lines:
-            tag = (line.lineno, line.reverse, line.filename)
-            if tag != current and line.lineno is not None:
-                out.append(f"{indent}/* {_comment(f'{line_label(line)}: {line.source}')} */")
-                current = tag
-            if isinstance(line, IfBlock):
-                if not declared:  # names set inside the branches live on after them
-                    names = dict.fromkeys(self.name(inner.target.name) for inner in walk_lines([line]))
-                    out += [f"{indent}double {name} = 0.0;" for name in names]
-                out.append(f"{indent}if ({self.expr(line.cond, line)}) {{")
-                out += self._lines(line.then, indent + "    ", declared=True)
-                if line.orelse:
-                    out.append(f"{indent}}} else {{")
-                    out += self._lines(line.orelse, indent + "    ", declared=True)
-                out.append(f"{indent}}}")
-                current = object()
-                continue
-            text = self.expr(line.expr, line)
-            if declared:
-                out.append(f"{indent}{self.name(line.target.name)} = {text};")
-            else:
-                out.append(f"{indent}const double {self.name(line.target.name)} = {text};")
+        if not nested:  # names set inside the branches live on after them
+            names = dict.fromkeys(self.name(inner.target.name) for inner in walk_lines([block]))
+            out += [f"{indent}double {name} = 0.0;" for name in names]
+        out.append(f"{indent}if ({self.expr(block.cond, block)}) {{")
         return out
+
+    def else_line(self, indent):
+        return [f"{indent}}} else {{"]
+
+    def closing(self, indent):
+        return [f"{indent}}}"]
+
+    def line(self, line, indent, nested):
+        text = self.expr(line.expr, line)
+        if nested:
+            return [f"{indent}{self.name(line.target.name)} = {text};"]
+        return [f"{indent}const double {self.name(line.target.name)} = {text};"]
 
     def function(self, kind):
         """``grad`` or ``value_and_grad``: (signature, full definition)."""

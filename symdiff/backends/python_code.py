@@ -23,8 +23,9 @@ from ..primitives.arrays import ScatterItems, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
 from ..primitives.faithful import may_raise
+from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
-from ..lower.schedule import IfBlock, Line, inline_single_use, walk_lines
+from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -1123,15 +1124,7 @@ def _raise_only(lines, returns):
 def _unread(lines, returns):
     """The targets of top-level ``lines`` that no line or return reads (assigned to the printer's
     ``unused_name``: they are computed for what they raise)."""
-    read = set()
-    stack = list(lines)
-    while stack:
-        line = stack.pop()
-        if isinstance(line, Line):
-            read |= line.symbols
-        else:
-            read |= line.cond.free_symbols
-            stack += [*line.then, *line.orelse]
+    read = names_read(lines)
     for expr in returns:
         read |= expr.free_symbols
     return {line.target for line in lines if isinstance(line, Line) and line.target not in read}
@@ -1200,43 +1193,52 @@ def _def_line(program):
     return getattr(program, "firstlineno", None) or "?"
 
 
-def _body(lines, printer, indent="    ", current=None, bare=(), raise_only=()):
-    """Source lines for ``lines`` (``Line`` s and ``IfBlock`` s), each group under a ``# line N`` comment."""
-    out = []
-    for line in lines:
-        tag = (line.lineno, line.reverse, line.filename)
-        if tag != current and line.lineno is not None:
-            out.append(f"{indent}# {python_comment(f'{_label(line)}: {line.source}')}")
-            current = tag
-        if isinstance(line, IfBlock):
-            out.append(f"{indent}if {_unwrap(printer.doprint(line.cond))}:")
-            out += _body(line.then, printer, indent + "    ", tag) or [f"{indent}    pass"]
-            if line.orelse:
-                out.append(f"{indent}else:")
-                out += _body(line.orelse, printer, indent + "    ", tag)
-            current = None
-            continue
+def _body(lines, printer, bare=(), raise_only=()):
+    """Source lines for ``lines`` (``Line`` s and ``IfBlock`` s), each group under a ``# line N``
+    comment; the top-level targets in ``bare`` are assigned to ``printer.unused_name``, those
+    in ``raise_only`` (run only for what they raise) print Python's own ``**``."""
+    return _PythonBlocks(printer, bare, raise_only).block(lines, "    ")
+
+
+class _PythonBlocks(BlockPrinter):
+    """``backends.blocks`` for Python: ``# line N: ...`` comments, ``if ...:`` / ``else:``."""
+
+    def __init__(self, printer, bare, raise_only=()):
+        self.printer = printer
+        self.bare = bare
+        self.raise_only = raise_only
+
+    def comment_text(self, line):
+        return f"# {python_comment(f'{_label(line)}: {line.source}')}"
+
+    def opening(self, block, indent, nested):
+        return [f"{indent}if {_unwrap(self.printer.doprint(block.cond))}:"]
+
+    def empty_arm(self, indent):
+        return [f"{indent}pass"]
+
+    def else_line(self, indent):
+        return [f"{indent}else:"]
+
+    def line(self, line, indent, nested):
+        printer = self.printer
         if printer.shapes and line.target not in printer.shapes:  # (scalar code: none)
             shape = shape_of(line.expr, printer.shapes)
             if shape:
                 printer.shapes[line.target] = shape
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
-            out += _scatter_statements(line, printer, indent)
-            continue
-        target = printer.unused_name if line.target in bare else line.target.name
-        if line.target in raise_only:  # run for what it raises: Python's own ** (a complex
-            printer.bare = True  # number no result depends on is no error, as in the user's code)
+            return _scatter_statements(line, printer, indent)
+        target = printer.unused_name if not nested and line.target in self.bare else line.target.name
+        if not nested and line.target in self.raise_only:  # run for what it raises: Python's own
+            printer.bare = True  # ** (a complex number no result depends on is no error)
             try:
-                text = _printed(line, printer)
+                return [f"{indent}{target} = {_printed(line, printer)}"]
             finally:
                 printer.bare = False
-            out.append(f"{indent}{target} = {text}")
-            continue
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _printed(line, printer)
-        out.append(f"{indent}{target} = {text}")
-    return out
+        return [f"{indent}{target} = {text}"]
 
 
 def _printed(line, printer):

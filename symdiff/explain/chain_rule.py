@@ -14,7 +14,7 @@ from ..primitives import signs
 from ..primitives.faithful import plain
 from ..primitives.arrays import ArrayOp
 from ..ad.reverse import Adjoint
-from ..ir import Branch, Statement, walk
+from ..ir import Branch, Statement, Visitor, walk
 
 MAX_FORMULA_SIZE = 400  # expression-tree nodes; beyond this, intermediates stay named
 MAX_CHAIN_SIZE = 60  # the same for each step shown by explain()
@@ -51,7 +51,7 @@ def _expanded_size(expr, sizes, limit):
     return total
 
 
-class Closer:
+class Closer(Visitor):
     """Closed forms of a program's names (statements and merges substituted back in), built only
     for the names a formula needs and only while they stay small: linear in the program."""
 
@@ -70,21 +70,28 @@ class Closer:
         self.sizes[symbol] = _expanded_size(expr, self.sizes, self.cap)
 
     def _collect(self, items):
-        for item in items:
-            if isinstance(item, Branch):
-                self._collect(item.then)
-                self._collect(item.orelse)
-                cond = self._condition(item.cond)
-                for merge in item.merges:
-                    a, b = merge.then_value, merge.else_value
-                    if merge.target in self.flags:  # "a return was taken", as a condition
-                        flag = sympy.Or(sympy.And(cond, self._truth(a)),
-                                        sympy.And(sympy.Not(cond), self._truth(b)))
-                        self._define(merge.target, flag)
-                        continue
-                    self._define(merge.target, a if a == b else sympy.Piecewise((a, cond), (b, True)))
-            else:
-                self._define(item.target, item.expr)
+        self.visit_block(items)
+
+    def visit_Statement(self, item):
+        self._define(item.target, item.expr)
+
+    visit_Adjoint = visit_Statement
+
+    def visit_Branch(self, item):
+        self.visit_block(item.then)
+        self.visit_block(item.orelse)
+        cond = self._condition(item.cond)
+        for merge in item.merges:
+            a, b = merge.then_value, merge.else_value
+            if merge.target in self.flags:  # "a return was taken", as a condition
+                flag = sympy.Or(sympy.And(cond, self._truth(a)),
+                                sympy.And(sympy.Not(cond), self._truth(b)))
+                self._define(merge.target, flag)
+                continue
+            self._define(merge.target, a if a == b else sympy.Piecewise((a, cond), (b, True)))
+
+    def visit_Loop(self, loop):
+        raise self.refuse(loop)
 
     def _condition(self, cond):
         """``returned < 0.5`` (the rest of a function after a partial return) as ``~returned``."""
@@ -231,26 +238,42 @@ def explanation(gradient_program, limit=MAX_FORMULA_SIZE):
 
 
 def _forward_rows(items, gradient_program, rows, indent):
-    for item in items:
-        if isinstance(item, Branch):
-            rows.append((f"{indent}line {item.lineno}:", f"if {sympy.sstr(item.cond)}:", ""))
-            _forward_rows(item.then, gradient_program, rows, indent + "  ")
-            for merge in item.merges:
-                rows.append((indent + "  ", f"{merge.target} = {sympy.sstr(merge.then_value)}", ""))
-            rows.append((indent, "else:", ""))
-            _forward_rows(item.orelse, gradient_program, rows, indent + "  ")
-            for merge in item.merges:
-                rows.append((indent + "  ", f"{merge.target} = {sympy.sstr(merge.else_value)}", ""))
-            continue
-        partials = gradient_program.partials.get(item.target)
+    _ForwardRows(gradient_program, rows).visit_block(items, indent)
+
+
+class _ForwardRows(Visitor):
+    """Step 1 of ``explanation``: each statement's local derivatives, as rows."""
+
+    stage = "explain"
+
+    def __init__(self, gradient_program, rows):
+        self.gradient_program = gradient_program
+        self.rows = rows
+
+    def visit_Branch(self, item, indent):
+        rows = self.rows
+        rows.append((f"{indent}line {item.lineno}:", f"if {sympy.sstr(item.cond)}:", ""))
+        self.visit_block(item.then, indent + "  ")
+        for merge in item.merges:
+            rows.append((indent + "  ", f"{merge.target} = {sympy.sstr(merge.then_value)}", ""))
+        rows.append((indent, "else:", ""))
+        self.visit_block(item.orelse, indent + "  ")
+        for merge in item.merges:
+            rows.append((indent + "  ", f"{merge.target} = {sympy.sstr(merge.else_value)}", ""))
+
+    def visit_Statement(self, item, indent):
+        partials = self.gradient_program.partials.get(item.target)
         if partials is None:
-            continue
+            return
         if isinstance(item.expr, ArrayOp):  # no local derivative: its adjoint rule (vjp) applies
             names = ", ".join(str(s) for s, _ in partials)
             derivs = f"adjoint of {names} by the {item.expr.printed} rule (step 2)"
         else:
             derivs = ", ".join(f"{_d(item.target, s)} = {sympy.sstr(d)}" for s, d in partials)
-        rows.append((f"{indent}line {item.lineno}:", f"{item.target} = {sympy.sstr(item.expr)}", derivs))
+        self.rows.append((f"{indent}line {item.lineno}:", f"{item.target} = {sympy.sstr(item.expr)}", derivs))
+
+    def visit_Loop(self, loop, indent):
+        raise self.refuse(loop)
 
 
 def _has_structural(gradient_program):
@@ -297,25 +320,38 @@ def _reverse_rows(gradient_program, out_name):
         if isinstance(item, Adjoint):
             names[item.target] = sympy.Symbol(_d(out_name, item.of))
     text = []
-
-    def show(items, indent):
-        for item in items:
-            if isinstance(item, Branch):
-                text.append(f"{indent}if {sympy.sstr(item.cond)}:   (line {item.lineno})")
-                show(item.then, indent + "  ")
-                for merge in item.merges:
-                    text.append(f"{indent}  {merge.target} = {sympy.sstr(merge.then_value.xreplace(names))}")
-                text.append(f"{indent}else:")
-                show(item.orelse, indent + "  ")
-                for merge in item.merges:
-                    text.append(f"{indent}  {merge.target} = {sympy.sstr(merge.else_value.xreplace(names))}")
-            elif isinstance(item, Adjoint):
-                text.append(f"{indent}{names[item.target]} = {sympy.sstr(item.expr.xreplace(names))}")
-
-    show(gradient_program.reverse, "   ")
+    _ReverseRows(names, text).visit_block(gradient_program.reverse, "   ")
     for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
         text.append(f"   {_d(out_name, param.name)} = {sympy.sstr(gradient.xreplace(names))}")
     return text
+
+
+class _ReverseRows(Visitor):
+    """Step 2 of ``explanation`` for programs with branches: the reverse pass as written."""
+
+    stage = "explain"
+
+    def __init__(self, names, text):
+        self.names = names  # adjoint -> d out/d v, as a symbol
+        self.text = text
+
+    def visit_Branch(self, item, indent):
+        text, names = self.text, self.names
+        text.append(f"{indent}if {sympy.sstr(item.cond)}:   (line {item.lineno})")
+        self.visit_block(item.then, indent + "  ")
+        for merge in item.merges:
+            text.append(f"{indent}  {merge.target} = {sympy.sstr(merge.then_value.xreplace(names))}")
+        text.append(f"{indent}else:")
+        self.visit_block(item.orelse, indent + "  ")
+        for merge in item.merges:
+            text.append(f"{indent}  {merge.target} = {sympy.sstr(merge.else_value.xreplace(names))}")
+
+    def visit_Adjoint(self, item, indent):
+        names = self.names
+        self.text.append(f"{indent}{names[item.target]} = {sympy.sstr(item.expr.xreplace(names))}")
+
+    def visit_Loop(self, loop, indent):
+        raise self.refuse(loop)
 
 
 def _columns(rows):

@@ -71,7 +71,6 @@ MAX_DATA_RECURSION = 1500  # nested calls, each inside one more branch on data (
 MAX_INLINE_DEPTH = 5000  # nested helper calls (recursion), each ~12-15 levels of the tracer's
 # recursion: within ``stack.RECURSION_LIMIT`` (deeper input is a located ``NestingError``)
 MAX_EXPRESSION_DEPTH = 24  # deeper expressions are split into statements (SymPy recurses on depth)
-MAX_LOOP_STEPS = 100_000  # iterations of one 'while' loop with a concrete condition
 
 
 @dataclass

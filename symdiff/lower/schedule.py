@@ -15,22 +15,20 @@ import sympy
 
 from ..primitives import signs
 from ..primitives.nodes import real_symbol, rebuilt, substituted
-from ..ir import Branch, Statement
+from ..ir import NOWHERE, Located, Origin, Statement, Visitor
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
 
 
 @dataclass(frozen=True)
-class Line:
-    """``target = expr`` where ``expr`` is one operation; from the user's ``lineno``."""
+class Line(Located):
+    """``target = expr`` where ``expr`` is one operation; from the user's line ``origin``."""
 
     target: sympy.Symbol
     expr: sympy.Expr
-    lineno: int
-    source: str
+    origin: Origin
     reverse: bool  # True for lines of the reverse (adjoint) pass
-    filename: str = None  # None: the differentiated function's own file
 
     @cached_property
     def symbols(self):
@@ -42,16 +40,14 @@ class Line:
 
 
 @dataclass(frozen=True)
-class IfBlock:
+class IfBlock(Located):
     """``if cond:`` ``then`` lines ``else:`` ``orelse`` lines."""
 
     cond: sympy.Basic
     then: tuple
     orelse: tuple
-    lineno: int
-    source: str
+    origin: Origin
     reverse: bool
-    filename: str = None
 
 
 @dataclass
@@ -73,23 +69,57 @@ class Schedule:
         return kept
 
 
+class _Pruner(Visitor):
+    """The lines of a block that compute something in ``live`` (a set, updated in place)."""
+
+    stage = "lower.schedule (dead code)"
+
+    def block(self, lines, live):
+        kept = []
+        for line in reversed(lines):
+            self.visit(line, kept, live)
+        kept.reverse()
+        return kept, live
+
+    def visit_Line(self, line, kept, live):
+        if line.target in live:
+            kept.append(line)
+            live.update(line.symbols)
+
+    def visit_IfBlock(self, block, kept, live):
+        then, live_then = self.block(block.then, set(live))
+        orelse, live_else = self.block(block.orelse, set(live))
+        if then or orelse:
+            kept.append(IfBlock(block.cond, tuple(then), tuple(orelse), block.origin, block.reverse))
+            live.update(live_then, live_else, block.cond.free_symbols)
+
+
 def _prune(lines, live):
     """The lines that compute something in ``live`` (a set, updated in place)."""
-    kept = []
-    for line in reversed(lines):
-        if isinstance(line, Line):
-            if line.target in live:
-                kept.append(line)
-                live.update(line.symbols)
-        else:
-            then, live_then = _prune(line.then, set(live))
-            orelse, live_else = _prune(line.orelse, set(live))
-            if then or orelse:
-                kept.append(IfBlock(line.cond, tuple(then), tuple(orelse), line.lineno, line.source,
-                                    line.reverse, line.filename))
-                live.update(live_then, live_else, line.cond.free_symbols)
-    kept.reverse()
-    return kept, live
+    return _Pruner().block(lines, live)
+
+
+class _Uses(Visitor):
+    """How often each name is read (``counts``): once per line that reads it; a condition's
+    names count twice (nothing is inlined into an ``if``)."""
+
+    stage = "lower.schedule (inlining)"
+
+    def __init__(self):
+        self.counts = {}
+
+    def add(self, symbols, weight):
+        counts = self.counts
+        for symbol in symbols:
+            counts[symbol] = counts.get(symbol, 0) + weight
+
+    def visit_Line(self, line):
+        self.add(line.symbols, 1)
+
+    def visit_IfBlock(self, block):
+        self.add(block.cond.free_symbols, 2)
+        self.visit_block(block.then)
+        self.visit_block(block.orelse)
 
 
 def inline_single_use(lines, returns, keep=()):
@@ -101,40 +131,37 @@ def inline_single_use(lines, returns, keep=()):
     """
     from ..primitives.arrays import ArrayOp
 
-    uses = {}
-    for line in walk_lines(lines):
-        for symbol in line.symbols:
-            uses[symbol] = uses.get(symbol, 0) + 1
-    for block in _blocks(lines):
-        for line in block:
-            if isinstance(line, IfBlock):
-                for symbol in line.cond.free_symbols:
-                    uses[symbol] = uses.get(symbol, 0) + 2
+    uses = _Uses()
+    uses.visit_block(lines)
     for expr in returns:
-        for symbol in expr.free_symbols:
-            uses[symbol] = uses.get(symbol, 0) + 2
-    for symbol in keep:
-        uses[symbol] = uses.get(symbol, 0) + 2
-    return _inline_block(lines, uses, ArrayOp)
+        uses.add(expr.free_symbols, 2)
+    uses.add(keep, 2)
+    return _Inliner(uses.counts, ArrayOp).block(lines)
 
 
-def _blocks(lines):
-    yield lines
-    for line in lines:
-        if isinstance(line, IfBlock):
-            yield from _blocks(line.then)
-            yield from _blocks(line.orelse)
+class _Inliner(Visitor):
+    """A block with its single-use names folded into their one use (see ``inline_single_use``)."""
 
+    stage = "lower.schedule (inlining)"
 
-def _inline_block(lines, uses, array_op):
-    pending = {}  # symbol -> expression, for single-use names defined earlier in this block
-    out = []
-    for line in lines:
-        if isinstance(line, IfBlock):
-            out.append(IfBlock(line.cond, tuple(_inline_block(line.then, uses, array_op)),
-                               tuple(_inline_block(line.orelse, uses, array_op)), line.lineno,
-                               line.source, line.reverse, line.filename))
-            continue
+    def __init__(self, uses, array_op):
+        self.uses = uses
+        self.array_op = array_op
+
+    def block(self, lines):
+        pending = {}  # symbol -> expression, for single-use names defined earlier in this block
+        out = []
+        for line in lines:
+            out = self.visit(line, out, pending)
+        return out
+
+    def visit_IfBlock(self, block, out, pending):
+        out.append(IfBlock(block.cond, tuple(self.block(block.then)), tuple(self.block(block.orelse)),
+                           block.origin, block.reverse))
+        return out
+
+    def visit_Line(self, line, out, pending):
+        array_op = self.array_op
         expr = line.expr
         wanted = {s: pending[s] for s in expr.free_symbols if s in pending}
         if wanted and not isinstance(expr, array_op) and not isinstance(expr, sympy.Piecewise):
@@ -144,24 +171,65 @@ def _inline_block(lines, uses, array_op):
                 expr = candidate
                 for s in wanted:
                     out = [x for x in out if not (isinstance(x, Line) and x.target == s)]
-        line = Line(line.target, expr, line.lineno, line.source, line.reverse, line.filename)
-        if uses.get(line.target, 0) == 1 and not isinstance(expr, sympy.Piecewise):
+        line = Line(line.target, expr, line.origin, line.reverse)
+        if self.uses.get(line.target, 0) == 1 and not isinstance(expr, sympy.Piecewise):
             pending[line.target] = expr
         out.append(line)
-    return out
+        return out
+
+
+class _Reads(Visitor):
+    """Every name a block reads (``found``): its lines' operands and its conditions."""
+
+    stage = "lower.schedule.names_read"
+
+    def __init__(self):
+        self.found = set()
+
+    def visit_Line(self, line):
+        self.found |= line.symbols
+
+    def visit_IfBlock(self, block):
+        self.found |= block.cond.free_symbols
+        self.visit_block(block.then)
+        self.visit_block(block.orelse)
+
+
+def names_read(lines):
+    """The names ``lines`` read (operands and conditions, nested lines included), as a set."""
+    reads = _Reads()
+    reads.visit_block(lines)
+    return reads.found
+
+
+class _Lines(Visitor):
+    """Every ``Line`` of a block, nested ones included, in order (``found``)."""
+
+    stage = "lower.schedule.walk_lines"
+
+    def __init__(self):
+        self.found = []
+
+    def visit_Line(self, line):
+        self.found.append(line)
+
+    def visit_IfBlock(self, block):
+        self.visit_block(block.then)
+        self.visit_block(block.orelse)
 
 
 def walk_lines(lines):
     """Every ``Line`` in ``lines``, nested ones included."""
-    for line in lines:
-        if isinstance(line, Line):
-            yield line
-        else:
-            yield from walk_lines(line.then)
-            yield from walk_lines(line.orelse)
+    walker = _Lines()
+    walker.visit_block(lines)
+    return walker.found
 
 
-class _Lowerer:
+class _Lowerer(Visitor):
+    """SSA statements (forward and reverse) -> ``Line`` s and ``IfBlock`` s, value-numbered."""
+
+    stage = "lower.schedule"
+
     def __init__(self, namer, math_calls=(), numpy_ufuncs=None):
         self.namer = namer
         self.math_calls = set(math_calls)  # grows by the lowered forms of these nodes
@@ -171,22 +239,29 @@ class _Lowerer:
         # symbol -> the atom it equals (copies are not emitted). Not scoped: an SSA name defined in
         # an arm is only ever read on paths where that arm ran.
         self.alias = {}
-        self.where = (None, "", False, None)  # lineno, source, reverse, filename
+        self.where = (NOWHERE, False)  # origin, reverse
 
     def at(self, item, reverse):
-        self.where = (item.lineno, item.source, reverse, item.filename)
+        self.where = (item.origin, reverse)
 
     def emit(self, target, node):
         self.lines.append(Line(target, node, *self.where))
 
     # ---- statements ----
     def items(self, items, reverse):
-        for item in items:
-            if isinstance(item, Branch):
-                self.branch(item, reverse)
-            else:
-                self.at(item, reverse)
-                self.assign(item.target, item.expr)
+        self.visit_block(items, reverse)
+
+    def visit_Statement(self, stmt, reverse):
+        self.at(stmt, reverse)
+        self.assign(stmt.target, stmt.expr)
+
+    visit_Adjoint = visit_Statement  # (ad.reverse) target = the adjoint's sum
+
+    def visit_Branch(self, branch, reverse):
+        self.branch(branch, reverse)
+
+    def visit_Loop(self, loop, reverse):
+        raise self.refuse(loop)
 
     def assign(self, target, expr):
         if expr.is_Atom:
@@ -306,7 +381,7 @@ def schedule(gradient_program):
     gradients = []
     for param, expr in zip(gradient_program.wrt, gradient_program.gradients):
         origin = gradient_program.origins.get(param.symbol)
-        lowerer.where = (origin.lineno, origin.source, True, origin.filename) if origin else (None, "", True, None)
+        lowerer.where = (origin.origin if origin else NOWHERE, True)
         if expr.is_Atom:
             gradients.append(lowerer.atom(expr))
             continue
@@ -318,4 +393,4 @@ def schedule(gradient_program):
                     math_calls=lowerer.math_calls, numpy_ufuncs=lowerer.numpy_ufuncs)
 
 
-__all__ = ["IfBlock", "Line", "Schedule", "Statement", "schedule", "walk_lines"]
+__all__ = ["IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]

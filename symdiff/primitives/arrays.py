@@ -497,7 +497,3 @@ def _format_part(part):
         return "..."
     return str(part)
 
-
-STRUCTURAL_OPS = (ArraySum, ArrayMax, ArrayMin, ArrayProd, MatMul, Outer, Transpose, Reshape,
-                  GetItem, Scatter, ScatterItems, Concatenate, Stack, BroadcastTo, Unbroadcast,
-                  ExpandTo, ExtremeGrad, ProdOthers, ProdOthersJvp)

@@ -3,7 +3,7 @@
 Takes: a builder (a SymPy function class, or a function that builds one) and its SymPy
 arguments; or an expression and a substitution. Returns: what SymPy builds, equal to it.
 
-Why: a build runs with SymPy's ``distribute(False)`` (``api.undistributed``: ``2*(a + b)`` stays
+Why: a build runs with SymPy's ``distribute(False)`` (``pipeline.undistributed``: ``2*(a + b)`` stays
 one product, so the generated code computes the sum once). There, a sum with more negative terms
 than positive ones, such as ``-x - 0.5``, and its negation ``-(-x - 0.5)`` (a product by -1 that
 is no longer distributed) *both* answer ``could_extract_minus_sign()``. The odd and even

@@ -1,0 +1,300 @@
+"""pipeline: what to differentiate (a ``Spec``) -> one ``Build``: every stage's result, compiled.
+
+Takes: a ``Spec`` — a parsed function (traced here) or a traced ``Program``, the parameters to
+differentiate, the specialisation (concrete ints, argument kinds) and the mode: ``"grad"`` (one
+number out), ``"vjp"`` (the output's adjoint, ``seed``, an argument of the generated functions:
+``jacobian``), ``"hessian"`` (the vjp of the gradient). Returns: a ``Build``. The stages, in order:
+frontend.interpreter.trace -> ad.reverse.derive -> lower.schedule -> backends.python_code.
+
+>>> import math
+>>> from symdiff.frontend.parse import parse_function
+>>> def f(x):
+...     return math.sin(x) * x
+>>> built = build(Spec(parse_function(f), ("x",)))
+>>> round(built.grad_fn(1.0), 12)
+1.381773290676
+"""
+
+import contextlib
+import dataclasses
+import functools
+import gc
+import threading
+from dataclasses import dataclass, field
+
+from sympy.core.parameters import distribute
+
+from .ad.reverse import derive
+from .ad.vjp import gradient_as_program
+from .backends.python_code import generate
+from .errors import NestingError, ShapeError, SymdiffError
+from .frontend.interpreter import trace
+from .ir import walk
+from .lower.schedule import schedule
+from .primitives.nodes import real_symbol
+from .runtime import stack
+from .runtime.compiled import CompiledCode, IEEEFallback, compile_functions
+
+MODES = ("grad", "vjp", "hessian")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one build differentiates, and how.
+
+    ``source``: a parsed function (``frontend.parse.parse_function``; traced here with
+    ``concrete``, ``deferrable`` and ``kinds``) or a ``Program`` traced already. ``wrt``: parameter
+    names. ``mode``: see the module docstring. ``seed``: for ``"grad"`` of a ``Program``, the
+    output's adjoint (default 1; ones of the output's shape: the gradient of ``sum(output)``).
+    """
+
+    source: object
+    wrt: tuple
+    concrete: dict = None
+    deferrable: object = ()
+    kinds: dict = None
+    mode: str = "grad"
+    seed: object = None
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"Spec mode must be one of {MODES}, not {self.mode!r}")
+
+    @property
+    def traced(self):
+        """Whether ``source`` is a traced ``Program`` (not a parsed function)."""
+        return hasattr(self.source, "body")
+
+
+@dataclass
+class Build:
+    """One specialisation: every stage's result, and the compiled functions."""
+
+    program: object
+    gradient_program: object
+    schedule: object
+    code: object
+    compiled: object  # ``CompiledCode``: the functions, compiled on first use
+    library: str
+    ieee: object  # the same code over numpy float64, for when Python arithmetic raises
+    live: object = field(default=None, repr=False)  # see ``differentiable_again``
+    output_shape: tuple = ()  # "vjp" and "hessian" builds: the shape of the seed they take
+
+    @property
+    def grad_fn(self):
+        return self.compiled.grad
+
+    @property
+    def value_and_grad_fn(self):
+        return self.compiled.value_and_grad
+
+    def differentiable_again(self):
+        """The gradient function for ``grad(grad(f))``: the module-level and closure numbers f
+        reads are globals of it, read when it runs (not trailing parameters, as in ``grad_fn``)."""
+        externals = {e.symbol.name: e for e in self.program.externals}
+        if not externals and not self.code.fallbacks:
+            return self.grad_fn
+        if self.live is None and not externals:  # the readable text, without the IEEE fallback
+            code = dataclasses.replace(self.code, fallbacks={})
+            self.live = CompiledCode(code, constants(self.program)).grad
+        if self.live is None:
+            code = generate(self.schedule, self.gradient_program, self.library, self.code.aliases,
+                            constants={name: 0.0 for name in externals})
+            self.live = CompiledCode(code, constants(self.program), live=externals).grad
+        return self.live
+
+
+def undistributed(stage):
+    """Run ``stage`` with SymPy's ``2*(a + b) -> 2*a + 2*b`` rewrite off (a number times a sum
+    stays one product: fewer operations in the generated code, and the sum is computed once),
+    with the cyclic garbage collector paused (see ``_collector_paused``), on a thread whose C
+    stack holds the recursion limit it runs under (``stack.deep``).
+
+    SymPy's own constructors are not all safe without that rewrite: ``signs.py`` builds the
+    applications that would loop with it on. Should a loop still occur (a ``RecursionError``
+    outside the tracer's nesting, or a ``NestingError`` from it), the stage runs once more in
+    SymPy's standard context, where they cannot loop; deep input fails there too, as the
+    located ``NestingError``.
+    """
+
+    @functools.wraps(stage)
+    def run(*args, **kwargs):
+        try:
+            return stack.deep(_in_context, stage, False, args, kwargs)
+        except (RecursionError, NestingError):
+            pass  # (retried outside the except clause: its traceback holds the whole deep stack)
+        try:
+            return stack.deep(_in_context, stage, True, args, kwargs)
+        except RecursionError:
+            pass
+        sources = [a.source if isinstance(a, Spec) else a for a in args]
+        where = next((a for a in sources if hasattr(a, "firstlineno")), None)
+        raise NestingError(
+            "the function nests too deeply for symdiff to differentiate (the recursion limit "
+            f"of {stack.RECURSION_LIMIT} was reached)",
+            filename=getattr(where, "filename", None), lineno=getattr(where, "firstlineno", None),
+            hint="split deeply nested expressions into several assignments",
+        )
+
+    return run
+
+
+def _in_context(stage, distributed, args, kwargs):
+    with distribute(distributed), _collector_paused():
+        return stage(*args, **kwargs)
+
+
+_collector = {"lock": threading.Lock(), "builds": 0, "was_enabled": False}
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while a build runs (reference counting still frees).
+
+    A build allocates some 10^5 short-lived SymPy objects per 100 statements. Past ~300
+    statements that triggers full collections, each walking every live object (SymPy's own
+    included): the build time per statement stepped up by 20% from N = 200 to N = 400 (section D
+    of the benchmarks). Paused, it stays flat. Builds in several threads share one pause.
+    """
+    state = _collector
+    with state["lock"]:
+        if state["builds"] == 0:
+            state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        state["builds"] += 1
+    try:
+        yield
+    finally:
+        with state["lock"]:
+            state["builds"] -= 1
+            if state["builds"] == 0 and state["was_enabled"]:
+                gc.enable()
+
+
+@undistributed
+def build(spec):
+    """The core: a ``Spec`` -> its compiled derivative (one ``Build``)."""
+    if spec.mode == "hessian":
+        return _compile(_seeded(gradient_as_program(_first_derivative(spec)), spec.wrt))
+    if spec.traced:
+        program = spec.source
+    else:
+        program = trace(spec.source, spec.concrete, spec.deferrable, spec.kinds,
+                        vector_output=spec.mode == "vjp")
+    if spec.mode == "vjp":
+        return _compile(_seeded(program, spec.wrt))
+    if not spec.traced:
+        _check_scalar_output(program)
+    return _compile(_Derivative(program, _params(program, spec.wrt), spec.seed, seeded=False))
+
+
+@dataclass
+class _Derivative:
+    """What ``_compile`` needs: the program, what to differentiate, and the output's adjoint
+    (``seeded``: a symbol the generated functions take as their last argument)."""
+
+    program: object
+    wrt: list
+    seed: object
+    seeded: bool
+    output_shape: tuple = ()
+
+
+def _params(program, names):
+    params = {p.name: p for p in program.params}
+    return [params[name] for name in names]
+
+
+def _first_derivative(spec):
+    """The gradient program a Hessian differentiates again: of the parsed function (built
+    whole, as ``grad`` builds it: its errors are grad's), or of the traced program."""
+    if spec.traced:
+        return derive(spec.source, _params(spec.source, spec.wrt))
+    first = build(Spec(spec.source, spec.wrt, spec.concrete, spec.deferrable, spec.kinds))
+    return first.gradient_program
+
+
+def _seeded(program, wrt_names):
+    """``program``'s vector-Jacobian product: the output's adjoint a new symbol, ``seed``."""
+    seed = real_symbol(program.namer.fresh("seed"))
+    out_shape = program.shapes.get(program.output, ())
+    if out_shape:
+        program.shapes[seed] = out_shape
+    return _Derivative(program, _params(program, wrt_names), seed, seeded=True,
+                       output_shape=out_shape)
+
+
+def _compile(derivative):
+    """derive -> schedule -> generate and compile: the ``Build``."""
+    program = derivative.program
+    try:
+        gradient_program = derive(program, derivative.wrt, seed=derivative.seed)
+    except NotImplementedError as exc:
+        if not derivative.seeded:
+            raise
+        raise SymdiffError(
+            f"the derivative of {exc.args[0] if exc.args else 'an operation'} is not available "
+            "for this higher derivative",
+            filename=program.filename, lineno=program.firstlineno,
+            hint="write that step with operations symdiff can differentiate twice",
+        ) from None
+    lowered = schedule(gradient_program)
+    library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
+    aliases = program.namer.generated_aliases(program.local_names)
+    signature = None
+    if derivative.seeded:
+        signature = [
+            *[p.symbol.name for p in program.params if p.name not in program.concrete],
+            *[e.symbol.name for e in program.externals],
+            derivative.seed.name,
+        ]
+    code, compiled, ieee = compile_with_fallback(program, lowered, gradient_program, library, aliases,
+                                                 signature=signature)
+    return Build(program, gradient_program, lowered, code, compiled, library, ieee,
+                 output_shape=derivative.output_shape)
+
+
+def compile_with_fallback(program, lowered, gradient_program, library, aliases, signature=None):
+    """Generated code, its compiled functions and their IEEE fallback (scalar code: where Python
+    raises in the reverse pass, the same lines over numpy float64 give inf/nan)."""
+    fallbacks = None if program.shapes else {
+        kind: program.namer.fresh(f"_ieee_{kind}") for kind in ("grad", "value_and_grad")}
+    code = generate(lowered, gradient_program, library, aliases, signature=signature,
+                    fallbacks=fallbacks)
+    compiled = compile_functions(code, constants(program))
+    ieee = IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
+    if fallbacks:
+        compiled.namespace[fallbacks["grad"]] = ieee.grad
+        compiled.namespace[fallbacks["value_and_grad"]] = ieee.value_and_grad
+    return code, compiled, ieee
+
+
+def constants(program):
+    """The concrete arrays the generated code names, as ``{name: array}``."""
+    return {symbol.name: value for symbol, value in program.constants.items()}
+
+
+def _check_scalar_output(program):
+    """``grad`` needs one number out; an elementwise function of arrays is differentiated elementwise."""
+    shape = program.shapes.get(program.output, ())
+    if not shape:
+        return
+    from .primitives.arrays import ArrayOp, BroadcastTo
+
+    def structural(expr):  # a constant given its shape (0*x folded to 0) is still elementwise
+        return isinstance(expr, ArrayOp) and not (
+            isinstance(expr, BroadcastTo) and not expr.operands[0].free_symbols)
+
+    elementwise = not any(structural(getattr(i, "expr", None)) for i in walk(program.body))
+    if elementwise:
+        return  # d/dx of sum(f(x)): for an elementwise f, the elementwise derivative
+    raise ShapeError(
+        f"{program.name!r} returns an array of shape {shape}; grad needs a single number",
+        filename=program.filename, lineno=program.output_lineno,
+        hint="use symdiff.jacobian(f) for the derivative of every output, or return a number "
+        "(e.g. np.sum(...))",
+    )
+
+
+__all__ = ["Build", "Spec", "build", "compile_with_fallback", "constants",
+           "undistributed"]
