@@ -13,10 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ..primitives import arrays
-
-from ..primitives import numpy_calls
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..primitives import arrays, numpy_calls
 from ..primitives.nodes import real_symbol
 from .parse import located
 from .values import describe_value as _describe_value

@@ -14,13 +14,17 @@ import types
 import numpy as np
 import sympy
 
-from ..errors import NestingError, ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
-from ..primitives import nodes
-from ..primitives import numpy_calls
+from ..errors import (
+    NestingError,
+    ShapeError,
+    SymdiffError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+)
+from ..primitives import nodes, numpy_calls, signs
 from ..primitives import scalar as functions
-from ..primitives import signs
 from ..primitives.builtin_calls import STRUCTURAL as _STRUCTURAL
-from ..primitives.faithful import DIV, MUL, POW, SUB, ADD, arithmetic, keeps
+from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, arithmetic, keeps
 from ..primitives.sympy_functions import CopySign
 from .array_values import _Method
 from .parse import located, parse_function

@@ -16,11 +16,20 @@ import numpy as np
 import sympy
 
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..ir import Branch, Merge
 from ..primitives.nodes import real_symbol
 from .parse import located
-from ..ir import Branch, Merge
-from .signals import (_UNBOUND_MISSING, BREAK, CONTINUE, _MaybeBreak, _MaybeReturn, _Return,
-                      _same, _truth, _Unbound)
+from .signals import (
+    _UNBOUND_MISSING,
+    BREAK,
+    CONTINUE,
+    _MaybeBreak,
+    _MaybeReturn,
+    _Return,
+    _same,
+    _truth,
+    _Unbound,
+)
 from .values import describe_value as _describe_value
 from .values import is_number, to_sympy
 
@@ -104,8 +113,8 @@ class ControlFlow:
         self.namer = tracer.namer
         self.path = frozenset()  # (condition, taken) of each 'if' on data whose arm is being traced
         self.flags = set()  # the returned-flags of joins after partial returns
-        self.open_forks = 0  # branches on data being traced (arms running), see calls.too_deep
-        self.deferrable_forks = 0  # such branches on deferrable parameters only (see ``_trace``)
+        self.open_forks = 0  # branches on data being traced (arms running), see ``calls.Calls._too_deep``
+        self.deferrable_forks = 0  # such branches on deferrable parameters only (see ``interpreter._trace``)
         self.pending = None  # the PendingBranch being joined
 
     def __repr__(self):
@@ -227,23 +236,7 @@ class ControlFlow:
                 self.tracer.frame.parsed, stmt,
                 hint="use one way out of the loop; put the rest of the body under 'if'",
             )
-        # A loop body's arm that went on may end in a (concrete) break/continue; the loop obeys
-        # it on the paths that did not return (on the others, nothing runs any more).
-        exits = set()
-        for i, sig in enumerate((then_sig, else_sig)):
-            if sig is BREAK or sig is CONTINUE:
-                exits.add(sig)
-                then_sig, else_sig = (None, else_sig) if i == 0 else (then_sig, None)
-            elif isinstance(sig, _MaybeReturn) and sig.exit is not None:
-                exits.add(sig.exit)
-        if len(exits) > 1:
-            raise located(
-                UnsupportedSyntaxError,
-                "'break' on some paths and 'continue' on others of an 'if' on a differentiated "
-                "value: the loop's trip count would depend on the value",
-                self.tracer.frame.parsed, stmt, hint="loop a fixed number of times and select results with 'if'",
-            )
-        exit = exits.pop() if exits else None
+        then_sig, else_sig, exit = self._loop_exit(then_sig, else_sig, stmt)
         if isinstance(then_sig, _Return) and isinstance(else_sig, _Return):
             value = self._merge_values(then_sig, else_sig)
             return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
@@ -295,6 +288,26 @@ class ControlFlow:
         self.tracer.frame.env = env
         self._finish_branch()
         return _MaybeReturn(flag, value, node, stmt, done, exit)
+
+    def _loop_exit(self, then_sig, else_sig, stmt):
+        """A loop body's arm that went on may end in a (concrete) break/continue; the loop obeys
+        it on the paths that did not return (on the others, nothing runs any more). Returns the
+        two signals (an arm's ``BREAK``/``CONTINUE`` taken out: None) and that exit, or None."""
+        exits = set()
+        for i, sig in enumerate((then_sig, else_sig)):
+            if sig is BREAK or sig is CONTINUE:
+                exits.add(sig)
+                then_sig, else_sig = (None, else_sig) if i == 0 else (then_sig, None)
+            elif isinstance(sig, _MaybeReturn) and sig.exit is not None:
+                exits.add(sig.exit)
+        if len(exits) > 1:
+            raise located(
+                UnsupportedSyntaxError,
+                "'break' on some paths and 'continue' on others of an 'if' on a differentiated "
+                "value: the loop's trip count would depend on the value",
+                self.tracer.frame.parsed, stmt, hint="loop a fixed number of times and select results with 'if'",
+            )
+        return then_sig, else_sig, exits.pop() if exits else None
 
     def _stand_ins(self, returned_env, live_env):
         """Values for the names of ``live_env`` on paths that returned (never read there): the

@@ -26,7 +26,13 @@ import types
 import numpy as np
 import sympy
 
-from ..errors import NestingError, ShapeError, SymdiffError, UnknownFunctionError, UnsupportedSyntaxError
+from ..errors import (
+    NestingError,
+    ShapeError,
+    SymdiffError,
+    UnknownFunctionError,
+    UnsupportedSyntaxError,
+)
 from ..ir import Param, Program, Statement
 from ..naming import Namer, names_in
 from ..primitives import numpy_calls
@@ -40,7 +46,15 @@ from .calls import Calls, _describe
 from .control import ControlFlow
 from .parse import _FORBIDDEN, _HINTS, located
 from .scope import Frame, Scope, frame_for
-from .signals import ConditionOnUndifferentiated, NeedsConcrete, _MaybeBreak, _MaybeReturn, _Return, _same, _truth
+from .signals import (
+    ConditionOnUndifferentiated,
+    NeedsConcrete,
+    _MaybeBreak,
+    _MaybeReturn,
+    _Return,
+    _same,
+    _truth,
+)
 from .values import describe_value as _describe_value
 from .values import is_number, is_symbolic, to_sympy
 
