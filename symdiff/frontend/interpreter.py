@@ -334,8 +334,9 @@ class Tracer:
             if not isinstance(base, list):
                 self.arrays.set_item(base, index, None, stmt.target)  # the error for what base is
             current = self.arrays.list_item(base, index, stmt.target)
-            self.arrays.set_item(base, index, self.binop(stmt.op, current, self.eval(stmt.value), stmt),
-                          stmt.target)
+            self.arrays.set_item(base, index,
+                                 self.binop(stmt.op, current, self.eval(stmt.value), stmt),
+                                 stmt.target)
             return
         if not isinstance(stmt.target, ast.Name):
             raise self.unsupported(stmt.target, f"augmented assignment to {_describe(stmt.target)}",
@@ -793,10 +794,6 @@ class Tracer:
     # ---- calls ----
     def eval_Call(self, node):
         return self.calls.call(self.eval(node.func), node)
-
-    def call(self, func, node):
-        """The call ``node`` of ``func`` (see ``calls.Calls.call``)."""
-        return self.calls.call(func, node)
 
     # ---- names ----
     def lookup(self, name, node):
