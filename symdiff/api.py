@@ -11,7 +11,6 @@ path to one dict lookup; the kinds, caches and guarded entries of a call are ``r
 import functools
 import inspect
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np

@@ -143,7 +143,7 @@ def _is_long_extremum(expr):
     return isinstance(expr, (sympy.Max, sympy.Min)) and len(expr.args) > 2
 
 
-# what a derivative of a real program must never hold (see frontend.interpreter.Tracer._real)
+# what a derivative of a real program must never hold (see frontend.calls.Calls._real)
 _COMPLEX_PARTS = (sympy.re, sympy.im, sympy.arg, sympy.conjugate, sympy.I)
 _COMPLEX_KINDS = {sympy.re, sympy.im, sympy.arg, sympy.conjugate, type(sympy.I)}
 

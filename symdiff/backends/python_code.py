@@ -12,7 +12,6 @@ import os
 import re
 from dataclasses import dataclass, field
 
-import numpy
 import numpy as np
 import sympy
 from sympy.printing.numpy import NumPyPrinter

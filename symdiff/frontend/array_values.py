@@ -1,4 +1,4 @@
-"""array_values: the tracer's arrays and lists (``ArrayValues``, part of ``interpreter.Tracer``).
+"""array_values: the tracer's arrays and lists (``ArrayValues``, a collaborator of ``interpreter.Tracer``).
 
 Takes: values met while tracing — array expressions, concrete numpy arrays, the lists the function
 builds — and the operation applied to them. Returns: shapes, named constants, structural
@@ -13,18 +13,44 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ..primitives import arrays
-
 from ..primitives import numpy_calls  # noqa: F401  (its records: np.sum, np.array, array methods, ...)
 from ..primitives import registry
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..primitives import arrays
 from ..primitives.nodes import real_symbol
 from .parse import located
+from .values import describe_value as _describe_value
 from .values import to_sympy
 
 
 class ArrayValues:
-    """Arrays and lists for the ``Tracer`` (which this is a base class of)."""
+    """Arrays and lists for one trace: their shapes, constants, structural operations, and which
+    lists the function built (and may change where).
+
+    Receives the interpreter (``tracer``), of which it uses: ``frame`` and ``current`` (error
+    locations, statement lines), ``namer``, ``emit`` (a statement of the program),
+    ``require_number``, ``check_guess``, ``check_deferrable`` and ``unsupported`` (checks and
+    errors); the primitives' handlers (``numpy_calls``) are given the tracer. Holds ``shapes``
+    (symbol -> shape), ``constants`` (symbol -> numpy array), ``op_memo`` (structural operation ->
+    the symbol of its result, in this scope: ``control`` swaps it per arm), ``own_lists``,
+    ``argument_sequences`` and ``arm`` (the arm of an 'if' on data being traced; set by
+    ``control``).
+    """
+
+    def __init__(self, tracer):
+        self.tracer = tracer
+        self.namer = tracer.namer
+        self.shapes = {}  # symbol -> shape of the array it stands for (absent: a scalar)
+        self.shape_memo = {}  # expression -> its shape (see arrays.shape_of)
+        self.constants = {}  # symbol -> a concrete numpy array the code uses
+        self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
+        self.own_lists = {}  # id -> (list, arm): the lists the function builds (see ``own``)
+        self.argument_sequences = set()  # ids of the tuples that list/tuple parameters are read as
+        self.arm = None  # the arm of an 'if' on data being traced (None: not inside one)
+
+    def __repr__(self):
+        return (f"ArrayValues({len(self.shapes)} shapes, {len(self.constants)} constants, "
+                f"{len(self.own_lists)} lists built)")
 
     # ---- lists the function builds ----
     def own(self, value):
@@ -33,12 +59,12 @@ class ArrayValues:
         self.own_lists[id(value)] = (value, self.arm)
         return value
 
-    def _changing_an_argument(self, node):
+    def changing_an_argument(self, node):
         raise located(
             UnsupportedSyntaxError,
             "changing a list passed as an argument: the generated gradient would not change the "
             "caller's list",
-            self.frame.parsed, node, hint="change a copy: v = list(v)",
+            self.tracer.frame.parsed, node, hint="change a copy: v = list(v)",
         )
 
     def mutable(self, value, node):
@@ -49,56 +75,56 @@ class ArrayValues:
                 UnsupportedSyntaxError,
                 "changing a list the function did not build (an argument, a global or a default "
                 "value): the generated gradient would not change it",
-                self.frame.parsed, node, hint="change a copy: v = list(v)",
+                self.tracer.frame.parsed, node, hint="change a copy: v = list(v)",
             )
         if entry[1] is not self.arm:
             raise located(
                 UnsupportedSyntaxError,
                 "changing a list inside an 'if' on a differentiated value (both branches would "
                 "change the same list)",
-                self.frame.parsed, node,
+                self.tracer.frame.parsed, node,
                 hint="build a new list in the branch instead, e.g. v = v + [item]",
             )
 
-    def _list_item(self, base, index, node):
+    def list_item(self, base, index, node):
         if isinstance(index, sympy.Basic):
-            self.check_deferrable(index)
+            self.tracer.check_deferrable(index)
             raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
-                          self.frame.parsed, node.slice, hint="index with an int")
+                          self.tracer.frame.parsed, node.slice, hint="index with an int")
         try:
             return base[index]
         except (IndexError, TypeError) as exc:
-            raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
+            raise located(SymdiffError, f"bad index: {exc}", self.tracer.frame.parsed, node,
                           hint="index within the list's length") from None
 
     def set_item(self, base, index, value, node):
         """``base[index] = value`` for a list the function builds, at a known index."""
         if not isinstance(base, list):
             if id(base) in self.argument_sequences:
-                self._changing_an_argument(node)
+                self.changing_an_argument(node)
             if isinstance(base, tuple):
                 raise located(SymdiffError, "a tuple's items cannot be assigned (as in Python)",
-                              self.frame.parsed, node, hint="use a list, or build a new tuple")
-            self.check_guess(base)
+                              self.tracer.frame.parsed, node, hint="use a list, or build a new tuple")
+            self.tracer.check_guess(base)
             array = self.is_array(base) or isinstance(base, np.ndarray)
-            raise self.unsupported(
+            raise self.tracer.unsupported(
                 node, f"assignment to {ast.unparse(node)}",
                 hint="build the array whole (np.where, np.concatenate, np.array of a list)"
                 if array else "assign to a local variable name")
-        self._list_item(base, index, node)  # the index is an int (or slice) within the list
+        self.list_item(base, index, node)  # the index is an int (or slice) within the list
         self.mutable(base, node)
         if isinstance(index, slice):
-            value = self._iterate(value, node)
+            value = self.iterate(value, node)
         elif isinstance(value, sympy.Expr) and not value.is_Atom:
             # one statement per item assigned, named after the list, as a variable would be
             name = node.value.id if isinstance(node.value, ast.Name) else "item"
             symbol = real_symbol(self.namer.version(f"{name}_{index % len(base)}"))
-            self.emit(symbol, value, self.current)
+            self.tracer.emit(symbol, value, self.tracer.current)
             value = symbol
         try:
             base[index] = value
         except (IndexError, TypeError, ValueError) as exc:
-            raise located(SymdiffError, f"bad assignment: {exc}", self.frame.parsed, node,
+            raise located(SymdiffError, f"bad assignment: {exc}", self.tracer.frame.parsed, node,
                           hint="assign as many items as the slice holds") from None
 
     # ---- arrays ----
@@ -138,7 +164,7 @@ class ArrayValues:
         if value.is_Atom:
             return value
         target = real_symbol(self.namer.fresh(hint))
-        self.emit(target, value, self.current)
+        self.tracer.emit(target, value, self.tracer.current)
         return target
 
     def array_op(self, op, hint):
@@ -147,16 +173,16 @@ class ArrayValues:
         if found is not None:
             return found
         target = real_symbol(self.namer.fresh(hint))
-        self.emit(target, op, self.current)
+        self.tracer.emit(target, op, self.tracer.current)
         self.op_memo[op] = target
         return target
 
     def as_array(self, value, node):
         if isinstance(value, (tuple, list)):
-            return registry.lookup(np.array).handler(self, node, [value], {})
+            return registry.lookup(np.array).handler(self.tracer, node, [value], {})
         if isinstance(value, np.ndarray):
             return self.constant(value)
-        self.require_number(value, node)
+        self.tracer.require_number(value, node)
         return to_sympy(value)
 
     def as_value(self, value, node):
@@ -164,7 +190,7 @@ class ArrayValues:
             return self.constant(value)
         if isinstance(value, (tuple, list)):
             return self.as_array(value, node)
-        self.require_number(value, node)
+        self.tracer.require_number(value, node)
         return to_sympy(value)
 
     def check_broadcast(self, node, *values):
@@ -173,11 +199,11 @@ class ArrayValues:
             return arrays.broadcast(*shapes)
         except ValueError:
             for value in values:  # parameters assumed numbers before the first call
-                self.check_guess(value)
+                self.tracer.check_guess(value)
             raise located(
                 ShapeError,
                 "shapes " + " and ".join(str(s) for s in shapes) + " do not broadcast together",
-                self.frame.parsed, node,
+                self.tracer.frame.parsed, node,
                 hint="make the shapes agree (numpy broadcasting rules)",
             ) from None
 
@@ -217,7 +243,7 @@ class ArrayValues:
                 ShapeError,
                 f"{name} (given with symdiff.register) fails on arrays of shape "
                 f"{', '.join(str(np.shape(p)) for p in probes)}: {type(exc).__name__}: {exc}",
-                self.frame.parsed, node,
+                self.tracer.frame.parsed, node,
                 hint=f"registered functions are applied elementwise to arrays: make {name} work "
                 "on numpy arrays, or call it on numbers") from None
         if tuple(got) != tuple(want):
@@ -226,7 +252,7 @@ class ArrayValues:
                 f"{name} (given with symdiff.register) returns shape {tuple(got)} for arguments "
                 f"of shape {', '.join(str(np.shape(p)) for p in probes)}: registered rules are "
                 f"elementwise (shape {want}), so its derivative would be wrong",
-                self.frame.parsed, node,
+                self.tracer.frame.parsed, node,
                 hint="write a reduction with numpy functions symdiff knows (np.sum(A, axis=1), "
                 "np.max, ...), or register an elementwise function and reduce after it")
 
@@ -238,18 +264,18 @@ class ArrayValues:
         if not sa or not sb:
             for value, shape in ((a, sa), (b, sb)):
                 if not shape and not scalars:  # a parameter assumed a number before the call
-                    self.check_guess(value)
+                    self.tracer.check_guess(value)
             return a * b
         if len(sa) > 2 or len(sb) > 2:
             raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
-                          "dimensions", self.frame.parsed, node, hint="use 1-D and 2-D arrays")
+                          "dimensions", self.tracer.frame.parsed, node, hint="use 1-D and 2-D arrays")
         try:
             shape = arrays.matmul_shape(sa, sb)
         except ValueError:
-            self.check_guess(a)  # parameters assumed numbers before the first call
-            self.check_guess(b)
+            self.tracer.check_guess(a)  # parameters assumed numbers before the first call
+            self.tracer.check_guess(b)
             raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: the inner "
-                          "dimensions differ", self.frame.parsed, node,
+                          "dimensions differ", self.tracer.frame.parsed, node,
                           hint="check the shapes (or transpose with .T)") from None
         op = arrays.MatMul.make(self.atom(a, "a"), self.atom(b, "b"), shape=tuple(shape))
         return self.array_op(op, "matmul")
@@ -258,19 +284,19 @@ class ArrayValues:
         key = index if isinstance(index, tuple) else (index,)
         for part in key:
             if isinstance(part, sympy.Basic):
-                self.check_deferrable(part)
+                self.tracer.check_deferrable(part)
                 raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
-                              self.frame.parsed, node, hint="index with ints and slices")
+                              self.tracer.frame.parsed, node, hint="index with ints and slices")
             if isinstance(part, (list, np.ndarray)):
                 raise located(UnsupportedSyntaxError, "fancy indexing (with a list or array)",
-                              self.frame.parsed, node, hint="index with ints and slices")
+                              self.tracer.frame.parsed, node, hint="index with ints and slices")
         key = tuple(int(p) if isinstance(p, (int, np.integer)) else p for p in key)
         shape = self.shape(base)
         try:
             out = np.empty(shape)[key]
         except IndexError as exc:
             raise located(ShapeError, f"index {arrays.format_key(key)} is out of bounds for shape "
-                          f"{shape} ({exc})", self.frame.parsed, node,
+                          f"{shape} ({exc})", self.tracer.frame.parsed, node,
                           hint="index within the array's shape") from None
         key = _normal_key(key, shape)
         base_atom = self.atom(base, "x")
@@ -295,9 +321,31 @@ class ArrayValues:
             return self.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
         record = registry.method("array", attr)
         if record is None:
-            raise self.unsupported(node, f"the array method '.{attr}'",
+            raise self.tracer.unsupported(node, f"the array method '.{attr}'",
                                    hint="use numpy functions symdiff supports (np.sum, np.dot, ...)")
         return _Method(base, record.handler)
+
+    def iterate(self, iterable, node):
+        """The items of ``iterable`` (a loop's, an unpacking's, a ``*`` argument's), as a list."""
+        if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
+            return list(iterable)
+        if self.is_array(iterable):
+            return [self.getitem(iterable, i, node) for i in range(self.shape(iterable)[0])]
+        if isinstance(iterable, np.ndarray):
+            return list(iterable)
+        if isinstance(iterable, sympy.Basic):
+            self.tracer.check_guess(iterable)
+            self.tracer.check_deferrable(iterable)
+            raise located(
+                UnsupportedSyntaxError,
+                "a loop over a differentiated value",
+                self.tracer.frame.parsed, node,
+                hint="loop over range(n) with an int n, or over a tuple of values",
+            )
+        raise located(
+            SymdiffError, f"cannot loop over {_describe_value(iterable)}", self.tracer.frame.parsed, node,
+            hint="loop over range(...), a tuple or a list",
+        )
 
 
 @dataclass

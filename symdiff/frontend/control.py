@@ -1,4 +1,4 @@
-"""control: the tracer's ``if``, ``for`` and ``while`` (``ControlFlow``, part of ``interpreter.Tracer``).
+"""control: the tracer's ``if``, ``for`` and ``while`` (``ControlFlow``, a collaborator of ``interpreter.Tracer``).
 
 Takes: an ``if``/``for``/``while`` statement and the tracer's state. Returns: the signal the
 statement ends with (see ``signals``), having added its statements to the tracer's block. A
@@ -10,16 +10,26 @@ paths join a returned-flag and value, and the rest of the region runs once, unde
 """
 
 import ast
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
 
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..ir import Branch, Merge
 from ..primitives.nodes import real_symbol
 from .parse import located
-from ..ir import Branch, Merge
-from .signals import (_UNBOUND_MISSING, BREAK, CONTINUE, _MaybeBreak, _MaybeReturn, _Return,
-                      _same, _truth, _Unbound)
+from .signals import (
+    _UNBOUND_MISSING,
+    BREAK,
+    CONTINUE,
+    _MaybeBreak,
+    _MaybeReturn,
+    _Return,
+    _same,
+    _truth,
+    _Unbound,
+)
 from .values import describe_value as _describe_value
 from .values import is_number, to_sympy
 
@@ -70,25 +80,62 @@ def _loop_exits(nodes):
     return _loop_exits_of(nodes, (ast.Break, ast.Continue))
 
 
+@dataclass
+class PendingBranch:
+    """A ``Branch`` being built: both arms have run (``_fork``), the joins are being collected
+    (``merges``), and ``_finish_branch`` appends it to the block being traced."""
+
+    test: object  # the condition on data
+    stmt: ast.AST  # the statement the branch is for (its line)
+    then: list  # the statements of the arm where ``test`` holds
+    orelse: list  # and of the other arm
+    merges: list = field(default_factory=list)
+
+
 class ControlFlow:
-    """``if``/``for``/``while`` for the ``Tracer`` (which this is a base class of)."""
+    """``if``/``for``/``while``/``break``/``continue`` for one trace, and their joins.
+
+    Receives the interpreter (``tracer``), of which it uses: ``exec_block``, ``condition``,
+    ``assign``, ``emit``, ``result_name``, ``source_line``, ``filename_tag``, the checks
+    ``check_deferrable``/``check_deferrable_condition``/``on_deferrable_only`` and
+    ``branch_on_deferrable``, and the execution position it saves and restores around each arm
+    (``frame.env``, ``block``, ``current``); and the array collaborator (``arrays``: ``shape``,
+    ``shapes``, ``constant``, ``own``, ``iterate``, and ``op_memo``/``arm``, swapped per arm).
+    Its own state: ``path`` (the (condition, taken) literals of the arms being traced),
+    ``open_forks``/``deferrable_forks`` (branches whose arms are running), ``flags`` (the
+    returned/broken flags of the joins, for ``Program.flags``) and ``pending`` (the
+    ``PendingBranch`` being joined).
+    """
+
+    def __init__(self, tracer, arrays):
+        self.tracer = tracer
+        self.arrays = arrays
+        self.namer = tracer.namer
+        self.path = frozenset()  # (condition, taken) of each 'if' on data whose arm is being traced
+        self.flags = set()  # the returned-flags of joins after partial returns
+        self.open_forks = 0  # branches on data being traced (arms running), see ``calls.Calls._too_deep``
+        self.deferrable_forks = 0  # such branches on deferrable parameters only (see ``interpreter._trace``)
+        self.pending = None  # the PendingBranch being joined
+
+    def __repr__(self):
+        return f"ControlFlow({len(self.path)} conditions on the path, {len(self.flags)} flags)"
 
     # ---- if ----
     def exec_If(self, stmt, rest, cont):
-        test = self.condition(stmt.test)
+        test = self.tracer.condition(stmt.test)
         truth = _truth(test)
-        if truth is None and self.shape(test):
+        if truth is None and self.arrays.shape(test):
             raise located(
                 ShapeError,
-                f"'if' on an array of shape {self.shape(test)}: its truth value is ambiguous",
-                self.frame.parsed, stmt.test,
+                f"'if' on an array of shape {self.arrays.shape(test)}: its truth value is ambiguous",
+                self.tracer.frame.parsed, stmt.test,
                 hint="select elementwise with np.where(condition, a, b)",
             )
         if truth is not None:
             arm = stmt.body if truth else stmt.orelse
-            return self.exec_block(arm, None if cont is None else [*rest, *cont])
+            return self.tracer.exec_block(arm, None if cont is None else [*rest, *cont])
         # A condition on int parameters only (not differentiated) is concrete at the call.
-        self.check_deferrable_condition(test)
+        self.tracer.check_deferrable_condition(test)
         if _loop_exits(stmt.body + stmt.orelse):
             arms = stmt.body + stmt.orelse
             kinds = {kind for kind, node in ((BREAK, ast.Break), (CONTINUE, ast.Continue))
@@ -98,7 +145,7 @@ class ControlFlow:
                     UnsupportedSyntaxError,
                     "'break' and 'continue' (or either beside a 'return') under a condition on a "
                     "differentiated value",
-                    self.frame.parsed, stmt.test,
+                    self.tracer.frame.parsed, stmt.test,
                     hint="use one way out of the loop; put the rest of the body under 'if'",
                 )
             # 'break'/'continue' on some paths: a flag joins the arms; the rest of the body (and
@@ -118,7 +165,7 @@ class ControlFlow:
             return self._join_returns(results, stmt, done=False)
         results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=None)
         (then_env, _), (else_env, _) = results
-        self.frame.env = self._merge_envs(then_env, else_env, stmt)
+        self.tracer.frame.env = self._merge_envs(then_env, else_env, stmt)
         self._finish_branch()
         return None
 
@@ -129,29 +176,30 @@ class ControlFlow:
         where a return was taken already (nothing runs there), so the then arm may change the
         lists built before the branch.
         """
-        start_env, start_block, start_memo = self.frame.env, self.block, self.op_memo
+        tracer, arrays = self.tracer, self.arrays
+        start_env, start_block, start_memo = tracer.frame.env, tracer.block, arrays.op_memo
         results, blocks = [], []
-        start_arm, start_path = self.arm, self.path
+        start_arm, start_path = arrays.arm, self.path
         self.open_forks += 1  # (a recursion that opens one per call depends on the data)
-        deferrable = self.branch_on_deferrable and self.on_deferrable_only(test)
+        deferrable = tracer.branch_on_deferrable and tracer.on_deferrable_only(test)
         self.deferrable_forks += deferrable
         try:
             for taken, arm in ((True, then_stmts), (False, else_stmts)):
                 self.path = start_path | {(test, taken)}
-                self.frame.env = dict(start_env)
-                self.block = []
-                self.op_memo = dict(start_memo)
+                tracer.frame.env = dict(start_env)
+                tracer.block = []
+                arrays.op_memo = dict(start_memo)
                 if not one_live_arm:
-                    self.arm = object()  # lists built before this arm are shared with the other one
-                signal = arm() if callable(arm) else self.exec_block(arm, cont)
-                results.append((self.frame.env, signal))
-                blocks.append(self.block)
+                    arrays.arm = object()  # lists built before this arm are shared with the other one
+                signal = arm() if callable(arm) else tracer.exec_block(arm, cont)
+                results.append((tracer.frame.env, signal))
+                blocks.append(tracer.block)
         finally:
             self.open_forks -= 1
             self.deferrable_forks -= deferrable
             self.path = start_path
-        self.block, self.op_memo, self.arm = start_block, start_memo, start_arm
-        self._pending = (test, stmt, blocks, [])
+        tracer.block, arrays.op_memo, arrays.arm = start_block, start_memo, start_arm
+        self.pending = PendingBranch(test, stmt, *blocks)
         return results
 
     def _merge_values(self, then_sig, else_sig):
@@ -161,19 +209,19 @@ class ControlFlow:
             self._finish_branch()
             return a
         if is_number(a) and is_number(b):
-            blocks = self._pending[2]
-            a = self._named_in(blocks[0], to_sympy(a), then_sig.node)
-            b = self._named_in(blocks[1], to_sympy(b), else_sig.node)
-            target = real_symbol(self._result_name())
+            pending = self.pending
+            a = self._named_in(pending.then, to_sympy(a), then_sig.node)
+            b = self._named_in(pending.orelse, to_sympy(b), else_sig.node)
+            target = real_symbol(self.tracer.result_name())
             self._merged_shape(target, a, b, node, "the returned value")
-            self._pending[3].append(Merge(target, a, b))
+            pending.merges.append(Merge(target, a, b))
             self._finish_branch()
             return target
         raise located(
             SymdiffError,
             f"the two branches give {_describe_value(a)} and {_describe_value(b)}: symdiff can only "
             "join numbers",
-            self.frame.parsed, node,
+            self.tracer.frame.parsed, node,
             hint="make both branches produce a number",
         )
 
@@ -185,11 +233,66 @@ class ControlFlow:
             raise located(
                 UnsupportedSyntaxError,
                 "a 'return' and a 'break' under conditions on differentiated values in one loop",
-                self.frame.parsed, stmt,
+                self.tracer.frame.parsed, stmt,
                 hint="use one way out of the loop; put the rest of the body under 'if'",
             )
-        # A loop body's arm that went on may end in a (concrete) break/continue; the loop obeys
-        # it on the paths that did not return (on the others, nothing runs any more).
+        then_sig, else_sig, exit = self._loop_exit(then_sig, else_sig, stmt)
+        if isinstance(then_sig, _Return) and isinstance(else_sig, _Return):
+            value = self._merge_values(then_sig, else_sig)
+            return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
+        if then_sig is None and else_sig is None:  # the returns were on paths not taken
+            self.tracer.frame.env = self._merge_envs(then_env, else_env, stmt)
+            self._finish_branch()
+            return exit
+        for sig in (then_sig, else_sig):
+            if isinstance(sig, _Return) and not is_number(sig.value):
+                raise located(
+                    SymdiffError,
+                    f"a branch returns {_describe_value(sig.value)} while another path goes on: "
+                    "symdiff can only join numbers",
+                    self.tracer.frame.parsed, sig.node, hint="return a number on every path",
+                )
+        # A returning arm never gets past the 'if', but the joined names must hold a value on
+        # its paths too (the code after the join reads them there): its own, or a stand-in.
+        if isinstance(then_sig, _Return):
+            then_env = self._stand_ins(then_env, else_env)
+        elif isinstance(else_sig, _Return):
+            else_env = self._stand_ins(else_env, then_env)
+        env = self._merge_envs(then_env, else_env, stmt)
+        pending = self.pending
+        flags, values = [], []
+        for sig, block in ((then_sig, pending.then), (else_sig, pending.orelse)):
+            if isinstance(sig, _Return):
+                flags.append(sympy.Integer(1))
+                values.append(self._named_in(block, to_sympy(sig.value), sig.node))
+            elif isinstance(sig, _MaybeReturn):
+                flags.append(sig.flag)
+                values.append(sig.value)
+            else:
+                flags.append(sympy.Integer(0))
+                values.append(None)
+        node = (then_sig if isinstance(then_sig, (_Return, _MaybeReturn)) else else_sig).node
+        shapes = {self.arrays.shape(v) for v in values if v is not None}
+        if len(shapes) > 1:
+            raise located(ShapeError, "the returned value has different shapes on different paths",
+                          self.tracer.frame.parsed, node, hint="return values of one shape")
+        # where nothing returned, the value is never read: any number of the right shape will do
+        values = [sympy.Integer(0) if v is None else v for v in values]
+        flag = real_symbol(self.namer.version("returned"))
+        self.flags.add(flag)
+        value = real_symbol(self.tracer.result_name())
+        pending.merges.append(Merge(flag, *flags))
+        pending.merges.append(Merge(value, *values))
+        if shapes and next(iter(shapes)):
+            self.arrays.shapes[value] = next(iter(shapes))
+        self.tracer.frame.env = env
+        self._finish_branch()
+        return _MaybeReturn(flag, value, node, stmt, done, exit)
+
+    def _loop_exit(self, then_sig, else_sig, stmt):
+        """A loop body's arm that went on may end in a (concrete) break/continue; the loop obeys
+        it on the paths that did not return (on the others, nothing runs any more). Returns the
+        two signals (an arm's ``BREAK``/``CONTINUE`` taken out: None) and that exit, or None."""
         exits = set()
         for i, sig in enumerate((then_sig, else_sig)):
             if sig is BREAK or sig is CONTINUE:
@@ -202,75 +305,24 @@ class ControlFlow:
                 UnsupportedSyntaxError,
                 "'break' on some paths and 'continue' on others of an 'if' on a differentiated "
                 "value: the loop's trip count would depend on the value",
-                self.frame.parsed, stmt, hint="loop a fixed number of times and select results with 'if'",
+                self.tracer.frame.parsed, stmt, hint="loop a fixed number of times and select results with 'if'",
             )
-        exit = exits.pop() if exits else None
-        if isinstance(then_sig, _Return) and isinstance(else_sig, _Return):
-            value = self._merge_values(then_sig, else_sig)
-            return _Return(value, then_sig.node if then_sig.node is else_sig.node else stmt)
-        if then_sig is None and else_sig is None:  # the returns were on paths not taken
-            self.frame.env = self._merge_envs(then_env, else_env, stmt)
-            self._finish_branch()
-            return exit
-        for sig in (then_sig, else_sig):
-            if isinstance(sig, _Return) and not is_number(sig.value):
-                raise located(
-                    SymdiffError,
-                    f"a branch returns {_describe_value(sig.value)} while another path goes on: "
-                    "symdiff can only join numbers",
-                    self.frame.parsed, sig.node, hint="return a number on every path",
-                )
-        # A returning arm never gets past the 'if', but the joined names must hold a value on
-        # its paths too (the code after the join reads them there): its own, or a stand-in.
-        if isinstance(then_sig, _Return):
-            then_env = self._stand_ins(then_env, else_env)
-        elif isinstance(else_sig, _Return):
-            else_env = self._stand_ins(else_env, then_env)
-        env = self._merge_envs(then_env, else_env, stmt)
-        _, _, blocks, merges = self._pending
-        flags, values = [], []
-        for sig, block in ((then_sig, blocks[0]), (else_sig, blocks[1])):
-            if isinstance(sig, _Return):
-                flags.append(sympy.Integer(1))
-                values.append(self._named_in(block, to_sympy(sig.value), sig.node))
-            elif isinstance(sig, _MaybeReturn):
-                flags.append(sig.flag)
-                values.append(sig.value)
-            else:
-                flags.append(sympy.Integer(0))
-                values.append(None)
-        node = (then_sig if isinstance(then_sig, (_Return, _MaybeReturn)) else else_sig).node
-        shapes = {self.shape(v) for v in values if v is not None}
-        if len(shapes) > 1:
-            raise located(ShapeError, "the returned value has different shapes on different paths",
-                          self.frame.parsed, node, hint="return values of one shape")
-        # where nothing returned, the value is never read: any number of the right shape will do
-        values = [sympy.Integer(0) if v is None else v for v in values]
-        flag = real_symbol(self.namer.version("returned"))
-        self.flags.add(flag)
-        value = real_symbol(self._result_name())
-        merges.append(Merge(flag, *flags))
-        merges.append(Merge(value, *values))
-        if shapes and next(iter(shapes)):
-            self.shapes[value] = next(iter(shapes))
-        self.frame.env = env
-        self._finish_branch()
-        return _MaybeReturn(flag, value, node, stmt, done, exit)
+        return then_sig, else_sig, exits.pop() if exits else None
 
     def _stand_ins(self, returned_env, live_env):
         """Values for the names of ``live_env`` on paths that returned (never read there): the
         returned arm's own where it has one of the same kind, else zeros of the same shape."""
         def stand_in(value):
             if is_number(value):
-                shape = self.shape(value)
-                return self.constant(np.zeros(shape)) if shape else sympy.Integer(0)
+                shape = self.arrays.shape(value)
+                return self.arrays.constant(np.zeros(shape)) if shape else sympy.Integer(0)
             if isinstance(value, (tuple, list)) and all(is_number(v) for v in value):
                 return type(value)(stand_in(v) for v in value)
             return value  # not a value of the generated code (a function, a module, ...)
 
         def fits(mine, value):
             if is_number(mine) and is_number(value):
-                return self.shape(mine) == self.shape(value)
+                return self.arrays.shape(mine) == self.arrays.shape(value)
             return (isinstance(mine, (tuple, list)) and type(mine) is type(value)
                     and len(mine) == len(value) and all(map(fits, mine, value)))
 
@@ -288,7 +340,7 @@ class ControlFlow:
                 env[name] = mine if fits(mine, value) else stand_in(value)
         return env
 
-    def _unless_returned(self, signal, rest):
+    def unless_returned(self, signal, rest):
         """The rest of the region, in branches taken where ``signal``'s paths did not return.
 
         One branch per stretch of statements up to the next one that may return, each at this
@@ -318,11 +370,11 @@ class ControlFlow:
                     UnsupportedSyntaxError,
                     "'break' under a condition on a differentiated value, with 'continue' or "
                     "'return' on other paths of the same loop",
-                    self.frame.parsed, stmt,
+                    self.tracer.frame.parsed, stmt,
                     hint="use one way out of the loop; put the rest of the body under 'if'",
                 )
-        self.frame.env = self._merge_envs(then_env, else_env, stmt)
-        _, _, _, merges = self._pending
+        self.tracer.frame.env = self._merge_envs(then_env, else_env, stmt)
+        merges = self.pending.merges
         flags = [sympy.Integer(1) if sig is kind else sig.flag if isinstance(sig, _MaybeBreak)
                  else sympy.Integer(0) for sig in (then_sig, else_sig)]
         if then_sig is kind and else_sig is kind:
@@ -337,7 +389,7 @@ class ControlFlow:
         self._finish_branch()
         return _MaybeBreak(flag, stmt, done, kind)
 
-    def _unless_broken(self, signal, run):
+    def unless_broken(self, signal, run):
         """``run`` (statements, or a function running them) where ``signal``'s paths did not
         break out: ``BREAK`` (all broke by its end), ``_MaybeBreak`` (done) or None."""
         if not run:
@@ -370,16 +422,16 @@ class ControlFlow:
         """``value`` as a name assigned at the end of ``block`` (its 'return' line)."""
         if value.is_Atom:
             return value
-        target = real_symbol(self._result_name())
-        saved = self.block
-        self.block = block
-        self.emit(target, value, node)
-        self.block = saved
+        target = real_symbol(self.tracer.result_name())
+        saved = self.tracer.block
+        self.tracer.block = block
+        self.tracer.emit(target, value, node)
+        self.tracer.block = saved
         return target
 
     def _merge_envs(self, then_env, else_env, stmt):
         merged = {}
-        test, _, blocks, merges = self._pending
+        test, merges = self.pending.test, self.pending.merges
         paths = (self.path | {(test, True)}, self.path | {(test, False)})
 
         def bindings(*values):
@@ -399,8 +451,8 @@ class ControlFlow:
                 merged[name] = a
             elif a is _UNBOUND_MISSING or b is _UNBOUND_MISSING or isinstance(a, _Unbound) or isinstance(b, _Unbound):
                 merged[name] = _Unbound(stmt.lineno, bindings=bindings(a, b))
-            elif is_number(a) and is_number(b) and self.shape(a) != self.shape(b):
-                merged[name] = _Unbound(stmt.lineno, shapes=(self.shape(a), self.shape(b)),
+            elif is_number(a) and is_number(b) and self.arrays.shape(a) != self.arrays.shape(b):
+                merged[name] = _Unbound(stmt.lineno, shapes=(self.arrays.shape(a), self.arrays.shape(b)),
                                         bindings=bindings(a, b))
             elif is_number(a) and is_number(b):
                 target = real_symbol(self.namer.version(name))
@@ -417,7 +469,7 @@ class ControlFlow:
                     target = real_symbol(self.namer.version(f"{name}_{k}"))
                     merges.append(Merge(target, to_sympy(x), to_sympy(y)))
                     items.append(target)
-                merged[name] = self.own(items) if isinstance(a, list) else tuple(items)
+                merged[name] = self.arrays.own(items) if isinstance(a, list) else tuple(items)
             else:
                 merged[name] = _Unbound(stmt.lineno, bindings=bindings(a, b))
         return merged
@@ -425,35 +477,36 @@ class ControlFlow:
     def _merged_shape(self, target, a, b, node, what):
         """The joined value of an array in both arms has that array's shape (recorded for
         ``target``); arms giving different shapes would make the shape depend on the data."""
-        sa, sb = self.shape(a), self.shape(b)
+        sa, sb = self.arrays.shape(a), self.arrays.shape(b)
         if sa != sb:
             raise located(
                 ShapeError,
                 f"{what} has shape {sa} in one branch and {sb} in the other",
-                self.frame.parsed, node,
+                self.tracer.frame.parsed, node,
                 hint="give it the same shape in both branches (np.where selects elementwise)",
             )
         if sa:
-            self.shapes[target] = sa
+            self.arrays.shapes[target] = sa
 
     def _finish_branch(self):
-        test, stmt, blocks, merges = self._pending
-        self.block.append(Branch(
-            cond=test, then=tuple(blocks[0]), orelse=tuple(blocks[1]), merges=tuple(merges),
-            lineno=stmt.lineno, source=self._source_line(stmt.lineno), filename=self._filename_tag(),
+        pending, tracer = self.pending, self.tracer
+        tracer.block.append(Branch(
+            cond=pending.test, then=tuple(pending.then), orelse=tuple(pending.orelse),
+            merges=tuple(pending.merges), lineno=pending.stmt.lineno,
+            source=tracer.source_line(pending.stmt.lineno), filename=tracer.filename_tag(),
         ))
-        self._pending = None
+        self.pending = None
 
     # ---- loops ----
     def exec_For(self, stmt):
-        iterable = self.eval(stmt.iter)
-        items = self._iterate(iterable, stmt.iter)
+        iterable = self.tracer.eval(stmt.iter)
+        items = self.arrays.iterate(iterable, stmt.iter)
 
         def iteration(item):
             def run():
-                self.current = stmt
-                self.assign(stmt.target, item)
-                return self.exec_block(stmt.body, cont=[])  # the body is a region of its own
+                self.tracer.current = stmt
+                self.tracer.assign(stmt.target, item)
+                return self.tracer.exec_block(stmt.body, cont=[])  # the body is a region of its own
             return run
 
         return self._loop(stmt, (iteration(item) for item in items))
@@ -470,7 +523,7 @@ class ControlFlow:
             if pending is not None:
                 signal = self._guarded(pending, run)
             elif broke is not None:
-                signal = self._unless_broken(broke, run)
+                signal = self.unless_broken(broke, run)
             else:
                 signal = run()
             if isinstance(signal, _Return):
@@ -485,7 +538,7 @@ class ControlFlow:
                 raise located(
                     UnsupportedSyntaxError,
                     "a 'return' and a 'break' under conditions on differentiated values in one loop",
-                    self.frame.parsed, stmt,
+                    self.tracer.frame.parsed, stmt,
                     hint="use one way out of the loop; put the rest of the body under 'if'",
                 )
             if signal is BREAK:
@@ -493,10 +546,10 @@ class ControlFlow:
         else:
             if stmt.orelse:
                 def orelse():
-                    return self.exec_block(stmt.orelse, cont=[])
+                    return self.tracer.exec_block(stmt.orelse, cont=[])
 
                 if broke is not None:
-                    self._unless_broken(broke, orelse)
+                    self.unless_broken(broke, orelse)
                 else:
                     signal = orelse() if pending is None else self._guarded(pending, orelse)
                     if isinstance(signal, (_Return, _MaybeReturn)):
@@ -514,16 +567,16 @@ class ControlFlow:
         """A ``while`` loop's iterations while its (concrete) condition holds; then its ``else``."""
         steps = 0
         while True:
-            self.current = stmt
-            test = self.condition(stmt.test)
+            self.tracer.current = stmt
+            test = self.tracer.condition(stmt.test)
             truth = _truth(test)
             if truth is None:
-                self.check_deferrable(test)
+                self.tracer.check_deferrable(test)
                 raise located(
                     UnsupportedSyntaxError,
                     "a 'while' loop whose condition depends on a differentiated value: its trip "
                     "count is not known when symdiff reads the function",
-                    self.frame.parsed, stmt.test,
+                    self.tracer.frame.parsed, stmt.test,
                     hint="loop a fixed number of times (for k in range(n)) and stop changing the "
                     "result once done, e.g. with 'if'; or pass the count as an int parameter",
                 )
@@ -533,33 +586,12 @@ class ControlFlow:
             if steps > MAX_LOOP_STEPS:
                 raise located(
                     SymdiffError, f"this 'while' loop ran {MAX_LOOP_STEPS} times without ending",
-                    self.frame.parsed, stmt, hint="check the loop's condition",
+                    self.tracer.frame.parsed, stmt, hint="check the loop's condition",
                 )
-            yield lambda: self.exec_block(stmt.body, cont=[])
+            yield lambda: self.tracer.exec_block(stmt.body, cont=[])
 
     def exec_Break(self, stmt):
         return BREAK
 
     def exec_Continue(self, stmt):
         return CONTINUE
-
-    def _iterate(self, iterable, node):
-        if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
-            return list(iterable)
-        if self.is_array(iterable):
-            return [self.getitem(iterable, i, node) for i in range(self.shape(iterable)[0])]
-        if isinstance(iterable, np.ndarray):
-            return list(iterable)
-        if isinstance(iterable, sympy.Basic):
-            self.check_guess(iterable)
-            self.check_deferrable(iterable)
-            raise located(
-                UnsupportedSyntaxError,
-                "a loop over a differentiated value",
-                self.frame.parsed, node,
-                hint="loop over range(n) with an int n, or over a tuple of values",
-            )
-        raise located(
-            SymdiffError, f"cannot loop over {_describe_value(iterable)}", self.frame.parsed, node,
-            hint="loop over range(...), a tuple or a list",
-        )

@@ -1,15 +1,29 @@
-"""signals: what passes between the tracer's statements, shared by ``interpreter`` and ``control``.
+"""signals: what passes between the tracer's statements, shared by the ``frontend`` modules.
 
 Takes: nothing (definitions only). Returns: the signals a block of statements ends with
 (``_Return``, ``_MaybeReturn``, ``BREAK``, ``CONTINUE``), ``_Unbound`` (a name assigned on only
-some paths), and ``_truth``/``_same``: whether a condition is concretely true, whether two traced
-values are the same.
+some paths), ``_truth``/``_same``: whether a condition is concretely true, whether two traced
+values are the same; and the exceptions that say the trace must wait for the call
+(``NeedsConcrete``, ``ConditionOnUndifferentiated``).
 """
 
 import ast
 from dataclasses import dataclass
 
 import sympy
+
+
+class NeedsConcrete(Exception):
+    """A loop count or index depends on a parameter that is not differentiated: trace at the call,
+    when its value is known (an int argument is then specialised on)."""
+
+
+class ConditionOnUndifferentiated(NeedsConcrete):
+    """An ``if`` on parameters that are not differentiated only (``args[0]``: their names).
+
+    At the call an int there is specialised on (the condition is then known); a float is data
+    like any other, so the all-floats trace made before any call takes the ``if`` as a branch
+    where it can (see ``interpreter._trace``)."""
 
 
 @dataclass

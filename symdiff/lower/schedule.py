@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import sympy
 
-from ..primitives import signs
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor
 
