@@ -597,6 +597,23 @@ def test_exported_module_is_generic_in_sizes_it_does_not_depend_on(tmp_path):
         rosen_module.rosen_of_grad(np.ones(1))
 
 
+def mean_of_evens(x, y):
+    return np.sum(x) * np.mean(x[::2]) + np.sum(y[:-1] * y[1:])
+
+
+def test_a_size_the_code_depends_on_by_parity_is_fixed(tmp_path):
+    """``x[::2]`` has 3 elements at 5 and at 6 (the same code), 2 at 4: the module built at 5
+    takes only 5 (found by the thorough random-program run: silently wrong at 4)."""
+    x, y = np.array([0.62, -1.0, 1.79, 0.05, 0.89]), np.array([-0.91, 1.0, 0.22, -0.19, 1.34])
+    _, module = _exported(mean_of_evens, (x, y), tmp_path)
+    value, gradient = module.mean_of_evens_value_and_grad(x, y)
+    assert value == pytest.approx(mean_of_evens(x, y), rel=1e-13)
+    for got, want in zip(gradient, mp_grad(mean_of_evens, (x, y))):
+        _assert_close(got, want)
+    with pytest.raises(ValueError):
+        module.mean_of_evens_value_and_grad(x[:4], y[:4])
+
+
 def test_exported_list_length_is_checked_on_entry(tmp_path):
     _, module = _exported(pair_product, ([1.0, 2.0], 3.0), tmp_path)
     np.testing.assert_array_equal(module.pair_product_grad([1.5, -2.0], 0.5)[0], [-2.0, 1.5])
