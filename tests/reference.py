@@ -468,9 +468,9 @@ def flat_outputs(value):
     return [value]
 
 
-def mp_value(f, args, wrt=None):
-    """``f(*args)`` over mpmath at 50 digits (as the function returns it)."""
-    with mpmath.workdps(DPS):
+def mp_value(f, args, wrt=None, dps=DPS):
+    """``f(*args)`` over mpmath at 50 digits (or ``dps``), as the function returns it."""
+    with mpmath.workdps(dps):
         return mp_function(f)(*_point(args, _positions(f, args, wrt)))
 
 

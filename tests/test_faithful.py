@@ -547,3 +547,18 @@ def int_product(a, b):
 def test_a_product_of_int_results_has_no_sign_of_zero():
     value, _ = value_and_grad(int_product)(-5.243850369208683e+16, -5e-324)
     assert math.copysign(1.0, value) == 1.0
+
+
+def math_and_numpy_of_one_value(a, b):
+    v0 = np.exp(b) * math.exp(b)
+    v1 = math.sqrt(b) ** 2 * round(v0)
+    return (np.exp(b) * a % v1) * b
+
+
+@pytest.mark.xfail(strict=True, reason="math.exp(b) and np.exp(b) are one SymPy node, printed with "
+                   "math: the numpy float64 that makes np.exp(b) * a % 0.0 nan (not "
+                   "ZeroDivisionError) is lost")
+def test_math_and_numpy_calls_of_one_value_keep_their_types():
+    with np.errstate(all="ignore"):
+        assert math.isnan(math_and_numpy_of_one_value(-2.0, 0.0))
+        assert math.isnan(value_and_grad(math_and_numpy_of_one_value)(-2.0, 0.0)[0])
