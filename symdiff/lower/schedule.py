@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sympy
 
 from ..primitives import signs
+from ..primitives.faithful import PyFloat
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor
 
@@ -230,8 +231,9 @@ class _Lowerer(Visitor):
 
     stage = "lower.schedule"
 
-    def __init__(self, namer, math_calls=(), numpy_ufuncs=None):
+    def __init__(self, namer, math_calls=(), numpy_ufuncs=None, shapes=None):
         self.namer = namer
+        self.shapes = shapes or {}  # symbol -> array shape (absent: a scalar)
         self.math_calls = set(math_calls)  # grows by the lowered forms of these nodes
         self.numpy_ufuncs = dict(numpy_ufuncs or {})  # likewise
         self.lines = []
@@ -264,6 +266,7 @@ class _Lowerer(Visitor):
         raise self.refuse(loop)
 
     def assign(self, target, expr):
+        expr = self.unit_dropped(expr)
         if expr.is_Atom:
             self.alias[target] = self.atom(expr)
             return
@@ -307,6 +310,7 @@ class _Lowerer(Visitor):
 
     def value(self, expr):
         """A name or number holding ``expr``'s value, emitting lines as needed."""
+        expr = self.unit_dropped(expr)
         if expr.is_Atom:
             return self.atom(expr)
         found = self.memo.get(expr)
@@ -319,6 +323,24 @@ class _Lowerer(Visitor):
         self.emit(target, node)
         self.memo[expr] = target
         return target
+
+    def unit_dropped(self, expr):
+        """``v`` for ``1.0*v`` (``0.5*2.0*v`` folds to it) where ``v`` is a float whatever the
+        arguments' types (a ``math`` call, a sum or product with a float): the same double,
+        nan, infinities and signed zeros included. Kept where it may turn an int into a float
+        (``1.0*x``: an exported module may be called with an int) and for arrays (``1.0*a`` is a
+        new float array, not ``a`` itself)."""
+        if not (expr.is_Mul and len(expr.args) == 2):
+            return expr
+        one, other = expr.args
+        if not _is_float_one(one) or other.is_number:
+            return expr
+        if self.shapes and any(s in self.shapes for s in other.free_symbols):
+            return expr
+        if other in self.math_calls or ((other.is_Add or other.is_Mul) and any(
+                a.is_Float or isinstance(a, PyFloat) for a in other.args)):
+            return other  # a float whatever the arguments' types
+        return expr
 
     def rebuild(self, expr):
         if isinstance(expr, sympy.Piecewise):
@@ -361,6 +383,13 @@ class _Lowerer(Visitor):
         return self.value(arg)
 
 
+def _is_float_one(number):
+    """Whether ``number`` is the float 1.0 (a SymPy ``Float`` or a ``PyFloat`` atom)."""
+    if isinstance(number, PyFloat):
+        return number.value == 1.0
+    return number.is_Float and float(number) == 1.0
+
+
 def _inline_in(arg, parent):
     """Small operands printed inside their parent's line: ``-x``, ``2*x`` in a sum, ``/x`` in a product."""
     if not all(a.is_Atom for a in arg.args):
@@ -375,7 +404,7 @@ def _inline_in(arg, parent):
 def schedule(gradient_program):
     """Lower forward statements, adjoints and gradients to one-operation lines."""
     program = gradient_program.program
-    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs)
+    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs, program.shapes)
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []

@@ -1,0 +1,54 @@
+"""The generated code reads like what a careful person would write (issue 12, "Also mend in the
+generated code"): exact text of small functions' gradients, one test per mend."""
+
+import math
+
+import numpy as np
+
+import symdiff
+from symdiff import grad
+
+
+def _body(source):
+    """The generated function's lines, without its docstring and comments."""
+    return [line.strip() for line in source.splitlines()[2:] if not line.strip().startswith("#")]
+
+
+def times_float_one(x):
+    p = 0.5 * 2.0 * math.sin(x)
+    return p * x
+
+
+def test_a_multiplication_by_float_one_is_not_printed():
+    g = grad(times_float_one)
+    assert _body(g.source) == [
+        "p = math.sin(x)",
+        "_t0 = math.cos(x)",
+        "_t1 = _t0*x",
+        "x_bar = p + _t1",
+        "return x_bar",
+    ]
+    assert g(0.7) == math.sin(0.7) + math.cos(0.7) * 0.7
+
+
+def times_one_kept(x):
+    return 1.0 * x * x
+
+
+def test_one_times_a_parameter_is_kept():
+    # 1.0*x turns an int into a float: an exported module may be called with one
+    assert "1.0*x" in grad(times_one_kept).source
+
+
+def shifted_cube(x):
+    return (x + 1.0) ** 3 * math.exp(x)
+
+
+def test_a_forward_value_with_a_whole_float_is_computed_once():
+    g = grad(shifted_cube)
+    body = _body(g.source)
+    assert body.count("_t0 = x + 1.0") == 1
+    assert not any("x + 1" in line and "x + 1.0" not in line for line in body)
+    assert len(body) == 8  # it was 9: _t3 = x + 1 and its cube again
+    x = 0.3
+    assert g(x) == (x + 1.0) ** 3 * math.exp(x) + 3.0 * math.exp(x) * ((x + 1.0) * (x + 1.0))
