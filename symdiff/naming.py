@@ -91,6 +91,10 @@ class Namer:
         """Name for the adjoint (d output / d name) of ``name``."""
         return self.fresh(f"{name}_bar")
 
+    def generated(self, name):
+        """Whether ``name`` was handed out here (so it is no name of the user's)."""
+        return name in self._handed
+
     def temporary(self):
         """Name for a CSE temporary: ``_t0``, ``_t1``, ..."""
         n = self._counters.get("_t", -1)

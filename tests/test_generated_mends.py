@@ -52,3 +52,22 @@ def test_a_forward_value_with_a_whole_float_is_computed_once():
     assert len(body) == 8  # it was 9: _t3 = x + 1 and its cube again
     x = 0.3
     assert g(x) == (x + 1.0) ** 3 * math.exp(x) + 3.0 * math.exp(x) * ((x + 1.0) * (x + 1.0))
+
+
+def layer(W, b, x):
+    h = np.tanh(W @ x + b)
+    return np.sum(h * h)
+
+
+def test_a_bias_gradient_is_named_after_the_bias():
+    W, b, x = np.full((2, 3), 0.1), np.full(2, 0.2), np.ones(3)
+    g = grad(layer, wrt=("W", "b"))
+    dW, db = g(W, b, x)
+    body = _body(g.source)
+    assert body[-3:] == ["b_bar = (h*2)*(1 - h**2)", "W_bar = numpy.outer(b_bar, x)",
+                         "return (W_bar, b_bar)"]
+    assert "matmul_bar" not in g.source
+    h = np.tanh(W @ x + b)
+    assert np.array_equal(db, (h * 2) * (1 - h**2)) and np.array_equal(dW, np.outer(db, x))
+    text = symdiff.emit(layer, wrt=("W", "b"), args=(W, b, x))
+    assert "return (W_bar, b_bar)" in text and "matmul_bar" not in text

@@ -418,8 +418,58 @@ def schedule(gradient_program):
         lowerer.assign(target, expr)
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)
-    return Schedule(lines=lowerer.lines, value=value, gradients=gradients,
-                    math_calls=lowerer.math_calls, numpy_ufuncs=lowerer.numpy_ufuncs)
+    lines, math_calls, numpy_ufuncs = lowerer.lines, lowerer.math_calls, lowerer.numpy_ufuncs
+    renames = _gradient_names(lines, gradient_program.wrt, gradients, program.namer)
+    if renames:
+        lines = _Renamer(renames).block(lines)
+        gradients = [renames.get(g, g) for g in gradients]
+        value = renames.get(value, value)
+        math_calls = math_calls | {substituted(n, renames) for n in math_calls
+                                   if n.free_symbols & renames.keys()}
+        numpy_ufuncs.update({substituted(n, renames): u for n, u in numpy_ufuncs.items()
+                             if n.free_symbols & renames.keys()})
+    return Schedule(lines=lines, value=value, gradients=gradients,
+                    math_calls=math_calls, numpy_ufuncs=numpy_ufuncs)
+
+
+def _gradient_names(lines, wrt, gradients, namer):
+    """``{adjoint line's name: the parameter's adjoint name}`` for each gradient that value
+    numbering gave an intermediate's name (an MLP's bias gradient is the adjoint of ``W @ x + b``,
+    named ``matmul_bar`` after the first value it was found for): returned as ``b_bar``."""
+    found = walk_lines(lines)
+    reverse_targets = {line.target for line in found if line.reverse}
+    used = {s.name for s in names_read(lines)} | {line.target.name for line in found}
+    renames = {}
+    for param, gradient in zip(wrt, gradients):
+        if (gradient in reverse_targets and gradient not in renames
+                and not gradient.name.startswith(f"{param.name}_bar")):
+            name = f"{param.name}_bar"  # handed out for an adjoint that value numbering merged
+            if not namer.generated(name) or name in used:
+                name = namer.adjoint(param.name)
+            used.add(name)
+            renames[gradient] = real_symbol(name)
+    return renames
+
+
+class _Renamer(Visitor):
+    """A block with the names in ``renames`` (symbol -> symbol) replaced, targets included."""
+
+    stage = "lower.schedule (gradient names)"
+
+    def __init__(self, renames):
+        self.renames = renames
+
+    def block(self, lines):
+        return [self.visit(line) for line in lines]
+
+    def visit_Line(self, line):
+        renames = self.renames
+        return Line(renames.get(line.target, line.target), substituted(line.expr, renames),
+                    line.origin, line.reverse)
+
+    def visit_IfBlock(self, block):
+        return IfBlock(substituted(block.cond, self.renames), tuple(self.block(block.then)),
+                       tuple(self.block(block.orelse)), block.origin, block.reverse)
 
 
 __all__ = ["IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
