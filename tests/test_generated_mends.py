@@ -71,3 +71,28 @@ def test_a_bias_gradient_is_named_after_the_bias():
     assert np.array_equal(db, (h * 2) * (1 - h**2)) and np.array_equal(dW, np.outer(db, x))
     text = symdiff.emit(layer, wrt=("W", "b"), args=(W, b, x))
     assert "return (W_bar, b_bar)" in text and "matmul_bar" not in text
+
+
+def larger_times(x, y):
+    return max(x, y) * x
+
+
+def test_the_c_step_is_one_helper_call(tmp_path):
+    import ctypes
+
+    from symdiff.backends.c_code import HELPERS
+
+    from .test_c_code import compile_library
+
+    text = symdiff.emit(larger_times, language="c")
+    assert "const double _t2 = symdiff_heaviside(_t1);" in text
+    assert "? 0.0 :" not in text  # no nested ternaries
+    assert text.count("static double symdiff_heaviside(double x)") == 1
+    step = "#include <math.h>\n" + HELPERS["heaviside"].format(name="symdiff_heaviside") + \
+        "double step_at(double x) { return symdiff_heaviside(x); }\n"
+    library = compile_library(tmp_path, {"step": step})
+    library.step_at.restype = ctypes.c_double
+    library.step_at.argtypes = [ctypes.c_double]
+    for x, want in ((2.0, 1.0), (-3.0, 0.0), (0.0, 0.5), (-0.0, 0.5), (math.inf, 1.0), (-math.inf, 0.0)):
+        assert library.step_at(x) == want
+    assert math.isnan(library.step_at(math.nan))
