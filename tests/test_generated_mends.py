@@ -96,3 +96,36 @@ def test_the_c_step_is_one_helper_call(tmp_path):
     for x, want in ((2.0, 1.0), (-3.0, 0.0), (0.0, 0.5), (-0.0, 0.5), (math.inf, 1.0), (-math.inf, 0.0)):
         assert library.step_at(x) == want
     assert math.isnan(library.step_at(math.nan))
+
+
+def shifted_product(a, b):
+    x = a * b
+    for i in range(11):
+        x = x + 1.0
+    return math.sin(x)
+
+
+def test_the_one_adjoint_of_a_reassigned_variable_is_named_after_it():
+    g = grad(shifted_product)
+    body = _body(g.source)
+    assert body[-4:] == ["x_bar = math.cos(x_11)", "a_bar = b*x_bar", "b_bar = a*x_bar",
+                         "return (a_bar, b_bar)"]
+    assert "x_11_bar" not in g.source
+    a, b = 0.3, 0.7
+    x = a * b
+    for _ in range(11):
+        x = x + 1.0
+    assert g(a, b) == (b * math.cos(x), a * math.cos(x))
+
+
+def test_adjoints_of_several_surviving_versions_keep_their_names():
+    body = _body(grad(looped_sine).source)
+    assert [line for line in body if "_bar =" in line] == [
+        "x_1_bar = _t4 + _t2", "x_bar = _t7*x_1_bar", "a_bar = _t10*x_bar"]
+
+
+def looped_sine(a):
+    x = a
+    for i in range(3):
+        x = math.sin(x) * x
+    return x

@@ -16,7 +16,7 @@ import sympy
 from ..primitives import signs
 from ..primitives.faithful import PyFloat
 from ..primitives.nodes import real_symbol, rebuilt, substituted
-from ..ir import NOWHERE, Located, Origin, Statement, Visitor
+from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
@@ -420,7 +420,10 @@ def schedule(gradient_program):
     value = lowerer.value(program.output)
     lines, math_calls, numpy_ufuncs = lowerer.lines, lowerer.math_calls, lowerer.numpy_ufuncs
     renames = _gradient_names(lines, gradient_program.wrt, gradients, program.namer)
+    renames.update(_adjoint_names(lines, gradient_program.reverse, renames, program.namer))
     if renames:
+        shapes = gradient_program.shapes
+        shapes.update({new: shapes[old] for old, new in renames.items() if old in shapes})
         lines = _Renamer(renames).block(lines)
         gradients = [renames.get(g, g) for g in gradients]
         value = renames.get(value, value)
@@ -449,6 +452,35 @@ def _gradient_names(lines, wrt, gradients, namer):
             used.add(name)
             renames[gradient] = real_symbol(name)
     return renames
+
+
+def _adjoint_names(lines, reverse, renames, namer):
+    """``{x_11_bar: x_bar}`` where ``x_11_bar`` is the only adjoint of a version of the user's
+    ``x`` that value numbering kept (the others merged or pruned) and no line uses ``x_bar``."""
+    version_of = {item.target: item.of for item in walk(reverse) if hasattr(item, "of")}  # Adjoints
+    found = walk_lines(lines)
+    used = {s.name for s in names_read(lines)} | {line.target.name for line in found}
+    used |= {new.name for new in renames.values()}
+    by_user = {}  # the user's variable -> the adjoints of its versions that lines define
+    for line in found:
+        symbol = version_of.get(line.target)
+        if line.reverse and symbol is not None and line.target not in renames:
+            user = namer.user_name(symbol.name) or symbol.name
+            by_user.setdefault(user, set()).add((line.target, symbol))
+    out = {}
+    for user, adjoints in by_user.items():
+        if len(adjoints) != 1:
+            continue
+        ((target, symbol),) = adjoints
+        name = f"{user}_bar"
+        if (symbol.name == user or target.name != f"{symbol.name}_bar" or name in used
+                or (name in namer.taken and not namer.generated(name))):
+            continue
+        if name not in namer.taken:
+            namer.fresh(name)
+        used.add(name)
+        out[target] = real_symbol(name)
+    return out
 
 
 class _Renamer(Visitor):
