@@ -218,7 +218,8 @@ def _whole_numbers(partial, forward):
         return partial
     kept = {}
     for node in sympy.preorder_traversal(forward):
-        if not node.is_Atom and node not in kept and node.has(sympy.Float):
+        if (isinstance(node, sympy.Expr) and not node.is_Atom and node not in kept
+                and node.has(sympy.Float)):  # (values: not a Piecewise's pairs or a condition)
             kept[node] = sympy.Dummy()
     if kept:
         partial = signs.xreplace(partial, kept)
