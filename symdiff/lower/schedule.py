@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import sympy
 
 from ..primitives import signs
-from ..primitives.faithful import PyFloat
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
+
+from ..primitives.faithful import PyFloat
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
