@@ -41,6 +41,7 @@ class Namer:
         self.taken = set(taken) | set(keyword.kwlist) | set(dir(builtins))
         self._counters = {}
         self._versioned = set()
+        self._versions = {}  # SSA version (x_1) -> the user's variable (x)
         self._handed = set()  # names ``fresh`` gave out (a user's name spelled so must not reuse one)
 
     def fresh(self, base):
@@ -65,7 +66,13 @@ class Namer:
             self._versioned.add(user_name)
             self.taken.add(user_name)
             return user_name
-        return self.fresh(user_name)
+        name = self.fresh(user_name)
+        self._versions[name] = user_name
+        return name
+
+    def user_name(self, name):
+        """The user's variable that the SSA version ``name`` (``x_11``) is a version of, else None."""
+        return self._versions.get(name)
 
     def generated_aliases(self, local_names=()):
         """``{global name: how generated code spells it}`` for every name in ``GENERATED_GLOBALS``:
@@ -90,6 +97,10 @@ class Namer:
     def adjoint(self, name):
         """Name for the adjoint (d output / d name) of ``name``."""
         return self.fresh(f"{name}_bar")
+
+    def generated(self, name):
+        """Whether ``name`` was handed out here (so it is no name of the user's)."""
+        return name in self._handed
 
     def temporary(self):
         """Name for a CSE temporary: ``_t0``, ``_t1``, ..."""

@@ -187,10 +187,7 @@ def local_partial(stmt, symbol):
         partial = partial.replace(lambda e: isinstance(e, SharedTies), lambda e: e.args[0])
     if extrema:
         partial = partial.xreplace(extrema)  # the value itself, as the forward pass computed it
-    whole = {f: sympy.Integer(int(f)) for f in partial.atoms(sympy.Float)
-             if float(f).is_integer() and abs(float(f)) < 2**53}
-    if whole:  # 0.5 * 2 gives 1.0: print r, not 1.0*r
-        partial = signs.xreplace(partial, whole)  # rebuilds functions: see signs.py
+    partial = _whole_numbers(partial, stmt.expr)
     kinds = _kinds(partial)
     if sympy.DiracDelta in kinds:  # derivative of sign(): zero almost everywhere
         partial = partial.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
@@ -208,6 +205,28 @@ def local_partial(stmt, symbol):
             f"SymPy cannot differentiate {bad.args[0]} with respect to {symbol}",
             hint="use symdiff-supported functions, or register the derivative with symdiff.register",
         )
+    return partial
+
+
+def _whole_numbers(partial, forward):
+    """``partial`` with whole-number floats as integers (0.5 * 2 gives 1.0: print r, not 1.0*r),
+    except inside the values the forward expression ``forward`` computes: ``x + 1.0`` stays the
+    forward pass's ``x + 1.0`` (one line for one value), not a new ``x + 1``."""
+    whole = {f: sympy.Integer(int(f)) for f in partial.atoms(sympy.Float)
+             if float(f).is_integer() and abs(float(f)) < 2**53}
+    if not whole:
+        return partial
+    kept = {}
+    for node in sympy.preorder_traversal(forward):
+        if (isinstance(node, sympy.Expr) and not node.is_Atom and node not in kept
+                and node.has(sympy.Float)):  # (values: not a Piecewise's pairs or a condition)
+            kept[node] = sympy.Dummy()
+    if kept:
+        partial = signs.xreplace(partial, kept)
+        whole = {f: n for f, n in whole.items() if partial.has(f)}
+    partial = signs.xreplace(partial, whole)  # rebuilds functions: see signs.py
+    if kept:
+        partial = signs.xreplace(partial, {d: node for node, d in kept.items()})
     return partial
 
 

@@ -3,7 +3,8 @@
 Takes: a ``Schedule``, its ``GradientProgram``, the formulas (for the header) and constants.
 Returns: C text: each schedule line becomes ``const double name = ...;``; ``<f>_grad`` returns a
 single gradient or stores several through ``double *d_<param>``; ``<f>_value_and_grad`` returns the
-value. Names that C reserves get a fresh spelling; digamma and logaddexp become static helpers.
+value. Names that C reserves get a fresh spelling; digamma, logaddexp and the step (Heaviside) become
+static helpers.
 Functions of 1-D arrays go through ``c_arrays`` (pointer + length, loops; it builds on the printer
 and the scalar writer here).
 """
@@ -105,6 +106,19 @@ static double {name}(int n, double x)
         }}
     }}
     return (n % 2) ? result + series : -(result + series);
+}}
+""",
+    "heaviside": """\
+static double {name}(double x)
+{{
+    /* the step: 1 above 0, 0 below, 1/2 at 0 (a tie of max/min shares the derivative), nan at nan */
+    if (x > 0) {{
+        return 1.0;
+    }}
+    if (x < 0) {{
+        return 0.0;
+    }}
+    return (x == 0) ? 0.5 : NAN;
 }}
 """,
     "floordiv": """\
@@ -254,8 +268,7 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
         return f"(({x} > 0) ? 1.0 : (({x} < 0) ? -1.0 : (({x} == 0) ? 0.0 : NAN)))"
 
     def _print_Heaviside(self, expr):
-        x = self._print(expr.args[0])
-        return f"(({x} > 0) ? 1.0 : (({x} < 0) ? 0.0 : (({x} == 0) ? 0.5 : NAN)))"
+        return self._helper("heaviside", expr.args[:1])
 
     def _print_Ceil(self, expr):
         return self._step("ceil", expr)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import sympy
 
 from ..primitives.nodes import real_symbol, rebuilt, substituted
-from ..ir import NOWHERE, Located, Origin, Statement, Visitor
+from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
+
+from ..primitives.faithful import PyFloat
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
@@ -229,8 +231,9 @@ class _Lowerer(Visitor):
 
     stage = "lower.schedule"
 
-    def __init__(self, namer, math_calls=(), numpy_ufuncs=None):
+    def __init__(self, namer, math_calls=(), numpy_ufuncs=None, shapes=None):
         self.namer = namer
+        self.shapes = shapes or {}  # symbol -> array shape (absent: a scalar)
         self.math_calls = set(math_calls)  # grows by the lowered forms of these nodes
         self.numpy_ufuncs = dict(numpy_ufuncs or {})  # likewise
         self.lines = []
@@ -263,6 +266,7 @@ class _Lowerer(Visitor):
         raise self.refuse(loop)
 
     def assign(self, target, expr):
+        expr = self.unit_dropped(expr)
         if expr.is_Atom:
             self.alias[target] = self.atom(expr)
             return
@@ -306,6 +310,7 @@ class _Lowerer(Visitor):
 
     def value(self, expr):
         """A name or number holding ``expr``'s value, emitting lines as needed."""
+        expr = self.unit_dropped(expr)
         if expr.is_Atom:
             return self.atom(expr)
         found = self.memo.get(expr)
@@ -318,6 +323,24 @@ class _Lowerer(Visitor):
         self.emit(target, node)
         self.memo[expr] = target
         return target
+
+    def unit_dropped(self, expr):
+        """``v`` for ``1.0*v`` (``0.5*2.0*v`` folds to it) where ``v`` is a float whatever the
+        arguments' types (a ``math`` call, a sum or product with a float): the same double,
+        nan, infinities and signed zeros included. Kept where it may turn an int into a float
+        (``1.0*x``: an exported module may be called with an int) and for arrays (``1.0*a`` is a
+        new float array, not ``a`` itself)."""
+        if not (expr.is_Mul and len(expr.args) == 2):
+            return expr
+        one, other = expr.args
+        if not _is_float_one(one) or other.is_number:
+            return expr
+        if self.shapes and any(s in self.shapes for s in other.free_symbols):
+            return expr
+        if other in self.math_calls or ((other.is_Add or other.is_Mul) and any(
+                a.is_Float or isinstance(a, PyFloat) for a in other.args)):
+            return other  # a float whatever the arguments' types
+        return expr
 
     def rebuild(self, expr):
         if isinstance(expr, sympy.Piecewise):
@@ -360,6 +383,13 @@ class _Lowerer(Visitor):
         return self.value(arg)
 
 
+def _is_float_one(number):
+    """Whether ``number`` is the float 1.0 (a SymPy ``Float`` or a ``PyFloat`` atom)."""
+    if isinstance(number, PyFloat):
+        return number.value == 1.0
+    return number.is_Float and float(number) == 1.0
+
+
 def _inline_in(arg, parent):
     """Small operands printed inside their parent's line: ``-x``, ``2*x`` in a sum, ``/x`` in a product."""
     if not all(a.is_Atom for a in arg.args):
@@ -374,7 +404,7 @@ def _inline_in(arg, parent):
 def schedule(gradient_program):
     """Lower forward statements, adjoints and gradients to one-operation lines."""
     program = gradient_program.program
-    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs)
+    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs, program.shapes)
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
@@ -388,8 +418,90 @@ def schedule(gradient_program):
         lowerer.assign(target, expr)
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)
-    return Schedule(lines=lowerer.lines, value=value, gradients=gradients,
-                    math_calls=lowerer.math_calls, numpy_ufuncs=lowerer.numpy_ufuncs)
+    lines, math_calls, numpy_ufuncs = lowerer.lines, lowerer.math_calls, lowerer.numpy_ufuncs
+    renames = _gradient_names(lines, gradient_program.wrt, gradients, program.namer)
+    renames.update(_adjoint_names(lines, gradient_program.reverse, renames, program.namer))
+    if renames:
+        shapes = gradient_program.shapes
+        shapes.update({new: shapes[old] for old, new in renames.items() if old in shapes})
+        lines = _Renamer(renames).block(lines)
+        gradients = [renames.get(g, g) for g in gradients]
+        value = renames.get(value, value)
+        math_calls = math_calls | {substituted(n, renames) for n in math_calls
+                                   if n.free_symbols & renames.keys()}
+        numpy_ufuncs.update({substituted(n, renames): u for n, u in numpy_ufuncs.items()
+                             if n.free_symbols & renames.keys()})
+    return Schedule(lines=lines, value=value, gradients=gradients,
+                    math_calls=math_calls, numpy_ufuncs=numpy_ufuncs)
+
+
+def _gradient_names(lines, wrt, gradients, namer):
+    """``{adjoint line's name: the parameter's adjoint name}`` for each gradient that value
+    numbering gave an intermediate's name (an MLP's bias gradient is the adjoint of ``W @ x + b``,
+    named ``matmul_bar`` after the first value it was found for): returned as ``b_bar``."""
+    found = walk_lines(lines)
+    reverse_targets = {line.target for line in found if line.reverse}
+    used = {s.name for s in names_read(lines)} | {line.target.name for line in found}
+    renames = {}
+    for param, gradient in zip(wrt, gradients):
+        if (gradient in reverse_targets and gradient not in renames
+                and not gradient.name.startswith(f"{param.name}_bar")):
+            name = f"{param.name}_bar"  # handed out for an adjoint that value numbering merged
+            if not namer.generated(name) or name in used:
+                name = namer.adjoint(param.name)
+            used.add(name)
+            renames[gradient] = real_symbol(name)
+    return renames
+
+
+def _adjoint_names(lines, reverse, renames, namer):
+    """``{x_11_bar: x_bar}`` where ``x_11_bar`` is the only adjoint of a version of the user's
+    ``x`` that value numbering kept (the others merged or pruned) and no line uses ``x_bar``."""
+    version_of = {item.target: item.of for item in walk(reverse) if hasattr(item, "of")}  # Adjoints
+    found = walk_lines(lines)
+    used = {s.name for s in names_read(lines)} | {line.target.name for line in found}
+    used |= {new.name for new in renames.values()}
+    by_user = {}  # the user's variable -> the adjoints of its versions that lines define
+    for line in found:
+        symbol = version_of.get(line.target)
+        if line.reverse and symbol is not None and line.target not in renames:
+            user = namer.user_name(symbol.name) or symbol.name
+            by_user.setdefault(user, set()).add((line.target, symbol))
+    out = {}
+    for user, adjoints in by_user.items():
+        if len(adjoints) != 1:
+            continue
+        ((target, symbol),) = adjoints
+        name = f"{user}_bar"
+        if (symbol.name == user or target.name != f"{symbol.name}_bar" or name in used
+                or (name in namer.taken and not namer.generated(name))):
+            continue
+        if name not in namer.taken:
+            namer.fresh(name)
+        used.add(name)
+        out[target] = real_symbol(name)
+    return out
+
+
+class _Renamer(Visitor):
+    """A block with the names in ``renames`` (symbol -> symbol) replaced, targets included."""
+
+    stage = "lower.schedule (gradient names)"
+
+    def __init__(self, renames):
+        self.renames = renames
+
+    def block(self, lines):
+        return [self.visit(line) for line in lines]
+
+    def visit_Line(self, line):
+        renames = self.renames
+        return Line(renames.get(line.target, line.target), substituted(line.expr, renames),
+                    line.origin, line.reverse)
+
+    def visit_IfBlock(self, block):
+        return IfBlock(substituted(block.cond, self.renames), tuple(self.block(block.then)),
+                       tuple(self.block(block.orelse)), block.origin, block.reverse)
 
 
 __all__ = ["IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
