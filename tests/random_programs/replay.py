@@ -21,8 +21,9 @@ def replay(path):
     seen, counts = set(), collections.Counter()
     names = {"np": np, "math": math, "float": float, "array": np.array,
              "float32": np.float32, "float64": np.float64}
-    for line in open(path, encoding="utf-8"):
-        record = json.loads(line)
+    with open(path, encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    for record in records:
         if "detail" not in record:
             continue  # a family's counts
         key = (record["source"], json.dumps(record["args"]))
@@ -30,7 +31,7 @@ def replay(path):
             continue
         seen.add(key)
         args = record["args"]
-        args = eval(args, names) if isinstance(args, str) else tuple(args)  # noqa: S307 - our own file
+        args = eval(args, names) if isinstance(args, str) else tuple(args)  # the harness's own file
         second = tuple(tuple(s) if isinstance(s, list) else s for s in record["second"])
         case = Case(family=record["family"], source=record["source"], args=args,
                     checks=tuple(record["checks"]), exact=record["exact"], second=second)
