@@ -1115,8 +1115,7 @@ def _raise_only(lines, returns):
             if line.target in needed:
                 needed |= line.symbols
         else:
-            needed |= line.cond.free_symbols
-            needed |= set().union(*(sub.symbols for sub in walk_lines([line]) if isinstance(sub, Line)))
+            needed |= names_read([line])
     return {line.target for line in lines if isinstance(line, Line) and line.target not in needed}
 
 

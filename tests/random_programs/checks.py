@@ -225,6 +225,14 @@ def _close(got, want):
     return abs(got - want) <= ATOL + RTOL * abs(want)
 
 
+def _at_kink(got, right, left):
+    """Whether the one-sided derivatives differ (a kink) and ``got`` is one of them or a value
+    between them (a Clarke subgradient: the tie conventions of max/min/clip/abs, composed, give
+    such values)."""
+    return not _close(right, left) and (
+        _close(got, right) or _close(got, left) or min(right, left) - ATOL <= got <= max(right, left) + ATOL)
+
+
 def _as_list(got, single):
     return [got] if single else list(got) if isinstance(got, (tuple, list)) else None
 
@@ -278,11 +286,7 @@ def gradient_mismatch(got, ref, args=None, what="gradient"):
                 if not _close(w_fine, w) and (not math.isfinite(w_fine) or abs(w_fine) > HUGE
                                               or _close(g, w_fine)):
                     continue  # the default step did not resolve f here; a finer one agrees
-            if len(sides) == 2 and not _close(sides[0], sides[1]) and (
-                    _close(g, sides[0]) or _close(g, sides[1])
-                    or min(sides) - ATOL <= g <= max(sides) + ATOL):
-                # a kink: a one-sided derivative or a value between them (a Clarke subgradient:
-                # the tie conventions of max/min/clip/abs, composed, give such values)
+            if len(sides) == 2 and _at_kink(g, *sides):
                 continue
             where = f"argument {i}" + ("" if not isinstance(args[i], np.ndarray) else f"[{j}]")
             bad.append(f"{where}: got {g!r}, want {w!r}" + (
@@ -425,10 +429,8 @@ def _second_compare(report, stage, result, want, shape, sides=None):
             continue
         one_sided = sides() if sides is not None else None
         if one_sided is not None:
-            right, left = float(one_sided[0][j]), float(one_sided[1][j])
-            if not _close(right, left) and (
-                    _close(g, right) or _close(g, left) or min(right, left) - ATOL <= g <= max(right, left) + ATOL):
-                continue  # a kink (as in _compare_gradient)
+            if _at_kink(g, float(one_sided[0][j]), float(one_sided[1][j])):
+                continue
         bad.append(f"[{j}]: got {g!r}, want {w!r}")
     if bad:
         report.add("wrong", stage, "differs from mpmath: " + "; ".join(bad))
