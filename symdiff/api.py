@@ -62,8 +62,9 @@ class Gradient(functools.partial):
     _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
     _kind_name = "grad"
 
-    def __new__(cls, fun, wrt=None, with_value=False):
+    def __new__(cls, fun, wrt=None, with_value=False, cache_size=dispatch.CACHE_SIZE):
         self = super().__new__(cls, _unset)
+        self._cache_size = cache_size
         self._setup(fun, wrt, with_value)
         functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self
@@ -95,16 +96,15 @@ class Gradient(functools.partial):
         parsed = parse_function(fun)
         signature = parse_signature(fun)
         self.wrt, self._single = resolve_wrt(wrt, signature.parameters, fun)
-        self._dispatch = self._dispatcher(fun, parsed, signature,
-                                          (fun.__defaults__, fun.__kwdefaults__))
+        self._dispatch = self._dispatcher(fun, parsed, signature)
         self._call = self._dispatch.call
         self._last = None
         self._trace_default()
 
-    def _dispatcher(self, fun, parsed, signature, defaults_read=None):
+    def _dispatcher(self, fun, parsed, signature):
         """The per-signature caches and the call path through them (``dispatch.Dispatch``)."""
         return dispatch.Dispatch(fun, signature, self.wrt, parsed, self._build, self._make_entry,
-                                 self._install_fast_entry, defaults_read)
+                                 self._install_fast_entry, self._cache_size)
 
     def _trace_default(self):
         """The all-floats trace, made before any call (over symbols: errors show at decoration)."""
@@ -140,18 +140,17 @@ class Gradient(functools.partial):
         build = build or self._default
         if type(self) is not Gradient or build is None or not dispatch.guardable(build, arrays):
             return self._call
-        names = list(self._signature.parameters)
-        missing = MISSING
-
-        def by_kinds(*args):
-            given = {n: a for n, a in zip(names, args) if a is not missing}
-            return self._call(**given)
+        route = self._dispatch
+        reshaped = None
+        if arrays:  # arrays of other shapes: straight to the router of these argument types
+            reshaped = route.router(tuple(np.ndarray if n in arrays else float for n in route.names))
 
         def ieee(*args):
             return self._ieee(args)
 
         kind = "value_and_grad" if self._with_value else "grad"
-        return compile_entry(build, kind, by_kinds, ieee, missing, arrays)
+        return compile_entry(build, kind, self._signature, self.wrt, route.route, reshaped, ieee,
+                             MISSING, arrays)
 
     def _ieee(self, args):
         build, kinds = self._dispatch.spec(args)
@@ -206,8 +205,15 @@ class Gradient(functools.partial):
 
     @property
     def _cache(self):
-        """Argument types (and the ints specialised on) -> entry."""
-        return self._dispatch.entries
+        """The specialisations' entries, most recently used last: ``(argument types, shapes,
+        lengths and ints specialised on)`` -> entry (at most ``cache_size``)."""
+        return self._dispatch.specialised
+
+    @property
+    def cache_size(self):
+        """How many specialisations (array shapes, list lengths, int values) are kept: the least
+        recently used beyond it is forgotten, and built again if called again."""
+        return self._dispatch.cache_size
 
     def _make_entry(self, build, kinds, key, args=()):
         """The function calls with these argument kinds run (``dispatch.entry``)."""
@@ -407,12 +413,14 @@ def _why_deferred(exc):
             "array's shape, a list's length or an int loop count)")
 
 
-def grad(f=None, wrt=None):
+def grad(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     """The gradient of ``f``: ``grad(f)``, ``@grad`` or ``@grad(wrt="x")``.
 
     ``wrt`` is a parameter name, a position, or a tuple of them; ``None`` means every parameter.
     The result returns one value when one parameter is differentiated, else a tuple in ``wrt``
-    order.
+    order. ``cache_size`` (default 64): how many specialisations — array shapes, list lengths,
+    values of ints that are not differentiated — are kept; beyond it the least recently used is
+    forgotten (and built again if called again).
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -422,11 +430,11 @@ def grad(f=None, wrt=None):
     8.0
     """
     if f is None:
-        return lambda g: Gradient(g, wrt=wrt)
-    return Gradient(f, wrt=wrt)
+        return lambda g: Gradient(g, wrt=wrt, cache_size=cache_size)
+    return Gradient(f, wrt=wrt, cache_size=cache_size)
 
 
-def value_and_grad(f=None, wrt=None):
+def value_and_grad(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     """Like ``grad``, but returns ``(f(...), gradient)`` from one pass.
 
     >>> def f(x):
@@ -435,8 +443,8 @@ def value_and_grad(f=None, wrt=None):
     (8.0, 12.0)
     """
     if f is None:
-        return lambda g: Gradient(g, wrt=wrt, with_value=True)
-    return Gradient(f, wrt=wrt, with_value=True)
+        return lambda g: Gradient(g, wrt=wrt, with_value=True, cache_size=cache_size)
+    return Gradient(f, wrt=wrt, with_value=True, cache_size=cache_size)
 
 
 class Jacobian(Gradient):
@@ -515,19 +523,19 @@ class Hessian(Jacobian):
         return pipeline.build(Spec(program, tuple(wrt), mode="hessian"))
 
 
-def jacobian(f=None, wrt=None):
+def jacobian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     """The Jacobian of ``f`` (outputs: a number, a tuple/list of numbers or an array) as an array
     of shape (number of outputs, number of differentiated inputs)."""
     if f is None:
-        return lambda g: Jacobian(g, wrt=wrt)
-    return Jacobian(f, wrt=wrt)
+        return lambda g: Jacobian(g, wrt=wrt, cache_size=cache_size)
+    return Jacobian(f, wrt=wrt, cache_size=cache_size)
 
 
-def hessian(f=None, wrt=None):
+def hessian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     """The Hessian of a scalar ``f``: shape (n, n) for n differentiated inputs (arrays flattened)."""
     if f is None:
-        return lambda g: Hessian(g, wrt=wrt)
-    return Hessian(f, wrt=wrt)
+        return lambda g: Hessian(g, wrt=wrt, cache_size=cache_size)
+    return Hessian(f, wrt=wrt, cache_size=cache_size)
 
 
 @dataclass

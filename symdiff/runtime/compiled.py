@@ -76,30 +76,41 @@ class CompiledCode:
         return self.function("value_and_grad")
 
 
-def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
-    """The guarded form of ``build``'s ``kind`` function (see ``GeneratedCode.guarded_source``).
+def compile_entry(build, kind, signature, wrt, dispatch, reshaped, ieee, missing, arrays=None):
+    """The guarded form of ``build``'s ``kind`` function: the user's signature (``signature``;
+    a default is ``missing``, read at the call by ``dispatch``), a type check, and the generated
+    body. Floats run the body here, as do ints for the parameters in ``wrt`` (converted to
+    float, as their trace has them); anything else (other types, a default left out, a helper
+    rebound) goes to ``dispatch``, the arguments in parameter order.
 
-    ``arrays``: ``{parameter: (shape, dtype)}`` of the array arguments this specialisation is for.
+    ``arrays``: ``{parameter: (shape, dtype)}`` of the array arguments this specialisation is
+    for; arrays of other shapes or dtypes go to ``reshaped`` (the dispatch's router for these
+    types). Where Python arithmetic raises in the reverse pass, ``ieee`` gives the IEEE result.
     """
     compiled = build.compiled
+    code = build.code
     namer = build.program.namer
-    names = {"dispatch": namer.fresh("_dispatch"), "ieee": namer.fresh("_ieee"),
-             "missing": namer.fresh("_missing"), "ndarray": namer.fresh("_ndarray")}
-    checks = {}
-    extra = {}
-    for i, (param, (shape, dtype)) in enumerate((arrays or {}).items()):
+    names = {"dispatch": namer.fresh("_dispatch"), "reshaped": namer.fresh("_reshaped"),
+             "ieee": namer.fresh("_ieee"), "missing": namer.fresh("_missing"),
+             "ndarray": namer.fresh("_ndarray"), "int": namer.fresh("_int")}
+    type_, float_, int_ = code.aliases.get("type", "type"), code.aliases.get("float", "float"), names["int"]
+    arrays = arrays or {}
+    params = list(signature.parameters)
+    typed, shaped, extra = [], [], {}
+    for i, (param, (shape, dtype)) in enumerate(arrays.items()):
         dtype_name = namer.fresh(f"_dtype{i}")
         extra[dtype_name] = dtype
-        checks[param] = (f"{build.code.aliases.get('type', 'type')}({param}) is not {names['ndarray']} "
-                         f"or {param}.shape != {shape!r} "
-                         f"or {param}.dtype is not {dtype_name}")
-    # Named like the user's function: a wrong call reads "f() takes ... arguments" (unless that
-    # name is a global the code uses: a function named 'round' or 'math').
-    own = build.code.grad_name if kind == "grad" else build.code.value_and_grad_name
+        typed.append(f"{type_}({param}) is not {names['ndarray']}")
+        shaped.append(f"{param}.shape != {shape!r} or {param}.dtype is not {dtype_name}")
+    numbers = [p for p in params if p not in arrays]
+    typed += [f"{type_}({p}) is not {float_}" for p in numbers if p not in wrt]
+    converted = [p for p in numbers if p in wrt]
+    # Named like the user's function, with its signature: a wrong call raises what it raises
+    # (unless that name is a global the code uses: a function named 'round' or 'math').
+    own = code.grad_name if kind == "grad" else code.value_and_grad_name
     name = build.program.name
-    if not name.isidentifier() or name in compiled.namespace or name in build.code.aliases:
+    if not name.isidentifier() or name in compiled.namespace or name in code.aliases:
         name = own
-    changed = []
     held = {}  # id of a guard's container or value -> its name in the namespace
     for guard in build.program.guards:
         if guard.kind != "identity" or not guard.every_call:
@@ -110,15 +121,46 @@ def compile_entry(build, kind, dispatch, ieee, missing, arrays=None):
                 held[id(obj)] = namer.fresh("_held")
                 extra[held[id(obj)]] = obj
             bound.append(held[id(obj)])
-        changed.append(guard.changed_text(*bound))
-    source = build.code.guarded_source(kind, name, names["dispatch"], names["ieee"], names["missing"],
-                                       checks, changed)
+        typed.append(guard.changed_text(*bound))
+    call = ", ".join(params)
+    to_dispatch = f"return {names['dispatch']}({call})"
+    lines = [f"def {name}({parameters_text(signature, names['missing'])}):"]
+    if typed:
+        test = [f"    if {' or '.join(typed)}:", f"        {to_dispatch}"]
+        if any(g.kind == "identity" and g.every_call for g in build.program.guards):
+            # a helper deleted from its module is a KeyError there: the dispatch traces again
+            test = ["    try:", *["    " + line for line in test], "    except KeyError:",
+                    f"        {to_dispatch}"]
+        lines += test
+    for p in converted:  # an int differentiated as a float
+        lines += [f"    if {type_}({p}) is not {float_}:", f"        if {type_}({p}) is not {int_}:",
+                  f"            {to_dispatch}", f"        {p} = {float_}({p})"]
+    if shaped:
+        lines += [f"    if {' or '.join(shaped)}:", f"        return {names['reshaped']}({call})"]
+    passed = ", ".join(code.arguments)
+    lines += code.bodies[kind].with_fallback(f"{names['ieee']}({passed})")
+    source = "\n".join(lines) + "\n"
     namespace = dict(compiled.namespace)
-    namespace.update({names["dispatch"]: dispatch, names["ieee"]: ieee, names["missing"]: missing,
-                      names["ndarray"]: numpy.ndarray, **extra})
+    namespace.update({names["dispatch"]: dispatch, names["reshaped"]: reshaped, names["ieee"]: ieee,
+                      names["missing"]: missing, names["ndarray"]: numpy.ndarray, names["int"]: int, **extra})
     anchor = namespace["__symdiff_anchor__"] = Anchor()
     run_source(source, name, namespace, anchor)
     return namespace[name]
+
+
+def parameters_text(signature, default):
+    """``signature``'s parameter list as source: names and kinds (``/``, ``*``) as the user wrote
+    them, every default the name ``default``."""
+    params = list(signature.parameters.values())
+    parts = []
+    for i, param in enumerate(params):
+        if param.kind is param.KEYWORD_ONLY and (i == 0 or params[i - 1].kind is not param.KEYWORD_ONLY):
+            parts.append("*")
+        parts.append(param.name if param.default is param.empty else f"{param.name}={default}")
+        if param.kind is param.POSITIONAL_ONLY and (
+                i + 1 == len(params) or params[i + 1].kind is not param.POSITIONAL_ONLY):
+            parts.append("/")
+    return ", ".join(parts)
 
 
 def run_source(source, name, namespace, anchor):
@@ -186,4 +228,4 @@ def _floats(result):
 
 
 __all__ = ["Anchor", "CompiledCode", "IEEEFallback", "LiveGlobals", "compile_entry", "compile_functions",
-           "run_source"]
+           "parameters_text", "run_source"]

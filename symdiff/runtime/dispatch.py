@@ -14,13 +14,14 @@ Int(value=3)
 """
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ArgumentError, WrtError
-from ..frontend.parse import signature as parse_signature
 from ..primitives.arrays import BroadcastTo
+from .compiled import Anchor, parameters_text, run_source
 from ..lower.schedule import walk_lines
 
 SCALAR_TYPES = (float, int, bool, np.floating, np.integer, np.bool_)
@@ -214,19 +215,33 @@ def converted(args, kinds, wrt_positions):
 
 
 # ---- the per-signature caches ----
+CACHE_SIZE = 64  # specialisations kept per gradient (shapes, lengths, int values), by default
+
+
 class Dispatch:
     """One gradient's call path: a call's arguments -> their kinds -> the entry for them, each
-    step cached.
+    step one dictionary lookup, never ``inspect.Signature.bind``.
 
-    ``entries``: argument types (and the ints specialised on) -> entry (for arrays and lists,
-    ``by_shape``: one more lookup); ``shaped``: their shapes and lengths -> entry; ``builds``:
-    ``(ints, shapes)`` (see ``specialisation``) -> ``Build``. What runs is the owner's:
-    ``build(concrete, shaped)`` makes a ``Build``, ``entry_for(build, kinds, key, args)`` the
-    function calls of those kinds run, and ``arrays_seen(build, kinds, args)`` hears of each new
-    array signature. ``parsed`` (the parsed function) locates argument errors.
+    ``call``: a function with the user's own signature (so Python binds the arguments and raises
+    the user's own ``TypeError`` for wrong ones), which passes them in parameter order to
+    ``route``; a parameter with a default arrives as ``MISSING`` when left out, and its current
+    default is read then (``with_defaults``). ``route``: ``typed``, argument types -> entry, for
+    calls of numbers only; arrays, lists and ints specialised on go on to the ``router`` of
+    their types, whose key adds shapes, dtypes, lengths and int values, looked up in
+    ``specialised``. ``specialised`` and ``builds`` (``(ints, shapes)`` -> ``Build``, see
+    ``specialisation``) keep the ``cache_size`` most recently used keys (LRU): a long-running
+    process calling with ever new shapes stays bounded; an evicted one is built again on use.
+
+    What runs is the owner's: ``build(concrete, shaped)`` makes a ``Build``, ``entry_for(build,
+    kinds, key, args)`` the function calls of those kinds run, and ``arrays_seen(build, kinds,
+    args)`` hears of each new array signature. ``parsed`` (the parsed function) locates argument
+    errors.
     """
 
-    def __init__(self, fun, signature, wrt, parsed, build, entry_for, arrays_seen, defaults_read=None):
+    def __init__(self, fun, signature, wrt, parsed, build, entry_for, arrays_seen,
+                 cache_size=CACHE_SIZE):
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise ValueError(f"cache_size must be a positive int, not {cache_size!r}")
         self.fun = fun
         self.signature = signature
         self.wrt = wrt
@@ -234,76 +249,129 @@ class Dispatch:
         self.build = build
         self.entry_for = entry_for
         self.arrays_seen = arrays_seen
-        self.defaults_read = defaults_read  # fun's defaults, as ``signature`` has them
+        self.cache_size = cache_size
         names = list(signature.parameters)
+        self.names = names
         self.nargs = len(names)
         self.wrt_positions = [names.index(n) for n in wrt]
-        self.may_specialise = tuple(i for i, n in enumerate(names) if n not in wrt)
-        self.entries, self.shaped, self.builds = {}, {}, {}
-        self.lock = threading.Lock()
+        self.typed, self.routers = {}, {}
+        self.specialised, self.builds = Bounded(cache_size), Bounded(cache_size)
+        self.lock = threading.RLock()
+        qualname = getattr(fun, "__qualname__", getattr(fun, "__name__", "f"))
+        self.call = binder(signature, qualname, self.route, MISSING)
+        self._arguments = binder(signature, qualname, None, MISSING)
 
-    def call(self, /, *args, **kwargs):
-        if kwargs or len(args) != self.nargs:
-            args = self.bind(args, kwargs)
-        key = tuple(map(type, args))
-        if self.may_specialise:
-            key += tuple(args[i] for i in self.may_specialise if type(args[i]) in INT_TYPES)
-        entry = self.entries.get(key)
+    # ---- the call path ----
+    def route(self, *args):
+        """Run the entry for these arguments (in parameter order, ``MISSING`` for one left out)."""
+        entry = self.typed.get(tuple(map(type, args)))
         if entry is None:
-            entry = self._prepare(key, args)
+            entry = self._prepare(args)
         # Where Python raises in the reverse pass (d sqrt(x)/dx at 0), the generated code falls
         # back to IEEE arithmetic itself; an exception of the forward pass is the function's own.
         return entry(*args)
 
-    def bind(self, args, kwargs):
-        """The arguments in parameter order, defaults applied (as Python now reads them)."""
-        fun = self.fun
-        if fun.__defaults__ is not self.defaults_read[0] or \
-                fun.__kwdefaults__ is not self.defaults_read[1]:  # rebound: as Python now does
-            self.signature = parse_signature(fun)
-            self.defaults_read = (fun.__defaults__, fun.__kwdefaults__)
-        try:
-            bound = self.signature.bind(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{fun.__qualname__}(): {exc}") from None
-        bound.apply_defaults()
-        return tuple(bound.arguments.values())
-
-    def _prepare(self, key, args):
-        """The entry for these argument types: compiled now (once), or a shape dispatcher."""
+    def _prepare(self, args):
+        """The entry for these argument types: defaults filled in, a router (one more lookup,
+        for shapes, lengths and int values), or the entry of numbers of these types."""
+        key = tuple(map(type, args))
         with self.lock:
-            entry = self.entries.get(key)
+            entry = self.typed.get(key)
             if entry is None:
-                kinds = self.kinds(args)
-                if any(k.traced is not None for k in kinds):
-                    entry = self.by_shape  # arrays and lists: one more lookup, by shape
+                if Missing in key:
+                    entry = self.with_defaults
+                elif any(self._shaped_position(i, t) for i, t in enumerate(key)):
+                    self.kinds(args)  # a located error for what is not a number, array or list
+                    entry = self.router(key)
                 else:
-                    entry = self.entry_for(*self.spec(args, kinds), key)
-                self.entries[key] = entry
+                    entry = self.entry_for(*self.spec(args), key)
+                self.typed[key] = entry
             return entry
 
-    def by_shape(self, *args):
-        key = tuple(map(shape_key, args))
-        entry = self.shaped.get(key)
-        if entry is None:
+    def _shaped_position(self, i, kind):
+        """Whether an argument of type ``kind`` at position ``i`` keys a specialisation by more
+        than its type: an array's shape and dtype, a list's length, an int's value."""
+        if issubclass(kind, (np.ndarray, list, tuple)):
+            return True
+        return kind in INT_TYPES and i not in self.wrt_positions
+
+    def router(self, types):
+        """The function calls of these argument types go through: their key (types, then each
+        array's shape and dtype, each list's length, each int specialised on) looked up in
+        ``specialised``; ``specialise`` makes the entry for a new key."""
+        found = self.routers.get(types)
+        if found is None:
             with self.lock:
-                entry = self.shaped.get(key)
-                if entry is None:
-                    build, kinds = self.spec(args)
-                    entry = self.shaped[key] = self.entry_for(build, kinds, key, args)
-                    self.arrays_seen(build, kinds, args)
+                found = self.routers.get(types)
+                if found is None:
+                    parts = []
+                    for i, kind in enumerate(types):
+                        if issubclass(kind, np.ndarray):
+                            parts += [f"a{i}.shape", f"a{i}.dtype"]
+                        elif self._shaped_position(i, kind):
+                            parts.append(f"len(a{i})" if issubclass(kind, (list, tuple)) else f"a{i}")
+                    found = self.routers[types] = compile_router(
+                        self.nargs, parts, types, self.specialised, self.specialise,
+                        getattr(self.fun, "__name__", "f"))
+        return found
+
+    def specialise(self, key, args):
+        """A call whose key ``specialised`` does not hold: its entry made (and kept), then run."""
+        with self.lock:
+            entry = self.specialised.get(key)
+            if entry is None:
+                build, kinds = self.spec(args)
+                entry = self.entry_for(build, kinds, key, args)
+                self.specialised[key] = entry
+                self.arrays_seen(build, kinds, args)
         return entry(*args)
 
+    def with_defaults(self, *args):
+        """A call that left out parameters with defaults: their defaults as the function has them
+        now (``f.__defaults__`` may be rebound), then routed."""
+        return self.route(*self.filled(args))
+
+    def filled(self, args):
+        """``args`` with each ``MISSING`` replaced by the parameter's current default."""
+        fun = self.fun
+        live = hasattr(fun, "__defaults__")
+        positional = (fun.__defaults__ or ()) if live else None
+        keyword = (fun.__kwdefaults__ or {}) if live else None
+        params = list(self.signature.parameters.values())
+        npositional = sum(p.kind is not p.KEYWORD_ONLY for p in params)
+        filled, absent = list(args), []
+        for i, (value, param) in enumerate(zip(args, params)):
+            if value is not MISSING:
+                continue
+            if not live:
+                value = param.default
+            elif param.kind is param.KEYWORD_ONLY:
+                value = keyword.get(param.name, MISSING)
+            elif i >= npositional - len(positional):
+                value = positional[i - (npositional - len(positional))]
+            if value is MISSING or value is param.empty:
+                absent.append(param)
+            filled[i] = value
+        if absent:  # a default deleted since: the function's own error
+            raise missing_arguments(getattr(fun, "__qualname__", "f"), absent)
+        return tuple(filled)
+
+    def bind(self, args, kwargs):
+        """The arguments in parameter order, defaults applied (as Python now reads them); wrong
+        arguments raise the ``TypeError`` the function itself raises."""
+        return self.filled(self._arguments(*args, **kwargs))
+
+    # ---- kinds and builds ----
     def spec(self, args, kinds=None):
         """The ``Build`` for these (bound) arguments, and each argument's kind."""
         kinds = kinds or self.kinds(args)
-        concrete, shaped = specialisation(list(self.signature.parameters), args, kinds)
+        concrete, shaped = specialisation(self.names, args, kinds)
         if not shaped and ((concrete, None) in self.builds):
             shaped = None  # all numbers: the trace made before any call is this one
         return self.build(concrete, shaped), kinds
 
     def kinds(self, args):
-        return [self.kind(name, value) for name, value in zip(self.signature.parameters, args)]
+        return [self.kind(name, value) for name, value in zip(self.names, args)]
 
     def kind(self, name, value):
         kind = kind_of(value, name in self.wrt)
@@ -314,9 +382,83 @@ class Dispatch:
 
     def clear(self):
         """Every specialisation forgotten (something one baked in has changed)."""
-        self.entries.clear()
-        self.shaped.clear()
+        self.typed.clear()
+        self.specialised.clear()
         self.builds.clear()
+
+
+class Bounded(OrderedDict):
+    """A dict of at most ``size`` keys that forgets the least recently used one: ``get`` and
+    setting a key count as uses (the generated routers call ``get`` and ``move_to_end``)."""
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def get(self, key, default=None):
+        found = super().get(key, MISSING)
+        if found is MISSING:
+            return default
+        self.move_to_end(key)
+        return found
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+def binder(signature, qualname, route, missing):
+    """A function with ``signature``'s parameters (kinds and names; a default is ``missing``)
+    that passes its arguments, in order, to ``route`` (``None``: returns them as a tuple). Python
+    binds the call, so a wrong one raises what the user's function raises."""
+    names = ", ".join(signature.parameters)
+    body = f"_route({names})" if route is not None else f"({names}{',' if len(signature.parameters) == 1 else ''})"
+    source = f"def {BINDER_NAME}({parameters_text(signature, '_missing')}):\n    return {body}\n"
+    anchor = Anchor()
+    namespace = {"_route": route, "_missing": missing, "__symdiff_anchor__": anchor}
+    run_source(source, f"{qualname} arguments", namespace, anchor)
+    function = namespace[BINDER_NAME]
+    function.__name__ = qualname.rsplit(".", 1)[-1]
+    function.__qualname__ = qualname
+    function.__code__ = function.__code__.replace(co_name=function.__name__, co_qualname=qualname)
+    return function
+
+
+BINDER_NAME = "_binder"
+
+
+def compile_router(nargs, parts, types, specialised, specialise, name):
+    """The router of calls of one type signature (``Dispatch.router``): ``parts`` are the key's
+    expressions over the arguments ``a0 .. a{nargs-1}``."""
+    params = ", ".join(f"a{i}" for i in range(nargs))
+    key = ", ".join(["_types", *parts])
+    source = (
+        f"def _route_{name}({params}):\n"
+        f"    key = ({key})\n"
+        "    entry = _get(key)\n"
+        "    if entry is None:\n"
+        f"        return _specialise(key, ({params}{',' if nargs == 1 else ''}))\n"
+        "    _used(key)\n"
+        f"    return entry({params})\n"
+    )
+    anchor = Anchor()
+    namespace = {"_types": types, "_get": dict.get.__get__(specialised), "_used": specialised.move_to_end,
+                 "_specialise": specialise, "__symdiff_anchor__": anchor}
+    run_source(source, f"{name} router", namespace, anchor)
+    return namespace[f"_route_{name}"]
+
+
+def missing_arguments(qualname, params):
+    """The ``TypeError`` Python raises for a call of ``qualname`` without these parameters."""
+    keyword = params[0].kind is params[0].KEYWORD_ONLY
+    names = [repr(p.name) for p in params]
+    listed = names[0] if len(names) == 1 else (
+        " and ".join(names) if len(names) == 2 else ", ".join(names[:-1]) + ", and " + names[-1])
+    what = "keyword-only" if keyword else "positional"
+    return TypeError(f"{qualname}() missing {len(names)} required {what} argument"
+                     f"{'s' if len(names) > 1 else ''}: {listed}")
 
 
 # ---- the entries calls run ----
@@ -349,7 +491,7 @@ def entry(fn, build, kinds, args, wrt_positions, stale, owned):
     convert = any(not k.passed or isinstance(k, Number) and k.int_given for k in kinds) or any(
         i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args)) \
         or any(i in wrt and isinstance(k, Sequence) for i, k in enumerate(kinds))
-    arrays = any(k.traced is not None for k in kinds)
+    arrays = any(k.traced is not None for k in kinds) and may_return_views(build)
     if not externals and not convert and not guards:
         if not arrays:
             return fn
@@ -402,6 +544,6 @@ def resolve_wrt(wrt, parameters, fun):
     return chosen, single or len(chosen) == 1
 
 
-__all__ = ["INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Dispatch", "Int", "Number", "Sequence", "converted",
-           "entry", "guardable", "kind_of", "may_return_views", "not_a_number", "resolve_wrt",
+__all__ = ["CACHE_SIZE", "INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Bounded", "Dispatch", "Int", "Number", "Sequence", "converted",
+           "binder", "compile_router", "entry", "guardable", "kind_of", "may_return_views", "missing_arguments", "not_a_number", "resolve_wrt",
            "shape_key", "specialisation"]
