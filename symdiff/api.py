@@ -149,7 +149,7 @@ class Gradient(functools.partial):
             return self._ieee(args)
 
         kind = "value_and_grad" if self._with_value else "grad"
-        return compile_entry(build, kind, self._signature, self.wrt, route.route, reshaped, ieee,
+        return compile_entry(build, kind, self._signature, self.fun.__qualname__, self.wrt, route.route, reshaped, ieee,
                              MISSING, arrays)
 
     def _ieee(self, args):

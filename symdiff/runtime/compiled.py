@@ -76,9 +76,9 @@ class CompiledCode:
         return self.function("value_and_grad")
 
 
-def compile_entry(build, kind, signature, wrt, dispatch, reshaped, ieee, missing, arrays=None):
-    """The guarded form of ``build``'s ``kind`` function: the user's signature (``signature``;
-    a default is ``missing``, read at the call by ``dispatch``), a type check, and the generated
+def compile_entry(build, kind, signature, qualname, wrt, dispatch, reshaped, ieee, missing, arrays=None):
+    """The guarded form of ``build``'s ``kind`` function: the user's signature (``signature``,
+    ``qualname``; a default is ``missing``, read at the call by ``dispatch``), a type check, and the generated
     body. Floats run the body here, as do ints for the parameters in ``wrt`` (converted to
     float, as their trace has them); anything else (other types, a default left out, a helper
     rebound) goes to ``dispatch``, the arguments in parameter order.
@@ -145,7 +145,9 @@ def compile_entry(build, kind, signature, wrt, dispatch, reshaped, ieee, missing
                       names["missing"]: missing, names["ndarray"]: numpy.ndarray, names["int"]: int, **extra})
     anchor = namespace["__symdiff_anchor__"] = Anchor()
     run_source(source, name, namespace, anchor)
-    return namespace[name]
+    function = namespace[name]
+    function.__qualname__ = qualname  # what Python's argument errors name
+    return function
 
 
 def parameters_text(signature, default):
