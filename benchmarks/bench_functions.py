@@ -112,6 +112,33 @@ def expected_rosen_grad(x):
 
 
 # ---------------------------------------------------------------------------------------------
+# E. the call path: a five-parameter scalar function (called with an int among its arguments)
+# ---------------------------------------------------------------------------------------------
+
+
+def damped(t, a, w, phi, b):
+    """A damped oscillation a e^(-b t) cos(w t + phi), a model one fits five parameters of."""
+    return a * math.exp(-b * t) * math.cos(w * t + phi)
+
+
+def damped_grad_hand(t, a, w, phi, b):
+    """Hand-written gradient of ``damped`` with respect to all five parameters: the floor of E."""
+    e = math.exp(-b * t)
+    arg = w * t + phi
+    c = math.cos(arg)
+    s = math.sin(arg)
+    ae = a * e
+    return (-ae * (b * c + w * s), e * c, -ae * s * t, -ae * s, -ae * c * t)
+
+
+def expected_damped_grad(t, a, w, phi, b):
+    """Closed form, term by term (product and chain rule written out)."""
+    t, a, w, phi, b = (float(v) for v in (t, a, w, phi, b))
+    e, c, s = math.exp(-b * t), math.cos(w * t + phi), math.sin(w * t + phi)
+    return (a * (-b) * e * c - a * e * s * w, e * c, -a * e * s * t, -a * e * s, -t * a * e * c)
+
+
+# ---------------------------------------------------------------------------------------------
 # D. a chain of N dependent statements (the source is written to a file by run.py)
 # ---------------------------------------------------------------------------------------------
 

@@ -874,6 +874,76 @@ def section_d(out, cfg):
 # ---------------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------------
+# E. the call path: ints, keywords, further shapes
+# ---------------------------------------------------------------------------------------------
+
+
+def section_e(out, cfg):
+    import symdiff
+
+    out("## E. The call path: an int argument, keywords, a second array length")
+    out()
+    point = (2.0, 1.5, 3.0, 0.25, 0.4)
+    with_int = (2,) + point[1:]
+    expected = bf.expected_damped_grad(*point)
+
+    def star(fn):
+        return lambda args: fn(*args)
+
+    def keywords(fn):
+        return lambda args: fn(args[0], args[1], w=args[2], phi=args[3], b=args[4])
+
+    g = symdiff.grad(bf.damped)
+    g(*point)
+    scalar = [
+        Timed("hand-written gradient, floats (floor)", star(bf.damped_grad_hand), point, expected),
+        Timed("symdiff `g(2.0, 1.5, 3.0, 0.25, 0.4)`", star(g), point, expected),
+        Timed("hand-written gradient, `t = 2` an int (floor)", star(bf.damped_grad_hand), with_int, expected),
+        Timed("symdiff `g(2, 1.5, 3.0, 0.25, 0.4)`", star(g), with_int, expected),
+        Timed("hand-written gradient, `w, phi, b` by keyword (floor)", keywords(bf.damped_grad_hand), point, expected),
+        Timed("symdiff `g(2.0, 1.5, w=3.0, phi=0.25, b=0.4)`", keywords(g), point, expected),
+    ]
+    measure(scalar, cfg["repeats"], cfg["sample_ms"])
+    floats, ints, named = scalar[0].median, scalar[2].median, scalar[4].median
+    floors = [floats, floats, ints, ints, named, named]
+    rows = [[t.label, t.cell(), _spread(t), fmt_ratio(_ratio(t, f))] for t, f in zip(scalar, floors)]
+    out("A five-parameter scalar gradient (`damped(t, a, w, phi, b) = a·exp(−b·t)·cos(w·t + phi)`, all "
+        "five differentiated), each call ÷ the hand-written gradient called with the same arguments:")
+    out()
+    out.table(["call", "time / call (median)", "spread", "÷ hand"], rows)
+
+    n, other = 100, 50
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(-2.0, 2.0, n), rng.uniform(-2.0, 2.0, other)
+    eg = bf.expected_rosen_grad(x.tolist())
+    first = symdiff.grad(bf.rosen)
+    first(x)  # n = 100 is the length the guarded entry was made for
+    second = symdiff.grad(bf.rosen)
+    second(y)  # n = 50 first: n = 100 is the second length
+    second(x)
+    arrays = [
+        Timed("hand-written numpy gradient (floor)", bf.rosen_grad_hand, x, eg),
+        Timed("symdiff, n = 100 the first length called", first, x, eg),
+        Timed("symdiff, n = 100 after n = 50 (a second length)", second, x, eg),
+    ]
+    measure(arrays, cfg["repeats"], cfg["sample_ms"])
+    floor = arrays[0].median
+    out(f"Rosenbrock (numpy slices), n = {n}, ÷ the hand-written numpy gradient:")
+    out()
+    out.table(["call", "time / call (median)", "spread", "÷ hand"],
+              [[t.label, t.cell(), _spread(t), fmt_ratio(_ratio(t, floor))] for t in arrays])
+    targets = [
+        _target_row("5 parameters, one an int, ≤ 1.5× hand", scalar[3], ints, 1.5),
+        _target_row("Rosenbrock n = 100 after a second length ≤ 1.15× hand", arrays[2], floor, 1.15),
+    ]
+    out.table(["target (E)", "measured", "result"], targets)
+    out("Both sides of each ratio take the same arguments (`fn(*args)` for the five-parameter rows), "
+        "interleaved in this one run.")
+    out()
+    return {"int": _ratio(scalar[3], ints), "second_length": _ratio(arrays[2], floor)}
+
+
 def _version(dist):
     try:
         return importlib.metadata.version(dist)
@@ -940,7 +1010,7 @@ def main(argv=None):
     mode.add_argument("--quick", action="store_true", help="under 2 minutes: fewer repeats, smaller sizes")
     mode.add_argument("--smoke", action="store_true", help="seconds, no peers: checks that the script runs")
     parser.add_argument("--no-peers", action="store_true", help="do not import PyTorch, JAX or autograd")
-    parser.add_argument("--sections", default="ABCD", help="which sections to run (default ABCD)")
+    parser.add_argument("--sections", default="ABCDE", help="which sections to run (default ABCDE)")
     parser.add_argument("--output", help="also write the markdown report to this file")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=float, default=60.0, help=argparse.SUPPRESS)
@@ -973,6 +1043,8 @@ def main(argv=None):
         summary["C"] = section_c(out, cfg, peers)
     if "D" in sections:
         summary["D"] = section_d(out, cfg)
+    if "E" in sections:
+        summary["E"] = section_e(out, cfg)
     out(f"_Total wall time of this run: {time.perf_counter() - started:.0f} s._")
     if args.output:
         write_report(args.output, out.text())
