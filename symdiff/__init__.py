@@ -20,7 +20,7 @@ from .errors import (
     WrtError,
 )
 from .export import emit
-from .api import Hessian, Jacobian, hessian, jacobian
+from .api import JVP, Hessian, Jacobian, hessian, jacobian, jvp
 
 __version__ = "0.1.0"
 
@@ -28,5 +28,6 @@ __all__ = [
     "ArgumentError", "ExportError", "GradCheck", "Gradient", "NoSourceError", "ShapeError",
     "StaleSourceError", "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError",
     "WrtError", "check_grad",
-    "Hessian", "Jacobian", "emit", "grad", "hessian", "jacobian", "register", "unregister", "value_and_grad",
+    "Hessian", "JVP", "Jacobian", "emit", "grad", "hessian", "jacobian", "jvp", "register", "unregister",
+    "value_and_grad",
 ]

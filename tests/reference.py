@@ -531,6 +531,34 @@ def mp_jacobian(f, args, wrt=None, direction=0):
         return [[columns[c][r] for c in range(len(columns))] for r in range(n_out)]
 
 
+def mp_directional(f, args, tangents, wrt=None):
+    """The directional derivative d/dt f(x + t v) at t = 0 over mpmath, as a flat list of the
+    outputs (``tangents``: one per differentiated position, each of its argument's shape) — the
+    definition of a Jacobian-vector product, sharing nothing with how one is computed."""
+    positions = _positions(f, args, wrt)
+    with mpmath.workdps(DPS):
+        g = mp_function(f)
+        point = _point(args, positions)
+        directions = dict(zip(positions, (obj(v) for v in tangents)))
+        cache = {}
+
+        def outputs(t):
+            key = (mpmath.mp.prec, t)
+            if key not in cache:
+                moved = list(point)
+                for i, v in directions.items():
+                    base = point[i]
+                    if isinstance(base, (list, tuple)):
+                        moved[i] = type(base)(b + d * t for b, d in zip(base, v))
+                    else:
+                        moved[i] = base + v * t
+                cache[key] = flat_outputs(g(*moved))
+            return cache[key]
+
+        n_out = len(outputs(mpmath.mpf(0)))
+        return [mpmath.diff(lambda t, k=k: outputs(t)[k], mpmath.mpf(0)) for k in range(n_out)]
+
+
 def mp_hessian(f, args, wrt=None):
     """The Hessian of a scalar ``f`` over mpmath: mixed partials by ``mpmath.diff``, the
     differentiated numbers flattened in order."""
