@@ -1,5 +1,5 @@
-"""api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian`` and ``check_grad`` — thin layers
-over one core.
+"""api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``jvp`` and ``check_grad`` —
+thin layers over one core.
 
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 (``Gradient``, ``Jacobian``, ``Hessian``) that specialises the function on the kinds of its

@@ -2,10 +2,12 @@
 
 Takes: the arguments of one call of a gradient (and which parameters are differentiated).
 Returns: each argument's kind (``Number``, ``Int``, ``Sequence``, ``Array``: what a trace depends
-on); ``Dispatch``, one gradient's per-signature caches and the call path through them; and the
-entry a specialisation runs: its generated function with around it only what its kinds need
-(ints as floats, module-level values read at the call, guards checked, owned arrays). Also
-``resolve_wrt``: ``wrt`` -> parameter names.
+on); ``Dispatch``, one gradient's per-signature caches (a bounded LRU of specialisations) and the
+call path through them — bound by a function with the user's own signature, then one dictionary
+lookup on the argument types and, for arrays, lists and ints specialised on, one more on their
+shapes, lengths and values; and the entry a specialisation runs: its generated function with
+around it only what its kinds need (ints as floats, module-level values read at the call, guards
+checked, owned arrays). Also ``resolve_wrt``: ``wrt`` -> parameter names.
 
 >>> [kind_of(v, differentiated=True).describe() for v in (2.0, 3, [1.0, 2.0])]
 ['a number', 'an int, differentiated as a float', 'a sequence of 2 numbers']
@@ -195,18 +197,6 @@ def specialisation(names, args, kinds):
     concrete = tuple((names[i], args[i]) for i, k in enumerate(kinds) if not k.passed)
     shaped = tuple((names[i], k.traced) for i, k in enumerate(kinds) if k.traced is not None)
     return concrete, shaped
-
-
-def shape_key(value):
-    """What a specialisation depends on, for one argument of an array/list call."""
-    kind = type(value)
-    if kind is np.ndarray:
-        return (value.shape, value.dtype)
-    if kind is list or kind is tuple:
-        return (kind, len(value))
-    if kind in INT_TYPES:
-        return (kind, value)
-    return kind
 
 
 def converted(args, kinds, wrt_positions):
@@ -440,7 +430,10 @@ def compile_router(nargs, parts, types, specialised, specialise, name):
         "    entry = _get(key)\n"
         "    if entry is None:\n"
         f"        return _specialise(key, ({params}{',' if nargs == 1 else ''}))\n"
-        "    _used(key)\n"
+        "    try:\n"
+        "        _used(key)\n"
+        "    except KeyError:  # forgotten meanwhile, by another thread's call: it still runs\n"
+        "        pass\n"
         f"    return entry({params})\n"
     )
     anchor = Anchor()
@@ -484,7 +477,7 @@ def entry(fn, build, kinds, args, wrt_positions, stale, owned):
     """The function calls with these argument kinds run: ``fn`` (the generated code), and around
     it only what these kinds need: ints as floats, module-level values read at the call,
     ``build``'s guards checked (``stale(args)`` runs when one fails), ``owned(result)`` for
-    array results."""
+    array results that may be read-only broadcast views (``may_return_views``)."""
     externals = build.program.externals
     guards = build.program.guards
     wrt = set(wrt_positions)
@@ -546,4 +539,4 @@ def resolve_wrt(wrt, parameters, fun):
 
 __all__ = ["CACHE_SIZE", "INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Bounded", "Dispatch", "Int", "Number", "Sequence", "converted",
            "binder", "compile_router", "entry", "guardable", "kind_of", "may_return_views", "missing_arguments", "not_a_number", "resolve_wrt",
-           "shape_key", "specialisation"]
+           "specialisation"]
