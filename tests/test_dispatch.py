@@ -268,3 +268,16 @@ def test_many_int_values_stay_bounded():
         g(0.3, n)
     assert len(g._cache) <= 5 and len(g._builds) <= 5
     assert close(g(0.3, 0), 0.0) and close(g(0.3, 7), mp_grad(counted, (0.3, 7), ("x",))[0])
+
+
+def test_lambdas_route_too(no_signature_bind):
+    cube_sum = lambda x: np.sum(x ** 3)  # noqa: E731 - a lambda is the case here
+    g = grad(cube_sum)
+    for n in (2, 3, 2):
+        x = np.linspace(-1.0, 1.5, n)
+        assert np.array_equal(g(x), 3.0 * x ** 2)
+    with pytest.raises(TypeError) as ours:
+        g()
+    with pytest.raises(TypeError) as theirs:
+        cube_sum()
+    assert str(ours.value) == str(theirs.value)

@@ -425,7 +425,7 @@ def compile_router(nargs, parts, types, specialised, specialise, name):
     params = ", ".join(f"a{i}" for i in range(nargs))
     key = ", ".join(["_types", *parts])
     source = (
-        f"def _route_{name}({params}):\n"
+        f"def _route({params}):\n"
         f"    key = ({key})\n"
         "    entry = _get(key)\n"
         "    if entry is None:\n"
@@ -440,7 +440,7 @@ def compile_router(nargs, parts, types, specialised, specialise, name):
     namespace = {"_types": types, "_get": dict.get.__get__(specialised), "_used": specialised.move_to_end,
                  "_specialise": specialise, "__symdiff_anchor__": anchor}
     run_source(source, f"{name} router", namespace, anchor)
-    return namespace[f"_route_{name}"]
+    return namespace["_route"]
 
 
 def missing_arguments(qualname, params):
