@@ -281,3 +281,28 @@ def test_lambdas_route_too(no_signature_bind):
     with pytest.raises(TypeError) as theirs:
         cube_sum()
     assert str(ours.value) == str(theirs.value)
+
+
+def test_threads_calling_with_many_lengths_share_a_small_cache():
+    import threading
+
+    g = grad(rosen, cache_size=3)
+    rng = np.random.default_rng(11)
+    points = [rng.uniform(-2.0, 2.0, n) for n in range(2, 10)]
+    expected = [mp_grad(rosen, (x,))[0] for x in points]
+    failures = []
+
+    def work(offset):
+        for k in range(40):
+            i = (k * 3 + offset) % len(points)
+            bad = close_array(g(points[i]), expected[i])
+            if bad:
+                failures.append((i, bad))
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert len(g._cache) <= 3 and len(g._builds) <= 3
