@@ -565,8 +565,9 @@ class JVP:
             raise TypeError(f"jvp of {name} takes {name}'s arguments, then the tangent (one "
                             "positional argument more)")
         *args, tangent = args
-        bound = self._jacobian.bind(*args, **kwargs)
-        matrix = self._jacobian(*bound)
+        calls = self._jacobian._dispatch
+        bound = calls.bind(args, kwargs)
+        matrix = calls.route(*bound)
         parts = (tangent,) if len(self.wrt) == 1 else tangent
         if len(self.wrt) != 1 and (not isinstance(parts, (tuple, list)) or len(parts) != len(self.wrt)):
             raise TypeError(f"jvp of {name} with respect to {', '.join(self.wrt)}: the tangent is a "
@@ -580,7 +581,7 @@ class JVP:
                                  f"but {param!r} has shape {shape}")
             flat.append(part.ravel())
         product = matrix @ np.concatenate(flat)
-        shape = self._jacobian.build_for(*bound).output_shape
+        shape = calls.spec(bound)[0].output_shape
         if not shape:
             return float(product[0])
         return product.reshape(shape)

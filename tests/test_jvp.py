@@ -35,7 +35,7 @@ def polar(r, t):
     return (r * math.cos(t), r * math.sin(t))
 
 
-def squashed(a, scale=2.0):
+def squashed(a, *, scale=2.0):
     return np.tanh(a) * scale + np.maximum(a, 0.0)
 
 
@@ -82,8 +82,9 @@ def test_two_dimensional_arrays_and_a_kink_of_maximum():
     v = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
     got = jvp(squashed, wrt="a")(a, v)
     assert got.shape == (2, 3)
-    expected = np.array(mp_directional(squashed, (a, 2.0), (v,), wrt="a"), dtype=object).reshape(2, 3)
+    expected = np.array(mp_directional(squashed, (a,), (v,), wrt="a"), dtype=object).reshape(2, 3)
     assert not close_array(got, expected)
+    assert not close_array(jvp(squashed, wrt="a")(a, 2 * v, scale=2.0), 2 * expected)  # keyword-only
 
 
 def test_tuple_output():

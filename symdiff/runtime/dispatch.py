@@ -411,8 +411,7 @@ def binder(signature, qualname, route, missing):
     run_source(source, f"{qualname} arguments", namespace, anchor)
     function = namespace[BINDER_NAME]
     function.__name__ = qualname.rsplit(".", 1)[-1]
-    function.__qualname__ = qualname
-    function.__code__ = function.__code__.replace(co_name=function.__name__, co_qualname=qualname)
+    function.__qualname__ = qualname  # what Python's argument errors name
     return function
 
 
