@@ -130,6 +130,25 @@ def test_a_default_rebound_is_read_at_the_call(no_signature_bind):
     assert str(ours.value) == str(theirs.value)
 
 
+def test_keyword_only_defaults_rebound_are_read_at_the_call(no_signature_bind):
+    def scaled(x, *, k=2.0, j=1.0):
+        return x ** 3 * k + j * x
+
+    g = grad(scaled, wrt="x")
+    for _ in range(2):
+        assert close(g(1.5), 3 * 1.5 ** 2 * 2.0 + 1.0)
+    scaled.__kwdefaults__ = {"k": 5.0, "j": 0.5}
+    assert close(g(1.5), 3 * 1.5 ** 2 * 5.0 + 0.5) and close(g(1.5, j=2.0), 3 * 1.5 ** 2 * 5.0 + 2.0)
+    scaled.__kwdefaults__ = {"j": 0.5}  # now k is required: the function's own error
+    for call in (lambda f: f(1.5), lambda f: f(1.5, j=1.0)):
+        with pytest.raises(TypeError) as ours:
+            call(g)
+        with pytest.raises(TypeError) as theirs:
+            call(scaled)
+        assert str(ours.value) == str(theirs.value)
+    assert close(g(1.5, k=1.0), 3 * 1.5 ** 2 + 0.5)
+
+
 @pytest.mark.parametrize("n", [0, 1, 4])
 def test_int_counts_and_array_shapes_through_the_router(n, no_signature_bind):
     g = grad(counted, wrt="x")

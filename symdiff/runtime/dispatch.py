@@ -269,7 +269,7 @@ class Dispatch:
             entry = self.typed.get(key)
             if entry is None:
                 if Missing in key:
-                    entry = self.with_defaults
+                    entry = self.with_defaults([i for i, t in enumerate(key) if t is Missing])
                 elif any(self._shaped_position(i, t) for i, t in enumerate(key)):
                     self.kinds(args)  # a located error for what is not a number, array or list
                     entry = self.router(key)
@@ -316,10 +316,32 @@ class Dispatch:
                 self.arrays_seen(build, kinds, args)
         return entry(*args)
 
-    def with_defaults(self, *args):
-        """A call that left out parameters with defaults: their defaults as the function has them
-        now (``f.__defaults__`` may be rebound), then routed."""
-        return self.route(*self.filled(args))
+    def with_defaults(self, missing):
+        """The entry of calls that leave out the parameters at positions ``missing``: their
+        defaults as the function has them now (``f.__defaults__`` may be rebound), then routed."""
+        fun, route, filled = self.fun, self.route, self.filled
+        if not hasattr(fun, "__defaults__"):  # grad(grad(f)): the signature's defaults
+            return lambda *args: route(*filled(args))
+        params = list(self.signature.parameters.values())
+        npositional = sum(p.kind is not p.KEYWORD_ONLY for p in params)
+        # keyword-only: its name in __kwdefaults__; positional: its place from the end of __defaults__
+        plan = [(i, params[i].name if params[i].kind is params[i].KEYWORD_ONLY else i - npositional)
+                for i in missing]
+
+        def fill(*args):
+            positional, keyword = fun.__defaults__ or (), fun.__kwdefaults__ or {}
+            args = list(args)
+            for i, where in plan:
+                if type(where) is str:
+                    value = keyword.get(where, MISSING)
+                else:
+                    value = positional[where] if -where <= len(positional) else MISSING
+                if value is MISSING:  # a default deleted since: filled raises the function's error
+                    return route(*filled(args))
+                args[i] = value
+            return route(*args)
+
+        return fill
 
     def filled(self, args):
         """``args`` with each ``MISSING`` replaced by the parameter's current default."""
