@@ -140,17 +140,17 @@ class Gradient(functools.partial):
         build = build or self._default
         if type(self) is not Gradient or build is None or not dispatch.guardable(build, arrays):
             return self._call
-        route = self._dispatch
+        calls = self._dispatch
         reshaped = None
         if arrays:  # arrays of other shapes: straight to the router of these argument types
-            reshaped = route.router(tuple(np.ndarray if n in arrays else float for n in route.names))
+            reshaped = calls.router(tuple(np.ndarray if n in arrays else float for n in calls.names))
 
         def ieee(*args):
             return self._ieee(args)
 
         kind = "value_and_grad" if self._with_value else "grad"
-        return compile_entry(build, kind, self._signature, self.fun.__qualname__, self.wrt, route.route, reshaped, ieee,
-                             MISSING, arrays)
+        return compile_entry(build, kind, self._signature, self.fun.__qualname__, self.wrt,
+                             calls.route, reshaped, ieee, MISSING, arrays)
 
     def _ieee(self, args):
         build, kinds = self._dispatch.spec(args)

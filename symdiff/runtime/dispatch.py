@@ -426,7 +426,8 @@ def binder(signature, qualname, route, missing):
     that passes its arguments, in order, to ``route`` (``None``: returns them as a tuple). Python
     binds the call, so a wrong one raises what the user's function raises."""
     names = ", ".join(signature.parameters)
-    body = f"_route({names})" if route is not None else f"({names}{',' if len(signature.parameters) == 1 else ''})"
+    one = "," if len(signature.parameters) == 1 else ""
+    body = f"_route({names})" if route is not None else f"({names}{one})"
     source = f"def {BINDER_NAME}({parameters_text(signature, '_missing')}):\n    return {body}\n"
     anchor = Anchor()
     namespace = {"_route": route, "_missing": missing, "__symdiff_anchor__": anchor}
@@ -558,6 +559,6 @@ def resolve_wrt(wrt, parameters, fun):
     return chosen, single or len(chosen) == 1
 
 
-__all__ = ["CACHE_SIZE", "INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Bounded", "Dispatch", "Int", "Number", "Sequence", "converted",
-           "binder", "compile_router", "entry", "guardable", "kind_of", "may_return_views", "missing_arguments", "not_a_number", "resolve_wrt",
-           "specialisation"]
+__all__ = ["CACHE_SIZE", "INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Bounded", "Dispatch", "Int",
+           "Number", "Sequence", "binder", "compile_router", "converted", "entry", "guardable", "kind_of",
+           "may_return_views", "missing_arguments", "not_a_number", "resolve_wrt", "specialisation"]
