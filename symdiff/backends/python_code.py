@@ -311,6 +311,9 @@ class _Printing(SumsAsDifferences):
     def _print_NormRoot(self, expr):
         return self._print(sympy.sqrt(expr.args[0]))
 
+    def _print_NormPower(self, expr):
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Pow'], strict=True)}**0.5"
+
     def _print_PyFloat(self, expr):
         return self._print_Float(expr.as_float())
 

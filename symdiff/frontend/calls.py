@@ -190,7 +190,7 @@ class Calls:
                 result = signs.call(build, *args)
         if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
             self.tracer.math_calls.update(_calls_in(result, args))
-        return self.tracer.shallow(result)
+        return self.tracer.shallow(self.tracer.as_norm(result))
 
     def _ufunc(self, name, operation, args):
         """``np.divide(a, b)`` & co.: the operation as Python's operators would do it (faithful:

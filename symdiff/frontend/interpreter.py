@@ -43,6 +43,7 @@ from ..primitives import registry
 from ..primitives import scalar as functions
 from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic
 from ..primitives.nodes import real_symbol
+from ..primitives.sympy_functions import NormPower, NormRoot, is_sum_of_squares
 from ..runtime import stack
 from .array_values import ArrayValues, _concrete_method, _Method
 from .calls import Calls, _describe
@@ -112,6 +113,7 @@ class Tracer:
         self.libraries = set()
         self.math_calls = set()  # see Program.math_calls
         self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
+        self.definitions = {}  # symbol -> the expression its statement binds (see ``as_norm``)
         self.number_structural = []  # see Program.number_structural
         self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
@@ -289,6 +291,20 @@ class Tracer:
             self.shapes[target] = shape
         self.block.append(Statement(target, expr, node.lineno, self.source_line(node.lineno),
                                     self.filename_tag()))
+        self.definitions[target] = expr
+
+    def as_norm(self, result):
+        """``result``, or a norm where it is the square root of a sum of squares the user wrote
+        (``np.sum(x**2) ** 0.5``, ``math.sqrt(x*x + y*y)``, named intermediates too): a
+        ``NormRoot`` (``NormPower`` for ``** 0.5``), whose derivative at the zero vector is the
+        subgradient 0 that ``np.linalg.norm`` gets, not 0 * inf = nan. Same value, same printing."""
+        if not (isinstance(result, sympy.Pow) and result.exp in (sympy.S.Half, 0.5)):
+            return result
+        base = result.base
+        if not is_sum_of_squares(base, self.definitions.get):
+            return result
+        base = self.named(base)  # one value: the derivative's test ``s == 0`` reads it
+        return NormRoot(base) if result.exp is sympy.S.Half else NormPower(base)
 
     def filename_tag(self):
         filename = self.frame.filename
@@ -576,6 +592,9 @@ class Tracer:
             return self.shallow(PyMod(left, right))
         result = arithmetic(_ARITHMETIC[type(op)], left, right, self.named, self.copied)
         if isinstance(op, ast.Pow) and isinstance(result, sympy.Pow):
+            norm = self.as_norm(result)
+            if norm is not result:
+                return norm
             self.numpy_ufuncs[result] = "**"  # printed as Python's ** (see _Printing._python_pow)
         return self.shallow(result)
 
