@@ -593,6 +593,48 @@ def difference_of_squares_root(x, y):
     return np.sqrt(x ** 2 - y ** 2)
 
 
+# ---- Python ints have no -0.0 ----
+def int_product(a, b):
+    return int(a) * int(math.cos(a) * b)
+
+
+def negated_floor(a, b):
+    return -math.floor(a) * b + copysign_of(-math.ceil(a))
+
+
+def copysign_of(v):
+    return math.copysign(1.0, v)
+
+
+def int_times_int_constant(a, b):
+    k = round(a) * -3
+    return math.copysign(2.0, k) * b + math.atan2(math.trunc(a) * math.floor(b), -1.0)
+
+
+def int_times_float(a, b):
+    return math.copysign(1.0, int(a) * b) * b  # a float product: -0.0 stays -0.0
+
+
+INT_PROGRAMS = [int_product, negated_floor, int_times_int_constant, int_times_float]
+
+
+@pytest.mark.parametrize("f", INT_PROGRAMS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("args", [(-5.243850369208683e+16, -5e-324), (0.3, -2.5), (-0.4, 2.0),
+                                  (-3.7, 0.25), (2.2, -0.0)])
+def test_products_of_int_results_have_no_sign_of_zero(f, args):
+    value, gradient = value_and_grad(f)(*args)
+    assert same(value, f(*args))
+    assert math.copysign(1.0, value) == math.copysign(1.0, f(*args))
+    a, b = args
+    want = {  # by hand: each is piecewise linear in b, constant in a
+        int_product: (0.0, 0.0),
+        negated_floor: (0.0, -math.floor(a)),
+        int_times_int_constant: (0.0, math.copysign(2.0, round(a) * -3)),
+        int_times_float: (0.0, math.copysign(1.0, int(a) * b)),
+    }[f]
+    assert gradient == pytest.approx(want, rel=1e-15, abs=0.0)
+
+
 # ---- known gaps: strict xfails, so that fixing one shows ----
 def zero_times_infinite_partial(a, b):
     v0 = np.reciprocal(b) - 1.0 / b  # 0 for every b
@@ -605,17 +647,6 @@ def zero_times_infinite_partial(a, b):
 def test_zero_times_an_infinite_local_derivative():
     with np.errstate(all="ignore"):
         assert grad(zero_times_infinite_partial)(2.0, 2.0)[1] == 0.0
-
-
-def int_product(a, b):
-    return int(a) * int(math.cos(a) * b)
-
-
-@pytest.mark.xfail(strict=True, reason="int(...) results are computed as floats: a product of a "
-                   "negative int and 0 is -0.0, where Python's int product is 0")
-def test_a_product_of_int_results_has_no_sign_of_zero():
-    value, _ = value_and_grad(int_product)(-5.243850369208683e+16, -5e-324)
-    assert math.copysign(1.0, value) == 1.0
 
 
 def math_and_numpy_of_one_value(a, b):

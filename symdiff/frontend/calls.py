@@ -23,7 +23,7 @@ from ..errors import (
 )
 from ..primitives import nodes, numpy_calls, registry, signs
 from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, arithmetic, keeps
-from ..primitives.sympy_functions import CopySign
+from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
 from .scope import LocalFunction, frame_for, local_frame
@@ -190,6 +190,8 @@ class Calls:
                 result = signs.call(build, *args)
         if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
             self.tracer.math_calls.update(_calls_in(result, args))
+            if isinstance(result, (Floor, Ceil, Trunc, Round)):
+                self.tracer.int_results.add(result)  # math.floor(x) & co. return an int
         return self.tracer.shallow(self.tracer.as_norm(result))
 
     def _ufunc(self, name, operation, args):

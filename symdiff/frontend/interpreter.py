@@ -41,7 +41,7 @@ from ..primitives import builtin_calls  # noqa: F401  (its records: range, len, 
 from ..primitives import numpy_calls  # noqa: F401  (its records: np.sum, np.array, array methods, ...)
 from ..primitives import registry
 from ..primitives import scalar as functions
-from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic
+from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyFloat, PyMod, arithmetic
 from ..primitives.nodes import real_symbol
 from ..primitives.sympy_functions import NormPower, NormRoot, is_sum_of_squares
 from ..runtime import stack
@@ -114,6 +114,7 @@ class Tracer:
         self.math_calls = set()  # see Program.math_calls
         self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
         self.definitions = {}  # symbol -> the expression its statement binds (see ``as_norm``)
+        self.int_results = set()  # traced values that are Python ints in the user's code (see ``int_arithmetic``)
         self.number_structural = []  # see Program.number_structural
         self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
@@ -292,6 +293,28 @@ class Tracer:
         self.block.append(Statement(target, expr, node.lineno, self.source_line(node.lineno),
                                     self.filename_tag()))
         self.definitions[target] = expr
+        if expr in self.int_results:
+            self.int_results.add(target)
+
+    def is_int_result(self, value):
+        """True when ``value`` is a Python int in the user's code: an int constant, ``int(x)``,
+        ``math.floor(x)`` & co. of a traced value, or + - * of those."""
+        if isinstance(value, sympy.Basic):
+            return value.is_Integer or value in self.int_results
+        return isinstance(value, int)
+
+    def int_arithmetic(self, result, operands, sign_of_zero):
+        """``result`` of + - * (``sign_of_zero``: * and unary -) on Python ints, computed as
+        floats: no int is -0.0, so where a float product could be (``int(a) * int(b)`` with
+        ``int(b) == 0`` and ``a < 0``) it is ``product + 0.0``, which is 0.0 for -0.0 and the
+        product itself otherwise. The result is again a Python int of the user's code."""
+        if not all(self.is_int_result(v) for v in operands) or not isinstance(result, sympy.Expr) \
+                or not result.free_symbols:
+            return result
+        if sign_of_zero:
+            result = sympy.Add(result, PyFloat(0.0))
+        self.int_results.add(result)
+        return result
 
     def as_norm(self, result):
         """``result``, or a norm where it is the square root of a sum of squares the user wrote
@@ -539,7 +562,9 @@ class Tracer:
             return not truth
         if isinstance(node.op, (ast.USub, ast.UAdd)):
             self.require_number(operand, node.operand)
-            return -operand if isinstance(node.op, ast.USub) else +operand
+            if isinstance(node.op, ast.UAdd):
+                return +operand
+            return self.int_arithmetic(-operand, (operand,), True)
         raise self.unsupported(node, "the operator '~'")
 
     def eval_BinOp(self, node):
@@ -591,6 +616,8 @@ class Tracer:
         if isinstance(op, ast.Mod):
             return self.shallow(PyMod(left, right))
         result = arithmetic(_ARITHMETIC[type(op)], left, right, self.named, self.copied)
+        if isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
+            result = self.int_arithmetic(result, (left, right), isinstance(op, ast.Mult))
         if isinstance(op, ast.Pow) and isinstance(result, sympy.Pow):
             norm = self.as_norm(result)
             if norm is not result:
