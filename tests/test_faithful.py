@@ -635,6 +635,35 @@ def test_products_of_int_results_have_no_sign_of_zero(f, args):
     assert gradient == pytest.approx(want, rel=1e-15, abs=0.0)
 
 
+# ---- math.f(x) is a Python float, np.f(x) a numpy float64, even of one x ----
+def math_and_numpy_of_one_value(a, b):
+    v0 = np.exp(b) * math.exp(b)
+    v1 = math.sqrt(b) ** 2 * round(v0)
+    return (np.exp(b) * a % v1) * b
+
+
+def numpy_then_math(b):
+    return np.exp(b) % 0.0 + math.exp(b) * b  # nan; math.exp raises OverflowError at 1000
+
+
+def math_then_numpy(b):
+    return math.sin(b) * b + np.sin(b) // 0.0  # numpy's // 0.0 is inf or nan, Python's raises
+
+
+@pytest.mark.parametrize("f, args", [(math_and_numpy_of_one_value, (-2.0, 0.0)),
+                                     (math_and_numpy_of_one_value, (-2.0, 0.3)),
+                                     (numpy_then_math, (0.5,)), (numpy_then_math, (1000.0,)),
+                                     (math_then_numpy, (0.5,)), (math_then_numpy, (-0.5,))])
+def test_math_and_numpy_calls_of_one_value_keep_their_types(f, args):
+    with np.errstate(all="ignore"):
+        want = outcome(f, *args)
+        got = outcome(lambda *a: value_and_grad(f)(*a)[0], *args)
+    if want[0] == "raises":
+        assert got == want
+    else:
+        assert got[0] == "value" and same(got[1], want[1])
+
+
 # ---- known gaps: strict xfails, so that fixing one shows ----
 def zero_times_infinite_partial(a, b):
     v0 = np.reciprocal(b) - 1.0 / b  # 0 for every b
@@ -647,18 +676,3 @@ def zero_times_infinite_partial(a, b):
 def test_zero_times_an_infinite_local_derivative():
     with np.errstate(all="ignore"):
         assert grad(zero_times_infinite_partial)(2.0, 2.0)[1] == 0.0
-
-
-def math_and_numpy_of_one_value(a, b):
-    v0 = np.exp(b) * math.exp(b)
-    v1 = math.sqrt(b) ** 2 * round(v0)
-    return (np.exp(b) * a % v1) * b
-
-
-@pytest.mark.xfail(strict=True, reason="math.exp(b) and np.exp(b) are one SymPy node, printed with "
-                   "math: the numpy float64 that makes np.exp(b) * a % 0.0 nan (not "
-                   "ZeroDivisionError) is lost")
-def test_math_and_numpy_calls_of_one_value_keep_their_types():
-    with np.errstate(all="ignore"):
-        assert math.isnan(math_and_numpy_of_one_value(-2.0, 0.0))
-        assert math.isnan(value_and_grad(math_and_numpy_of_one_value)(-2.0, 0.0)[0])

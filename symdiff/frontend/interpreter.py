@@ -112,6 +112,7 @@ class Tracer:
         self.namer = Namer(names_in(node) | set(self.fun.__code__.co_names))
         self.libraries = set()
         self.math_calls = set()  # see Program.math_calls
+        self.numpy_calls = set()  # nodes computed by numpy functions of numbers (see Calls._own_library)
         self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
         self.definitions = {}  # symbol -> the expression its statement binds (see ``as_norm``)
         self.int_results = set()  # traced values that are Python ints in the user's code (see ``int_arithmetic``)
