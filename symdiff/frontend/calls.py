@@ -22,7 +22,7 @@ from ..errors import (
     UnsupportedSyntaxError,
 )
 from ..primitives import nodes, numpy_calls, registry, signs
-from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, PyFloat, arithmetic, keeps
+from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
@@ -220,7 +220,9 @@ class Calls:
         operands = [*fixed, *args] if op == DIV and name == "np.reciprocal" else list(args)
         if name == "np.square":
             operands = [args[0], args[0]]
-        if name == "np.negative":
+        if op in (PyMod, FloorDiv):  # Python's % and // on floats are numpy's too (but not at 0)
+            result = op(*args)
+        elif name == "np.negative":
             result = -args[0]
         elif name == "np.positive":
             return args[0]
@@ -370,7 +372,8 @@ _UFUNC_OPERATIONS = {
     "np.add": (ADD,), "np.subtract": (SUB,), "np.multiply": (MUL,), "np.divide": (DIV,),
     "np.true_divide": (DIV,), "np.power": (POW,), "np.float_power": (POW,),
     "np.reciprocal": (DIV, sympy.Integer(1)), "np.square": (MUL,), "np.negative": (MUL,),
-    "np.positive": (ADD,),
+    "np.positive": (ADD,), "np.mod": (PyMod,), "np.remainder": (PyMod,),
+    "np.floor_divide": (FloorDiv,),
 }
 
 

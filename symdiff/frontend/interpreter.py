@@ -562,6 +562,7 @@ class Tracer:
                 return sympy.Not(self._as_condition(operand, node.operand))
             return not truth
         if isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.as_number(operand)
             self.require_number(operand, node.operand)
             if isinstance(node.op, ast.UAdd):
                 return +operand
@@ -574,7 +575,19 @@ class Tracer:
         result = self.binop(node.op, left, right, node)
         return result if isinstance(node.op, ast.MatMult) else self.keep_shape(result, left, right)
 
+    def as_number(self, value):
+        """A condition used as a number (``a * (a > 0)``, ``np.sum(x < y)``) is what Python makes
+        of a bool, the int 1 or 0 (numpy of a bool array: 1 or 0 in each element); anything
+        else is itself."""
+        if not isinstance(value, sympy.logic.boolalg.Boolean) or isinstance(value, sympy.Expr):
+            return value  # (a Symbol is a Boolean too)
+        if value in (sympy.true, sympy.false):
+            return sympy.Integer(1 if value is sympy.true else 0)
+        number = sympy.Piecewise((sympy.Integer(1), value), (sympy.Integer(0), True))
+        return self.keep_shape(number, value) if self.shapes else number
+
     def binop(self, op, left, right, node):
+        left, right = self.as_number(left), self.as_number(right)
         func = _BINOPS.get(type(op))
         if func is None:
             symbol = _OP_SYMBOLS.get(type(op), type(op).__name__)

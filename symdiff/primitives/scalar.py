@@ -15,6 +15,7 @@ import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import registry
+from .faithful import FloorDiv, PyMod
 from .registry import Primitive
 from .sympy_functions import (Ceil, Hypot, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
                          RoundDigits, Trunc)
@@ -95,6 +96,7 @@ _NUMPY = [
     ("multiply", lambda x, y: x * y, (2,)), ("divide", lambda x, y: x / y, (2,)),
     ("true_divide", lambda x, y: x / y, (2,)),
     ("negative", lambda x: -x), ("positive", lambda x: +x),
+    ("mod", PyMod, (2,)), ("remainder", PyMod, (2,)), ("floor_divide", FloorDiv, (2,)),
     # ---- other ----
     ("abs", sympy.Abs), ("absolute", sympy.Abs), ("fabs", sympy.Abs), ("sign", sympy.sign),
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", _round, (1, 2), (1,)),
