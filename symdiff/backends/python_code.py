@@ -21,6 +21,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from ..primitives.arrays import ScatterItems, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
+from .. import pytrees
 from ..primitives.faithful import FloorDiv, PyMod, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
@@ -997,6 +998,11 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         if shape and p.elements is None and p.name not in program.concrete:
             printer.shape_names.setdefault(tuple(shape), f"{p.symbol.name}.shape")
             arrays_in.append(p.symbol.name)
+        for leaf in (p.elements or ()) if p.tree is not None else ():
+            shape = program.shapes.get(leaf)
+            if shape:
+                printer.shape_names.setdefault(tuple(shape), f"{leaf.name}.shape")
+                arrays_in.append(leaf.name)
     printer.shapes = dict(gradient_program.shapes)
     if arrays_in and library == "numpy":
         if "dtype" not in aliases:  # one name per build, however often it is printed
@@ -1014,7 +1020,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
 
     prologue = [*entry_checks] + [
         f"    {', '.join(e.name for e in p.elements)}{',' if len(p.elements) == 1 else ''} = {p.symbol.name}"
-        for p in program.params if p.elements
+        for p in program.params if p.elements and p.tree is None
+    ] + [  # a container argument: each leaf read by its path (params['W'], p.b, ...)
+        f"    {e.name} = {pytrees.path_text(p.symbol.name, path)}"
+        for p in program.params if p.tree is not None for e, path in zip(p.elements, p.paths)
     ]
     arrays = bool(program.shapes)
 
@@ -1030,8 +1039,9 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     printer.unused_name = program.namer.fresh("_unused")  # what a line run only to raise assigns
     grad_lines = needed(grad_returns + checks) if checks else needed(grad_returns)
     grad_forward, grad_reverse = _split(grad_lines)
-    grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
-    if len(grad_returns) == 1:
+    grad_texts = _packed(gradient_program.wrt, [_print_result(g, printer) for g in grad_returns])
+    grad_result = ", ".join(grad_texts)
+    if len(grad_texts) == 1:
         grad_return = f"return {grad_result}"
     else:
         grad_return = f"return ({grad_result})"
@@ -1045,7 +1055,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     vg_forward, vg_reverse = _split(vg_lines)
     unread = _unread(vg_lines, vg_returns)
     value_text = _print_result(schedule.value, printer)
-    if len(grad_returns) == 1:
+    if len(grad_texts) == 1:
         vg_return = f"return {value_text}, {grad_result}"
     else:
         vg_return = f"return {value_text}, ({grad_result})"
@@ -1092,6 +1102,21 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         prelude=prelude,
         fallbacks=dict(fallbacks or {}),
     )
+
+
+def _packed(wrt, texts):
+    """The printed gradients, one per differentiated parameter: a container argument's leaf
+    gradients (``texts`` holds one per leaf symbol) packed in its structure, 0.0 for its int
+    leaves (``{'W': params_W_bar, 'b': params_b_bar}``)."""
+    texts, out = iter(texts), []
+    for param in wrt:
+        if param.tree is None:
+            out.append(next(texts))
+            continue
+        have = {path: next(texts) for path in param.paths}
+        leaves = [have.get(path, "0.0") for path, _ in pytrees.leaves_with_paths(param.tree)]
+        out.append(pytrees.pack_text(param.tree, param.symbol.name, leaves))
+    return out
 
 
 def _forward_checks(lines, printer):
