@@ -248,10 +248,14 @@ def _stacked(numpy_func):
 
 
 def _concrete(numpy_func):
-    """Constructors (np.zeros, np.arange, ...): numpy's values, as mpf."""
+    """Constructors (np.zeros, np.arange, ...): numpy's values, as mpf (int arrays of ints stay
+    ints: they may index)."""
     def call(*args, **kwargs):
-        kwargs.pop("dtype", None)
-        return obj(numpy_func(*args, **kwargs))
+        dtype = kwargs.pop("dtype", None)
+        made = numpy_func(*args, **kwargs)
+        if dtype is None and np.asarray(made).dtype.kind in "iub":
+            return made
+        return obj(made)
 
     return call
 
@@ -264,6 +268,9 @@ def _like(fill):
 
 
 def _array(value, dtype=None):
+    concrete = np.asarray(value) if dtype is None else None
+    if concrete is not None and concrete.dtype.kind in "iub":
+        return concrete  # ints and bools stay so, as in numpy (they may index)
     return obj(value)
 
 

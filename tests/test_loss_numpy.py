@@ -209,3 +209,60 @@ def test_mod_by_zero_is_numpy_s_nan_not_python_s_error():
     with np.errstate(all="ignore"):
         value = value_and_grad(f)(0.75)[0]
         assert math.isnan(value) and math.isnan(f(0.75))
+
+
+# ---- integer-array indexing (gathers; the adjoint adds up repeated indices) ----
+LABELS = np.array([0, 2, 1, 1, 0, 2])
+FEATURES = RNG.normal(size=(6, 3))
+
+
+def nll(W, X, y):
+    z = X @ W
+    z = z - np.max(z, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(X.shape[0]), y])
+
+
+def picks(x):
+    return np.sum(x[[0, 2, 2]] ** 2) + np.sum(x[np.array([1, 1, 3])] * x[np.array([3, 3, 1])])
+
+
+def rows_and_columns(A):
+    return np.sum(np.sin(A[[2, 0, 2], :]) * A[:, [1, 1, 0, 3]] ** 2) + np.sum(A[LABELS[:3], [0, 1, 1]])
+
+
+def test_labels_pick_log_probabilities():
+    W = RNG.normal(size=(3, 3))
+    value, gradient = value_and_grad(nll, wrt="W")(W, FEATURES, LABELS)
+    assert value == nll(W, FEATURES, LABELS)
+    want = np.asarray(mp_grad(nll, (W, FEATURES, LABELS), wrt=["W"])[0], dtype=float)
+    assert np.allclose(gradient, want, rtol=1e-10, atol=1e-12)
+    other = np.array([2, 2, 2, 0, 0, 1])  # the labels are read at each call
+    want = np.asarray(mp_grad(nll, (W, FEATURES, other), wrt=["W"])[0], dtype=float)
+    assert np.allclose(grad(nll, wrt="W")(W, FEATURES, other), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("f, x", [(picks, V), (rows_and_columns, X)], ids=["picks", "rows_and_columns"])
+def test_repeated_indices_add_up(f, x):
+    check(f, x)
+
+
+def test_differentiated_labels_are_refused():
+    with pytest.raises(SymdiffError, match="y indexes an array here") as info:
+        grad(nll)(RNG.normal(size=(3, 3)), FEATURES, LABELS)
+    assert info.value.lineno == nll.__code__.co_firstlineno + 4 and "wrt" in info.value.hint
+
+
+def test_boolean_masks_are_refused_with_a_rewrite():
+    def masked(x):
+        return np.sum(x[x > 0])
+
+    with pytest.raises(SymdiffError):
+        grad(masked)(V)
+
+    def constant_mask(x):
+        return np.sum(x[np.array([True, False, True, False, True])])
+
+    with pytest.raises(SymdiffError, match="bools") as info:
+        grad(constant_mask)(V)
+    assert "np.where" in info.value.hint

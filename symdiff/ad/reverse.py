@@ -19,7 +19,7 @@ from ..errors import SymdiffError
 from ..primitives.faithful import PyMax, PyMin, as_sympy_extrema
 from ..primitives.nodes import outer_derivative, real_symbol
 from ..primitives.sympy_functions import SharedTies
-from ..ir import Branch, Located, Merge, Origin, Param, Visitor, definitions, walk
+from ..ir import Branch, Located, Merge, Origin, Param, Statement, Visitor, definitions, walk
 
 
 @dataclass(frozen=True)
@@ -477,6 +477,22 @@ def _accepts_smaller_adjoint(op):
     return isinstance(op, _BROADCASTING_VJPS)
 
 
+def _check_indices(program, wrt):
+    """An array argument used as integer indices (``logp[np.arange(n), y]``) cannot be
+    differentiated: its values are ints (as floats they would not index)."""
+    differentiated = {p.symbol for p in wrt} | {e for p in wrt for e in (p.elements or ())}
+    for stmt in walk(program.body):
+        if isinstance(stmt, Statement) and isinstance(stmt.expr, (arrays.Take, arrays.AddAt)):
+            for index in stmt.expr.operands[1:]:
+                if index in differentiated:
+                    name = next(p.name for p in wrt if index == p.symbol or index in (p.elements or ()))
+                    raise SymdiffError(
+                        f"{name} indexes an array here (integer-array indexing), and it is "
+                        "differentiated: indices are ints, they have no derivative",
+                        filename=stmt.filename or program.filename, lineno=stmt.lineno,
+                        hint=f"leave {name} out of wrt: grad(f, wrt=...) naming the parameters")
+
+
 def _origin(users, own):
     """The statement a reverse-pass line is labelled with: its one user, else its own definition."""
     if len(users) == 1 or (users and own is None):
@@ -499,6 +515,7 @@ def derive(program, wrt, seed=None):
     >>> derive(prog, prog.params).gradients
     [f + exp(x)]
     """
+    _check_indices(program, wrt)
     deriver = _Deriver(program, wrt)
     for param in wrt:
         for element in param.elements or ():

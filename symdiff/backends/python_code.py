@@ -18,7 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..primitives.arrays import ScatterItems, format_key, shape_of
+from ..primitives.arrays import ScatterItems, Slot, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
 from .. import pytrees
@@ -76,6 +76,15 @@ def _scatter(value, shape, key, dtype=None):
     numpy gives ``value`` computed with arrays of ``dtype``."""
     out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
     out[key] = value
+    return out
+'''
+
+ADD_AT_SOURCE = '''\
+def _add_at(value, shape, key, dtype=None):
+    """An array of zeros with ``value`` added at ``key`` (int arrays in it: a repeated index
+    adds up, numpy.add.at), in the dtype numpy gives ``value`` with arrays of ``dtype``."""
+    out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
+    numpy.add.at(out, key, value)
     return out
 '''
 
@@ -201,6 +210,7 @@ HELPERS = {
     "_digamma": (DIGAMMA_SOURCE, "math"),
     "_polygamma": (POLYGAMMA_SOURCE, "math"),
     "_scatter": (SCATTER_SOURCE, "numpy"),
+    "_add_at": (ADD_AT_SOURCE, "numpy"),
     "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
     "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
     "_full": (FULL_SOURCE, "numpy"),
@@ -452,6 +462,30 @@ class _Printing(SumsAsDifferences):
     def _print_GetItem(self, expr):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
+
+    def _print_Take(self, expr):
+        x, *indices = self._ops(expr)
+        return f"{x}[{self._key_text(expr.params['key'], indices)}]"
+
+    def _print_AddAt(self, expr):
+        value, *indices = self._ops(expr)
+        key = self._key_text(expr.params["key"], indices, literal=True)
+        key = f"({key},)" if len(expr.params["key"]) == 1 else f"({key})"
+        dtype = "" if self.dtype_name is None or self._is_array(expr.operands[0]) else f", {self._dtype()}"
+        return f"{self._helper('_add_at')}({value}, {self._shape(expr.shape)}, {key}{dtype})"
+
+    def _key_text(self, key, indices, literal=False):
+        """An index with int-array operands (``Slot``s) as Python text: ``x[i, :]``'s inside,
+        or (``literal``) the parts of a tuple (``i, slice(None, None, None)``)."""
+        parts = []
+        for part in key:
+            if isinstance(part, Slot):
+                parts.append(indices[part.k])
+            elif literal:
+                parts.append(self._key_literal(part))
+            else:
+                parts.append(format_key((part,)))
+        return ", ".join(parts)
 
     def _print_Scatter(self, expr):
         (value,) = self._ops(expr)

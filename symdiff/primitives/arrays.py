@@ -7,6 +7,8 @@ its vector-Jacobian product (``vjp``: the adjoint rule) and how it prints as num
 arithmetic and ufuncs stay ordinary SymPy expressions: SymPy's own derivatives apply to them.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy
 from sympy.printing.precedence import PRECEDENCE
@@ -393,6 +395,56 @@ class ScatterItems(ArrayOp):
     def vjp(self, bar, shapes):
         return [(v, _gather(bar, k, self.shape, v, shapes))
                 for v, k in zip(self.operands, self.params["keys"])]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """In the key of ``Take``/``AddAt``: the place of index operand ``k`` (an int array)."""
+
+    k: int
+
+    def __repr__(self):
+        return f"Slot({self.k})"
+
+
+def key_with(key, indices):
+    """``key`` with each ``Slot(k)`` replaced by ``indices[k]``."""
+    return tuple(indices[p.k] if isinstance(p, Slot) else p for p in key)
+
+
+class Take(ArrayOp):
+    """``x[key]`` where parts of ``key`` are int arrays (``logp[np.arange(n), y]``, ``x[idx]``,
+    numpy's integer-array indexing): the operands are ``x`` and then the index arrays, which
+    ``key`` places with ``Slot(k)``. Indices are not differentiated (they are ints)."""
+
+    printed = "take"
+    operand_precedence = PRECEDENCE["Func"]
+
+    def vjp(self, bar, shapes):
+        x, *indices = self.operands
+        return [(x, AddAt.make(bar, *indices, key=self.params["key"], shape=shape_of(x, shapes)))]
+
+    def display(self, operands):
+        x, *indices = operands
+        return f"{x}[{format_key(key_with(self.params['key'], indices))}]"
+
+
+class AddAt(ArrayOp):
+    """Zeros of ``shape`` with ``value`` added at ``key`` — ``numpy.add.at``, so that an index
+    repeated adds up (the adjoint of ``Take``): operands ``value`` and the index arrays."""
+
+    printed = "add_at"
+
+    def vjp(self, bar, shapes):
+        value, *indices = self.operands
+        key = self.params["key"]
+        dummy = key_with(key, [np.zeros(shape_of(i, shapes), dtype=int) for i in indices])
+        piece = Take.make(bar, *indices, key=key, shape=tuple(np.empty(self.shape)[dummy].shape))
+        return [(value, fit(piece, shape_of(value, shapes), shapes))]
+
+    def display(self, operands):
+        value, *indices = operands
+        return f"add_at(zeros{self.shape}, [{format_key(key_with(self.params['key'], indices))}], {value})"
 
 
 def _gather(bar, key, shape, value, shapes):

@@ -327,6 +327,9 @@ def _array_of(tracer, node, p, name):
         return _join("stack")(tracer, node, [list(value)], {})
     if tracer.is_symbolic(value):
         return value
+    concrete = np.array(value)
+    if p.get("dtype") is None and concrete.dtype.kind in "iub":
+        return concrete  # ints and bools stay so, as in numpy (an index: x[np.array([0, 2])])
     return np.array(value, dtype=float)
 
 
