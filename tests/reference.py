@@ -319,6 +319,9 @@ NUMPY = _Shim(
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
     var=_var, std=_std,
+    **{name: _structural(getattr(np, name)) for name in (
+        "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
+        "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum")},
     mod=_E(lambda a, b: a - b * mpmath.floor(a / b)), remainder=_E(lambda a, b: a - b * mpmath.floor(a / b)),
     floor_divide=_E(lambda a, b: mpmath.floor(a / b)),
     dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),

@@ -266,3 +266,75 @@ def test_boolean_masks_are_refused_with_a_rewrite():
     with pytest.raises(SymdiffError, match="bools") as info:
         grad(constant_mask)(V)
     assert "np.where" in info.value.hint
+
+
+# ---- rearranging: squeeze, expand_dims, atleast_*, flip, diff, swapaxes, moveaxis, diag,
+#      trace, tril/triu, repeat, tile, cumsum (each a reshape, transpose, index or gather) ----
+def rearranged_squeeze(A):
+    return np.sum(np.squeeze(A[:, :1]) ** 2) + np.sum(np.expand_dims(A[0], 0) * A)
+
+
+def rearranged_flip(A):
+    return np.sum(np.flip(A) * A) + np.sum(np.flip(A, axis=1)[0] ** 3)
+
+
+def rearranged_diff(v):
+    return np.sum(np.diff(v) ** 2) + np.sum(np.diff(v, n=2) * v[:3])
+
+
+def rearranged_axes(A):
+    return np.sum(np.swapaxes(A, 0, 1) @ A) + np.sum(np.moveaxis(A, 0, -1)[1] ** 2)
+
+
+def rearranged_diag(A):
+    return np.sum(np.diag(A) ** 2) + np.trace(A[:, :3]) + np.sum(np.diag(A[0]) @ A.T) + np.sum(np.diag(A, 1))
+
+
+def rearranged_triangles(A):
+    return np.sum(np.tril(A) ** 2) + np.sum(np.triu(A, 1) * 3.0)
+
+
+def rearranged_repeats(v):
+    return np.sum(np.repeat(v, 2) * np.arange(10.0)) + np.sum(np.tile(v, (2, 1)) ** 2)
+
+
+def rearranged_cumsum(A):
+    return np.sum(np.cumsum(A, axis=1) ** 2) + np.sum(np.cumsum(A[0]) * 2.0) + np.sum(np.cumsum(A) ** 3)
+
+
+def rearranged_at_least(v):
+    return np.sum(np.atleast_2d(v) @ np.atleast_2d(v).T) + np.sum(np.atleast_3d(v))
+
+
+REARRANGED = [(rearranged_squeeze, X), (rearranged_flip, X), (rearranged_diff, V),
+              (rearranged_axes, X), (rearranged_diag, X), (rearranged_triangles, X),
+              (rearranged_repeats, V), (rearranged_cumsum, X), (rearranged_at_least, V)]
+
+
+@pytest.mark.parametrize("f, x", REARRANGED, ids=[f.__name__ for f, _ in REARRANGED])
+def test_rearranging_functions(f, x):
+    check(f, x)
+
+
+@pytest.mark.parametrize("f", [rearranged_diff, rearranged_repeats, rearranged_at_least],
+                         ids=lambda f: f.__name__)
+def test_rearranging_functions_second_derivatives(f):
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    want = np.asarray(mp_hessian(f, (V,)), dtype=float)
+    assert np.allclose(hessian(f)(V), want, rtol=1e-8, atol=1e-10)
+
+
+def cumsum_hessian_case(v):
+    return np.sum(np.cumsum(v) ** 3) + np.sum(np.diag(v) @ np.diag(v[::-1]))
+
+
+def test_cumsum_and_diag_second_derivatives():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    want = np.asarray(mp_hessian(cumsum_hessian_case, (V,)), dtype=float)
+    assert np.allclose(hessian(cumsum_hessian_case)(V), want, rtol=1e-8, atol=1e-10)

@@ -463,6 +463,16 @@ class _Printing(SumsAsDifferences):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
 
+    def _print_CumSum(self, expr):
+        (x,) = self._ops(expr)
+        return f"{self._np('cumsum')}({x}, axis={expr.params['axis']})"
+
+    def _print_RevCumSum(self, expr):
+        (x,) = self._ops(expr)
+        axis = expr.params["axis"]
+        flip = self._np("flip")
+        return f"{flip}({self._np('cumsum')}({flip}({x}, {axis}), axis={axis}), {axis})"
+
     def _print_Take(self, expr):
         x, *indices = self._ops(expr)
         return f"{x}[{self._key_text(expr.params['key'], indices)}]"

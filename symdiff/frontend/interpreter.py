@@ -153,6 +153,7 @@ class Tracer:
         self.as_array, self.as_value, self.matmul = arrays.as_array, arrays.as_value, arrays.matmul
         self.check_broadcast, self.check_elementwise = arrays.check_broadcast, arrays.check_elementwise
         self.own, self.mutable = arrays.own, arrays.mutable
+        self.getitem, self.take = arrays.getitem, arrays.take
         self._iterate = arrays.iterate  # (builtin_calls' name for it)
 
     def __repr__(self):

@@ -361,6 +361,34 @@ class Reshape(ArrayOp):
         return [(x, Reshape.make(bar, shape=shape_of(x, shapes)))]
 
 
+class CumSum(ArrayOp):
+    """``numpy.cumsum(x, axis)`` (``axis`` an int; a flattened ``x`` for None is a reshape
+    first). Its adjoint is the cumulative sum from the other end (``RevCumSum``)."""
+
+    printed = "cumsum"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, RevCumSum.make(fit(bar, self.shape, shapes), axis=self.params["axis"], shape=self.shape))]
+
+    def display(self, operands):
+        return f"cumsum({operands[0]}, axis={self.params['axis']})"
+
+
+class RevCumSum(ArrayOp):
+    """The cumulative sum of ``x`` along ``axis`` from its last element back (the adjoint of
+    ``CumSum``): ``flip(cumsum(flip(x, axis), axis), axis)``."""
+
+    printed = "revcumsum"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, CumSum.make(fit(bar, self.shape, shapes), axis=self.params["axis"], shape=self.shape))]
+
+    def display(self, operands):
+        return f"revcumsum({operands[0]}, axis={self.params['axis']})"
+
+
 # ---- indexing and joining ----
 class GetItem(ArrayOp):
     """``x[key]`` with a concrete key (ints and slices)."""
