@@ -319,6 +319,8 @@ NUMPY = _Shim(
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
     var=_var, std=_std,
+    einsum=lambda spec, *ops: _scalar_or_array(np.einsum(spec, *[obj(o) for o in ops])),
+    tensordot=lambda a, b, axes=2: _scalar_or_array(np.tensordot(obj(a), obj(b), axes)),
     **{name: _structural(getattr(np, name)) for name in (
         "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
         "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum")},

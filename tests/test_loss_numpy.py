@@ -338,3 +338,59 @@ def test_cumsum_and_diag_second_derivatives():
 
     want = np.asarray(mp_hessian(cumsum_hessian_case, (V,)), dtype=float)
     assert np.allclose(hessian(cumsum_hessian_case)(V), want, rtol=1e-8, atol=1e-10)
+
+
+# ---- contractions: np.einsum, np.tensordot ----
+A34 = RNG.normal(size=(3, 4))
+B42 = RNG.normal(size=(4, 2))
+T234 = RNG.normal(size=(2, 3, 4))
+
+
+def einsum_matmul(A, B):
+    return np.sum(np.sin(np.einsum("ij,jk->ik", A, B)))
+
+
+def einsum_reductions(A):
+    return np.einsum("ij,ij->", A, A) + np.sum(np.einsum("ij->j", A) ** 2)
+
+
+def einsum_implicit_batch(T, A):
+    return np.sum(np.einsum("bij,jk", T, A.T) ** 2)
+
+
+def einsum_outer(A, B):
+    return np.sum(np.einsum("ij,kl->ijkl", A, B) ** 2)
+
+
+def tensordots(T, A, B):
+    return np.sum(np.tensordot(T, A, axes=([1, 2], [0, 1])) ** 2) + np.sum(np.tensordot(A, B, 1) ** 2)
+
+
+@pytest.mark.parametrize("f, args", [(einsum_matmul, (A34, B42)), (einsum_reductions, (A34,)),
+                                     (einsum_implicit_batch, (T234, A34)), (einsum_outer, (A34, B42)),
+                                     (tensordots, (T234, A34, B42))],
+                         ids=["matmul", "reductions", "implicit_batch", "outer", "tensordot"])
+def test_contractions(f, args):
+    check(f, *args)
+
+
+def test_contraction_second_derivatives():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    def flat(v):
+        return einsum_matmul(v[:12].reshape(3, 4), v[12:].reshape(4, 2))
+
+    v = np.concatenate([A34.ravel(), B42.ravel()])
+    assert np.allclose(hessian(flat)(v), np.asarray(mp_hessian(flat, (v,)), dtype=float),
+                       rtol=1e-8, atol=1e-10)
+
+
+def test_einsum_diagonals_and_ellipses_are_refused():
+    def diagonal(A):
+        return np.einsum("ii->", A)
+
+    with pytest.raises(SymdiffError, match="a letter twice in one operand") as info:
+        grad(diagonal)(np.eye(3))
+    assert "np.diag" in info.value.hint

@@ -463,6 +463,13 @@ class _Printing(SumsAsDifferences):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
 
+    def _print_Einsum(self, expr):
+        operands = self._ops(expr)
+        via = expr.params["via"]
+        if via is not None:  # numpy.tensordot(a, b, axes=...): what the user called
+            return f"{self._np('tensordot')}({', '.join(operands)}, axes={via!r})"
+        return f"{self._np('einsum')}({expr.params['spec']!r}, {', '.join(operands)})"
+
     def _print_CumSum(self, expr):
         (x,) = self._ops(expr)
         return f"{self._np('cumsum')}({x}, axis={expr.params['axis']})"

@@ -327,6 +327,51 @@ class Outer(ArrayOp):
         return [(a, matmul(bar, b, shapes)), (b, matmul(transpose(bar, shapes), a, shapes))]
 
 
+def einsum_parts(spec):
+    """``"ij,jk->ik"`` -> ``(["ij", "jk"], "ik")``; an implicit output (``"ij,jk"``) is numpy's:
+    the letters that appear once, in alphabetical order."""
+    spec = spec.replace(" ", "")
+    inputs, arrow, output = spec.partition("->")
+    parts = inputs.split(",")
+    if not arrow:
+        letters = "".join(parts)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return parts, output
+
+
+class Einsum(ArrayOp):
+    """``numpy.einsum(spec, *operands)`` (no ``...``, no letter twice in one operand), and
+    ``numpy.tensordot(a, b, axes)`` as the same contraction (``via``: printed as the function
+    the user called, which computes the value). The adjoint of each operand is the contraction
+    of the output's adjoint with the other operands (an einsum too)."""
+
+    printed = "einsum"
+
+    def vjp(self, bar, shapes):
+        inputs, output = einsum_parts(self.params["spec"])
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        out = []
+        for i, x in enumerate(self.operands):
+            others = [(s, o) for j, (s, o) in enumerate(zip(inputs, self.operands)) if j != i]
+            available = set(output) | set("".join(s for s, _ in others))
+            letters = inputs[i]
+            kept = "".join(c for c in letters if c in available)
+            x_shape = shape_of(x, shapes)
+            sizes = dict(zip(letters, x_shape))
+            spec = ",".join([output] + [s for s, _ in others]) + "->" + kept
+            piece = Einsum.make(bar, *[o for _, o in others], spec=spec, via=None,
+                                shape=tuple(sizes[c] for c in kept))
+            if kept != letters:  # letters summed in x alone: the adjoint is the same along them
+                ones = tuple(sizes[c] if c in kept else 1 for c in letters)
+                piece = BroadcastTo.make(Reshape.make(piece, shape=ones), shape=tuple(x_shape))
+            out.append((x, piece))
+        return out
+
+    def display(self, operands):
+        return f"einsum({self.params['spec']!r}, {', '.join(operands)})"
+
+
 class Transpose(ArrayOp):
     """``x.T`` / ``numpy.transpose(x, axes)``."""
 

@@ -226,6 +226,70 @@ def _norm(tracer, node, p, name):
     return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
 
 
+def _einsum(tracer, node, args, kwargs, name):
+    """``np.einsum("ij,jk->ik", a, b)``: one ``Einsum`` (numpy computes the value as written)."""
+    if set(kwargs) - {"optimize"} or kwargs.get("optimize", False) not in (False, None):
+        raise located(UnsupportedSyntaxError, f"{name} with {', '.join(kwargs)}=",
+                      tracer.frame.parsed, node, hint="call np.einsum(subscripts, *operands)")
+    if not args or not isinstance(args[0], str):
+        raise located(UnsupportedSyntaxError, f"{name} without a subscripts string first",
+                      tracer.frame.parsed, node, hint='write np.einsum("ij,jk->ik", a, b)')
+    spec, operands = args[0], list(args[1:])
+    if not any(tracer.is_symbolic(o) for o in operands):
+        return np.einsum(spec, *operands)
+    inputs, output = arrays.einsum_parts(spec)
+    if "." in spec or any(len(set(s)) != len(s) for s in inputs) or len(inputs) != len(operands):
+        raise located(UnsupportedSyntaxError, f"{name}({spec!r}): '...' or a letter twice in one "
+                      "operand (a diagonal)", tracer.frame.parsed, node,
+                      hint="write the diagonal with np.diag, the broadcast with explicit letters")
+    operands = [tracer.as_array(o, node) for o in operands]
+    return _contraction(tracer, node, name, spec, operands, None,
+                        lambda *stand_ins: np.einsum(spec, *stand_ins))
+
+
+def _contraction(tracer, node, name, spec, operands, via, numpy_call):
+    try:
+        shape = np.shape(numpy_call(*[np.ones(tracer.shape(o)) for o in operands]))
+    except ValueError as exc:
+        for o in operands:
+            tracer.check_guess(o)
+        raise located(ShapeError, f"{name}: {exc}", tracer.frame.parsed, node,
+                      hint="make the operands' shapes agree with the subscripts") from None
+    atoms = [tracer.atom(o, "x") for o in operands]
+    return tracer.array_op(arrays.Einsum.make(*atoms, spec=spec, via=via, shape=tuple(shape)), "contraction")
+
+
+def _tensordot(tracer, node, p, name):
+    """``np.tensordot(a, b, axes)``: the contraction (an ``Einsum``), printed as tensordot."""
+    a, b, axes = p["a"], p["b"], p["axes"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.tensordot(a, b, axes)
+    a, b = tracer.as_array(a, node), tracer.as_array(b, node)
+    try:
+        np.tensordot(np.ones(tracer.shape(a)), np.ones(tracer.shape(b)), axes)
+    except (ValueError, IndexError, TypeError) as exc:
+        tracer.check_guess(a)  # parameters assumed numbers before the first call
+        tracer.check_guess(b)
+        raise located(ShapeError, f"{name}: {exc}", tracer.frame.parsed, node,
+                      hint="make the contracted axes' lengths agree") from None
+    na, nb = len(tracer.shape(a)), len(tracer.shape(b))
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(na - int(axes), na)), list(range(int(axes)))
+    else:
+        axes_a, axes_b = ([int(v) for v in np.atleast_1d(part)] for part in axes)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = list(letters[:na])
+    sb = list(letters[na:na + nb])
+    for i, j in zip(axes_a, axes_b):
+        sb[j % nb] = sa[i % na]
+    output = "".join(c for k, c in enumerate(sa) if k not in [i % na for i in axes_a]) + \
+        "".join(c for k, c in enumerate(sb) if k not in [j % nb for j in axes_b])
+    spec = f"{''.join(sa)},{''.join(sb)}->{output}"
+    via = axes if isinstance(axes, (int, np.integer)) else tuple(tuple(int(v) for v in np.atleast_1d(x)) for x in axes)
+    return _contraction(tracer, node, name, spec, [a, b], int(via) if isinstance(via, np.integer) else via,
+                        lambda x, y: np.tensordot(x, y, axes))
+
+
 # ---- shapes ----
 def _transpose(tracer, node, p, name):
     x = tracer.as_array(p["a"], node)
@@ -673,6 +737,9 @@ _HANDLERS = [
                               tuple(signature_of(getattr(np, n)).parameters),
                               _concrete(getattr(np, n)), raw=True))
       for n in ("zeros", "ones", "full", "arange", "linspace", "eye")],
+    (np.einsum, _Entry("np.einsum", signature_of(np.einsum), tuple(signature_of(np.einsum).parameters),
+                       _einsum, raw=True)),
+    (np.tensordot, _function(np.tensordot, "np.tensordot", ("a", "b", "axes"), _tensordot)),
     (np.squeeze, _function(np.squeeze, "np.squeeze", ("a", "axis"), _squeeze)),
     (np.expand_dims, _function(np.expand_dims, "np.expand_dims", ("a", "axis"), _expand_dims)),
     *[(getattr(np, f"atleast_{n}d"), _Entry(f"np.atleast_{n}d", signature_of(getattr(np, f"atleast_{n}d")),
