@@ -201,6 +201,24 @@ def _norm(x):
     return mpmath.sqrt(sum(v * v for v in x.ravel()))
 
 
+def _to_mp(a):
+    """A 2-D (object or float) array as an mpmath matrix."""
+    return mpmath.matrix([[v for v in row] for row in obj(a)])
+
+
+def _from_mp(m):
+    return np.array([[m[i, j] for j in range(m.cols)] for i in range(m.rows)], dtype=object)
+
+
+def _solved(a, b):
+    b = obj(b)
+    if b.ndim == 1:
+        x = mpmath.lu_solve(_to_mp(a), mpmath.matrix(list(b)))
+        return np.array([x[i] for i in range(len(b))], dtype=object)
+    columns = [_solved(a, b[:, j]) for j in range(b.shape[1])]  # mpmath solves vectors
+    return np.array(columns, dtype=object).T
+
+
 def _where(cond, a, b):
     cond = np.asarray(cond, dtype=bool)
     return _scalar_or_array(np.where(cond, obj(a), obj(b)))
@@ -327,7 +345,10 @@ NUMPY = _Shim(
     mod=_E(lambda a, b: a - b * mpmath.floor(a / b)), remainder=_E(lambda a, b: a - b * mpmath.floor(a / b)),
     floor_divide=_E(lambda a, b: mpmath.floor(a / b)),
     dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),
-    linalg=_Shim(norm=_norm),
+    linalg=_Shim(norm=_norm, inv=lambda a: _from_mp(mpmath.inverse(_to_mp(a))),
+                 det=lambda a: mpmath.det(_to_mp(a)),
+                 solve=lambda a, b: _solved(a, b),
+                 slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a)))))),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,

@@ -394,3 +394,60 @@ def test_einsum_diagonals_and_ellipses_are_refused():
     with pytest.raises(SymdiffError, match="a letter twice in one operand") as info:
         grad(diagonal)(np.eye(3))
     assert "np.diag" in info.value.hint
+
+
+# ---- np.linalg: inv, solve, det, slogdet (the standard matrix adjoints) ----
+SQUARE = RNG.normal(size=(3, 3)) + 3 * np.eye(3)
+SPD = SQUARE @ SQUARE.T
+
+
+def inverse(A):
+    return np.sum(np.linalg.inv(A) ** 2)
+
+
+def solved_vector(A, b):
+    return np.sum(np.sin(np.linalg.solve(A, b)))
+
+
+def solved_matrix(A, B):
+    return np.sum(np.linalg.solve(A, B) ** 2)
+
+
+def determinants(A):
+    return np.linalg.det(A) ** 2 + np.linalg.det(A @ A.T)
+
+
+def signed_log_determinant(A):
+    sign, logdet = np.linalg.slogdet(A)
+    return sign * logdet * 2.0
+
+
+def gaussian_nll(x, S):
+    return 0.5 * x @ np.linalg.solve(S, x) + 0.5 * np.linalg.slogdet(S)[1]
+
+
+@pytest.mark.parametrize("f, args", [(inverse, (SQUARE,)), (solved_vector, (SQUARE, V[:3])),
+                                     (solved_matrix, (SQUARE, X[:, :2])), (determinants, (SQUARE,)),
+                                     (signed_log_determinant, (SQUARE,)), (gaussian_nll, (V[:3], SPD))],
+                         ids=["inv", "solve_vector", "solve_matrix", "det", "slogdet", "gaussian"])
+def test_linalg(f, args):
+    check(f, *args)
+
+
+def test_linalg_second_derivatives():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    def flat(v):
+        return inverse(v.reshape(3, 3)) + determinants(v.reshape(3, 3))
+
+    v = SQUARE.ravel()
+    assert np.allclose(hessian(flat)(v), np.asarray(mp_hessian(flat, (v,)), dtype=float),
+                       rtol=1e-7, atol=1e-9)
+
+
+def test_linalg_of_a_non_square_matrix_is_located():
+    with pytest.raises(SymdiffError, match="square 2-D matrix") as info:
+        grad(inverse)(X)
+    assert info.value.lineno == inverse.__code__.co_firstlineno + 1

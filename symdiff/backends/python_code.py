@@ -463,6 +463,21 @@ class _Printing(SumsAsDifferences):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
 
+    def _print_Inv(self, expr):
+        return f"{self._np('linalg.inv')}({self._ops(expr)[0]})"
+
+    def _print_Solve(self, expr):
+        return f"{self._np('linalg.solve')}({', '.join(self._ops(expr))})"
+
+    def _print_Det(self, expr):
+        return f"{self._np('linalg.det')}({self._ops(expr)[0]})"
+
+    def _print_LogAbsDet(self, expr):
+        return f"{self._np('linalg.slogdet')}({self._ops(expr)[0]})[1]"
+
+    def _print_SignDet(self, expr):
+        return f"{self._np('linalg.slogdet')}({self._ops(expr)[0]})[0]"
+
     def _print_Einsum(self, expr):
         operands = self._ops(expr)
         via = expr.params["via"]

@@ -327,6 +327,85 @@ class Outer(ArrayOp):
         return [(a, matmul(bar, b, shapes)), (b, matmul(transpose(bar, shapes), a, shapes))]
 
 
+# ---- numpy.linalg (2-D matrices; the standard matrix adjoints, Giles 2008) ----
+class Inv(ArrayOp):
+    """``numpy.linalg.inv(A)``: the adjoint is ``-inv(A).T @ bar @ inv(A).T``."""
+
+    printed = "inv"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        t = Transpose.make(self, axes=None, shape=self.shape)
+        return [(a, -matmul(matmul(t, bar, shapes), t, shapes))]
+
+    def display(self, operands):
+        return f"inv({operands[0]})"
+
+
+class Solve(ArrayOp):
+    """``numpy.linalg.solve(A, b)`` (``b`` a vector or a matrix): ``x = A⁻¹ b``; the adjoints
+    are ``b̄ = solve(A.T, x̄)`` and ``Ā = -b̄ xᵀ``."""
+
+    printed = "solve"
+
+    def vjp(self, bar, shapes):
+        a, b = self.operands
+        at = Transpose.make(a, axes=None, shape=shape_of(a, shapes))
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        b_bar = Solve.make(at, bar, shape=self.shape)
+        if len(self.shape) == 1:
+            a_bar = -Outer.make(b_bar, self, shape=shape_of(a, shapes))
+        else:
+            a_bar = -matmul(b_bar, Transpose.make(self, axes=None, shape=self.shape[::-1]), shapes)
+        return [(a, a_bar), (b, b_bar)]
+
+    def display(self, operands):
+        return f"solve({operands[0]}, {operands[1]})"
+
+
+class Det(ArrayOp):
+    """``numpy.linalg.det(A)``: the adjoint is ``bar * det(A) * inv(A).T``."""
+
+    printed = "det"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        shape = shape_of(a, shapes)
+        inverse_t = Transpose.make(Inv.make(a, shape=shape), axes=None, shape=shape)
+        return [(a, bar * self * inverse_t)]
+
+    def display(self, operands):
+        return f"det({operands[0]})"
+
+
+class LogAbsDet(ArrayOp):
+    """``numpy.linalg.slogdet(A)[1]``, log |det A|: the adjoint is ``bar * inv(A).T``. (The
+    sign, ``slogdet(A)[0]``, is a step: ``SignDet``, derivative 0.)"""
+
+    printed = "logabsdet"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        shape = shape_of(a, shapes)
+        return [(a, bar * Transpose.make(Inv.make(a, shape=shape), axes=None, shape=shape))]
+
+    def display(self, operands):
+        return f"log|det({operands[0]})|"
+
+
+class SignDet(ArrayOp):
+    """``numpy.linalg.slogdet(A)[0]``: the sign of the determinant (derivative 0)."""
+
+    printed = "signdet"
+
+    def vjp(self, bar, shapes):
+        return []
+
+    def display(self, operands):
+        return f"sign(det({operands[0]}))"
+
+
 def einsum_parts(spec):
     """``"ij,jk->ik"`` -> ``(["ij", "jk"], "ik")``; an implicit output (``"ij,jk"``) is numpy's:
     the letters that appear once, in alphabetical order."""

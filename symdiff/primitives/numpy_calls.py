@@ -226,6 +226,54 @@ def _norm(tracer, node, p, name):
     return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
 
 
+def _square_matrix(tracer, node, name, a):
+    a = tracer.as_array(a, node)
+    shape = tracer.shape(a)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        tracer.check_guess(a)
+        raise located(ShapeError, f"{name} of an array of shape {shape}: symdiff takes one square "
+                      "2-D matrix", tracer.frame.parsed, node,
+                      hint="pass a square matrix (stacks of matrices: a loop over them)")
+    return a
+
+
+def _linalg(op):
+    def handler(tracer, node, p, name):
+        a = p["a"]
+        if isinstance(a, np.ndarray) or not tracer.is_symbolic(a):
+            result = {arrays.Inv: np.linalg.inv, arrays.Det: np.linalg.det}[op](a)
+            return result
+        a = _square_matrix(tracer, node, name, a)
+        shape = tracer.shape(a) if op is arrays.Inv else ()
+        return tracer.array_op(op.make(tracer.atom(a, "A"), shape=shape), op.printed)
+
+    return handler
+
+
+def _solve(tracer, node, p, name):
+    a, b = p["a"], p["b"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.linalg.solve(a, b)
+    a = _square_matrix(tracer, node, name, a)
+    b = tracer.as_array(b, node)
+    sb = tracer.shape(b)
+    if len(sb) not in (1, 2) or sb[0] != tracer.shape(a)[0]:
+        tracer.check_guess(b)
+        raise located(ShapeError, f"{name}: a matrix of shape {tracer.shape(a)} and b of shape {sb}",
+                      tracer.frame.parsed, node, hint="b is a vector or matrix with as many rows as A")
+    return tracer.array_op(arrays.Solve.make(tracer.atom(a, "A"), tracer.atom(b, "b"), shape=sb), "solve")
+
+
+def _slogdet(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return tuple(np.linalg.slogdet(a))
+    a = _square_matrix(tracer, node, name, a)
+    atom = tracer.atom(a, "A")
+    return (tracer.array_op(arrays.SignDet.make(atom, shape=()), "sign"),
+            tracer.array_op(arrays.LogAbsDet.make(atom, shape=()), "logdet"))
+
+
 def _einsum(tracer, node, args, kwargs, name):
     """``np.einsum("ij,jk->ik", a, b)``: one ``Einsum`` (numpy computes the value as written)."""
     if set(kwargs) - {"optimize"} or kwargs.get("optimize", False) not in (False, None):
@@ -723,6 +771,10 @@ _HANDLERS = [
     (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
     (np.outer, _function(np.outer, "np.outer", ("a", "b"), _outer)),
     (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x",), _norm)),
+    (np.linalg.inv, _function(np.linalg.inv, "np.linalg.inv", ("a",), _linalg(arrays.Inv))),
+    (np.linalg.det, _function(np.linalg.det, "np.linalg.det", ("a",), _linalg(arrays.Det))),
+    (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
+    (np.linalg.slogdet, _function(np.linalg.slogdet, "np.linalg.slogdet", ("a",), _slogdet)),
     (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
     (np.reshape, _reshape),
     (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
