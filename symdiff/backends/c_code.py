@@ -266,6 +266,13 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_PyMin(self, expr):
         return self._fold(expr, "<")
 
+    def _print__NumpyExtremumBase(self, expr):
+        """numpy's choice of two arguments (equal values, nan) as a conditional."""
+        a, b = (self._print(arg) for arg in expr.args)
+        test = {"maximum": f"{a} > {b} || {a} != {a}", "minimum": f"{a} < {b} || {a} != {a}",
+                "fmax": f"{a} >= {b} || {b} != {b}", "fmin": f"{a} <= {b} || {b} != {b}"}
+        return f"(({test[expr.numpy_name]}) ? {a} : {b})"
+
     def _print_sign(self, expr):
         x = self._print(expr.args[0])
         return f"(({x} > 0) ? 1.0 : (({x} < 0) ? -1.0 : (({x} == 0) ? 0.0 : NAN)))"

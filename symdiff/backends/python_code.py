@@ -341,6 +341,10 @@ class _Printing(SumsAsDifferences):
     def _print_PyMin(self, expr):
         return f"{self._builtin('min')}({', '.join(self._print(a) for a in expr.args)})"
 
+    def _print__NumpyExtremumBase(self, expr):
+        a, b = (self._print(arg) for arg in expr.args)
+        return f"{self._module_format('numpy.' + expr.numpy_name)}({a}, {b})"  # in order
+
     def _print_PySum(self, expr):
         start, *items = expr.args
         terms = ", ".join(self._print(a) for a in items) + ("," if len(items) == 1 else "")

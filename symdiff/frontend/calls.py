@@ -173,7 +173,7 @@ class Calls:
             )
         if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
-        args = [self._real(to_sympy(a)) for a in args]
+        args = [PyFloat(a) if _negative_zero(a) else self._real(to_sympy(a)) for a in args]
         build = rule.build
         ufunc = _UFUNC_OPERATIONS.get(rule.name)
         if ufunc is not None:
@@ -375,6 +375,11 @@ _UFUNC_OPERATIONS = {
     "np.positive": (ADD,), "np.mod": (PyMod,), "np.remainder": (PyMod,),
     "np.floor_divide": (FloorDiv,),
 }
+
+
+def _negative_zero(value):
+    """A float -0.0 (SymPy has no -0.0: as an argument it is a ``PyFloat``, which keeps it)."""
+    return isinstance(value, float) and value == 0.0 and math.copysign(1.0, value) < 0
 
 
 def _calls_in(result, args):

@@ -103,7 +103,7 @@ def as_sympy_extrema(expr):
     ones too)."""
     from .sympy_functions import Hypot, NormRoot
 
-    if not expr.has(PyMax, PyMin, PySum, NormRoot, Hypot):
+    if not expr.has(_PyExtremum, PySum, NormRoot, Hypot):
         return expr
     return expr.replace(lambda e: isinstance(e, (_PyExtremum, PySum, NormRoot, Hypot)),
                         lambda e: e.as_sympy())
@@ -202,6 +202,47 @@ class PyMin(_PyExtremum):
 
     _better = staticmethod(lambda candidate, best: candidate < best)
     _sympy = sympy.Min
+
+
+class _NumpyExtremumBase(_PyExtremum):
+    """``numpy.maximum(a, b)`` & co. in the user's order: which of two equal values (0.0 and
+    -0.0) or of a nan numpy returns depends on it (``maximum`` returns ``b`` of equals and
+    propagates nan; ``fmax`` returns ``a`` of equals and ignores nan). Printed as the numpy
+    function with the arguments as written (C: the same choice as a conditional)."""
+
+    nargs = 2
+    numpy_name = None
+    _pick = None  # (a, b) -> True where the result is a
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return a if cls._pick(float(a), float(b)) else b
+        return None
+
+
+class NpMaximum(_NumpyExtremumBase):
+    numpy_name = "maximum"
+    _sympy = sympy.Max
+    _pick = staticmethod(lambda a, b: a > b or a != a)
+
+
+class NpMinimum(_NumpyExtremumBase):
+    numpy_name = "minimum"
+    _sympy = sympy.Min
+    _pick = staticmethod(lambda a, b: a < b or a != a)
+
+
+class NpFmax(_NumpyExtremumBase):
+    numpy_name = "fmax"
+    _sympy = sympy.Max
+    _pick = staticmethod(lambda a, b: a >= b or b != b)
+
+
+class NpFmin(_NumpyExtremumBase):
+    numpy_name = "fmin"
+    _sympy = sympy.Min
+    _pick = staticmethod(lambda a, b: a <= b or b != b)
 
 
 class PySum(Function):
