@@ -358,8 +358,31 @@ NUMPY = _Shim(
     ndim=np.ndim, newaxis=None, pi=mpmath.pi, e=mpmath.e,
 )
 
+try:
+    import scipy.special as _scipy_special
+except ImportError:  # scipy is a test extra; without it the scipy tests skip
+    _scipy_special = None
+
+
+def _xlogy(x, y):
+    return mpmath.mpf(0) if x == 0 else x * mpmath.log(y)
+
+
+SCIPY_SPECIAL = _Shim(
+    expit=_E(lambda x: 1 / (1 + mpmath.exp(-x))), logit=_E(lambda p: mpmath.log(p / (1 - p))),
+    erf=_E(mpmath.erf), erfc=_E(mpmath.erfc), erfinv=_E(mpmath.erfinv),
+    erfcinv=_E(lambda y: mpmath.erfinv(1 - y)), ndtr=_E(mpmath.ncdf),
+    log_ndtr=_E(lambda x: mpmath.log(mpmath.ncdf(x))), gammaln=_E(lambda x: mpmath.log(abs(mpmath.gamma(x)))),
+    gamma=_E(mpmath.gamma), psi=_E(mpmath.digamma), digamma=_E(mpmath.digamma),
+    polygamma=_E(lambda n, x: mpmath.psi(int(n), x)), xlogy=_E(_xlogy),
+    xlog1py=_E(lambda x, y: mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y)),
+    i0=_E(lambda x: mpmath.besseli(0, x)), i1=_E(lambda x: mpmath.besseli(1, x)),
+)
+
 _BY_OBJECT = {}
-for _shim, _module in ((MATH, math), (NUMPY, np)):
+for _shim, _module in ((MATH, math), (NUMPY, np), (SCIPY_SPECIAL, _scipy_special)):
+    if _module is None:
+        continue
     for _name, _value in vars(_shim).items():
         _original = getattr(_module, _name, None)
         if callable(_original):
@@ -392,6 +415,8 @@ def _shim_value(value):
         return MATH
     if value is np:
         return NUMPY
+    if _scipy_special is not None and value is _scipy_special:
+        return SCIPY_SPECIAL
     if isinstance(value, types.ModuleType) and _is_user_function_module(value):
         return _ShimmedModule(value)
     if callable(value) and id(value) in _BY_OBJECT:
