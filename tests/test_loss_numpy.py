@@ -451,3 +451,27 @@ def test_linalg_of_a_non_square_matrix_is_located():
     with pytest.raises(SymdiffError, match="square 2-D matrix") as info:
         grad(inverse)(X)
     assert info.value.lineno == inverse.__code__.co_firstlineno + 1
+
+
+# ---- randomness inside the loss: a located refusal that says how to pass the draws in ----
+def dropout_global(x):
+    return np.sum(x * (np.random.random(x.shape) > 0.5))
+
+
+def dropout_generator(x, rng):
+    return np.sum(x * (rng.random(3) > 0.5))
+
+
+def test_random_draws_are_refused_with_the_rewrite():
+    with pytest.raises(SymdiffError, match="draws random numbers") as info:
+        grad(dropout_global)(V)
+    assert info.value.lineno == dropout_global.__code__.co_firstlineno + 1 and "mask" in info.value.hint
+    with pytest.raises(SymdiffError, match="random number generator") as info:
+        grad(dropout_generator, wrt="x")(V[:3], np.random.default_rng(0))
+    assert "mask" in info.value.hint
+
+    def with_mask(x, mask):  # the rewrite: the mask drawn outside, an argument left out of wrt
+        return np.sum(x * mask)
+
+    mask = np.random.default_rng(1).random(5) > 0.5
+    assert np.array_equal(grad(with_mask, wrt="x")(V, mask), mask.astype(float))

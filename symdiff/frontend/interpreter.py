@@ -88,6 +88,18 @@ _COMPARE = {
 }
 
 
+def _draws_random_numbers(func):
+    """Whether ``func`` is numpy's or Python's random number drawing (np.random.normal, a
+    ``numpy.random.Generator``'s methods, ``random.random``)."""
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, (np.random.Generator, np.random.RandomState)):
+        return True
+    module = getattr(func, "__module__", None) or ""
+    if module.startswith(("numpy.random", "random")):
+        return True
+    return getattr(owner, "__module__", "") in ("random",) or type(owner).__module__.startswith("numpy.random")
+
+
 def _containers(value):
     """``value`` and every container inside it (lists, tuples, dicts, dataclass instances)."""
     out, stack = [], [value]
@@ -1012,6 +1024,15 @@ class Tracer:
         )
 
     def unknown_function(self, node, func, name):
+        if callable(func) and _draws_random_numbers(func):
+            return located(
+                UnknownFunctionError,
+                f"call to {name}, which draws random numbers: the generated gradient cannot draw "
+                "the same numbers as the function did at the same call",
+                self.frame.parsed, node,
+                hint="draw them outside and pass them in as an argument left out of wrt (a "
+                "dropout mask: mask = rng.random(x.shape) > p; grad(loss, wrt=...)(params, x, mask))",
+            )
         if callable(func):
             return located(
                 UnknownFunctionError,
