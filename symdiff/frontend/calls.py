@@ -90,6 +90,10 @@ class Calls:
                                 func.name, (func.defaults, func.kw_defaults))
         if isinstance(func, types.FunctionType):
             return self._call_python(func, args, kwargs, node)
+        if isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType) \
+                and not getattr(func.__func__, "__module__", "").startswith(("numpy", "scipy", "sympy")):
+            # self.forward(x): the method's function with its object first, inlined
+            return self._call_python(func.__func__, [func.__self__, *args], kwargs, node)
         raise self.tracer.unknown_function(node, func, name)
 
     def _call_primitive(self, record, func, args, kwargs, node):

@@ -88,6 +88,15 @@ _COMPARE = {
 }
 
 
+def _plain_object(value):
+    """An instance of a user's class (its attributes in ``__dict__``), not a module, a number,
+    an array, a container or a function."""
+    return (hasattr(value, "__dict__") and not isinstance(value, (types.ModuleType, type, types.FunctionType,
+                                                                  types.MethodType, np.ndarray, sympy.Basic))
+            and type(value).__module__ not in ("builtins",) and not callable(value)
+            and not pytrees.is_container(value))
+
+
 def _draws_random_numbers(func):
     """Whether ``func`` is numpy's or Python's random number drawing (np.random.normal, a
     ``numpy.random.Generator``'s methods, ``random.random``)."""
@@ -817,6 +826,12 @@ class Tracer:
             return self.arrays.array_attribute(base, node)
         if id(base) in self.tree_parts:  # a container argument: its fields, a dict's views
             return self._container_attribute(base, node)
+        if _plain_object(base) and node.attr in vars(base):
+            # an attribute of an object (a bound method's self): its numbers and arrays are read
+            # when the gradient runs, as a module's are; its ints and other values are guarded
+            return self.scope.external(node.attr, vars(base)[node.attr], vars(base))
+        if _plain_object(base) and isinstance(getattr(type(base), node.attr, None), types.FunctionType):
+            return getattr(base, node.attr)  # self.forward: a method of the object, inlined when called
         list_method = registry.method("list", node.attr)
         if isinstance(base, list) and list_method:
             return _Method(base, list_method.handler)
