@@ -341,7 +341,12 @@ NUMPY = _Shim(
     tensordot=lambda a, b, axes=2: _scalar_or_array(np.tensordot(obj(a), obj(b), axes)),
     **{name: _structural(getattr(np, name)) for name in (
         "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
-        "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum")},
+        "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum",
+        "roll", "kron", "cross", "pad")},
+    take=lambda a, indices, axis=None: _scalar_or_array(np.take(obj(a), indices, axis=axis)),
+    take_along_axis=lambda a, indices, axis: np.take_along_axis(obj(a), np.asarray(indices), axis),
+    argsort=lambda a, axis=-1: np.argsort(np.asarray(obj(a), dtype=object), axis=axis),
+    sort=lambda a, axis=-1: np.sort(obj(a), axis=axis),
     mod=_E(lambda a, b: a - b * mpmath.floor(a / b)), remainder=_E(lambda a, b: a - b * mpmath.floor(a / b)),
     floor_divide=_E(lambda a, b: mpmath.floor(a / b)),
     dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),

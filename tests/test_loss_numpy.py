@@ -475,3 +475,75 @@ def test_random_draws_are_refused_with_the_rewrite():
 
     mask = np.random.default_rng(1).random(5) > 0.5
     assert np.array_equal(grad(with_mask, wrt="x")(V, mask), mask.astype(float))
+
+
+# ---- stacks of matrices: @ / np.matmul with more than 2 dimensions (batch axes broadcast) ----
+STACK = RNG.normal(size=(2, 3, 4))
+
+
+def batched_by_matrix(A, B):
+    return np.sum(np.sin(A @ B))
+
+
+def batched_by_batched(A, C):
+    return np.sum((A @ C) ** 2)
+
+
+def batched_broadcast(A, D):
+    return np.sum(np.matmul(A, D) ** 3)
+
+
+@pytest.mark.parametrize("f, args", [(batched_by_matrix, (STACK, RNG.normal(size=(4, 2)))),
+                                     (batched_by_batched, (STACK, RNG.normal(size=(2, 4, 3)))),
+                                     (batched_broadcast, (STACK, RNG.normal(size=(1, 4, 2))))],
+                         ids=["by_matrix", "by_stack", "broadcast"])
+def test_batched_matmul(f, args):
+    check(f, *args)
+
+
+def test_dot_of_stacks_is_refused():
+    def stacked_dot(A):
+        return np.sum(np.dot(A, A[0].T))
+
+    with pytest.raises(SymdiffError, match="np.dot of arrays with more than 2 dimensions"):
+        grad(stacked_dot)(STACK)
+
+
+# ---- take, take_along_axis, sort/argsort (the adjoint back through the permutation), roll,
+#      kron, cross, pad ----
+def taken(A):
+    return np.sum(np.take(A, [2, 0, 2], axis=1) ** 2) + np.sum(np.take(A, [1, 5]))
+
+
+def sorted_rows(A):
+    return np.sum(np.sort(A, axis=1) * np.arange(4.0)) + np.sum(np.sort(A[0]) * np.arange(4.0))
+
+
+def argsorted(A):
+    order = np.argsort(A[0])
+    return np.sum(A[:, order] * np.arange(4.0)) + np.sum(np.take_along_axis(A, np.argsort(A, axis=0), 0)[0])
+
+
+def rolled(v):
+    return np.sum(np.roll(v, 2) * np.arange(5.0)) + np.sum(np.roll(v, -1) ** 2)
+
+
+def kronecker(A):
+    return np.sum(np.kron(A[:2, :2], A[1:, 2:]) ** 2) + np.sum(np.kron(A[0], A[1]) * 0.5)
+
+
+def crossed(w, u):
+    return np.sum(np.cross(w, u) ** 2)
+
+
+def padded(v):
+    return np.sum(np.pad(v, (1, 2)) * np.arange(8.0))
+
+
+MOVED = [(taken, (X,)), (sorted_rows, (X,)), (argsorted, (X,)), (rolled, (V,)),
+         (kronecker, (X,)), (crossed, (V[:3], V[2:])), (padded, (V,))]
+
+
+@pytest.mark.parametrize("f, args", MOVED, ids=[f.__name__ for f, _ in MOVED])
+def test_take_sort_roll_kron_cross_pad(f, args):
+    check(f, *args)

@@ -450,6 +450,8 @@ class _Printing(SumsAsDifferences):
         a, b = self._ops(expr)
         return f"({a} @ {b})"
 
+    _print_BatchMatMul = _print_MatMul
+
     def _print_Outer(self, expr):
         a, b = self._ops(expr)
         return f"{self._np('outer')}({a}, {b})"
@@ -488,6 +490,9 @@ class _Printing(SumsAsDifferences):
         if via is not None:  # numpy.tensordot(a, b, axes=...): what the user called
             return f"{self._np('tensordot')}({', '.join(operands)}, axes={via!r})"
         return f"{self._np('einsum')}({expr.params['spec']!r}, {', '.join(operands)})"
+
+    def _print_ArgSort(self, expr):
+        return f"{self._np('argsort')}({self._ops(expr)[0]}, axis={expr.params['axis']})"
 
     def _print_CumSum(self, expr):
         (x,) = self._ops(expr)

@@ -310,6 +310,41 @@ class MatMul(ArrayOp):
         return f"({operands[0]} @ {operands[1]})"
 
 
+class BatchMatMul(ArrayOp):
+    """``a @ b`` of stacks of matrices (both at least 2-D, one more than 2-D; the leading axes
+    broadcast, ``numpy.matmul``). The adjoints are ``bar @ swapaxes(b)`` and ``swapaxes(a) @
+    bar``, summed over the axes a stack was broadcast along."""
+
+    printed = "matmul"
+    operand_precedence = PRECEDENCE["Mul"] + 1
+
+    def vjp(self, bar, shapes):
+        a, b = self.operands
+        sa, sb = shape_of(a, shapes), shape_of(b, shapes)
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        a_bar = batch_matmul(bar, swap_last(b, sb), self.shape, tuple(sb[:-2]) + (sb[-1], sb[-2]))
+        b_bar = batch_matmul(swap_last(a, sa), bar, tuple(sa[:-2]) + (sa[-1], sa[-2]), self.shape)
+        return [(a, fit(a_bar, sa, shapes)), (b, fit(b_bar, sb, shapes))]
+
+    def display(self, operands):
+        return f"({operands[0]} @ {operands[1]})"
+
+
+def swap_last(x, shape):
+    """``x`` with its last two axes swapped."""
+    axes = tuple(range(len(shape) - 2)) + (len(shape) - 1, len(shape) - 2)
+    return Transpose.make(x, axes=axes, shape=tuple(shape[:-2]) + (shape[-1], shape[-2]))
+
+
+def batch_matmul(a, b, sa, sb):
+    """``a @ b`` of stacks of shapes ``sa`` and ``sb`` (a ``MatMul`` where both are 2-D)."""
+    shape = tuple(np.matmul(np.empty(sa, dtype=np.int8), np.empty(sb, dtype=np.int8)).shape)
+    if len(sa) == 2 and len(sb) == 2:
+        return MatMul.make(a, b, shape=shape)
+    return BatchMatMul.make(a, b, shape=shape)
+
+
 def matmul(a, b, shapes):
     sa, sb = shape_of(a, shapes), shape_of(b, shapes)
     if not sa or not sb:
@@ -483,6 +518,18 @@ class Reshape(ArrayOp):
     def vjp(self, bar, shapes):
         (x,) = self.operands
         return [(x, Reshape.make(bar, shape=shape_of(x, shapes)))]
+
+
+class ArgSort(ArrayOp):
+    """``numpy.argsort(x, axis)``: ints (the permutation that sorts), with no derivative."""
+
+    printed = "argsort"
+
+    def vjp(self, bar, shapes):
+        return []
+
+    def display(self, operands):
+        return f"argsort({operands[0]}, axis={self.params['axis']})"
 
 
 class CumSum(ArrayOp):
