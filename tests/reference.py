@@ -210,6 +210,23 @@ def _from_mp(m):
     return np.array([[m[i, j] for j in range(m.cols)] for i in range(m.rows)], dtype=object)
 
 
+def _lower_symmetric(a):
+    """The symmetric matrix numpy's cholesky/eigh read: ``a``'s lower triangle, mirrored."""
+    a = obj(a)
+    n = a.shape[0]
+    return np.array([[a[max(i, j), min(i, j)] for j in range(n)] for i in range(n)], dtype=object)
+
+
+def _eigh(a):
+    """Eigenvalues (ascending) and eigenvectors (columns) at 50 digits (signs as mpmath picks
+    them: compare only what does not depend on them)."""
+    values, vectors = mpmath.eigsy(_to_mp(_lower_symmetric(a)))
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    w = np.array([values[i] for i in order], dtype=object)
+    v = _from_mp(vectors)[:, order]
+    return w, v
+
+
 def _solved(a, b):
     b = obj(b)
     if b.ndim == 1:
@@ -353,7 +370,9 @@ NUMPY = _Shim(
     linalg=_Shim(norm=_norm, inv=lambda a: _from_mp(mpmath.inverse(_to_mp(a))),
                  det=lambda a: mpmath.det(_to_mp(a)),
                  solve=lambda a, b: _solved(a, b),
-                 slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a)))))),
+                 slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a))))),
+                 cholesky=lambda a: _from_mp(mpmath.cholesky(_to_mp(_lower_symmetric(a)))),
+                 eigh=lambda a: _eigh(a)),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,

@@ -547,3 +547,45 @@ MOVED = [(taken, (X,)), (sorted_rows, (X,)), (argsorted, (X,)), (rolled, (V,)),
 @pytest.mark.parametrize("f, args", MOVED, ids=[f.__name__ for f, _ in MOVED])
 def test_take_sort_roll_kron_cross_pad(f, args):
     check(f, *args)
+
+
+# ---- np.linalg.cholesky, np.linalg.eigh (numpy reads the lower triangle: so do the adjoints) ----
+def cholesky_terms(A):
+    return np.sum(np.linalg.cholesky(A) ** 2) + np.sum(np.log(np.diag(np.linalg.cholesky(A))))
+
+
+def gaussian_by_cholesky(A, b):
+    L = np.linalg.cholesky(A)
+    z = np.linalg.solve(L, b)
+    return 0.5 * z @ z + np.sum(np.log(np.diag(L)))
+
+
+def eigen_terms(A):
+    w, V = np.linalg.eigh(A)
+    return np.sum(w * np.arange(1.0, 4.0)) + np.sum((V ** 2) @ np.arange(3.0))  # sign-free in V
+
+
+@pytest.mark.parametrize("f, args", [(cholesky_terms, (SPD,)), (gaussian_by_cholesky, (SPD, V[:3])),
+                                     (eigen_terms, (SPD,)), (eigen_terms, (SQUARE,))],
+                         ids=["cholesky", "gaussian", "eigh", "eigh_lower_triangle"])
+def test_cholesky_and_eigh(f, args):
+    check(f, *args)
+
+
+def test_cholesky_second_derivatives_and_eigh_refuses_them():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    def flat(v):
+        return cholesky_terms(v.reshape(3, 3))
+
+    v = SPD.ravel()
+    assert np.allclose(hessian(flat)(v), np.asarray(mp_hessian(flat, (v,)), dtype=float),
+                       rtol=1e-6, atol=1e-8)
+
+    def flat_eigen(v):
+        return eigen_terms(v.reshape(3, 3))
+
+    with pytest.raises(SymdiffError, match="second derivatives through np.linalg.eigh"):
+        hessian(flat_eigen)(v)

@@ -88,6 +88,16 @@ def _add_at(value, shape, key, dtype=None):
     return out
 '''
 
+EIGH_ADJOINT_SOURCE = '''\
+def _eigh_adjoint(w, v, w_bar, v_bar):
+    """V (diag(w_bar) + F * (V.T v_bar)) V.T with F[i, j] = 1/(w[j] - w[i]) off the diagonal (the
+    adjoint of numpy.linalg.eigh for a symmetric perturbation; w_bar, v_bar may be 0)."""
+    gap = w[numpy.newaxis, :] - w[:, numpy.newaxis]
+    numpy.fill_diagonal(gap, numpy.inf)
+    inner = numpy.diag(numpy.broadcast_to(w_bar, w.shape)) + (v.T @ numpy.broadcast_to(v_bar, v.shape)) / gap
+    return v @ inner @ v.T
+'''
+
 SCATTER_ITEMS_SOURCE = '''\
 def _scatter_items(shape, keys, values, dtype=None):
     """An array of zeros with ``values[i]`` added at ``keys[i]`` (in the values' dtype)."""
@@ -211,6 +221,7 @@ HELPERS = {
     "_polygamma": (POLYGAMMA_SOURCE, "math"),
     "_scatter": (SCATTER_SOURCE, "numpy"),
     "_add_at": (ADD_AT_SOURCE, "numpy"),
+    "_eigh_adjoint": (EIGH_ADJOINT_SOURCE, "numpy"),
     "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
     "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
     "_full": (FULL_SOURCE, "numpy"),
@@ -468,6 +479,31 @@ class _Printing(SumsAsDifferences):
     def _print_GetItem(self, expr):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
+
+    def _print_Cholesky(self, expr):
+        return f"{self._np('linalg.cholesky')}({self._ops(expr)[0]})"
+
+    def _print_EighValues(self, expr):
+        return f"{self._np('linalg.eigh')}({self._ops(expr)[0]})[0]"
+
+    def _print_EighVectors(self, expr):
+        return f"{self._np('linalg.eigh')}({self._ops(expr)[0]})[1]"
+
+    def _print_EighAdjoint(self, expr):
+        return f"{self._helper('_eigh_adjoint')}({', '.join(self._ops(expr))})"
+
+    def _print_LowerGradient(self, expr):
+        (s,) = self._ops(expr)
+        return f"({self._np('tril')}({s} + {s}.T, -1) + {self._np('diag')}({self._np('diag')}({s})))"
+
+    def _print_LowerGradientAdjoint(self, expr):
+        (y,) = self._ops(expr)
+        strict = f"{self._np('tril')}({y}, -1)"
+        return f"({strict} + {strict}.T + {self._np('diag')}({self._np('diag')}({y})))"
+
+    def _print_HalfDiagonalTril(self, expr):
+        (x,) = self._ops(expr)
+        return f"({self._np('tril')}({x}) - 0.5*{self._np('diag')}({self._np('diag')}({x})))"
 
     def _print_Inv(self, expr):
         return f"{self._np('linalg.inv')}({self._ops(expr)[0]})"

@@ -264,6 +264,27 @@ def _solve(tracer, node, p, name):
     return tracer.array_op(arrays.Solve.make(tracer.atom(a, "A"), tracer.atom(b, "b"), shape=sb), "solve")
 
 
+def _cholesky(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return np.linalg.cholesky(a)
+    a = _square_matrix(tracer, node, name, a)
+    return tracer.array_op(arrays.Cholesky.make(tracer.atom(a, "A"), shape=tracer.shape(a)), "cholesky")
+
+
+def _eigh(tracer, node, p, name):
+    a = p["a"]
+    if p.get("UPLO", "L") != "L":
+        raise located(UnsupportedSyntaxError, f"{name} with UPLO={p['UPLO']!r}", tracer.frame.parsed,
+                      node, hint="use the lower triangle (the default)")
+    if not tracer.is_symbolic(a):
+        return tuple(np.linalg.eigh(a))
+    a = _square_matrix(tracer, node, name, a)
+    atom, n = tracer.atom(a, "A"), tracer.shape(a)
+    return (tracer.array_op(arrays.EighValues.make(atom, shape=(n[0],)), "eigenvalues"),
+            tracer.array_op(arrays.EighVectors.make(atom, shape=n), "eigenvectors"))
+
+
 def _slogdet(tracer, node, p, name):
     a = p["a"]
     if not tracer.is_symbolic(a):
@@ -909,6 +930,8 @@ _HANDLERS = [
     (np.linalg.det, _function(np.linalg.det, "np.linalg.det", ("a",), _linalg(arrays.Det))),
     (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
     (np.linalg.slogdet, _function(np.linalg.slogdet, "np.linalg.slogdet", ("a",), _slogdet)),
+    (np.linalg.cholesky, _function(np.linalg.cholesky, "np.linalg.cholesky", ("a",), _cholesky)),
+    (np.linalg.eigh, _function(np.linalg.eigh, "np.linalg.eigh", ("a", "UPLO"), _eigh)),
     (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
     (np.reshape, _reshape),
     (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
