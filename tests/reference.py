@@ -194,11 +194,19 @@ def _matmul(a, b):
     return _scalar_or_array(np.matmul(obj(a), obj(b)))
 
 
-def _norm(x):
+def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
     x = obj(x)
     if not isinstance(x, np.ndarray):
         return abs(x)
-    return mpmath.sqrt(sum(v * v for v in x.ravel()))
+    if axis is None and not keepdims and ord in (None, 2, "fro"):
+        return mpmath.sqrt(sum(v * v for v in x.ravel()))
+    magnitude = elementwise(abs)(x)
+    if ord in (None, 2, "fro"):
+        return elementwise(mpmath.sqrt)(np.sum(x * x, axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return _scalar_or_array(np.sum(magnitude, axis=axis, keepdims=keepdims))
+    pick = np.max if ord == np.inf else np.min
+    return _scalar_or_array(pick(magnitude, axis=axis, keepdims=keepdims))
 
 
 def _to_mp(a):
@@ -379,7 +387,7 @@ NUMPY = _Shim(
     zeros_like=_like(0.0), ones_like=_like(1.0), zeros=_concrete(np.zeros),
     ones=_concrete(np.ones), full=_concrete(np.full), arange=_concrete(np.arange),
     linspace=_concrete(np.linspace), eye=_concrete(np.eye), shape=np.shape, size=np.size,
-    ndim=np.ndim, newaxis=None, pi=mpmath.pi, e=mpmath.e,
+    ndim=np.ndim, newaxis=None, pi=mpmath.pi, e=mpmath.e, inf=np.inf,
 )
 
 try:

@@ -589,3 +589,22 @@ def test_cholesky_second_derivatives_and_eigh_refuses_them():
 
     with pytest.raises(SymdiffError, match="second derivatives through np.linalg.eigh"):
         hessian(flat_eigen)(v)
+
+
+# ---- np.linalg.norm with ord= and axis= ----
+def norms(A):
+    return (np.sum(np.linalg.norm(A, axis=1) ** 3) + np.sum(np.linalg.norm(A, axis=0, keepdims=True) * A)
+            + np.linalg.norm(A[0], ord=1) + np.linalg.norm(A[1], np.inf) + np.linalg.norm(A, "fro")
+            + np.sum(np.linalg.norm(A, ord=-np.inf, axis=1)))
+
+
+def test_norm_orders_and_axes():
+    check(norms, X)
+
+
+def test_matrix_norms_other_than_frobenius_are_refused():
+    def spectral(A):
+        return np.linalg.norm(A, 2)
+
+    with pytest.raises(SymdiffError, match="ord=2"):
+        grad(spectral)(X)

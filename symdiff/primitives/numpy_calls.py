@@ -221,9 +221,35 @@ def _outer(tracer, node, p, name):
 
 
 def _norm(tracer, node, p, name):
-    x = tracer.as_array(p["x"], node)
-    total = _sum(tracer, node, {"a": x * x, "axis": None}, name)
-    return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
+    """``np.linalg.norm(x, ord, axis, keepdims)``: the 2-norm (Frobenius for matrices), and with
+    ``axis`` (an int) of each slice, as numpy computes it (``sqrt(sum(x*x, axis))``); ``ord`` 1,
+    ``inf``, ``-inf`` of vectors and slices (sums and extremes of ``|x|``). Matrix norms other
+    than Frobenius (``ord=2``, ``'nuc'``, ...) are refused."""
+    x, order, axis = p["x"], p.get("ord"), p.get("axis")
+    keep = _keepdims(tracer, node, name, p)
+    if not tracer.is_symbolic(x):
+        return np.linalg.norm(x, ord=order, axis=axis, keepdims=keep)
+    x = tracer.as_array(x, node)
+    shape = tracer.shape(x)
+    if isinstance(axis, (tuple, list)) or (axis is not None and not isinstance(axis, (int, np.integer))):
+        raise located(UnsupportedSyntaxError, f"{name} with axis={axis!r} (matrix norms of slices)",
+                      tracer.frame.parsed, node, hint="pass one int axis (vector norms of slices)")
+    vector = axis is not None or len(shape) == 1
+    if order is None or (order == 2 and vector) or (order == "fro" and not vector):
+        if axis is None and not keep:
+            total = _sum(tracer, node, {"a": x * x, "axis": None}, name)
+            return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
+        total = _sum(tracer, node, {"a": x * x, "axis": axis, "keepdims": keep}, name)
+        return sympy.sqrt(tracer.atom(total, "sum"))
+    if vector and order in (1, np.inf, -np.inf):
+        magnitude = sympy.Abs(x)
+        if order == 1:
+            return _sum(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
+        op = arrays.ArrayMax if order == np.inf else arrays.ArrayMin
+        return _reduce(op)(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
+    raise located(UnsupportedSyntaxError, f"{name} with ord={order!r} of an array of shape {shape}",
+                  tracer.frame.parsed, node,
+                  hint="use the 2-norm/Frobenius norm, or ord=1/inf/-inf of vectors")
 
 
 def _square_matrix(tracer, node, name, a):
@@ -925,7 +951,7 @@ _HANDLERS = [
     (np.matmul, _function(np.matmul, "np.matmul", ("x1", "x2"), _matmul)),
     (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
     (np.outer, _function(np.outer, "np.outer", ("a", "b"), _outer)),
-    (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x",), _norm)),
+    (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x", "ord", "axis", "keepdims"), _norm)),
     (np.linalg.inv, _function(np.linalg.inv, "np.linalg.inv", ("a",), _linalg(arrays.Inv))),
     (np.linalg.det, _function(np.linalg.det, "np.linalg.det", ("a",), _linalg(arrays.Det))),
     (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
