@@ -212,3 +212,28 @@ def mutates(params):
 def test_changing_a_container_argument_is_refused():
     with pytest.raises(SymdiffError, match="changing a list"):
         grad(mutates)([np.ones(3), 1.0])
+
+
+def joined(params):
+    return np.sum(np.concatenate(params) ** 2) + np.sum(np.stack(params[:1]) * 3.0)
+
+
+def flat_joined(a, b):
+    return np.sum(np.concatenate([a, b]) ** 2) + np.sum(np.stack([a]) * 3.0)
+
+
+def test_concatenate_and_stack_of_a_list_argument():
+    a, b = RNG.normal(size=2), RNG.normal(size=3)
+    g = grad(joined)([a, b])
+    for got, want in zip(g, mp_grad(flat_joined, (a, b))):
+        close(got, want)
+
+
+def copies(x):
+    y = x.copy()
+    return np.sum(np.copy(y) * x)
+
+
+def test_copies_are_the_same_values():
+    x = RNG.normal(size=4)
+    close(grad(copies)(x), 2 * x)  # by hand: d sum(x*x) = 2x

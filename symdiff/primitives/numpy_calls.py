@@ -633,6 +633,12 @@ def _index_grid(shape, axis, index):
                  for i, n in enumerate(shape))
 
 
+def _copied(tracer, node, p, name):
+    """``x.copy()`` / ``np.copy(x)``: the same value (traced values are never changed in place)."""
+    x = p["a"]
+    return np.copy(x) if isinstance(x, np.ndarray) else tracer.as_value(x, node)
+
+
 def _take(tracer, node, p, name):
     x, indices, axis = p["a"], p["indices"], p["axis"]
     if not tracer.is_symbolic(x) and not tracer.is_symbolic(indices):
@@ -775,6 +781,8 @@ def _cumsum(tracer, node, p, name):
 def _joined(kind):
     def handler(tracer, node, p, name):
         parts = p["arrays"] if "arrays" in p else p["tup"]
+        if not isinstance(parts, (tuple, list)) and tracer.is_symbolic(parts):
+            tracer.check_guess(parts)  # a list argument assumed a number before the first call
         if not isinstance(parts, (tuple, list)) or not parts:
             raise located(SymdiffError, f"{name} needs a tuple or list of arrays",
                           tracer.frame.parsed, node, hint="pass a tuple of arrays")
@@ -992,6 +1000,7 @@ _HANDLERS = [
     (np.tile, _function(np.tile, "np.tile", ("A", "reps"), _tile)),
     (np.cumsum, _function(np.cumsum, "np.cumsum", ("a", "axis"), _cumsum)),
     (np.take, _function(np.take, "np.take", ("a", "indices", "axis"), _take)),
+    (np.copy, _function(np.copy, "np.copy", ("a",), _copied)),
     (np.take_along_axis, _function(np.take_along_axis, "np.take_along_axis", ("arr", "indices", "axis"),
                                    _take_along_axis)),
     (np.argsort, _function(np.argsort, "np.argsort", ("a", "axis"), _argsort)),
@@ -1026,6 +1035,10 @@ def _m_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
     """ndarray.var / ndarray.std"""
 
 
+def _m_copy(a, order="C"):
+    """ndarray.copy"""
+
+
 def _m_dot(a, b, out=None):
     """ndarray.dot"""
 
@@ -1056,6 +1069,7 @@ _METHODS = [
     ("var", _method("var", _m_var, _SPREAD, _var)),
     ("std", _method("std", _m_var, _SPREAD, _std)),
     ("dot", _method("dot", _m_dot, ("a", "b"), _dot)),
+    ("copy", _method("copy", _m_copy, ("a",), _copied)),
     ("reshape", _method("reshape", _m_reshape, ("a", "shape"), _reshape_method)),
     ("ravel", _method("ravel", _m_ravel, ("a",), _ravel)),
     ("flatten", _method("flatten", _m_ravel, ("a",), _ravel)),
