@@ -16,7 +16,7 @@ from ..primitives import arrays
 
 from ..primitives import signs
 from ..errors import SymdiffError
-from ..primitives.faithful import PyMax, PyMin, _PyExtremum, as_sympy_extrema
+from ..primitives.faithful import PyMax, PyMin, PyExtremum, as_sympy_extrema
 from ..primitives.nodes import outer_derivative, real_symbol
 from ..primitives.sympy_functions import SharedTies
 from ..ir import Branch, Located, Merge, Origin, Param, Statement, Visitor, definitions, walk
@@ -183,9 +183,9 @@ def local_partial(stmt, symbol):
     stand_ins = False
     extrema = {}
     kinds = _kinds(expr)  # one walk, instead of one per question below
-    if any(issubclass(k, _PyExtremum) for k in kinds):  # Python's max/min, numpy's maximum & co.:
+    if any(issubclass(k, PyExtremum) for k in kinds):  # Python's max/min, numpy's maximum & co.:
         # differentiated as SymPy's Max/Min (ties share)
-        extrema = {as_sympy_extrema(e): e for e in expr.atoms(_PyExtremum)}
+        extrema = {as_sympy_extrema(e): e for e in expr.atoms(PyExtremum)}
         expr = as_sympy_extrema(expr)
         kinds = _kinds(expr)
     if sympy.Pow in kinds and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):

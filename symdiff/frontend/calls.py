@@ -156,11 +156,12 @@ class Calls:
                 )
         if len(args) > 1 and any(self.tracer.is_array(a) for a in args):
             self.tracer.check_broadcast(node, *args)
-        if rule.library == "user" and any(self.tracer.is_array(a) for a in args):
+        called = rule.library in _CALLED  # the generated code calls the callable itself
+        if called and any(self.tracer.is_array(a) for a in args):
             self.tracer.check_elementwise(rule, func, args, node)
         if rule.library not in ("builtins", "user"):
-            self.tracer.libraries.add(rule.library)
-        if rule.library == "user":
+            self.tracer.libraries.add("numpy" if rule.library == "scipy" else rule.library)
+        if called:
             self._register_helper(rule.build, next(iter(rule.helpers.items())))
         if not any(isinstance(a, sympy.Basic) for a in args):
             try:
@@ -229,7 +230,7 @@ class Calls:
         self.tracer.registered[cls] = helper
         if depth >= 3 or getattr(cls, "_derivatives", None) is None or cls in _READING_RULES:
             return  # (a rule that calls its own function is being read: it is registered)
-        by_class = {r.function_class: r for r in registry.records() if r.library == "user"}
+        by_class = {r.function_class: r for r in registry.records() if r.library in _CALLED}
         _READING_RULES.add(cls)
         try:
             templates = [cls._derivative_template(index)[0] for index in range(cls._arity)]
@@ -406,6 +407,7 @@ _UFUNC_OPERATIONS = {
 }
 
 
+_CALLED = ("user", "scipy")  # records whose calls the generated code makes to the callable itself
 _READING_RULES = set()  # registered classes whose derivative rules are being read (traced)
 
 

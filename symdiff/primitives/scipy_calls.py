@@ -32,8 +32,8 @@ def ensure():
     special = sys.modules["scipy.special"]  # what the rules below read
     for name, derivatives in _RULES.items():
         func = getattr(special, name, None)
-        if func is not None:
-            user_rules.register(func, derivatives, name=name)
+        if func is not None:  # built-in records: symdiff.register replaces, unregister restores
+            user_rules.register(func, derivatives, name=name, library="scipy")
 
 
 # ---- the derivatives (each a function of the same arguments) ----

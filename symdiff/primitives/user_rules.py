@@ -16,13 +16,14 @@ from . import registry, signs
 from ..errors import SymdiffError
 
 
-def register(func, derivatives=None, *, sympy_function=None, name=None):
+def register(func, derivatives=None, *, sympy_function=None, name=None, library="user"):
     """Give symdiff the derivative of ``func`` (which may replace a built-in rule).
 
     ``derivatives`` is one Python function per parameter of ``func`` (a single function for a
     one-parameter ``func``), each taking the same arguments and returning that partial derivative.
     Alternatively ``sympy_function`` names a SymPy function with the same meaning (SymPy then
     supplies the derivative). ``name`` is how the call is printed (default: ``func.__name__``).
+    (``library="scipy"``: a built-in record of ``scipy_calls``, which a user's register replaces.)
 
     >>> import math, symdiff
     >>> def softplus(x):
@@ -60,7 +61,7 @@ def register(func, derivatives=None, *, sympy_function=None, name=None):
         cls = type(_class_name(label), (RegisteredBase,), {"nargs": nargs, "_sympy": None,
                                           "_derivatives": derivatives, "_label": label,
                                           "_arity": nargs, "_cache": {}})
-    registry.add(registry.Primitive(label, (func,), cls, "user", nargs=(nargs,), helpers={label: func},
+    registry.add(registry.Primitive(label, (func,), cls, library, nargs=(nargs,), helpers={label: func},
                                     derivatives=derivatives), replace=True)
 
 
