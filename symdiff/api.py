@@ -10,6 +10,7 @@ path to one dict lookup; the kinds, caches and guarded entries of a call are ``r
 
 import functools
 import inspect
+import linecache
 import math
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from .errors import ShapeError, SymdiffError
 from .frontend.parse import parse_function
 from .frontend.parse import signature as parse_signature
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
+from .frontend.loops import ROLL_THRESHOLD
+from .ir import Loop
 from .pipeline import Spec
 from .runtime import dispatch
 from .runtime.dispatch import MISSING, converted, resolve_wrt
@@ -60,6 +63,7 @@ class Gradient(functools.partial):
     """
 
     _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
+    _rolled = True  # long range() loops kept as loops (pipeline.Spec.rolled; "grad" mode only)
     _kind_name = "grad"
 
     def __new__(cls, fun, wrt=None, with_value=False):
@@ -256,7 +260,7 @@ class Gradient(functools.partial):
             kinds = None if shaped is None else dict(shaped)
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
             found = pipeline.build(Spec(self._parsed, tuple(self.wrt), dict(concrete), deferrable,
-                                        kinds, mode=self._mode))
+                                        kinds, mode=self._mode, rolled=self._rolled))
             self._builds[key] = found
         self._last = found
         return found
@@ -290,6 +294,10 @@ class Gradient(functools.partial):
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
+        if any(isinstance(item, Loop) for item in first.program.body):  # a loop kept as a
+            first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
+                inner._parsed, tuple(inner.wrt), dict(concrete), (),
+                None if shaped is None else dict(shaped), mode=inner._mode))
         program = gradient_as_program(first.gradient_program, flat=False)
         if not program.shapes:  # all numbers (f traced at the call for an int): code as f's own
             program.libraries = set(first.program.libraries)
@@ -327,6 +335,7 @@ class Gradient(functools.partial):
     @property
     def formulas(self):
         """``{parameter: closed-form derivative}`` as SymPy expressions (bounded in size)."""
+        _refuse_loops(self._shown.program, "formulas")
         return explain_stage.formulas(self._shown.gradient_program)
 
     @property
@@ -337,6 +346,7 @@ class Gradient(functools.partial):
 
     def explain(self):
         """The chain rule, statement by statement, as text."""
+        _refuse_loops(self._shown.program, "explain()")
         return explain_stage.explanation(self._shown.gradient_program)
 
     def latex(self):
@@ -394,6 +404,23 @@ class Gradient(functools.partial):
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else self._kind_name
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
+
+
+def _refuse_loops(program, what):
+    """A located error where ``program`` keeps a loop as a loop: ``what`` (formulas, explain())
+    does not describe one yet."""
+    loop = next((item for item in program.body if isinstance(item, Loop)), None)
+    if loop is None:
+        return
+    filename = loop.filename or program.filename
+    text = linecache.getline(filename, loop.lineno)
+    raise SymdiffError(
+        f"{what} of a loop kept as a loop ({loop.trip_count} iterations, traced once) is not "
+        "available yet",
+        filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
+        hint=f"read the loop and its reverse loop in .source; loops of fewer than "
+        f"{ROLL_THRESHOLD} iterations are unrolled, and formulas and explain() describe those",
+    )
 
 
 def _why_deferred(exc):

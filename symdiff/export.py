@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .explain import chain_rule as explain
+from .ir import Loop
 from .api import Gradient
 from .backends.c_arrays import c_array_source
 from . import pipeline
@@ -79,13 +80,16 @@ def _emit(fun, parsed, wrt_names, language, args):
     shapes = None
     if args is not None:
         gradient = Gradient(fun, wrt=wrt_names)
+        if language != "python":  # C: loops unrolled (C loops with a tape: not yet)
+            gradient._rolled = False
+            gradient._dispatch.clear()
         args = gradient.bind(*args)
         built = gradient.build_for(*args)
         if language == "python":
             shapes = _shape_check(fun, wrt_names, args, built)
     else:
         try:
-            built = pipeline.build(Spec(parsed, tuple(wrt_names)))
+            built = pipeline.build(Spec(parsed, tuple(wrt_names), rolled=language == "python"))
         except NeedsConcrete as exc:
             raise ExportError(
                 f"{fun.__qualname__} cannot be exported without knowing its arguments: "
@@ -101,6 +105,10 @@ def _emit(fun, parsed, wrt_names, language, args):
     constants = _constants(fun, built.program)
     constants.update({symbol.name: value for symbol, value in built.program.constants.items()})
     formulas = explain.formulas(built.gradient_program)
+    loop = next((item for item in built.program.body if isinstance(item, Loop)), None)
+    if loop is not None:  # (its adjoint's names are the code's, not formulas)
+        formulas = {name: f"the reverse of the loop at line {loop.lineno}, below"
+                    for name in formulas}
     if language == "c":
         return c_source(built.schedule, built.gradient_program, formulas, constants)
     if args is None:

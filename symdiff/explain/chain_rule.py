@@ -91,7 +91,10 @@ class Closer(Visitor):
             self._define(merge.target, a if a == b else sympy.Piecewise((a, cond), (b, True)))
 
     def visit_Loop(self, loop):
-        raise self.refuse(loop)
+        pass  # a loop kept as a loop: the names it defines stay names (``formulas`` in them)
+
+    def visit_AdjointLoop(self, loop):
+        pass
 
     def _condition(self, cond):
         """``returned < 0.5`` (the rest of a function after a partial return) as ``~returned``."""

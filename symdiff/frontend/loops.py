@@ -1,0 +1,222 @@
+"""loops: a ``for i in range(...)`` loop traced once, symbolically -> one ``ir.Loop``.
+
+Takes: the tracer (``interpreter.Tracer``), a ``for`` statement and the concrete ``range`` it
+runs over. Returns: True, having appended one ``ir.Loop`` to the tracer's block and bound the
+loop-carried names to their values after the loop; or False, with the tracer as it was, where the
+loop is short (fewer than ``ROLL_THRESHOLD`` iterations: unrolled code is as fast and
+``formulas``/``explain`` show it) or its body needs a concrete counter (a list indexed with it,
+an ``if`` on it, a ``break``, a list changed in place, a value that is not one number...). The
+caller then unrolls the loop, as before: rolling is never required for a right answer.
+
+The body is traced once over fresh symbols: one per carried name (a name the body assigns that
+is bound before the loop, or that is read after it), and the counter. A refusal of the tracer
+while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instead".
+"""
+
+import ast
+
+import sympy
+
+from ..errors import SymdiffError
+from ..ir import Carry, Loop, Origin, Statement
+from ..primitives.nodes import real_symbol
+from .signals import ConditionOnUndifferentiated, NeedsConcrete
+from .values import is_number, to_sympy
+
+# Concrete trip counts from this many iterations on are kept as loops. Measured on the Lorenz
+# body (benchmarks/run.py, 2-core AMD EPYC): unrolled, 64 iterations build in ~0.25 s and run
+# 1.0-1.1x as fast as the rolled loop (no tape); from about 64 on the unrolled build time
+# (linear, ~4 ms per iteration) dominates any use of the gradient, while the rolled one is
+# ~20 ms for every count.
+ROLL_THRESHOLD = 64
+
+# list/array methods that change their object in place: a body calling one is unrolled
+_MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+                       "fill", "itemset", "setdefault", "update", "add", "discard", "resize"})
+
+
+class _BodySyntax(ast.NodeVisitor):
+    """What a loop body's syntax says: the names it stores and loads, and whether it has
+    something only an unrolled loop can run (``blocked``)."""
+
+    def __init__(self):
+        self.stored, self.loaded, self.blocked = [], set(), False
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Store):
+            if node.id not in self.stored:
+                self.stored.append(node.id)
+        else:
+            self.loaded.add(node.id)
+
+    def visit_Subscript(self, node):
+        if isinstance(node.ctx, (ast.Store, ast.Del)):
+            self.blocked = True  # an item stored into a list or array
+        self.generic_visit(node)
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATING:
+            self.blocked = True
+        self.generic_visit(node)
+
+    def _exit(self, node):
+        self.blocked = True
+
+    visit_Return = visit_Break = visit_Continue = visit_Yield = visit_YieldFrom = _exit
+    visit_Global = visit_Nonlocal = visit_Try = visit_With = visit_Delete = _exit
+
+    def _function(self, node):  # a nested function: its names are its own
+        self.blocked = True
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _function
+
+
+def _loads_outside(function, loop):
+    """The names read in ``function`` (an ``ast`` function) outside the body of ``loop``."""
+    inner = {id(n) for stmt in loop.body for n in ast.walk(stmt)}
+    return {n.id for n in ast.walk(function)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in inner}
+
+
+def _scalar(tracer, value):
+    return is_number(value) and not tracer.shape(value)
+
+
+def roll(tracer, stmt, counts):
+    """Trace ``for <name> in <counts>:`` (a ``range``) as one ``ir.Loop`` if it can be; see the
+    module docstring. Returns whether it did."""
+    if len(counts) < ROLL_THRESHOLD or stmt.orelse or not isinstance(stmt.target, ast.Name):
+        return False
+    control = tracer.control
+    if control.open_forks or control.pending is not None:
+        return False  # inside an 'if' on data: its arms are traced (and joined) as blocks
+    syntax = _BodySyntax()
+    for node in stmt.body:
+        syntax.visit(node)
+    if syntax.blocked:
+        return False
+    env = tracer.frame.env
+    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
+        return False  # a list read in the body may be indexed with the counter, or changed
+    saved = (dict(env), tracer.block, tracer.current, tracer.frame, tracer.arrays.op_memo)
+    try:
+        loop = _trace_body(tracer, stmt, counts, syntax)
+    except (SymdiffError, NeedsConcrete, ConditionOnUndifferentiated, _Unroll, Exception):
+        loop = None
+    env_before = saved[0]
+    tracer.frame.env.clear()
+    tracer.frame.env.update(env_before)
+    tracer.block, tracer.current, tracer.frame, tracer.arrays.op_memo = saved[1:]
+    if loop is None:
+        return False
+    loop, after = loop
+    env.update(after)
+    tracer.block.append(loop)
+    return True
+
+
+class _Unroll(Exception):
+    """The body traced, but not as something a rolled loop carries (a Branch, an array, ...)."""
+
+
+def _trace_body(tracer, stmt, counts, syntax):
+    """``(Loop, {name: value after the loop})``; raises where the loop must be unrolled."""
+    namer, env = tracer.namer, tracer.frame.env
+    counter_name = stmt.target.id
+    inside = {}  # carried name -> the symbol the body reads it as
+    for name in syntax.stored:
+        if name == counter_name or name not in env:
+            continue
+        if not _scalar(tracer, env[name]):
+            raise _Unroll(name)
+        inside[name] = real_symbol(namer.version(name))
+    entry = {name: to_sympy(env[name]) for name in inside}
+    for name, symbol in inside.items():
+        env[name] = symbol
+    tracer.block = []
+    tracer.current = stmt
+    if counts.start == 0 and counts.step == 1:
+        index = real_symbol(namer.version(counter_name))
+        env[counter_name] = index
+    else:  # the iteration's number k, and the counter start + step*k on a line of its own
+        index = real_symbol(namer.fresh("_k"))
+        tracer.assign(stmt.target, sympy.Integer(counts.start) + sympy.Integer(counts.step) * index)
+    signal = tracer.exec_block(stmt.body, cont=[])
+    if signal is not None:
+        raise _Unroll("exit")
+    body = tuple(tracer.block)
+    if any(type(item) is not Statement or tracer.shape(item.target) for item in body):
+        raise _Unroll("block")
+    read = set()
+    for item in body:
+        read |= item.expr.free_symbols
+    for name in syntax.stored:  # what the next iteration reads of this one's values
+        if isinstance(env.get(name), sympy.Basic):
+            read |= env[name].free_symbols
+    outside = _loads_outside(tracer.frame.parsed.node, stmt)
+    carried, after = [], {}
+    for name in syntax.stored:
+        if name == counter_name:
+            continue
+        value = env.get(name)
+        if name in inside:
+            if inside[name] not in read and name not in outside:
+                continue  # neither read by the next iteration nor after the loop: a body local
+            if not _scalar(tracer, value):
+                raise _Unroll(name)
+            update = to_sympy(value)
+            symbol = inside[name]
+            initial = entry[name]
+        elif name in outside:  # first assigned in the body, read after it (the trip count is >= 1)
+            if not _scalar(tracer, value):
+                raise _Unroll(name)
+            update = to_sympy(value)
+            symbol = real_symbol(namer.version(name))
+            initial = sympy.Integer(0)
+        else:
+            continue
+        if not update.is_Atom:
+            raise _Unroll(name)
+        final = real_symbol(namer.version(name))
+        carried.append(Carry(symbol, initial, update, final))
+        after[name] = final
+    if not carried:
+        raise _Unroll("nothing carried")
+    if _concrete_carries(body, carried, index):
+        raise _Unroll("a value the unrolled loop knows")
+    after[counter_name] = counts[-1]
+    loop = Loop(counter=index, trip_count=sympy.Integer(len(counts)), carried=tuple(carried),
+                body=body, origin=_origin(tracer, stmt))
+    return loop, after
+
+
+def _concrete_carries(body, carried, index):
+    """The carries whose values the unrolled loop would know while tracing (a count ``k += 1``
+    from a concrete start, on the counter and such counts only): code after the loop may use
+    them as Python ints (an index, a condition), so such a loop is unrolled."""
+    depends = {}
+    for item in body:
+        found = set()
+        for symbol in item.expr.free_symbols:
+            found |= depends.get(symbol, {symbol})
+        depends[item.target] = found
+    known = {c.inside for c in carried if not c.initial.free_symbols}
+    while True:
+        keep = set()
+        for carry in carried:
+            if carry.inside in known:
+                uses = set()
+                for symbol in carry.update.free_symbols:
+                    uses |= depends.get(symbol, {symbol})
+                if uses <= known | {index}:
+                    keep.add(carry.inside)
+        if keep == known:
+            return known
+        known = keep
+
+
+def _origin(tracer, stmt):
+    return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
+
+
+__all__ = ["ROLL_THRESHOLD", "roll"]
