@@ -104,11 +104,12 @@ def _emit(fun, parsed, wrt_names, language, args):
     _check_callables(fun, parsed, built)
     constants = _constants(fun, built.program)
     constants.update({symbol.name: value for symbol, value in built.program.constants.items()})
-    formulas = explain.formulas(built.gradient_program)
     loop = next((item for item in built.program.body if isinstance(item, Loop)), None)
-    if loop is not None:  # (its adjoint's names are the code's, not formulas)
-        formulas = {name: f"the reverse of the loop at line {loop.lineno}, below"
-                    for name in formulas}
+    if loop is None:
+        formulas = explain.formulas(built.gradient_program)
+    else:  # a loop kept as a loop (no closed form shown): its reverse is in the code
+        formulas = {p.name: f"the reverse of the loop at line {loop.lineno}, below"
+                    for p in built.gradient_program.wrt}
     if language == "c":
         return c_source(built.schedule, built.gradient_program, formulas, constants)
     if args is None:

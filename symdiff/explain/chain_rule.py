@@ -91,10 +91,7 @@ class Closer(Visitor):
             self._define(merge.target, a if a == b else sympy.Piecewise((a, cond), (b, True)))
 
     def visit_Loop(self, loop):
-        pass  # a loop kept as a loop: the names it defines stay names (``formulas`` in them)
-
-    def visit_AdjointLoop(self, loop):
-        pass
+        raise self.refuse(loop)
 
     def _condition(self, cond):
         """``returned < 0.5`` (the rest of a function after a partial return) as ``~returned``."""
