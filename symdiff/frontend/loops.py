@@ -24,11 +24,12 @@ from .signals import ConditionOnUndifferentiated, NeedsConcrete
 from .values import is_number, to_sympy
 
 # Concrete trip counts from this many iterations on are kept as loops. Measured on the Lorenz
-# body (benchmarks/run.py, 2-core AMD EPYC): unrolled, 64 iterations build in ~0.25 s and run
-# 1.0-1.1x as fast as the rolled loop (no tape); from about 64 on the unrolled build time
-# (linear, ~4 ms per iteration) dominates any use of the gradient, while the rolled one is
-# ~20 ms for every count.
-ROLL_THRESHOLD = 64
+# body (6 carried/read values, gradient wrt 6; 2-core AMD EPYC, shared): unrolled, the build took
+# 83 / 93 / 429 / 735 ms at 8 / 16 / 32 / 64 iterations and a call 6.1 / 9.5 / 18.2 / 35.9 us;
+# rolled, the build took 10-30 ms at every count and a call 7.6 / 10.3 / 17.8 / 32.7 us. From 32
+# on the rolled loop is as fast to call and an order of magnitude faster to build; below it,
+# unrolled code runs up to 20% faster (and formulas, explain() and C export describe it).
+ROLL_THRESHOLD = 32
 
 # list/array methods that change their object in place: a body calling one is unrolled
 _MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
@@ -98,15 +99,19 @@ def roll(tracer, stmt, counts):
     env = tracer.frame.env
     if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
         return False  # a list read in the body may be indexed with the counter, or changed
-    saved = (dict(env), tracer.block, tracer.current, tracer.frame, tracer.arrays.op_memo)
+    arrays = tracer.arrays
+    saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
+             dict(arrays.own_lists), control.path)
     try:
         loop = _trace_body(tracer, stmt, counts, syntax)
     except (SymdiffError, NeedsConcrete, ConditionOnUndifferentiated, _Unroll, Exception):
-        loop = None
-    env_before = saved[0]
-    tracer.frame.env.clear()
-    tracer.frame.env.update(env_before)
-    tracer.block, tracer.current, tracer.frame, tracer.arrays.op_memo = saved[1:]
+        loop = None  # (any refusal: the unrolled trace gives the answer, or the user's error)
+    tracer.frame = saved[3]
+    tracer.frame.env = env  # (an 'if' in the body binds the frame to the joined names' dict)
+    env.clear()
+    env.update(saved[0])
+    tracer.block, tracer.current = saved[1], saved[2]
+    arrays.op_memo, arrays.own_lists, control.path = saved[4], saved[5], saved[6]
     if loop is None:
         return False
     loop, after = loop
@@ -142,11 +147,12 @@ def _trace_body(tracer, stmt, counts, syntax):
         index = real_symbol(namer.fresh("_k"))
         tracer.assign(stmt.target, sympy.Integer(counts.start) + sympy.Integer(counts.step) * index)
     signal = tracer.exec_block(stmt.body, cont=[])
-    if signal is not None:
-        raise _Unroll("exit")
+    if signal is not None or tracer.frame.env is not env:
+        raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
     body = tuple(tracer.block)
-    if any(type(item) is not Statement or tracer.shape(item.target) for item in body):
-        raise _Unroll("block")
+    if any(type(item) is not Statement or tracer.shape(item.target)
+           or any(tracer.shape(s) for s in item.expr.free_symbols) for item in body):
+        raise _Unroll("block")  # a Branch, a nested Loop, an array: unrolled (numbers only yet)
     read = set()
     for item in body:
         read |= item.expr.free_symbols
