@@ -2,8 +2,9 @@
 
 Takes: a ``Program`` and the parameters to differentiate. Returns: a ``GradientProgram``: each
 statement's local partial derivatives (``sympy.diff`` of that one small expression), the reverse
-pass as ``Adjoint`` statements (``v_bar = sum(w_bar * dw/dv)``) and ``Branch`` es mirroring the
-forward ones, and one gradient expression per parameter. Work is linear in the number of
+pass as ``Adjoint`` statements (``v_bar = sum(w_bar * dw/dv)``), ``Branch`` es mirroring the
+forward ones and ``AdjointLoop`` s reversing the forward ``Loop`` s (a loop's body derived once,
+in its carried symbols), and one gradient expression per parameter. Work is linear in the number of
 statements: no expression is ever inlined into another.
 """
 
