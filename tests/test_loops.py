@@ -366,3 +366,46 @@ def test_the_traced_program_holds_one_loop():
     assert len(loops[0].body) == 6
     unrolled = trace(parse_function(short_loop))
     assert not any(isinstance(item, Loop) for item in unrolled.body)
+
+
+def two_loops_then_branch(x, a):
+    for i in range(40):
+        x = x * a + math.sin(x) * 0.1
+    y = x * 2.0
+    for j in range(50):
+        y = math.cos(y) * a + x * 0.01
+    if y > 0.3:
+        return y * x
+    return y - x
+
+
+def _branch_taken(x, a):
+    for i in range(40):
+        x = x * a + math.sin(x) * 0.1
+    y = x * 2.0
+    for j in range(50):
+        y = math.cos(y) * a + x * 0.01
+    return y > 0.3
+
+
+def test_two_loops_in_sequence_then_a_branch_on_data():
+    points = [(0.3, 0.9), (0.3, 0.2), (-1.0, 0.7)]
+    assert {_branch_taken(*p) for p in points} == {True, False}  # both sides of the 'if'
+    g = grad(two_loops_then_branch)
+    for point in points:
+        check(g, two_loops_then_branch, point)
+    assert "_tape_1 = [None] * 50" in g.source and rolled(g)
+
+
+def counter_rebound(x):
+    for i in range(40):
+        x = x * 0.99 + i * 0.001
+        i = i + 100
+    return x * i
+
+
+def test_a_counter_rebound_in_the_body_unrolls():
+    g = grad(counter_rebound)
+    check(g, counter_rebound, (0.5,))
+    check(g, counter_rebound, (-3.0,))
+    assert not rolled(g)

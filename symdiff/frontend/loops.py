@@ -94,8 +94,8 @@ def roll(tracer, stmt, counts):
     syntax = _BodySyntax()
     for node in stmt.body:
         syntax.visit(node)
-    if syntax.blocked:
-        return False
+    if syntax.blocked or stmt.target.id in syntax.stored:
+        return False  # (a counter rebound in the body is what the code after the loop reads)
     env = tracer.frame.env
     if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
         return False  # a list read in the body may be indexed with the counter, or changed
