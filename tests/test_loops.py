@@ -22,7 +22,7 @@ from .reference import close, mp_grad, mp_hessian, mp_jacobian, mp_value
 
 def rolled(g):
     """Whether the generated gradient keeps a loop (a forward and a reverse ``for``)."""
-    return bool(re.search(r"^\s+for \w+ in range\(\d+, -1, -1\):", g.source, re.M))
+    return bool(re.search(r"^\s+for \w+ in range\(\d+, -1, -1\):", g.source, re.MULTILINE))
 
 
 def check(g, f, args, wrt=None, rtol=1e-10):

@@ -14,13 +14,12 @@ while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instea
 """
 
 import ast
+from dataclasses import dataclass
 
 import sympy
 
-from ..errors import SymdiffError
 from ..ir import Carry, Loop, Origin, Statement
 from ..primitives.nodes import real_symbol
-from .signals import ConditionOnUndifferentiated, NeedsConcrete
 from .values import is_number, to_sympy
 
 # Concrete trip counts from this many iterations on are kept as loops. Measured on the Lorenz
@@ -36,40 +35,37 @@ _MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "
                        "fill", "itemset", "setdefault", "update", "add", "discard", "resize"})
 
 
-class _BodySyntax(ast.NodeVisitor):
-    """What a loop body's syntax says: the names it stores and loads, and whether it has
-    something only an unrolled loop can run (``blocked``)."""
+# statements only an unrolled loop runs (exits, scopes of their own, ...)
+_BLOCKING = (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom, ast.Global,
+             ast.Nonlocal, ast.Try, ast.With, ast.Delete, ast.FunctionDef, ast.AsyncFunctionDef,
+             ast.Lambda, ast.ClassDef)
 
-    def __init__(self):
-        self.stored, self.loaded, self.blocked = [], set(), False
 
-    def visit_Name(self, node):
-        if isinstance(node.ctx, ast.Store):
-            if node.id not in self.stored:
-                self.stored.append(node.id)
-        else:
-            self.loaded.add(node.id)
+@dataclass
+class _BodySyntax:
+    """What a loop body's syntax says: the names it stores (in order) and loads, and whether it
+    has something only an unrolled loop can run (``blocked``: an exit, a nested function, an
+    item stored into a list or array, a method that changes its object)."""
 
-    def visit_Subscript(self, node):
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.blocked = True  # an item stored into a list or array
-        self.generic_visit(node)
+    stored: list
+    loaded: set
+    blocked: bool
 
-    def visit_Call(self, node):
-        if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATING:
-            self.blocked = True
-        self.generic_visit(node)
-
-    def _exit(self, node):
-        self.blocked = True
-
-    visit_Return = visit_Break = visit_Continue = visit_Yield = visit_YieldFrom = _exit
-    visit_Global = visit_Nonlocal = visit_Try = visit_With = visit_Delete = _exit
-
-    def _function(self, node):  # a nested function: its names are its own
-        self.blocked = True
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _function
+    @classmethod
+    def of(cls, body):
+        stored, loaded, blocked = [], set(), False
+        for node in (n for stmt in body for n in ast.walk(stmt)):
+            if isinstance(node, ast.Name):
+                if not isinstance(node.ctx, ast.Store):
+                    loaded.add(node.id)
+                elif node.id not in stored:
+                    stored.append(node.id)
+            elif (isinstance(node, _BLOCKING)
+                  or (isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)))
+                  or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                      and node.func.attr in _MUTATING)):
+                blocked = True
+        return cls(stored, loaded, blocked)
 
 
 def _loads_outside(function, loop):
@@ -91,9 +87,7 @@ def roll(tracer, stmt, counts):
     control = tracer.control
     if control.open_forks or control.pending is not None:
         return False  # inside an 'if' on data: its arms are traced (and joined) as blocks
-    syntax = _BodySyntax()
-    for node in stmt.body:
-        syntax.visit(node)
+    syntax = _BodySyntax.of(stmt.body)
     if syntax.blocked or stmt.target.id in syntax.stored:
         return False  # (a counter rebound in the body is what the code after the loop reads)
     env = tracer.frame.env
@@ -104,8 +98,8 @@ def roll(tracer, stmt, counts):
              dict(arrays.own_lists), control.path)
     try:
         loop = _trace_body(tracer, stmt, counts, syntax)
-    except (SymdiffError, NeedsConcrete, ConditionOnUndifferentiated, _Unroll, Exception):
-        loop = None  # (any refusal: the unrolled trace gives the answer, or the user's error)
+    except Exception:  # noqa: BLE001 - any refusal (a SymdiffError, NeedsConcrete, _Unroll...):
+        loop = None  # the unrolled trace gives the answer, or the user's own error
     tracer.frame = saved[3]
     tracer.frame.env = env  # (an 'if' in the body binds the frame to the joined names' dict)
     env.clear()
