@@ -346,7 +346,6 @@ class Gradient(functools.partial):
 
     def explain(self):
         """The chain rule, statement by statement, as text."""
-        _refuse_loops(self._shown.program, "explain()")
         return explain_stage.explanation(self._shown.gradient_program)
 
     def latex(self):
@@ -407,8 +406,8 @@ class Gradient(functools.partial):
 
 
 def _refuse_loops(program, what):
-    """A located error where ``program`` keeps a loop as a loop: ``what`` (formulas, explain())
-    does not describe one yet."""
+    """A located error where ``program`` keeps a loop as a loop: ``what`` (the formulas) does
+    not describe one yet."""
     loop = next((item for item in program.body if isinstance(item, Loop)), None)
     if loop is None:
         return
@@ -418,8 +417,9 @@ def _refuse_loops(program, what):
         f"{what} of a loop kept as a loop ({loop.trip_count} iterations, traced once) is not "
         "available yet",
         filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
-        hint=f"read the loop and its reverse loop in .source; loops of fewer than "
-        f"{ROLL_THRESHOLD} iterations are unrolled, and formulas and explain() describe those",
+        hint=f"explain() shows the loop's local derivatives and the adjoints' recurrence, .source "
+        f"the code; loops of fewer than {ROLL_THRESHOLD} iterations are unrolled, and their "
+        "formulas are shown",
     )
 
 

@@ -304,14 +304,25 @@ def test_bodies_needing_a_concrete_counter_unroll(f, points):
 
 
 # ---- consumers without loops yet: unrolled, or a located refusal ----
-def test_formulas_and_explain_refuse_with_the_loops_line():
+def test_formulas_refuse_with_the_loops_line():
     g = grad(recurrence)
-    for read in (lambda: g.formulas, g.explain):
-        with pytest.raises(SymdiffError) as info:
-            read()
-        assert info.value.lineno == _first_line(recurrence) + 1
-        assert info.value.filename == __file__
-        assert "kept as a loop" in str(info.value) and "^" in str(info.value)
+    with pytest.raises(SymdiffError) as info:
+        g.formulas
+    assert info.value.lineno == _first_line(recurrence) + 1
+    assert info.value.filename == __file__
+    assert "kept as a loop" in str(info.value) and "^" in str(info.value)
+
+
+def test_explain_shows_the_body_once_and_the_adjoint_recurrence():
+    text = grad(lorenz_10k).explain()
+    loop_line = _first_line(lorenz_10k) + 2
+    assert f"line {loop_line}:    for _ in range(10000):" in text
+    assert "(kept as a loop, traced once; first x_1 = x, y_1 = y, z_1 = z)" in text
+    assert text.count("line 1") < 20  # the body once, not 10,000 times
+    assert f"for _ from 9999 down to 0:   (line {loop_line}; x_1, y_1, z_1 read back" in text
+    assert "dlorenz_10k/dx_2 <- dlorenz_10k/dx_1" in text
+    assert "sum dlorenz_10k/ds <- dlorenz_10k/ds + sum dlorenz_10k/ds" in text
+    assert "dlorenz_10k/dx = (dlorenz_10k/dx_2 after the loop)" in text
 
 
 def short_loop(x, a):

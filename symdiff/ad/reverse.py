@@ -50,6 +50,10 @@ class AdjointLoop(Located):
     carried: tuple
     body: tuple
     origin: Origin
+    # what each carry is the adjoint of: the forward loop's carried values, then (``sums``) the
+    # values whose adjoints the last ``len(sums)`` carries accumulate
+    carries_of: tuple = ()
+    sums: tuple = ()
 
     def __repr__(self):
         return (f"<line {self.lineno} reverse: for {self.forward.counter} in reversed range("
@@ -459,14 +463,16 @@ class _Deriver:
             if carry.initial in self.active:
                 terms.setdefault(carry.initial, []).append(final)
                 self.users.setdefault(carry.initial, []).append(loop)
-        for symbol in sorted(body_terms, key=self.order.__getitem__):  # read, not rebound
+        sums = tuple(sorted(body_terms, key=self.order.__getitem__))  # read, not rebound
+        for symbol in sums:
             contribution = self._materialize(symbol, body_terms[symbol], loop, body)
             running = real_symbol(namer.adjoint(symbol.name))
             final = real_symbol(namer.adjoint(symbol.name))
             carries.append(Carry(running, sympy.Integer(0), running + contribution, final))
             terms.setdefault(symbol, []).append(final)
             self.users.setdefault(symbol, []).append(loop)
-        out.append(AdjointLoop(loop, tuple(carries), tuple(body), loop.origin))
+        out.append(AdjointLoop(loop, tuple(carries), tuple(body), loop.origin,
+                               tuple(c.inside for c in active), sums))
 
     def total(self, symbol, contributions):
         """The adjoint of ``symbol``: its contributions, each made exactly the symbol's shape."""
