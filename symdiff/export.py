@@ -80,6 +80,7 @@ def _emit(fun, parsed, wrt_names, language, args):
     shapes = None
     if args is not None:
         gradient = Gradient(fun, wrt=wrt_names)
+        gradient._counts = False  # a module specialised on the int arguments, as before
         if language != "python":  # C: loops unrolled (C loops with a tape: not yet)
             gradient._rolled = False
             gradient._dispatch.clear()
@@ -277,6 +278,7 @@ def _shape_check(fun, wrt_names, args, built):
                       if name in arrays else a for name, a in zip(names, args)]
             try:
                 gradient = Gradient(fun, wrt=wrt_names)
+                gradient._counts = False  # (as the module's own build)
                 other = gradient.build_for(*bumped)
                 same = _text(other) == reference
             except (SymdiffError, NeedsConcrete, ValueError, IndexError):

@@ -58,6 +58,7 @@ class Spec:
     mode: str = "grad"
     seed: object = None
     rolled: bool = False  # "grad" of a parsed function: long range() loops kept as loops
+    counts: tuple = ()  # int parameters traced as symbols: trip counts of rolled loops
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -183,7 +184,8 @@ def build(spec):
         program = spec.source
     else:
         program = trace(spec.source, spec.concrete, spec.deferrable, spec.kinds,
-                        vector_output=spec.mode == "vjp", rolled=spec.rolled and spec.mode == "grad")
+                        vector_output=spec.mode == "vjp", rolled=spec.rolled and spec.mode == "grad",
+                        counts=spec.counts)
     if spec.mode == "vjp":
         return _compile(_seeded(program, spec.wrt))
     if not spec.traced:

@@ -22,7 +22,8 @@ from .reference import close, mp_grad, mp_hessian, mp_jacobian, mp_value
 
 def rolled(g):
     """Whether the generated gradient keeps a loop (a forward and a reverse ``for``)."""
-    return bool(re.search(r"^\s+for \w+ in range\(\d+, -1, -1\):", g.source, re.MULTILINE))
+    return bool(re.search(r"^\s+for \w+ in range\((\d+|\w+ - 1), -1, -1\):", g.source,
+                          re.MULTILINE))
 
 
 def check(g, f, args, wrt=None, rtol=1e-10):
@@ -198,14 +199,37 @@ def with_count(x, a, n):
     return x
 
 
-@pytest.mark.parametrize("n", [0, 1, 5, ROLL_THRESHOLD - 1, ROLL_THRESHOLD, 500])
-def test_trip_counts_from_zero_up(n):
+def test_an_int_trip_count_is_one_build_for_every_n():
     g = value_and_grad(with_count, wrt=(0, 1))
-    value, grads = g(0.3, 0.9, n)
-    assert close(value, mp_value(with_count, (0.3, 0.9, n), wrt=(0, 1)))
-    want = mp_grad(with_count, (0.3, 0.9, n), wrt=(0, 1))
-    assert all(close(a, b) for a, b in zip(grads, want))
-    assert rolled(g) == (n >= ROLL_THRESHOLD)
+    for n in (0, 1, 5, ROLL_THRESHOLD - 1, ROLL_THRESHOLD, 500, 3):
+        value, grads = g(0.3, 0.9, n)
+        assert close(value, mp_value(with_count, (0.3, 0.9, n), wrt=(0, 1)))
+        want = mp_grad(with_count, (0.3, 0.9, n), wrt=(0, 1))
+        assert all(close(a, b) for a, b in zip(grads, want)), (n, grads, want)
+    assert "for i in range(n - 1, -1, -1):" in g.source and "_tape = [None] * n" in g.source
+    programs = {id(g.build_for(0.3, 0.9, n).program) for n in (2, 40, 7000)}
+    assert len(programs) == 1  # traced once, n passed at the call
+
+
+def counted_and_indexed(x, n):
+    for i in range(n):
+        x = x * 0.9 + 0.1
+    return x * [1.0, 2.0, 3.0, 4.0][n % 4]
+
+
+def counted_in_a_sum(x, n):
+    for i in range(n):
+        x = math.sin(x) * 0.99
+    return x + sum(x * k for k in range(n))
+
+
+@pytest.mark.parametrize("f", [counted_and_indexed, counted_in_a_sum])
+@pytest.mark.parametrize("n", [0, 3, 40])
+def test_a_count_also_needed_as_a_number_specialises(f, n):
+    g = grad(f, wrt="x")
+    assert close(g(0.4, n), mp_grad(f, (0.4, n), wrt=(0,))[0])
+    assert close(g(-1.3, n), mp_grad(f, (-1.3, n), wrt=(0,))[0])
+    assert rolled(g) == (n >= ROLL_THRESHOLD)  # specialised on n: rolled from the threshold
 
 
 def _first_line(f):
@@ -307,7 +331,7 @@ def test_bodies_needing_a_concrete_counter_unroll(f, points):
 def test_formulas_refuse_with_the_loops_line():
     g = grad(recurrence)
     with pytest.raises(SymdiffError) as info:
-        g.formulas
+        _ = g.formulas
     assert info.value.lineno == _first_line(recurrence) + 1
     assert info.value.filename == __file__
     assert "kept as a loop" in str(info.value) and "^" in str(info.value)

@@ -23,6 +23,7 @@ from . import loops
 from .parse import located
 from .signals import (
     _UNBOUND_MISSING,
+    NeedsConcrete,
     BREAK,
     CONTINUE,
     _MaybeBreak,
@@ -501,6 +502,11 @@ class ControlFlow:
 
     # ---- loops ----
     def exec_For(self, stmt):
+        count = loops.count_of(self.tracer, stmt)
+        if count is not None:  # range(n), n an int parameter traced as a symbol
+            if loops.roll(self.tracer, stmt, count):
+                return None
+            raise NeedsConcrete([str(count.trip)])  # (its build specialises on n instead)
         iterable = self.tracer.eval(stmt.iter)
         if self.tracer.rolled and isinstance(iterable, range) and loops.roll(self.tracer, stmt, iterable):
             return None  # kept as one ``ir.Loop`` (see ``loops``)

@@ -79,10 +79,46 @@ def _scalar(tracer, value):
     return is_number(value) and not tracer.shape(value)
 
 
+@dataclass(frozen=True)
+class SymbolicRange:
+    """``range(trip)`` with ``trip`` a symbol (an int parameter, known at the call only)."""
+
+    trip: sympy.Symbol
+    start = 0
+    step = 1
+
+
+def range_counts(function):
+    """The names ``range(name)`` is called with in ``function`` (an ``ast`` function): int
+    parameters among them may be traced as symbols (``Tracer.counts``)."""
+    return {node.args[0].id for node in ast.walk(function)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "range" and len(node.args) == 1 and not node.keywords
+            and isinstance(node.args[0], ast.Name)}
+
+
+def count_of(tracer, stmt):
+    """The ``SymbolicRange`` a ``for`` runs over where it is ``range(n)`` of an int parameter the
+    trace keeps symbolic (``Tracer.counts``), else None."""
+    node = stmt.iter
+    if not (tracer.counts and tracer.rolled and isinstance(node, ast.Call) and not node.keywords
+            and isinstance(node.func, ast.Name) and node.func.id == "range"
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+        return None
+    if tracer.eval(node.func) is not range:
+        return None
+    trip = tracer.eval(node.args[0])
+    if not isinstance(trip, sympy.Symbol) or trip not in tracer.count_symbols:
+        return None
+    return SymbolicRange(trip)
+
+
 def roll(tracer, stmt, counts):
-    """Trace ``for <name> in <counts>:`` (a ``range``) as one ``ir.Loop`` if it can be; see the
-    module docstring. Returns whether it did."""
-    if len(counts) < ROLL_THRESHOLD or stmt.orelse or not isinstance(stmt.target, ast.Name):
+    """Trace ``for <name> in <counts>:`` (a ``range``, or a ``SymbolicRange``) as one ``ir.Loop``
+    if it can be; see the module docstring. Returns whether it did."""
+    symbolic = isinstance(counts, SymbolicRange)
+    if (not symbolic and len(counts) < ROLL_THRESHOLD) or stmt.orelse \
+            or not isinstance(stmt.target, ast.Name):
         return False
     control = tracer.control
     if control.open_forks or control.pending is not None:
@@ -168,7 +204,7 @@ def _trace_body(tracer, stmt, counts, syntax):
             symbol = inside[name]
             initial = entry[name]
         elif name in outside:  # first assigned in the body, read after it (the trip count is >= 1)
-            if not _scalar(tracer, value):
+            if isinstance(counts, SymbolicRange) or not _scalar(tracer, value):
                 raise _Unroll(name)
             update = to_sympy(value)
             symbol = real_symbol(namer.version(name))
@@ -184,9 +220,15 @@ def _trace_body(tracer, stmt, counts, syntax):
         raise _Unroll("nothing carried")
     if _concrete_carries(body, carried, index):
         raise _Unroll("a value the unrolled loop knows")
-    after[counter_name] = counts[-1]
-    loop = Loop(counter=index, trip_count=sympy.Integer(len(counts)), carried=tuple(carried),
-                body=body, origin=_origin(tracer, stmt))
+    if isinstance(counts, SymbolicRange):  # (n may be 0: what the body leaves is not known)
+        if counter_name in outside:
+            raise _Unroll(counter_name)
+        trip = counts.trip
+    else:
+        after[counter_name] = counts[-1]
+        trip = sympy.Integer(len(counts))
+    loop = Loop(counter=index, trip_count=trip, carried=tuple(carried), body=body,
+                origin=_origin(tracer, stmt))
     return loop, after
 
 
@@ -219,4 +261,4 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "roll"]
+__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "roll"]

@@ -71,6 +71,7 @@ class ForBlock(Located):
     def reads(self):
         """Every name the loop reads or carries (its body's operands included)."""
         found = names_read(self.body) | set(self.saved) | {name for name, _ in self.carried}
+        found |= self.trip.free_symbols
         for _, value in self.carried:
             found |= value.free_symbols
         if self.reverse:
