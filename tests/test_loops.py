@@ -5,6 +5,7 @@ Every gradient is compared with the independent reference (``tests/reference.py`
 source re-run over mpmath at 50 digits), never with symdiff's own output.
 """
 
+import builtins
 import math
 import re
 import time
@@ -444,3 +445,16 @@ def test_a_counter_rebound_in_the_body_unrolls():
     check(g, counter_rebound, (0.5,))
     check(g, counter_rebound, (-3.0,))
     assert not rolled(g)
+
+
+def loop_with_a_parameter_named_range(x, range):  # noqa: A002 - shadows the builtin
+    for i in builtins.range(40):
+        x = x * range + math.sin(x) * 0.1
+    return x
+
+
+def test_the_generated_loop_calls_range_by_a_name_no_user_name_shadows():
+    g = grad(loop_with_a_parameter_named_range)
+    check(g, loop_with_a_parameter_named_range, (0.3, 0.9))
+    check(g, loop_with_a_parameter_named_range, (-0.5, 1.02))
+    assert "for i in _range(40):" in g.source and "for i in _range(39, -1, -1):" in g.source

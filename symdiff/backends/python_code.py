@@ -1226,15 +1226,16 @@ class _PythonBlocks(BlockPrinter):
         trip, index, tape = _print_result(block.trip, self.printer), block.index.name, block.tape.name
         trip = trip[:-2] if trip.endswith(".0") else trip  # (an int count)
         state = ", ".join(s.name for s in block.saved)
+        range_ = self.printer._builtin("range")
         if not block.reverse:
             if block.saved:
                 out.append(f"{indent}{tape} = [None] * {trip}")
-            out.append(f"{indent}for {index} in range({trip}):")
+            out.append(f"{indent}for {index} in {range_}({trip}):")
             if block.saved:
                 out.append(f"{inner}{tape}[{index}] = {state}")
         else:
             last = str(int(block.trip) - 1) if block.trip.is_Integer else f"{trip} - 1"
-            out.append(f"{indent}for {index} in range({last}, -1, -1):")
+            out.append(f"{indent}for {index} in {range_}({last}, -1, -1):")
             if block.saved:
                 out.append(f"{inner}{state} = {tape}[{index}]")
         body = self.block(block.body, inner, True, (block.lineno, block.reverse, block.filename))
