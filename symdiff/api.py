@@ -8,9 +8,12 @@ arguments, builds each specialisation once with ``pipeline.build`` (parse -> fro
 path to one dict lookup; the kinds, caches and guarded entries of a call are ``runtime.dispatch``'s.
 """
 
+import dataclasses
 import functools
 import inspect
+import linecache
 import math
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +27,9 @@ from .errors import ShapeError, SymdiffError
 from .frontend.parse import parse_function
 from .frontend.parse import signature as parse_signature
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
+from .frontend import loops
+from .frontend.loops import ROLL_THRESHOLD
+from .ir import Loop
 from .pipeline import Spec
 from .runtime import dispatch
 from .runtime.dispatch import MISSING, converted, resolve_wrt
@@ -61,6 +67,8 @@ class Gradient(functools.partial):
 
     _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
     _bound = {}  # a bound method's first parameter -> its object (see _setup)
+    _rolled = True  # long range() loops kept as loops (pipeline.Spec.rolled; "grad" mode only)
+    _counts = True  # int arguments of range(n) traced as symbols: one build for every n
     _kind_name = "grad"
 
     def __new__(cls, fun, wrt=None, with_value=False):
@@ -256,14 +264,42 @@ class Gradient(functools.partial):
         if found is None and self._inner is not None and (shaped or self.fun is self._inner):
             found = self._builds[key] = self._again(concrete, shaped)
             self._last = found
+        if found is None and concrete and self._rolled and self._counts and self._mode == "grad":
+            found = self._counted(concrete, shaped)
+            if found is not None:
+                self._builds[key] = found
         if found is None:
             kinds = None if shaped is None else dict(shaped)
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
-            found = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(concrete), **self._bound}, deferrable,
-                                        kinds, mode=self._mode))
+            found = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(concrete), **self._bound},
+                                        deferrable, kinds, mode=self._mode, rolled=self._rolled))
             self._builds[key] = found
         self._last = found
         return found
+
+    def _counted(self, concrete, shaped):
+        """The build for these ints where the ones that count ``range(n)`` loops are traced as
+        symbols (``pipeline.Spec.counts``): one trace for every value of them, each call's value
+        passed to the generated code (``_with_counts``). None where no loop stays rolled that
+        way, or the trace needs their values (then the build specialises on them, as before)."""
+        names = loops.range_counts(self._parsed.node)
+        counts = tuple(n for n, v in concrete if n in names and type(v) is int)
+        if not counts:
+            return None
+        rest = tuple((n, v) for n, v in concrete if n not in counts)
+        generic_key = ("counts", counts, rest, shaped)  # (cleared with the other builds)
+        if generic_key not in self._builds:
+            try:
+                built = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(rest), **self._bound}, (),
+                                            None if shaped is None else dict(shaped),
+                                            mode=self._mode, rolled=True, counts=counts))
+            except Exception:  # noqa: BLE001 - the specialised build gives the answer or the error
+                built = None
+            rolled = built is not None and any(
+                isinstance(item, Loop) and item.trip_count.free_symbols for item in built.program.body)
+            self._builds[generic_key] = built if rolled else None
+        generic = self._builds[generic_key]
+        return None if generic is None else _with_counts(generic, dict(concrete))
 
     def _again(self, concrete, shaped):
         """The build of ``grad(g)`` for ``g = grad(f)`` called with arrays or lists (or with
@@ -294,6 +330,10 @@ class Gradient(functools.partial):
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
+        if any(isinstance(item, Loop) for item in first.program.body):  # a loop kept as a
+            first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
+                inner._parsed, tuple(inner.wrt), dict(concrete), (),
+                None if shaped is None else dict(shaped), mode=inner._mode))
         program = gradient_as_program(first.gradient_program, flat=False)
         if not program.shapes:  # all numbers (f traced at the call for an int): code as f's own
             program.libraries = set(first.program.libraries)
@@ -331,6 +371,7 @@ class Gradient(functools.partial):
     @property
     def formulas(self):
         """``{parameter: closed-form derivative}`` as SymPy expressions (bounded in size)."""
+        _refuse_loops(self._shown.program, "formulas")
         return explain_stage.formulas(self._shown.gradient_program)
 
     @property
@@ -398,6 +439,46 @@ class Gradient(functools.partial):
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else self._kind_name
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
+
+
+def _with_counts(build, values):
+    """``build`` (traced with int parameters as symbols) for these values of them: its
+    functions take the other arguments, as a build specialised on the ints does."""
+    names = [p.name for p in build.program.params if p.name not in build.program.concrete]
+    slots = sorted((names.index(n), v) for n, v in values.items() if n in names)
+
+    def bound(fn):
+        def call(*args):
+            args = list(args)
+            for position, value in slots:
+                args.insert(position, value)
+            return fn(*args)
+        return call
+
+    compiled = types.SimpleNamespace(grad=bound(build.compiled.grad),
+                                     value_and_grad=bound(build.compiled.value_and_grad),
+                                     namespace=build.compiled.namespace)
+    ieee = types.SimpleNamespace(grad=bound(build.ieee.grad),
+                                 value_and_grad=bound(build.ieee.value_and_grad))
+    return dataclasses.replace(build, compiled=compiled, ieee=ieee)
+
+
+def _refuse_loops(program, what):
+    """A located error where ``program`` keeps a loop as a loop: ``what`` (the formulas) does
+    not describe one yet."""
+    loop = next((item for item in program.body if isinstance(item, Loop)), None)
+    if loop is None:
+        return
+    filename = loop.filename or program.filename
+    text = linecache.getline(filename, loop.lineno)
+    raise SymdiffError(
+        f"{what} of a loop kept as a loop ({loop.trip_count} iterations, traced once) is not "
+        "available yet",
+        filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
+        hint=f"explain() shows the loop's local derivatives and the adjoints' recurrence, .source "
+        f"the code; loops of fewer than {ROLL_THRESHOLD} iterations are unrolled, and their "
+        "formulas are shown",
+    )
 
 
 def _why_deferred(exc):

@@ -3,7 +3,7 @@ and the one way to walk it.
 
 Takes: nothing (definitions only). Returns: ``Statement`` (``target = expr``), ``Branch`` (an ``if``
 on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Loop`` (a
-block run a trip count of times, ``Carry`` ing values between iterations; no stage makes one yet),
+block run a trip count of times, ``Carry`` ing values between iterations: ``frontend.loops``),
 each with one ``Origin`` (file, line, text); ``Program`` (parameters, body, output); ``Visitor``
 (``visit_<Class>`` per node, unknown nodes an error) and ``Transformer``; ``walk`` over nested
 blocks. Stages never mutate these.
@@ -216,8 +216,9 @@ class Loop(Located):
     ``trip_count`` times (a number, or an expression of the arguments), the ``carried`` values
     (``Carry``) flowing from one iteration to the next.
 
-    Its producer comes with the loops issue; until then no stage makes one, and every stage that
-    cannot handle one refuses it with a located error (``Visitor.refuse``), never walking past it.
+    Made by ``frontend.loops`` (a long ``for`` over a ``range``, in gradient builds); every stage
+    that cannot handle one refuses it with a located error (``Visitor.refuse``), never walking
+    past it.
     """
 
     counter: sympy.Symbol
@@ -394,6 +395,8 @@ class _Walk(Visitor):
 
     def visit_Adjoint(self, adjoint):  # the reverse pass's statements (ad.reverse)
         self.found.append(adjoint)
+
+    visit_AdjointLoop = visit_Loop  # the reverse pass's loops (ad.reverse): carries, then body
 
 
 def walk(items):

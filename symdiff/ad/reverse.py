@@ -2,8 +2,9 @@
 
 Takes: a ``Program`` and the parameters to differentiate. Returns: a ``GradientProgram``: each
 statement's local partial derivatives (``sympy.diff`` of that one small expression), the reverse
-pass as ``Adjoint`` statements (``v_bar = sum(w_bar * dw/dv)``) and ``Branch`` es mirroring the
-forward ones, and one gradient expression per parameter. Work is linear in the number of
+pass as ``Adjoint`` statements (``v_bar = sum(w_bar * dw/dv)``), ``Branch`` es mirroring the
+forward ones and ``AdjointLoop`` s reversing the forward ``Loop`` s (a loop's body derived once,
+in its carried symbols), and one gradient expression per parameter. Work is linear in the number of
 statements: no expression is ever inlined into another.
 """
 
@@ -19,7 +20,7 @@ from ..errors import SymdiffError
 from ..primitives.faithful import PyMax, PyMin, PyExtremum, as_sympy_extrema
 from ..primitives.nodes import outer_derivative, real_symbol
 from ..primitives.sympy_functions import SharedTies
-from ..ir import Branch, Located, Merge, Origin, Param, Statement, Visitor, definitions, walk
+from ..ir import Branch, Carry, Located, Loop, Merge, Origin, Param, Statement, Visitor, definitions, walk
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,31 @@ def leaf_params(param):
     if param.tree is None:
         return [param]
     return [Param(leaf.name, leaf) for leaf in param.elements]
+
+
+@dataclass(frozen=True)
+class AdjointLoop(Located):
+    """The reverse of the ``Loop`` ``forward``: its iterations from the last to the first, each
+    recomputing the body from the state the forward loop saved, then running ``body`` (the
+    body's ``Adjoint`` s, derived once). ``carried``: ``Carry`` s of the carried adjoints
+    (``inside`` d output / d the carried value at the iteration's start; ``initial``: the
+    adjoint of its value after the loop; ``after``: of its entry value) and of the accumulated
+    adjoints of the values the body reads but does not rebind (``initial`` 0, ``update``
+    the running sum)."""
+
+    forward: Loop
+    carried: tuple
+    body: tuple
+    origin: Origin
+    # what each carry is the adjoint of: the forward loop's carried values, then (``sums``) the
+    # values whose adjoints the last ``len(sums)`` carries accumulate
+    carries_of: tuple = ()
+    sums: tuple = ()
+
+    def __repr__(self):
+        return (f"<line {self.lineno} reverse: for {self.forward.counter} in reversed range("
+                f"{self.forward.trip_count}): {len(self.body)} items, carries "
+                f"{', '.join(str(c.inside) for c in self.carried)}>")
 
 
 @dataclass
@@ -298,6 +324,30 @@ class _Deriver:
             if values & self.active:
                 self.active.add(merge.target)
 
+    def forward_loop(self, loop):
+        """Which carried values depend on the parameters (a fixpoint over the iterations), and
+        the body's local partials in the carried symbols, derived once."""
+        active = self.active
+        carried = {c.inside for c in loop.carried if c.initial.free_symbols & active}
+        while True:
+            reached = active | carried
+            for stmt in loop.body:
+                if stmt.expr.free_symbols & reached:
+                    reached = reached | {stmt.target}
+            more = {c.inside for c in loop.carried if c.update.free_symbols & reached}
+            if more <= carried:
+                break
+            carried |= more
+        self.order[loop.counter] = len(self.order)
+        for carry in loop.carried:
+            self.order[carry.inside] = len(self.order)
+        active |= carried
+        self.forward(loop.body)
+        for carry in loop.carried:
+            self.order[carry.after] = len(self.order)
+            if carry.inside in carried:
+                active.add(carry.after)
+
     def _partial(self, stmt, symbol):
         try:
             return local_partial(stmt, symbol)
@@ -398,6 +448,46 @@ class _Deriver:
                               origin=branch.origin))
 
 
+    def _reverse_loop(self, loop, terms, out):
+        """The ``AdjointLoop`` of ``loop``: the carried adjoints flow back through the body's
+        adjoint once per iteration; the adjoints of the values the body reads but does not
+        rebind (parameters, values before the loop) accumulate over the iterations."""
+        namer = self.program.namer
+        active = [c for c in loop.carried if c.after in self.active]
+        seeds = {}
+        for carry in active:
+            contributions = terms.pop(carry.after, None)
+            seeds[carry] = (self._materialize(carry.after, contributions, loop, out)
+                            if contributions else sympy.Integer(0))
+        if all(seed == 0 for seed in seeds.values()):
+            return
+        bars = {c: real_symbol(namer.adjoint(c.inside.name)) for c in active}
+        body_terms = {}
+        for carry in active:
+            if carry.update in self.active:
+                body_terms.setdefault(carry.update, []).append(bars[carry])
+        body = self.reverse(list(loop.body), body_terms)
+        carries = []
+        for carry in active:
+            contributions = body_terms.pop(carry.inside, None)
+            update = (self._materialize(carry.inside, contributions, loop, body)
+                      if contributions else sympy.Integer(0))
+            final = real_symbol(namer.adjoint(carry.inside.name))
+            carries.append(Carry(bars[carry], seeds[carry], update, final))
+            if carry.initial in self.active:
+                terms.setdefault(carry.initial, []).append(final)
+                self.users.setdefault(carry.initial, []).append(loop)
+        sums = tuple(sorted(body_terms, key=self.order.__getitem__))  # read, not rebound
+        for symbol in sums:
+            contribution = self._materialize(symbol, body_terms[symbol], loop, body)
+            running = real_symbol(namer.adjoint(symbol.name))
+            final = real_symbol(namer.adjoint(symbol.name))
+            carries.append(Carry(running, sympy.Integer(0), running + contribution, final))
+            terms.setdefault(symbol, []).append(final)
+            self.users.setdefault(symbol, []).append(loop)
+        out.append(AdjointLoop(loop, tuple(carries), tuple(body), loop.origin,
+                               tuple(c.inside for c in active), sums))
+
     def total(self, symbol, contributions):
         """The adjoint of ``symbol``: its contributions, each made exactly the symbol's shape."""
         if not self.shapes:
@@ -444,7 +534,9 @@ class _Forward(Visitor):
         self.deriver.forward_branch(branch)
 
     def visit_Loop(self, loop):
-        raise self.refuse(loop)
+        if self.deriver.shapes and any(self.deriver.shapes.get(c.inside) for c in loop.carried):
+            raise self.refuse(loop)  # (the frontend rolls loops of numbers only)
+        self.deriver.forward_loop(loop)
 
 
 class _Reverse(Visitor):
@@ -462,7 +554,7 @@ class _Reverse(Visitor):
         self.deriver._reverse_branch(branch, terms, out)
 
     def visit_Loop(self, loop, terms, out):
-        raise self.refuse(loop)
+        self.deriver._reverse_loop(loop, terms, out)
 
 
 # Structural operations whose adjoint rule accepts an adjoint smaller than their value.
@@ -554,4 +646,4 @@ def derive(program, wrt, seed=None):
     return result
 
 
-__all__ = ["Adjoint", "GradientProgram", "derive", "local_partial"]
+__all__ = ["Adjoint", "AdjointLoop", "GradientProgram", "derive", "local_partial"]

@@ -1359,6 +1359,36 @@ class _PythonBlocks(BlockPrinter):
     def else_line(self, indent):
         return [f"{indent}else:"]
 
+    def visit_ForBlock(self, block, scope, out):
+        """A rolled loop (``lower.schedule.ForBlock``): the forward one pushes its state onto a
+        list preallocated for the trip count, the reverse one reads it back."""
+        self._comment(block, scope, out)
+        indent, inner = scope.indent, scope.indent + self.step
+        trip, index, tape = _print_result(block.trip, self.printer), block.index.name, block.tape.name
+        trip = trip[:-2] if trip.endswith(".0") else trip  # (an int count)
+        state = ", ".join(s.name for s in block.saved)
+        range_ = self.printer._builtin("range")
+        if not block.reverse:
+            if block.saved:
+                out.append(f"{indent}{tape} = [None] * {trip}")
+            out.append(f"{indent}for {index} in {range_}({trip}):")
+            if block.saved:
+                out.append(f"{inner}{tape}[{index}] = {state}")
+        else:
+            last = str(int(block.trip) - 1) if block.trip.is_Integer else f"{trip} - 1"
+            out.append(f"{indent}for {index} in {range_}({last}, -1, -1):")
+            if block.saved:
+                out.append(f"{inner}{state} = {tape}[{index}]")
+        body = self.block(block.body, inner, True, (block.lineno, block.reverse, block.filename))
+        out += body
+        pairs = [(n, v) for n, v in block.carried if n != v]
+        if pairs:
+            out.append(f"{inner}{', '.join(n.name for n, _ in pairs)} = "
+                       f"{', '.join(_print_result(v, self.printer) for _, v in pairs)}")
+        elif not body and not block.saved:
+            out.append(f"{inner}pass")
+        scope.current = None
+
     def line(self, line, indent, nested):
         printer = self.printer
         if printer.shapes and line.target not in printer.shapes:  # (scalar code: none)

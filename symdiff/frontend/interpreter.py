@@ -135,7 +135,11 @@ class Tracer:
     ``scope``, ``arrays``, ``control`` and ``calls`` hold the rest.
     """
 
-    def __init__(self, parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
+    def __init__(self, parsed, concrete=None, deferrable=(), kinds=None, vector_output=False,
+                 rolled=False, counts=()):
+        self.rolled = rolled  # long 'for ... in range' loops kept as loops (frontend.loops)
+        self.counts = frozenset(counts)  # int parameters traced as symbols: range(n) stays rolled
+        self.count_symbols = set()  # (their symbols)
         self.vector_output = vector_output  # a tuple/list/array may be returned (for jacobian)
         self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)
         self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers
@@ -254,6 +258,8 @@ class Tracer:
                 self.frame.env[arg.arg] = symbol
                 if arg.arg in self.deferrable:
                     self.deferrable_symbols.add(symbol)
+                if arg.arg in self.counts:
+                    self.count_symbols.add(symbol)
             params.append(Param(arg.arg, symbol, elements))
         return params
 
@@ -1107,20 +1113,24 @@ def _describe_construct(node):
     return _CONSTRUCT_NAMES.get(type(node), f"the construct '{type(node).__name__}'")
 
 
-def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
+def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False, rolled=False,
+          counts=()):
     """Run ``parsed`` over symbols.
 
     ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
-    are not differentiated, whose use as a loop count raises ``NeedsConcrete``. Runs on a thread
+    are not differentiated, whose use as a loop count raises ``NeedsConcrete``; ``rolled``: long
+    ``for`` loops over a ``range`` become ``ir.Loop`` s (``frontend.loops``), else all unroll;
+    ``counts``: int parameters traced as symbols, each the trip count of a rolled ``range(n)``
+    (used otherwise than so, the trace raises ``NeedsConcrete``). Runs on a thread
     whose C stack holds the recursion it may need (``stack.deep``): input nested too deeply for
     that is a located ``NestingError``, never a crash.
     """
-    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output)
+    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output, rolled, counts)
 
 
-def _trace(parsed, concrete, deferrable, kinds, vector_output):
+def _trace(parsed, concrete, deferrable, kinds, vector_output, rolled=False, counts=()):
     try:
-        return _run(parsed, concrete, deferrable, kinds, vector_output)
+        return _run(parsed, concrete, deferrable, kinds, vector_output, rolled=rolled, counts=counts)
     except ConditionOnUndifferentiated as deferred:
         condition = deferred
     # Before any call (``deferrable``): an 'if' on parameters that are not differentiated, which
@@ -1129,13 +1139,15 @@ def _trace(parsed, concrete, deferrable, kinds, vector_output):
     # enough (the same parameter counts a loop, a helper recurses on it, a branch is refused),
     # the trace waits for the call, as before.
     try:
-        return _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=True)
+        return _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=True,
+                    rolled=rolled, counts=counts)
     except (SymdiffError, NeedsConcrete):
         raise condition from None
 
 
-def _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=False):
-    tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output)
+def _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=False,
+         rolled=False, counts=()):
+    tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output, rolled, counts)
     tracer.branch_on_deferrable = branch_on_deferrable
     try:
         return tracer.run()
