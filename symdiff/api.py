@@ -67,12 +67,14 @@ class Gradient(functools.partial):
 
     _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
     _bound = {}  # a bound method's first parameter -> its object (see _setup)
+    _has_aux = False  # f returns (value, aux): grad gives (gradient, aux) (see grad)
     _rolled = True  # long range() loops kept as loops (pipeline.Spec.rolled; "grad" mode only)
     _counts = True  # int arguments of range(n) traced as symbols: one build for every n
     _kind_name = "grad"
 
-    def __new__(cls, fun, wrt=None, with_value=False):
+    def __new__(cls, fun, wrt=None, with_value=False, has_aux=False):
         self = super().__new__(cls, _unset)
+        self._has_aux = bool(has_aux)
         self._setup(fun, wrt, with_value)
         functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self
@@ -247,6 +249,13 @@ class Gradient(functools.partial):
                 return np.array(gradient)
             return gradient
 
+        if self._has_aux:  # ((value, aux), gradient) or (gradient, aux)
+            if self._with_value:
+                (value, aux), grads = result
+            else:
+                grads, aux = result
+            grads = owned(grads) if self._single else tuple(owned(g) for g in grads)
+            return ((value, aux), grads) if self._with_value else (grads, aux)
         value, grads = result if self._with_value else (None, result)
         grads = owned(grads) if self._single else tuple(owned(g) for g in grads)
         return (value, grads) if self._with_value else grads
@@ -272,7 +281,8 @@ class Gradient(functools.partial):
             kinds = None if shaped is None else dict(shaped)
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
             found = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(concrete), **self._bound},
-                                        deferrable, kinds, mode=self._mode, rolled=self._rolled))
+                                        deferrable, kinds, mode=self._mode, rolled=self._rolled,
+                                        has_aux=self._has_aux))
             self._builds[key] = found
         self._last = found
         return found
@@ -292,7 +302,8 @@ class Gradient(functools.partial):
             try:
                 built = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(rest), **self._bound}, (),
                                             None if shaped is None else dict(shaped),
-                                            mode=self._mode, rolled=True, counts=counts))
+                                            mode=self._mode, rolled=True, counts=counts,
+                                            has_aux=self._has_aux))
             except Exception:  # noqa: BLE001 - the specialised build gives the answer or the error
                 built = None
             rolled = built is not None and any(
@@ -492,12 +503,13 @@ def _why_deferred(exc):
             "array's shape, a list's length or an int loop count)")
 
 
-def grad(f=None, wrt=None):
+def grad(f=None, wrt=None, has_aux=False):
     """The gradient of ``f``: ``grad(f)``, ``@grad`` or ``@grad(wrt="x")``.
 
     ``wrt`` is a parameter name, a position, or a tuple of them; ``None`` means every parameter.
     The result returns one value when one parameter is differentiated, else a tuple in ``wrt``
-    order.
+    order. ``has_aux=True``: ``f`` returns ``(value, aux)`` (aux: numbers and arrays, alone or in
+    a tuple, list or dict) and the gradient returns ``(gradient, aux)``, as JAX's does.
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -507,12 +519,13 @@ def grad(f=None, wrt=None):
     8.0
     """
     if f is None:
-        return lambda g: Gradient(g, wrt=wrt)
-    return Gradient(f, wrt=wrt)
+        return lambda g: Gradient(g, wrt=wrt, has_aux=has_aux)
+    return Gradient(f, wrt=wrt, has_aux=has_aux)
 
 
-def value_and_grad(f=None, wrt=None):
-    """Like ``grad``, but returns ``(f(...), gradient)`` from one pass.
+def value_and_grad(f=None, wrt=None, has_aux=False):
+    """Like ``grad``, but returns ``(f(...), gradient)`` from one pass (``has_aux=True``:
+    ``((value, aux), gradient)``).
 
     >>> def f(x):
     ...     return x ** 3
@@ -520,8 +533,8 @@ def value_and_grad(f=None, wrt=None):
     (8.0, 12.0)
     """
     if f is None:
-        return lambda g: Gradient(g, wrt=wrt, with_value=True)
-    return Gradient(f, wrt=wrt, with_value=True)
+        return lambda g: Gradient(g, wrt=wrt, with_value=True, has_aux=has_aux)
+    return Gradient(f, wrt=wrt, with_value=True, has_aux=has_aux)
 
 
 class Jacobian(Gradient):

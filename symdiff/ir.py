@@ -353,6 +353,9 @@ class Program:
     # traced as numbers: ``(name, filename, lineno)``. Code made of such a trace is right for
     # numbers only (np.sum of a number is the number): an exported module refuses arrays then.
     number_structural: list = field(default_factory=list)
+    # has_aux=True: ``(structure or None, leaves)`` the function returns beside its value (numbers
+    # and symbols of this program; ``structure`` a ``pytrees.Node`` of list/tuple/dict)
+    aux: tuple = None
 
     @property
     def statements(self):

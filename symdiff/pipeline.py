@@ -57,6 +57,7 @@ class Spec:
     kinds: dict = None
     mode: str = "grad"
     seed: object = None
+    has_aux: bool = False  # the function returns (value, aux); "grad" mode of a parsed function
     rolled: bool = False  # "grad" of a parsed function: long range() loops kept as loops
     counts: tuple = ()  # int parameters traced as symbols: trip counts of rolled loops
 
@@ -185,7 +186,7 @@ def build(spec):
     else:
         program = trace(spec.source, spec.concrete, spec.deferrable, spec.kinds,
                         vector_output=spec.mode == "vjp", rolled=spec.rolled and spec.mode == "grad",
-                        counts=spec.counts)
+                        counts=spec.counts, has_aux=spec.has_aux and spec.mode == "grad")
     if spec.mode == "vjp":
         return _compile(_seeded(program, spec.wrt))
     if not spec.traced:

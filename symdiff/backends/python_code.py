@@ -1145,31 +1145,32 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     # every forward line that may raise runs, even one whose value nothing uses: what it
     # raises, the function raises (log(x) at x = -1: no gradient, the function's ValueError)
     checks = _forward_checks(schedule.lines, printer)
+    # has_aux=True: the auxiliary values are returned too
+    aux_live = [a for a in (schedule.aux or ()) if isinstance(a, sympy.Basic) and a.free_symbols]
     grad_returns = list(schedule.gradients)
     printer.source_file = program.filename  # for the location of an error (see _printed)
     printer.unused_name = program.namer.fresh("_unused")  # what a line run only to raise assigns
-    grad_lines = needed(grad_returns + checks) if checks else needed(grad_returns)
+    grad_live = grad_returns + aux_live
+    grad_lines = needed(grad_live + checks) if checks else needed(grad_live)
     grad_forward, grad_reverse = _split(grad_lines)
     grad_texts = _packed(gradient_program.wrt, [_print_result(g, printer) for g in grad_returns])
     grad_result = ", ".join(grad_texts)
-    if len(grad_texts) == 1:
-        grad_return = f"return {grad_result}"
-    else:
-        grad_return = f"return ({grad_result})"
-    grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_returns),
-                                      raise_only=_raise_only(grad_lines, grad_returns)),
+    grad_part = grad_result if len(grad_texts) == 1 else f"({grad_result})"
+    aux_text = None if schedule.aux is None else _aux_text(program.aux[0], schedule.aux, printer)
+    grad_return = f"return {grad_part}" if aux_text is None else f"return {grad_part}, {aux_text}"
+    grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_live),
+                                      raise_only=_raise_only(grad_lines, grad_live)),
                      _body(grad_reverse, printer), grad_return,
                      may_raise=any(may_raise(line.expr, powers=True) for line in walk_lines(grad_reverse)))
 
-    vg_returns = [schedule.value, *schedule.gradients]
+    vg_returns = [schedule.value, *schedule.gradients, *aux_live]
     vg_lines = needed(vg_returns + checks) if checks else needed(vg_returns)
     vg_forward, vg_reverse = _split(vg_lines)
     unread = _unread(vg_lines, vg_returns)
     value_text = _print_result(schedule.value, printer)
-    if len(grad_texts) == 1:
-        vg_return = f"return {value_text}, {grad_result}"
-    else:
-        vg_return = f"return {value_text}, ({grad_result})"
+    if aux_text is not None:  # as JAX: ((value, aux), gradient)
+        value_text = f"({value_text}, {aux_text})"
+    vg_return = f"return {value_text}, {grad_part}"
     vg_body = Body(prologue + _body(vg_forward, printer, bare=unread,
                                     raise_only=_raise_only(vg_lines, vg_returns)),
                    _body(vg_reverse, printer),
@@ -1213,6 +1214,12 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         prelude=prelude,
         fallbacks=dict(fallbacks or {}),
     )
+
+
+def _aux_text(structure, leaves, printer):
+    """The auxiliary value (has_aux=True) as Python: its leaves printed, in its structure."""
+    texts = [_print_result(leaf, printer) if isinstance(leaf, sympy.Basic) else repr(leaf) for leaf in leaves]
+    return texts[0] if structure is None else pytrees.pack_text(structure, "", texts)
 
 
 def _packed(wrt, texts):

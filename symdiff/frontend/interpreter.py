@@ -88,6 +88,12 @@ _COMPARE = {
 }
 
 
+def _has_class_nodes(node):
+    """Whether a container structure has a NamedTuple or dataclass in it."""
+    return node.kind in ("namedtuple", "dataclass") or any(
+        isinstance(c, pytrees.Node) and _has_class_nodes(c) for c in node.children)
+
+
 def _plain_object(value):
     """An instance of a user's class (its attributes in ``__dict__``), not a module, a number,
     an array, a container or a function."""
@@ -198,7 +204,10 @@ class Tracer:
             result = self.exec_block(node.body, cont=[])
             if not isinstance(result, _Return):
                 raise self.no_return(node)
-        output = self._check_output(result.value, result.node)
+        value, aux = result.value, None
+        if self.has_aux:
+            value, aux = self._split_aux(value, result.node)
+        output = self._check_output(value, result.node)
         output_symbol = self._name_output(output, result.node)
         return Program(
             name=self.fun.__name__,
@@ -221,7 +230,44 @@ class Tracer:
             math_calls=self.math_calls,
             numpy_ufuncs=self.numpy_ufuncs,
             number_structural=self.number_structural,
+            aux=aux,
         )
+
+    has_aux = False  # the function returns (value, aux): see _split_aux
+
+    def _split_aux(self, value, node):
+        """``(value, aux)`` of a function differentiated with ``has_aux=True``; ``aux`` as
+        ``(structure or None, leaves)``: numbers and arrays (traced ones named, so the generated
+        code computes them), in a list, tuple or dict (nested) or alone."""
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise located(SymdiffError, f"{self.fun.__name__!r} is differentiated with has_aux=True, "
+                          f"but returns {_describe_value(value)}, not a pair (value, aux)",
+                          self.parsed, node, hint="return (the number to differentiate, what else to return)")
+        value, aux = value
+        self.current = node
+        if pytrees.is_container(aux):
+            found = pytrees.flatten(aux, lambda v: "leaf")
+            if found is None or _has_class_nodes(found[0]):
+                raise located(SymdiffError, "has_aux=True: the auxiliary value is a container "
+                              "symdiff cannot rebuild (a NamedTuple, a dataclass or a dict with "
+                              "other keys than str and int)", self.parsed, node,
+                              hint="return aux as a tuple, list or dict")
+            structure, leaves = found[0], pytrees.leaf_values(aux, found[0])
+        else:
+            structure, leaves = None, [aux]
+        named = []
+        for leaf in leaves:
+            if isinstance(leaf, np.ndarray):
+                leaf = self.constant(leaf)
+            elif isinstance(leaf, sympy.Basic):
+                self.require_number(leaf, node)
+                leaf = self.atom(self.keep_shape(leaf, leaf), "aux")
+            elif not is_number(leaf):
+                raise located(SymdiffError, f"has_aux=True: the auxiliary value holds "
+                              f"{_describe_value(leaf)}; it may hold numbers and arrays",
+                              self.parsed, node, hint="return numbers and arrays beside the value")
+            named.append(leaf)
+        return value, (structure, tuple(named))
 
     def _callables(self):
         """``helpers`` (name -> callable) and ``callable_names`` (SymPy class -> name) of the
@@ -616,6 +662,22 @@ class Tracer:
             found = 0 if expr.is_Atom else 1 + max((self._depth(a) for a in expr.args), default=0)
             self.depths[expr] = found
         return found
+
+    def eval_Dict(self, node):
+        """``{"pred": z, "loss": l}``: a dict of the values (its keys known: str or int). It can
+        be read (``d["pred"]``, ``.items()``), returned as has_aux's value, not changed."""
+        out = {}
+        for key_node, value_node in zip(node.keys, node.values):
+            if key_node is None:
+                raise self.unsupported(value_node, "a '**' in a dict display", hint="write the items out")
+            key = self.eval(key_node)
+            if isinstance(key, sympy.Basic) or type(key) not in (str, int):
+                raise located(UnsupportedSyntaxError, "a dict key that is not a str or int known "
+                              "while symdiff reads the function", self.frame.parsed, key_node,
+                              hint="use str keys")
+            out[key] = self.eval(value_node)
+        self.tree_parts.add(id(out))  # read like a container argument's dicts (d.items())
+        return out
 
     def eval_List(self, node):
         return self.own(list(self.elements(node.elts)))
@@ -1094,7 +1156,6 @@ def _repeats(left, right):
 
 
 _UNSUPPORTED_HINTS = {
-    ast.Dict: "dictionaries are not supported; use separate variables",
     ast.Set: "sets are not supported; use separate variables",
     ast.JoinedStr: "strings are not numbers; remove the f-string",
     ast.DictComp: "dictionaries are not supported; use separate variables",
@@ -1114,23 +1175,26 @@ def _describe_construct(node):
 
 
 def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False, rolled=False,
-          counts=()):
+          counts=(), has_aux=False):
     """Run ``parsed`` over symbols.
 
     ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
     are not differentiated, whose use as a loop count raises ``NeedsConcrete``; ``rolled``: long
     ``for`` loops over a ``range`` become ``ir.Loop`` s (``frontend.loops``), else all unroll;
     ``counts``: int parameters traced as symbols, each the trip count of a rolled ``range(n)``
-    (used otherwise than so, the trace raises ``NeedsConcrete``). Runs on a thread
+    (used otherwise than so, the trace raises ``NeedsConcrete``); ``has_aux``: the function
+    returns ``(value, aux)`` (``Program.aux``: what the generated code returns beside the
+    gradient). Runs on a thread
     whose C stack holds the recursion it may need (``stack.deep``): input nested too deeply for
     that is a located ``NestingError``, never a crash.
     """
-    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output, rolled, counts)
+    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output, rolled, counts, has_aux)
 
 
-def _trace(parsed, concrete, deferrable, kinds, vector_output, rolled=False, counts=()):
+def _trace(parsed, concrete, deferrable, kinds, vector_output, rolled=False, counts=(), has_aux=False):
     try:
-        return _run(parsed, concrete, deferrable, kinds, vector_output, rolled=rolled, counts=counts)
+        return _run(parsed, concrete, deferrable, kinds, vector_output, rolled=rolled, counts=counts,
+                    has_aux=has_aux)
     except ConditionOnUndifferentiated as deferred:
         condition = deferred
     # Before any call (``deferrable``): an 'if' on parameters that are not differentiated, which
@@ -1140,14 +1204,15 @@ def _trace(parsed, concrete, deferrable, kinds, vector_output, rolled=False, cou
     # the trace waits for the call, as before.
     try:
         return _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=True,
-                    rolled=rolled, counts=counts)
+                    rolled=rolled, counts=counts, has_aux=has_aux)
     except (SymdiffError, NeedsConcrete):
         raise condition from None
 
 
 def _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=False,
-         rolled=False, counts=()):
+         rolled=False, counts=(), has_aux=False):
     tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output, rolled, counts)
+    tracer.has_aux = has_aux
     tracer.branch_on_deferrable = branch_on_deferrable
     try:
         return tracer.run()

@@ -99,6 +99,7 @@ class Schedule:
     value: sympy.Expr  # an atom: the function's value
     gradients: list  # atoms: one per wrt parameter
     math_calls: set = None  # the lines' nodes computed by a ``math`` function (Program.math_calls)
+    aux: list = None  # has_aux=True: the auxiliary leaves (atoms and numbers; Program.aux)
     numpy_ufuncs: dict = None  # the lines' nodes computed by a numpy ufunc (Program.numpy_ufuncs)
 
     def needed(self, returns):
@@ -525,6 +526,10 @@ def schedule(gradient_program):
         lowerer.assign(target, expr)
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)
+    aux = None
+    if program.aux is not None:
+        aux = [lowerer.value(leaf) if isinstance(leaf, sympy.Basic) and leaf.free_symbols else leaf
+               for leaf in program.aux[1]]
     lines, math_calls, numpy_ufuncs = lowerer.lines, lowerer.math_calls, lowerer.numpy_ufuncs
     renames = _gradient_names(lines, gradient_program.gradient_params, gradients, program.namer)
     renames.update(_adjoint_names(lines, gradient_program.reverse, renames, program.namer))
@@ -534,12 +539,13 @@ def schedule(gradient_program):
         lines = _Renamer(renames).block(lines)
         gradients = [renames.get(g, g) for g in gradients]
         value = renames.get(value, value)
+        aux = None if aux is None else [renames.get(a, a) if isinstance(a, sympy.Basic) else a for a in aux]
         math_calls = math_calls | {substituted(n, renames) for n in math_calls
                                    if n.free_symbols & renames.keys()}
         numpy_ufuncs.update({substituted(n, renames): u for n, u in numpy_ufuncs.items()
                              if n.free_symbols & renames.keys()})
     return Schedule(lines=lines, value=value, gradients=gradients,
-                    math_calls=math_calls, numpy_ufuncs=numpy_ufuncs)
+                    math_calls=math_calls, numpy_ufuncs=numpy_ufuncs, aux=aux)
 
 
 def _gradient_names(lines, wrt, gradients, namer):
