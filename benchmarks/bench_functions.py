@@ -162,3 +162,60 @@ def expected_chain_grad(x, n):
         d *= x * math.cos(x) + math.sin(x) + 2.0 * x
         x = math.sin(x) * x + x * x
     return d
+
+
+# ---------------------------------------------------------------------------------------------
+# E. a long loop: explicit Euler integration of the Lorenz system (issue 13)
+# ---------------------------------------------------------------------------------------------
+
+LORENZ_POINT = (1.0, 1.2, 0.8, 10.0, 28.0, 8.0 / 3.0)  # x, y, z, sigma, rho, beta
+
+
+def lorenz(x, y, z, s, r, b, T):
+    """``T`` explicit Euler steps (dt = 0.001) of the Lorenz system; returns x + y + z."""
+    dt = 0.001
+    for _ in range(T):
+        dx = s * (y - x)
+        dy = x * (r - z) - y
+        dz = x * y - b * z
+        x, y, z = x + dt * dx, y + dt * dy, z + dt * dz
+    return x + y + z
+
+
+def lorenz_grad_hand(x, y, z, s, r, b, T):
+    """The hand-written adjoint loop of ``lorenz``: the floor of section E (the states on a list,
+    then the reverse sweep). Returns d/d(x, y, z, sigma, rho, beta)."""
+    dt = 0.001
+    states = [None] * T
+    for k in range(T):
+        states[k] = (x, y, z)
+        x, y, z = x + dt * (s * (y - x)), y + dt * (x * (r - z) - y), z + dt * (x * y - b * z)
+    xb = yb = zb = 1.0
+    sb = rb = bb = 0.0
+    for k in range(T - 1, -1, -1):
+        x, y, z = states[k]
+        dxb, dyb, dzb = dt * xb, dt * yb, dt * zb
+        sb += (y - x) * dxb
+        rb += x * dyb
+        bb -= z * dzb
+        xb, yb, zb = (xb - s * dxb + (r - z) * dyb + y * dzb,
+                      yb + s * dxb - dyb + x * dzb,
+                      zb - x * dyb - b * dzb)
+    return xb, yb, zb, sb, rb, bb
+
+
+def expected_lorenz_grad(T):
+    """The reference for ``lorenz``'s gradient at ``LORENZ_POINT``: forward-mode (tangent)
+    propagation of all six directions in floats, written out independently of the adjoint."""
+    x, y, z, s, r, b = LORENZ_POINT
+    dt = 0.001
+    # d(x, y, z)/d(x0, y0, z0, s, r, b), one row per state variable
+    dx, dy, dz = [1.0, 0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0, 0], [0, 0, 1.0, 0, 0, 0]
+    for _ in range(T):
+        ds, dr, db = [0, 0, 0, 1.0, 0, 0], [0, 0, 0, 0, 1.0, 0], [0, 0, 0, 0, 0, 1.0]
+        nx = [dx[i] + dt * (ds[i] * (y - x) + s * (dy[i] - dx[i])) for i in range(6)]
+        ny = [dy[i] + dt * (dx[i] * (r - z) + x * (dr[i] - dz[i]) - dy[i]) for i in range(6)]
+        nz = [dz[i] + dt * (dx[i] * y + x * dy[i] - db[i] * z - b * dz[i]) for i in range(6)]
+        x, y, z = x + dt * (s * (y - x)), y + dt * (x * (r - z) - y), z + dt * (x * y - b * z)
+        dx, dy, dz = nx, ny, nz
+    return tuple(dx[i] + dy[i] + dz[i] for i in range(6))

@@ -8,15 +8,18 @@ arguments, builds each specialisation once with ``pipeline.build`` (parse -> fro
 path to one dict lookup; the kinds, caches and guarded entries of a call are ``runtime.dispatch``'s.
 """
 
+import dataclasses
 import functools
 import inspect
+import linecache
 import math
+import types
 from dataclasses import dataclass
 
 import numpy as np
 import sympy
 
-from . import pipeline
+from . import pipeline, pytrees
 from .ad.vjp import gradient_as_program
 from .explain import display
 from .explain import chain_rule as explain_stage
@@ -24,6 +27,9 @@ from .errors import ShapeError, SymdiffError
 from .frontend.parse import parse_function
 from .frontend.parse import signature as parse_signature
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
+from .frontend import loops
+from .frontend.loops import ROLL_THRESHOLD
+from .ir import Loop
 from .pipeline import Spec
 from .runtime import dispatch
 from .runtime.dispatch import MISSING, converted, resolve_wrt
@@ -60,10 +66,15 @@ class Gradient(functools.partial):
     """
 
     _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
+    _bound = {}  # a bound method's first parameter -> its object (see _setup)
+    _has_aux = False  # f returns (value, aux): grad gives (gradient, aux) (see grad)
+    _rolled = True  # long range() loops kept as loops (pipeline.Spec.rolled; "grad" mode only)
+    _counts = True  # int arguments of range(n) traced as symbols: one build for every n
     _kind_name = "grad"
 
-    def __new__(cls, fun, wrt=None, with_value=False, cache_size=dispatch.CACHE_SIZE):
+    def __new__(cls, fun, wrt=None, with_value=False, has_aux=False, cache_size=dispatch.CACHE_SIZE):
         self = super().__new__(cls, _unset)
+        self._has_aux = bool(has_aux)
         self._cache_size = cache_size
         self._setup(fun, wrt, with_value)
         functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
@@ -85,15 +96,18 @@ class Gradient(functools.partial):
                 "grad needs a plain function, not a functools.partial; define a function "
                 "with 'def' that calls it with the fixed arguments"
             )
+        self._bound = {}  # a bound method's first parameter -> its object (read, not differentiated)
+        function = fun
         if inspect.ismethod(fun):
-            raise TypeError(
-                f"grad needs a plain function, not the bound method {fun.__qualname__}; "
-                "differentiate a module-level function of the numbers instead"
-            )
+            function = fun.__func__
+            first = next(iter(parse_signature(function).parameters), None)
+            if first is None:
+                raise TypeError(f"{fun.__qualname__} is a method without a parameter for its object")
+            self._bound = {first: fun.__self__}
         functools.update_wrapper(self, fun)
         self.fun = fun
         self._with_value = with_value
-        parsed = parse_function(fun)
+        parsed = parse_function(function)
         signature = parse_signature(fun)
         self.wrt, self._single = resolve_wrt(wrt, signature.parameters, fun)
         self._dispatch = self._dispatcher(fun, parsed, signature)
@@ -229,7 +243,7 @@ class Gradient(functools.partial):
             self._dispatch.clear()
             self._last = None
             if self._parsed.code is not self.fun.__code__:
-                self._dispatch.parsed = parse_function(self.fun)
+                self._dispatch.parsed = parse_function(getattr(self.fun, "__func__", self.fun))
             self._trace_default()
             functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self(*args)
@@ -241,6 +255,13 @@ class Gradient(functools.partial):
                 return np.array(gradient)
             return gradient
 
+        if self._has_aux:  # ((value, aux), gradient) or (gradient, aux)
+            if self._with_value:
+                (value, aux), grads = result
+            else:
+                grads, aux = result
+            grads = owned(grads) if self._single else tuple(owned(g) for g in grads)
+            return ((value, aux), grads) if self._with_value else (grads, aux)
         value, grads = result if self._with_value else (None, result)
         grads = owned(grads) if self._single else tuple(owned(g) for g in grads)
         return (value, grads) if self._with_value else grads
@@ -258,14 +279,44 @@ class Gradient(functools.partial):
         if found is None and self._inner is not None and (shaped or self.fun is self._inner):
             found = self._builds[key] = self._again(concrete, shaped)
             self._last = found
+        if found is None and concrete and self._rolled and self._counts and self._mode == "grad":
+            found = self._counted(concrete, shaped)
+            if found is not None:
+                self._builds[key] = found
         if found is None:
             kinds = None if shaped is None else dict(shaped)
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
-            found = pipeline.build(Spec(self._parsed, tuple(self.wrt), dict(concrete), deferrable,
-                                        kinds, mode=self._mode))
+            found = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(concrete), **self._bound},
+                                        deferrable, kinds, mode=self._mode, rolled=self._rolled,
+                                        has_aux=self._has_aux))
             self._builds[key] = found
         self._last = found
         return found
+
+    def _counted(self, concrete, shaped):
+        """The build for these ints where the ones that count ``range(n)`` loops are traced as
+        symbols (``pipeline.Spec.counts``): one trace for every value of them, each call's value
+        passed to the generated code (``_with_counts``). None where no loop stays rolled that
+        way, or the trace needs their values (then the build specialises on them, as before)."""
+        names = loops.range_counts(self._parsed.node)
+        counts = tuple(n for n, v in concrete if n in names and type(v) is int)
+        if not counts:
+            return None
+        rest = tuple((n, v) for n, v in concrete if n not in counts)
+        generic_key = ("counts", counts, rest, shaped)  # (cleared with the other builds)
+        if generic_key not in self._builds:
+            try:
+                built = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(rest), **self._bound}, (),
+                                            None if shaped is None else dict(shaped),
+                                            mode=self._mode, rolled=True, counts=counts,
+                                            has_aux=self._has_aux))
+            except Exception:  # noqa: BLE001 - the specialised build gives the answer or the error
+                built = None
+            rolled = built is not None and any(
+                isinstance(item, Loop) and item.trip_count.free_symbols for item in built.program.body)
+            self._builds[generic_key] = built if rolled else None
+        generic = self._builds[generic_key]
+        return None if generic is None else _with_counts(generic, dict(concrete))
 
     def _again(self, concrete, shaped):
         """The build of ``grad(g)`` for ``g = grad(f)`` called with arrays or lists (or with
@@ -296,6 +347,10 @@ class Gradient(functools.partial):
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
+        if any(isinstance(item, Loop) for item in first.program.body):  # a loop kept as a
+            first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
+                inner._parsed, tuple(inner.wrt), dict(concrete), (),
+                None if shaped is None else dict(shaped), mode=inner._mode))
         program = gradient_as_program(first.gradient_program, flat=False)
         if not program.shapes:  # all numbers (f traced at the call for an int): code as f's own
             program.libraries = set(first.program.libraries)
@@ -333,6 +388,7 @@ class Gradient(functools.partial):
     @property
     def formulas(self):
         """``{parameter: closed-form derivative}`` as SymPy expressions (bounded in size)."""
+        _refuse_loops(self._shown.program, "formulas")
         return explain_stage.formulas(self._shown.gradient_program)
 
     @property
@@ -402,6 +458,46 @@ class Gradient(functools.partial):
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
 
 
+def _with_counts(build, values):
+    """``build`` (traced with int parameters as symbols) for these values of them: its
+    functions take the other arguments, as a build specialised on the ints does."""
+    names = [p.name for p in build.program.params if p.name not in build.program.concrete]
+    slots = sorted((names.index(n), v) for n, v in values.items() if n in names)
+
+    def bound(fn):
+        def call(*args):
+            args = list(args)
+            for position, value in slots:
+                args.insert(position, value)
+            return fn(*args)
+        return call
+
+    compiled = types.SimpleNamespace(grad=bound(build.compiled.grad),
+                                     value_and_grad=bound(build.compiled.value_and_grad),
+                                     namespace=build.compiled.namespace)
+    ieee = types.SimpleNamespace(grad=bound(build.ieee.grad),
+                                 value_and_grad=bound(build.ieee.value_and_grad))
+    return dataclasses.replace(build, compiled=compiled, ieee=ieee)
+
+
+def _refuse_loops(program, what):
+    """A located error where ``program`` keeps a loop as a loop: ``what`` (the formulas) does
+    not describe one yet."""
+    loop = next((item for item in program.body if isinstance(item, Loop)), None)
+    if loop is None:
+        return
+    filename = loop.filename or program.filename
+    text = linecache.getline(filename, loop.lineno)
+    raise SymdiffError(
+        f"{what} of a loop kept as a loop ({loop.trip_count} iterations, traced once) is not "
+        "available yet",
+        filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
+        hint=f"explain() shows the loop's local derivatives and the adjoints' recurrence, .source "
+        f"the code; loops of fewer than {ROLL_THRESHOLD} iterations are unrolled, and their "
+        "formulas are shown",
+    )
+
+
 def _why_deferred(exc):
     """Why a function is only traced when it is called (``exc``: the ``NeedsConcrete`` raised
     before any call), as words following its name."""
@@ -413,14 +509,16 @@ def _why_deferred(exc):
             "array's shape, a list's length or an int loop count)")
 
 
-def grad(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
+def grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
     """The gradient of ``f``: ``grad(f)``, ``@grad`` or ``@grad(wrt="x")``.
 
     ``wrt`` is a parameter name, a position, or a tuple of them; ``None`` means every parameter.
     The result returns one value when one parameter is differentiated, else a tuple in ``wrt``
-    order. ``cache_size`` (default 64): how many specialisations — array shapes, list lengths,
-    values of ints that are not differentiated — are kept; beyond it the least recently used is
-    forgotten (and built again if called again).
+    order. ``has_aux=True``: ``f`` returns ``(value, aux)`` (aux: numbers and arrays, alone or in
+    a tuple, list or dict) and the gradient returns ``(gradient, aux)``, as JAX's does.
+    ``cache_size`` (default 64): how many specialisations — array shapes, list lengths, values of
+    ints that are not differentiated — are kept; beyond it the least recently used is forgotten
+    (and built again if called again).
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -430,12 +528,13 @@ def grad(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     8.0
     """
     if f is None:
-        return lambda g: Gradient(g, wrt=wrt, cache_size=cache_size)
-    return Gradient(f, wrt=wrt, cache_size=cache_size)
+        return lambda g: Gradient(g, wrt=wrt, has_aux=has_aux, cache_size=cache_size)
+    return Gradient(f, wrt=wrt, has_aux=has_aux, cache_size=cache_size)
 
 
-def value_and_grad(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
-    """Like ``grad``, but returns ``(f(...), gradient)`` from one pass.
+def value_and_grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
+    """Like ``grad``, but returns ``(f(...), gradient)`` from one pass (``has_aux=True``:
+    ``((value, aux), gradient)``).
 
     >>> def f(x):
     ...     return x ** 3
@@ -443,8 +542,8 @@ def value_and_grad(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     (8.0, 12.0)
     """
     if f is None:
-        return lambda g: Gradient(g, wrt=wrt, with_value=True, cache_size=cache_size)
-    return Gradient(f, wrt=wrt, with_value=True, cache_size=cache_size)
+        return lambda g: Gradient(g, wrt=wrt, with_value=True, has_aux=has_aux, cache_size=cache_size)
+    return Gradient(f, wrt=wrt, with_value=True, has_aux=has_aux, cache_size=cache_size)
 
 
 class Jacobian(Gradient):
@@ -487,13 +586,24 @@ class Jacobian(Gradient):
                     seed = 1.0
                 result = fn(*args, seed)
                 parts = (result,) if single else result
-                rows.append(np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]))
+                rows.append(np.concatenate([_flat(p) for p in parts]))
             return np.array(rows)
 
         return entry
 
     def _ieee(self, args):
         raise  # noqa: PLE0704 - re-raise the ZeroDivisionError being handled
+
+
+def _flat(gradient):
+    """One gradient as a vector of float64: a number, an array raveled, a container's leaves in
+    order (``pytrees``), each raveled and concatenated (the columns of a Jacobian with respect
+    to a container argument)."""
+    if pytrees.is_container(gradient):
+        node, _ = pytrees.flatten(gradient, lambda v: "leaf")
+        leaves = pytrees.leaf_values(gradient, node)
+        return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in leaves] or [np.zeros(0)])
+    return np.ravel(np.asarray(gradient, dtype=np.float64))
 
 
 class Hessian(Jacobian):

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from .explain import chain_rule as explain
+from .ir import Loop
 from .api import Gradient
 from .backends.c_arrays import c_array_source
-from . import pipeline
+from . import pipeline, pytrees
 from .pipeline import Spec
 from .backends.c_code import c_source
 from .errors import ExportError, SymdiffError
@@ -79,13 +80,17 @@ def _emit(fun, parsed, wrt_names, language, args):
     shapes = None
     if args is not None:
         gradient = Gradient(fun, wrt=wrt_names)
+        gradient._counts = False  # a module specialised on the int arguments, as before
+        if language != "python":  # C: loops unrolled (C loops with a tape: not yet)
+            gradient._rolled = False
+            gradient._dispatch.clear()
         args = gradient.bind(*args)
         built = gradient.build_for(*args)
         if language == "python":
             shapes = _shape_check(fun, wrt_names, args, built)
     else:
         try:
-            built = pipeline.build(Spec(parsed, tuple(wrt_names)))
+            built = pipeline.build(Spec(parsed, tuple(wrt_names), rolled=language == "python"))
         except NeedsConcrete as exc:
             raise ExportError(
                 f"{fun.__qualname__} cannot be exported without knowing its arguments: "
@@ -100,7 +105,12 @@ def _emit(fun, parsed, wrt_names, language, args):
     _check_callables(fun, parsed, built)
     constants = _constants(fun, built.program)
     constants.update({symbol.name: value for symbol, value in built.program.constants.items()})
-    formulas = explain.formulas(built.gradient_program)
+    loop = next((item for item in built.program.body if isinstance(item, Loop)), None)
+    if loop is None:
+        formulas = explain.formulas(built.gradient_program)
+    else:  # a loop kept as a loop (no closed form shown): its reverse is in the code
+        formulas = {p.name: f"the reverse of the loop at line {loop.lineno}, below"
+                    for p in built.gradient_program.wrt}
     if language == "c":
         return c_source(built.schedule, built.gradient_program, formulas, constants)
     if args is None:
@@ -268,6 +278,7 @@ def _shape_check(fun, wrt_names, args, built):
                       if name in arrays else a for name, a in zip(names, args)]
             try:
                 gradient = Gradient(fun, wrt=wrt_names)
+                gradient._counts = False  # (as the module's own build)
                 other = gradient.build_for(*bumped)
                 same = _text(other) == reference
             except (SymdiffError, NeedsConcrete, ValueError, IndexError):
@@ -298,7 +309,7 @@ def _defaults(fun, program):
 
 
 def _is_array(value):
-    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0)
+    return pytrees.is_container(value) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
 def _c_arrays(fun, parsed, wrt_names, args):
@@ -306,7 +317,7 @@ def _c_arrays(fun, parsed, wrt_names, args):
     names = list(parse_signature(fun).parameters)
     lengths, concrete = {}, {}
     for name, value in zip(names, args):
-        if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim != 1):
+        if pytrees.is_container(value) or (isinstance(value, np.ndarray) and value.ndim != 1):
             what = (f"a {value.ndim}-D array" if isinstance(value, np.ndarray)
                     else f"a {type(value).__name__}")
             raise ExportError(

@@ -3,7 +3,7 @@ and the one way to walk it.
 
 Takes: nothing (definitions only). Returns: ``Statement`` (``target = expr``), ``Branch`` (an ``if``
 on a differentiated value: two blocks and the ``Merge`` s that join their results), ``Loop`` (a
-block run a trip count of times, ``Carry`` ing values between iterations; no stage makes one yet),
+block run a trip count of times, ``Carry`` ing values between iterations: ``frontend.loops``),
 each with one ``Origin`` (file, line, text); ``Program`` (parameters, body, output); ``Visitor``
 (``visit_<Class>`` per node, unknown nodes an error) and ``Transformer``; ``walk`` over nested
 blocks. Stages never mutate these.
@@ -21,12 +21,17 @@ from .errors import SymdiffError
 class Param:
     """A parameter of the user's function and the symbol that stands for it.
 
-    A list or tuple argument is unrolled: ``elements`` holds one symbol per item.
+    A list or tuple argument is unrolled: ``elements`` holds one symbol per item. A container
+    argument (``pytrees``: a dict of arrays, a list of a list and a number, ...) also has
+    ``tree``, its structure (``pytrees.Node``); ``elements`` then holds one symbol per leaf, in
+    order (a concrete int leaf none: ``leaves`` says which paths have symbols).
     """
 
     name: str
     symbol: sympy.Symbol
     elements: tuple = None
+    tree: object = None
+    paths: tuple = None  # with ``tree``: the path of each of ``elements``
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,8 +216,9 @@ class Loop(Located):
     ``trip_count`` times (a number, or an expression of the arguments), the ``carried`` values
     (``Carry``) flowing from one iteration to the next.
 
-    Its producer comes with the loops issue; until then no stage makes one, and every stage that
-    cannot handle one refuses it with a located error (``Visitor.refuse``), never walking past it.
+    Made by ``frontend.loops`` (a long ``for`` over a ``range``, in gradient builds); every stage
+    that cannot handle one refuses it with a located error (``Visitor.refuse``), never walking
+    past it.
     """
 
     counter: sympy.Symbol
@@ -347,6 +353,9 @@ class Program:
     # traced as numbers: ``(name, filename, lineno)``. Code made of such a trace is right for
     # numbers only (np.sum of a number is the number): an exported module refuses arrays then.
     number_structural: list = field(default_factory=list)
+    # has_aux=True: ``(structure or None, leaves)`` the function returns beside its value (numbers
+    # and symbols of this program; ``structure`` a ``pytrees.Node`` of list/tuple/dict)
+    aux: tuple = None
 
     @property
     def statements(self):
@@ -389,6 +398,8 @@ class _Walk(Visitor):
 
     def visit_Adjoint(self, adjoint):  # the reverse pass's statements (ad.reverse)
         self.found.append(adjoint)
+
+    visit_AdjointLoop = visit_Loop  # the reverse pass's loops (ad.reverse): carries, then body
 
 
 def walk(items):

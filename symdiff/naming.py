@@ -15,7 +15,7 @@ import keyword
 # (a parameter ``float``, a local ``_digamma``) would shadow one inside the generated function.
 GENERATED_GLOBALS = (
     "math", "numpy",
-    "float", "type", "abs", "round", "min", "max", "sum", "slice", "Ellipsis",
+    "float", "type", "abs", "round", "min", "max", "sum", "slice", "Ellipsis", "range",
     "_pow", "_digamma", "_polygamma", "_scatter", "_scatter_items", "_extreme_grad", "_full",
     "_exclusive", "_prod_others", "_prod_others_jvp", "_array_like",
 )

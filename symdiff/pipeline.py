@@ -46,6 +46,8 @@ class Spec:
     ``concrete``, ``deferrable`` and ``kinds``) or a ``Program`` traced already. ``wrt``: parameter
     names. ``mode``: see the module docstring. ``seed``: for ``"grad"`` of a ``Program``, the
     output's adjoint (default 1; ones of the output's shape: the gradient of ``sum(output)``).
+    ``rolled``: trace long ``for`` loops over a ``range`` as ``ir.Loop`` s (``frontend.loops``;
+    "grad" mode only: the other consumers unroll them).
     """
 
     source: object
@@ -55,6 +57,9 @@ class Spec:
     kinds: dict = None
     mode: str = "grad"
     seed: object = None
+    has_aux: bool = False  # the function returns (value, aux); "grad" mode of a parsed function
+    rolled: bool = False  # "grad" of a parsed function: long range() loops kept as loops
+    counts: tuple = ()  # int parameters traced as symbols: trip counts of rolled loops
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -180,7 +185,8 @@ def build(spec):
         program = spec.source
     else:
         program = trace(spec.source, spec.concrete, spec.deferrable, spec.kinds,
-                        vector_output=spec.mode == "vjp")
+                        vector_output=spec.mode == "vjp", rolled=spec.rolled and spec.mode == "grad",
+                        counts=spec.counts, has_aux=spec.has_aux and spec.mode == "grad")
     if spec.mode == "vjp":
         return _compile(_seeded(program, spec.wrt))
     if not spec.traced:

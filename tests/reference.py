@@ -155,19 +155,32 @@ def elementwise(fn):
 
 def _reduction(numpy_func):
     def call(a, axis=None, dtype=None, out=None, keepdims=False):  # numpy's names
-        assert dtype is None and out is None and not keepdims, "not in the reference"
-        return _scalar_or_array(numpy_func(obj(a), axis=axis))
+        assert dtype is None and out is None, "not in the reference"
+        return _scalar_or_array(numpy_func(obj(a), axis=axis, keepdims=keepdims))
 
     return call
 
 
-def _mean(a, axis=None):
+def _mean(a, axis=None, keepdims=False):
     x = obj(a)
     if not isinstance(x, np.ndarray):
         return x
-    total = np.sum(x, axis=axis)
+    total = np.sum(x, axis=axis, keepdims=keepdims)
     count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
     return _scalar_or_array(total / count)
+
+
+def _var(a, axis=None, ddof=0, keepdims=False):
+    """The mean squared deviation from the mean, over ``n - ddof``, at 50 digits."""
+    x = obj(a)
+    x = x if isinstance(x, np.ndarray) else np.array([x], dtype=object)
+    count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
+    deviation = x - np.sum(x, axis=axis, keepdims=True) / count
+    return _scalar_or_array(np.sum(deviation * deviation, axis=axis, keepdims=keepdims) / (count - ddof))
+
+
+def _std(a, axis=None, ddof=0, keepdims=False):
+    return elementwise(mpmath.sqrt)(_var(a, axis, ddof, keepdims))
 
 
 def _dot(a, b):
@@ -181,11 +194,54 @@ def _matmul(a, b):
     return _scalar_or_array(np.matmul(obj(a), obj(b)))
 
 
-def _norm(x):
+def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
     x = obj(x)
     if not isinstance(x, np.ndarray):
         return abs(x)
-    return mpmath.sqrt(sum(v * v for v in x.ravel()))
+    if axis is None and not keepdims and ord in (None, 2, "fro"):
+        return mpmath.sqrt(sum(v * v for v in x.ravel()))
+    magnitude = elementwise(abs)(x)
+    if ord in (None, 2, "fro"):
+        return elementwise(mpmath.sqrt)(np.sum(x * x, axis=axis, keepdims=keepdims))
+    if ord == 1:
+        return _scalar_or_array(np.sum(magnitude, axis=axis, keepdims=keepdims))
+    pick = np.max if ord == np.inf else np.min
+    return _scalar_or_array(pick(magnitude, axis=axis, keepdims=keepdims))
+
+
+def _to_mp(a):
+    """A 2-D (object or float) array as an mpmath matrix."""
+    return mpmath.matrix([[v for v in row] for row in obj(a)])
+
+
+def _from_mp(m):
+    return np.array([[m[i, j] for j in range(m.cols)] for i in range(m.rows)], dtype=object)
+
+
+def _lower_symmetric(a):
+    """The symmetric matrix numpy's cholesky/eigh read: ``a``'s lower triangle, mirrored."""
+    a = obj(a)
+    n = a.shape[0]
+    return np.array([[a[max(i, j), min(i, j)] for j in range(n)] for i in range(n)], dtype=object)
+
+
+def _eigh(a):
+    """Eigenvalues (ascending) and eigenvectors (columns) at 50 digits (signs as mpmath picks
+    them: compare only what does not depend on them)."""
+    values, vectors = mpmath.eigsy(_to_mp(_lower_symmetric(a)))
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    w = np.array([values[i] for i in order], dtype=object)
+    v = _from_mp(vectors)[:, order]
+    return w, v
+
+
+def _solved(a, b):
+    b = obj(b)
+    if b.ndim == 1:
+        x = mpmath.lu_solve(_to_mp(a), mpmath.matrix(list(b)))
+        return np.array([x[i] for i in range(len(b))], dtype=object)
+    columns = [_solved(a, b[:, j]) for j in range(b.shape[1])]  # mpmath solves vectors
+    return np.array(columns, dtype=object).T
 
 
 def _where(cond, a, b):
@@ -235,10 +291,14 @@ def _stacked(numpy_func):
 
 
 def _concrete(numpy_func):
-    """Constructors (np.zeros, np.arange, ...): numpy's values, as mpf."""
+    """Constructors (np.zeros, np.arange, ...): numpy's values, as mpf (int arrays of ints stay
+    ints: they may index)."""
     def call(*args, **kwargs):
-        kwargs.pop("dtype", None)
-        return obj(numpy_func(*args, **kwargs))
+        dtype = kwargs.pop("dtype", None)
+        made = numpy_func(*args, **kwargs)
+        if dtype is None and np.asarray(made).dtype.kind in "iub":
+            return made
+        return obj(made)
 
     return call
 
@@ -251,6 +311,9 @@ def _like(fill):
 
 
 def _array(value, dtype=None):
+    concrete = np.asarray(value) if dtype is None else None
+    if concrete is not None and concrete.dtype.kind in "iub":
+        return concrete  # ints and bools stay so, as in numpy (they may index)
     return obj(value)
 
 
@@ -298,19 +361,60 @@ NUMPY = _Shim(
     clip=_clip, where=_where,
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
+    var=_var, std=_std,
+    einsum=lambda spec, *ops: _scalar_or_array(np.einsum(spec, *[obj(o) for o in ops])),
+    tensordot=lambda a, b, axes=2: _scalar_or_array(np.tensordot(obj(a), obj(b), axes)),
+    **{name: _structural(getattr(np, name)) for name in (
+        "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
+        "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum",
+        "roll", "kron", "cross", "pad")},
+    take=lambda a, indices, axis=None: _scalar_or_array(np.take(obj(a), indices, axis=axis)),
+    take_along_axis=lambda a, indices, axis: np.take_along_axis(obj(a), np.asarray(indices), axis),
+    argsort=lambda a, axis=-1: np.argsort(np.asarray(obj(a), dtype=object), axis=axis),
+    sort=lambda a, axis=-1: np.sort(obj(a), axis=axis),
+    mod=_E(lambda a, b: a - b * mpmath.floor(a / b)), remainder=_E(lambda a, b: a - b * mpmath.floor(a / b)),
+    floor_divide=_E(lambda a, b: mpmath.floor(a / b)),
     dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),
-    linalg=_Shim(norm=_norm),
+    linalg=_Shim(norm=_norm, inv=lambda a: _from_mp(mpmath.inverse(_to_mp(a))),
+                 det=lambda a: mpmath.det(_to_mp(a)),
+                 solve=lambda a, b: _solved(a, b),
+                 slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a))))),
+                 cholesky=lambda a: _from_mp(mpmath.cholesky(_to_mp(_lower_symmetric(a)))),
+                 eigh=lambda a: _eigh(a)),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,
     zeros_like=_like(0.0), ones_like=_like(1.0), zeros=_concrete(np.zeros),
     ones=_concrete(np.ones), full=_concrete(np.full), arange=_concrete(np.arange),
     linspace=_concrete(np.linspace), eye=_concrete(np.eye), shape=np.shape, size=np.size,
-    ndim=np.ndim, newaxis=None, pi=mpmath.pi, e=mpmath.e,
+    ndim=np.ndim, newaxis=None, pi=mpmath.pi, e=mpmath.e, inf=np.inf,
+)
+
+try:
+    import scipy.special as _scipy_special
+except ImportError:  # scipy is a test extra; without it the scipy tests skip
+    _scipy_special = None
+
+
+def _xlogy(x, y):
+    return mpmath.mpf(0) if x == 0 else x * mpmath.log(y)
+
+
+SCIPY_SPECIAL = _Shim(
+    expit=_E(lambda x: 1 / (1 + mpmath.exp(-x))), logit=_E(lambda p: mpmath.log(p / (1 - p))),
+    erf=_E(mpmath.erf), erfc=_E(mpmath.erfc), erfinv=_E(mpmath.erfinv),
+    erfcinv=_E(lambda y: mpmath.erfinv(1 - y)), ndtr=_E(mpmath.ncdf),
+    log_ndtr=_E(lambda x: mpmath.log(mpmath.ncdf(x))), gammaln=_E(lambda x: mpmath.log(abs(mpmath.gamma(x)))),
+    gamma=_E(mpmath.gamma), psi=_E(mpmath.digamma), digamma=_E(mpmath.digamma),
+    polygamma=_E(lambda n, x: mpmath.psi(int(n), x)), xlogy=_E(_xlogy),
+    xlog1py=_E(lambda x, y: mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y)),
+    i0=_E(lambda x: mpmath.besseli(0, x)), i1=_E(lambda x: mpmath.besseli(1, x)),
 )
 
 _BY_OBJECT = {}
-for _shim, _module in ((MATH, math), (NUMPY, np)):
+for _shim, _module in ((MATH, math), (NUMPY, np), (SCIPY_SPECIAL, _scipy_special)):
+    if _module is None:
+        continue
     for _name, _value in vars(_shim).items():
         _original = getattr(_module, _name, None)
         if callable(_original):
@@ -343,6 +447,8 @@ def _shim_value(value):
         return MATH
     if value is np:
         return NUMPY
+    if _scipy_special is not None and value is _scipy_special:
+        return SCIPY_SPECIAL
     if isinstance(value, types.ModuleType) and _is_user_function_module(value):
         return _ShimmedModule(value)
     if callable(value) and id(value) in _BY_OBJECT:

@@ -325,3 +325,23 @@ def test_threads_calling_with_many_lengths_share_a_small_cache():
         t.join()
     assert not failures
     assert len(g._cache) <= 3 and len(g._builds) <= 3
+
+
+def dict_params(p):
+    return np.sum(p["w"] ** 2) + p["b"] * 3.0
+
+
+def list_params(ps):
+    return np.sum(ps[0] ** 3) + np.sum(ps[1] * 2.0)
+
+
+def test_containers_of_arrays_of_new_shapes_go_through_the_router(no_signature_bind):
+    g = grad(dict_params)
+    h = grad(list_params)
+    for n, m in ((2, 3), (3, 2), (2, 3), (4, 4), (3, 2)):
+        w = np.linspace(-1.0, 1.0, n)
+        got = g({"w": w, "b": 0.5})
+        assert np.array_equal(got["w"], 2.0 * w) and got["b"] == 3.0
+        a, b = np.linspace(-2.0, 1.0, n), np.linspace(0.0, 1.0, m)
+        first, second = h([a, b])
+        assert np.array_equal(first, 3.0 * a ** 2) and np.array_equal(second, np.full(m, 2.0))

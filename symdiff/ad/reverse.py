@@ -2,8 +2,9 @@
 
 Takes: a ``Program`` and the parameters to differentiate. Returns: a ``GradientProgram``: each
 statement's local partial derivatives (``sympy.diff`` of that one small expression), the reverse
-pass as ``Adjoint`` statements (``v_bar = sum(w_bar * dw/dv)``) and ``Branch`` es mirroring the
-forward ones, and one gradient expression per parameter. Work is linear in the number of
+pass as ``Adjoint`` statements (``v_bar = sum(w_bar * dw/dv)``), ``Branch`` es mirroring the
+forward ones and ``AdjointLoop`` s reversing the forward ``Loop`` s (a loop's body derived once,
+in its carried symbols), and one gradient expression per parameter. Work is linear in the number of
 statements: no expression is ever inlined into another.
 """
 
@@ -16,10 +17,10 @@ from ..primitives import arrays
 
 from ..primitives import signs
 from ..errors import SymdiffError
-from ..primitives.faithful import PyMax, PyMin, as_sympy_extrema
+from ..primitives.faithful import PyMax, PyMin, PyExtremum, as_sympy_extrema
 from ..primitives.nodes import outer_derivative, real_symbol
 from ..primitives.sympy_functions import SharedTies
-from ..ir import Branch, Located, Merge, Origin, Visitor, definitions, walk
+from ..ir import Branch, Carry, Located, Loop, Merge, Origin, Param, Statement, Visitor, definitions, walk
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,38 @@ class Adjoint(Located):
         return f"<line {self.lineno} reverse: {self.target} = {self.expr}>"
 
 
+def leaf_params(param):
+    """``[param]``, or a container argument's leaves as parameters of their own."""
+    if param.tree is None:
+        return [param]
+    return [Param(leaf.name, leaf) for leaf in param.elements]
+
+
+@dataclass(frozen=True)
+class AdjointLoop(Located):
+    """The reverse of the ``Loop`` ``forward``: its iterations from the last to the first, each
+    recomputing the body from the state the forward loop saved, then running ``body`` (the
+    body's ``Adjoint`` s, derived once). ``carried``: ``Carry`` s of the carried adjoints
+    (``inside`` d output / d the carried value at the iteration's start; ``initial``: the
+    adjoint of its value after the loop; ``after``: of its entry value) and of the accumulated
+    adjoints of the values the body reads but does not rebind (``initial`` 0, ``update``
+    the running sum)."""
+
+    forward: Loop
+    carried: tuple
+    body: tuple
+    origin: Origin
+    # what each carry is the adjoint of: the forward loop's carried values, then (``sums``) the
+    # values whose adjoints the last ``len(sums)`` carries accumulate
+    carries_of: tuple = ()
+    sums: tuple = ()
+
+    def __repr__(self):
+        return (f"<line {self.lineno} reverse: for {self.forward.counter} in reversed range("
+                f"{self.forward.trip_count}): {len(self.body)} items, carries "
+                f"{', '.join(str(c.inside) for c in self.carried)}>")
+
+
 @dataclass
 class GradientProgram:
     """A program with its reverse pass: everything needed to emit and explain the gradient."""
@@ -44,9 +77,15 @@ class GradientProgram:
     partials: dict = field(default_factory=dict)  # statement target -> [(symbol, d target/d symbol)]
     reused: dict = field(default_factory=dict)  # the same partials, reusing statement values
     reverse: list = field(default_factory=list)  # Adjoint statements and Branches, in run order
-    gradients: list = field(default_factory=list)  # one expression per wrt parameter
+    gradients: list = field(default_factory=list)  # one expression per ``gradient_params`` entry
     origins: dict = field(default_factory=dict)  # wrt symbol -> statement its gradient line cites
     shapes: dict = field(default_factory=dict)  # symbol (adjoints too) -> array shape
+
+    @property
+    def gradient_params(self):
+        """One ``Param`` per entry of ``gradients``: the wrt parameters, with a container
+        argument's leaves in its place (``params_W``, ``params_b``: see ``pytrees``)."""
+        return [leaf for param in self.wrt for leaf in leaf_params(param)]
 
     @property
     def adjoints(self):
@@ -56,7 +95,7 @@ class GradientProgram:
     def __repr__(self):
         lines = [f"<GradientProgram d {self.program.output} / d ({', '.join(p.name for p in self.wrt)})"]
         lines += [f"  {a!r}" for a in walk(self.reverse)]
-        lines += [f"  grad {p.name} = {g}" for p, g in zip(self.wrt, self.gradients)]
+        lines += [f"  grad {p.name} = {g}" for p, g in zip(self.gradient_params, self.gradients)]
         return "\n".join(lines) + ">"
 
 
@@ -170,8 +209,9 @@ def local_partial(stmt, symbol):
     stand_ins = False
     extrema = {}
     kinds = _kinds(expr)  # one walk, instead of one per question below
-    if PyMax in kinds or PyMin in kinds:  # Python's max/min: differentiated as SymPy's (ties share)
-        extrema = {as_sympy_extrema(e): e for e in expr.atoms(PyMax, PyMin)}
+    if any(issubclass(k, PyExtremum) for k in kinds):  # Python's max/min, numpy's maximum & co.:
+        # differentiated as SymPy's Max/Min (ties share)
+        extrema = {as_sympy_extrema(e): e for e in expr.atoms(PyExtremum)}
         expr = as_sympy_extrema(expr)
         kinds = _kinds(expr)
     if sympy.Pow in kinds and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
@@ -284,6 +324,30 @@ class _Deriver:
             if values & self.active:
                 self.active.add(merge.target)
 
+    def forward_loop(self, loop):
+        """Which carried values depend on the parameters (a fixpoint over the iterations), and
+        the body's local partials in the carried symbols, derived once."""
+        active = self.active
+        carried = {c.inside for c in loop.carried if c.initial.free_symbols & active}
+        while True:
+            reached = active | carried
+            for stmt in loop.body:
+                if stmt.expr.free_symbols & reached:
+                    reached = reached | {stmt.target}
+            more = {c.inside for c in loop.carried if c.update.free_symbols & reached}
+            if more <= carried:
+                break
+            carried |= more
+        self.order[loop.counter] = len(self.order)
+        for carry in loop.carried:
+            self.order[carry.inside] = len(self.order)
+        active |= carried
+        self.forward(loop.body)
+        for carry in loop.carried:
+            self.order[carry.after] = len(self.order)
+            if carry.inside in carried:
+                active.add(carry.after)
+
     def _partial(self, stmt, symbol):
         try:
             return local_partial(stmt, symbol)
@@ -384,6 +448,46 @@ class _Deriver:
                               origin=branch.origin))
 
 
+    def _reverse_loop(self, loop, terms, out):
+        """The ``AdjointLoop`` of ``loop``: the carried adjoints flow back through the body's
+        adjoint once per iteration; the adjoints of the values the body reads but does not
+        rebind (parameters, values before the loop) accumulate over the iterations."""
+        namer = self.program.namer
+        active = [c for c in loop.carried if c.after in self.active]
+        seeds = {}
+        for carry in active:
+            contributions = terms.pop(carry.after, None)
+            seeds[carry] = (self._materialize(carry.after, contributions, loop, out)
+                            if contributions else sympy.Integer(0))
+        if all(seed == 0 for seed in seeds.values()):
+            return
+        bars = {c: real_symbol(namer.adjoint(c.inside.name)) for c in active}
+        body_terms = {}
+        for carry in active:
+            if carry.update in self.active:
+                body_terms.setdefault(carry.update, []).append(bars[carry])
+        body = self.reverse(list(loop.body), body_terms)
+        carries = []
+        for carry in active:
+            contributions = body_terms.pop(carry.inside, None)
+            update = (self._materialize(carry.inside, contributions, loop, body)
+                      if contributions else sympy.Integer(0))
+            final = real_symbol(namer.adjoint(carry.inside.name))
+            carries.append(Carry(bars[carry], seeds[carry], update, final))
+            if carry.initial in self.active:
+                terms.setdefault(carry.initial, []).append(final)
+                self.users.setdefault(carry.initial, []).append(loop)
+        sums = tuple(sorted(body_terms, key=self.order.__getitem__))  # read, not rebound
+        for symbol in sums:
+            contribution = self._materialize(symbol, body_terms[symbol], loop, body)
+            running = real_symbol(namer.adjoint(symbol.name))
+            final = real_symbol(namer.adjoint(symbol.name))
+            carries.append(Carry(running, sympy.Integer(0), running + contribution, final))
+            terms.setdefault(symbol, []).append(final)
+            self.users.setdefault(symbol, []).append(loop)
+        out.append(AdjointLoop(loop, tuple(carries), tuple(body), loop.origin,
+                               tuple(c.inside for c in active), sums))
+
     def total(self, symbol, contributions):
         """The adjoint of ``symbol``: its contributions, each made exactly the symbol's shape."""
         if not self.shapes:
@@ -430,7 +534,9 @@ class _Forward(Visitor):
         self.deriver.forward_branch(branch)
 
     def visit_Loop(self, loop):
-        raise self.refuse(loop)
+        if self.deriver.shapes and any(self.deriver.shapes.get(c.inside) for c in loop.carried):
+            raise self.refuse(loop)  # (the frontend rolls loops of numbers only)
+        self.deriver.forward_loop(loop)
 
 
 class _Reverse(Visitor):
@@ -448,7 +554,7 @@ class _Reverse(Visitor):
         self.deriver._reverse_branch(branch, terms, out)
 
     def visit_Loop(self, loop, terms, out):
-        raise self.refuse(loop)
+        self.deriver._reverse_loop(loop, terms, out)
 
 
 # Structural operations whose adjoint rule accepts an adjoint smaller than their value.
@@ -462,6 +568,22 @@ def _accepts_smaller_adjoint(op):
     if isinstance(op, arrays.ArraySum):
         return op.params["axis"] is None
     return isinstance(op, _BROADCASTING_VJPS)
+
+
+def _check_indices(program, wrt):
+    """An array argument used as integer indices (``logp[np.arange(n), y]``) cannot be
+    differentiated: its values are ints (as floats they would not index)."""
+    differentiated = {p.symbol for p in wrt} | {e for p in wrt for e in (p.elements or ())}
+    for stmt in walk(program.body):
+        if isinstance(stmt, Statement) and isinstance(stmt.expr, (arrays.Take, arrays.AddAt)):
+            for index in stmt.expr.operands[1:]:
+                if index in differentiated:
+                    name = next(p.name for p in wrt if index == p.symbol or index in (p.elements or ()))
+                    raise SymdiffError(
+                        f"{name} indexes an array here (integer-array indexing), and it is "
+                        "differentiated: indices are ints, they have no derivative",
+                        filename=stmt.filename or program.filename, lineno=stmt.lineno,
+                        hint=f"leave {name} out of wrt: grad(f, wrt=...) naming the parameters")
 
 
 def _origin(users, own):
@@ -486,6 +608,7 @@ def derive(program, wrt, seed=None):
     >>> derive(prog, prog.params).gradients
     [f + exp(x)]
     """
+    _check_indices(program, wrt)
     deriver = _Deriver(program, wrt)
     for param in wrt:
         for element in param.elements or ():
@@ -498,6 +621,16 @@ def derive(program, wrt, seed=None):
     result = deriver.result
     result.reverse = deriver.reverse(program.body, terms)
     for param in wrt:
+        if param.tree is not None:  # a container: one gradient per leaf (packed when printed)
+            for leaf in param.elements:
+                gradient = deriver.total(leaf, terms[leaf]) if leaf in terms else sympy.Integer(0)
+                shape = deriver.shapes.get(leaf, ())
+                if shape:
+                    gradient = arrays.full(gradient, shape, deriver.actual)
+                result.gradients.append(gradient)
+                users = deriver.users.get(leaf, [])
+                result.origins[leaf] = _origin(users, None) if users else None
+            continue
         if param.elements is not None:
             parts = [deriver.total(e, terms[e]) if e in terms else sympy.Integer(0) for e in param.elements]
             result.gradients.append(arrays.Stack.make(*parts, axis=0, shape=(len(parts),)))
@@ -513,4 +646,4 @@ def derive(program, wrt, seed=None):
     return result
 
 
-__all__ = ["Adjoint", "GradientProgram", "derive", "local_partial"]
+__all__ = ["Adjoint", "AdjointLoop", "GradientProgram", "derive", "local_partial"]

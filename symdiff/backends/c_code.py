@@ -229,6 +229,9 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_NormRoot(self, expr):
         return f"sqrt({self._print(expr.args[0])})"
 
+    def _print_NormPower(self, expr):
+        return f"pow({self._print(expr.args[0])}, 0.5)"
+
     math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls)
 
     def _step(self, name, expr):
@@ -262,6 +265,13 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
 
     def _print_PyMin(self, expr):
         return self._fold(expr, "<")
+
+    def _print__NumpyExtremumBase(self, expr):
+        """numpy's choice of two arguments (equal values, nan) as a conditional."""
+        a, b = (self._print(arg) for arg in expr.args)
+        test = {"maximum": f"{a} > {b} || {a} != {a}", "minimum": f"{a} < {b} || {a} != {a}",
+                "fmax": f"{a} >= {b} || {b} != {b}", "fmin": f"{a} <= {b} || {b} != {b}"}
+        return f"(({test[expr.numpy_name]}) ? {a} : {b})"
 
     def _print_sign(self, expr):
         x = self._print(expr.args[0])

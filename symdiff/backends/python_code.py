@@ -18,10 +18,11 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..primitives.arrays import ScatterItems, format_key, shape_of
+from ..primitives.arrays import ScatterItems, Slot, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
-from ..primitives.faithful import may_raise
+from .. import pytrees
+from ..primitives.faithful import FloorDiv, PyMod, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
 from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
@@ -76,6 +77,25 @@ def _scatter(value, shape, key, dtype=None):
     out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
     out[key] = value
     return out
+'''
+
+ADD_AT_SOURCE = '''\
+def _add_at(value, shape, key, dtype=None):
+    """An array of zeros with ``value`` added at ``key`` (int arrays in it: a repeated index
+    adds up, numpy.add.at), in the dtype numpy gives ``value`` with arrays of ``dtype``."""
+    out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
+    numpy.add.at(out, key, value)
+    return out
+'''
+
+EIGH_ADJOINT_SOURCE = '''\
+def _eigh_adjoint(w, v, w_bar, v_bar):
+    """V (diag(w_bar) + F * (V.T v_bar)) V.T with F[i, j] = 1/(w[j] - w[i]) off the diagonal (the
+    adjoint of numpy.linalg.eigh for a symmetric perturbation; w_bar, v_bar may be 0)."""
+    gap = w[numpy.newaxis, :] - w[:, numpy.newaxis]
+    numpy.fill_diagonal(gap, numpy.inf)
+    inner = numpy.diag(numpy.broadcast_to(w_bar, w.shape)) + (v.T @ numpy.broadcast_to(v_bar, v.shape)) / gap
+    return v @ inner @ v.T
 '''
 
 SCATTER_ITEMS_SOURCE = '''\
@@ -200,6 +220,8 @@ HELPERS = {
     "_digamma": (DIGAMMA_SOURCE, "math"),
     "_polygamma": (POLYGAMMA_SOURCE, "math"),
     "_scatter": (SCATTER_SOURCE, "numpy"),
+    "_add_at": (ADD_AT_SOURCE, "numpy"),
+    "_eigh_adjoint": (EIGH_ADJOINT_SOURCE, "numpy"),
     "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
     "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
     "_full": (FULL_SOURCE, "numpy"),
@@ -311,6 +333,9 @@ class _Printing(SumsAsDifferences):
     def _print_NormRoot(self, expr):
         return self._print(sympy.sqrt(expr.args[0]))
 
+    def _print_NormPower(self, expr):
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Pow'], strict=True)}**0.5"
+
     def _print_PyFloat(self, expr):
         return self._print_Float(expr.as_float())
 
@@ -326,6 +351,10 @@ class _Printing(SumsAsDifferences):
 
     def _print_PyMin(self, expr):
         return f"{self._builtin('min')}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print__NumpyExtremumBase(self, expr):
+        a, b = (self._print(arg) for arg in expr.args)
+        return f"{self._module_format('numpy.' + expr.numpy_name)}({a}, {b})"  # in order
 
     def _print_PySum(self, expr):
         start, *items = expr.args
@@ -432,6 +461,8 @@ class _Printing(SumsAsDifferences):
         a, b = self._ops(expr)
         return f"({a} @ {b})"
 
+    _print_BatchMatMul = _print_MatMul
+
     def _print_Outer(self, expr):
         a, b = self._ops(expr)
         return f"{self._np('outer')}({a}, {b})"
@@ -448,6 +479,90 @@ class _Printing(SumsAsDifferences):
     def _print_GetItem(self, expr):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
+
+    def _print_Cholesky(self, expr):
+        return f"{self._np('linalg.cholesky')}({self._ops(expr)[0]})"
+
+    def _print_EighValues(self, expr):
+        return f"{self._np('linalg.eigh')}({self._ops(expr)[0]})[0]"
+
+    def _print_EighVectors(self, expr):
+        return f"{self._np('linalg.eigh')}({self._ops(expr)[0]})[1]"
+
+    def _print_EighAdjoint(self, expr):
+        return f"{self._helper('_eigh_adjoint')}({', '.join(self._ops(expr))})"
+
+    def _print_LowerGradient(self, expr):
+        (s,) = self._ops(expr)
+        return f"({self._np('tril')}({s} + {s}.T, -1) + {self._np('diag')}({self._np('diag')}({s})))"
+
+    def _print_LowerGradientAdjoint(self, expr):
+        (y,) = self._ops(expr)
+        strict = f"{self._np('tril')}({y}, -1)"
+        return f"({strict} + {strict}.T + {self._np('diag')}({self._np('diag')}({y})))"
+
+    def _print_HalfDiagonalTril(self, expr):
+        (x,) = self._ops(expr)
+        return f"({self._np('tril')}({x}) - 0.5*{self._np('diag')}({self._np('diag')}({x})))"
+
+    def _print_Inv(self, expr):
+        return f"{self._np('linalg.inv')}({self._ops(expr)[0]})"
+
+    def _print_Solve(self, expr):
+        return f"{self._np('linalg.solve')}({', '.join(self._ops(expr))})"
+
+    def _print_Det(self, expr):
+        return f"{self._np('linalg.det')}({self._ops(expr)[0]})"
+
+    def _print_LogAbsDet(self, expr):
+        return f"{self._np('linalg.slogdet')}({self._ops(expr)[0]})[1]"
+
+    def _print_SignDet(self, expr):
+        return f"{self._np('linalg.slogdet')}({self._ops(expr)[0]})[0]"
+
+    def _print_Einsum(self, expr):
+        operands = self._ops(expr)
+        via = expr.params["via"]
+        if via is not None:  # numpy.tensordot(a, b, axes=...): what the user called
+            return f"{self._np('tensordot')}({', '.join(operands)}, axes={via!r})"
+        return f"{self._np('einsum')}({expr.params['spec']!r}, {', '.join(operands)})"
+
+    def _print_ArgSort(self, expr):
+        return f"{self._np('argsort')}({self._ops(expr)[0]}, axis={expr.params['axis']})"
+
+    def _print_CumSum(self, expr):
+        (x,) = self._ops(expr)
+        return f"{self._np('cumsum')}({x}, axis={expr.params['axis']})"
+
+    def _print_RevCumSum(self, expr):
+        (x,) = self._ops(expr)
+        axis = expr.params["axis"]
+        flip = self._np("flip")
+        return f"{flip}({self._np('cumsum')}({flip}({x}, {axis}), axis={axis}), {axis})"
+
+    def _print_Take(self, expr):
+        x, *indices = self._ops(expr)
+        return f"{x}[{self._key_text(expr.params['key'], indices)}]"
+
+    def _print_AddAt(self, expr):
+        value, *indices = self._ops(expr)
+        key = self._key_text(expr.params["key"], indices, literal=True)
+        key = f"({key},)" if len(expr.params["key"]) == 1 else f"({key})"
+        dtype = "" if self.dtype_name is None or self._is_array(expr.operands[0]) else f", {self._dtype()}"
+        return f"{self._helper('_add_at')}({value}, {self._shape(expr.shape)}, {key}{dtype})"
+
+    def _key_text(self, key, indices, literal=False):
+        """An index with int-array operands (``Slot``s) as Python text: ``x[i, :]``'s inside,
+        or (``literal``) the parts of a tuple (``i, slice(None, None, None)``)."""
+        parts = []
+        for part in key:
+            if isinstance(part, Slot):
+                parts.append(indices[part.k])
+            elif literal:
+                parts.append(self._key_literal(part))
+            else:
+                parts.append(format_key((part,)))
+        return ", ".join(parts)
 
     def _print_Scatter(self, expr):
         (value,) = self._ops(expr)
@@ -767,6 +882,8 @@ def _ufunc_operands(name, expr):
         return (expr.args[1],)
     if name == "multiply" and expr.is_Mul and len(expr.args) == 2:
         return expr.args
+    if name in ("mod", "remainder", "floor_divide"):
+        return expr.args if isinstance(expr, (PyMod, FloorDiv)) else None
     if name in ("divide", "true_divide", "reciprocal"):
         if expr.is_Pow and expr.exp is sympy.S.NegativeOne:
             return (expr.base,) if name == "reciprocal" else (sympy.Float(1.0), expr.base)
@@ -992,6 +1109,11 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         if shape and p.elements is None and p.name not in program.concrete:
             printer.shape_names.setdefault(tuple(shape), f"{p.symbol.name}.shape")
             arrays_in.append(p.symbol.name)
+        for leaf in (p.elements or ()) if p.tree is not None else ():
+            shape = program.shapes.get(leaf)
+            if shape:
+                printer.shape_names.setdefault(tuple(shape), f"{leaf.name}.shape")
+                arrays_in.append(leaf.name)
     printer.shapes = dict(gradient_program.shapes)
     if arrays_in and library == "numpy":
         if "dtype" not in aliases:  # one name per build, however often it is printed
@@ -1009,7 +1131,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
 
     prologue = [*entry_checks] + [
         f"    {', '.join(e.name for e in p.elements)}{',' if len(p.elements) == 1 else ''} = {p.symbol.name}"
-        for p in program.params if p.elements
+        for p in program.params if p.elements and p.tree is None
+    ] + [  # a container argument: each leaf read by its path (params['W'], p.b, ...)
+        f"    {e.name} = {pytrees.path_text(p.symbol.name, path)}"
+        for p in program.params if p.tree is not None for e, path in zip(p.elements, p.paths)
     ]
     arrays = bool(program.shapes)
 
@@ -1020,30 +1145,32 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     # every forward line that may raise runs, even one whose value nothing uses: what it
     # raises, the function raises (log(x) at x = -1: no gradient, the function's ValueError)
     checks = _forward_checks(schedule.lines, printer)
+    # has_aux=True: the auxiliary values are returned too
+    aux_live = [a for a in (schedule.aux or ()) if isinstance(a, sympy.Basic) and a.free_symbols]
     grad_returns = list(schedule.gradients)
     printer.source_file = program.filename  # for the location of an error (see _printed)
     printer.unused_name = program.namer.fresh("_unused")  # what a line run only to raise assigns
-    grad_lines = needed(grad_returns + checks) if checks else needed(grad_returns)
+    grad_live = grad_returns + aux_live
+    grad_lines = needed(grad_live + checks) if checks else needed(grad_live)
     grad_forward, grad_reverse = _split(grad_lines)
-    grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
-    if len(grad_returns) == 1:
-        grad_return = f"return {grad_result}"
-    else:
-        grad_return = f"return ({grad_result})"
-    grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_returns),
-                                      raise_only=_raise_only(grad_lines, grad_returns)),
+    grad_texts = _packed(gradient_program.wrt, [_print_result(g, printer) for g in grad_returns])
+    grad_result = ", ".join(grad_texts)
+    grad_part = grad_result if len(grad_texts) == 1 else f"({grad_result})"
+    aux_text = None if schedule.aux is None else _aux_text(program.aux[0], schedule.aux, printer)
+    grad_return = f"return {grad_part}" if aux_text is None else f"return {grad_part}, {aux_text}"
+    grad_body = Body(prologue + _body(grad_forward, printer, bare=_unread(grad_lines, grad_live),
+                                      raise_only=_raise_only(grad_lines, grad_live)),
                      _body(grad_reverse, printer), grad_return,
                      may_raise=any(may_raise(line.expr, powers=True) for line in walk_lines(grad_reverse)))
 
-    vg_returns = [schedule.value, *schedule.gradients]
+    vg_returns = [schedule.value, *schedule.gradients, *aux_live]
     vg_lines = needed(vg_returns + checks) if checks else needed(vg_returns)
     vg_forward, vg_reverse = _split(vg_lines)
     unread = _unread(vg_lines, vg_returns)
     value_text = _print_result(schedule.value, printer)
-    if len(grad_returns) == 1:
-        vg_return = f"return {value_text}, {grad_result}"
-    else:
-        vg_return = f"return {value_text}, ({grad_result})"
+    if aux_text is not None:  # as JAX: ((value, aux), gradient)
+        value_text = f"({value_text}, {aux_text})"
+    vg_return = f"return {value_text}, {grad_part}"
     vg_body = Body(prologue + _body(vg_forward, printer, bare=unread,
                                     raise_only=_raise_only(vg_lines, vg_returns)),
                    _body(vg_reverse, printer),
@@ -1087,6 +1214,27 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         prelude=prelude,
         fallbacks=dict(fallbacks or {}),
     )
+
+
+def _aux_text(structure, leaves, printer):
+    """The auxiliary value (has_aux=True) as Python: its leaves printed, in its structure."""
+    texts = [_print_result(leaf, printer) if isinstance(leaf, sympy.Basic) else repr(leaf) for leaf in leaves]
+    return texts[0] if structure is None else pytrees.pack_text(structure, "", texts)
+
+
+def _packed(wrt, texts):
+    """The printed gradients, one per differentiated parameter: a container argument's leaf
+    gradients (``texts`` holds one per leaf symbol) packed in its structure, 0.0 for its int
+    leaves (``{'W': params_W_bar, 'b': params_b_bar}``)."""
+    texts, out = iter(texts), []
+    for param in wrt:
+        if param.tree is None:
+            out.append(next(texts))
+            continue
+        have = {path: next(texts) for path in param.paths}
+        leaves = [have.get(path, "0.0") for path, _ in pytrees.leaves_with_paths(param.tree)]
+        out.append(pytrees.pack_text(param.tree, param.symbol.name, leaves))
+    return out
 
 
 def _forward_checks(lines, printer):
@@ -1217,6 +1365,36 @@ class _PythonBlocks(BlockPrinter):
 
     def else_line(self, indent):
         return [f"{indent}else:"]
+
+    def visit_ForBlock(self, block, scope, out):
+        """A rolled loop (``lower.schedule.ForBlock``): the forward one pushes its state onto a
+        list preallocated for the trip count, the reverse one reads it back."""
+        self._comment(block, scope, out)
+        indent, inner = scope.indent, scope.indent + self.step
+        trip, index, tape = _print_result(block.trip, self.printer), block.index.name, block.tape.name
+        trip = trip[:-2] if trip.endswith(".0") else trip  # (an int count)
+        state = ", ".join(s.name for s in block.saved)
+        range_ = self.printer._builtin("range")
+        if not block.reverse:
+            if block.saved:
+                out.append(f"{indent}{tape} = [None] * {trip}")
+            out.append(f"{indent}for {index} in {range_}({trip}):")
+            if block.saved:
+                out.append(f"{inner}{tape}[{index}] = {state}")
+        else:
+            last = str(int(block.trip) - 1) if block.trip.is_Integer else f"{trip} - 1"
+            out.append(f"{indent}for {index} in {range_}({last}, -1, -1):")
+            if block.saved:
+                out.append(f"{inner}{state} = {tape}[{index}]")
+        body = self.block(block.body, inner, True, (block.lineno, block.reverse, block.filename))
+        out += body
+        pairs = [(n, v) for n, v in block.carried if n != v]
+        if pairs:
+            out.append(f"{inner}{', '.join(n.name for n, _ in pairs)} = "
+                       f"{', '.join(_print_result(v, self.printer) for _, v in pairs)}")
+        elif not body and not block.saved:
+            out.append(f"{inner}pass")
+        scope.current = None
 
     def line(self, line, indent, nested):
         printer = self.printer

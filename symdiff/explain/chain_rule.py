@@ -4,7 +4,8 @@ Takes: a ``GradientProgram``. Returns: ``formulas`` (one SymPy expression per pa
 substituting statements back in; a branch on data becomes ``Piecewise``; bounded in size: past
 ``MAX_FORMULA_SIZE`` nodes a formula keeps the named intermediates instead of growing) and
 ``explanation`` (text: each statement's local derivatives, then the adjoints accumulated from the
-output back to the inputs, then the result).
+output back to the inputs, then the result; a loop kept as a loop: its body once, then the
+recurrence of its adjoints). A loop kept as a loop has no closed form here (``formulas`` refuses).
 """
 
 
@@ -13,8 +14,8 @@ import sympy
 from ..primitives import signs
 from ..primitives.faithful import plain
 from ..primitives.arrays import ArrayOp
-from ..ad.reverse import Adjoint
-from ..ir import Branch, Statement, Visitor, walk
+from ..ad.reverse import Adjoint, AdjointLoop
+from ..ir import Branch, Loop, Statement, Visitor, walk
 
 MAX_FORMULA_SIZE = 400  # expression-tree nodes; beyond this, intermediates stay named
 MAX_CHAIN_SIZE = 60  # the same for each step shown by explain()
@@ -129,7 +130,7 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
     adjoints |= {m.target for item in walk(gradient_program.reverse)
                  if isinstance(item, Branch) for m in item.merges}
     result = {}
-    for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
+    for param, gradient in zip(gradient_program.gradient_params, gradient_program.gradients):
         closed = closer.close(gradient, limit)
         if program.has_branches and any(s in closer.definitions for s in closed.free_symbols):
             # Branch conditions simplify what is inside them (assuming): a form that looked too
@@ -217,6 +218,12 @@ def explanation(gradient_program, limit=MAX_FORMULA_SIZE):
     lines.append("")
 
     lines.append(f"2. Accumulate {_d(out_name, '·')} from the output back to the inputs:")
+    loops = any(isinstance(item, Loop) for item in program.body)
+    if loops:  # kept as loops: the recurrence of the adjoints, and the results in its names
+        reverse = _reverse_rows(gradient_program, out_name)
+        lines += reverse[:-len(gradient_program.wrt)]
+        lines += ["", "3. Result (after the reverse loop):"]
+        return "\n".join(lines + reverse[-len(gradient_program.wrt):])
     if program.has_branches or _has_structural(gradient_program):
         lines += _reverse_rows(gradient_program, out_name)
         chained = {}
@@ -273,7 +280,15 @@ class _ForwardRows(Visitor):
         self.rows.append((f"{indent}line {item.lineno}:", f"{item.target} = {sympy.sstr(item.expr)}", derivs))
 
     def visit_Loop(self, loop, indent):
-        raise self.refuse(loop)
+        rows = self.rows
+        carried = ", ".join(f"{c.inside} = {sympy.sstr(c.initial)}" for c in loop.carried)
+        rows.append((f"{indent}line {loop.lineno}:", f"for {loop.counter} in range({loop.trip_count}):",
+                     f"(kept as a loop, traced once; first {carried})"))
+        self.visit_block(loop.body, indent + "  ")
+        rows.append((indent + "  ", "then " + ", ".join(f"{c.inside} = {c.update}" for c in loop.carried),
+                     ""))
+        rows.append((indent, "after it " + ", ".join(f"{c.after} = {c.inside}" for c in loop.carried),
+                     ""))
 
 
 def _has_structural(gradient_program):
@@ -319,9 +334,19 @@ def _reverse_rows(gradient_program, out_name):
     for item in walk(gradient_program.reverse):
         if isinstance(item, Adjoint):
             names[item.target] = sympy.Symbol(_d(out_name, item.of))
+        elif isinstance(item, AdjointLoop):  # the carried adjoints, then the running sums
+            # a carried adjoint enters an iteration as that of the value the body leaves
+            # (x_2), and leaves it as that of the value the body read (x_1)
+            update = {c.inside: c.update for c in item.forward.carried}
+            labels = ([_d(out_name, update[v]) for v in item.carries_of]
+                      + [f"sum {_d(out_name, v)}" for v in item.sums])
+            for carry, label in zip(item.carried, labels):
+                names[carry.inside] = sympy.Symbol(label)
+                names[carry.after] = sympy.Symbol(label if label.startswith("sum ")
+                                                  else f"({label} after the loop)")
     text = []
     _ReverseRows(names, text).visit_block(gradient_program.reverse, "   ")
-    for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
+    for param, gradient in zip(gradient_program.gradient_params, gradient_program.gradients):
         text.append(f"   {_d(out_name, param.name)} = {sympy.sstr(gradient.xreplace(names))}")
     return text
 
@@ -350,8 +375,18 @@ class _ReverseRows(Visitor):
         names = self.names
         self.text.append(f"{indent}{names[item.target]} = {sympy.sstr(item.expr.xreplace(names))}")
 
-    def visit_Loop(self, loop, indent):
-        raise self.refuse(loop)
+    def visit_AdjointLoop(self, item, indent):
+        text, names = self.text, self.names
+        loop = item.forward
+        for carry in item.carried:
+            text.append(f"{indent}{names[carry.inside]} = {sympy.sstr(carry.initial.xreplace(names))}")
+        saved = ", ".join(str(c.inside) for c in loop.carried)
+        text.append(f"{indent}for {loop.counter} from {loop.trip_count - 1} down to 0:   (line "
+                    f"{loop.lineno}; {saved} read back from the tape)")
+        self.visit_block(item.body, indent + "  ")
+        for carry in item.carried:
+            text.append(f"{indent}  {names[carry.inside]} <- "
+                        f"{sympy.sstr(carry.update.xreplace(names))}")
 
 
 def _columns(rows):

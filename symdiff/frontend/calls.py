@@ -9,6 +9,7 @@ the value its body returns, run by the interpreter with the arguments bound to i
 
 import ast
 import math
+import sys
 import types
 
 import numpy as np
@@ -21,9 +22,9 @@ from ..errors import (
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
-from ..primitives import nodes, numpy_calls, registry, signs
-from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, arithmetic, keeps
-from ..primitives.sympy_functions import CopySign
+from ..primitives import nodes, numpy_calls, registry, scipy_calls, signs
+from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyFloat, PyMod, arithmetic, keeps
+from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
 from .scope import LocalFunction, frame_for, local_frame
@@ -77,6 +78,9 @@ class Calls:
                 raise self.tracer.unsupported(keyword.value, "a '**' argument", hint="pass the arguments by name")
             kwargs[keyword.arg] = self.tracer.eval(keyword.value)
         record = registry.lookup(func)  # the one table of supported callables
+        if record is None and "scipy.special" in sys.modules and not isinstance(func, _Method):
+            scipy_calls.ensure()  # scipy.special's functions, known once one is met
+            record = registry.lookup(func)
         if record is not None:
             return self._call_primitive(record, func, args, kwargs, node)
         if isinstance(func, _Method):
@@ -86,6 +90,10 @@ class Calls:
                                 func.name, (func.defaults, func.kw_defaults))
         if isinstance(func, types.FunctionType):
             return self._call_python(func, args, kwargs, node)
+        if isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType) \
+                and not getattr(func.__func__, "__module__", "").startswith(("numpy", "scipy", "sympy")):
+            # self.forward(x): the method's function with its object first, inlined
+            return self._call_python(func.__func__, [func.__self__, *args], kwargs, node)
         raise self.tracer.unknown_function(node, func, name)
 
     def _call_primitive(self, record, func, args, kwargs, node):
@@ -148,12 +156,13 @@ class Calls:
                 )
         if len(args) > 1 and any(self.tracer.is_array(a) for a in args):
             self.tracer.check_broadcast(node, *args)
-        if rule.library == "user" and any(self.tracer.is_array(a) for a in args):
+        called = rule.library in _CALLED  # the generated code calls the callable itself
+        if called and any(self.tracer.is_array(a) for a in args):
             self.tracer.check_elementwise(rule, func, args, node)
         if rule.library not in ("builtins", "user"):
-            self.tracer.libraries.add(rule.library)
-        if rule.library == "user":
-            self.tracer.registered.setdefault(rule.build, next(iter(rule.helpers.items())))
+            self.tracer.libraries.add("numpy" if rule.library == "scipy" else rule.library)
+        if called:
+            self._register_helper(rule.build, next(iter(rule.helpers.items())))
         if not any(isinstance(a, sympy.Basic) for a in args):
             try:
                 return func(*args)  # concrete call, as Python would do it
@@ -173,7 +182,7 @@ class Calls:
             )
         if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
-        args = [self._real(to_sympy(a)) for a in args]
+        args = [PyFloat(a) if _negative_zero(a) else self._real(to_sympy(a)) for a in args]
         build = rule.build
         ufunc = _UFUNC_OPERATIONS.get(rule.name)
         if ufunc is not None:
@@ -188,9 +197,50 @@ class Calls:
                 # Python computes
                 args = [self.tracer.named(a) for a in args]
                 result = signs.call(build, *args)
+        result = self._own_library(rule, build, args, result)
         if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
             self.tracer.math_calls.update(_calls_in(result, args))
-        return self.tracer.shallow(result)
+            if isinstance(result, (Floor, Ceil, Trunc, Round)):
+                self.tracer.int_results.add(result)  # math.floor(x) & co. return an int
+        elif rule.library == "numpy":
+            self.tracer.numpy_calls.update(_calls_in(result, args))
+        return self.tracer.shallow(self.tracer.as_norm(result))
+
+    def _own_library(self, rule, build, args, result):
+        """``result``, computed by the library that was called: ``math.exp(b)`` and ``np.exp(b)``
+        are one SymPy node, but the first is a Python float (``% 0.0`` raises, ``math.exp(1000)``
+        raises) and the second a numpy float64 (``% 0.0`` is nan, ``np.exp(1000)`` is inf). Where
+        the node is already the other library's, this call's arguments are copies (a node of its
+        own, printed with its own library)."""
+        if rule.library not in ("math", "builtins", "numpy"):
+            return result
+        other = self.tracer.numpy_calls if rule.library != "numpy" else self.tracer.math_calls
+        if not other or not any(node in other for node in _calls_in(result, args)):
+            return result
+        copies = [sympy.Mul(PyFloat(1.0), self.tracer.named(a)) if a.free_symbols else a
+                  for a in args]
+        return signs.call(build, *copies)
+
+    def _register_helper(self, cls, helper, depth=0):
+        """A registered function the generated code calls: ``cls`` (its SymPy class) and the
+        registered functions its derivative rules call (``gammaln``'s is ``digamma``), to the
+        depth of a third derivative — each a callable of the generated code's namespace."""
+        if cls in self.tracer.registered:
+            return
+        self.tracer.registered[cls] = helper
+        if depth >= 3 or getattr(cls, "_derivatives", None) is None or cls in _READING_RULES:
+            return  # (a rule that calls its own function is being read: it is registered)
+        by_class = {r.function_class: r for r in registry.records() if r.library in _CALLED}
+        _READING_RULES.add(cls)
+        try:
+            templates = [cls._derivative_template(index)[0] for index in range(cls._arity)]
+        finally:
+            _READING_RULES.discard(cls)
+        for template in templates:
+            for atom in template.atoms(sympy.Function):
+                record = by_class.get(type(atom))
+                if record is not None:
+                    self._register_helper(type(atom), next(iter(record.helpers.items())), depth + 1)
 
     def _ufunc(self, name, operation, args):
         """``np.divide(a, b)`` & co.: the operation as Python's operators would do it (faithful:
@@ -200,7 +250,9 @@ class Calls:
         operands = [*fixed, *args] if op == DIV and name == "np.reciprocal" else list(args)
         if name == "np.square":
             operands = [args[0], args[0]]
-        if name == "np.negative":
+        if op in (PyMod, FloorDiv):  # Python's % and // on floats are numpy's too (but not at 0)
+            result = op(*args)
+        elif name == "np.negative":
             result = -args[0]
         elif name == "np.positive":
             return args[0]
@@ -350,8 +402,18 @@ _UFUNC_OPERATIONS = {
     "np.add": (ADD,), "np.subtract": (SUB,), "np.multiply": (MUL,), "np.divide": (DIV,),
     "np.true_divide": (DIV,), "np.power": (POW,), "np.float_power": (POW,),
     "np.reciprocal": (DIV, sympy.Integer(1)), "np.square": (MUL,), "np.negative": (MUL,),
-    "np.positive": (ADD,),
+    "np.positive": (ADD,), "np.mod": (PyMod,), "np.remainder": (PyMod,),
+    "np.floor_divide": (FloorDiv,),
 }
+
+
+_CALLED = ("user", "scipy")  # records whose calls the generated code makes to the callable itself
+_READING_RULES = set()  # registered classes whose derivative rules are being read (traced)
+
+
+def _negative_zero(value):
+    """A float -0.0 (SymPy has no -0.0: as an argument it is a ``PyFloat``, which keeps it)."""
+    return isinstance(value, float) and value == 0.0 and math.copysign(1.0, value) < 0
 
 
 def _calls_in(result, args):

@@ -6,7 +6,8 @@ concrete condition is simply evaluated. A condition on a traced value becomes a 
 arms run from the same state and their names are joined by ``Merge`` s. An arm that returns on
 every path lets the other arm run on to the end of the region; arms that return on only some
 paths join a returned-flag and value, and the rest of the region runs once, under
-``if returned < 0.5``. Loops with known trip counts unroll.
+``if returned < 0.5``. Loops with known trip counts unroll, except that a long
+``for`` over a ``range`` is kept as one ``ir.Loop`` where ``loops.roll`` can trace it so.
 """
 
 import ast
@@ -18,9 +19,11 @@ import sympy
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from ..ir import Branch, Merge
 from ..primitives.nodes import real_symbol
+from . import loops
 from .parse import located
 from .signals import (
     _UNBOUND_MISSING,
+    NeedsConcrete,
     BREAK,
     CONTINUE,
     _MaybeBreak,
@@ -499,7 +502,14 @@ class ControlFlow:
 
     # ---- loops ----
     def exec_For(self, stmt):
+        count = loops.count_of(self.tracer, stmt)
+        if count is not None:  # range(n), n an int parameter traced as a symbol
+            if loops.roll(self.tracer, stmt, count):
+                return None
+            raise NeedsConcrete([str(count.trip)])  # (its build specialises on n instead)
         iterable = self.tracer.eval(stmt.iter)
+        if self.tracer.rolled and isinstance(iterable, range) and loops.roll(self.tracer, stmt, iterable):
+            return None  # kept as one ``ir.Loop`` (see ``loops``)
         items = self.arrays.iterate(iterable, stmt.iter)
 
         def iteration(item):

@@ -19,6 +19,7 @@ A call, a list or array method, is looked up in the registry of primitives
 """
 
 import ast
+import dataclasses
 import linecache
 import math  # (in __all__)
 import operator
@@ -35,14 +36,16 @@ from ..errors import (
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
+from .. import pytrees
 from ..ir import Param, Program, Statement
 from ..naming import Namer, names_in
 from ..primitives import builtin_calls  # noqa: F401  (its records: range, len, list methods, ...)
 from ..primitives import numpy_calls  # noqa: F401  (its records: np.sum, np.array, array methods, ...)
 from ..primitives import registry
 from ..primitives import scalar as functions
-from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic
+from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyFloat, PyMod, arithmetic
 from ..primitives.nodes import real_symbol
+from ..primitives.sympy_functions import NormPower, NormRoot, is_sum_of_squares
 from ..runtime import stack
 from .array_values import ArrayValues, _concrete_method, _Method
 from .calls import Calls, _describe
@@ -85,6 +88,50 @@ _COMPARE = {
 }
 
 
+def _has_class_nodes(node):
+    """Whether a container structure has a NamedTuple or dataclass in it."""
+    return node.kind in ("namedtuple", "dataclass") or any(
+        isinstance(c, pytrees.Node) and _has_class_nodes(c) for c in node.children)
+
+
+def _plain_object(value):
+    """An instance of a user's class (its attributes in ``__dict__``), not a module, a number,
+    an array, a container or a function."""
+    return (hasattr(value, "__dict__") and not isinstance(value, (types.ModuleType, type, types.FunctionType,
+                                                                  types.MethodType, np.ndarray, sympy.Basic))
+            and type(value).__module__ not in ("builtins",) and not callable(value)
+            and not pytrees.is_container(value))
+
+
+def _draws_random_numbers(func):
+    """Whether ``func`` is numpy's or Python's random number drawing (np.random.normal, a
+    ``numpy.random.Generator``'s methods, ``random.random``)."""
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, (np.random.Generator, np.random.RandomState)):
+        return True
+    module = getattr(func, "__module__", None) or ""
+    if module.startswith(("numpy.random", "random")):
+        return True
+    return getattr(owner, "__module__", "") in ("random",) or type(owner).__module__.startswith("numpy.random")
+
+
+def _containers(value):
+    """``value`` and every container inside it (lists, tuples, dicts, dataclass instances)."""
+    out, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if not pytrees.is_container(item):
+            continue
+        out.append(item)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            stack.extend(vars(item).values())
+    return out
+
+
 class Tracer:
     """Executes a function body over SymPy values; collects SSA statements and branches.
 
@@ -94,7 +141,11 @@ class Tracer:
     ``scope``, ``arrays``, ``control`` and ``calls`` hold the rest.
     """
 
-    def __init__(self, parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
+    def __init__(self, parsed, concrete=None, deferrable=(), kinds=None, vector_output=False,
+                 rolled=False, counts=()):
+        self.rolled = rolled  # long 'for ... in range' loops kept as loops (frontend.loops)
+        self.counts = frozenset(counts)  # int parameters traced as symbols: range(n) stays rolled
+        self.count_symbols = set()  # (their symbols)
         self.vector_output = vector_output  # a tuple/list/array may be returned (for jacobian)
         self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)
         self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers
@@ -111,7 +162,11 @@ class Tracer:
         self.namer = Namer(names_in(node) | set(self.fun.__code__.co_names))
         self.libraries = set()
         self.math_calls = set()  # see Program.math_calls
+        self.numpy_calls = set()  # nodes computed by numpy functions of numbers (see Calls._own_library)
         self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
+        self.definitions = {}  # symbol -> the expression its statement binds (see ``as_norm``)
+        self.tree_parts = set()  # ids of the containers of container arguments (see _tree_param)
+        self.int_results = set()  # traced values that are Python ints in the user's code (see ``int_arithmetic``)
         self.number_structural = []  # see Program.number_structural
         self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
@@ -129,6 +184,7 @@ class Tracer:
         self.as_array, self.as_value, self.matmul = arrays.as_array, arrays.as_value, arrays.matmul
         self.check_broadcast, self.check_elementwise = arrays.check_broadcast, arrays.check_elementwise
         self.own, self.mutable = arrays.own, arrays.mutable
+        self.getitem, self.take = arrays.getitem, arrays.take
         self._iterate = arrays.iterate  # (builtin_calls' name for it)
 
     def __repr__(self):
@@ -148,7 +204,10 @@ class Tracer:
             result = self.exec_block(node.body, cont=[])
             if not isinstance(result, _Return):
                 raise self.no_return(node)
-        output = self._check_output(result.value, result.node)
+        value, aux = result.value, None
+        if self.has_aux:
+            value, aux = self._split_aux(value, result.node)
+        output = self._check_output(value, result.node)
         output_symbol = self._name_output(output, result.node)
         return Program(
             name=self.fun.__name__,
@@ -171,7 +230,44 @@ class Tracer:
             math_calls=self.math_calls,
             numpy_ufuncs=self.numpy_ufuncs,
             number_structural=self.number_structural,
+            aux=aux,
         )
+
+    has_aux = False  # the function returns (value, aux): see _split_aux
+
+    def _split_aux(self, value, node):
+        """``(value, aux)`` of a function differentiated with ``has_aux=True``; ``aux`` as
+        ``(structure or None, leaves)``: numbers and arrays (traced ones named, so the generated
+        code computes them), in a list, tuple or dict (nested) or alone."""
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise located(SymdiffError, f"{self.fun.__name__!r} is differentiated with has_aux=True, "
+                          f"but returns {_describe_value(value)}, not a pair (value, aux)",
+                          self.parsed, node, hint="return (the number to differentiate, what else to return)")
+        value, aux = value
+        self.current = node
+        if pytrees.is_container(aux):
+            found = pytrees.flatten(aux, lambda v: "leaf")
+            if found is None or _has_class_nodes(found[0]):
+                raise located(SymdiffError, "has_aux=True: the auxiliary value is a container "
+                              "symdiff cannot rebuild (a NamedTuple, a dataclass or a dict with "
+                              "other keys than str and int)", self.parsed, node,
+                              hint="return aux as a tuple, list or dict")
+            structure, leaves = found[0], pytrees.leaf_values(aux, found[0])
+        else:
+            structure, leaves = None, [aux]
+        named = []
+        for leaf in leaves:
+            if isinstance(leaf, np.ndarray):
+                leaf = self.constant(leaf)
+            elif isinstance(leaf, sympy.Basic):
+                self.require_number(leaf, node)
+                leaf = self.atom(self.keep_shape(leaf, leaf), "aux")
+            elif not is_number(leaf):
+                raise located(SymdiffError, f"has_aux=True: the auxiliary value holds "
+                              f"{_describe_value(leaf)}; it may hold numbers and arrays",
+                              self.parsed, node, hint="return numbers and arrays beside the value")
+            named.append(leaf)
+        return value, (structure, tuple(named))
 
     def _callables(self):
         """``helpers`` (name -> callable) and ``callable_names`` (SymPy class -> name) of the
@@ -192,6 +288,11 @@ class Tracer:
             elements = None
             if arg.arg in self.concrete:
                 self.frame.env[arg.arg] = self.concrete[arg.arg]
+            elif kind and kind[0] == "tree":
+                elements, paths, container = self._tree_param(arg.arg, kind[1])
+                self.frame.env[arg.arg] = container
+                params.append(Param(arg.arg, symbol, elements, kind[1], paths))
+                continue
             elif kind and kind[0] == "sequence":
                 elements = tuple(real_symbol(self.namer.fresh(f"{arg.arg}_{i}"))
                                  for i in range(kind[1]))
@@ -203,8 +304,32 @@ class Tracer:
                 self.frame.env[arg.arg] = symbol
                 if arg.arg in self.deferrable:
                     self.deferrable_symbols.add(symbol)
+                if arg.arg in self.counts:
+                    self.count_symbols.add(symbol)
             params.append(Param(arg.arg, symbol, elements))
         return params
+
+    def _tree_param(self, name, node):
+        """A container argument (``pytrees``): a symbol per number or array leaf (named after
+        its path: ``params_W``), a concrete int leaf as itself; returns ``(symbols, their paths,
+        the container the function body sees)``."""
+        symbols, paths, values = [], [], []
+        for path, leaf in pytrees.leaves_with_paths(node):
+            if leaf[0] == "int":
+                values.append(leaf[1])
+                continue
+            symbol = real_symbol(self.namer.fresh(f"{name}_{pytrees.leaf_suffix(path)}"))
+            if leaf[0] == "array":
+                self.shapes[symbol] = tuple(leaf[1])
+            symbols.append(symbol)
+            paths.append(path)
+            values.append(symbol)
+        container = pytrees.unflatten(node, values)
+        for part in _containers(container):
+            self.tree_parts.add(id(part))
+            if isinstance(part, (tuple, list)):
+                self.arrays.argument_sequences.add(id(part))
+        return tuple(symbols), tuple(paths), container
 
     def no_return(self, node):
         name = getattr(node, "name", "<lambda>")
@@ -289,6 +414,42 @@ class Tracer:
             self.shapes[target] = shape
         self.block.append(Statement(target, expr, node.lineno, self.source_line(node.lineno),
                                     self.filename_tag()))
+        self.definitions[target] = expr
+        if expr in self.int_results:
+            self.int_results.add(target)
+
+    def is_int_result(self, value):
+        """True when ``value`` is a Python int in the user's code: an int constant, ``int(x)``,
+        ``math.floor(x)`` & co. of a traced value, or + - * of those."""
+        if isinstance(value, sympy.Basic):
+            return value.is_Integer or value in self.int_results
+        return isinstance(value, int)
+
+    def int_arithmetic(self, result, operands, sign_of_zero):
+        """``result`` of + - * (``sign_of_zero``: * and unary -) on Python ints, computed as
+        floats: no int is -0.0, so where a float product could be (``int(a) * int(b)`` with
+        ``int(b) == 0`` and ``a < 0``) it is ``product + 0.0``, which is 0.0 for -0.0 and the
+        product itself otherwise. The result is again a Python int of the user's code."""
+        if not all(self.is_int_result(v) for v in operands) or not isinstance(result, sympy.Expr) \
+                or not result.free_symbols:
+            return result
+        if sign_of_zero:
+            result = sympy.Add(result, PyFloat(0.0))
+        self.int_results.add(result)
+        return result
+
+    def as_norm(self, result):
+        """``result``, or a norm where it is the square root of a sum of squares the user wrote
+        (``np.sum(x**2) ** 0.5``, ``math.sqrt(x*x + y*y)``, named intermediates too): a
+        ``NormRoot`` (``NormPower`` for ``** 0.5``), whose derivative at the zero vector is the
+        subgradient 0 that ``np.linalg.norm`` gets, not 0 * inf = nan. Same value, same printing."""
+        if not (isinstance(result, sympy.Pow) and result.exp in (sympy.S.Half, 0.5)):
+            return result
+        base = result.base
+        if not is_sum_of_squares(base, self.definitions.get):
+            return result
+        base = self.named(base)  # one value: the derivative's test ``s == 0`` reads it
+        return NormRoot(base) if result.exp is sympy.S.Half else NormPower(base)
 
     def filename_tag(self):
         filename = self.frame.filename
@@ -502,6 +663,22 @@ class Tracer:
             self.depths[expr] = found
         return found
 
+    def eval_Dict(self, node):
+        """``{"pred": z, "loss": l}``: a dict of the values (its keys known: str or int). It can
+        be read (``d["pred"]``, ``.items()``), returned as has_aux's value, not changed."""
+        out = {}
+        for key_node, value_node in zip(node.keys, node.values):
+            if key_node is None:
+                raise self.unsupported(value_node, "a '**' in a dict display", hint="write the items out")
+            key = self.eval(key_node)
+            if isinstance(key, sympy.Basic) or type(key) not in (str, int):
+                raise located(UnsupportedSyntaxError, "a dict key that is not a str or int known "
+                              "while symdiff reads the function", self.frame.parsed, key_node,
+                              hint="use str keys")
+            out[key] = self.eval(value_node)
+        self.tree_parts.add(id(out))  # read like a container argument's dicts (d.items())
+        return out
+
     def eval_List(self, node):
         return self.own(list(self.elements(node.elts)))
 
@@ -522,8 +699,11 @@ class Tracer:
                 return sympy.Not(self._as_condition(operand, node.operand))
             return not truth
         if isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.as_number(operand)
             self.require_number(operand, node.operand)
-            return -operand if isinstance(node.op, ast.USub) else +operand
+            if isinstance(node.op, ast.UAdd):
+                return +operand
+            return self.int_arithmetic(-operand, (operand,), True)
         raise self.unsupported(node, "the operator '~'")
 
     def eval_BinOp(self, node):
@@ -532,7 +712,19 @@ class Tracer:
         result = self.binop(node.op, left, right, node)
         return result if isinstance(node.op, ast.MatMult) else self.keep_shape(result, left, right)
 
+    def as_number(self, value):
+        """A condition used as a number (``a * (a > 0)``, ``np.sum(x < y)``) is what Python makes
+        of a bool, the int 1 or 0 (numpy of a bool array: 1 or 0 in each element); anything
+        else is itself."""
+        if not isinstance(value, sympy.logic.boolalg.Boolean) or isinstance(value, sympy.Expr):
+            return value  # (a Symbol is a Boolean too)
+        if value in (sympy.true, sympy.false):
+            return sympy.Integer(1 if value is sympy.true else 0)
+        number = sympy.Piecewise((sympy.Integer(1), value), (sympy.Integer(0), True))
+        return self.keep_shape(number, value) if self.shapes else number
+
     def binop(self, op, left, right, node):
+        left, right = self.as_number(left), self.as_number(right)
         func = _BINOPS.get(type(op))
         if func is None:
             symbol = _OP_SYMBOLS.get(type(op), type(op).__name__)
@@ -575,7 +767,12 @@ class Tracer:
         if isinstance(op, ast.Mod):
             return self.shallow(PyMod(left, right))
         result = arithmetic(_ARITHMETIC[type(op)], left, right, self.named, self.copied)
+        if isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
+            result = self.int_arithmetic(result, (left, right), isinstance(op, ast.Mult))
         if isinstance(op, ast.Pow) and isinstance(result, sympy.Pow):
+            norm = self.as_norm(result)
+            if norm is not result:
+                return norm
             self.numpy_ufuncs[result] = "**"  # printed as Python's ** (see _Printing._python_pow)
         return self.shallow(result)
 
@@ -695,6 +892,14 @@ class Tracer:
             return value
         if self.is_array(base):
             return self.arrays.array_attribute(base, node)
+        if id(base) in self.tree_parts:  # a container argument: its fields, a dict's views
+            return self._container_attribute(base, node)
+        if _plain_object(base) and node.attr in vars(base):
+            # an attribute of an object (a bound method's self): its numbers and arrays are read
+            # when the gradient runs, as a module's are; its ints and other values are guarded
+            return self.scope.external(node.attr, vars(base)[node.attr], vars(base))
+        if _plain_object(base) and isinstance(getattr(type(base), node.attr, None), types.FunctionType):
+            return getattr(base, node.attr)  # self.forward: a method of the object, inlined when called
         list_method = registry.method("list", node.attr)
         if isinstance(base, list) and list_method:
             return _Method(base, list_method.handler)
@@ -711,6 +916,18 @@ class Tracer:
                                    hint="use math or numpy functions on the value")
         raise self.unsupported(node, f"the attribute '.{node.attr}' of {_describe_value(base)}",
                                hint="use math or numpy functions on numbers")
+
+    def _container_attribute(self, base, node):
+        """``p.W`` of a NamedTuple or dataclass argument; ``params.items()``, ``.values()``,
+        ``.keys()`` of a dict argument (lists of what they hold, in order)."""
+        if isinstance(base, dict) and node.attr in ("items", "values", "keys"):
+            view = getattr(base, node.attr)
+            return _Method(base, lambda tracer, node, args, kwargs: list(view(*args[1:], **kwargs)))
+        if not isinstance(base, (dict, list)) and node.attr in (
+                base._fields if isinstance(base, tuple) else [f.name for f in dataclasses.fields(base)]):
+            return getattr(base, node.attr)
+        raise self.unsupported(node, f"the attribute '.{node.attr}' of {_describe_value(base)}",
+                               hint="read the container's items or fields")
 
     def eval_Subscript(self, node):
         base = self.eval(node.value)
@@ -736,9 +953,19 @@ class Tracer:
                 raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
                               hint="index within the sequence's length") from None
             return self.own(item) if isinstance(base, list) and isinstance(index, slice) else item
+        if isinstance(base, dict):  # a dict argument (a container of parameters) or one built
+            if isinstance(index, sympy.Basic):
+                self.check_deferrable(index)
+                raise located(UnsupportedSyntaxError, "indexing a dict with a differentiated value",
+                              self.frame.parsed, node.slice, hint="index with a str or int key")
+            try:
+                return base[index]
+            except (KeyError, TypeError) as exc:
+                raise located(SymdiffError, f"the dict has no key {exc}", self.frame.parsed, node,
+                              hint="use a key the dict has (as in Python: KeyError)") from None
         self.check_guess(base)
         raise self.unsupported(node, f"indexing {_describe_value(base)}",
-                               hint="index tuples and lists; pass numbers as separate parameters")
+                               hint="index tuples, lists and dicts; pass numbers as separate parameters")
 
     def eval_Slice(self, node):
         parts = [None if p is None else self.eval(p) for p in (node.lower, node.upper, node.step)]
@@ -880,6 +1107,15 @@ class Tracer:
         )
 
     def unknown_function(self, node, func, name):
+        if callable(func) and _draws_random_numbers(func):
+            return located(
+                UnknownFunctionError,
+                f"call to {name}, which draws random numbers: the generated gradient cannot draw "
+                "the same numbers as the function did at the same call",
+                self.frame.parsed, node,
+                hint="draw them outside and pass them in as an argument left out of wrt (a "
+                "dropout mask: mask = rng.random(x.shape) > p; grad(loss, wrt=...)(params, x, mask))",
+            )
         if callable(func):
             return located(
                 UnknownFunctionError,
@@ -920,7 +1156,6 @@ def _repeats(left, right):
 
 
 _UNSUPPORTED_HINTS = {
-    ast.Dict: "dictionaries are not supported; use separate variables",
     ast.Set: "sets are not supported; use separate variables",
     ast.JoinedStr: "strings are not numbers; remove the f-string",
     ast.DictComp: "dictionaries are not supported; use separate variables",
@@ -939,20 +1174,27 @@ def _describe_construct(node):
     return _CONSTRUCT_NAMES.get(type(node), f"the construct '{type(node).__name__}'")
 
 
-def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False):
+def trace(parsed, concrete=None, deferrable=(), kinds=None, vector_output=False, rolled=False,
+          counts=(), has_aux=False):
     """Run ``parsed`` over symbols.
 
     ``concrete``: values of parameters to specialise on; ``deferrable``: names of parameters that
-    are not differentiated, whose use as a loop count raises ``NeedsConcrete``. Runs on a thread
+    are not differentiated, whose use as a loop count raises ``NeedsConcrete``; ``rolled``: long
+    ``for`` loops over a ``range`` become ``ir.Loop`` s (``frontend.loops``), else all unroll;
+    ``counts``: int parameters traced as symbols, each the trip count of a rolled ``range(n)``
+    (used otherwise than so, the trace raises ``NeedsConcrete``); ``has_aux``: the function
+    returns ``(value, aux)`` (``Program.aux``: what the generated code returns beside the
+    gradient). Runs on a thread
     whose C stack holds the recursion it may need (``stack.deep``): input nested too deeply for
     that is a located ``NestingError``, never a crash.
     """
-    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output)
+    return stack.deep(_trace, parsed, concrete, deferrable, kinds, vector_output, rolled, counts, has_aux)
 
 
-def _trace(parsed, concrete, deferrable, kinds, vector_output):
+def _trace(parsed, concrete, deferrable, kinds, vector_output, rolled=False, counts=(), has_aux=False):
     try:
-        return _run(parsed, concrete, deferrable, kinds, vector_output)
+        return _run(parsed, concrete, deferrable, kinds, vector_output, rolled=rolled, counts=counts,
+                    has_aux=has_aux)
     except ConditionOnUndifferentiated as deferred:
         condition = deferred
     # Before any call (``deferrable``): an 'if' on parameters that are not differentiated, which
@@ -961,13 +1203,16 @@ def _trace(parsed, concrete, deferrable, kinds, vector_output):
     # enough (the same parameter counts a loop, a helper recurses on it, a branch is refused),
     # the trace waits for the call, as before.
     try:
-        return _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=True)
+        return _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=True,
+                    rolled=rolled, counts=counts, has_aux=has_aux)
     except (SymdiffError, NeedsConcrete):
         raise condition from None
 
 
-def _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=False):
-    tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output)
+def _run(parsed, concrete, deferrable, kinds, vector_output, branch_on_deferrable=False,
+         rolled=False, counts=(), has_aux=False):
+    tracer = Tracer(parsed, concrete, deferrable, kinds, vector_output, rolled, counts)
+    tracer.has_aux = has_aux
     tracer.branch_on_deferrable = branch_on_deferrable
     try:
         return tracer.run()

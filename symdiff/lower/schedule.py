@@ -1,7 +1,8 @@
 """schedule: forward and adjoint statements -> code lines, one operation per line, CSE'd.
 
 Takes: a ``GradientProgram``. Returns: a ``Schedule``: ``Line`` s (``target = one operation over
-names and numbers``) and ``IfBlock`` s (for branches on data), each tagged with the user's line it
+names and numbers``), ``IfBlock`` s (for branches on data) and ``ForBlock`` s (a rolled loop and
+its reverse, with the tape between them), each tagged with the user's line it
 comes from, plus the names that the gradient and value-and-gradient functions return. Every
 distinct subexpression is computed once per scope (value numbering, linear in program size); lines a
 function does not need are dropped.
@@ -51,6 +52,45 @@ class IfBlock(Located):
     reverse: bool
 
 
+@dataclass(frozen=True)
+class ForBlock(Located):
+    """``for index in range(trip):`` (``reverse``: from ``trip - 1`` down to 0). Each iteration
+    first pushes the ``saved`` values onto ``tape`` (forward) or reads them back from it
+    (reverse), runs ``body``, then assigns the ``carried`` pairs ``(name, value)`` at once."""
+
+    index: sympy.Symbol
+    trip: sympy.Expr
+    tape: sympy.Symbol
+    saved: tuple
+    body: tuple
+    carried: tuple
+    origin: Origin
+    reverse: bool
+
+    @cached_property
+    def reads(self):
+        """Every name the loop reads or carries (its body's operands included)."""
+        found = names_read(self.body) | set(self.saved) | {name for name, _ in self.carried}
+        found |= self.trip.free_symbols
+        for _, value in self.carried:
+            found |= value.free_symbols
+        if self.reverse:
+            found.add(self.tape)
+        return found
+
+    @property
+    def outputs(self):
+        """The names the loop leaves behind for the code after it."""
+        found = {name for name, _ in self.carried}
+        if not self.reverse and self.saved:
+            found.add(self.tape)
+        return found
+
+    def __repr__(self):
+        return (f"for {self.index} in range({self.trip}){' reversed' if self.reverse else ''}: "
+                f"{len(self.body)} lines, carries {', '.join(str(n) for n, _ in self.carried)}")
+
+
 @dataclass
 class Schedule:
     """All lines, and what each generated function returns."""
@@ -59,6 +99,7 @@ class Schedule:
     value: sympy.Expr  # an atom: the function's value
     gradients: list  # atoms: one per wrt parameter
     math_calls: set = None  # the lines' nodes computed by a ``math`` function (Program.math_calls)
+    aux: list = None  # has_aux=True: the auxiliary leaves (atoms and numbers; Program.aux)
     numpy_ufuncs: dict = None  # the lines' nodes computed by a numpy ufunc (Program.numpy_ufuncs)
 
     def needed(self, returns):
@@ -94,6 +135,11 @@ class _Pruner(Visitor):
             kept.append(IfBlock(block.cond, tuple(then), tuple(orelse), block.origin, block.reverse))
             live.update(live_then, live_else, block.cond.free_symbols)
 
+    def visit_ForBlock(self, block, kept, live):  # (its body is pruned when it is lowered)
+        if block.outputs & live:
+            kept.append(block)
+            live.update(block.reads)
+
 
 def _prune(lines, live):
     """The lines that compute something in ``live`` (a set, updated in place)."""
@@ -121,6 +167,9 @@ class _Uses(Visitor):
         self.add(block.cond.free_symbols, 2)
         self.visit_block(block.then)
         self.visit_block(block.orelse)
+
+    def visit_ForBlock(self, block):  # nothing is inlined into or out of a loop
+        self.add(block.reads, 2)
 
 
 def inline_single_use(lines, returns, keep=()):
@@ -161,6 +210,10 @@ class _Inliner(Visitor):
                            block.origin, block.reverse))
         return out
 
+    def visit_ForBlock(self, block, out, pending):
+        out.append(block)
+        return out
+
     def visit_Line(self, line, out, pending):
         array_op = self.array_op
         expr = line.expr
@@ -195,6 +248,9 @@ class _Reads(Visitor):
         self.visit_block(block.then)
         self.visit_block(block.orelse)
 
+    def visit_ForBlock(self, block):
+        self.found |= block.reads
+
 
 def names_read(lines):
     """The names ``lines`` read (operands and conditions, nested lines included), as a set."""
@@ -217,6 +273,9 @@ class _Lines(Visitor):
     def visit_IfBlock(self, block):
         self.visit_block(block.then)
         self.visit_block(block.orelse)
+
+    def visit_ForBlock(self, block):
+        self.visit_block(block.body)
 
 
 def walk_lines(lines):
@@ -242,6 +301,7 @@ class _Lowerer(Visitor):
         # an arm is only ever read on paths where that arm ran.
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
+        self.loops = {}  # id of an ir.Loop -> (the lines, the position) of its forward ForBlock
 
     def at(self, item, reverse):
         self.where = (item.origin, reverse)
@@ -263,7 +323,55 @@ class _Lowerer(Visitor):
         self.branch(branch, reverse)
 
     def visit_Loop(self, loop, reverse):
-        raise self.refuse(loop)
+        """The forward loop: entry values, then the loop pushing its carried values onto the
+        tape (which of them the reverse loop reads is known once that is lowered)."""
+        self.at(loop, reverse)
+        for carry in loop.carried:
+            self.emit(carry.inside, self.operand_value(carry.initial))
+        body, carried = self._loop_body([loop.body], loop.carried, reverse)
+        tape = real_symbol(self.namer.fresh("_tape"))
+        saved = tuple(c.inside for c in loop.carried)
+        self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, saved, body, carried,
+                                   *self.where))
+        self.loops[id(loop)] = (self.lines, len(self.lines) - 1)
+        for carry in loop.carried:
+            self.emit(carry.after, carry.inside)
+
+    def visit_AdjointLoop(self, item, reverse):
+        """The reverse loop (``ad.reverse.AdjointLoop``): each iteration reads the forward
+        loop's state back from its tape, recomputes the body's values its adjoint needs, and
+        applies it."""
+        self.at(item, reverse)
+        forward = item.forward
+        for carry in item.carried:
+            self.emit(carry.inside, self.operand_value(carry.initial))
+        body, carried = self._loop_body([forward.body, item.body], item.carried, reverse)
+        lines, position = self.loops[id(forward)]
+        block = lines[position]
+        read = names_read(body)
+        saved = tuple(s for s in block.saved if s in read)
+        lines[position] = ForBlock(block.index, block.trip, block.tape, saved, block.body,
+                                   block.carried, block.origin, block.reverse)
+        self.lines.append(ForBlock(forward.counter, forward.trip_count, block.tape, saved, body,
+                                   carried, *self.where))
+        for carry in item.carried:
+            self.emit(carry.after, carry.inside)
+
+    def _loop_body(self, blocks, carries, reverse):
+        """A loop's body lines (own value numbering, dropped after it) and its carried pairs."""
+        where = self.where
+        saved = self.lines, self.memo
+        self.lines, self.memo = [], self.memo.new_child()
+        for block in blocks:
+            self.items(block, reverse)
+        self.where = where
+        carried = tuple((c.inside, self.operand_value(c.update)) for c in carries)
+        body, self.lines, self.memo = self.lines, *saved
+        live = {c.inside for c in carries}
+        for _, value in carried:
+            live |= value.free_symbols
+        body, _ = _prune(body, live)
+        return tuple(body), carried
 
     def assign(self, target, expr):
         expr = self.unit_dropped(expr)
@@ -408,7 +516,7 @@ def schedule(gradient_program):
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
-    for param, expr in zip(gradient_program.wrt, gradient_program.gradients):
+    for param, expr in zip(gradient_program.gradient_params, gradient_program.gradients):
         origin = gradient_program.origins.get(param.symbol)
         lowerer.where = (origin.origin if origin else NOWHERE, True)
         if expr.is_Atom:
@@ -418,8 +526,12 @@ def schedule(gradient_program):
         lowerer.assign(target, expr)
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)
+    aux = None
+    if program.aux is not None:
+        aux = [lowerer.value(leaf) if isinstance(leaf, sympy.Basic) and leaf.free_symbols else leaf
+               for leaf in program.aux[1]]
     lines, math_calls, numpy_ufuncs = lowerer.lines, lowerer.math_calls, lowerer.numpy_ufuncs
-    renames = _gradient_names(lines, gradient_program.wrt, gradients, program.namer)
+    renames = _gradient_names(lines, gradient_program.gradient_params, gradients, program.namer)
     renames.update(_adjoint_names(lines, gradient_program.reverse, renames, program.namer))
     if renames:
         shapes = gradient_program.shapes
@@ -427,12 +539,13 @@ def schedule(gradient_program):
         lines = _Renamer(renames).block(lines)
         gradients = [renames.get(g, g) for g in gradients]
         value = renames.get(value, value)
+        aux = None if aux is None else [renames.get(a, a) if isinstance(a, sympy.Basic) else a for a in aux]
         math_calls = math_calls | {substituted(n, renames) for n in math_calls
                                    if n.free_symbols & renames.keys()}
         numpy_ufuncs.update({substituted(n, renames): u for n, u in numpy_ufuncs.items()
                              if n.free_symbols & renames.keys()})
     return Schedule(lines=lines, value=value, gradients=gradients,
-                    math_calls=math_calls, numpy_ufuncs=numpy_ufuncs)
+                    math_calls=math_calls, numpy_ufuncs=numpy_ufuncs, aux=aux)
 
 
 def _gradient_names(lines, wrt, gradients, namer):
@@ -503,5 +616,12 @@ class _Renamer(Visitor):
         return IfBlock(substituted(block.cond, self.renames), tuple(self.block(block.then)),
                        tuple(self.block(block.orelse)), block.origin, block.reverse)
 
+    def visit_ForBlock(self, block):
+        renames = self.renames
+        return ForBlock(block.index, block.trip, block.tape,
+                        tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
+                        tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),
+                        block.origin, block.reverse)
 
-__all__ = ["IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
+
+__all__ = ["ForBlock", "IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]

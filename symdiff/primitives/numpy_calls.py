@@ -62,15 +62,34 @@ def _check_axis(tracer, node, name, axis, shape):
 
 
 # ---- reductions ----
+def _keepdims(tracer, node, name, p):
+    """The ``keepdims`` argument: False unless given True (a concrete bool)."""
+    keep = p.get("keepdims", False)
+    if keep is _NO_VALUE or keep is None:
+        return False
+    if tracer.is_symbolic(keep) or not isinstance(keep, (bool, np.bool_, int)):
+        raise located(SymdiffError, f"{name}: keepdims must be True or False",
+                      tracer.frame.parsed, node, hint="pass keepdims=True or keepdims=False")
+    return bool(keep)
+
+
+def _kept(tracer, result, shape, axes):
+    """``result`` of reducing an array of ``shape`` over ``axes`` (None: all), with the reduced
+    axes kept as length 1 (``keepdims=True``): a reshape of it."""
+    kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+    return tracer.array_op(arrays.Reshape.make(tracer.atom(result, "x"), shape=kept), "reshape")
+
+
 def _reduce(op):
     def handler(tracer, node, p, name):
-        x, axis = p["a"], p["axis"]
+        x, axis = tracer.as_number(p["a"]), p["axis"]
+        keep = _keepdims(tracer, node, name, p)
         if not tracer.is_array(x):
             if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
-                return getattr(np, op.printed)(x, axis=axis)
+                return getattr(np, op.printed)(x, axis=axis, keepdims=keep)
             if not isinstance(x, (tuple, list)):
                 return _reduced_number(tracer, node, name, x, axis)
-            if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+            if axis is not None or keep or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
                 x = tracer.as_array(x, node)  # rows of arrays: reduced as numpy reduces them
             else:  # numbers: one expression
                 items = [tracer.as_value(v, node) for v in x]
@@ -79,7 +98,8 @@ def _reduce(op):
         _check_axis(tracer, node, name, axis, shape)
         axes = arrays._normal_axes(axis, len(shape))
         out_shape = arrays.reduced_shape(shape, axes)
-        return tracer.array_op(op.make(tracer.atom(x, "x"), axis=axes, shape=tuple(out_shape)), op.printed)
+        result = tracer.array_op(op.make(tracer.atom(x, "x"), axis=axes, shape=tuple(out_shape)), op.printed)
+        return _kept(tracer, result, shape, axes) if keep else result
 
     return handler
 
@@ -103,11 +123,12 @@ _sum = _reduce(arrays.ArraySum)
 
 
 def _mean(tracer, node, p, name):
-    x, axis = p["a"], p["axis"]
+    x, axis = tracer.as_number(p["a"]), p["axis"]
+    keep = _keepdims(tracer, node, name, p)
     if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
-        return np.mean(x, axis=axis)
+        return np.mean(x, axis=axis, keepdims=keep)
     if isinstance(x, (tuple, list)):
-        if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+        if axis is not None or keep or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
             x = tracer.as_array(x, node)
         else:
             return sympy.Add(*[tracer.as_value(v, node) for v in x]) / len(x)
@@ -117,7 +138,50 @@ def _mean(tracer, node, p, name):
     _check_axis(tracer, node, name, axis, shape)
     axes = arrays._normal_axes(axis, len(shape))
     count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
-    return _sum(tracer, node, {"a": x, "axis": axis}, name) / count
+    return _sum(tracer, node, {"a": x, "axis": axis, "keepdims": keep}, name) / count
+
+
+def _var(tracer, node, p, name, root=False):
+    """``np.var(a, axis, ddof, keepdims)`` as numpy computes it: the mean (kept dimensions),
+    the deviations, their squares ``d*d``, their sum over the axes, divided by ``n - ddof``.
+    ``np.std`` is its square root: a sum of squares (at a constant array the subgradient 0, as
+    for a norm at 0, not 0 * inf = nan)."""
+    x, axis, ddof = p["a"], p["axis"], p.get("ddof", 0)
+    keep = _keepdims(tracer, node, name, p)
+    if tracer.is_symbolic(ddof) or not isinstance(ddof, (int, float, np.integer, np.floating)) \
+            or not float(ddof).is_integer():
+        raise located(SymdiffError, f"{name}: ddof must be a whole number known when symdiff "
+                      "reads the function", tracer.frame.parsed, node, hint="pass ddof=0 or ddof=1")
+    ddof = int(ddof)
+    if isinstance(x, np.ndarray):
+        return (np.std if root else np.var)(x, axis=axis, ddof=ddof, keepdims=keep)
+    x = tracer.as_array(x, node) if isinstance(x, (tuple, list)) else x
+    if not tracer.is_array(x):
+        tracer.check_guess(x)  # a parameter assumed a number before the first call
+        tracer.require_number(x, node)
+        _reduced_number(tracer, node, name, x, axis)
+        x = tracer.as_array([x], node)  # numpy: the variance of one number (0.0, or nan with ddof)
+    shape = tracer.shape(x)
+    _check_axis(tracer, node, name, axis, shape)
+    axes = arrays._normal_axes(axis, len(shape))
+    count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
+    # the mean with the reduced axes kept (a number when all are: it broadcasts the same)
+    mean = _sum(tracer, node, {"a": x, "axis": axis, "keepdims": axis is not None}, name) / count
+    deviation = tracer.atom(tracer.keep_shape(x - tracer.atom(mean, "mean"), x), "deviation")
+    total = _sum(tracer, node, {"a": deviation * deviation, "axis": axis, "keepdims": keep}, name)
+    if count - ddof <= 0:
+        raise located(SymdiffError, f"{name} with ddof={ddof} of {count} numbers divides by "
+                      f"{count - ddof} (numpy gives nan or inf and warns)", tracer.frame.parsed,
+                      node, hint="use a ddof smaller than the number of elements")
+    variance = total / (count - ddof)
+    if not root:
+        return variance
+    root = sympy.sqrt(tracer.atom(variance, "var"))
+    return root if tracer.is_array(variance) else tracer.as_norm(root)
+
+
+def _std(tracer, node, p, name):
+    return _var(tracer, node, p, name, root=True)
 
 
 # ---- products ----
@@ -157,9 +221,168 @@ def _outer(tracer, node, p, name):
 
 
 def _norm(tracer, node, p, name):
-    x = tracer.as_array(p["x"], node)
-    total = _sum(tracer, node, {"a": x * x, "axis": None}, name)
-    return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
+    """``np.linalg.norm(x, ord, axis, keepdims)``: the 2-norm (Frobenius for matrices), and with
+    ``axis`` (an int) of each slice, as numpy computes it (``sqrt(sum(x*x, axis))``); ``ord`` 1,
+    ``inf``, ``-inf`` of vectors and slices (sums and extremes of ``|x|``). Matrix norms other
+    than Frobenius (``ord=2``, ``'nuc'``, ...) are refused."""
+    x, order, axis = p["x"], p.get("ord"), p.get("axis")
+    keep = _keepdims(tracer, node, name, p)
+    if not tracer.is_symbolic(x):
+        return np.linalg.norm(x, ord=order, axis=axis, keepdims=keep)
+    x = tracer.as_array(x, node)
+    shape = tracer.shape(x)
+    if isinstance(axis, (tuple, list)) or (axis is not None and not isinstance(axis, (int, np.integer))):
+        raise located(UnsupportedSyntaxError, f"{name} with axis={axis!r} (matrix norms of slices)",
+                      tracer.frame.parsed, node, hint="pass one int axis (vector norms of slices)")
+    vector = axis is not None or len(shape) == 1
+    if order is None or (order == 2 and vector) or (order == "fro" and not vector):
+        if axis is None and not keep:
+            total = _sum(tracer, node, {"a": x * x, "axis": None}, name)
+            return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
+        total = _sum(tracer, node, {"a": x * x, "axis": axis, "keepdims": keep}, name)
+        return sympy.sqrt(tracer.atom(total, "sum"))
+    if vector and order in (1, np.inf, -np.inf):
+        magnitude = sympy.Abs(x)
+        if order == 1:
+            return _sum(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
+        op = arrays.ArrayMax if order == np.inf else arrays.ArrayMin
+        return _reduce(op)(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
+    raise located(UnsupportedSyntaxError, f"{name} with ord={order!r} of an array of shape {shape}",
+                  tracer.frame.parsed, node,
+                  hint="use the 2-norm/Frobenius norm, or ord=1/inf/-inf of vectors")
+
+
+def _square_matrix(tracer, node, name, a):
+    a = tracer.as_array(a, node)
+    shape = tracer.shape(a)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        tracer.check_guess(a)
+        raise located(ShapeError, f"{name} of an array of shape {shape}: symdiff takes one square "
+                      "2-D matrix", tracer.frame.parsed, node,
+                      hint="pass a square matrix (stacks of matrices: a loop over them)")
+    return a
+
+
+def _linalg(op):
+    def handler(tracer, node, p, name):
+        a = p["a"]
+        if isinstance(a, np.ndarray) or not tracer.is_symbolic(a):
+            result = {arrays.Inv: np.linalg.inv, arrays.Det: np.linalg.det}[op](a)
+            return result
+        a = _square_matrix(tracer, node, name, a)
+        shape = tracer.shape(a) if op is arrays.Inv else ()
+        return tracer.array_op(op.make(tracer.atom(a, "A"), shape=shape), op.printed)
+
+    return handler
+
+
+def _solve(tracer, node, p, name):
+    a, b = p["a"], p["b"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.linalg.solve(a, b)
+    a = _square_matrix(tracer, node, name, a)
+    b = tracer.as_array(b, node)
+    sb = tracer.shape(b)
+    if len(sb) not in (1, 2) or sb[0] != tracer.shape(a)[0]:
+        tracer.check_guess(b)
+        raise located(ShapeError, f"{name}: a matrix of shape {tracer.shape(a)} and b of shape {sb}",
+                      tracer.frame.parsed, node, hint="b is a vector or matrix with as many rows as A")
+    return tracer.array_op(arrays.Solve.make(tracer.atom(a, "A"), tracer.atom(b, "b"), shape=sb), "solve")
+
+
+def _cholesky(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return np.linalg.cholesky(a)
+    a = _square_matrix(tracer, node, name, a)
+    return tracer.array_op(arrays.Cholesky.make(tracer.atom(a, "A"), shape=tracer.shape(a)), "cholesky")
+
+
+def _eigh(tracer, node, p, name):
+    a = p["a"]
+    if p.get("UPLO", "L") != "L":
+        raise located(UnsupportedSyntaxError, f"{name} with UPLO={p['UPLO']!r}", tracer.frame.parsed,
+                      node, hint="use the lower triangle (the default)")
+    if not tracer.is_symbolic(a):
+        return tuple(np.linalg.eigh(a))
+    a = _square_matrix(tracer, node, name, a)
+    atom, n = tracer.atom(a, "A"), tracer.shape(a)
+    return (tracer.array_op(arrays.EighValues.make(atom, shape=(n[0],)), "eigenvalues"),
+            tracer.array_op(arrays.EighVectors.make(atom, shape=n), "eigenvectors"))
+
+
+def _slogdet(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return tuple(np.linalg.slogdet(a))
+    a = _square_matrix(tracer, node, name, a)
+    atom = tracer.atom(a, "A")
+    return (tracer.array_op(arrays.SignDet.make(atom, shape=()), "sign"),
+            tracer.array_op(arrays.LogAbsDet.make(atom, shape=()), "logdet"))
+
+
+def _einsum(tracer, node, args, kwargs, name):
+    """``np.einsum("ij,jk->ik", a, b)``: one ``Einsum`` (numpy computes the value as written)."""
+    if set(kwargs) - {"optimize"} or kwargs.get("optimize", False) not in (False, None):
+        raise located(UnsupportedSyntaxError, f"{name} with {', '.join(kwargs)}=",
+                      tracer.frame.parsed, node, hint="call np.einsum(subscripts, *operands)")
+    if not args or not isinstance(args[0], str):
+        raise located(UnsupportedSyntaxError, f"{name} without a subscripts string first",
+                      tracer.frame.parsed, node, hint='write np.einsum("ij,jk->ik", a, b)')
+    spec, operands = args[0], list(args[1:])
+    if not any(tracer.is_symbolic(o) for o in operands):
+        return np.einsum(spec, *operands)
+    inputs, output = arrays.einsum_parts(spec)
+    if "." in spec or any(len(set(s)) != len(s) for s in inputs) or len(inputs) != len(operands):
+        raise located(UnsupportedSyntaxError, f"{name}({spec!r}): '...' or a letter twice in one "
+                      "operand (a diagonal)", tracer.frame.parsed, node,
+                      hint="write the diagonal with np.diag, the broadcast with explicit letters")
+    operands = [tracer.as_array(o, node) for o in operands]
+    return _contraction(tracer, node, name, spec, operands, None,
+                        lambda *stand_ins: np.einsum(spec, *stand_ins))
+
+
+def _contraction(tracer, node, name, spec, operands, via, numpy_call):
+    try:
+        shape = np.shape(numpy_call(*[np.ones(tracer.shape(o)) for o in operands]))
+    except ValueError as exc:
+        for o in operands:
+            tracer.check_guess(o)
+        raise located(ShapeError, f"{name}: {exc}", tracer.frame.parsed, node,
+                      hint="make the operands' shapes agree with the subscripts") from None
+    atoms = [tracer.atom(o, "x") for o in operands]
+    return tracer.array_op(arrays.Einsum.make(*atoms, spec=spec, via=via, shape=tuple(shape)), "contraction")
+
+
+def _tensordot(tracer, node, p, name):
+    """``np.tensordot(a, b, axes)``: the contraction (an ``Einsum``), printed as tensordot."""
+    a, b, axes = p["a"], p["b"], p["axes"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.tensordot(a, b, axes)
+    a, b = tracer.as_array(a, node), tracer.as_array(b, node)
+    try:
+        np.tensordot(np.ones(tracer.shape(a)), np.ones(tracer.shape(b)), axes)
+    except (ValueError, IndexError, TypeError) as exc:
+        tracer.check_guess(a)  # parameters assumed numbers before the first call
+        tracer.check_guess(b)
+        raise located(ShapeError, f"{name}: {exc}", tracer.frame.parsed, node,
+                      hint="make the contracted axes' lengths agree") from None
+    na, nb = len(tracer.shape(a)), len(tracer.shape(b))
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(na - int(axes), na)), list(range(int(axes)))
+    else:
+        axes_a, axes_b = ([int(v) for v in np.atleast_1d(part)] for part in axes)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = list(letters[:na])
+    sb = list(letters[na:na + nb])
+    for i, j in zip(axes_a, axes_b):
+        sb[j % nb] = sa[i % na]
+    output = "".join(c for k, c in enumerate(sa) if k not in [i % na for i in axes_a]) + \
+        "".join(c for k, c in enumerate(sb) if k not in [j % nb for j in axes_b])
+    spec = f"{''.join(sa)},{''.join(sb)}->{output}"
+    via = axes if isinstance(axes, (int, np.integer)) else tuple(tuple(int(v) for v in np.atleast_1d(x)) for x in axes)
+    return _contraction(tracer, node, name, spec, [a, b], int(via) if isinstance(via, np.integer) else via,
+                        lambda x, y: np.tensordot(x, y, axes))
 
 
 # ---- shapes ----
@@ -201,10 +424,365 @@ def _ravel(tracer, node, p, name):
     return _reshape_to(tracer, node, {"a": p["a"], "shape": -1}, name)
 
 
+# ---- rearranging (each a reshape, a transpose, an index or a Take of what numpy moves) ----
+def _rearranging(numpy_func):
+    """A handler's wrapper: a concrete array is numpy's to rearrange now."""
+    def wrap(handler):
+        def call(tracer, node, p, name):
+            first = next(iter(p.values()))
+            if isinstance(first, np.ndarray) and not any(tracer.is_symbolic(v) for v in p.values()):
+                return numpy_func(*p.values())
+            return handler(tracer, node, p, name)
+
+        return call
+
+    return wrap
+
+
+def _probe(tracer, node, name, x, func, *args):
+    """``func(stand-in of x's shape, *args)``: numpy's answer for the shape (its errors located)."""
+    try:
+        return func(np.empty(tracer.shape(x)), *args)
+    except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
+        tracer.check_guess(x)
+        raise located(ShapeError, f"{name} of an array of shape {tracer.shape(x)}: {exc}",
+                      tracer.frame.parsed, node, hint="as numpy raises it") from None
+
+
+def _reshaped(tracer, node, name, x, shape):
+    if tuple(shape) == tracer.shape(x):
+        return x
+    return tracer.array_op(arrays.Reshape.make(tracer.atom(x, "x"), shape=tuple(shape)), "reshape")
+
+
+@_rearranging(np.squeeze)
+def _squeeze(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    return _reshaped(tracer, node, name, x, _probe(tracer, node, name, x, np.squeeze, p["axis"]).shape)
+
+
+@_rearranging(np.expand_dims)
+def _expand_dims(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    return _reshaped(tracer, node, name, x, _probe(tracer, node, name, x, np.expand_dims, p["axis"]).shape)
+
+
+def _at_least(ndim):
+    func = {1: np.atleast_1d, 2: np.atleast_2d, 3: np.atleast_3d}[ndim]
+
+    def handler(tracer, node, args, kwargs, name):
+        if kwargs or len(args) != 1:
+            raise located(SymdiffError, f"{name} of one array", tracer.frame.parsed, node,
+                          hint="call it once per array")
+        (x,) = args
+        if isinstance(x, np.ndarray) or not tracer.is_symbolic(x):
+            return func(x)
+        x = tracer.as_array([x], node) if not tracer.is_array(x) else x
+        return _reshaped(tracer, node, name, x, func(np.empty(tracer.shape(x))).shape)
+
+    return handler
+
+
+@_rearranging(np.flip)
+def _flip(tracer, node, p, name):
+    x = tracer.as_array(p["m"], node)
+    ndim = len(tracer.shape(x))
+    _probe(tracer, node, name, x, np.flip, p["axis"])
+    axes = range(ndim) if p["axis"] is None else [a % ndim for a in np.atleast_1d(p["axis"])]
+    key = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(ndim))
+    return tracer.getitem(x, key, node)
+
+
+@_rearranging(np.diff)
+def _diff(tracer, node, p, name):
+    x, n, axis = tracer.as_array(p["a"], node), p["n"], p["axis"]
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise located(SymdiffError, f"{name}: n must be a non-negative int", tracer.frame.parsed,
+                      node, hint="pass n=1 (or another int)")
+    _probe(tracer, node, name, x, np.diff, n, axis)
+    for _ in range(int(n)):  # numpy: a[1:] - a[:-1] along the axis, n times
+        ndim = len(tracer.shape(x))
+        a = axis % ndim
+        upper = tuple(slice(1, None) if i == a else slice(None) for i in range(ndim))
+        lower = tuple(slice(None, -1) if i == a else slice(None) for i in range(ndim))
+        x = tracer.keep_shape(tracer.getitem(x, upper, node) - tracer.getitem(x, lower, node),
+                              tracer.getitem(x, upper, node))
+    return x
+
+
+def _permuted(tracer, node, name, x, order):
+    result = arrays.transpose(tracer.atom(x, "x"), tracer.shapes, tuple(order))
+    return tracer.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
+
+
+@_rearranging(np.swapaxes)
+def _swapaxes(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    _probe(tracer, node, name, x, np.swapaxes, p["axis1"], p["axis2"])
+    ndim = len(tracer.shape(x))
+    order = list(range(ndim))
+    a, b = p["axis1"] % ndim, p["axis2"] % ndim
+    order[a], order[b] = order[b], order[a]
+    return _permuted(tracer, node, name, x, order)
+
+
+@_rearranging(np.moveaxis)
+def _moveaxis(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    _probe(tracer, node, name, x, np.moveaxis, p["source"], p["destination"])
+    ndim = len(tracer.shape(x))
+    source = [int(a) % ndim for a in np.atleast_1d(p["source"])]
+    destination = [int(a) % ndim for a in np.atleast_1d(p["destination"])]
+    order = [n for n in range(ndim) if n not in source]  # as numpy.moveaxis builds it
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return _permuted(tracer, node, name, x, order)
+
+
+def _diagonal_indices(n_rows, n_cols, k):
+    rows = np.arange(max(0, -k), min(n_rows, n_cols - k))
+    return rows, rows + k
+
+
+@_rearranging(np.diag)
+def _diag(tracer, node, p, name):
+    x, k = tracer.as_array(p["v"], node), int(p["k"])
+    shape = tracer.shape(x)
+    if len(shape) == 2:  # the k-th diagonal: a gather
+        rows, cols = _diagonal_indices(shape[0], shape[1], k)
+        return tracer.take(x, (rows, cols), node)
+    if len(shape) == 1:  # a matrix with v on its k-th diagonal: v added into zeros
+        n = shape[0] + abs(k)
+        rows, cols = _diagonal_indices(n, n, k)
+        indices = [tracer.constant(rows), tracer.constant(cols)]
+        op = arrays.AddAt.make(tracer.atom(x, "v"), *indices, key=(arrays.Slot(0), arrays.Slot(1)), shape=(n, n))
+        return tracer.array_op(op, "diag")
+    tracer.check_guess(x)  # a parameter assumed a number before the first call
+    raise located(ShapeError, f"{name} of an array of shape {shape}: numpy needs 1-D or 2-D",
+                  tracer.frame.parsed, node, hint="pass a vector or a matrix")
+
+
+@_rearranging(np.trace)
+def _trace(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    shape = tracer.shape(x)
+    if len(shape) != 2 or p["axis1"] != 0 or p["axis2"] != 1:
+        tracer.check_guess(x)
+        raise located(UnsupportedSyntaxError, f"{name} of an array of shape {shape} or other axes",
+                      tracer.frame.parsed, node, hint="trace a 2-D array (or write np.sum of its diagonal)")
+    rows, cols = _diagonal_indices(shape[0], shape[1], int(p["offset"]))
+    return _sum(tracer, node, {"a": tracer.take(x, (rows, cols), node), "axis": None}, name)
+
+
+def _triangle(lower):
+    numpy_func = np.tril if lower else np.triu
+
+    @_rearranging(numpy_func)
+    def handler(tracer, node, p, name):
+        x = tracer.as_array(p["m"], node)
+        shape = tracer.shape(x)
+        if len(shape) < 2:
+            tracer.check_guess(x)
+            raise located(ShapeError, f"{name} of an array of shape {shape}: it needs 2 dimensions",
+                          tracer.frame.parsed, node, hint="pass a matrix")
+        kept = numpy_func(np.ones(shape[-2:], dtype=bool), int(p["k"]))
+        return _where(tracer, node, {"condition": kept, "x": x, "y": 0.0}, name)  # numpy's where
+
+    return handler
+
+
+@_rearranging(np.repeat)
+def _repeat(tracer, node, p, name):
+    x, repeats, axis = tracer.as_array(p["a"], node), p["repeats"], p["axis"]
+    if tracer.is_symbolic(repeats):
+        raise located(UnsupportedSyntaxError, f"{name} a differentiated number of times",
+                      tracer.frame.parsed, node, hint="repeat an int number of times")
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = 0
+    _probe(tracer, node, name, x, np.repeat, repeats, axis)
+    ndim = len(tracer.shape(x))
+    index = np.repeat(np.arange(tracer.shape(x)[axis % ndim]), repeats)
+    key = tuple(index if i == axis % ndim else slice(None) for i in range(ndim))
+    return tracer.take(x, key, node)
+
+
+@_rearranging(np.tile)
+def _tile(tracer, node, p, name):
+    x, reps = tracer.as_array(p["A"], node), p["reps"]
+    if tracer.is_symbolic(reps) or any(tracer.is_symbolic(r) for r in np.atleast_1d(reps)):
+        raise located(UnsupportedSyntaxError, f"{name} a differentiated number of times",
+                      tracer.frame.parsed, node, hint="tile an int number of times")
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    shape = tracer.shape(x)
+    ndim = max(len(reps), len(shape))
+    x = _reshaped(tracer, node, name, x, (1,) * (ndim - len(shape)) + tuple(shape))
+    shape, reps = tracer.shape(x), (1,) * (ndim - len(reps)) + reps
+    key = []
+    for axis, (n, r) in enumerate(zip(shape, reps)):  # open grids: each axis its own index
+        index = np.tile(np.arange(n), r)
+        key.append(index.reshape([-1 if i == axis else 1 for i in range(ndim)]))
+    return tracer.take(x, tuple(key), node)
+
+
+def _index_grid(shape, axis, index):
+    """The key of ``take_along_axis``: ``index`` at ``axis``, an open grid (``arange``) on the
+    other axes."""
+    ndim = len(shape)
+    return tuple(index if i == axis else np.arange(n).reshape([-1 if j == i else 1 for j in range(ndim)])
+                 for i, n in enumerate(shape))
+
+
+def _copied(tracer, node, p, name):
+    """``x.copy()`` / ``np.copy(x)``: the same value (traced values are never changed in place)."""
+    x = p["a"]
+    return np.copy(x) if isinstance(x, np.ndarray) else tracer.as_value(x, node)
+
+
+def _take(tracer, node, p, name):
+    x, indices, axis = p["a"], p["indices"], p["axis"]
+    if not tracer.is_symbolic(x) and not tracer.is_symbolic(indices):
+        return np.take(x, indices, axis=axis)
+    x = tracer.as_array(x, node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = 0
+    ndim = len(tracer.shape(x))
+    if isinstance(indices, (int, np.integer)):
+        key = tuple(int(indices) if i == axis % ndim else slice(None) for i in range(ndim))
+        return tracer.getitem(x, key, node)
+    indices = np.asarray(indices) if isinstance(indices, (list, tuple)) else indices
+    key = tuple(indices if i == axis % ndim else slice(None) for i in range(ndim))
+    return tracer.take(x, key, node)
+
+
+def _take_along_axis(tracer, node, p, name):
+    x, indices, axis = p["arr"], p["indices"], p["axis"]
+    if not tracer.is_symbolic(x) and not tracer.is_symbolic(indices):
+        return np.take_along_axis(x, indices, axis)
+    x = tracer.as_array(x, node)
+    shape = tracer.shape(x)
+    index_shape = tracer.shape(indices) if tracer.is_symbolic(indices) else np.shape(indices)
+    if axis is None or len(index_shape) != len(shape):
+        raise located(ShapeError, f"{name}: indices of shape {index_shape} for an array of shape "
+                      f"{shape} (axis={axis})", tracer.frame.parsed, node,
+                      hint="indices with as many dimensions as the array, and an int axis")
+    if not tracer.is_symbolic(indices):
+        indices = np.asarray(indices)
+    grid_shape = tuple(index_shape[i] if i == axis % len(shape) else n for i, n in enumerate(shape))
+    key = _index_grid(grid_shape, axis % len(shape), indices)
+    return tracer.take(x, key, node)
+
+
+def _argsort(tracer, node, p, name):
+    x, axis = p["a"], p["axis"]
+    if not tracer.is_symbolic(x):
+        return np.argsort(x, axis=axis)
+    x = tracer.as_array(x, node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = -1
+    _probe(tracer, node, name, x, np.argsort, axis)
+    axis = int(axis) % len(tracer.shape(x))
+    return tracer.array_op(arrays.ArgSort.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "order")
+
+
+def _sort(tracer, node, p, name):
+    """``np.sort(a, axis)``: the array taken along the permutation that sorts it (the adjoint
+    goes back through that permutation)."""
+    x, axis = p["a"], p["axis"]
+    if not tracer.is_symbolic(x):
+        return np.sort(x, axis=axis)
+    x = tracer.as_array(x, node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = -1
+    order = _argsort(tracer, node, {"a": x, "axis": axis}, name)
+    return _take_along_axis(tracer, node, {"arr": x, "indices": order, "axis": axis}, name)
+
+
+@_rearranging(np.roll)
+def _roll(tracer, node, p, name):
+    x, shift, axis = tracer.as_array(p["a"], node), p["shift"], p["axis"]
+    if tracer.is_symbolic(shift):
+        raise located(UnsupportedSyntaxError, f"{name} by a differentiated amount",
+                      tracer.frame.parsed, node, hint="roll by an int")
+    shape = tracer.shape(x)
+    if axis is None:
+        flat = _reshaped(tracer, node, name, x, (int(np.prod(shape)),))
+        rolled = tracer.take(flat, (np.roll(np.arange(int(np.prod(shape))), shift),), node)
+        return _reshaped(tracer, node, name, rolled, shape)
+    shifts, axes = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
+    for s_, a_ in zip(shifts, axes):
+        a_ = int(a_) % len(shape)
+        key = tuple(np.roll(np.arange(n), int(s_)) if i == a_ else slice(None) for i, n in enumerate(shape))
+        x = tracer.take(x, key, node)
+    return x
+
+
+def _kron(tracer, node, p, name):
+    a, b = p["a"], p["b"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.kron(a, b)
+    a, b = tracer.as_array(a, node), tracer.as_array(b, node)
+    sa, sb = tracer.shape(a), tracer.shape(b)
+    if len(sa) != len(sb) or len(sa) not in (1, 2):
+        raise located(UnsupportedSyntaxError, f"{name} of shapes {sa} and {sb}", tracer.frame.parsed,
+                      node, hint="np.kron of two vectors or two matrices")
+    spec = "i,k->ik" if len(sa) == 1 else "ij,kl->ikjl"
+    products = _contraction(tracer, node, name, spec, [a, b], None, lambda u, v: np.einsum(spec, u, v))
+    return _reshaped(tracer, node, name, products, np.kron(np.ones(sa), np.ones(sb)).shape)
+
+
+def _cross(tracer, node, p, name):
+    a, b = p["a"], p["b"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.cross(a, b)
+    a, b = tracer.as_array(a, node), tracer.as_array(b, node)
+    if tracer.shape(a) != (3,) or tracer.shape(b) != (3,):
+        tracer.check_guess(a)
+        tracer.check_guess(b)
+        raise located(UnsupportedSyntaxError, f"{name} of shapes {tracer.shape(a)} and {tracer.shape(b)}",
+                      tracer.frame.parsed, node, hint="np.cross of two 3-vectors")
+    u = [tracer.getitem(a, i, node) for i in range(3)]
+    v = [tracer.getitem(b, i, node) for i in range(3)]
+    parts = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+    return tracer.as_array(parts, node)
+
+
+def _pad(tracer, node, p, name):
+    x, width, mode = p["array"], p["pad_width"], p["mode"]
+    if not tracer.is_symbolic(x):
+        return np.pad(x, width, mode=mode)
+    if mode != "constant":
+        raise located(UnsupportedSyntaxError, f"{name} with mode={mode!r}", tracer.frame.parsed,
+                      node, hint="pad with zeros (mode='constant')")
+    x = tracer.as_array(x, node)
+    shape = tracer.shape(x)
+    widths = np.broadcast_to(np.asarray(width, dtype=int), (len(shape), 2))
+    padded = tuple(int(n + lo + hi) for n, (lo, hi) in zip(shape, widths))
+    key = tuple(slice(int(lo), int(lo) + n) for n, (lo, hi) in zip(shape, widths))
+    return tracer.array_op(arrays.Scatter.make(tracer.atom(x, "x"), key=key, shape=padded), "padded")
+
+
+@_rearranging(np.cumsum)
+def _cumsum(tracer, node, p, name):
+    x, axis = tracer.as_number(p["a"]), p["axis"]
+    x = tracer.as_array(x if tracer.is_array(x) or isinstance(x, (list, tuple)) else [x], node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = 0
+    _probe(tracer, node, name, x, np.cumsum, axis)
+    axis = int(axis) % len(tracer.shape(x))
+    return tracer.array_op(arrays.CumSum.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "cumsum")
+
+
 # ---- joining ----
 def _joined(kind):
     def handler(tracer, node, p, name):
         parts = p["arrays"] if "arrays" in p else p["tup"]
+        if not isinstance(parts, (tuple, list)) and tracer.is_symbolic(parts):
+            tracer.check_guess(parts)  # a list argument assumed a number before the first call
         if not isinstance(parts, (tuple, list)) or not parts:
             raise located(SymdiffError, f"{name} needs a tuple or list of arrays",
                           tracer.frame.parsed, node, hint="pass a tuple of arrays")
@@ -263,6 +841,9 @@ def _array_of(tracer, node, p, name):
         return _join("stack")(tracer, node, [list(value)], {})
     if tracer.is_symbolic(value):
         return value
+    concrete = np.array(value)
+    if p.get("dtype") is None and concrete.dtype.kind in "iub":
+        return concrete  # ints and bools stay so, as in numpy (an index: x[np.array([0, 2])])
     return np.array(value, dtype=float)
 
 
@@ -349,7 +930,8 @@ def _shape_query(kind):
 
 
 # ---- the tables ----
-_REDUCED = ("a", "axis")
+_REDUCED = ("a", "axis", "keepdims")
+_SPREAD = ("a", "axis", "ddof", "keepdims")
 _array = _function(np.array, "np.array", ("object", "dtype"), _array_of)
 _reshape = _function(np.reshape, "np.reshape", ("a", "shape"), _reshape_to)
 _JOINS = {
@@ -371,11 +953,19 @@ _HANDLERS = [
     (np.min, _function(np.min, "np.min", _REDUCED, _reduce(arrays.ArrayMin))),
     (np.amin, _function(np.amin, "np.amin", _REDUCED, _reduce(arrays.ArrayMin))),
     (np.mean, _function(np.mean, "np.mean", _REDUCED, _mean)),
+    (np.var, _function(np.var, "np.var", _SPREAD, _var)),
+    (np.std, _function(np.std, "np.std", _SPREAD, _std)),
     (np.dot, _function(np.dot, "np.dot", ("a", "b"), _dot)),
     (np.matmul, _function(np.matmul, "np.matmul", ("x1", "x2"), _matmul)),
     (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
     (np.outer, _function(np.outer, "np.outer", ("a", "b"), _outer)),
-    (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x",), _norm)),
+    (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x", "ord", "axis", "keepdims"), _norm)),
+    (np.linalg.inv, _function(np.linalg.inv, "np.linalg.inv", ("a",), _linalg(arrays.Inv))),
+    (np.linalg.det, _function(np.linalg.det, "np.linalg.det", ("a",), _linalg(arrays.Det))),
+    (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
+    (np.linalg.slogdet, _function(np.linalg.slogdet, "np.linalg.slogdet", ("a",), _slogdet)),
+    (np.linalg.cholesky, _function(np.linalg.cholesky, "np.linalg.cholesky", ("a",), _cholesky)),
+    (np.linalg.eigh, _function(np.linalg.eigh, "np.linalg.eigh", ("a", "UPLO"), _eigh)),
     (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
     (np.reshape, _reshape),
     (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
@@ -390,6 +980,35 @@ _HANDLERS = [
                               tuple(signature_of(getattr(np, n)).parameters),
                               _concrete(getattr(np, n)), raw=True))
       for n in ("zeros", "ones", "full", "arange", "linspace", "eye")],
+    (np.einsum, _Entry("np.einsum", signature_of(np.einsum), tuple(signature_of(np.einsum).parameters),
+                       _einsum, raw=True)),
+    (np.tensordot, _function(np.tensordot, "np.tensordot", ("a", "b", "axes"), _tensordot)),
+    (np.squeeze, _function(np.squeeze, "np.squeeze", ("a", "axis"), _squeeze)),
+    (np.expand_dims, _function(np.expand_dims, "np.expand_dims", ("a", "axis"), _expand_dims)),
+    *[(getattr(np, f"atleast_{n}d"), _Entry(f"np.atleast_{n}d", signature_of(getattr(np, f"atleast_{n}d")),
+                                            tuple(signature_of(getattr(np, f"atleast_{n}d")).parameters),
+                                            _at_least(n), raw=True)) for n in (1, 2, 3)],
+    (np.flip, _function(np.flip, "np.flip", ("m", "axis"), _flip)),
+    (np.diff, _function(np.diff, "np.diff", ("a", "n", "axis"), _diff)),
+    (np.swapaxes, _function(np.swapaxes, "np.swapaxes", ("a", "axis1", "axis2"), _swapaxes)),
+    (np.moveaxis, _function(np.moveaxis, "np.moveaxis", ("a", "source", "destination"), _moveaxis)),
+    (np.diag, _function(np.diag, "np.diag", ("v", "k"), _diag)),
+    (np.trace, _function(np.trace, "np.trace", ("a", "offset", "axis1", "axis2"), _trace)),
+    (np.tril, _function(np.tril, "np.tril", ("m", "k"), _triangle(True))),
+    (np.triu, _function(np.triu, "np.triu", ("m", "k"), _triangle(False))),
+    (np.repeat, _function(np.repeat, "np.repeat", ("a", "repeats", "axis"), _repeat)),
+    (np.tile, _function(np.tile, "np.tile", ("A", "reps"), _tile)),
+    (np.cumsum, _function(np.cumsum, "np.cumsum", ("a", "axis"), _cumsum)),
+    (np.take, _function(np.take, "np.take", ("a", "indices", "axis"), _take)),
+    (np.copy, _function(np.copy, "np.copy", ("a",), _copied)),
+    (np.take_along_axis, _function(np.take_along_axis, "np.take_along_axis", ("arr", "indices", "axis"),
+                                   _take_along_axis)),
+    (np.argsort, _function(np.argsort, "np.argsort", ("a", "axis"), _argsort)),
+    (np.sort, _function(np.sort, "np.sort", ("a", "axis"), _sort)),
+    (np.roll, _function(np.roll, "np.roll", ("a", "shift", "axis"), _roll)),
+    (np.kron, _function(np.kron, "np.kron", ("a", "b"), _kron)),
+    (np.cross, _function(np.cross, "np.cross", ("a", "b"), _cross)),
+    (np.pad, _function(np.pad, "np.pad", ("array", "pad_width", "mode"), _pad)),
     (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
     (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
     (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),
@@ -410,6 +1029,14 @@ def _m_max(a, axis=None, out=None, keepdims=False, initial=_NO_VALUE, where=True
 
 def _m_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     """ndarray.mean"""
+
+
+def _m_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True):
+    """ndarray.var / ndarray.std"""
+
+
+def _m_copy(a, order="C"):
+    """ndarray.copy"""
 
 
 def _m_dot(a, b, out=None):
@@ -439,7 +1066,10 @@ _METHODS = [
     ("max", _method("max", _m_max, _REDUCED, _reduce(arrays.ArrayMax))),
     ("min", _method("min", _m_max, _REDUCED, _reduce(arrays.ArrayMin))),
     ("mean", _method("mean", _m_mean, _REDUCED, _mean)),
+    ("var", _method("var", _m_var, _SPREAD, _var)),
+    ("std", _method("std", _m_var, _SPREAD, _std)),
     ("dot", _method("dot", _m_dot, ("a", "b"), _dot)),
+    ("copy", _method("copy", _m_copy, ("a",), _copied)),
     ("reshape", _method("reshape", _m_reshape, ("a", "shape"), _reshape_method)),
     ("ravel", _method("ravel", _m_ravel, ("a",), _ravel)),
     ("flatten", _method("flatten", _m_ravel, ("a",), _ravel)),

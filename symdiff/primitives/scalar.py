@@ -15,6 +15,7 @@ import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import registry
+from .faithful import FloorDiv, NpFmax, NpFmin, NpMaximum, NpMinimum, PyMod
 from .registry import Primitive
 from .sympy_functions import (Ceil, Hypot, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
                          RoundDigits, Trunc)
@@ -95,12 +96,13 @@ _NUMPY = [
     ("multiply", lambda x, y: x * y, (2,)), ("divide", lambda x, y: x / y, (2,)),
     ("true_divide", lambda x, y: x / y, (2,)),
     ("negative", lambda x: -x), ("positive", lambda x: +x),
+    ("mod", PyMod, (2,)), ("remainder", PyMod, (2,)), ("floor_divide", FloorDiv, (2,)),
     # ---- other ----
     ("abs", sympy.Abs), ("absolute", sympy.Abs), ("fabs", sympy.Abs), ("sign", sympy.sign),
     ("floor", Floor), ("ceil", Ceil), ("trunc", Trunc), ("round", _round, (1, 2), (1,)),
     ("around", _round, (1, 2), (1,)), ("rint", Round),
-    ("maximum", sympy.Max, (2,)), ("minimum", sympy.Min, (2,)), ("fmax", sympy.Max, (2,)),
-    ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,), (), dict(printed={"numpy": "numpy.copysign"})),
+    ("maximum", NpMaximum, (2,)), ("minimum", NpMinimum, (2,)), ("fmax", NpFmax, (2,)),
+    ("fmin", NpFmin, (2,)), ("copysign", CopySign, (2,), (), dict(printed={"numpy": "numpy.copysign"})),
     ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
     ("radians", lambda x: x * sympy.pi / 180), ("degrees", lambda x: x * 180 / sympy.pi),
 ]

@@ -222,11 +222,16 @@ class IEEEFallback:
     def value_and_grad(self, *args):
         with numpy.errstate(all="ignore"):
             value, gradient = self._compiled()[1](*[numpy.float64(a) for a in args])
-        return float(value), _floats(gradient)
+        return _floats(value), _floats(gradient)
 
 
 def _floats(result):
-    return tuple(float(r) for r in result) if isinstance(result, tuple) else float(result)
+    """Numbers as floats, in the structure they come in (gradients; has_aux's pairs)."""
+    if isinstance(result, (tuple, list)):
+        return type(result)(_floats(r) for r in result)
+    if isinstance(result, dict):
+        return {k: _floats(v) for k, v in result.items()}
+    return float(result)
 
 
 __all__ = ["Anchor", "CompiledCode", "IEEEFallback", "LiveGlobals", "compile_entry", "compile_functions",

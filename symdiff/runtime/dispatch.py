@@ -15,12 +15,15 @@ checked, owned arrays). Also ``resolve_wrt``: ``wrt`` -> parameter names.
 Int(value=3)
 """
 
+import dataclasses
+import random
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import pytrees
 from ..errors import ArgumentError, WrtError
 from ..primitives.arrays import BroadcastTo
 from .compiled import Anchor, parameters_text, run_source
@@ -147,9 +150,63 @@ class Array:
         return value
 
 
+@dataclass(frozen=True)
+class Tree:
+    """A container — list, tuple, dict, ``NamedTuple``, dataclass, nested in any mix — of numbers
+    and arrays (``params = [W1, b1, W2, b2]``, ``{"W": W, "b": b}``): each leaf is a symbol (an
+    array's of its shape) and the gradient comes back in the same structure. ``node`` is the
+    structure (``pytrees.Node``) whose leaves are ``Number``/``Int``/``Array`` kinds. (A list or
+    tuple of numbers alone is a ``Sequence``.)"""
+
+    node: object
+    passed = True
+    fast = False
+
+    @property
+    def traced(self):
+        """The kind the frontend traces it with: the structure with each leaf's traced kind
+        (``("number",)``, ``("int", value)``, ``("array", shape)``)."""
+        return ("tree", _traced_node(self.node))
+
+    def describe(self):
+        return self.node.describe()
+
+    def matches(self, value):
+        return pytrees.is_container(value) and kind_of(value, True) == self
+
+    def convert(self, value, differentiated):
+        """Int leaves of a differentiated container as floats (as for a list of numbers)."""
+        if not differentiated:
+            return value
+        leaves = [kind for _, kind in pytrees.leaves_with_paths(self.node)]
+        values = pytrees.leaf_values(value, self.node)
+        converted = [kind.convert(v, True) for kind, v in zip(leaves, values)]
+        if all(c is v for c, v in zip(converted, values)):
+            return value
+        return pytrees.unflatten(self.node, converted)
+
+
+def _traced_node(node):
+    children = []
+    for child in node.children:
+        if isinstance(child, pytrees.Node):
+            children.append(_traced_node(child))
+        elif isinstance(child, Int):
+            children.append(("int", child.value))
+        else:
+            children.append(child.traced or ("number",))
+    return pytrees.Node(node.kind, node.cls, node.keys, tuple(children))
+
+
+def _leaf_kind(value, differentiated):
+    """The kind of a leaf of a container: a number, an int or an array (not a container)."""
+    kind = kind_of(value, differentiated)
+    return kind if isinstance(kind, (Number, Int, Array)) else None
+
+
 def kind_of(value, differentiated):
     """The kind of one argument, or None for what is not a real number (or a sequence or array of
-    them)."""
+    them, or a container of those)."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             return None
@@ -160,11 +217,13 @@ def kind_of(value, differentiated):
         if type(value) in INT_TYPES:
             return Number(int_given=True) if differentiated else Int(value)
         return Number()
-    if isinstance(value, (list, tuple)):
-        if not all(isinstance(v, SCALAR_TYPES) and not isinstance(v, (complex, np.complexfloating))
-                   for v in value):
-            return None
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple) and all(
+            isinstance(v, SCALAR_TYPES) and not isinstance(v, (complex, np.complexfloating))
+            for v in value):
         return Sequence(len(value))
+    if pytrees.is_container(value):
+        found = pytrees.flatten(value, lambda v: _leaf_kind(v, differentiated))
+        return None if found is None else Tree(found[0])
     return None
 
 
@@ -174,12 +233,20 @@ def not_a_number(name, value, qualname, filename, lineno):
         isinstance(value, np.ndarray) and value.dtype.kind == "c"
     ):
         what = "a complex number; symdiff differentiates real functions"
+    elif isinstance(value, (np.random.Generator, np.random.RandomState, random.Random)):
+        return ArgumentError(
+            f"argument {name!r} of {qualname} is a random number generator: the generated gradient "
+            "cannot draw the numbers the function draws with it at the same call",
+            filename=filename, lineno=lineno,
+            hint="draw them outside and pass the numbers in (a dropout mask: mask = "
+            "rng.random(shape) > p), as an argument left out of wrt")
     elif value is None:
         what = "None"
     elif isinstance(value, str):
         what = f"the string {value!r}"
-    elif isinstance(value, (list, tuple)):
-        what = f"a {type(value).__name__} that holds something other than real numbers"
+    elif pytrees.is_container(value):
+        what = (f"a {type(value).__name__} that holds something other than real numbers, arrays "
+                "and containers of them (or a dict key that is not a str or int)")
     elif isinstance(value, np.ndarray):
         what = f"an array of dtype {value.dtype}"
     else:
@@ -187,7 +254,8 @@ def not_a_number(name, value, qualname, filename, lineno):
     return ArgumentError(
         f"argument {name!r} of {qualname} is {what}, not a real number",
         filename=filename, lineno=lineno,
-        hint="pass floats or ints, numpy arrays of them, or lists/tuples of them",
+        hint="pass floats or ints, numpy arrays of them, or lists, tuples, dicts, NamedTuples "
+        "or dataclasses of them",
     )
 
 
@@ -281,13 +349,13 @@ class Dispatch:
     def _shaped_position(self, i, kind):
         """Whether an argument of type ``kind`` at position ``i`` keys a specialisation by more
         than its type: an array's shape and dtype, a list's length, an int's value."""
-        if issubclass(kind, (np.ndarray, list, tuple)):
+        if issubclass(kind, (np.ndarray, list, tuple, dict)) or dataclasses.is_dataclass(kind):
             return True
         return kind in INT_TYPES and i not in self.wrt_positions
 
     def router(self, types):
         """The function calls of these argument types go through: their key (types, then each
-        array's shape and dtype, each list's length, each int specialised on) looked up in
+        array's shape and dtype, each list's or container's kind, each int specialised on) looked up in
         ``specialised``; ``specialise`` makes the entry for a new key."""
         found = self.routers.get(types)
         if found is None:
@@ -298,8 +366,11 @@ class Dispatch:
                     for i, kind in enumerate(types):
                         if issubclass(kind, np.ndarray):
                             parts += [f"a{i}.shape", f"a{i}.dtype"]
-                        elif self._shaped_position(i, kind):
-                            parts.append(f"len(a{i})" if issubclass(kind, (list, tuple)) else f"a{i}")
+                        elif kind in INT_TYPES and self._shaped_position(i, kind):
+                            parts.append(f"a{i}")
+                        elif self._shaped_position(i, kind):  # a list, tuple or other container:
+                            # its kind (length, or structure and each leaf's kind, shape and dtype)
+                            parts.append(f"_kind_of(a{i}, {i in self.wrt_positions})")
                     found = self.routers[types] = compile_router(
                         self.nargs, parts, types, self.specialised, self.specialise,
                         getattr(self.fun, "__name__", "f"))
@@ -460,7 +531,7 @@ def compile_router(nargs, parts, types, specialised, specialise, name):
     )
     anchor = Anchor()
     namespace = {"_types": types, "_get": dict.get.__get__(specialised), "_used": specialised.move_to_end,
-                 "_specialise": specialise, "__symdiff_anchor__": anchor}
+                 "_specialise": specialise, "_kind_of": kind_of, "__symdiff_anchor__": anchor}
     run_source(source, f"{name} router", namespace, anchor)
     return namespace["_route"]
 
@@ -505,7 +576,7 @@ def entry(fn, build, kinds, args, wrt_positions, stale, owned):
     wrt = set(wrt_positions)
     convert = any(not k.passed or isinstance(k, Number) and k.int_given for k in kinds) or any(
         i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args)) \
-        or any(i in wrt and isinstance(k, Sequence) for i, k in enumerate(kinds))
+        or any(i in wrt and isinstance(k, (Sequence, Tree)) for i, k in enumerate(kinds))
     arrays = any(k.traced is not None for k in kinds) and may_return_views(build)
     if not externals and not convert and not guards:
         if not arrays:
@@ -560,5 +631,6 @@ def resolve_wrt(wrt, parameters, fun):
 
 
 __all__ = ["CACHE_SIZE", "INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Bounded", "Dispatch", "Int",
-           "Number", "Sequence", "binder", "compile_router", "converted", "entry", "guardable", "kind_of",
-           "may_return_views", "missing_arguments", "not_a_number", "resolve_wrt", "specialisation"]
+           "Number", "Sequence", "Tree", "binder", "compile_router", "converted", "entry", "guardable",
+           "kind_of", "may_return_views", "missing_arguments", "not_a_number", "resolve_wrt",
+           "specialisation"]
