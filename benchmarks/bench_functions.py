@@ -112,7 +112,7 @@ def expected_rosen_grad(x):
 
 
 # ---------------------------------------------------------------------------------------------
-# E. the call path: a five-parameter scalar function (called with an int among its arguments)
+# F. the call path: a five-parameter scalar function (called with an int among its arguments)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -122,7 +122,7 @@ def damped(t, a, w, phi, b):
 
 
 def damped_grad_hand(t, a, w, phi, b):
-    """Hand-written gradient of ``damped`` with respect to all five parameters: the floor of E."""
+    """Hand-written gradient of ``damped`` with respect to all five parameters: the floor of F."""
     e = math.exp(-b * t)
     arg = w * t + phi
     c = math.cos(arg)

@@ -929,14 +929,14 @@ def section_e(out, cfg):
 
 
 # ---------------------------------------------------------------------------------------------
-# E. the call path: ints, keywords, further shapes
+# F. the call path: ints, keywords, further shapes
 # ---------------------------------------------------------------------------------------------
 
 
-def section_e(out, cfg):
+def section_f(out, cfg):
     import symdiff
 
-    out("## E. The call path: an int argument, keywords, a second array length")
+    out("## F. The call path: an int argument, keywords, a second array length")
     out()
     point = (2.0, 1.5, 3.0, 0.25, 0.4)
     with_int = (2,) + point[1:]
@@ -992,7 +992,7 @@ def section_e(out, cfg):
         _target_row("5 parameters, one an int, ≤ 1.5× hand", scalar[3], ints, 1.5),
         _target_row("Rosenbrock n = 100 after a second length ≤ 1.15× hand", arrays[2], floor, 1.15),
     ]
-    out.table(["target (E)", "measured", "result"], targets)
+    out.table(["target (F)", "measured", "result"], targets)
     out("Both sides of each ratio take the same arguments (`fn(*args)` for the five-parameter rows), "
         "interleaved in this one run (three times the section's usual repeats).")
     out()
@@ -1065,7 +1065,7 @@ def main(argv=None):
     mode.add_argument("--quick", action="store_true", help="under 2 minutes: fewer repeats, smaller sizes")
     mode.add_argument("--smoke", action="store_true", help="seconds, no peers: checks that the script runs")
     parser.add_argument("--no-peers", action="store_true", help="do not import PyTorch, JAX or autograd")
-    parser.add_argument("--sections", default="ABCDE", help="which sections to run (default ABCDE)")
+    parser.add_argument("--sections", default="ABCDEF", help="which sections to run (default ABCDEF)")
     parser.add_argument("--output", help="also write the markdown report to this file")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=float, default=60.0, help=argparse.SUPPRESS)
@@ -1100,6 +1100,8 @@ def main(argv=None):
         summary["D"] = section_d(out, cfg)
     if "E" in sections:
         summary["E"] = section_e(out, cfg)
+    if "F" in sections:
+        summary["F"] = section_f(out, cfg)
     out(f"_Total wall time of this run: {time.perf_counter() - started:.0f} s._")
     if args.output:
         write_report(args.output, out.text())
