@@ -30,8 +30,8 @@ import sympy
 from sympy.printing.c import C99CodePrinter
 
 from ..primitives import arrays
-from .c_code import (HELPERS, CPrinter, _c_names, _comment, _Writer, c_double, header_signatures,
-                     header_title, line_label)
+from .c_code import (CPrinter, _c_names, _comment, _Writer, c_double, header_signatures, header_title,
+                     helper_definitions, helper_names, line_label)
 from ..errors import ExportError, SymdiffError
 from ..lower.schedule import IfBlock, Line, walk_lines
 
@@ -127,7 +127,7 @@ class _ArrayWriter(_Writer):
         self.base = program.name if program.name.isidentifier() else "f"
         namer = program.namer
         self.renames = _c_names(schedule, gradient_program, constants)
-        self.printer = CPrinter(self.renames, {k: namer.fresh(f"symdiff_{k}") for k in HELPERS})
+        self.printer = CPrinter(self.renames, helper_names(namer))
         self.int_printer = _IntPrinter()
         self.index = sympy.Symbol(namer.fresh("i"), integer=True)
         self.work = namer.fresh("work")
@@ -896,8 +896,7 @@ def _text(writer, constants):
     if constants:
         parts.append("".join(f"static const double {writer.name(name)} = {c_double(float(value))};\n"
                              for name, value in constants.items()))
-    helpers = writer.printer.helpers
-    parts += [HELPERS[k].format(name=writer.printer.helper_names[k]) for k in sorted(helpers)]
+    parts += helper_definitions(writer.printer)
     if writer.fill + "(" in grad_text + vg_text:
         parts.append(FILL_NAN.format(name=writer.fill))
     parts.append(f"/* Gradient of {base} with respect to {wrt}. */\n{grad_text}")

@@ -21,8 +21,8 @@ from ..errors import (
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
-from ..primitives import nodes, numpy_calls, registry, signs
-from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, arithmetic, keeps
+from ..primitives import nodes, registry, signs
+from ..primitives.faithful import DIV, arithmetic, keeps
 from ..primitives.sympy_functions import CopySign
 from .array_values import _Method
 from .parse import located, parse_function
@@ -94,16 +94,16 @@ class Calls:
             return record.handler(self.tracer, node, args, kwargs)
         if record.kind == "array":
             self.tracer.libraries.add("numpy")
-            self._note_numbers(record.handler, args, kwargs, node)
+            self._note_numbers(record, args, kwargs, node)
             return record.handler(self.tracer, node, args, kwargs)
         return self.tracer.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
 
-    def _note_numbers(self, entry, args, kwargs, node):
+    def _note_numbers(self, record, args, kwargs, node):
         """Record a numpy function that is not elementwise (``np.sum``, ``np.dot``, ``np.shape``)
         called on a value traced as a number (or on a list of them): the code made of this trace
         means something else for arrays (``np.sum`` of a number is the number), see
         ``Program.number_structural``."""
-        if entry.name in numpy_calls.ELEMENTWISE or len(self.tracer.number_structural) >= 8:
+        if record.elementwise or len(self.tracer.number_structural) >= 8:
             return
 
         def numbers(value):
@@ -112,7 +112,7 @@ class Calls:
             return self.tracer.is_symbolic(value) and not self.tracer.is_array(value)
 
         if any(numbers(v) for v in [*args, *kwargs.values()]):
-            self.tracer.number_structural.append((entry.name, self.tracer.frame.parsed.filename, node.lineno))
+            self.tracer.number_structural.append((record.name, self.tracer.frame.parsed.filename, node.lineno))
 
     def _call_rule(self, rule, func, args, kwargs, node):
         args = rule_arguments(self.tracer, node, rule, func, args, kwargs)  # keywords bound by name
@@ -160,7 +160,7 @@ class Calls:
             except (ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
                 raise located(SymdiffError, f"{rule.name}{tuple(args)!r} raises {exc!r}",
                               self.tracer.frame.parsed, node, hint="as it does in Python") from None
-        if rule.name not in _EXACT_ON_INTS:
+        if not rule.exact_on_ints:
             self.tracer.int_meets_float([a for i, a in enumerate(args) if i not in rule.int_args], node,
                                   f"{rule.name} converts it to float")
         if rule.build is None:
@@ -175,9 +175,8 @@ class Calls:
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
         args = [self._real(to_sympy(a)) for a in args]
         build = rule.build
-        ufunc = _UFUNC_OPERATIONS.get(rule.name)
-        if ufunc is not None:
-            return self.tracer.shallow(self._ufunc(rule.name, ufunc, args))
+        if rule.ufunc is not None:
+            return self.tracer.shallow(self._ufunc(rule.name, rule.ufunc, args))
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
             result = nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
         else:
@@ -345,15 +344,6 @@ class Calls:
         return env
 
 
-# numpy's arithmetic ufuncs: the operation each is (reciprocal: 1 / x)
-_UFUNC_OPERATIONS = {
-    "np.add": (ADD,), "np.subtract": (SUB,), "np.multiply": (MUL,), "np.divide": (DIV,),
-    "np.true_divide": (DIV,), "np.power": (POW,), "np.float_power": (POW,),
-    "np.reciprocal": (DIV, sympy.Integer(1)), "np.square": (MUL,), "np.negative": (MUL,),
-    "np.positive": (ADD,),
-}
-
-
 def _calls_in(result, args):
     """The function applications (and powers) a call's ``result`` consists of above its ``args``."""
     found, stack = [], [result]
@@ -365,10 +355,6 @@ def _calls_in(result, args):
             found.append(node)
         stack.extend(node.args)
     return found
-
-
-# math functions that take ints of any size exactly (the rest convert ints to float)
-_EXACT_ON_INTS = frozenset({"math.log", "math.log2", "math.log10"})
 
 
 def _describe(node):
