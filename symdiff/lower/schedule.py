@@ -179,51 +179,41 @@ class _Inliner(Visitor):
         return out
 
 
-class _Reads(Visitor):
-    """Every name a block reads (``found``): its lines' operands and its conditions."""
-
-    stage = "lower.schedule.names_read"
-
-    def __init__(self):
-        self.found = set()
-
-    def visit_Line(self, line):
-        self.found |= line.symbols
-
-    def visit_IfBlock(self, block):
-        self.found |= block.cond.free_symbols
-        self.visit_block(block.then)
-        self.visit_block(block.orelse)
-
-
-def names_read(lines):
-    """The names ``lines`` read (operands and conditions, nested lines included), as a set."""
-    reads = _Reads()
-    reads.visit_block(lines)
-    return reads.found
-
-
-class _Lines(Visitor):
-    """Every ``Line`` of a block, nested ones included, in order (``found``)."""
+class _Contents(Visitor):
+    """Every ``Line`` of a block, nested ones included, in order (``lines``), and the condition
+    of every ``IfBlock`` in it (``conditions``): what ``walk_lines`` and ``names_read`` read."""
 
     stage = "lower.schedule.walk_lines"
 
     def __init__(self):
-        self.found = []
+        self.lines = []
+        self.conditions = []
 
     def visit_Line(self, line):
-        self.found.append(line)
+        self.lines.append(line)
 
     def visit_IfBlock(self, block):
+        self.conditions.append(block.cond)
         self.visit_block(block.then)
         self.visit_block(block.orelse)
 
 
+def _contents(lines):
+    contents = _Contents()
+    contents.visit_block(lines)
+    return contents
+
+
+def names_read(lines):
+    """The names ``lines`` read (operands and conditions, nested lines included), as a set."""
+    contents = _contents(lines)
+    return set().union(*(line.symbols for line in contents.lines),
+                       *(cond.free_symbols for cond in contents.conditions))
+
+
 def walk_lines(lines):
     """Every ``Line`` in ``lines``, nested ones included."""
-    walker = _Lines()
-    walker.visit_block(lines)
-    return walker.found
+    return _contents(lines).lines
 
 
 class _Lowerer(Visitor):
