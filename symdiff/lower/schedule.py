@@ -9,7 +9,7 @@ function does not need are dropped.
 
 from collections import ChainMap
 from functools import cached_property
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -232,6 +232,7 @@ class _Lowerer(Visitor):
         # an arm is only ever read on paths where that arm ran.
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
+        self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
 
     def at(self, item, reverse):
         self.where = (item.origin, reverse)
@@ -267,22 +268,38 @@ class _Lowerer(Visitor):
         self.memo[expr] = target
 
     def branch(self, branch, reverse):
+        """An ``IfBlock`` of the branch's arms. Right after an ``IfBlock`` on the same condition
+        (a branch's forward arms, then at once its reverse ones: the branch ended the function),
+        the arms continue that block's: the condition is tested once, and a value the forward arm
+        computed is not computed again (the arm's value numbering goes on)."""
         self.at(branch, reverse)
         cond = self.condition(branch.cond)
         where = self.where
-        arms = []
-        for block, values in ((branch.then, [m.then_value for m in branch.merges]),
-                              (branch.orelse, [m.else_value for m in branch.merges])):
+        joined = self.last_block if self.lines and self.last_block[0] is self.lines[-1] \
+            and self.lines[-1].cond == cond else None
+        arms, memos = [], []
+        for k, (block, values) in enumerate(((branch.then, [m.then_value for m in branch.merges]),
+                                             (branch.orelse, [m.else_value for m in branch.merges]))):
             saved = self.lines, self.memo
-            self.lines, self.memo = [], self.memo.new_child()
+            if joined:
+                self.lines, self.memo = list(joined[0].then if k == 0 else joined[0].orelse), joined[1 + k]
+            else:
+                self.lines, self.memo = [], self.memo.new_child()
             self.items(block, reverse)
             self.where = where
             for merge, value in zip(branch.merges, values):
                 node = self.atom(value) if value.is_Atom else self.rebuild(value)
                 self.emit(merge.target, node)
             arms.append(tuple(self.lines))
+            memos.append(self.memo)
             self.lines, self.memo = saved
-        self.lines.append(IfBlock(cond, arms[0], arms[1], *where))
+        if joined:
+            block = replace(joined[0], then=arms[0], orelse=arms[1])
+            self.lines[-1] = block
+        else:
+            block = IfBlock(cond, arms[0], arms[1], *where)
+            self.lines.append(block)
+        self.last_block = (block, *memos)
 
     def condition(self, cond):
         if isinstance(cond, sympy.core.relational.Relational):
