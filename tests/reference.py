@@ -155,19 +155,32 @@ def elementwise(fn):
 
 def _reduction(numpy_func):
     def call(a, axis=None, dtype=None, out=None, keepdims=False):  # numpy's names
-        assert dtype is None and out is None and not keepdims, "not in the reference"
-        return _scalar_or_array(numpy_func(obj(a), axis=axis))
+        assert dtype is None and out is None, "not in the reference"
+        return _scalar_or_array(numpy_func(obj(a), axis=axis, keepdims=keepdims))
 
     return call
 
 
-def _mean(a, axis=None):
+def _mean(a, axis=None, keepdims=False):
     x = obj(a)
     if not isinstance(x, np.ndarray):
         return x
-    total = np.sum(x, axis=axis)
+    total = np.sum(x, axis=axis, keepdims=keepdims)
     count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
     return _scalar_or_array(total / count)
+
+
+def _var(a, axis=None, ddof=0, keepdims=False):
+    """The mean squared deviation from the mean, over ``n - ddof``, at 50 digits."""
+    x = obj(a)
+    x = x if isinstance(x, np.ndarray) else np.array([x], dtype=object)
+    count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
+    deviation = x - np.sum(x, axis=axis, keepdims=True) / count
+    return _scalar_or_array(np.sum(deviation * deviation, axis=axis, keepdims=keepdims) / (count - ddof))
+
+
+def _std(a, axis=None, ddof=0, keepdims=False):
+    return elementwise(mpmath.sqrt)(_var(a, axis, ddof, keepdims))
 
 
 def _dot(a, b):
@@ -298,6 +311,9 @@ NUMPY = _Shim(
     clip=_clip, where=_where,
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
+    var=_var, std=_std,
+    mod=_E(lambda a, b: a - b * mpmath.floor(a / b)), remainder=_E(lambda a, b: a - b * mpmath.floor(a / b)),
+    floor_divide=_E(lambda a, b: mpmath.floor(a / b)),
     dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),
     linalg=_Shim(norm=_norm),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),

@@ -512,6 +512,158 @@ def test_math_sine_at_infinity_raises_as_python_does():
     assert grad(sine_at_infinity)(0.5, -2.0) == (0.0, -2.0)
 
 
+# ---- a square root of a sum of squares the user wrote is a norm ----
+def root_of_sum_of_squares(x):
+    return np.sum(x ** 2) ** 0.5
+
+
+def root_of_named_squares(x):
+    squares = x * x
+    total = np.sum(squares)
+    return np.sqrt(total)
+
+
+def root_of_method_sum(x):
+    return (x ** 2).sum() ** 0.5
+
+
+def root_of_square_ufunc(x):
+    return np.sqrt(np.sum(np.square(x)))
+
+
+def root_of_dot(x):
+    return math.sqrt(np.dot(x, x))
+
+
+def root_of_weighted_squares(x):
+    return math.sqrt(2.0 * np.sum(x * x) + np.sum(x ** 4))
+
+
+HAND_NORMS = [root_of_sum_of_squares, root_of_named_squares, root_of_method_sum,
+              root_of_square_ufunc, root_of_dot, root_of_weighted_squares]
+
+
+@pytest.mark.parametrize("f", HAND_NORMS, ids=lambda f: f.__name__)
+def test_a_hand_written_norm_is_a_norm(f):
+    """The square root of a sum of squares the user wrote gets np.linalg.norm's subgradient 0 at
+    the zero vector (not 0 * inf = nan), keeps the user's value bitwise, and is the derivative
+    everywhere else."""
+    g = value_and_grad(f)
+    with np.errstate(all="ignore"):
+        value, gradient = g(np.zeros(3))
+    assert same(value, f(np.zeros(3))) and np.array_equal(gradient, np.zeros(3))
+    rng = np.random.default_rng(7)
+    for x in (np.array([3.0, -4.0, 0.5]), rng.normal(size=3), np.array([0.0, -2.0, 0.0])):
+        value, gradient = g(x)
+        assert same(value, f(x))
+        want = np.array([float(w) for w in mp_grad(f, (x,))[0]])
+        assert np.allclose(gradient, want, rtol=1e-12, atol=1e-15)
+
+
+def scalar_hypotenuse(x, y):
+    return math.sqrt(x * x + y ** 2)
+
+
+def test_a_hand_written_scalar_norm_at_the_origin():
+    g = value_and_grad(scalar_hypotenuse)
+    assert g(0.0, 0.0) == (0.0, (0.0, 0.0))
+    value, gradient = g(0.3, -0.4)
+    assert same(value, scalar_hypotenuse(0.3, -0.4))
+    assert np.allclose(gradient, [float(w) for w in mp_grad(scalar_hypotenuse, (0.3, -0.4))],
+                       rtol=1e-13)
+    # the Hessian by hand: (r^2 I - p p^T) / r^3
+    r = math.hypot(0.3, -0.4)
+    want = np.array([[0.4 ** 2, 0.3 * 0.4], [0.3 * 0.4, 0.3 ** 2]]) / r ** 3
+    assert np.allclose(hessian(scalar_hypotenuse)(0.3, -0.4), want, rtol=1e-12)
+
+
+def test_a_square_root_of_what_may_be_negative_is_not_a_norm():
+    """sqrt(x) at 0 has the derivative inf (x is not a sum of squares), and sqrt(x**2 - y**2) is
+    not a norm either: the nan of 0 * inf stays (as in Python's own arithmetic)."""
+    with np.errstate(all="ignore"):
+        assert grad(lambda_free_sqrt)(0.0) == math.inf
+        assert all(math.isnan(d) for d in grad(difference_of_squares_root)(0.0, 0.0))
+
+
+def lambda_free_sqrt(x):
+    return np.sqrt(x)
+
+
+def difference_of_squares_root(x, y):
+    return np.sqrt(x ** 2 - y ** 2)
+
+
+# ---- Python ints have no -0.0 ----
+def int_product(a, b):
+    return int(a) * int(math.cos(a) * b)
+
+
+def negated_floor(a, b):
+    return -math.floor(a) * b + copysign_of(-math.ceil(a))
+
+
+def copysign_of(v):
+    return math.copysign(1.0, v)
+
+
+def int_times_int_constant(a, b):
+    k = round(a) * -3
+    return math.copysign(2.0, k) * b + math.atan2(math.trunc(a) * math.floor(b), -1.0)
+
+
+def int_times_float(a, b):
+    return math.copysign(1.0, int(a) * b) * b  # a float product: -0.0 stays -0.0
+
+
+INT_PROGRAMS = [int_product, negated_floor, int_times_int_constant, int_times_float]
+
+
+@pytest.mark.parametrize("f", INT_PROGRAMS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("args", [(-5.243850369208683e+16, -5e-324), (0.3, -2.5), (-0.4, 2.0),
+                                  (-3.7, 0.25), (2.2, -0.0)])
+def test_products_of_int_results_have_no_sign_of_zero(f, args):
+    value, gradient = value_and_grad(f)(*args)
+    assert same(value, f(*args))
+    assert math.copysign(1.0, value) == math.copysign(1.0, f(*args))
+    a, b = args
+    want = {  # by hand: each is piecewise linear in b, constant in a
+        int_product: (0.0, 0.0),
+        negated_floor: (0.0, -math.floor(a)),
+        int_times_int_constant: (0.0, math.copysign(2.0, round(a) * -3)),
+        int_times_float: (0.0, math.copysign(1.0, int(a) * b)),
+    }[f]
+    assert gradient == pytest.approx(want, rel=1e-15, abs=0.0)
+
+
+# ---- math.f(x) is a Python float, np.f(x) a numpy float64, even of one x ----
+def math_and_numpy_of_one_value(a, b):
+    v0 = np.exp(b) * math.exp(b)
+    v1 = math.sqrt(b) ** 2 * round(v0)
+    return (np.exp(b) * a % v1) * b
+
+
+def numpy_then_math(b):
+    return np.exp(b) % 0.0 + math.exp(b) * b  # nan; math.exp raises OverflowError at 1000
+
+
+def math_then_numpy(b):
+    return math.sin(b) * b + np.sin(b) // 0.0  # numpy's // 0.0 is inf or nan, Python's raises
+
+
+@pytest.mark.parametrize("f, args", [(math_and_numpy_of_one_value, (-2.0, 0.0)),
+                                     (math_and_numpy_of_one_value, (-2.0, 0.3)),
+                                     (numpy_then_math, (0.5,)), (numpy_then_math, (1000.0,)),
+                                     (math_then_numpy, (0.5,)), (math_then_numpy, (-0.5,))])
+def test_math_and_numpy_calls_of_one_value_keep_their_types(f, args):
+    with np.errstate(all="ignore"):
+        want = outcome(f, *args)
+        got = outcome(lambda *a: value_and_grad(f)(*a)[0], *args)
+    if want[0] == "raises":
+        assert got == want
+    else:
+        assert got[0] == "value" and same(got[1], want[1])
+
+
 # ---- known gaps: strict xfails, so that fixing one shows ----
 def zero_times_infinite_partial(a, b):
     v0 = np.reciprocal(b) - 1.0 / b  # 0 for every b
@@ -524,41 +676,3 @@ def zero_times_infinite_partial(a, b):
 def test_zero_times_an_infinite_local_derivative():
     with np.errstate(all="ignore"):
         assert grad(zero_times_infinite_partial)(2.0, 2.0)[1] == 0.0
-
-
-def root_of_sum_of_squares(x):
-    return np.sum(x ** 2) ** 0.5
-
-
-@pytest.mark.xfail(strict=True, reason="the square root of a sum of squares the user wrote is "
-                   "not recognised as a norm: at the zero vector 0 * inf gives nan, not the "
-                   "subgradient 0 that np.linalg.norm gets")
-def test_root_of_a_sum_of_squares_at_zero():
-    with np.errstate(all="ignore"):
-        assert np.array_equal(grad(root_of_sum_of_squares)(np.zeros(2)), np.zeros(2))
-
-
-def int_product(a, b):
-    return int(a) * int(math.cos(a) * b)
-
-
-@pytest.mark.xfail(strict=True, reason="int(...) results are computed as floats: a product of a "
-                   "negative int and 0 is -0.0, where Python's int product is 0")
-def test_a_product_of_int_results_has_no_sign_of_zero():
-    value, _ = value_and_grad(int_product)(-5.243850369208683e+16, -5e-324)
-    assert math.copysign(1.0, value) == 1.0
-
-
-def math_and_numpy_of_one_value(a, b):
-    v0 = np.exp(b) * math.exp(b)
-    v1 = math.sqrt(b) ** 2 * round(v0)
-    return (np.exp(b) * a % v1) * b
-
-
-@pytest.mark.xfail(strict=True, reason="math.exp(b) and np.exp(b) are one SymPy node, printed with "
-                   "math: the numpy float64 that makes np.exp(b) * a % 0.0 nan (not "
-                   "ZeroDivisionError) is lost")
-def test_math_and_numpy_calls_of_one_value_keep_their_types():
-    with np.errstate(all="ignore"):
-        assert math.isnan(math_and_numpy_of_one_value(-2.0, 0.0))
-        assert math.isnan(value_and_grad(math_and_numpy_of_one_value)(-2.0, 0.0)[0])

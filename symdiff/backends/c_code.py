@@ -144,6 +144,9 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_NormRoot(self, expr):
         return f"sqrt({self._print(expr.args[0])})"
 
+    def _print_NormPower(self, expr):
+        return f"pow({self._print(expr.args[0])}, 0.5)"
+
     math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls): the
     # spellings of math.floor & co. read it
 

@@ -21,7 +21,7 @@ from sympy.printing.pycode import PythonCodePrinter
 from ..primitives.arrays import ScatterItems, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
-from ..primitives.faithful import may_raise
+from ..primitives.faithful import FloorDiv, PyMod, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
 from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
@@ -156,6 +156,9 @@ class _Printing(SumsAsDifferences):
 
     def _print_NormRoot(self, expr):
         return self._print(sympy.sqrt(expr.args[0]))
+
+    def _print_NormPower(self, expr):
+        return f"{self.parenthesize(expr.args[0], PRECEDENCE['Pow'], strict=True)}**0.5"
 
     def _print_PyFloat(self, expr):
         return self._print_Float(expr.as_float())
@@ -561,6 +564,8 @@ def _ufunc_operands(name, expr):
         return (expr.args[1],)
     if name == "multiply" and expr.is_Mul and len(expr.args) == 2:
         return expr.args
+    if name in ("mod", "remainder", "floor_divide"):
+        return expr.args if isinstance(expr, (PyMod, FloorDiv)) else None
     if name in ("divide", "true_divide", "reciprocal"):
         if expr.is_Pow and expr.exp is sympy.S.NegativeOne:
             return (expr.base,) if name == "reciprocal" else (sympy.Float(1.0), expr.base)

@@ -22,8 +22,8 @@ from ..errors import (
     UnsupportedSyntaxError,
 )
 from ..primitives import nodes, registry, signs
-from ..primitives.faithful import DIV, arithmetic, keeps
-from ..primitives.sympy_functions import CopySign
+from ..primitives.faithful import DIV, FloorDiv, PyFloat, PyMod, arithmetic, keeps
+from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
 from .scope import LocalFunction, frame_for, local_frame
@@ -187,9 +187,29 @@ class Calls:
                 # Python computes
                 args = [self.tracer.named(a) for a in args]
                 result = signs.call(build, *args)
+        result = self._own_library(rule, build, args, result)
         if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
             self.tracer.math_calls.update(_calls_in(result, args))
-        return self.tracer.shallow(result)
+            if isinstance(result, (Floor, Ceil, Trunc, Round)):
+                self.tracer.int_results.add(result)  # math.floor(x) & co. return an int
+        elif rule.library == "numpy":
+            self.tracer.numpy_calls.update(_calls_in(result, args))
+        return self.tracer.shallow(self.tracer.as_norm(result))
+
+    def _own_library(self, rule, build, args, result):
+        """``result``, computed by the library that was called: ``math.exp(b)`` and ``np.exp(b)``
+        are one SymPy node, but the first is a Python float (``% 0.0`` raises, ``math.exp(1000)``
+        raises) and the second a numpy float64 (``% 0.0`` is nan, ``np.exp(1000)`` is inf). Where
+        the node is already the other library's, this call's arguments are copies (a node of its
+        own, printed with its own library)."""
+        if rule.library not in ("math", "builtins", "numpy"):
+            return result
+        other = self.tracer.numpy_calls if rule.library != "numpy" else self.tracer.math_calls
+        if not other or not any(node in other for node in _calls_in(result, args)):
+            return result
+        copies = [sympy.Mul(PyFloat(1.0), self.tracer.named(a)) if a.free_symbols else a
+                  for a in args]
+        return signs.call(build, *copies)
 
     def _ufunc(self, name, operation, args):
         """``np.divide(a, b)`` & co.: the operation as Python's operators would do it (faithful:
@@ -199,7 +219,9 @@ class Calls:
         operands = [*fixed, *args] if op == DIV and name == "np.reciprocal" else list(args)
         if name == "np.square":
             operands = [args[0], args[0]]
-        if name == "np.negative":
+        if op in (PyMod, FloorDiv):  # Python's % and // on floats are numpy's too (but not at 0)
+            result = op(*args)
+        elif name == "np.negative":
             result = -args[0]
         elif name == "np.positive":
             return args[0]

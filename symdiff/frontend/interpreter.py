@@ -41,8 +41,9 @@ from ..primitives import builtin_calls  # noqa: F401  (its records: range, len, 
 from ..primitives import numpy_calls  # noqa: F401  (its records: np.sum, np.array, array methods, ...)
 from ..primitives import registry
 from ..primitives import scalar as functions
-from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod, arithmetic
+from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyFloat, PyMod, arithmetic
 from ..primitives.nodes import real_symbol
+from ..primitives.sympy_functions import NormPower, NormRoot, is_sum_of_squares
 from ..runtime import stack
 from .array_values import ArrayValues, _concrete_method, _Method
 from .calls import Calls, _describe
@@ -111,7 +112,10 @@ class Tracer:
         self.namer = Namer(names_in(node) | set(self.fun.__code__.co_names))
         self.libraries = set()
         self.math_calls = set()  # see Program.math_calls
+        self.numpy_calls = set()  # nodes computed by numpy functions of numbers (see Calls._own_library)
         self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
+        self.definitions = {}  # symbol -> the expression its statement binds (see ``as_norm``)
+        self.int_results = set()  # traced values that are Python ints in the user's code (see ``int_arithmetic``)
         self.number_structural = []  # see Program.number_structural
         self.registered = {}  # registered function's SymPy class -> (its label, the callable)
         self.block = []
@@ -289,6 +293,42 @@ class Tracer:
             self.shapes[target] = shape
         self.block.append(Statement(target, expr, node.lineno, self.source_line(node.lineno),
                                     self.filename_tag()))
+        self.definitions[target] = expr
+        if expr in self.int_results:
+            self.int_results.add(target)
+
+    def is_int_result(self, value):
+        """True when ``value`` is a Python int in the user's code: an int constant, ``int(x)``,
+        ``math.floor(x)`` & co. of a traced value, or + - * of those."""
+        if isinstance(value, sympy.Basic):
+            return value.is_Integer or value in self.int_results
+        return isinstance(value, int)
+
+    def int_arithmetic(self, result, operands, sign_of_zero):
+        """``result`` of + - * (``sign_of_zero``: * and unary -) on Python ints, computed as
+        floats: no int is -0.0, so where a float product could be (``int(a) * int(b)`` with
+        ``int(b) == 0`` and ``a < 0``) it is ``product + 0.0``, which is 0.0 for -0.0 and the
+        product itself otherwise. The result is again a Python int of the user's code."""
+        if not all(self.is_int_result(v) for v in operands) or not isinstance(result, sympy.Expr) \
+                or not result.free_symbols:
+            return result
+        if sign_of_zero:
+            result = sympy.Add(result, PyFloat(0.0))
+        self.int_results.add(result)
+        return result
+
+    def as_norm(self, result):
+        """``result``, or a norm where it is the square root of a sum of squares the user wrote
+        (``np.sum(x**2) ** 0.5``, ``math.sqrt(x*x + y*y)``, named intermediates too): a
+        ``NormRoot`` (``NormPower`` for ``** 0.5``), whose derivative at the zero vector is the
+        subgradient 0 that ``np.linalg.norm`` gets, not 0 * inf = nan. Same value, same printing."""
+        if not (isinstance(result, sympy.Pow) and result.exp in (sympy.S.Half, 0.5)):
+            return result
+        base = result.base
+        if not is_sum_of_squares(base, self.definitions.get):
+            return result
+        base = self.named(base)  # one value: the derivative's test ``s == 0`` reads it
+        return NormRoot(base) if result.exp is sympy.S.Half else NormPower(base)
 
     def filename_tag(self):
         filename = self.frame.filename
@@ -522,8 +562,11 @@ class Tracer:
                 return sympy.Not(self._as_condition(operand, node.operand))
             return not truth
         if isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.as_number(operand)
             self.require_number(operand, node.operand)
-            return -operand if isinstance(node.op, ast.USub) else +operand
+            if isinstance(node.op, ast.UAdd):
+                return +operand
+            return self.int_arithmetic(-operand, (operand,), True)
         raise self.unsupported(node, "the operator '~'")
 
     def eval_BinOp(self, node):
@@ -532,7 +575,19 @@ class Tracer:
         result = self.binop(node.op, left, right, node)
         return result if isinstance(node.op, ast.MatMult) else self.keep_shape(result, left, right)
 
+    def as_number(self, value):
+        """A condition used as a number (``a * (a > 0)``, ``np.sum(x < y)``) is what Python makes
+        of a bool, the int 1 or 0 (numpy of a bool array: 1 or 0 in each element); anything
+        else is itself."""
+        if not isinstance(value, sympy.logic.boolalg.Boolean) or isinstance(value, sympy.Expr):
+            return value  # (a Symbol is a Boolean too)
+        if value in (sympy.true, sympy.false):
+            return sympy.Integer(1 if value is sympy.true else 0)
+        number = sympy.Piecewise((sympy.Integer(1), value), (sympy.Integer(0), True))
+        return self.keep_shape(number, value) if self.shapes else number
+
     def binop(self, op, left, right, node):
+        left, right = self.as_number(left), self.as_number(right)
         func = _BINOPS.get(type(op))
         if func is None:
             symbol = _OP_SYMBOLS.get(type(op), type(op).__name__)
@@ -575,7 +630,12 @@ class Tracer:
         if isinstance(op, ast.Mod):
             return self.shallow(PyMod(left, right))
         result = arithmetic(_ARITHMETIC[type(op)], left, right, self.named, self.copied)
+        if isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
+            result = self.int_arithmetic(result, (left, right), isinstance(op, ast.Mult))
         if isinstance(op, ast.Pow) and isinstance(result, sympy.Pow):
+            norm = self.as_norm(result)
+            if norm is not result:
+                return norm
             self.numpy_ufuncs[result] = "**"  # printed as Python's ** (see _Printing._python_pow)
         return self.shallow(result)
 

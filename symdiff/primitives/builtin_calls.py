@@ -137,6 +137,8 @@ def _builtin_number(python_type, symbolic):
             result = symbolic(value)
             if result is not value:  # int(x): Python's truncation (int(nan) raises), in numpy code too
                 tracer.math_calls.add(result)
+                if python_type is int:
+                    tracer.int_results.add(result)
             return result
         return python_type(value)
 

@@ -62,15 +62,34 @@ def _check_axis(tracer, node, name, axis, shape):
 
 
 # ---- reductions ----
+def _keepdims(tracer, node, name, p):
+    """The ``keepdims`` argument: False unless given True (a concrete bool)."""
+    keep = p.get("keepdims", False)
+    if keep is _NO_VALUE or keep is None:
+        return False
+    if tracer.is_symbolic(keep) or not isinstance(keep, (bool, np.bool_, int)):
+        raise located(SymdiffError, f"{name}: keepdims must be True or False",
+                      tracer.frame.parsed, node, hint="pass keepdims=True or keepdims=False")
+    return bool(keep)
+
+
+def _kept(tracer, result, shape, axes):
+    """``result`` of reducing an array of ``shape`` over ``axes`` (None: all), with the reduced
+    axes kept as length 1 (``keepdims=True``): a reshape of it."""
+    kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+    return tracer.array_op(arrays.Reshape.make(tracer.atom(result, "x"), shape=kept), "reshape")
+
+
 def _reduce(op):
     def handler(tracer, node, p, name):
-        x, axis = p["a"], p["axis"]
+        x, axis = tracer.as_number(p["a"]), p["axis"]
+        keep = _keepdims(tracer, node, name, p)
         if not tracer.is_array(x):
             if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
-                return getattr(np, op.printed)(x, axis=axis)
+                return getattr(np, op.printed)(x, axis=axis, keepdims=keep)
             if not isinstance(x, (tuple, list)):
                 return _reduced_number(tracer, node, name, x, axis)
-            if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+            if axis is not None or keep or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
                 x = tracer.as_array(x, node)  # rows of arrays: reduced as numpy reduces them
             else:  # numbers: one expression
                 items = [tracer.as_value(v, node) for v in x]
@@ -79,7 +98,8 @@ def _reduce(op):
         _check_axis(tracer, node, name, axis, shape)
         axes = arrays._normal_axes(axis, len(shape))
         out_shape = arrays.reduced_shape(shape, axes)
-        return tracer.array_op(op.make(tracer.atom(x, "x"), axis=axes, shape=tuple(out_shape)), op.printed)
+        result = tracer.array_op(op.make(tracer.atom(x, "x"), axis=axes, shape=tuple(out_shape)), op.printed)
+        return _kept(tracer, result, shape, axes) if keep else result
 
     return handler
 
@@ -103,11 +123,12 @@ _sum = _reduce(arrays.ArraySum)
 
 
 def _mean(tracer, node, p, name):
-    x, axis = p["a"], p["axis"]
+    x, axis = tracer.as_number(p["a"]), p["axis"]
+    keep = _keepdims(tracer, node, name, p)
     if isinstance(x, np.ndarray):  # a concrete array: numpy computes it now
-        return np.mean(x, axis=axis)
+        return np.mean(x, axis=axis, keepdims=keep)
     if isinstance(x, (tuple, list)):
-        if axis is not None or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
+        if axis is not None or keep or any(tracer.shape(v) or isinstance(v, (tuple, list)) for v in x):
             x = tracer.as_array(x, node)
         else:
             return sympy.Add(*[tracer.as_value(v, node) for v in x]) / len(x)
@@ -117,7 +138,50 @@ def _mean(tracer, node, p, name):
     _check_axis(tracer, node, name, axis, shape)
     axes = arrays._normal_axes(axis, len(shape))
     count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
-    return _sum(tracer, node, {"a": x, "axis": axis}, name) / count
+    return _sum(tracer, node, {"a": x, "axis": axis, "keepdims": keep}, name) / count
+
+
+def _var(tracer, node, p, name, root=False):
+    """``np.var(a, axis, ddof, keepdims)`` as numpy computes it: the mean (kept dimensions),
+    the deviations, their squares ``d*d``, their sum over the axes, divided by ``n - ddof``.
+    ``np.std`` is its square root: a sum of squares (at a constant array the subgradient 0, as
+    for a norm at 0, not 0 * inf = nan)."""
+    x, axis, ddof = p["a"], p["axis"], p.get("ddof", 0)
+    keep = _keepdims(tracer, node, name, p)
+    if tracer.is_symbolic(ddof) or not isinstance(ddof, (int, float, np.integer, np.floating)) \
+            or not float(ddof).is_integer():
+        raise located(SymdiffError, f"{name}: ddof must be a whole number known when symdiff "
+                      "reads the function", tracer.frame.parsed, node, hint="pass ddof=0 or ddof=1")
+    ddof = int(ddof)
+    if isinstance(x, np.ndarray):
+        return (np.std if root else np.var)(x, axis=axis, ddof=ddof, keepdims=keep)
+    x = tracer.as_array(x, node) if isinstance(x, (tuple, list)) else x
+    if not tracer.is_array(x):
+        tracer.check_guess(x)  # a parameter assumed a number before the first call
+        tracer.require_number(x, node)
+        _reduced_number(tracer, node, name, x, axis)
+        x = tracer.as_array([x], node)  # numpy: the variance of one number (0.0, or nan with ddof)
+    shape = tracer.shape(x)
+    _check_axis(tracer, node, name, axis, shape)
+    axes = arrays._normal_axes(axis, len(shape))
+    count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
+    # the mean with the reduced axes kept (a number when all are: it broadcasts the same)
+    mean = _sum(tracer, node, {"a": x, "axis": axis, "keepdims": axis is not None}, name) / count
+    deviation = tracer.atom(tracer.keep_shape(x - tracer.atom(mean, "mean"), x), "deviation")
+    total = _sum(tracer, node, {"a": deviation * deviation, "axis": axis, "keepdims": keep}, name)
+    if count - ddof <= 0:
+        raise located(SymdiffError, f"{name} with ddof={ddof} of {count} numbers divides by "
+                      f"{count - ddof} (numpy gives nan or inf and warns)", tracer.frame.parsed,
+                      node, hint="use a ddof smaller than the number of elements")
+    variance = total / (count - ddof)
+    if not root:
+        return variance
+    root = sympy.sqrt(tracer.atom(variance, "var"))
+    return root if tracer.is_array(variance) else tracer.as_norm(root)
+
+
+def _std(tracer, node, p, name):
+    return _var(tracer, node, p, name, root=True)
 
 
 # ---- products ----
@@ -349,7 +413,8 @@ def _shape_query(kind):
 
 
 # ---- the tables ----
-_REDUCED = ("a", "axis")
+_REDUCED = ("a", "axis", "keepdims")
+_SPREAD = ("a", "axis", "ddof", "keepdims")
 _array = _function(np.array, "np.array", ("object", "dtype"), _array_of)
 _reshape = _function(np.reshape, "np.reshape", ("a", "shape"), _reshape_to)
 _JOINS = {
@@ -371,6 +436,8 @@ _HANDLERS = [
     (np.min, _function(np.min, "np.min", _REDUCED, _reduce(arrays.ArrayMin))),
     (np.amin, _function(np.amin, "np.amin", _REDUCED, _reduce(arrays.ArrayMin))),
     (np.mean, _function(np.mean, "np.mean", _REDUCED, _mean)),
+    (np.var, _function(np.var, "np.var", _SPREAD, _var)),
+    (np.std, _function(np.std, "np.std", _SPREAD, _std)),
     (np.dot, _function(np.dot, "np.dot", ("a", "b"), _dot)),
     (np.matmul, _function(np.matmul, "np.matmul", ("x1", "x2"), _matmul)),
     (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
@@ -416,6 +483,10 @@ def _m_mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
     """ndarray.mean"""
 
 
+def _m_var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True):
+    """ndarray.var / ndarray.std"""
+
+
 def _m_dot(a, b, out=None):
     """ndarray.dot"""
 
@@ -443,6 +514,8 @@ _METHODS = [
     ("max", _method("max", _m_max, _REDUCED, _reduce(arrays.ArrayMax))),
     ("min", _method("min", _m_max, _REDUCED, _reduce(arrays.ArrayMin))),
     ("mean", _method("mean", _m_mean, _REDUCED, _mean)),
+    ("var", _method("var", _m_var, _SPREAD, _var)),
+    ("std", _method("std", _m_var, _SPREAD, _std)),
     ("dot", _method("dot", _m_dot, ("a", "b"), _dot)),
     ("reshape", _method("reshape", _m_reshape, ("a", "shape"), _reshape_method)),
     ("ravel", _method("ravel", _m_ravel, ("a",), _ravel)),

@@ -55,7 +55,7 @@ class Primitive:
     derivatives: tuple = None  # where SymPy lacks the derivative (user rules); else its fdiff
     method: tuple = None  # a method: (receiver, name), receiver "list" or "array" (v.append, x.sum)
     elementwise: bool = False  # "array": acts on a number as on an array (np.where, np.clip)
-    ufunc: tuple = None  # numpy's arithmetic ufuncs: (operator, fixed first operands), np.divide: ("/",)
+    ufunc: tuple = None  # numpy's arithmetic ufuncs: (operator or class, fixed first operands): np.divide ("/",), np.mod (PyMod,)
     exact_on_ints: bool = False  # takes ints of any size exactly (math.log); the rest convert to float
 
     def __post_init__(self):

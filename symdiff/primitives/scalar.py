@@ -184,6 +184,8 @@ _NUMPY = [
     ("multiply", lambda x, y: x * y, (2,), (), _ufunc(MUL)), ("divide", lambda x, y: x / y, (2,), (), _ufunc(DIV)),
     ("true_divide", lambda x, y: x / y, (2,), (), _ufunc(DIV)),
     ("negative", lambda x: -x, (1,), (), _ufunc(MUL)), ("positive", lambda x: +x, (1,), (), _ufunc(ADD)),
+    ("mod", PyMod, (2,), (), _ufunc(PyMod)), ("remainder", PyMod, (2,), (), _ufunc(PyMod)),
+    ("floor_divide", FloorDiv, (2,), (), _ufunc(FloorDiv)),
     # ---- other ----
     ("abs", sympy.Abs), ("absolute", sympy.Abs), ("fabs", sympy.Abs),
     ("sign", sympy.sign, (1,), (), dict(printed={

@@ -116,6 +116,41 @@ class NormRoot(Function):
         return f"sqrt({printer._print(self.args[0])})"
 
 
+class NormPower(NormRoot):
+    """``s ** 0.5`` the user wrote of a sum of squares ``s`` (``np.sum(x**2) ** 0.5``): the
+    derivative of ``NormRoot`` (0 at ``s = 0``), printed as the user's ``s**0.5`` (C's
+    ``pow(s, 0.5)``), which may differ from ``sqrt(s)`` in the last bit."""
+
+
+def is_sum_of_squares(expr, definition, depth=0):
+    """True when ``expr`` is, by its form, a sum of squares of real values (``x**2 + y**2``,
+    ``np.sum(x*x)``, ``x @ x`` of a vector, ``2*u**2``): never negative, and 0 only where every
+    squared value is 0 — where its own derivative is 0 too, so ``sqrt`` of it has the subgradient
+    0 there (as ``np.linalg.norm``), not 0 * inf = nan. ``definition(symbol)`` is the expression
+    a statement bound to ``symbol`` (or None): named intermediates are followed."""
+    from . import arrays
+
+    if depth > 50:
+        return False
+    if expr.is_Number or isinstance(expr, sympy.NumberSymbol):
+        return bool(expr.is_nonnegative)
+    if expr.is_Symbol:
+        bound = definition(expr)
+        return bound is not None and is_sum_of_squares(bound, definition, depth + 1)
+    if expr.is_Pow:
+        base, exponent = expr.args
+        return bool(exponent.is_Integer and exponent.is_even and exponent > 0
+                    and base.is_extended_real)
+    if expr.is_Add or expr.is_Mul:
+        return all(is_sum_of_squares(arg, definition, depth + 1) for arg in expr.args)
+    if isinstance(expr, arrays.ArraySum) and expr.params.get("shape") == ():
+        return is_sum_of_squares(expr.operands[0], definition, depth + 1)
+    if isinstance(expr, arrays.MatMul):
+        a, b = expr.operands
+        return a == b and expr.params.get("shape") == ()
+    return False
+
+
 class RealCbrt(Named, Function):
     """The real cube root (``numpy.cbrt``): negative for negative arguments, unlike ``x**(1/3)``."""
 
