@@ -399,9 +399,6 @@ class MathPrinter(_Printing, PythonCodePrinter):
             return f"{sign}{float(abs(coeff))!r}*{text}"  # 0.75*x, not (0.75)*x
         return super()._print_Mul(expr)
 
-    def _print_Abs(self, expr):
-        return f"{self._builtin('abs')}({self._print(expr.args[0])})"
-
     def _print_Pow(self, expr, rational=False):
         """A fractional power of a value that may be negative as ``math.pow``: a ValueError
         there (as math.sqrt/math.pow raise), never the complex number ``x ** 0.5`` gives."""
@@ -443,9 +440,6 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         if not _real_power(base, exponent) or self.ieee:
             return f"{self._np('power')}({self._print(base)}, {self._print(exponent)})"
         return super()._print_Pow(expr, rational=rational)
-
-    def _print_Abs(self, expr):
-        return f"{self._module_format('numpy.abs')}({self._print(expr.args[0])})"
 
     math_calls = ()  # nodes the user computed with ``math`` (see Program.math_calls)
 

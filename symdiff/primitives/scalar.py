@@ -144,7 +144,8 @@ _MATH = [
     ("trunc", Trunc, (1,), (), _steps("trunc")),
     ("copysign", CopySign, (2,), (), dict(printed={"math": "math.copysign"})),
     # ---- other ----
-    ("fabs", sympy.Abs),
+    # every |x|: abs(x) in math code (the double math.fabs gives), numpy.abs in numpy code
+    ("fabs", sympy.Abs, (1,), (), dict(printed={"math": "abs", "numpy": "numpy.abs"})),
     # numpy has no erf, erfc, gamma, lgamma: numpy code calls math's
     ("erf", sympy.erf, (1,), (), dict(printed={"numpy": "math.erf"})),
     ("erfc", sympy.erfc, (1,), (), dict(printed={"numpy": "math.erfc"})),
