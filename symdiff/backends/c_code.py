@@ -3,8 +3,8 @@
 Takes: a ``Schedule``, its ``GradientProgram``, the formulas (for the header) and constants.
 Returns: C text: each schedule line becomes ``const double name = ...;``; ``<f>_grad`` returns a
 single gradient or stores several through ``double *d_<param>``; ``<f>_value_and_grad`` returns the
-value. Names that C reserves get a fresh spelling; digamma, logaddexp and the step (Heaviside) become
-static helpers.
+value. Names that C reserves get a fresh spelling; a function the registry spells with a ``Helper``
+(digamma, logaddexp, the step, the sign, Python's ``//`` and ``%``) is a static function in the file.
 Functions of 1-D arrays go through ``c_arrays`` (pointer + length, loops; it builds on the printer
 and the scalar writer here).
 """
