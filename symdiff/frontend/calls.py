@@ -22,7 +22,7 @@ from ..errors import (
     UnsupportedSyntaxError,
 )
 from ..primitives import nodes, registry, signs
-from ..primitives.faithful import DIV, FloorDiv, PyFloat, PyMod, arithmetic, keeps
+from ..primitives.faithful import FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
@@ -216,7 +216,7 @@ class Calls:
         ``np.divide(x, 0.1)`` divides), printed as the ufunc (``numpy_ufuncs``), so that Python
         floats get numpy's arithmetic (``np.reciprocal(0.0)`` is inf, ``1 / 0.0`` raises)."""
         op, *fixed = operation
-        operands = [*fixed, *args] if op == DIV and name == "np.reciprocal" else list(args)
+        operands = [*fixed, *args]  # the record's fixed first operands (np.reciprocal: 1 / x)
         if name == "np.square":
             operands = [args[0], args[0]]
         if op in (PyMod, FloorDiv):  # Python's % and // on floats are numpy's too (but not at 0)
