@@ -34,6 +34,8 @@ class Params(sympy.Atom):
     def _sympystr(self, printer):
         return f"Params({self.key})"
 
+    _sympyrepr = _sympystr
+
 
 def broadcast(*shapes):
     """numpy's broadcast of ``shapes``; raises ``ValueError`` when they do not fit."""
