@@ -150,29 +150,6 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls): the
     # spellings of math.floor & co. read it
 
-    def _fold(self, expr, compare):
-        """Python's ``max``/``min``: the first argument, replaced by each later one that
-        compares ``compare`` to the best so far (so a nan first stays, a nan later never wins)."""
-        text = self._print(expr.args[0])
-        for arg in expr.args[1:]:
-            arg = self._print(arg)
-            text = f"(({arg} {compare} {text}) ? {arg} : {text})"
-        return text
-
-    def _print_PySum(self, expr):
-        """Left to right, as Python's ``sum`` of floats adds (before Python 3.12)."""
-        start, *items = expr.args
-        text = self._print(start) if start is not sympy.S.Zero else "0.0"
-        for item in items:
-            text = f"({text} + {self._print(item)})"
-        return text
-
-    def _print_PyMax(self, expr):
-        return self._fold(expr, ">")
-
-    def _print_PyMin(self, expr):
-        return self._fold(expr, "<")
-
     def _print_Mul(self, expr):
         """``x/3.0`` for ``Rational(1, 3)*x``: one rounding, as Python's ``x / 3``; ``u/v/v`` for
         ``u*v**-2`` (see ``python_code.over_square``)."""

@@ -170,18 +170,6 @@ class _Printing(SumsAsDifferences):
     def _print_FloorDiv(self, expr):
         return self._binary(expr, "//")
 
-    def _print_PyMax(self, expr):
-        return f"{self._builtin('max')}({', '.join(self._print(a) for a in expr.args)})"  # in order
-
-    def _print_PyMin(self, expr):
-        return f"{self._builtin('min')}({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_PySum(self, expr):
-        start, *items = expr.args
-        terms = ", ".join(self._print(a) for a in items) + ("," if len(items) == 1 else "")
-        name = self._builtin("sum")
-        return f"{name}(({terms}))" if start is sympy.S.Zero else f"{name}(({terms}), {self._print(start)})"
-
     def _print_PyMod(self, expr):
         return self._binary(expr, "%")
 

@@ -15,7 +15,7 @@ import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import helper_code, registry
-from .faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMod
+from .faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMax, PyMin, PyMod, PySum
 from .registry import Primitive
 from .sympy_functions import (Ceil, Hypot, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
                          RoundDigits, Tie, Trunc)
@@ -105,6 +105,36 @@ def _python_tie(p, e):
 def _numpy_tie(p, e):
     a, b = map(p.text, e.args)
     return p.call("numpy.where", f"{a} == {b}", "1.0", "0.0")
+
+
+def _c_fold(compare):
+    """Python's ``max``/``min`` in C: the first argument, replaced by each later one that compares
+    ``compare`` to the best so far (so a nan first stays, a nan later never wins)."""
+
+    def spell(p, e):
+        text = p.text(e.args[0])
+        for arg in e.args[1:]:
+            arg = p.text(arg)
+            text = f"(({arg} {compare} {text}) ? {arg} : {text})"
+        return text
+
+    return spell
+
+
+def _python_sum(p, e):
+    """Python's ``sum`` of the items (one tuple, in order), from the start where it is not 0."""
+    start, *items = e.args
+    terms = ", ".join(map(p.text, items)) + ("," if len(items) == 1 else "")
+    return p.call("sum", f"({terms})") if start is sympy.S.Zero else p.call("sum", f"({terms})", p.text(start))
+
+
+def _c_sum(p, e):
+    """Left to right, as Python's ``sum`` of floats adds (before Python 3.12)."""
+    start, *items = e.args
+    text = p.text(start) if start is not sympy.S.Zero else "0.0"
+    for item in items:
+        text = f"({text} + {p.text(item)})"
+    return text
 
 
 _ROUNDED = dict(math=_as_float("round"), c=_c_int_valued("nearbyint"))  # nearbyint: ties to even
@@ -259,6 +289,9 @@ for _cls, _printed in (
     (sympy.Heaviside, {"math": _python_conditional("1.0", "0.0", "0.5"), "numpy": _numpy_heaviside,
                        "c": _c_heaviside}),
     (Tie, {"math": _python_tie, "numpy": _numpy_tie}),
+    (PyMax, {"math": "max", "numpy": "max", "c": _c_fold(">")}),  # Python's max, arguments in order
+    (PyMin, {"math": "min", "numpy": "min", "c": _c_fold("<")}),
+    (PySum, {"math": _python_sum, "numpy": _python_sum, "c": _c_sum}),
     (FloorDiv, {"c": helper_code.FLOORDIV}),
     (PyMod, {"c": helper_code.MOD}),
 ):
