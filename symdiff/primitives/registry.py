@@ -4,8 +4,12 @@ Takes: records from ``scalar`` (math/numpy/builtin functions with a SymPy builde
 and ``builtin_calls`` (calls handled structurally), ``user_rules`` (``symdiff.register``).
 Returns: ``lookup(func)`` -> the record the tracer dispatches on (by ``kind``), ``method(receiver,
 name)`` -> the record of a list or array method (``v.append``, ``x.sum``), and, for the SymPy
-class a record builds, ``printed_name(cls, target)`` (the printers) and ``formula_name(cls)``
-(formulas, LaTeX). Adding a supported function is one record:
+class a record builds, ``print_as(cls, target)`` (how the printers spell it: a name, a ``Helper``
+the generated code defines, or a function of the printer and the node) and ``formula_name(cls)``
+(formulas, LaTeX); ``helper(name)`` -> the ``Helper`` record of a function generated code defines
+(its Python and C source). A record without callables only says how the targets spell a SymPy
+class the code is made of (``Heaviside``, ``RoundDigits``, Python's ``max``): nothing looks it up
+by a callable. Adding a supported function is one record:
 
 >>> import math, sympy
 >>> from symdiff.primitives import registry
