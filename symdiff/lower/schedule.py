@@ -233,6 +233,7 @@ class _Lowerer(Visitor):
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
         self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
+        self.merged = set()  # names both arms of an if assign, each standing for a merge's value
 
     def at(self, item, reverse):
         self.where = (item.origin, reverse)
@@ -293,6 +294,7 @@ class _Lowerer(Visitor):
             arms.append(tuple(self.lines))
             memos.append(self.memo)
             self.lines, self.memo = saved
+        arms = self.merged_in_place(branch.merges, arms, memos)
         if joined:
             block = replace(joined[0], then=arms[0], orelse=arms[1])
             self.lines[-1] = block
@@ -300,6 +302,36 @@ class _Lowerer(Visitor):
             block = IfBlock(cond, arms[0], arms[1], *where)
             self.lines.append(block)
         self.last_block = (block, *memos)
+
+    def merged_in_place(self, merges, arms, memos):
+        """The arms with ``m = a`` (then) and ``m = b`` (else) dropped where ``a`` and ``b`` are
+        names each arm defines for this merge alone: ``b``'s line assigns ``a``, and ``m`` and
+        ``b`` stand for ``a`` from here on (``x_bar = ...`` in both arms, not ``x_bar_2 = x_bar``).
+        Numbers, names from before the ``if`` and arrays keep their copy."""
+        then, orelse = list(arms[0]), list(arms[1])
+        for merge in merges:
+            a, b = (_copy_of(merge.target, lines) for lines in (then, orelse))
+            if a is None or b is None or a == b or any(s in self.shapes for s in (a, b, merge.target)):
+                continue
+            if a in self.merged or b in self.merged:  # already standing for another merge's value
+                continue
+            if not (_defined_once_and_unread(a, merge.target, then)
+                    and _defined_once_and_unread(b, merge.target, orelse)):
+                continue
+            then = [line for line in then if not (isinstance(line, Line) and line.target == merge.target)]
+            orelse = [replace(line, target=a) if isinstance(line, Line) and line.target == b else line
+                      for line in orelse if not (isinstance(line, Line) and line.target == merge.target)]
+            for key, value in list(self.alias.items()):
+                if value == b:
+                    self.alias[key] = a
+            self.alias[merge.target] = a
+            self.alias[b] = a
+            self.merged.add(a)
+            for memo in memos:
+                for key, value in list(memo.maps[0].items()):
+                    if value == b:
+                        memo.maps[0][key] = a
+        return tuple(then), tuple(orelse)
 
     def condition(self, cond):
         if isinstance(cond, sympy.core.relational.Relational):
@@ -388,6 +420,27 @@ class _Lowerer(Visitor):
             # -f(y) in a sum: f(y) gets a name, the sum subtracts it ('a - t', not 't2 = -t')
             return rebuilt(arg, [arg.args[0], self.operand_value(arg.args[1])])
         return self.value(arg)
+
+
+def _copy_of(target, lines):
+    """``a`` where ``lines`` has ``target = a`` at their top level for a name ``a``, else None."""
+    for line in lines:
+        if isinstance(line, Line) and line.target == target:
+            return line.expr if line.expr.is_Symbol else None
+    return None
+
+
+def _defined_once_and_unread(name, merge_target, lines):
+    """Whether ``name`` is the target of exactly one top-level line of ``lines`` (none nested) and
+    no line but the copy ``merge_target = name`` reads it."""
+    contents = _contents(lines)
+    defined = [line for line in contents.lines if line.target == name]
+    if len(defined) != 1 or defined[0] not in lines:
+        return False
+    reads = [line for line in contents.lines if name in line.symbols]
+    if any(name in cond.free_symbols for cond in contents.conditions):
+        return False
+    return len(reads) == 1 and reads[0].target == merge_target and reads[0] in lines
 
 
 def _is_float_one(number):
