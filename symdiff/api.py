@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import pipeline
+from . import pipeline, pytrees
 from .ad.vjp import gradient_as_program
 from .explain import display
 from .explain import chain_rule as explain_stage
@@ -479,13 +479,24 @@ class Jacobian(Gradient):
                     seed = 1.0
                 result = fn(*args, seed)
                 parts = (result,) if single else result
-                rows.append(np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]))
+                rows.append(np.concatenate([_flat(p) for p in parts]))
             return np.array(rows)
 
         return entry
 
     def _ieee(self, args):
         raise  # noqa: PLE0704 - re-raise the ZeroDivisionError being handled
+
+
+def _flat(gradient):
+    """One gradient as a vector of float64: a number, an array raveled, a container's leaves in
+    order (``pytrees``), each raveled and concatenated (the columns of a Jacobian with respect
+    to a container argument)."""
+    if pytrees.is_container(gradient):
+        node, _ = pytrees.flatten(gradient, lambda v: "leaf")
+        leaves = pytrees.leaf_values(gradient, node)
+        return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in leaves] or [np.zeros(0)])
+    return np.ravel(np.asarray(gradient, dtype=np.float64))
 
 
 class Hessian(Jacobian):

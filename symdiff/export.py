@@ -14,7 +14,7 @@ import numpy as np
 from .explain import chain_rule as explain
 from .api import Gradient
 from .backends.c_arrays import c_array_source
-from . import pipeline
+from . import pipeline, pytrees
 from .pipeline import Spec
 from .backends.c_code import c_source
 from .errors import ExportError, SymdiffError
@@ -298,7 +298,7 @@ def _defaults(fun, program):
 
 
 def _is_array(value):
-    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim > 0)
+    return pytrees.is_container(value) or (isinstance(value, np.ndarray) and value.ndim > 0)
 
 
 def _c_arrays(fun, parsed, wrt_names, args):
@@ -306,7 +306,7 @@ def _c_arrays(fun, parsed, wrt_names, args):
     names = list(parse_signature(fun).parameters)
     lengths, concrete = {}, {}
     for name, value in zip(names, args):
-        if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim != 1):
+        if pytrees.is_container(value) or (isinstance(value, np.ndarray) and value.ndim != 1):
             what = (f"a {value.ndim}-D array" if isinstance(value, np.ndarray)
                     else f"a {type(value).__name__}")
             raise ExportError(

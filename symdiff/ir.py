@@ -21,12 +21,17 @@ from .errors import SymdiffError
 class Param:
     """A parameter of the user's function and the symbol that stands for it.
 
-    A list or tuple argument is unrolled: ``elements`` holds one symbol per item.
+    A list or tuple argument is unrolled: ``elements`` holds one symbol per item. A container
+    argument (``pytrees``: a dict of arrays, a list of a list and a number, ...) also has
+    ``tree``, its structure (``pytrees.Node``); ``elements`` then holds one symbol per leaf, in
+    order (a concrete int leaf none: ``leaves`` says which paths have symbols).
     """
 
     name: str
     symbol: sympy.Symbol
     elements: tuple = None
+    tree: object = None
+    paths: tuple = None  # with ``tree``: the path of each of ``elements``
 
 
 @dataclass(frozen=True, eq=False)

@@ -271,7 +271,7 @@ CASES = [
     Case("string argument", _grad(two_params, "a", 1.0), ArgumentError, "the string 'a'"),
     Case("None argument", _grad(two_params, None, 1.0), ArgumentError, "None"),
     Case("complex argument", _grad(two_params, 1j, 1.0), ArgumentError, "complex"),
-    Case("dict argument", _grad(two_params, {}, 1.0), ArgumentError, "dict"),
+    Case("dict argument", _grad(two_params, {"k": "v"}, 1.0), ArgumentError, "dict"),
     Case("too few arguments", _grad(two_params, 1.0), TypeError, "missing", located=False),
     Case("too many arguments", _grad(two_params, 1.0, 2.0, 3.0), TypeError, "two_params() takes",
          located=False),

@@ -201,6 +201,24 @@ def _norm(x):
     return mpmath.sqrt(sum(v * v for v in x.ravel()))
 
 
+def _to_mp(a):
+    """A 2-D (object or float) array as an mpmath matrix."""
+    return mpmath.matrix([[v for v in row] for row in obj(a)])
+
+
+def _from_mp(m):
+    return np.array([[m[i, j] for j in range(m.cols)] for i in range(m.rows)], dtype=object)
+
+
+def _solved(a, b):
+    b = obj(b)
+    if b.ndim == 1:
+        x = mpmath.lu_solve(_to_mp(a), mpmath.matrix(list(b)))
+        return np.array([x[i] for i in range(len(b))], dtype=object)
+    columns = [_solved(a, b[:, j]) for j in range(b.shape[1])]  # mpmath solves vectors
+    return np.array(columns, dtype=object).T
+
+
 def _where(cond, a, b):
     cond = np.asarray(cond, dtype=bool)
     return _scalar_or_array(np.where(cond, obj(a), obj(b)))
@@ -248,10 +266,14 @@ def _stacked(numpy_func):
 
 
 def _concrete(numpy_func):
-    """Constructors (np.zeros, np.arange, ...): numpy's values, as mpf."""
+    """Constructors (np.zeros, np.arange, ...): numpy's values, as mpf (int arrays of ints stay
+    ints: they may index)."""
     def call(*args, **kwargs):
-        kwargs.pop("dtype", None)
-        return obj(numpy_func(*args, **kwargs))
+        dtype = kwargs.pop("dtype", None)
+        made = numpy_func(*args, **kwargs)
+        if dtype is None and np.asarray(made).dtype.kind in "iub":
+            return made
+        return obj(made)
 
     return call
 
@@ -264,6 +286,9 @@ def _like(fill):
 
 
 def _array(value, dtype=None):
+    concrete = np.asarray(value) if dtype is None else None
+    if concrete is not None and concrete.dtype.kind in "iub":
+        return concrete  # ints and bools stay so, as in numpy (they may index)
     return obj(value)
 
 
@@ -312,10 +337,18 @@ NUMPY = _Shim(
     sum=_reduction(np.sum), prod=_reduction(np.prod), max=_reduction(np.max),
     amax=_reduction(np.max), min=_reduction(np.min), amin=_reduction(np.min), mean=_mean,
     var=_var, std=_std,
+    einsum=lambda spec, *ops: _scalar_or_array(np.einsum(spec, *[obj(o) for o in ops])),
+    tensordot=lambda a, b, axes=2: _scalar_or_array(np.tensordot(obj(a), obj(b), axes)),
+    **{name: _structural(getattr(np, name)) for name in (
+        "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
+        "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum")},
     mod=_E(lambda a, b: a - b * mpmath.floor(a / b)), remainder=_E(lambda a, b: a - b * mpmath.floor(a / b)),
     floor_divide=_E(lambda a, b: mpmath.floor(a / b)),
     dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),
-    linalg=_Shim(norm=_norm),
+    linalg=_Shim(norm=_norm, inv=lambda a: _from_mp(mpmath.inverse(_to_mp(a))),
+                 det=lambda a: mpmath.det(_to_mp(a)),
+                 solve=lambda a, b: _solved(a, b),
+                 slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a)))))),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,

@@ -210,11 +210,16 @@ def test_non_numeric_arguments():
 
     g = grad(f)
     for bad, words in [("a", "the string 'a'"), (None, "None"), (1 + 2j, "complex"),
-                       ({"a": 1.0}, "dict"), (np.array(["a"]), "dtype"), ([1.0, "b"], "list")]:
+                       ({"a": "b"}, "dict"), (np.array(["a"]), "dtype"), ([1.0, "b"], "list")]:
         with pytest.raises(ArgumentError, match="argument 'x' of .*f") as info:
             g(bad)
         assert words in str(info.value)
         assert isinstance(info.value, TypeError)
+    # a dict of numbers is a container argument (tests/test_containers.py): used as a number,
+    # the located error is at the arithmetic, as Python's TypeError would be
+    with pytest.raises(SymdiffError, match="expected a number here, got a dict") as info:
+        g({"a": 1.0})
+    assert info.value.lineno == f.__code__.co_firstlineno + 1
 
 
 def test_math_function_called_with_array():

@@ -209,3 +209,245 @@ def test_mod_by_zero_is_numpy_s_nan_not_python_s_error():
     with np.errstate(all="ignore"):
         value = value_and_grad(f)(0.75)[0]
         assert math.isnan(value) and math.isnan(f(0.75))
+
+
+# ---- integer-array indexing (gathers; the adjoint adds up repeated indices) ----
+LABELS = np.array([0, 2, 1, 1, 0, 2])
+FEATURES = RNG.normal(size=(6, 3))
+
+
+def nll(W, X, y):
+    z = X @ W
+    z = z - np.max(z, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(X.shape[0]), y])
+
+
+def picks(x):
+    return np.sum(x[[0, 2, 2]] ** 2) + np.sum(x[np.array([1, 1, 3])] * x[np.array([3, 3, 1])])
+
+
+def rows_and_columns(A):
+    return np.sum(np.sin(A[[2, 0, 2], :]) * A[:, [1, 1, 0, 3]] ** 2) + np.sum(A[LABELS[:3], [0, 1, 1]])
+
+
+def test_labels_pick_log_probabilities():
+    W = RNG.normal(size=(3, 3))
+    value, gradient = value_and_grad(nll, wrt="W")(W, FEATURES, LABELS)
+    assert value == nll(W, FEATURES, LABELS)
+    want = np.asarray(mp_grad(nll, (W, FEATURES, LABELS), wrt=["W"])[0], dtype=float)
+    assert np.allclose(gradient, want, rtol=1e-10, atol=1e-12)
+    other = np.array([2, 2, 2, 0, 0, 1])  # the labels are read at each call
+    want = np.asarray(mp_grad(nll, (W, FEATURES, other), wrt=["W"])[0], dtype=float)
+    assert np.allclose(grad(nll, wrt="W")(W, FEATURES, other), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("f, x", [(picks, V), (rows_and_columns, X)], ids=["picks", "rows_and_columns"])
+def test_repeated_indices_add_up(f, x):
+    check(f, x)
+
+
+def test_differentiated_labels_are_refused():
+    with pytest.raises(SymdiffError, match="y indexes an array here") as info:
+        grad(nll)(RNG.normal(size=(3, 3)), FEATURES, LABELS)
+    assert info.value.lineno == nll.__code__.co_firstlineno + 4 and "wrt" in info.value.hint
+
+
+def test_boolean_masks_are_refused_with_a_rewrite():
+    def masked(x):
+        return np.sum(x[x > 0])
+
+    with pytest.raises(SymdiffError):
+        grad(masked)(V)
+
+    def constant_mask(x):
+        return np.sum(x[np.array([True, False, True, False, True])])
+
+    with pytest.raises(SymdiffError, match="bools") as info:
+        grad(constant_mask)(V)
+    assert "np.where" in info.value.hint
+
+
+# ---- rearranging: squeeze, expand_dims, atleast_*, flip, diff, swapaxes, moveaxis, diag,
+#      trace, tril/triu, repeat, tile, cumsum (each a reshape, transpose, index or gather) ----
+def rearranged_squeeze(A):
+    return np.sum(np.squeeze(A[:, :1]) ** 2) + np.sum(np.expand_dims(A[0], 0) * A)
+
+
+def rearranged_flip(A):
+    return np.sum(np.flip(A) * A) + np.sum(np.flip(A, axis=1)[0] ** 3)
+
+
+def rearranged_diff(v):
+    return np.sum(np.diff(v) ** 2) + np.sum(np.diff(v, n=2) * v[:3])
+
+
+def rearranged_axes(A):
+    return np.sum(np.swapaxes(A, 0, 1) @ A) + np.sum(np.moveaxis(A, 0, -1)[1] ** 2)
+
+
+def rearranged_diag(A):
+    return np.sum(np.diag(A) ** 2) + np.trace(A[:, :3]) + np.sum(np.diag(A[0]) @ A.T) + np.sum(np.diag(A, 1))
+
+
+def rearranged_triangles(A):
+    return np.sum(np.tril(A) ** 2) + np.sum(np.triu(A, 1) * 3.0)
+
+
+def rearranged_repeats(v):
+    return np.sum(np.repeat(v, 2) * np.arange(10.0)) + np.sum(np.tile(v, (2, 1)) ** 2)
+
+
+def rearranged_cumsum(A):
+    return np.sum(np.cumsum(A, axis=1) ** 2) + np.sum(np.cumsum(A[0]) * 2.0) + np.sum(np.cumsum(A) ** 3)
+
+
+def rearranged_at_least(v):
+    return np.sum(np.atleast_2d(v) @ np.atleast_2d(v).T) + np.sum(np.atleast_3d(v))
+
+
+REARRANGED = [(rearranged_squeeze, X), (rearranged_flip, X), (rearranged_diff, V),
+              (rearranged_axes, X), (rearranged_diag, X), (rearranged_triangles, X),
+              (rearranged_repeats, V), (rearranged_cumsum, X), (rearranged_at_least, V)]
+
+
+@pytest.mark.parametrize("f, x", REARRANGED, ids=[f.__name__ for f, _ in REARRANGED])
+def test_rearranging_functions(f, x):
+    check(f, x)
+
+
+@pytest.mark.parametrize("f", [rearranged_diff, rearranged_repeats, rearranged_at_least],
+                         ids=lambda f: f.__name__)
+def test_rearranging_functions_second_derivatives(f):
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    want = np.asarray(mp_hessian(f, (V,)), dtype=float)
+    assert np.allclose(hessian(f)(V), want, rtol=1e-8, atol=1e-10)
+
+
+def cumsum_hessian_case(v):
+    return np.sum(np.cumsum(v) ** 3) + np.sum(np.diag(v) @ np.diag(v[::-1]))
+
+
+def test_cumsum_and_diag_second_derivatives():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    want = np.asarray(mp_hessian(cumsum_hessian_case, (V,)), dtype=float)
+    assert np.allclose(hessian(cumsum_hessian_case)(V), want, rtol=1e-8, atol=1e-10)
+
+
+# ---- contractions: np.einsum, np.tensordot ----
+A34 = RNG.normal(size=(3, 4))
+B42 = RNG.normal(size=(4, 2))
+T234 = RNG.normal(size=(2, 3, 4))
+
+
+def einsum_matmul(A, B):
+    return np.sum(np.sin(np.einsum("ij,jk->ik", A, B)))
+
+
+def einsum_reductions(A):
+    return np.einsum("ij,ij->", A, A) + np.sum(np.einsum("ij->j", A) ** 2)
+
+
+def einsum_implicit_batch(T, A):
+    return np.sum(np.einsum("bij,jk", T, A.T) ** 2)
+
+
+def einsum_outer(A, B):
+    return np.sum(np.einsum("ij,kl->ijkl", A, B) ** 2)
+
+
+def tensordots(T, A, B):
+    return np.sum(np.tensordot(T, A, axes=([1, 2], [0, 1])) ** 2) + np.sum(np.tensordot(A, B, 1) ** 2)
+
+
+@pytest.mark.parametrize("f, args", [(einsum_matmul, (A34, B42)), (einsum_reductions, (A34,)),
+                                     (einsum_implicit_batch, (T234, A34)), (einsum_outer, (A34, B42)),
+                                     (tensordots, (T234, A34, B42))],
+                         ids=["matmul", "reductions", "implicit_batch", "outer", "tensordot"])
+def test_contractions(f, args):
+    check(f, *args)
+
+
+def test_contraction_second_derivatives():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    def flat(v):
+        return einsum_matmul(v[:12].reshape(3, 4), v[12:].reshape(4, 2))
+
+    v = np.concatenate([A34.ravel(), B42.ravel()])
+    assert np.allclose(hessian(flat)(v), np.asarray(mp_hessian(flat, (v,)), dtype=float),
+                       rtol=1e-8, atol=1e-10)
+
+
+def test_einsum_diagonals_and_ellipses_are_refused():
+    def diagonal(A):
+        return np.einsum("ii->", A)
+
+    with pytest.raises(SymdiffError, match="a letter twice in one operand") as info:
+        grad(diagonal)(np.eye(3))
+    assert "np.diag" in info.value.hint
+
+
+# ---- np.linalg: inv, solve, det, slogdet (the standard matrix adjoints) ----
+SQUARE = RNG.normal(size=(3, 3)) + 3 * np.eye(3)
+SPD = SQUARE @ SQUARE.T
+
+
+def inverse(A):
+    return np.sum(np.linalg.inv(A) ** 2)
+
+
+def solved_vector(A, b):
+    return np.sum(np.sin(np.linalg.solve(A, b)))
+
+
+def solved_matrix(A, B):
+    return np.sum(np.linalg.solve(A, B) ** 2)
+
+
+def determinants(A):
+    return np.linalg.det(A) ** 2 + np.linalg.det(A @ A.T)
+
+
+def signed_log_determinant(A):
+    sign, logdet = np.linalg.slogdet(A)
+    return sign * logdet * 2.0
+
+
+def gaussian_nll(x, S):
+    return 0.5 * x @ np.linalg.solve(S, x) + 0.5 * np.linalg.slogdet(S)[1]
+
+
+@pytest.mark.parametrize("f, args", [(inverse, (SQUARE,)), (solved_vector, (SQUARE, V[:3])),
+                                     (solved_matrix, (SQUARE, X[:, :2])), (determinants, (SQUARE,)),
+                                     (signed_log_determinant, (SQUARE,)), (gaussian_nll, (V[:3], SPD))],
+                         ids=["inv", "solve_vector", "solve_matrix", "det", "slogdet", "gaussian"])
+def test_linalg(f, args):
+    check(f, *args)
+
+
+def test_linalg_second_derivatives():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    def flat(v):
+        return inverse(v.reshape(3, 3)) + determinants(v.reshape(3, 3))
+
+    v = SQUARE.ravel()
+    assert np.allclose(hessian(flat)(v), np.asarray(mp_hessian(flat, (v,)), dtype=float),
+                       rtol=1e-7, atol=1e-9)
+
+
+def test_linalg_of_a_non_square_matrix_is_located():
+    with pytest.raises(SymdiffError, match="square 2-D matrix") as info:
+        grad(inverse)(X)
+    assert info.value.lineno == inverse.__code__.co_firstlineno + 1

@@ -51,6 +51,7 @@ EXAMPLE_FILES = {
     "def moments(x, n):": "readme_lists.py",    # its error message names readme_lists.py
     "def softplus(x):": "readme_register.py",
     "def rosen(x):": "arrays.py",               # 'from /tmp/example/arrays.py:6'
+    "def loss(params, X, y):": "containers.py",  # 'from /tmp/example/containers.py:5'
     "RATE = 0.5": "model.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.
@@ -299,6 +300,14 @@ def test_rosen_source_after_a_call_with_a_3_vector(examples, folder):
     g = symdiff.grad(examples["arrays.py"][0].rosen)
     g(np.array([0.5, 1.0, 1.5]))
     assert g.source.rstrip("\n") == shown(block("python", starts="def rosen_grad(x):").text,
+                                          folder).rstrip("\n")
+
+
+def test_container_gradient_source(examples, folder):
+    module = examples["containers.py"][0]
+    g = symdiff.grad(module.loss, wrt="params")
+    g(module.params, module.X, module.y)
+    assert g.source.rstrip("\n") == shown(block("python", starts="def loss_grad(params, X, y):").text,
                                           folder).rstrip("\n")
 
 

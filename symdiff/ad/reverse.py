@@ -16,10 +16,10 @@ from ..primitives import arrays
 
 from ..primitives import signs
 from ..errors import SymdiffError
-from ..primitives.faithful import PyMax, PyMin, as_sympy_extrema
+from ..primitives.faithful import PyExtremum as _PyExtremum, PyMax, PyMin, as_sympy_extrema
 from ..primitives.nodes import outer_derivative, real_symbol
 from ..primitives.sympy_functions import SharedTies
-from ..ir import Branch, Located, Merge, Origin, Visitor, definitions, walk
+from ..ir import Branch, Located, Merge, Origin, Param, Statement, Visitor, definitions, walk
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,13 @@ class Adjoint(Located):
         return f"<line {self.lineno} reverse: {self.target} = {self.expr}>"
 
 
+def leaf_params(param):
+    """``[param]``, or a container argument's leaves as parameters of their own."""
+    if param.tree is None:
+        return [param]
+    return [Param(leaf.name, leaf) for leaf in param.elements]
+
+
 @dataclass
 class GradientProgram:
     """A program with its reverse pass: everything needed to emit and explain the gradient."""
@@ -44,9 +51,15 @@ class GradientProgram:
     partials: dict = field(default_factory=dict)  # statement target -> [(symbol, d target/d symbol)]
     reused: dict = field(default_factory=dict)  # the same partials, reusing statement values
     reverse: list = field(default_factory=list)  # Adjoint statements and Branches, in run order
-    gradients: list = field(default_factory=list)  # one expression per wrt parameter
+    gradients: list = field(default_factory=list)  # one expression per ``gradient_params`` entry
     origins: dict = field(default_factory=dict)  # wrt symbol -> statement its gradient line cites
     shapes: dict = field(default_factory=dict)  # symbol (adjoints too) -> array shape
+
+    @property
+    def gradient_params(self):
+        """One ``Param`` per entry of ``gradients``: the wrt parameters, with a container
+        argument's leaves in its place (``params_W``, ``params_b``: see ``pytrees``)."""
+        return [leaf for param in self.wrt for leaf in leaf_params(param)]
 
     @property
     def adjoints(self):
@@ -56,7 +69,7 @@ class GradientProgram:
     def __repr__(self):
         lines = [f"<GradientProgram d {self.program.output} / d ({', '.join(p.name for p in self.wrt)})"]
         lines += [f"  {a!r}" for a in walk(self.reverse)]
-        lines += [f"  grad {p.name} = {g}" for p, g in zip(self.wrt, self.gradients)]
+        lines += [f"  grad {p.name} = {g}" for p, g in zip(self.gradient_params, self.gradients)]
         return "\n".join(lines) + ">"
 
 
@@ -170,8 +183,9 @@ def local_partial(stmt, symbol):
     stand_ins = False
     extrema = {}
     kinds = _kinds(expr)  # one walk, instead of one per question below
-    if PyMax in kinds or PyMin in kinds:  # Python's max/min: differentiated as SymPy's (ties share)
-        extrema = {as_sympy_extrema(e): e for e in expr.atoms(PyMax, PyMin)}
+    if any(issubclass(k, _PyExtremum) for k in kinds):  # Python's max/min, numpy's maximum & co.:
+        # differentiated as SymPy's Max/Min (ties share)
+        extrema = {as_sympy_extrema(e): e for e in expr.atoms(_PyExtremum)}
         expr = as_sympy_extrema(expr)
         kinds = _kinds(expr)
     if sympy.Pow in kinds and any(_is_power_of_symbols(p) for p in expr.atoms(sympy.Pow)):
@@ -464,6 +478,22 @@ def _accepts_smaller_adjoint(op):
     return isinstance(op, _BROADCASTING_VJPS)
 
 
+def _check_indices(program, wrt):
+    """An array argument used as integer indices (``logp[np.arange(n), y]``) cannot be
+    differentiated: its values are ints (as floats they would not index)."""
+    differentiated = {p.symbol for p in wrt} | {e for p in wrt for e in (p.elements or ())}
+    for stmt in walk(program.body):
+        if isinstance(stmt, Statement) and isinstance(stmt.expr, (arrays.Take, arrays.AddAt)):
+            for index in stmt.expr.operands[1:]:
+                if index in differentiated:
+                    name = next(p.name for p in wrt if index == p.symbol or index in (p.elements or ()))
+                    raise SymdiffError(
+                        f"{name} indexes an array here (integer-array indexing), and it is "
+                        "differentiated: indices are ints, they have no derivative",
+                        filename=stmt.filename or program.filename, lineno=stmt.lineno,
+                        hint=f"leave {name} out of wrt: grad(f, wrt=...) naming the parameters")
+
+
 def _origin(users, own):
     """The statement a reverse-pass line is labelled with: its one user, else its own definition."""
     if len(users) == 1 or (users and own is None):
@@ -486,6 +516,7 @@ def derive(program, wrt, seed=None):
     >>> derive(prog, prog.params).gradients
     [f + exp(x)]
     """
+    _check_indices(program, wrt)
     deriver = _Deriver(program, wrt)
     for param in wrt:
         for element in param.elements or ():
@@ -498,6 +529,16 @@ def derive(program, wrt, seed=None):
     result = deriver.result
     result.reverse = deriver.reverse(program.body, terms)
     for param in wrt:
+        if param.tree is not None:  # a container: one gradient per leaf (packed when printed)
+            for leaf in param.elements:
+                gradient = deriver.total(leaf, terms[leaf]) if leaf in terms else sympy.Integer(0)
+                shape = deriver.shapes.get(leaf, ())
+                if shape:
+                    gradient = arrays.full(gradient, shape, deriver.actual)
+                result.gradients.append(gradient)
+                users = deriver.users.get(leaf, [])
+                result.origins[leaf] = _origin(users, None) if users else None
+            continue
         if param.elements is not None:
             parts = [deriver.total(e, terms[e]) if e in terms else sympy.Integer(0) for e in param.elements]
             result.gradients.append(arrays.Stack.make(*parts, axis=0, shape=(len(parts),)))

@@ -10,6 +10,7 @@ rows are its vector-Jacobian products, ``pipeline`` mode "hessian") or in the pa
 import numpy as np
 import sympy
 
+from ..errors import SymdiffError
 from ..ir import Branch, Merge, Origin, Program, Statement, Transformer
 from ..primitives import arrays
 from ..primitives.nodes import real_symbol
@@ -22,8 +23,14 @@ def gradient_as_program(gradient_program, flat=True):
     shapes = dict(gradient_program.shapes)
     hoister = _Hoister(program.namer, shapes)
     body = hoister.items(program.body) + hoister.items(gradient_program.reverse)
+    if not flat and any(p.tree is not None for p in gradient_program.wrt):
+        raise SymdiffError(
+            "grad(grad(f)) with respect to a container argument (a list, dict, NamedTuple or "
+            "dataclass of arrays): the inner gradient is a container, not one array",
+            hint="use symdiff.hessian(f, wrt=...) (its rows and columns are the leaves in order), "
+                 "or pass the leaf as an argument of its own")
     parts = []
-    for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
+    for param, gradient in zip(gradient_program.gradient_params, gradient_program.gradients):
         atom = hoister.atom(gradient, body)
         shape = shapes.get(param.symbol, ())
         if param.elements is not None:

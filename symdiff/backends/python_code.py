@@ -18,9 +18,10 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..primitives.arrays import ScatterItems, format_key, shape_of
+from ..primitives.arrays import ScatterItems, Slot, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
+from .. import pytrees
 from ..primitives.faithful import FloorDiv, PyMod, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
@@ -274,6 +275,62 @@ class _Printing(SumsAsDifferences):
     def _print_GetItem(self, expr):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
+
+    def _print_Inv(self, expr):
+        return f"{self._np('linalg.inv')}({self._ops(expr)[0]})"
+
+    def _print_Solve(self, expr):
+        return f"{self._np('linalg.solve')}({', '.join(self._ops(expr))})"
+
+    def _print_Det(self, expr):
+        return f"{self._np('linalg.det')}({self._ops(expr)[0]})"
+
+    def _print_LogAbsDet(self, expr):
+        return f"{self._np('linalg.slogdet')}({self._ops(expr)[0]})[1]"
+
+    def _print_SignDet(self, expr):
+        return f"{self._np('linalg.slogdet')}({self._ops(expr)[0]})[0]"
+
+    def _print_Einsum(self, expr):
+        operands = self._ops(expr)
+        via = expr.params["via"]
+        if via is not None:  # numpy.tensordot(a, b, axes=...): what the user called
+            return f"{self._np('tensordot')}({', '.join(operands)}, axes={via!r})"
+        return f"{self._np('einsum')}({expr.params['spec']!r}, {', '.join(operands)})"
+
+    def _print_CumSum(self, expr):
+        (x,) = self._ops(expr)
+        return f"{self._np('cumsum')}({x}, axis={expr.params['axis']})"
+
+    def _print_RevCumSum(self, expr):
+        (x,) = self._ops(expr)
+        axis = expr.params["axis"]
+        flip = self._np("flip")
+        return f"{flip}({self._np('cumsum')}({flip}({x}, {axis}), axis={axis}), {axis})"
+
+    def _print_Take(self, expr):
+        x, *indices = self._ops(expr)
+        return f"{x}[{self._key_text(expr.params['key'], indices)}]"
+
+    def _print_AddAt(self, expr):
+        value, *indices = self._ops(expr)
+        key = self._key_text(expr.params["key"], indices, literal=True)
+        key = f"({key},)" if len(expr.params["key"]) == 1 else f"({key})"
+        dtype = "" if self.dtype_name is None or self._is_array(expr.operands[0]) else f", {self._dtype()}"
+        return f"{self._helper('_add_at')}({value}, {self._shape(expr.shape)}, {key}{dtype})"
+
+    def _key_text(self, key, indices, literal=False):
+        """An index with int-array operands (``Slot``s) as Python text: ``x[i, :]``'s inside,
+        or (``literal``) the parts of a tuple (``i, slice(None, None, None)``)."""
+        parts = []
+        for part in key:
+            if isinstance(part, Slot):
+                parts.append(indices[part.k])
+            elif literal:
+                parts.append(self._key_literal(part))
+            else:
+                parts.append(format_key((part,)))
+        return ", ".join(parts)
 
     def _print_Scatter(self, expr):
         (value,) = self._ops(expr)
@@ -773,6 +830,11 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         if shape and p.elements is None and p.name not in program.concrete:
             printer.shape_names.setdefault(tuple(shape), f"{p.symbol.name}.shape")
             arrays_in.append(p.symbol.name)
+        for leaf in (p.elements or ()) if p.tree is not None else ():
+            shape = program.shapes.get(leaf)
+            if shape:
+                printer.shape_names.setdefault(tuple(shape), f"{leaf.name}.shape")
+                arrays_in.append(leaf.name)
     printer.shapes = dict(gradient_program.shapes)
     if arrays_in and library == "numpy":
         if "dtype" not in aliases:  # one name per build, however often it is printed
@@ -790,7 +852,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
 
     prologue = [*entry_checks] + [
         f"    {', '.join(e.name for e in p.elements)}{',' if len(p.elements) == 1 else ''} = {p.symbol.name}"
-        for p in program.params if p.elements
+        for p in program.params if p.elements and p.tree is None
+    ] + [  # a container argument: each leaf read by its path (params['W'], p.b, ...)
+        f"    {e.name} = {pytrees.path_text(p.symbol.name, path)}"
+        for p in program.params if p.tree is not None for e, path in zip(p.elements, p.paths)
     ]
     arrays = bool(program.shapes)
 
@@ -806,8 +871,9 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     printer.unused_name = program.namer.fresh("_unused")  # what a line run only to raise assigns
     grad_lines = needed(grad_returns + checks) if checks else needed(grad_returns)
     grad_forward, grad_reverse = _split(grad_lines)
-    grad_result = ", ".join(_print_result(g, printer) for g in grad_returns)
-    if len(grad_returns) == 1:
+    grad_texts = _packed(gradient_program.wrt, [_print_result(g, printer) for g in grad_returns])
+    grad_result = ", ".join(grad_texts)
+    if len(grad_texts) == 1:
         grad_return = f"return {grad_result}"
     else:
         grad_return = f"return ({grad_result})"
@@ -821,7 +887,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     vg_forward, vg_reverse = _split(vg_lines)
     unread = _unread(vg_lines, vg_returns)
     value_text = _print_result(schedule.value, printer)
-    if len(grad_returns) == 1:
+    if len(grad_texts) == 1:
         vg_return = f"return {value_text}, {grad_result}"
     else:
         vg_return = f"return {value_text}, ({grad_result})"
@@ -868,6 +934,21 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         prelude=prelude,
         fallbacks=dict(fallbacks or {}),
     )
+
+
+def _packed(wrt, texts):
+    """The printed gradients, one per differentiated parameter: a container argument's leaf
+    gradients (``texts`` holds one per leaf symbol) packed in its structure, 0.0 for its int
+    leaves (``{'W': params_W_bar, 'b': params_b_bar}``)."""
+    texts, out = iter(texts), []
+    for param in wrt:
+        if param.tree is None:
+            out.append(next(texts))
+            continue
+        have = {path: next(texts) for path in param.paths}
+        leaves = [have.get(path, "0.0") for path, _ in pytrees.leaves_with_paths(param.tree)]
+        out.append(pytrees.pack_text(param.tree, param.symbol.name, leaves))
+    return out
 
 
 def _forward_checks(lines, printer):

@@ -129,7 +129,7 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
     adjoints |= {m.target for item in walk(gradient_program.reverse)
                  if isinstance(item, Branch) for m in item.merges}
     result = {}
-    for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
+    for param, gradient in zip(gradient_program.gradient_params, gradient_program.gradients):
         closed = closer.close(gradient, limit)
         if program.has_branches and any(s in closer.definitions for s in closed.free_symbols):
             # Branch conditions simplify what is inside them (assuming): a form that looked too
@@ -321,7 +321,7 @@ def _reverse_rows(gradient_program, out_name):
             names[item.target] = sympy.Symbol(_d(out_name, item.of))
     text = []
     _ReverseRows(names, text).visit_block(gradient_program.reverse, "   ")
-    for param, gradient in zip(gradient_program.wrt, gradient_program.gradients):
+    for param, gradient in zip(gradient_program.gradient_params, gradient_program.gradients):
         text.append(f"   {_d(out_name, param.name)} = {sympy.sstr(gradient.xreplace(names))}")
     return text
 

@@ -282,14 +282,19 @@ class ArrayValues:
 
     def getitem(self, base, index, node):
         key = index if isinstance(index, tuple) else (index,)
+        if any(self._is_index_array(part) for part in key):
+            return self.take(base, key, node)
         for part in key:
             if isinstance(part, sympy.Basic):
                 self.tracer.check_deferrable(part)
                 raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
                               self.tracer.frame.parsed, node, hint="index with ints and slices")
             if isinstance(part, (list, np.ndarray)):
-                raise located(UnsupportedSyntaxError, "fancy indexing (with a list or array)",
-                              self.tracer.frame.parsed, node, hint="index with ints and slices")
+                raise located(UnsupportedSyntaxError, "indexing with a list or array of "
+                              f"{'bools' if np.asarray(part).dtype.kind == 'b' else 'non-ints'}",
+                              self.tracer.frame.parsed, node,
+                              hint="index with ints, slices and int arrays (boolean masks: "
+                              "use np.where(mask, x, 0.0))")
         key = tuple(int(p) if isinstance(p, (int, np.integer)) else p for p in key)
         shape = self.shape(base)
         try:
@@ -306,6 +311,54 @@ class ArrayValues:
         else:
             name += "_s"
         return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
+
+    def _is_index_array(self, part):
+        """An int array in an index: concrete (``np.arange(n)``, a list of ints) or an array
+        argument that is not differentiated (labels ``y``)."""
+        if isinstance(part, (list, np.ndarray)):
+            array = np.asarray(part)
+            return array.ndim > 0 and (array.dtype.kind in "iu" or (array.size == 0 and isinstance(part, list)))
+        return isinstance(part, sympy.Symbol) and bool(self.shape(part))
+
+    def take(self, base, key, node):
+        """``base[key]`` with int arrays in ``key`` (numpy's integer-array indexing): a ``Take``
+        whose index operands are named constants or the (not differentiated) array arguments;
+        its adjoint adds into zeros with ``numpy.add.at`` (a repeated index adds up)."""
+        indices, parts = [], []
+        for part in key:
+            if isinstance(part, (list, np.ndarray)) or (isinstance(part, sympy.Symbol) and self.shape(part)):
+                if isinstance(part, sympy.Symbol):
+                    symbol = part  # (an index differentiated is refused by ad.reverse)
+                else:
+                    symbol = self.constant(np.asarray(part, dtype=np.intp))
+                parts.append(arrays.Slot(len(indices)))
+                indices.append(symbol)
+            elif isinstance(part, sympy.Basic):
+                self.tracer.check_deferrable(part)
+                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                              self.tracer.frame.parsed, node, hint="index with ints, slices and int arrays")
+            else:
+                parts.append(int(part) if isinstance(part, (int, np.integer)) else part)
+        key = tuple(parts)
+        shape = self.shape(base)
+        dummy = arrays.key_with(key, [np.zeros(self.shape(i), dtype=np.intp) for i in indices])
+        try:
+            out = np.empty(shape)[dummy]
+        except IndexError as exc:
+            raise located(ShapeError, f"indexing an array of shape {shape} with int arrays of shapes "
+                          f"{[self.shape(i) for i in indices]}: {exc}", self.tracer.frame.parsed, node,
+                          hint="index within the array's shape") from None
+        for symbol in indices:  # a concrete index must be within bounds, as numpy checks
+            if symbol in self.constants:
+                try:
+                    np.empty(shape)[arrays.key_with(key, [self.constants.get(i, np.zeros(self.shape(i), dtype=np.intp)) for i in indices])]
+                except IndexError as exc:
+                    raise located(ShapeError, f"index out of bounds: {exc}", self.tracer.frame.parsed,
+                                  node, hint="index within the array's shape") from None
+                break
+        base_atom = self.atom(base, "x")
+        name = (base_atom.name if base_atom.is_Symbol else "x") + "_take"
+        return self.array_op(arrays.Take.make(base_atom, *indices, key=key, shape=np.shape(out)), name)
 
     def array_attribute(self, base, node):
         shape = self.shape(base)

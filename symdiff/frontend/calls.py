@@ -173,7 +173,7 @@ class Calls:
             )
         if rule.build is CopySign and not isinstance(args[1], sympy.Basic):
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
-        args = [self._real(to_sympy(a)) for a in args]
+        args = [PyFloat(a) if _negative_zero(a) else self._real(to_sympy(a)) for a in args]
         build = rule.build
         if rule.ufunc is not None:
             return self.tracer.shallow(self._ufunc(rule.name, rule.ufunc, args))
@@ -364,6 +364,11 @@ class Calls:
             raise located(SymdiffError, f"{name} is missing argument(s) {', '.join(missing)}",
                           self.tracer.frame.parsed, node, hint="check the call")
         return env
+
+
+def _negative_zero(value):
+    """A float -0.0 (SymPy has no -0.0: as an argument it is a ``PyFloat``, which keeps it)."""
+    return isinstance(value, float) and value == 0.0 and math.copysign(1.0, value) < 0
 
 
 def _calls_in(result, args):

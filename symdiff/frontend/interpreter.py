@@ -19,6 +19,7 @@ A call, a list or array method, is looked up in the registry of primitives
 """
 
 import ast
+import dataclasses
 import linecache
 import math  # (in __all__)
 import operator
@@ -35,6 +36,7 @@ from ..errors import (
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
+from .. import pytrees
 from ..ir import Param, Program, Statement
 from ..naming import Namer, names_in
 from ..primitives import builtin_calls  # noqa: F401  (its records: range, len, list methods, ...)
@@ -86,6 +88,23 @@ _COMPARE = {
 }
 
 
+def _containers(value):
+    """``value`` and every container inside it (lists, tuples, dicts, dataclass instances)."""
+    out, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if not pytrees.is_container(item):
+            continue
+        out.append(item)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            stack.extend(vars(item).values())
+    return out
+
+
 class Tracer:
     """Executes a function body over SymPy values; collects SSA statements and branches.
 
@@ -115,6 +134,7 @@ class Tracer:
         self.numpy_calls = set()  # nodes computed by numpy functions of numbers (see Calls._own_library)
         self.numpy_ufuncs = {}  # see Program.numpy_ufuncs
         self.definitions = {}  # symbol -> the expression its statement binds (see ``as_norm``)
+        self.tree_parts = set()  # ids of the containers of container arguments (see _tree_param)
         self.int_results = set()  # traced values that are Python ints in the user's code (see ``int_arithmetic``)
         self.number_structural = []  # see Program.number_structural
         self.registered = {}  # registered function's SymPy class -> (its label, the callable)
@@ -133,6 +153,7 @@ class Tracer:
         self.as_array, self.as_value, self.matmul = arrays.as_array, arrays.as_value, arrays.matmul
         self.check_broadcast, self.check_elementwise = arrays.check_broadcast, arrays.check_elementwise
         self.own, self.mutable = arrays.own, arrays.mutable
+        self.getitem, self.take = arrays.getitem, arrays.take
         self._iterate = arrays.iterate  # (builtin_calls' name for it)
 
     def __repr__(self):
@@ -196,6 +217,11 @@ class Tracer:
             elements = None
             if arg.arg in self.concrete:
                 self.frame.env[arg.arg] = self.concrete[arg.arg]
+            elif kind and kind[0] == "tree":
+                elements, paths, container = self._tree_param(arg.arg, kind[1])
+                self.frame.env[arg.arg] = container
+                params.append(Param(arg.arg, symbol, elements, kind[1], paths))
+                continue
             elif kind and kind[0] == "sequence":
                 elements = tuple(real_symbol(self.namer.fresh(f"{arg.arg}_{i}"))
                                  for i in range(kind[1]))
@@ -209,6 +235,28 @@ class Tracer:
                     self.deferrable_symbols.add(symbol)
             params.append(Param(arg.arg, symbol, elements))
         return params
+
+    def _tree_param(self, name, node):
+        """A container argument (``pytrees``): a symbol per number or array leaf (named after
+        its path: ``params_W``), a concrete int leaf as itself; returns ``(symbols, their paths,
+        the container the function body sees)``."""
+        symbols, paths, values = [], [], []
+        for path, leaf in pytrees.leaves_with_paths(node):
+            if leaf[0] == "int":
+                values.append(leaf[1])
+                continue
+            symbol = real_symbol(self.namer.fresh(f"{name}_{pytrees.leaf_suffix(path)}"))
+            if leaf[0] == "array":
+                self.shapes[symbol] = tuple(leaf[1])
+            symbols.append(symbol)
+            paths.append(path)
+            values.append(symbol)
+        container = pytrees.unflatten(node, values)
+        for part in _containers(container):
+            self.tree_parts.add(id(part))
+            if isinstance(part, (tuple, list)):
+                self.arrays.argument_sequences.add(id(part))
+        return tuple(symbols), tuple(paths), container
 
     def no_return(self, node):
         name = getattr(node, "name", "<lambda>")
@@ -755,6 +803,8 @@ class Tracer:
             return value
         if self.is_array(base):
             return self.arrays.array_attribute(base, node)
+        if id(base) in self.tree_parts:  # a container argument: its fields, a dict's views
+            return self._container_attribute(base, node)
         list_method = registry.method("list", node.attr)
         if isinstance(base, list) and list_method:
             return _Method(base, list_method.handler)
@@ -771,6 +821,18 @@ class Tracer:
                                    hint="use math or numpy functions on the value")
         raise self.unsupported(node, f"the attribute '.{node.attr}' of {_describe_value(base)}",
                                hint="use math or numpy functions on numbers")
+
+    def _container_attribute(self, base, node):
+        """``p.W`` of a NamedTuple or dataclass argument; ``params.items()``, ``.values()``,
+        ``.keys()`` of a dict argument (lists of what they hold, in order)."""
+        if isinstance(base, dict) and node.attr in ("items", "values", "keys"):
+            view = getattr(base, node.attr)
+            return _Method(base, lambda tracer, node, args, kwargs: list(view(*args[1:], **kwargs)))
+        if not isinstance(base, (dict, list)) and node.attr in (
+                base._fields if isinstance(base, tuple) else [f.name for f in dataclasses.fields(base)]):
+            return getattr(base, node.attr)
+        raise self.unsupported(node, f"the attribute '.{node.attr}' of {_describe_value(base)}",
+                               hint="read the container's items or fields")
 
     def eval_Subscript(self, node):
         base = self.eval(node.value)
@@ -796,9 +858,19 @@ class Tracer:
                 raise located(SymdiffError, f"bad index: {exc}", self.frame.parsed, node,
                               hint="index within the sequence's length") from None
             return self.own(item) if isinstance(base, list) and isinstance(index, slice) else item
+        if isinstance(base, dict):  # a dict argument (a container of parameters) or one built
+            if isinstance(index, sympy.Basic):
+                self.check_deferrable(index)
+                raise located(UnsupportedSyntaxError, "indexing a dict with a differentiated value",
+                              self.frame.parsed, node.slice, hint="index with a str or int key")
+            try:
+                return base[index]
+            except (KeyError, TypeError) as exc:
+                raise located(SymdiffError, f"the dict has no key {exc}", self.frame.parsed, node,
+                              hint="use a key the dict has (as in Python: KeyError)") from None
         self.check_guess(base)
         raise self.unsupported(node, f"indexing {_describe_value(base)}",
-                               hint="index tuples and lists; pass numbers as separate parameters")
+                               hint="index tuples, lists and dicts; pass numbers as separate parameters")
 
     def eval_Slice(self, node):
         parts = [None if p is None else self.eval(p) for p in (node.lower, node.upper, node.step)]

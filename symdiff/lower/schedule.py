@@ -468,7 +468,7 @@ def schedule(gradient_program):
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
-    for param, expr in zip(gradient_program.wrt, gradient_program.gradients):
+    for param, expr in zip(gradient_program.gradient_params, gradient_program.gradients):
         origin = gradient_program.origins.get(param.symbol)
         lowerer.where = (origin.origin if origin else NOWHERE, True)
         if expr.is_Atom:
@@ -479,7 +479,7 @@ def schedule(gradient_program):
         gradients.append(lowerer.atom(target))
     value = lowerer.value(program.output)
     lines, math_calls, numpy_ufuncs = lowerer.lines, lowerer.math_calls, lowerer.numpy_ufuncs
-    renames = _gradient_names(lines, gradient_program.wrt, gradients, program.namer)
+    renames = _gradient_names(lines, gradient_program.gradient_params, gradients, program.namer)
     renames.update(_adjoint_names(lines, gradient_program.reverse, renames, program.namer))
     if renames:
         shapes = gradient_program.shapes

@@ -7,6 +7,8 @@ its vector-Jacobian product (``vjp``: the adjoint rule) and how it prints as num
 arithmetic and ufuncs stay ordinary SymPy expressions: SymPy's own derivatives apply to them.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import sympy
 from sympy.printing.precedence import PRECEDENCE
@@ -337,6 +339,130 @@ class Outer(ArrayOp):
         return [(a, matmul(bar, b, shapes)), (b, matmul(transpose(bar, shapes), a, shapes))]
 
 
+# ---- numpy.linalg (2-D matrices; the standard matrix adjoints, Giles 2008) ----
+class Inv(ArrayOp):
+    """``numpy.linalg.inv(A)``: the adjoint is ``-inv(A).T @ bar @ inv(A).T``."""
+
+    printed = "inv"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        t = Transpose.make(self, axes=None, shape=self.shape)
+        return [(a, -matmul(matmul(t, bar, shapes), t, shapes))]
+
+    def display(self, operands):
+        return f"inv({operands[0]})"
+
+
+class Solve(ArrayOp):
+    """``numpy.linalg.solve(A, b)`` (``b`` a vector or a matrix): ``x = A⁻¹ b``; the adjoints
+    are ``b̄ = solve(A.T, x̄)`` and ``Ā = -b̄ xᵀ``."""
+
+    printed = "solve"
+
+    def vjp(self, bar, shapes):
+        a, b = self.operands
+        at = Transpose.make(a, axes=None, shape=shape_of(a, shapes))
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        b_bar = Solve.make(at, bar, shape=self.shape)
+        if len(self.shape) == 1:
+            a_bar = -Outer.make(b_bar, self, shape=shape_of(a, shapes))
+        else:
+            a_bar = -matmul(b_bar, Transpose.make(self, axes=None, shape=self.shape[::-1]), shapes)
+        return [(a, a_bar), (b, b_bar)]
+
+    def display(self, operands):
+        return f"solve({operands[0]}, {operands[1]})"
+
+
+class Det(ArrayOp):
+    """``numpy.linalg.det(A)``: the adjoint is ``bar * det(A) * inv(A).T``."""
+
+    printed = "det"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        shape = shape_of(a, shapes)
+        inverse_t = Transpose.make(Inv.make(a, shape=shape), axes=None, shape=shape)
+        return [(a, bar * self * inverse_t)]
+
+    def display(self, operands):
+        return f"det({operands[0]})"
+
+
+class LogAbsDet(ArrayOp):
+    """``numpy.linalg.slogdet(A)[1]``, log |det A|: the adjoint is ``bar * inv(A).T``. (The
+    sign, ``slogdet(A)[0]``, is a step: ``SignDet``, derivative 0.)"""
+
+    printed = "logabsdet"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        shape = shape_of(a, shapes)
+        return [(a, bar * Transpose.make(Inv.make(a, shape=shape), axes=None, shape=shape))]
+
+    def display(self, operands):
+        return f"log|det({operands[0]})|"
+
+
+class SignDet(ArrayOp):
+    """``numpy.linalg.slogdet(A)[0]``: the sign of the determinant (derivative 0)."""
+
+    printed = "signdet"
+
+    def vjp(self, bar, shapes):
+        return []
+
+    def display(self, operands):
+        return f"sign(det({operands[0]}))"
+
+
+def einsum_parts(spec):
+    """``"ij,jk->ik"`` -> ``(["ij", "jk"], "ik")``; an implicit output (``"ij,jk"``) is numpy's:
+    the letters that appear once, in alphabetical order."""
+    spec = spec.replace(" ", "")
+    inputs, arrow, output = spec.partition("->")
+    parts = inputs.split(",")
+    if not arrow:
+        letters = "".join(parts)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return parts, output
+
+
+class Einsum(ArrayOp):
+    """``numpy.einsum(spec, *operands)`` (no ``...``, no letter twice in one operand), and
+    ``numpy.tensordot(a, b, axes)`` as the same contraction (``via``: printed as the function
+    the user called, which computes the value). The adjoint of each operand is the contraction
+    of the output's adjoint with the other operands (an einsum too)."""
+
+    printed = "einsum"
+
+    def vjp(self, bar, shapes):
+        inputs, output = einsum_parts(self.params["spec"])
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        out = []
+        for i, x in enumerate(self.operands):
+            others = [(s, o) for j, (s, o) in enumerate(zip(inputs, self.operands)) if j != i]
+            available = set(output) | set("".join(s for s, _ in others))
+            letters = inputs[i]
+            kept = "".join(c for c in letters if c in available)
+            x_shape = shape_of(x, shapes)
+            sizes = dict(zip(letters, x_shape))
+            spec = ",".join([output] + [s for s, _ in others]) + "->" + kept
+            piece = Einsum.make(bar, *[o for _, o in others], spec=spec, via=None,
+                                shape=tuple(sizes[c] for c in kept))
+            if kept != letters:  # letters summed in x alone: the adjoint is the same along them
+                ones = tuple(sizes[c] if c in kept else 1 for c in letters)
+                piece = BroadcastTo.make(Reshape.make(piece, shape=ones), shape=tuple(x_shape))
+            out.append((x, piece))
+        return out
+
+    def display(self, operands):
+        return f"einsum({self.params['spec']!r}, {', '.join(operands)})"
+
+
 class Transpose(ArrayOp):
     """``x.T`` / ``numpy.transpose(x, axes)``."""
 
@@ -369,6 +495,34 @@ class Reshape(ArrayOp):
     def vjp(self, bar, shapes):
         (x,) = self.operands
         return [(x, Reshape.make(bar, shape=shape_of(x, shapes)))]
+
+
+class CumSum(ArrayOp):
+    """``numpy.cumsum(x, axis)`` (``axis`` an int; a flattened ``x`` for None is a reshape
+    first). Its adjoint is the cumulative sum from the other end (``RevCumSum``)."""
+
+    printed = "cumsum"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, RevCumSum.make(fit(bar, self.shape, shapes), axis=self.params["axis"], shape=self.shape))]
+
+    def display(self, operands):
+        return f"cumsum({operands[0]}, axis={self.params['axis']})"
+
+
+class RevCumSum(ArrayOp):
+    """The cumulative sum of ``x`` along ``axis`` from its last element back (the adjoint of
+    ``CumSum``): ``flip(cumsum(flip(x, axis), axis), axis)``."""
+
+    printed = "revcumsum"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, CumSum.make(fit(bar, self.shape, shapes), axis=self.params["axis"], shape=self.shape))]
+
+    def display(self, operands):
+        return f"revcumsum({operands[0]}, axis={self.params['axis']})"
 
 
 # ---- indexing and joining ----
@@ -405,6 +559,56 @@ class ScatterItems(ArrayOp):
     def vjp(self, bar, shapes):
         return [(v, _gather(bar, k, self.shape, v, shapes))
                 for v, k in zip(self.operands, self.params["keys"])]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """In the key of ``Take``/``AddAt``: the place of index operand ``k`` (an int array)."""
+
+    k: int
+
+    def __repr__(self):
+        return f"Slot({self.k})"
+
+
+def key_with(key, indices):
+    """``key`` with each ``Slot(k)`` replaced by ``indices[k]``."""
+    return tuple(indices[p.k] if isinstance(p, Slot) else p for p in key)
+
+
+class Take(ArrayOp):
+    """``x[key]`` where parts of ``key`` are int arrays (``logp[np.arange(n), y]``, ``x[idx]``,
+    numpy's integer-array indexing): the operands are ``x`` and then the index arrays, which
+    ``key`` places with ``Slot(k)``. Indices are not differentiated (they are ints)."""
+
+    printed = "take"
+    operand_precedence = PRECEDENCE["Func"]
+
+    def vjp(self, bar, shapes):
+        x, *indices = self.operands
+        return [(x, AddAt.make(bar, *indices, key=self.params["key"], shape=shape_of(x, shapes)))]
+
+    def display(self, operands):
+        x, *indices = operands
+        return f"{x}[{format_key(key_with(self.params['key'], indices))}]"
+
+
+class AddAt(ArrayOp):
+    """Zeros of ``shape`` with ``value`` added at ``key`` — ``numpy.add.at``, so that an index
+    repeated adds up (the adjoint of ``Take``): operands ``value`` and the index arrays."""
+
+    printed = "add_at"
+
+    def vjp(self, bar, shapes):
+        value, *indices = self.operands
+        key = self.params["key"]
+        dummy = key_with(key, [np.zeros(shape_of(i, shapes), dtype=int) for i in indices])
+        piece = Take.make(bar, *indices, key=key, shape=tuple(np.empty(self.shape)[dummy].shape))
+        return [(value, fit(piece, shape_of(value, shapes), shapes))]
+
+    def display(self, operands):
+        value, *indices = operands
+        return f"add_at(zeros{self.shape}, [{format_key(key_with(self.params['key'], indices))}], {value})"
 
 
 def _gather(bar, key, shape, value, shapes):

@@ -103,9 +103,9 @@ def as_sympy_extrema(expr):
     ones too)."""
     from .sympy_functions import Hypot, NormRoot
 
-    if not expr.has(PyMax, PyMin, PySum, NormRoot, Hypot):
+    if not expr.has(PyExtremum, PySum, NormRoot, Hypot):
         return expr
-    return expr.replace(lambda e: isinstance(e, (_PyExtremum, PySum, NormRoot, Hypot)),
+    return expr.replace(lambda e: isinstance(e, (PyExtremum, PySum, NormRoot, Hypot)),
                         lambda e: e.as_sympy())
 
 
@@ -164,7 +164,7 @@ class PyMod(_PythonBinary):
         return sympy.Integer(1) if argindex == 1 else -FloorDiv(a, b)
 
 
-class _PyExtremum(Function):
+class PyExtremum(Function):
     """Python's builtin ``max``/``min`` of numbers: the first of the largest (smallest), compared
     left to right, so the order of the arguments counts where a nan is among them
     (``max(nan, 0.0)`` is nan, ``max(0.0, nan)`` is 0.0). SymPy's ``Max``/``Min`` sort their
@@ -190,18 +190,59 @@ class _PyExtremum(Function):
         return all(arg.is_real for arg in self.args) or None
 
 
-class PyMax(_PyExtremum):
+class PyMax(PyExtremum):
     """``max(a, b, ...)`` as Python computes it."""
 
     _better = staticmethod(lambda candidate, best: candidate > best)
     _sympy = sympy.Max
 
 
-class PyMin(_PyExtremum):
+class PyMin(PyExtremum):
     """``min(a, b, ...)`` as Python computes it."""
 
     _better = staticmethod(lambda candidate, best: candidate < best)
     _sympy = sympy.Min
+
+
+class _NumpyExtremumBase(PyExtremum):
+    """``numpy.maximum(a, b)`` & co. in the user's order: which of two equal values (0.0 and
+    -0.0) or of a nan numpy returns depends on it (``maximum`` returns ``b`` of equals and
+    propagates nan; ``fmax`` returns ``a`` of equals and ignores nan). Printed as the numpy
+    function with the arguments as written (C: the same choice as a conditional)."""
+
+    nargs = 2
+    numpy_name = None
+    _pick = None  # (a, b) -> True where the result is a
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number:
+            return a if cls._pick(float(a), float(b)) else b
+        return None
+
+
+class NpMaximum(_NumpyExtremumBase):
+    numpy_name = "maximum"
+    _sympy = sympy.Max
+    _pick = staticmethod(lambda a, b: a > b or a != a)
+
+
+class NpMinimum(_NumpyExtremumBase):
+    numpy_name = "minimum"
+    _sympy = sympy.Min
+    _pick = staticmethod(lambda a, b: a < b or a != a)
+
+
+class NpFmax(_NumpyExtremumBase):
+    numpy_name = "fmax"
+    _sympy = sympy.Max
+    _pick = staticmethod(lambda a, b: a >= b or b != b)
+
+
+class NpFmin(_NumpyExtremumBase):
+    numpy_name = "fmin"
+    _sympy = sympy.Min
+    _pick = staticmethod(lambda a, b: a <= b or b != b)
 
 
 class PySum(Function):

@@ -63,6 +63,15 @@ def _scatter(value, shape, key, dtype=None):
     return out
 '''
 
+ADD_AT_SOURCE = '''\
+def _add_at(value, shape, key, dtype=None):
+    """An array of zeros with ``value`` added at ``key`` (int arrays in it: a repeated index
+    adds up, numpy.add.at), in the dtype numpy gives ``value`` with arrays of ``dtype``."""
+    out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
+    numpy.add.at(out, key, value)
+    return out
+'''
+
 SCATTER_ITEMS_SOURCE = '''\
 def _scatter_items(shape, keys, values, dtype=None):
     """An array of zeros with ``values[i]`` added at ``keys[i]`` (in the values' dtype)."""
@@ -361,6 +370,7 @@ LOGADDEXP = registry.add_helper(Helper("logaddexp", c=C_LOGADDEXP_SOURCE))
 LOGADDEXP2 = registry.add_helper(Helper("logaddexp2", c=C_LOGADDEXP2_SOURCE))
 # numpy's adjoints of structural array operations (the array printers call them)
 SCATTER = registry.add_helper(Helper("scatter", python=SCATTER_SOURCE, module="numpy"))
+ADD_AT = registry.add_helper(Helper("add_at", python=ADD_AT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))
 EXTREME_GRAD = registry.add_helper(Helper("extreme_grad", python=EXTREME_GRAD_SOURCE, module="numpy"))
 FULL = registry.add_helper(Helper("full", python=FULL_SOURCE, module="numpy"))

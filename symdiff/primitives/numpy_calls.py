@@ -226,6 +226,118 @@ def _norm(tracer, node, p, name):
     return NormRoot(total)  # d||x||/dx at the zero vector: 0, not nan
 
 
+def _square_matrix(tracer, node, name, a):
+    a = tracer.as_array(a, node)
+    shape = tracer.shape(a)
+    if len(shape) != 2 or shape[0] != shape[1]:
+        tracer.check_guess(a)
+        raise located(ShapeError, f"{name} of an array of shape {shape}: symdiff takes one square "
+                      "2-D matrix", tracer.frame.parsed, node,
+                      hint="pass a square matrix (stacks of matrices: a loop over them)")
+    return a
+
+
+def _linalg(op):
+    def handler(tracer, node, p, name):
+        a = p["a"]
+        if isinstance(a, np.ndarray) or not tracer.is_symbolic(a):
+            result = {arrays.Inv: np.linalg.inv, arrays.Det: np.linalg.det}[op](a)
+            return result
+        a = _square_matrix(tracer, node, name, a)
+        shape = tracer.shape(a) if op is arrays.Inv else ()
+        return tracer.array_op(op.make(tracer.atom(a, "A"), shape=shape), op.printed)
+
+    return handler
+
+
+def _solve(tracer, node, p, name):
+    a, b = p["a"], p["b"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.linalg.solve(a, b)
+    a = _square_matrix(tracer, node, name, a)
+    b = tracer.as_array(b, node)
+    sb = tracer.shape(b)
+    if len(sb) not in (1, 2) or sb[0] != tracer.shape(a)[0]:
+        tracer.check_guess(b)
+        raise located(ShapeError, f"{name}: a matrix of shape {tracer.shape(a)} and b of shape {sb}",
+                      tracer.frame.parsed, node, hint="b is a vector or matrix with as many rows as A")
+    return tracer.array_op(arrays.Solve.make(tracer.atom(a, "A"), tracer.atom(b, "b"), shape=sb), "solve")
+
+
+def _slogdet(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return tuple(np.linalg.slogdet(a))
+    a = _square_matrix(tracer, node, name, a)
+    atom = tracer.atom(a, "A")
+    return (tracer.array_op(arrays.SignDet.make(atom, shape=()), "sign"),
+            tracer.array_op(arrays.LogAbsDet.make(atom, shape=()), "logdet"))
+
+
+def _einsum(tracer, node, args, kwargs, name):
+    """``np.einsum("ij,jk->ik", a, b)``: one ``Einsum`` (numpy computes the value as written)."""
+    if set(kwargs) - {"optimize"} or kwargs.get("optimize", False) not in (False, None):
+        raise located(UnsupportedSyntaxError, f"{name} with {', '.join(kwargs)}=",
+                      tracer.frame.parsed, node, hint="call np.einsum(subscripts, *operands)")
+    if not args or not isinstance(args[0], str):
+        raise located(UnsupportedSyntaxError, f"{name} without a subscripts string first",
+                      tracer.frame.parsed, node, hint='write np.einsum("ij,jk->ik", a, b)')
+    spec, operands = args[0], list(args[1:])
+    if not any(tracer.is_symbolic(o) for o in operands):
+        return np.einsum(spec, *operands)
+    inputs, output = arrays.einsum_parts(spec)
+    if "." in spec or any(len(set(s)) != len(s) for s in inputs) or len(inputs) != len(operands):
+        raise located(UnsupportedSyntaxError, f"{name}({spec!r}): '...' or a letter twice in one "
+                      "operand (a diagonal)", tracer.frame.parsed, node,
+                      hint="write the diagonal with np.diag, the broadcast with explicit letters")
+    operands = [tracer.as_array(o, node) for o in operands]
+    return _contraction(tracer, node, name, spec, operands, None,
+                        lambda *stand_ins: np.einsum(spec, *stand_ins))
+
+
+def _contraction(tracer, node, name, spec, operands, via, numpy_call):
+    try:
+        shape = np.shape(numpy_call(*[np.ones(tracer.shape(o)) for o in operands]))
+    except ValueError as exc:
+        for o in operands:
+            tracer.check_guess(o)
+        raise located(ShapeError, f"{name}: {exc}", tracer.frame.parsed, node,
+                      hint="make the operands' shapes agree with the subscripts") from None
+    atoms = [tracer.atom(o, "x") for o in operands]
+    return tracer.array_op(arrays.Einsum.make(*atoms, spec=spec, via=via, shape=tuple(shape)), "contraction")
+
+
+def _tensordot(tracer, node, p, name):
+    """``np.tensordot(a, b, axes)``: the contraction (an ``Einsum``), printed as tensordot."""
+    a, b, axes = p["a"], p["b"], p["axes"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.tensordot(a, b, axes)
+    a, b = tracer.as_array(a, node), tracer.as_array(b, node)
+    try:
+        np.tensordot(np.ones(tracer.shape(a)), np.ones(tracer.shape(b)), axes)
+    except (ValueError, IndexError, TypeError) as exc:
+        tracer.check_guess(a)  # parameters assumed numbers before the first call
+        tracer.check_guess(b)
+        raise located(ShapeError, f"{name}: {exc}", tracer.frame.parsed, node,
+                      hint="make the contracted axes' lengths agree") from None
+    na, nb = len(tracer.shape(a)), len(tracer.shape(b))
+    if isinstance(axes, (int, np.integer)):
+        axes_a, axes_b = list(range(na - int(axes), na)), list(range(int(axes)))
+    else:
+        axes_a, axes_b = ([int(v) for v in np.atleast_1d(part)] for part in axes)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = list(letters[:na])
+    sb = list(letters[na:na + nb])
+    for i, j in zip(axes_a, axes_b):
+        sb[j % nb] = sa[i % na]
+    output = "".join(c for k, c in enumerate(sa) if k not in [i % na for i in axes_a]) + \
+        "".join(c for k, c in enumerate(sb) if k not in [j % nb for j in axes_b])
+    spec = f"{''.join(sa)},{''.join(sb)}->{output}"
+    via = axes if isinstance(axes, (int, np.integer)) else tuple(tuple(int(v) for v in np.atleast_1d(x)) for x in axes)
+    return _contraction(tracer, node, name, spec, [a, b], int(via) if isinstance(via, np.integer) else via,
+                        lambda x, y: np.tensordot(x, y, axes))
+
+
 # ---- shapes ----
 def _transpose(tracer, node, p, name):
     x = tracer.as_array(p["a"], node)
@@ -263,6 +375,219 @@ def _reshape_method(tracer, node, p, name):
 
 def _ravel(tracer, node, p, name):
     return _reshape_to(tracer, node, {"a": p["a"], "shape": -1}, name)
+
+
+# ---- rearranging (each a reshape, a transpose, an index or a Take of what numpy moves) ----
+def _rearranging(numpy_func):
+    """A handler's wrapper: a concrete array is numpy's to rearrange now."""
+    def wrap(handler):
+        def call(tracer, node, p, name):
+            first = next(iter(p.values()))
+            if isinstance(first, np.ndarray) and not any(tracer.is_symbolic(v) for v in p.values()):
+                return numpy_func(*p.values())
+            return handler(tracer, node, p, name)
+
+        return call
+
+    return wrap
+
+
+def _probe(tracer, node, name, x, func, *args):
+    """``func(stand-in of x's shape, *args)``: numpy's answer for the shape (its errors located)."""
+    try:
+        return func(np.empty(tracer.shape(x)), *args)
+    except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
+        tracer.check_guess(x)
+        raise located(ShapeError, f"{name} of an array of shape {tracer.shape(x)}: {exc}",
+                      tracer.frame.parsed, node, hint="as numpy raises it") from None
+
+
+def _reshaped(tracer, node, name, x, shape):
+    if tuple(shape) == tracer.shape(x):
+        return x
+    return tracer.array_op(arrays.Reshape.make(tracer.atom(x, "x"), shape=tuple(shape)), "reshape")
+
+
+@_rearranging(np.squeeze)
+def _squeeze(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    return _reshaped(tracer, node, name, x, _probe(tracer, node, name, x, np.squeeze, p["axis"]).shape)
+
+
+@_rearranging(np.expand_dims)
+def _expand_dims(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    return _reshaped(tracer, node, name, x, _probe(tracer, node, name, x, np.expand_dims, p["axis"]).shape)
+
+
+def _at_least(ndim):
+    func = {1: np.atleast_1d, 2: np.atleast_2d, 3: np.atleast_3d}[ndim]
+
+    def handler(tracer, node, args, kwargs, name):
+        if kwargs or len(args) != 1:
+            raise located(SymdiffError, f"{name} of one array", tracer.frame.parsed, node,
+                          hint="call it once per array")
+        (x,) = args
+        if isinstance(x, np.ndarray) or not tracer.is_symbolic(x):
+            return func(x)
+        x = tracer.as_array([x], node) if not tracer.is_array(x) else x
+        return _reshaped(tracer, node, name, x, func(np.empty(tracer.shape(x))).shape)
+
+    return handler
+
+
+@_rearranging(np.flip)
+def _flip(tracer, node, p, name):
+    x = tracer.as_array(p["m"], node)
+    ndim = len(tracer.shape(x))
+    _probe(tracer, node, name, x, np.flip, p["axis"])
+    axes = range(ndim) if p["axis"] is None else [a % ndim for a in np.atleast_1d(p["axis"])]
+    key = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(ndim))
+    return tracer.getitem(x, key, node)
+
+
+@_rearranging(np.diff)
+def _diff(tracer, node, p, name):
+    x, n, axis = tracer.as_array(p["a"], node), p["n"], p["axis"]
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise located(SymdiffError, f"{name}: n must be a non-negative int", tracer.frame.parsed,
+                      node, hint="pass n=1 (or another int)")
+    _probe(tracer, node, name, x, np.diff, n, axis)
+    for _ in range(int(n)):  # numpy: a[1:] - a[:-1] along the axis, n times
+        ndim = len(tracer.shape(x))
+        a = axis % ndim
+        upper = tuple(slice(1, None) if i == a else slice(None) for i in range(ndim))
+        lower = tuple(slice(None, -1) if i == a else slice(None) for i in range(ndim))
+        x = tracer.keep_shape(tracer.getitem(x, upper, node) - tracer.getitem(x, lower, node),
+                              tracer.getitem(x, upper, node))
+    return x
+
+
+def _permuted(tracer, node, name, x, order):
+    result = arrays.transpose(tracer.atom(x, "x"), tracer.shapes, tuple(order))
+    return tracer.array_op(result, "transpose") if isinstance(result, arrays.ArrayOp) else result
+
+
+@_rearranging(np.swapaxes)
+def _swapaxes(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    _probe(tracer, node, name, x, np.swapaxes, p["axis1"], p["axis2"])
+    ndim = len(tracer.shape(x))
+    order = list(range(ndim))
+    a, b = p["axis1"] % ndim, p["axis2"] % ndim
+    order[a], order[b] = order[b], order[a]
+    return _permuted(tracer, node, name, x, order)
+
+
+@_rearranging(np.moveaxis)
+def _moveaxis(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    _probe(tracer, node, name, x, np.moveaxis, p["source"], p["destination"])
+    ndim = len(tracer.shape(x))
+    source = [int(a) % ndim for a in np.atleast_1d(p["source"])]
+    destination = [int(a) % ndim for a in np.atleast_1d(p["destination"])]
+    order = [n for n in range(ndim) if n not in source]  # as numpy.moveaxis builds it
+    for dest, src in sorted(zip(destination, source)):
+        order.insert(dest, src)
+    return _permuted(tracer, node, name, x, order)
+
+
+def _diagonal_indices(n_rows, n_cols, k):
+    rows = np.arange(max(0, -k), min(n_rows, n_cols - k))
+    return rows, rows + k
+
+
+@_rearranging(np.diag)
+def _diag(tracer, node, p, name):
+    x, k = tracer.as_array(p["v"], node), int(p["k"])
+    shape = tracer.shape(x)
+    if len(shape) == 2:  # the k-th diagonal: a gather
+        rows, cols = _diagonal_indices(shape[0], shape[1], k)
+        return tracer.take(x, (rows, cols), node)
+    if len(shape) == 1:  # a matrix with v on its k-th diagonal: v added into zeros
+        n = shape[0] + abs(k)
+        rows, cols = _diagonal_indices(n, n, k)
+        indices = [tracer.constant(rows), tracer.constant(cols)]
+        op = arrays.AddAt.make(tracer.atom(x, "v"), *indices, key=(arrays.Slot(0), arrays.Slot(1)), shape=(n, n))
+        return tracer.array_op(op, "diag")
+    tracer.check_guess(x)  # a parameter assumed a number before the first call
+    raise located(ShapeError, f"{name} of an array of shape {shape}: numpy needs 1-D or 2-D",
+                  tracer.frame.parsed, node, hint="pass a vector or a matrix")
+
+
+@_rearranging(np.trace)
+def _trace(tracer, node, p, name):
+    x = tracer.as_array(p["a"], node)
+    shape = tracer.shape(x)
+    if len(shape) != 2 or p["axis1"] != 0 or p["axis2"] != 1:
+        tracer.check_guess(x)
+        raise located(UnsupportedSyntaxError, f"{name} of an array of shape {shape} or other axes",
+                      tracer.frame.parsed, node, hint="trace a 2-D array (or write np.sum of its diagonal)")
+    rows, cols = _diagonal_indices(shape[0], shape[1], int(p["offset"]))
+    return _sum(tracer, node, {"a": tracer.take(x, (rows, cols), node), "axis": None}, name)
+
+
+def _triangle(lower):
+    numpy_func = np.tril if lower else np.triu
+
+    @_rearranging(numpy_func)
+    def handler(tracer, node, p, name):
+        x = tracer.as_array(p["m"], node)
+        shape = tracer.shape(x)
+        if len(shape) < 2:
+            tracer.check_guess(x)
+            raise located(ShapeError, f"{name} of an array of shape {shape}: it needs 2 dimensions",
+                          tracer.frame.parsed, node, hint="pass a matrix")
+        kept = numpy_func(np.ones(shape[-2:], dtype=bool), int(p["k"]))
+        return _where(tracer, node, {"condition": kept, "x": x, "y": 0.0}, name)  # numpy's where
+
+    return handler
+
+
+@_rearranging(np.repeat)
+def _repeat(tracer, node, p, name):
+    x, repeats, axis = tracer.as_array(p["a"], node), p["repeats"], p["axis"]
+    if tracer.is_symbolic(repeats):
+        raise located(UnsupportedSyntaxError, f"{name} a differentiated number of times",
+                      tracer.frame.parsed, node, hint="repeat an int number of times")
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = 0
+    _probe(tracer, node, name, x, np.repeat, repeats, axis)
+    ndim = len(tracer.shape(x))
+    index = np.repeat(np.arange(tracer.shape(x)[axis % ndim]), repeats)
+    key = tuple(index if i == axis % ndim else slice(None) for i in range(ndim))
+    return tracer.take(x, key, node)
+
+
+@_rearranging(np.tile)
+def _tile(tracer, node, p, name):
+    x, reps = tracer.as_array(p["A"], node), p["reps"]
+    if tracer.is_symbolic(reps) or any(tracer.is_symbolic(r) for r in np.atleast_1d(reps)):
+        raise located(UnsupportedSyntaxError, f"{name} a differentiated number of times",
+                      tracer.frame.parsed, node, hint="tile an int number of times")
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    shape = tracer.shape(x)
+    ndim = max(len(reps), len(shape))
+    x = _reshaped(tracer, node, name, x, (1,) * (ndim - len(shape)) + tuple(shape))
+    shape, reps = tracer.shape(x), (1,) * (ndim - len(reps)) + reps
+    key = []
+    for axis, (n, r) in enumerate(zip(shape, reps)):  # open grids: each axis its own index
+        index = np.tile(np.arange(n), r)
+        key.append(index.reshape([-1 if i == axis else 1 for i in range(ndim)]))
+    return tracer.take(x, tuple(key), node)
+
+
+@_rearranging(np.cumsum)
+def _cumsum(tracer, node, p, name):
+    x, axis = tracer.as_number(p["a"]), p["axis"]
+    x = tracer.as_array(x if tracer.is_array(x) or isinstance(x, (list, tuple)) else [x], node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = 0
+    _probe(tracer, node, name, x, np.cumsum, axis)
+    axis = int(axis) % len(tracer.shape(x))
+    return tracer.array_op(arrays.CumSum.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "cumsum")
 
 
 # ---- joining ----
@@ -327,6 +652,9 @@ def _array_of(tracer, node, p, name):
         return _join("stack")(tracer, node, [list(value)], {})
     if tracer.is_symbolic(value):
         return value
+    concrete = np.array(value)
+    if p.get("dtype") is None and concrete.dtype.kind in "iub":
+        return concrete  # ints and bools stay so, as in numpy (an index: x[np.array([0, 2])])
     return np.array(value, dtype=float)
 
 
@@ -443,6 +771,10 @@ _HANDLERS = [
     (np.inner, _function(np.inner, "np.inner", ("a", "b"), _inner)),
     (np.outer, _function(np.outer, "np.outer", ("a", "b"), _outer)),
     (np.linalg.norm, _function(np.linalg.norm, "np.linalg.norm", ("x",), _norm)),
+    (np.linalg.inv, _function(np.linalg.inv, "np.linalg.inv", ("a",), _linalg(arrays.Inv))),
+    (np.linalg.det, _function(np.linalg.det, "np.linalg.det", ("a",), _linalg(arrays.Det))),
+    (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
+    (np.linalg.slogdet, _function(np.linalg.slogdet, "np.linalg.slogdet", ("a",), _slogdet)),
     (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
     (np.reshape, _reshape),
     (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
@@ -457,6 +789,25 @@ _HANDLERS = [
                               tuple(signature_of(getattr(np, n)).parameters),
                               _concrete(getattr(np, n)), raw=True))
       for n in ("zeros", "ones", "full", "arange", "linspace", "eye")],
+    (np.einsum, _Entry("np.einsum", signature_of(np.einsum), tuple(signature_of(np.einsum).parameters),
+                       _einsum, raw=True)),
+    (np.tensordot, _function(np.tensordot, "np.tensordot", ("a", "b", "axes"), _tensordot)),
+    (np.squeeze, _function(np.squeeze, "np.squeeze", ("a", "axis"), _squeeze)),
+    (np.expand_dims, _function(np.expand_dims, "np.expand_dims", ("a", "axis"), _expand_dims)),
+    *[(getattr(np, f"atleast_{n}d"), _Entry(f"np.atleast_{n}d", signature_of(getattr(np, f"atleast_{n}d")),
+                                            tuple(signature_of(getattr(np, f"atleast_{n}d")).parameters),
+                                            _at_least(n), raw=True)) for n in (1, 2, 3)],
+    (np.flip, _function(np.flip, "np.flip", ("m", "axis"), _flip)),
+    (np.diff, _function(np.diff, "np.diff", ("a", "n", "axis"), _diff)),
+    (np.swapaxes, _function(np.swapaxes, "np.swapaxes", ("a", "axis1", "axis2"), _swapaxes)),
+    (np.moveaxis, _function(np.moveaxis, "np.moveaxis", ("a", "source", "destination"), _moveaxis)),
+    (np.diag, _function(np.diag, "np.diag", ("v", "k"), _diag)),
+    (np.trace, _function(np.trace, "np.trace", ("a", "offset", "axis1", "axis2"), _trace)),
+    (np.tril, _function(np.tril, "np.tril", ("m", "k"), _triangle(True))),
+    (np.triu, _function(np.triu, "np.triu", ("m", "k"), _triangle(False))),
+    (np.repeat, _function(np.repeat, "np.repeat", ("a", "repeats", "axis"), _repeat)),
+    (np.tile, _function(np.tile, "np.tile", ("A", "reps"), _tile)),
+    (np.cumsum, _function(np.cumsum, "np.cumsum", ("a", "axis"), _cumsum)),
     (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
     (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
     (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),

@@ -15,7 +15,8 @@ import sympy
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from . import helper_code, registry
-from .faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyMax, PyMin, PyMod, PySum
+from .faithful import (ADD, DIV, MUL, POW, SUB, FloorDiv, NpFmax, NpFmin, NpMaximum, NpMinimum, PyMax,
+                       PyMin, PyMod, PySum)
 from .registry import Primitive
 from .sympy_functions import (Ceil, Hypot, CopySign, Floor, LogAddExp, LogAddExp2, RealCbrt, Round,
                          RoundDigits, Tie, Trunc)
@@ -137,6 +138,21 @@ def _c_sum(p, e):
     return text
 
 
+# numpy's choice of a or b (equal values, nan), as C's test for "a"
+_NUMPY_CHOICES = {"maximum": "{a} > {b} || {a} != {a}", "minimum": "{a} < {b} || {a} != {a}",
+                  "fmax": "{a} >= {b} || {b} != {b}", "fmin": "{a} <= {b} || {b} != {b}"}
+
+
+def _numpy_choice(name):
+    """numpy.maximum & co.: called as the numpy function (Python targets), a conditional in C."""
+
+    def c_spell(p, e):
+        a, b = map(p.text, e.args)
+        return f"(({_NUMPY_CHOICES[name].format(a=a, b=b)}) ? {a} : {b})"
+
+    return dict(printed={"numpy": f"numpy.{name}", "c": c_spell})
+
+
 _ROUNDED = dict(math=_as_float("round"), c=_c_int_valued("nearbyint"))  # nearbyint: ties to even
 
 
@@ -227,8 +243,11 @@ _NUMPY = [
     ("trunc", Trunc, (1,), (), dict(printed={"numpy": "numpy.trunc"})),
     ("round", _round, (1, 2), (1,), dict(sympy_class=Round, printed={"numpy": "numpy.round"})),
     ("around", _round, (1, 2), (1,)), ("rint", Round),
-    ("maximum", sympy.Max, (2,)), ("minimum", sympy.Min, (2,)), ("fmax", sympy.Max, (2,)),
-    ("fmin", sympy.Min, (2,)), ("copysign", CopySign, (2,), (), dict(printed={"numpy": "numpy.copysign"})),
+    # (numpy's choice of two arguments, in order: math code calls numpy's too)
+    ("maximum", NpMaximum, (2,), (), _numpy_choice("maximum")),
+    ("minimum", NpMinimum, (2,), (), _numpy_choice("minimum")),
+    ("fmax", NpFmax, (2,), (), _numpy_choice("fmax")), ("fmin", NpFmin, (2,), (), _numpy_choice("fmin")),
+    ("copysign", CopySign, (2,), (), dict(printed={"numpy": "numpy.copysign"})),
     ("deg2rad", lambda x: x * sympy.pi / 180), ("rad2deg", lambda x: x * 180 / sympy.pi),
     ("radians", lambda x: x * sympy.pi / 180), ("degrees", lambda x: x * 180 / sympy.pi),
 ]

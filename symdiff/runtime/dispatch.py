@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import pytrees
 from ..errors import ArgumentError, WrtError
 from ..frontend.parse import signature as parse_signature
 from ..primitives.arrays import BroadcastTo
@@ -144,9 +145,63 @@ class Array:
         return value
 
 
+@dataclass(frozen=True)
+class Tree:
+    """A container — list, tuple, dict, ``NamedTuple``, dataclass, nested in any mix — of numbers
+    and arrays (``params = [W1, b1, W2, b2]``, ``{"W": W, "b": b}``): each leaf is a symbol (an
+    array's of its shape) and the gradient comes back in the same structure. ``node`` is the
+    structure (``pytrees.Node``) whose leaves are ``Number``/``Int``/``Array`` kinds. (A list or
+    tuple of numbers alone is a ``Sequence``.)"""
+
+    node: object
+    passed = True
+    fast = False
+
+    @property
+    def traced(self):
+        """The kind the frontend traces it with: the structure with each leaf's traced kind
+        (``("number",)``, ``("int", value)``, ``("array", shape)``)."""
+        return ("tree", _traced_node(self.node))
+
+    def describe(self):
+        return self.node.describe()
+
+    def matches(self, value):
+        return pytrees.is_container(value) and kind_of(value, True) == self
+
+    def convert(self, value, differentiated):
+        """Int leaves of a differentiated container as floats (as for a list of numbers)."""
+        if not differentiated:
+            return value
+        leaves = [kind for _, kind in pytrees.leaves_with_paths(self.node)]
+        values = pytrees.leaf_values(value, self.node)
+        converted = [kind.convert(v, True) for kind, v in zip(leaves, values)]
+        if all(c is v for c, v in zip(converted, values)):
+            return value
+        return pytrees.unflatten(self.node, converted)
+
+
+def _traced_node(node):
+    children = []
+    for child in node.children:
+        if isinstance(child, pytrees.Node):
+            children.append(_traced_node(child))
+        elif isinstance(child, Int):
+            children.append(("int", child.value))
+        else:
+            children.append(child.traced or ("number",))
+    return pytrees.Node(node.kind, node.cls, node.keys, tuple(children))
+
+
+def _leaf_kind(value, differentiated):
+    """The kind of a leaf of a container: a number, an int or an array (not a container)."""
+    kind = kind_of(value, differentiated)
+    return kind if isinstance(kind, (Number, Int, Array)) else None
+
+
 def kind_of(value, differentiated):
     """The kind of one argument, or None for what is not a real number (or a sequence or array of
-    them)."""
+    them, or a container of those)."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             return None
@@ -157,11 +212,13 @@ def kind_of(value, differentiated):
         if type(value) in INT_TYPES:
             return Number(int_given=True) if differentiated else Int(value)
         return Number()
-    if isinstance(value, (list, tuple)):
-        if not all(isinstance(v, SCALAR_TYPES) and not isinstance(v, (complex, np.complexfloating))
-                   for v in value):
-            return None
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple) and all(
+            isinstance(v, SCALAR_TYPES) and not isinstance(v, (complex, np.complexfloating))
+            for v in value):
         return Sequence(len(value))
+    if pytrees.is_container(value):
+        found = pytrees.flatten(value, lambda v: _leaf_kind(v, differentiated))
+        return None if found is None else Tree(found[0])
     return None
 
 
@@ -175,8 +232,9 @@ def not_a_number(name, value, qualname, filename, lineno):
         what = "None"
     elif isinstance(value, str):
         what = f"the string {value!r}"
-    elif isinstance(value, (list, tuple)):
-        what = f"a {type(value).__name__} that holds something other than real numbers"
+    elif pytrees.is_container(value):
+        what = (f"a {type(value).__name__} that holds something other than real numbers, arrays "
+                "and containers of them (or a dict key that is not a str or int)")
     elif isinstance(value, np.ndarray):
         what = f"an array of dtype {value.dtype}"
     else:
@@ -184,7 +242,8 @@ def not_a_number(name, value, qualname, filename, lineno):
     return ArgumentError(
         f"argument {name!r} of {qualname} is {what}, not a real number",
         filename=filename, lineno=lineno,
-        hint="pass floats or ints, numpy arrays of them, or lists/tuples of them",
+        hint="pass floats or ints, numpy arrays of them, or lists, tuples, dicts, NamedTuples "
+        "or dataclasses of them",
     )
 
 
@@ -348,7 +407,7 @@ def entry(fn, build, kinds, args, wrt_positions, stale, owned):
     wrt = set(wrt_positions)
     convert = any(not k.passed or isinstance(k, Number) and k.int_given for k in kinds) or any(
         i in wrt and isinstance(a, np.ndarray) and a.dtype.kind in "biu" for i, a in enumerate(args)) \
-        or any(i in wrt and isinstance(k, Sequence) for i, k in enumerate(kinds))
+        or any(i in wrt and isinstance(k, (Sequence, Tree)) for i, k in enumerate(kinds))
     arrays = any(k.traced is not None for k in kinds)
     if not externals and not convert and not guards:
         if not arrays:
@@ -402,6 +461,6 @@ def resolve_wrt(wrt, parameters, fun):
     return chosen, single or len(chosen) == 1
 
 
-__all__ = ["INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Dispatch", "Int", "Number", "Sequence", "converted",
+__all__ = ["INT_TYPES", "MISSING", "SCALAR_TYPES", "Array", "Dispatch", "Int", "Number", "Sequence", "Tree", "converted",
            "entry", "guardable", "kind_of", "may_return_views", "not_a_number", "resolve_wrt",
            "shape_key", "specialisation"]
