@@ -60,6 +60,7 @@ class Gradient(functools.partial):
     """
 
     _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
+    _bound = {}  # a bound method's first parameter -> its object (see _setup)
     _kind_name = "grad"
 
     def __new__(cls, fun, wrt=None, with_value=False):
@@ -84,15 +85,18 @@ class Gradient(functools.partial):
                 "grad needs a plain function, not a functools.partial; define a function "
                 "with 'def' that calls it with the fixed arguments"
             )
+        self._bound = {}  # a bound method's first parameter -> its object (read, not differentiated)
+        function = fun
         if inspect.ismethod(fun):
-            raise TypeError(
-                f"grad needs a plain function, not the bound method {fun.__qualname__}; "
-                "differentiate a module-level function of the numbers instead"
-            )
+            function = fun.__func__
+            first = next(iter(parse_signature(function).parameters), None)
+            if first is None:
+                raise TypeError(f"{fun.__qualname__} is a method without a parameter for its object")
+            self._bound = {first: fun.__self__}
         functools.update_wrapper(self, fun)
         self.fun = fun
         self._with_value = with_value
-        parsed = parse_function(fun)
+        parsed = parse_function(function)
         signature = parse_signature(fun)
         self.wrt, self._single = resolve_wrt(wrt, signature.parameters, fun)
         self._dispatch = self._dispatcher(fun, parsed, signature,
@@ -223,7 +227,7 @@ class Gradient(functools.partial):
             self._dispatch.clear()
             self._last = None
             if self._parsed.code is not self.fun.__code__:
-                self._dispatch.parsed = parse_function(self.fun)
+                self._dispatch.parsed = parse_function(getattr(self.fun, "__func__", self.fun))
             self._trace_default()
             functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self(*args)
@@ -255,7 +259,7 @@ class Gradient(functools.partial):
         if found is None:
             kinds = None if shaped is None else dict(shaped)
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
-            found = pipeline.build(Spec(self._parsed, tuple(self.wrt), dict(concrete), deferrable,
+            found = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(concrete), **self._bound}, deferrable,
                                         kinds, mode=self._mode))
             self._builds[key] = found
         self._last = found

@@ -210,6 +210,23 @@ def _from_mp(m):
     return np.array([[m[i, j] for j in range(m.cols)] for i in range(m.rows)], dtype=object)
 
 
+def _lower_symmetric(a):
+    """The symmetric matrix numpy's cholesky/eigh read: ``a``'s lower triangle, mirrored."""
+    a = obj(a)
+    n = a.shape[0]
+    return np.array([[a[max(i, j), min(i, j)] for j in range(n)] for i in range(n)], dtype=object)
+
+
+def _eigh(a):
+    """Eigenvalues (ascending) and eigenvectors (columns) at 50 digits (signs as mpmath picks
+    them: compare only what does not depend on them)."""
+    values, vectors = mpmath.eigsy(_to_mp(_lower_symmetric(a)))
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    w = np.array([values[i] for i in order], dtype=object)
+    v = _from_mp(vectors)[:, order]
+    return w, v
+
+
 def _solved(a, b):
     b = obj(b)
     if b.ndim == 1:
@@ -341,14 +358,21 @@ NUMPY = _Shim(
     tensordot=lambda a, b, axes=2: _scalar_or_array(np.tensordot(obj(a), obj(b), axes)),
     **{name: _structural(getattr(np, name)) for name in (
         "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
-        "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum")},
+        "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum",
+        "roll", "kron", "cross", "pad")},
+    take=lambda a, indices, axis=None: _scalar_or_array(np.take(obj(a), indices, axis=axis)),
+    take_along_axis=lambda a, indices, axis: np.take_along_axis(obj(a), np.asarray(indices), axis),
+    argsort=lambda a, axis=-1: np.argsort(np.asarray(obj(a), dtype=object), axis=axis),
+    sort=lambda a, axis=-1: np.sort(obj(a), axis=axis),
     mod=_E(lambda a, b: a - b * mpmath.floor(a / b)), remainder=_E(lambda a, b: a - b * mpmath.floor(a / b)),
     floor_divide=_E(lambda a, b: mpmath.floor(a / b)),
     dot=_dot, matmul=_matmul, inner=_structural(np.inner, 2), outer=_structural(np.outer, 2),
     linalg=_Shim(norm=_norm, inv=lambda a: _from_mp(mpmath.inverse(_to_mp(a))),
                  det=lambda a: mpmath.det(_to_mp(a)),
                  solve=lambda a, b: _solved(a, b),
-                 slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a)))))),
+                 slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a))))),
+                 cholesky=lambda a: _from_mp(mpmath.cholesky(_to_mp(_lower_symmetric(a)))),
+                 eigh=lambda a: _eigh(a)),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,
@@ -358,8 +382,31 @@ NUMPY = _Shim(
     ndim=np.ndim, newaxis=None, pi=mpmath.pi, e=mpmath.e,
 )
 
+try:
+    import scipy.special as _scipy_special
+except ImportError:  # scipy is a test extra; without it the scipy tests skip
+    _scipy_special = None
+
+
+def _xlogy(x, y):
+    return mpmath.mpf(0) if x == 0 else x * mpmath.log(y)
+
+
+SCIPY_SPECIAL = _Shim(
+    expit=_E(lambda x: 1 / (1 + mpmath.exp(-x))), logit=_E(lambda p: mpmath.log(p / (1 - p))),
+    erf=_E(mpmath.erf), erfc=_E(mpmath.erfc), erfinv=_E(mpmath.erfinv),
+    erfcinv=_E(lambda y: mpmath.erfinv(1 - y)), ndtr=_E(mpmath.ncdf),
+    log_ndtr=_E(lambda x: mpmath.log(mpmath.ncdf(x))), gammaln=_E(lambda x: mpmath.log(abs(mpmath.gamma(x)))),
+    gamma=_E(mpmath.gamma), psi=_E(mpmath.digamma), digamma=_E(mpmath.digamma),
+    polygamma=_E(lambda n, x: mpmath.psi(int(n), x)), xlogy=_E(_xlogy),
+    xlog1py=_E(lambda x, y: mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y)),
+    i0=_E(lambda x: mpmath.besseli(0, x)), i1=_E(lambda x: mpmath.besseli(1, x)),
+)
+
 _BY_OBJECT = {}
-for _shim, _module in ((MATH, math), (NUMPY, np)):
+for _shim, _module in ((MATH, math), (NUMPY, np), (SCIPY_SPECIAL, _scipy_special)):
+    if _module is None:
+        continue
     for _name, _value in vars(_shim).items():
         _original = getattr(_module, _name, None)
         if callable(_original):
@@ -392,6 +439,8 @@ def _shim_value(value):
         return MATH
     if value is np:
         return NUMPY
+    if _scipy_special is not None and value is _scipy_special:
+        return SCIPY_SPECIAL
     if isinstance(value, types.ModuleType) and _is_user_function_module(value):
         return _ShimmedModule(value)
     if callable(value) and id(value) in _BY_OBJECT:

@@ -451,3 +451,141 @@ def test_linalg_of_a_non_square_matrix_is_located():
     with pytest.raises(SymdiffError, match="square 2-D matrix") as info:
         grad(inverse)(X)
     assert info.value.lineno == inverse.__code__.co_firstlineno + 1
+
+
+# ---- randomness inside the loss: a located refusal that says how to pass the draws in ----
+def dropout_global(x):
+    return np.sum(x * (np.random.random(x.shape) > 0.5))
+
+
+def dropout_generator(x, rng):
+    return np.sum(x * (rng.random(3) > 0.5))
+
+
+def test_random_draws_are_refused_with_the_rewrite():
+    with pytest.raises(SymdiffError, match="draws random numbers") as info:
+        grad(dropout_global)(V)
+    assert info.value.lineno == dropout_global.__code__.co_firstlineno + 1 and "mask" in info.value.hint
+    with pytest.raises(SymdiffError, match="random number generator") as info:
+        grad(dropout_generator, wrt="x")(V[:3], np.random.default_rng(0))
+    assert "mask" in info.value.hint
+
+    def with_mask(x, mask):  # the rewrite: the mask drawn outside, an argument left out of wrt
+        return np.sum(x * mask)
+
+    mask = np.random.default_rng(1).random(5) > 0.5
+    assert np.array_equal(grad(with_mask, wrt="x")(V, mask), mask.astype(float))
+
+
+# ---- stacks of matrices: @ / np.matmul with more than 2 dimensions (batch axes broadcast) ----
+STACK = RNG.normal(size=(2, 3, 4))
+
+
+def batched_by_matrix(A, B):
+    return np.sum(np.sin(A @ B))
+
+
+def batched_by_batched(A, C):
+    return np.sum((A @ C) ** 2)
+
+
+def batched_broadcast(A, D):
+    return np.sum(np.matmul(A, D) ** 3)
+
+
+@pytest.mark.parametrize("f, args", [(batched_by_matrix, (STACK, RNG.normal(size=(4, 2)))),
+                                     (batched_by_batched, (STACK, RNG.normal(size=(2, 4, 3)))),
+                                     (batched_broadcast, (STACK, RNG.normal(size=(1, 4, 2))))],
+                         ids=["by_matrix", "by_stack", "broadcast"])
+def test_batched_matmul(f, args):
+    check(f, *args)
+
+
+def test_dot_of_stacks_is_refused():
+    def stacked_dot(A):
+        return np.sum(np.dot(A, A[0].T))
+
+    with pytest.raises(SymdiffError, match="np.dot of arrays with more than 2 dimensions"):
+        grad(stacked_dot)(STACK)
+
+
+# ---- take, take_along_axis, sort/argsort (the adjoint back through the permutation), roll,
+#      kron, cross, pad ----
+def taken(A):
+    return np.sum(np.take(A, [2, 0, 2], axis=1) ** 2) + np.sum(np.take(A, [1, 5]))
+
+
+def sorted_rows(A):
+    return np.sum(np.sort(A, axis=1) * np.arange(4.0)) + np.sum(np.sort(A[0]) * np.arange(4.0))
+
+
+def argsorted(A):
+    order = np.argsort(A[0])
+    return np.sum(A[:, order] * np.arange(4.0)) + np.sum(np.take_along_axis(A, np.argsort(A, axis=0), 0)[0])
+
+
+def rolled(v):
+    return np.sum(np.roll(v, 2) * np.arange(5.0)) + np.sum(np.roll(v, -1) ** 2)
+
+
+def kronecker(A):
+    return np.sum(np.kron(A[:2, :2], A[1:, 2:]) ** 2) + np.sum(np.kron(A[0], A[1]) * 0.5)
+
+
+def crossed(w, u):
+    return np.sum(np.cross(w, u) ** 2)
+
+
+def padded(v):
+    return np.sum(np.pad(v, (1, 2)) * np.arange(8.0))
+
+
+MOVED = [(taken, (X,)), (sorted_rows, (X,)), (argsorted, (X,)), (rolled, (V,)),
+         (kronecker, (X,)), (crossed, (V[:3], V[2:])), (padded, (V,))]
+
+
+@pytest.mark.parametrize("f, args", MOVED, ids=[f.__name__ for f, _ in MOVED])
+def test_take_sort_roll_kron_cross_pad(f, args):
+    check(f, *args)
+
+
+# ---- np.linalg.cholesky, np.linalg.eigh (numpy reads the lower triangle: so do the adjoints) ----
+def cholesky_terms(A):
+    return np.sum(np.linalg.cholesky(A) ** 2) + np.sum(np.log(np.diag(np.linalg.cholesky(A))))
+
+
+def gaussian_by_cholesky(A, b):
+    L = np.linalg.cholesky(A)
+    z = np.linalg.solve(L, b)
+    return 0.5 * z @ z + np.sum(np.log(np.diag(L)))
+
+
+def eigen_terms(A):
+    w, V = np.linalg.eigh(A)
+    return np.sum(w * np.arange(1.0, 4.0)) + np.sum((V ** 2) @ np.arange(3.0))  # sign-free in V
+
+
+@pytest.mark.parametrize("f, args", [(cholesky_terms, (SPD,)), (gaussian_by_cholesky, (SPD, V[:3])),
+                                     (eigen_terms, (SPD,)), (eigen_terms, (SQUARE,))],
+                         ids=["cholesky", "gaussian", "eigh", "eigh_lower_triangle"])
+def test_cholesky_and_eigh(f, args):
+    check(f, *args)
+
+
+def test_cholesky_second_derivatives_and_eigh_refuses_them():
+    from symdiff import hessian
+
+    from .reference import mp_hessian
+
+    def flat(v):
+        return cholesky_terms(v.reshape(3, 3))
+
+    v = SPD.ravel()
+    assert np.allclose(hessian(flat)(v), np.asarray(mp_hessian(flat, (v,)), dtype=float),
+                       rtol=1e-6, atol=1e-8)
+
+    def flat_eigen(v):
+        return eigen_terms(v.reshape(3, 3))
+
+    with pytest.raises(SymdiffError, match="second derivatives through np.linalg.eigh"):
+        hessian(flat_eigen)(v)

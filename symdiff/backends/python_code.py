@@ -259,6 +259,8 @@ class _Printing(SumsAsDifferences):
         a, b = self._ops(expr)
         return f"({a} @ {b})"
 
+    _print_BatchMatMul = _print_MatMul
+
     def _print_Outer(self, expr):
         a, b = self._ops(expr)
         return f"{self._np('outer')}({a}, {b})"
@@ -275,6 +277,31 @@ class _Printing(SumsAsDifferences):
     def _print_GetItem(self, expr):
         (x,) = self._ops(expr)
         return f"{x}[{format_key(expr.params['key'])}]"
+
+    def _print_Cholesky(self, expr):
+        return f"{self._np('linalg.cholesky')}({self._ops(expr)[0]})"
+
+    def _print_EighValues(self, expr):
+        return f"{self._np('linalg.eigh')}({self._ops(expr)[0]})[0]"
+
+    def _print_EighVectors(self, expr):
+        return f"{self._np('linalg.eigh')}({self._ops(expr)[0]})[1]"
+
+    def _print_EighAdjoint(self, expr):
+        return f"{self._helper('_eigh_adjoint')}({', '.join(self._ops(expr))})"
+
+    def _print_LowerGradient(self, expr):
+        (s,) = self._ops(expr)
+        return f"({self._np('tril')}({s} + {s}.T, -1) + {self._np('diag')}({self._np('diag')}({s})))"
+
+    def _print_LowerGradientAdjoint(self, expr):
+        (y,) = self._ops(expr)
+        strict = f"{self._np('tril')}({y}, -1)"
+        return f"({strict} + {strict}.T + {self._np('diag')}({self._np('diag')}({y})))"
+
+    def _print_HalfDiagonalTril(self, expr):
+        (x,) = self._ops(expr)
+        return f"({self._np('tril')}({x}) - 0.5*{self._np('diag')}({self._np('diag')}({x})))"
 
     def _print_Inv(self, expr):
         return f"{self._np('linalg.inv')}({self._ops(expr)[0]})"
@@ -297,6 +324,9 @@ class _Printing(SumsAsDifferences):
         if via is not None:  # numpy.tensordot(a, b, axes=...): what the user called
             return f"{self._np('tensordot')}({', '.join(operands)}, axes={via!r})"
         return f"{self._np('einsum')}({expr.params['spec']!r}, {', '.join(operands)})"
+
+    def _print_ArgSort(self, expr):
+        return f"{self._np('argsort')}({self._ops(expr)[0]}, axis={expr.params['axis']})"
 
     def _print_CumSum(self, expr):
         (x,) = self._ops(expr)

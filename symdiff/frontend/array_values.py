@@ -267,8 +267,17 @@ class ArrayValues:
                     self.tracer.check_guess(value)
             return a * b
         if len(sa) > 2 or len(sb) > 2:
-            raise located(UnsupportedSyntaxError, "matrix products of arrays with more than 2 "
-                          "dimensions", self.tracer.frame.parsed, node, hint="use 1-D and 2-D arrays")
+            if scalars or len(sa) < 2 or len(sb) < 2:  # np.dot of stacks is no matmul; a vector
+                raise located(UnsupportedSyntaxError, "np.dot of arrays with more than 2 dimensions, "
+                              "or a vector times a stack of matrices", self.tracer.frame.parsed, node,
+                              hint="use @ (np.matmul) of stacks of matrices (both at least 2-D)")
+            try:
+                shape = np.matmul(np.empty(sa, dtype=np.int8), np.empty(sb, dtype=np.int8)).shape
+            except ValueError as exc:
+                raise located(ShapeError, f"matrix product of shapes {sa} and {sb}: {exc}",
+                              self.tracer.frame.parsed, node, hint="check the shapes") from None
+            op = arrays.BatchMatMul.make(self.atom(a, "a"), self.atom(b, "b"), shape=tuple(shape))
+            return self.array_op(op, "matmul")
         try:
             shape = arrays.matmul_shape(sa, sb)
         except ValueError:
@@ -345,6 +354,7 @@ class ArrayValues:
         try:
             out = np.empty(shape)[dummy]
         except IndexError as exc:
+            self.tracer.check_guess(base)  # a parameter assumed a number before the first call
             raise located(ShapeError, f"indexing an array of shape {shape} with int arrays of shapes "
                           f"{[self.shape(i) for i in indices]}: {exc}", self.tracer.frame.parsed, node,
                           hint="index within the array's shape") from None
@@ -353,6 +363,7 @@ class ArrayValues:
                 try:
                     np.empty(shape)[arrays.key_with(key, [self.constants.get(i, np.zeros(self.shape(i), dtype=np.intp)) for i in indices])]
                 except IndexError as exc:
+                    self.tracer.check_guess(base)
                     raise located(ShapeError, f"index out of bounds: {exc}", self.tracer.frame.parsed,
                                   node, hint="index within the array's shape") from None
                 break

@@ -9,6 +9,7 @@ the value its body returns, run by the interpreter with the arguments bound to i
 
 import ast
 import math
+import sys
 import types
 
 import numpy as np
@@ -21,7 +22,7 @@ from ..errors import (
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
-from ..primitives import nodes, registry, signs
+from ..primitives import nodes, registry, scipy_calls, signs
 from ..primitives.faithful import FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
@@ -77,6 +78,9 @@ class Calls:
                 raise self.tracer.unsupported(keyword.value, "a '**' argument", hint="pass the arguments by name")
             kwargs[keyword.arg] = self.tracer.eval(keyword.value)
         record = registry.lookup(func)  # the one table of supported callables
+        if record is None and "scipy.special" in sys.modules and not isinstance(func, _Method):
+            scipy_calls.ensure()  # scipy.special's functions, known once one is met
+            record = registry.lookup(func)
         if record is not None:
             return self._call_primitive(record, func, args, kwargs, node)
         if isinstance(func, _Method):
@@ -86,6 +90,10 @@ class Calls:
                                 func.name, (func.defaults, func.kw_defaults))
         if isinstance(func, types.FunctionType):
             return self._call_python(func, args, kwargs, node)
+        if isinstance(func, types.MethodType) and isinstance(func.__func__, types.FunctionType) \
+                and not getattr(func.__func__, "__module__", "").startswith(("numpy", "scipy", "sympy")):
+            # self.forward(x): the method's function with its object first, inlined
+            return self._call_python(func.__func__, [func.__self__, *args], kwargs, node)
         raise self.tracer.unknown_function(node, func, name)
 
     def _call_primitive(self, record, func, args, kwargs, node):
@@ -153,7 +161,7 @@ class Calls:
         if rule.library not in ("builtins", "user"):
             self.tracer.libraries.add(rule.library)
         if rule.library == "user":
-            self.tracer.registered.setdefault(rule.build, next(iter(rule.helpers.items())))
+            self._register_helper(rule.build, next(iter(rule.helpers.items())))
         if not any(isinstance(a, sympy.Basic) for a in args):
             try:
                 return func(*args)  # concrete call, as Python would do it
@@ -210,6 +218,27 @@ class Calls:
         copies = [sympy.Mul(PyFloat(1.0), self.tracer.named(a)) if a.free_symbols else a
                   for a in args]
         return signs.call(build, *copies)
+
+    def _register_helper(self, cls, helper, depth=0):
+        """A registered function the generated code calls: ``cls`` (its SymPy class) and the
+        registered functions its derivative rules call (``gammaln``'s is ``digamma``), to the
+        depth of a third derivative — each a callable of the generated code's namespace."""
+        if cls in self.tracer.registered:
+            return
+        self.tracer.registered[cls] = helper
+        if depth >= 3 or getattr(cls, "_derivatives", None) is None or cls in _READING_RULES:
+            return  # (a rule that calls its own function is being read: it is registered)
+        by_class = {r.function_class: r for r in registry.records() if r.library == "user"}
+        _READING_RULES.add(cls)
+        try:
+            templates = [cls._derivative_template(index)[0] for index in range(cls._arity)]
+        finally:
+            _READING_RULES.discard(cls)
+        for template in templates:
+            for atom in template.atoms(sympy.Function):
+                record = by_class.get(type(atom))
+                if record is not None:
+                    self._register_helper(type(atom), next(iter(record.helpers.items())), depth + 1)
 
     def _ufunc(self, name, operation, args):
         """``np.divide(a, b)`` & co.: the operation as Python's operators would do it (faithful:
@@ -364,6 +393,9 @@ class Calls:
             raise located(SymdiffError, f"{name} is missing argument(s) {', '.join(missing)}",
                           self.tracer.frame.parsed, node, hint="check the call")
         return env
+
+
+_READING_RULES = set()  # registered classes whose derivative rules are being read (traced)
 
 
 def _negative_zero(value):

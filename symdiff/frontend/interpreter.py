@@ -88,6 +88,27 @@ _COMPARE = {
 }
 
 
+def _plain_object(value):
+    """An instance of a user's class (its attributes in ``__dict__``), not a module, a number,
+    an array, a container or a function."""
+    return (hasattr(value, "__dict__") and not isinstance(value, (types.ModuleType, type, types.FunctionType,
+                                                                  types.MethodType, np.ndarray, sympy.Basic))
+            and type(value).__module__ not in ("builtins",) and not callable(value)
+            and not pytrees.is_container(value))
+
+
+def _draws_random_numbers(func):
+    """Whether ``func`` is numpy's or Python's random number drawing (np.random.normal, a
+    ``numpy.random.Generator``'s methods, ``random.random``)."""
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, (np.random.Generator, np.random.RandomState)):
+        return True
+    module = getattr(func, "__module__", None) or ""
+    if module.startswith(("numpy.random", "random")):
+        return True
+    return getattr(owner, "__module__", "") in ("random",) or type(owner).__module__.startswith("numpy.random")
+
+
 def _containers(value):
     """``value`` and every container inside it (lists, tuples, dicts, dataclass instances)."""
     out, stack = [], [value]
@@ -805,6 +826,12 @@ class Tracer:
             return self.arrays.array_attribute(base, node)
         if id(base) in self.tree_parts:  # a container argument: its fields, a dict's views
             return self._container_attribute(base, node)
+        if _plain_object(base) and node.attr in vars(base):
+            # an attribute of an object (a bound method's self): its numbers and arrays are read
+            # when the gradient runs, as a module's are; its ints and other values are guarded
+            return self.scope.external(node.attr, vars(base)[node.attr], vars(base))
+        if _plain_object(base) and isinstance(getattr(type(base), node.attr, None), types.FunctionType):
+            return getattr(base, node.attr)  # self.forward: a method of the object, inlined when called
         list_method = registry.method("list", node.attr)
         if isinstance(base, list) and list_method:
             return _Method(base, list_method.handler)
@@ -1012,6 +1039,15 @@ class Tracer:
         )
 
     def unknown_function(self, node, func, name):
+        if callable(func) and _draws_random_numbers(func):
+            return located(
+                UnknownFunctionError,
+                f"call to {name}, which draws random numbers: the generated gradient cannot draw "
+                "the same numbers as the function did at the same call",
+                self.frame.parsed, node,
+                hint="draw them outside and pass them in as an argument left out of wrt (a "
+                "dropout mask: mask = rng.random(x.shape) > p; grad(loss, wrt=...)(params, x, mask))",
+            )
         if callable(func):
             return located(
                 UnknownFunctionError,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 from sympy.printing.precedence import PRECEDENCE
+from ..errors import SymdiffError
 
 class Params(sympy.Atom):
     """The Python-side parameters of one structural operation (axes, index keys, shapes): its
@@ -322,6 +323,41 @@ class MatMul(ArrayOp):
         return f"({operands[0]} @ {operands[1]})"
 
 
+class BatchMatMul(ArrayOp):
+    """``a @ b`` of stacks of matrices (both at least 2-D, one more than 2-D; the leading axes
+    broadcast, ``numpy.matmul``). The adjoints are ``bar @ swapaxes(b)`` and ``swapaxes(a) @
+    bar``, summed over the axes a stack was broadcast along."""
+
+    printed = "matmul"
+    operand_precedence = PRECEDENCE["Mul"] + 1
+
+    def vjp(self, bar, shapes):
+        a, b = self.operands
+        sa, sb = shape_of(a, shapes), shape_of(b, shapes)
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        a_bar = batch_matmul(bar, swap_last(b, sb), self.shape, tuple(sb[:-2]) + (sb[-1], sb[-2]))
+        b_bar = batch_matmul(swap_last(a, sa), bar, tuple(sa[:-2]) + (sa[-1], sa[-2]), self.shape)
+        return [(a, fit(a_bar, sa, shapes)), (b, fit(b_bar, sb, shapes))]
+
+    def display(self, operands):
+        return f"({operands[0]} @ {operands[1]})"
+
+
+def swap_last(x, shape):
+    """``x`` with its last two axes swapped."""
+    axes = tuple(range(len(shape) - 2)) + (len(shape) - 1, len(shape) - 2)
+    return Transpose.make(x, axes=axes, shape=tuple(shape[:-2]) + (shape[-1], shape[-2]))
+
+
+def batch_matmul(a, b, sa, sb):
+    """``a @ b`` of stacks of shapes ``sa`` and ``sb`` (a ``MatMul`` where both are 2-D)."""
+    shape = tuple(np.matmul(np.empty(sa, dtype=np.int8), np.empty(sb, dtype=np.int8)).shape)
+    if len(sa) == 2 and len(sb) == 2:
+        return MatMul.make(a, b, shape=shape)
+    return BatchMatMul.make(a, b, shape=shape)
+
+
 def matmul(a, b, shapes):
     sa, sb = shape_of(a, shapes), shape_of(b, shapes)
     if not sa or not sb:
@@ -418,6 +454,122 @@ class SignDet(ArrayOp):
         return f"sign(det({operands[0]}))"
 
 
+class LowerGradient(ArrayOp):
+    """The adjoint of a square matrix numpy reads only the lower triangle of (``cholesky``,
+    ``eigh``), from ``S`` with ``d f = tr(Sᵀ dA)`` for symmetric ``dA``: ``tril(S + Sᵀ, -1) +
+    diag(S)`` (entries above the diagonal change nothing). Linear."""
+
+    printed = "lower_gradient"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, LowerGradientAdjoint.make(fit(bar, self.shape, shapes), shape=self.shape))]
+
+    def display(self, operands):
+        return f"lower_gradient({operands[0]})"
+
+
+class LowerGradientAdjoint(ArrayOp):
+    """The adjoint of ``LowerGradient``: ``tril(Y, -1) + tril(Y, -1)ᵀ + diag(Y)``."""
+
+    printed = "lower_gradient_adjoint"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, LowerGradient.make(fit(bar, self.shape, shapes), shape=self.shape))]
+
+    def display(self, operands):
+        return f"lower_gradient_adjoint({operands[0]})"
+
+
+class HalfDiagonalTril(ArrayOp):
+    """``tril(X) - diag(X)/2`` (Murray's Φ in the adjoint of the Cholesky factor); self-adjoint."""
+
+    printed = "phi"
+
+    def vjp(self, bar, shapes):
+        (x,) = self.operands
+        return [(x, HalfDiagonalTril.make(fit(bar, self.shape, shapes), shape=self.shape))]
+
+    def display(self, operands):
+        return f"phi({operands[0]})"
+
+
+class Cholesky(ArrayOp):
+    """``numpy.linalg.cholesky(A)`` (the lower factor L, from A's lower triangle). The adjoint
+    (Murray 2016): ``S = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹``, then ``LowerGradient(S)``."""
+
+    printed = "cholesky"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        n = self.shape
+        if shape_of(bar, shapes) != n:
+            bar = BroadcastTo.make(bar, shape=n)
+        inverse = Inv.make(self, shape=n)
+        inverse_t = Transpose.make(inverse, axes=None, shape=n)
+        lt = Transpose.make(self, axes=None, shape=n)
+        inner = HalfDiagonalTril.make(MatMul.make(lt, bar, shape=n), shape=n)
+        s = MatMul.make(MatMul.make(inverse_t, inner, shape=n), inverse, shape=n)
+        return [(a, LowerGradient.make(s, shape=n))]
+
+    def display(self, operands):
+        return f"cholesky({operands[0]})"
+
+
+class EighValues(ArrayOp):
+    """``numpy.linalg.eigh(A)[0]``: the eigenvalues (ascending), from A's lower triangle; with
+    ``EighVectors`` the adjoint is ``V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ``, ``F_ij = 1/(w_j - w_i)``
+    (``EighAdjoint``), through ``LowerGradient``. First derivatives only."""
+
+    printed = "eigvalsh"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        n = shape_of(a, shapes)
+        vectors = EighVectors.make(a, shape=n)
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        s = EighAdjoint.make(self, vectors, bar, sympy.Integer(0), shape=n)
+        return [(a, LowerGradient.make(s, shape=n))]
+
+    def display(self, operands):
+        return f"eigh({operands[0]})[0]"
+
+
+class EighVectors(ArrayOp):
+    """``numpy.linalg.eigh(A)[1]``: the eigenvectors (columns); see ``EighValues``."""
+
+    printed = "eigvecsh"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        n = self.shape
+        values = EighValues.make(a, shape=(n[0],))
+        if shape_of(bar, shapes) != n:
+            bar = BroadcastTo.make(bar, shape=n)
+        s = EighAdjoint.make(values, self, sympy.Integer(0), bar, shape=n)
+        return [(a, LowerGradient.make(s, shape=n))]
+
+    def display(self, operands):
+        return f"eigh({operands[0]})[1]"
+
+
+class EighAdjoint(ArrayOp):
+    """``V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ`` of eigenvalues ``w``, eigenvectors ``V`` and their
+    adjoints (either may be 0). Its own derivatives are not implemented."""
+
+    printed = "eigh_adjoint"
+
+    def vjp(self, bar, shapes):
+        raise SymdiffError("second derivatives through np.linalg.eigh are not supported",
+                           hint="differentiate eigh once (grad), or write the eigen-decomposition "
+                           "out of the differentiated function")
+
+    def display(self, operands):
+        return f"eigh_adjoint({', '.join(operands)})"
+
+
 def einsum_parts(spec):
     """``"ij,jk->ik"`` -> ``(["ij", "jk"], "ik")``; an implicit output (``"ij,jk"``) is numpy's:
     the letters that appear once, in alphabetical order."""
@@ -495,6 +647,18 @@ class Reshape(ArrayOp):
     def vjp(self, bar, shapes):
         (x,) = self.operands
         return [(x, Reshape.make(bar, shape=shape_of(x, shapes)))]
+
+
+class ArgSort(ArrayOp):
+    """``numpy.argsort(x, axis)``: ints (the permutation that sorts), with no derivative."""
+
+    printed = "argsort"
+
+    def vjp(self, bar, shapes):
+        return []
+
+    def display(self, operands):
+        return f"argsort({operands[0]}, axis={self.params['axis']})"
 
 
 class CumSum(ArrayOp):

@@ -72,6 +72,16 @@ def _add_at(value, shape, key, dtype=None):
     return out
 '''
 
+EIGH_ADJOINT_SOURCE = '''\
+def _eigh_adjoint(w, v, w_bar, v_bar):
+    """V (diag(w_bar) + F * (V.T v_bar)) V.T with F[i, j] = 1/(w[j] - w[i]) off the diagonal (the
+    adjoint of numpy.linalg.eigh for a symmetric perturbation; w_bar, v_bar may be 0)."""
+    gap = w[numpy.newaxis, :] - w[:, numpy.newaxis]
+    numpy.fill_diagonal(gap, numpy.inf)
+    inner = numpy.diag(numpy.broadcast_to(w_bar, w.shape)) + (v.T @ numpy.broadcast_to(v_bar, v.shape)) / gap
+    return v @ inner @ v.T
+'''
+
 SCATTER_ITEMS_SOURCE = '''\
 def _scatter_items(shape, keys, values, dtype=None):
     """An array of zeros with ``values[i]`` added at ``keys[i]`` (in the values' dtype)."""
@@ -371,6 +381,7 @@ LOGADDEXP2 = registry.add_helper(Helper("logaddexp2", c=C_LOGADDEXP2_SOURCE))
 # numpy's adjoints of structural array operations (the array printers call them)
 SCATTER = registry.add_helper(Helper("scatter", python=SCATTER_SOURCE, module="numpy"))
 ADD_AT = registry.add_helper(Helper("add_at", python=ADD_AT_SOURCE, module="numpy"))
+EIGH_ADJOINT = registry.add_helper(Helper("eigh_adjoint", python=EIGH_ADJOINT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))
 EXTREME_GRAD = registry.add_helper(Helper("extreme_grad", python=EXTREME_GRAD_SOURCE, module="numpy"))
 FULL = registry.add_helper(Helper("full", python=FULL_SOURCE, module="numpy"))

@@ -264,6 +264,27 @@ def _solve(tracer, node, p, name):
     return tracer.array_op(arrays.Solve.make(tracer.atom(a, "A"), tracer.atom(b, "b"), shape=sb), "solve")
 
 
+def _cholesky(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return np.linalg.cholesky(a)
+    a = _square_matrix(tracer, node, name, a)
+    return tracer.array_op(arrays.Cholesky.make(tracer.atom(a, "A"), shape=tracer.shape(a)), "cholesky")
+
+
+def _eigh(tracer, node, p, name):
+    a = p["a"]
+    if p.get("UPLO", "L") != "L":
+        raise located(UnsupportedSyntaxError, f"{name} with UPLO={p['UPLO']!r}", tracer.frame.parsed,
+                      node, hint="use the lower triangle (the default)")
+    if not tracer.is_symbolic(a):
+        return tuple(np.linalg.eigh(a))
+    a = _square_matrix(tracer, node, name, a)
+    atom, n = tracer.atom(a, "A"), tracer.shape(a)
+    return (tracer.array_op(arrays.EighValues.make(atom, shape=(n[0],)), "eigenvalues"),
+            tracer.array_op(arrays.EighVectors.make(atom, shape=n), "eigenvectors"))
+
+
 def _slogdet(tracer, node, p, name):
     a = p["a"]
     if not tracer.is_symbolic(a):
@@ -578,6 +599,140 @@ def _tile(tracer, node, p, name):
     return tracer.take(x, tuple(key), node)
 
 
+def _index_grid(shape, axis, index):
+    """The key of ``take_along_axis``: ``index`` at ``axis``, an open grid (``arange``) on the
+    other axes."""
+    ndim = len(shape)
+    return tuple(index if i == axis else np.arange(n).reshape([-1 if j == i else 1 for j in range(ndim)])
+                 for i, n in enumerate(shape))
+
+
+def _take(tracer, node, p, name):
+    x, indices, axis = p["a"], p["indices"], p["axis"]
+    if not tracer.is_symbolic(x) and not tracer.is_symbolic(indices):
+        return np.take(x, indices, axis=axis)
+    x = tracer.as_array(x, node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = 0
+    ndim = len(tracer.shape(x))
+    if isinstance(indices, (int, np.integer)):
+        key = tuple(int(indices) if i == axis % ndim else slice(None) for i in range(ndim))
+        return tracer.getitem(x, key, node)
+    indices = np.asarray(indices) if isinstance(indices, (list, tuple)) else indices
+    key = tuple(indices if i == axis % ndim else slice(None) for i in range(ndim))
+    return tracer.take(x, key, node)
+
+
+def _take_along_axis(tracer, node, p, name):
+    x, indices, axis = p["arr"], p["indices"], p["axis"]
+    if not tracer.is_symbolic(x) and not tracer.is_symbolic(indices):
+        return np.take_along_axis(x, indices, axis)
+    x = tracer.as_array(x, node)
+    shape = tracer.shape(x)
+    index_shape = tracer.shape(indices) if tracer.is_symbolic(indices) else np.shape(indices)
+    if axis is None or len(index_shape) != len(shape):
+        raise located(ShapeError, f"{name}: indices of shape {index_shape} for an array of shape "
+                      f"{shape} (axis={axis})", tracer.frame.parsed, node,
+                      hint="indices with as many dimensions as the array, and an int axis")
+    if not tracer.is_symbolic(indices):
+        indices = np.asarray(indices)
+    grid_shape = tuple(index_shape[i] if i == axis % len(shape) else n for i, n in enumerate(shape))
+    key = _index_grid(grid_shape, axis % len(shape), indices)
+    return tracer.take(x, key, node)
+
+
+def _argsort(tracer, node, p, name):
+    x, axis = p["a"], p["axis"]
+    if not tracer.is_symbolic(x):
+        return np.argsort(x, axis=axis)
+    x = tracer.as_array(x, node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = -1
+    _probe(tracer, node, name, x, np.argsort, axis)
+    axis = int(axis) % len(tracer.shape(x))
+    return tracer.array_op(arrays.ArgSort.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "order")
+
+
+def _sort(tracer, node, p, name):
+    """``np.sort(a, axis)``: the array taken along the permutation that sorts it (the adjoint
+    goes back through that permutation)."""
+    x, axis = p["a"], p["axis"]
+    if not tracer.is_symbolic(x):
+        return np.sort(x, axis=axis)
+    x = tracer.as_array(x, node)
+    if axis is None:
+        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
+        axis = -1
+    order = _argsort(tracer, node, {"a": x, "axis": axis}, name)
+    return _take_along_axis(tracer, node, {"arr": x, "indices": order, "axis": axis}, name)
+
+
+@_rearranging(np.roll)
+def _roll(tracer, node, p, name):
+    x, shift, axis = tracer.as_array(p["a"], node), p["shift"], p["axis"]
+    if tracer.is_symbolic(shift):
+        raise located(UnsupportedSyntaxError, f"{name} by a differentiated amount",
+                      tracer.frame.parsed, node, hint="roll by an int")
+    shape = tracer.shape(x)
+    if axis is None:
+        flat = _reshaped(tracer, node, name, x, (int(np.prod(shape)),))
+        rolled = tracer.take(flat, (np.roll(np.arange(int(np.prod(shape))), shift),), node)
+        return _reshaped(tracer, node, name, rolled, shape)
+    shifts, axes = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
+    for s_, a_ in zip(shifts, axes):
+        a_ = int(a_) % len(shape)
+        key = tuple(np.roll(np.arange(n), int(s_)) if i == a_ else slice(None) for i, n in enumerate(shape))
+        x = tracer.take(x, key, node)
+    return x
+
+
+def _kron(tracer, node, p, name):
+    a, b = p["a"], p["b"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.kron(a, b)
+    a, b = tracer.as_array(a, node), tracer.as_array(b, node)
+    sa, sb = tracer.shape(a), tracer.shape(b)
+    if len(sa) != len(sb) or len(sa) not in (1, 2):
+        raise located(UnsupportedSyntaxError, f"{name} of shapes {sa} and {sb}", tracer.frame.parsed,
+                      node, hint="np.kron of two vectors or two matrices")
+    spec = "i,k->ik" if len(sa) == 1 else "ij,kl->ikjl"
+    products = _contraction(tracer, node, name, spec, [a, b], None, lambda u, v: np.einsum(spec, u, v))
+    return _reshaped(tracer, node, name, products, np.kron(np.ones(sa), np.ones(sb)).shape)
+
+
+def _cross(tracer, node, p, name):
+    a, b = p["a"], p["b"]
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b):
+        return np.cross(a, b)
+    a, b = tracer.as_array(a, node), tracer.as_array(b, node)
+    if tracer.shape(a) != (3,) or tracer.shape(b) != (3,):
+        tracer.check_guess(a)
+        tracer.check_guess(b)
+        raise located(UnsupportedSyntaxError, f"{name} of shapes {tracer.shape(a)} and {tracer.shape(b)}",
+                      tracer.frame.parsed, node, hint="np.cross of two 3-vectors")
+    u = [tracer.getitem(a, i, node) for i in range(3)]
+    v = [tracer.getitem(b, i, node) for i in range(3)]
+    parts = [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+    return tracer.as_array(parts, node)
+
+
+def _pad(tracer, node, p, name):
+    x, width, mode = p["array"], p["pad_width"], p["mode"]
+    if not tracer.is_symbolic(x):
+        return np.pad(x, width, mode=mode)
+    if mode != "constant":
+        raise located(UnsupportedSyntaxError, f"{name} with mode={mode!r}", tracer.frame.parsed,
+                      node, hint="pad with zeros (mode='constant')")
+    x = tracer.as_array(x, node)
+    shape = tracer.shape(x)
+    widths = np.broadcast_to(np.asarray(width, dtype=int), (len(shape), 2))
+    padded = tuple(int(n + lo + hi) for n, (lo, hi) in zip(shape, widths))
+    key = tuple(slice(int(lo), int(lo) + n) for n, (lo, hi) in zip(shape, widths))
+    return tracer.array_op(arrays.Scatter.make(tracer.atom(x, "x"), key=key, shape=padded), "padded")
+
+
 @_rearranging(np.cumsum)
 def _cumsum(tracer, node, p, name):
     x, axis = tracer.as_number(p["a"]), p["axis"]
@@ -775,6 +930,8 @@ _HANDLERS = [
     (np.linalg.det, _function(np.linalg.det, "np.linalg.det", ("a",), _linalg(arrays.Det))),
     (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
     (np.linalg.slogdet, _function(np.linalg.slogdet, "np.linalg.slogdet", ("a",), _slogdet)),
+    (np.linalg.cholesky, _function(np.linalg.cholesky, "np.linalg.cholesky", ("a",), _cholesky)),
+    (np.linalg.eigh, _function(np.linalg.eigh, "np.linalg.eigh", ("a", "UPLO"), _eigh)),
     (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
     (np.reshape, _reshape),
     (np.ravel, _function(np.ravel, "np.ravel", ("a",), _ravel)),
@@ -808,6 +965,15 @@ _HANDLERS = [
     (np.repeat, _function(np.repeat, "np.repeat", ("a", "repeats", "axis"), _repeat)),
     (np.tile, _function(np.tile, "np.tile", ("A", "reps"), _tile)),
     (np.cumsum, _function(np.cumsum, "np.cumsum", ("a", "axis"), _cumsum)),
+    (np.take, _function(np.take, "np.take", ("a", "indices", "axis"), _take)),
+    (np.take_along_axis, _function(np.take_along_axis, "np.take_along_axis", ("arr", "indices", "axis"),
+                                   _take_along_axis)),
+    (np.argsort, _function(np.argsort, "np.argsort", ("a", "axis"), _argsort)),
+    (np.sort, _function(np.sort, "np.sort", ("a", "axis"), _sort)),
+    (np.roll, _function(np.roll, "np.roll", ("a", "shift", "axis"), _roll)),
+    (np.kron, _function(np.kron, "np.kron", ("a", "b"), _kron)),
+    (np.cross, _function(np.cross, "np.cross", ("a", "b"), _cross)),
+    (np.pad, _function(np.pad, "np.pad", ("array", "pad_width", "mode"), _pad)),
     (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
     (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
     (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),

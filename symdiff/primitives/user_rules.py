@@ -43,7 +43,7 @@ def register(func, derivatives=None, *, sympy_function=None, name=None):
         if derivatives is not None:
             raise TypeError("give derivatives or sympy_function, not both")
         nargs = _arity(func, None)
-        cls = type(label, (RegisteredBase,), {"nargs": nargs, "_sympy": sympy_function,
+        cls = type(_class_name(label), (RegisteredBase,), {"nargs": nargs, "_sympy": sympy_function,
                                           "_derivatives": None, "_label": label})
     else:
         if derivatives is None:
@@ -57,7 +57,7 @@ def register(func, derivatives=None, *, sympy_function=None, name=None):
         for d in derivatives:
             if not callable(d):
                 raise TypeError(f"a derivative must be a function, not {type(d).__name__}")
-        cls = type(label, (RegisteredBase,), {"nargs": nargs, "_sympy": None,
+        cls = type(_class_name(label), (RegisteredBase,), {"nargs": nargs, "_sympy": None,
                                           "_derivatives": derivatives, "_label": label,
                                           "_arity": nargs, "_cache": {}})
     registry.add(registry.Primitive(label, (func,), cls, "user", nargs=(nargs,), helpers={label: func},
@@ -69,6 +69,12 @@ def unregister(func):
     record = registry.user_record(func)
     if record is not None:
         registry.remove(record)
+
+
+def _class_name(label):
+    """The SymPy class name of a registered function: not ``label`` itself, which may be one
+    SymPy's printers know (``erf``: they would print ``math.erf``, not the registered callable)."""
+    return f"Registered_{label}"
 
 
 def _arity(func, fallback):
@@ -109,6 +115,13 @@ class RegisteredBase(sympy.Function):
 
     def _eval_is_real(self):
         return all(arg.is_real for arg in self.args) or None
+
+    def _sympystr(self, printer):
+        return f"{self._label}({', '.join(printer._print(a) for a in self.args)})"
+
+    def _latex(self, printer):
+        args = ", ".join(printer._print(a) for a in self.args)
+        return rf"\operatorname{{{self._label}}}{{\left({args} \right)}}"
 
     def _eval_evalf(self, prec):
         if self._sympy is not None:

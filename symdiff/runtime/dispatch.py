@@ -13,6 +13,7 @@ entry a specialisation runs: its generated function with around it only what its
 Int(value=3)
 """
 
+import random
 import threading
 from dataclasses import dataclass
 
@@ -228,6 +229,13 @@ def not_a_number(name, value, qualname, filename, lineno):
         isinstance(value, np.ndarray) and value.dtype.kind == "c"
     ):
         what = "a complex number; symdiff differentiates real functions"
+    elif isinstance(value, (np.random.Generator, np.random.RandomState, random.Random)):
+        return ArgumentError(
+            f"argument {name!r} of {qualname} is a random number generator: the generated gradient "
+            "cannot draw the numbers the function draws with it at the same call",
+            filename=filename, lineno=lineno,
+            hint="draw them outside and pass the numbers in (a dropout mask: mask = "
+            "rng.random(shape) > p), as an argument left out of wrt")
     elif value is None:
         what = "None"
     elif isinstance(value, str):
