@@ -11,14 +11,21 @@ import builtins
 import keyword
 
 # Globals that generated Python code refers to by name: modules, the builtins its printers and its
-# entry checks use, and the helper functions it may define (python_code.HELPERS). A user's name
+# entry checks use (and the helper functions it may define: ``generated_globals``). A user's name
 # (a parameter ``float``, a local ``_digamma``) would shadow one inside the generated function.
 GENERATED_GLOBALS = (
     "math", "numpy",
     "float", "type", "abs", "round", "min", "max", "sum", "slice", "Ellipsis", "range",
-    "_pow", "_digamma", "_polygamma", "_scatter", "_scatter_items", "_extreme_grad", "_full",
-    "_exclusive", "_prod_others", "_prod_others_jvp", "_array_like",
+    "_array_like",
 )
+
+
+def generated_globals():
+    """``GENERATED_GLOBALS`` and the Python names of the registry's helpers (``_digamma``, a
+    helper added since), in that order."""
+    from .primitives import registry
+
+    return GENERATED_GLOBALS + tuple(h.python_name for h in registry.helpers("math"))
 
 
 def names_in(tree):
@@ -75,19 +82,19 @@ class Namer:
         return self._versions.get(name)
 
     def generated_aliases(self, local_names=()):
-        """``{global name: how generated code spells it}`` for every name in ``GENERATED_GLOBALS``:
+        """``{global name: how generated code spells it}`` for every name in ``generated_globals()``:
         the name itself, unless a user's name (a parameter, a local, an external, of the function
         or of a helper it inlines; ``local_names``: more of them) is spelled the same, then a fresh
         ``_name``."""
         used = self._versioned | set(local_names)
         return {name: self.fresh("_" + name.lstrip("_")) if name in used else name
-                for name in GENERATED_GLOBALS}
+                for name in generated_globals()}
 
     def callable_name(self, label):
         """Name for a function generated code calls (a registered one, printed as ``label``):
         ``label`` unless a user's variable, another generated name or one of
-        ``GENERATED_GLOBALS`` is spelled so, then ``label_1``, ..."""
-        if label in self._versioned or label in self._handed or label in GENERATED_GLOBALS \
+        ``generated_globals()`` is spelled so, then ``label_1``, ..."""
+        if label in self._versioned or label in self._handed or label in generated_globals() \
                 or keyword.iskeyword(label) or hasattr(builtins, label):
             return self.fresh(label)
         self.taken.add(label)

@@ -71,3 +71,12 @@ def test_aux_needs_a_pair():
     with pytest.raises(SymdiffError, match="not a pair") as info:
         grad(single, has_aux=True)(1.0)
     assert info.value.lineno == single.__code__.co_firstlineno + 1
+
+
+def reads_a_dict(x):
+    parts = {"square": x * x, "cube": x ** 3}
+    return parts["square"] + sum(v for v in parts.values())
+
+
+def test_a_dict_display_is_read():
+    assert grad(reads_a_dict)(1.5) == pytest.approx(2 * 2 * 1.5 + 3 * 1.5 ** 2, rel=1e-15)

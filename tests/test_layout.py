@@ -119,6 +119,18 @@ def test_the_check_finds_what_it_should(source, expected):
     assert found == expected
 
 
+def test_the_check_finds_absolute_imports_of_private_names():
+    """``from symdiff.x import _name`` (absolute) is found as the relative form is."""
+    source = ("from symdiff.backends.c_code import _Writer\n"
+              "from symdiff.runtime.dispatch import _fine\n"
+              "import symdiff.api as api\napi._resolve_wrt\n")
+    found = [text for _, text in private_crossings("symdiff.export", ast.parse(source))]
+    assert found == ["from symdiff.backends.c_code import _Writer",
+                     "from symdiff.runtime.dispatch import _fine", "api._resolve_wrt"]
+    inside = [text for _, text in private_crossings("symdiff.backends.c_arrays", ast.parse(source))]
+    assert inside == ["from symdiff.runtime.dispatch import _fine", "api._resolve_wrt"]
+
+
 def test_a_top_level_module_is_a_boundary_of_its_own():
     found = private_crossings("symdiff.export", ast.parse("from .api import _resolve_wrt"))
     assert [text for _, text in found] == ["from symdiff.api import _resolve_wrt"]

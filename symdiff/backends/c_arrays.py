@@ -30,9 +30,10 @@ import sympy
 from sympy.printing.c import C99CodePrinter
 
 from ..primitives import arrays
-from .c_code import (HELPERS, CPrinter, _c_names, _comment, _Writer, c_double, header_signatures,
-                     header_title, line_label)
+from .c_code import (CPrinter, _c_names, _comment, _Writer, c_double, header_signatures, header_title,
+                     helper_definitions, helper_names, line_label)
 from ..errors import ExportError, SymdiffError
+from ..ir import Transformer, Visitor
 from ..lower.schedule import IfBlock, Line, walk_lines
 
 # Lengths added to the example lengths: a length this big is told apart from the constants in the
@@ -127,7 +128,7 @@ class _ArrayWriter(_Writer):
         self.base = program.name if program.name.isidentifier() else "f"
         namer = program.namer
         self.renames = _c_names(schedule, gradient_program, constants)
-        self.printer = CPrinter(self.renames, {k: namer.fresh(f"symdiff_{k}") for k in HELPERS})
+        self.printer = CPrinter(self.renames, helper_names(namer))
         self.int_printer = _IntPrinter()
         self.index = sympy.Symbol(namer.fresh("i"), integer=True)
         self.work = namer.fresh("work")
@@ -160,8 +161,7 @@ class _ArrayWriter(_Writer):
         self.shapes = dict(program.shapes)
         self.ops = {}  # line target -> [_Op]
         self.end_names = {}  # name of an x[-k] read in this trace -> its C name
-        for line in schedule.lines:
-            self._analyse(line)
+        _Analysis(self).visit_block(schedule.lines, False)
         self._rename_end_reads()
         self.params = [self.name(p.symbol.name) for p in program.params]
         self.outputs = [namer.fresh(f"d_{p.name}") for p in gradient_program.wrt]
@@ -254,13 +254,6 @@ class _ArrayWriter(_Writer):
     # ---- reading the schedule ----
     def _shape(self, expr):
         return arrays.shape_of(expr, self.shapes)
-
-    def _analyse(self, line):
-        if isinstance(line, IfBlock):
-            for inner in walk_lines([line]):
-                self._analyse_line(inner, nested=True)
-            return
-        self._analyse_line(line)
 
     def _analyse_line(self, line, nested=False):
         expr = self._split(line.expr, line)
@@ -555,12 +548,7 @@ class _ArrayWriter(_Writer):
     def body(self, returns):
         """``(declarations, statements, workspace length, {gradient: output it is written to})``
         computing ``returns``."""
-        items = []
-        for line in self.schedule.needed(returns):
-            if isinstance(line, IfBlock):
-                items.append(line)
-            else:
-                items += self.ops.get(line.target, [])
+        items = _Items(self.ops).visit_block(self.schedule.needed(returns))
         blocks = self._groups(items)
         group_of = {}
         for n, block in enumerate(blocks):
@@ -593,10 +581,8 @@ class _ArrayWriter(_Writer):
             where = self.work if offset == 0 else f"{self.work} + ({_int(offset)})"
             declarations.append(f"double *const {self.name(s.name)} = {where};")
             offset += self.canon(self.info[s].length)
-        statements = []
         self._tag = None
-        for block in blocks:
-            statements += self._block(block, stored)
+        statements = _Statements(self, stored).visit_block(blocks)
         return declarations, statements, offset, array_outputs
 
     def _comment_for(self, line, current):
@@ -604,15 +590,6 @@ class _ArrayWriter(_Writer):
         if tag == current or line.lineno is None:
             return [], current
         return [f"/* {_comment(f'{line_label(line)}: {line.source}')} */"], tag
-
-    def _block(self, block, stored):
-        if isinstance(block, IfBlock):
-            self._tag = None
-            return self._lines([block], "", declared=False)
-        if isinstance(block, _Op):
-            comment, self._tag = self._comment_for(block.line, self._tag)
-            return comment + self._single(block)
-        return self._loop(block, stored)
 
     def _single(self, op):
         name = self.name(op.target.name)
@@ -823,17 +800,76 @@ def _without_product_operands(schedule):
                  for e in expr.atoms(arrays.ProdOthers)}
         return expr.xreplace(found) if found else expr
 
-    def lines(items):
-        out = []
-        for line in items:
-            if isinstance(line, IfBlock):
-                out.append(replace(line, then=tuple(lines(line.then)), orelse=tuple(lines(line.orelse))))
-            else:
-                expr = strip(line.expr)
-                out.append(line if expr is line.expr else replace(line, expr=expr))
-        return out
+    return replace(schedule, lines=_EachLine(strip).visit_block(schedule.lines))
 
-    return replace(schedule, lines=lines(schedule.lines))
+
+class _EachLine(Transformer):
+    """A block with ``change(expr)`` for each line's expression (nested lines included)."""
+
+    stage = "backends.c_arrays"
+
+    def __init__(self, change):
+        self.change = change
+
+    def visit_Line(self, line):
+        expr = self.change(line.expr)
+        return line if expr is line.expr else replace(line, expr=expr)
+
+    def visit_IfBlock(self, block):
+        return replace(block, then=tuple(self.visit_block(block.then)), orelse=tuple(self.visit_block(block.orelse)))
+
+
+class _Analysis(Visitor):
+    """Each scheduled line to the writer's ``_analyse_line`` (``nested``: inside an ``if``)."""
+
+    stage = "backends.c_arrays"
+
+    def __init__(self, writer):
+        self.writer = writer
+
+    def visit_Line(self, line, nested):
+        self.writer._analyse_line(line, nested=nested)
+
+    def visit_IfBlock(self, block, nested):
+        self.visit_block(block.then, True)
+        self.visit_block(block.orelse, True)
+
+
+class _Items(Transformer):
+    """The needed lines -> what the writer groups into loops: each line's ``_Op`` s (``ops``),
+    an ``if`` as it is."""
+
+    stage = "backends.c_arrays"
+
+    def __init__(self, ops):
+        self.ops = ops
+
+    def visit_Line(self, line):
+        return self.ops.get(line.target, [])
+
+    def visit_IfBlock(self, block):
+        return block
+
+
+class _Statements(Transformer):
+    """The writer's blocks (an ``if``, one ``_Op``, a ``_Group`` of ops in one loop) -> C lines."""
+
+    stage = "backends.c_arrays"
+
+    def __init__(self, writer, stored):
+        self.writer = writer
+        self.stored = stored  # arrays kept in the workspace
+
+    def visit_IfBlock(self, block):
+        self.writer._tag = None
+        return self.writer._lines([block], "", declared=False)
+
+    def visit__Op(self, op):
+        comment, self.writer._tag = self.writer._comment_for(op.line, self.writer._tag)
+        return comment + self.writer._single(op)
+
+    def visit__Group(self, group):
+        return self.writer._loop(group, self.stored)
 
 
 def _mentions(text, name):
@@ -896,8 +932,7 @@ def _text(writer, constants):
     if constants:
         parts.append("".join(f"static const double {writer.name(name)} = {c_double(float(value))};\n"
                              for name, value in constants.items()))
-    helpers = writer.printer.helpers
-    parts += [HELPERS[k].format(name=writer.printer.helper_names[k]) for k in sorted(helpers)]
+    parts += helper_definitions(writer.printer)
     if writer.fill + "(" in grad_text + vg_text:
         parts.append(FILL_NAN.format(name=writer.fill))
     parts.append(f"/* Gradient of {base} with respect to {wrt}. */\n{grad_text}")

@@ -3,14 +3,15 @@
 Takes: a ``Schedule``, its ``GradientProgram``, the formulas (for the header) and constants.
 Returns: C text: each schedule line becomes ``const double name = ...;``; ``<f>_grad`` returns a
 single gradient or stores several through ``double *d_<param>``; ``<f>_value_and_grad`` returns the
-value. Names that C reserves get a fresh spelling; digamma, logaddexp and the step (Heaviside) become
-static helpers.
+value. Names that C reserves get a fresh spelling; a function the registry spells with a ``Helper``
+(digamma, logaddexp, the step, the sign, Python's ``//`` and ``%``) is a static function in the file.
 Functions of 1-D arrays go through ``c_arrays`` (pointer + length, loops; it builds on the printer
 and the scalar writer here).
 """
 
 import math
 import os
+from collections.abc import Mapping
 
 import sympy
 from sympy.printing.c import C99CodePrinter
@@ -53,151 +54,36 @@ RESERVED = (
     | set(_STDLIB_H)
 )
 
-# Static helpers, formatted with their C names (``name``) and what they call (``digamma``).
-HELPERS = {
-    "digamma": """\
-static double {name}(double x)
-{{
-    /* digamma psi(x) = d lgamma(x)/dx: reflection, recurrence, then the asymptotic series */
-    double result = 0.0;
-    if (x <= 0.0 && x == floor(x)) {{
-        return NAN;
-    }}
-    if (x < 0.5) {{
-        return {name}(1.0 - x) - 3.141592653589793 / tan(3.141592653589793 * x);
-    }}
-    while (x < 10.0) {{
-        result -= 1.0 / x;
-        x += 1.0;
-    }}
-    const double inv = 1.0 / x;
-    const double t = inv * inv;
-    const double series = t * (1.0 / 12 - t * (1.0 / 120 - t * (1.0 / 252 - t * (1.0 / 240 - t * (
-        1.0 / 132 - t * (691.0 / 32760 - t / 12))))));
-    return result + log(x) - 0.5 * inv - series;
-}}
-""",
-    "polygamma": """\
-static double {name}(int n, double x)
-{{
-    /* polygamma psi_n(x) = d^(n+1) lgamma(x)/dx^(n+1), n >= 1: recurrence, then the asymptotic
-       series with the Bernoulli numbers B2 .. B14 */
-    static const double bernoulli[7] = {{1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66,
-                                        -691.0 / 2730, 7.0 / 6}};
-    double factorial = 1.0;  /* n! */
-    double result = 0.0;
-    double series;
-    if (x <= 0.0 && x == floor(x)) {{
-        return NAN;
-    }}
-    for (int i = 2; i <= n; ++i) {{
-        factorial *= i;
-    }}
-    while (x < 15.0) {{
-        result += factorial / pow(x, n + 1);
-        x += 1.0;
-    }}
-    series = factorial / n / pow(x, n) + factorial / (2.0 * pow(x, n + 1));
-    {{
-        double ratio = factorial / n;  /* (2k + n - 1)! / (2k)!, from k = 0 */
-        for (int k = 1; k <= 7; ++k) {{
-            ratio *= (double)(2 * k + n - 2) * (2 * k + n - 1) / ((2.0 * k - 1) * (2.0 * k));
-            series += bernoulli[k - 1] * ratio / pow(x, 2 * k + n);
-        }}
-    }}
-    return (n % 2) ? result + series : -(result + series);
-}}
-""",
-    "heaviside": """\
-static double {name}(double x)
-{{
-    /* the step: 1 above 0, 0 below, 1/2 at 0 (a tie of max/min shares the derivative), nan at nan */
-    if (x > 0) {{
-        return 1.0;
-    }}
-    if (x < 0) {{
-        return 0.0;
-    }}
-    return (x == 0) ? 0.5 : NAN;
-}}
-""",
-    "floordiv": """\
-static double {name}(double a, double b)
-{{
-    /* Python's a // b on floats (CPython's float_floor_div: from fmod, exact) */
-    double mod = fmod(a, b);
-    double div;
-    double floordiv;
-    if (b == 0.0) {{
-        return a / b;
-    }}
-    div = (a - mod) / b;
-    if (mod != 0.0 && ((b < 0) != (mod < 0))) {{
-        div -= 1.0;
-    }}
-    if (div != 0.0) {{
-        floordiv = floor(div);
-        if (div - floordiv > 0.5) {{
-            floordiv += 1.0;
-        }}
-    }}
-    else {{
-        floordiv = copysign(0.0, a / b);
-    }}
-    return floordiv;
-}}
-""",
-    "mod": """\
-static double {name}(double a, double b)
-{{
-    /* Python's a % b on floats: the remainder with the sign of b (CPython's float_rem) */
-    double mod = fmod(a, b);
-    if (mod != 0.0) {{
-        if ((b < 0) != (mod < 0)) {{
-            mod += b;
-        }}
-    }}
-    else {{
-        mod = copysign(0.0, b);
-    }}
-    return mod;
-}}
-""",
-    "logaddexp": """\
-static double {name}(double a, double b)
-{{
-    /* log(exp(a) + exp(b)) without overflow, as numpy.logaddexp computes it */
-    if (a == b) {{
-        return a + 0.6931471805599453;
-    }}
-    const double d = a - b;
-    if (d > 0) {{
-        return a + log1p(exp(-d));
-    }}
-    if (d <= 0) {{
-        return b + log1p(exp(d));
-    }}
-    return d;
-}}
-""",
-    "logaddexp2": """\
-static double {name}(double a, double b)
-{{
-    /* log2(2**a + 2**b) without overflow, as numpy.logaddexp2 computes it */
-    if (a == b) {{
-        return a + 1.0;
-    }}
-    const double d = a - b;
-    if (d > 0) {{
-        return a + 1.4426950408889634 * log1p(exp2(-d));
-    }}
-    if (d <= 0) {{
-        return b + 1.4426950408889634 * log1p(exp2(d));
-    }}
-    return d;
-}}
-""",
-}
+
+
+class _Helpers(Mapping):
+    """The C definitions of the registry's helpers, by name (``HELPERS["heaviside"]``), each to
+    be formatted with its C name (``name``)."""
+
+    def __getitem__(self, name):
+        found = registry.helper(name).c
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self):
+        return iter([h.name for h in registry.helpers("c")])
+
+    def __len__(self):
+        return len(registry.helpers("c"))
+
+
+HELPERS = _Helpers()
+
+
+def helper_names(namer):
+    """``{helper name: its C name}`` (``symdiff_digamma``) for every helper with a C source."""
+    return {h.name: namer.fresh(f"symdiff_{h.name}") for h in registry.helpers("c")}
+
+
+def helper_definitions(printer):
+    """The C definitions of the helpers ``printer`` called, in order of their names."""
+    return [registry.helper(name).c.format(name=printer.helper_names[name]) for name in sorted(printer.helpers)]
 
 
 class CPrinter(SumsAsDifferences, C99CodePrinter):
@@ -211,11 +97,40 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
         self.helpers = set()  # helper kinds used so far
 
     def _print(self, expr, **kwargs):
-        """A function whose registry record names it in C (``cbrt``): called by that name."""
-        name = registry.printed_name(type(expr), "c")
-        if name is not None:
-            return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        """A function whose registry record spells it in C (``cbrt``, a helper such as
+        ``symdiff_heaviside``, ``floor(x) + 0.0``): as the record says."""
+        spelling = registry.print_as(type(expr), "c")
+        if spelling is not None:
+            return self.spell(spelling, expr)
         return super()._print(expr, **kwargs)
+
+    # ---- what a record's spelling uses (registry.Primitive.print_as) ----
+    def spell(self, spelling, expr):
+        """``expr`` spelled as a record says: a name or a ``Helper`` called with its printed
+        arguments, or ``spelling(printer, expr)``."""
+        if isinstance(spelling, (str, registry.Helper)):
+            return self.call(spelling, *map(self.text, expr.args))
+        return spelling(self, expr)
+
+    def text(self, expr):
+        """The printed text of ``expr``."""
+        return self._print(expr)
+
+    def name(self, what):
+        """How C refers to ``what``: a name of math.h as it is, a ``Helper`` by its C name (the
+        file will define it)."""
+        if isinstance(what, registry.Helper):
+            self.helpers.add(what.name)
+            return self.helper_names[what.name]
+        return what
+
+    def call(self, what, *texts):
+        """``what`` (see ``name``) called with the printed arguments ``texts``."""
+        return f"{self.name(what)}({', '.join(texts)})"
+
+    def not_supported(self, expr):
+        """The printer's error for an ``expr`` it cannot spell."""
+        return self._print_not_supported(expr)
 
     def _print_Symbol(self, expr):
         return self.renames.get(expr.name, expr.name)
@@ -232,68 +147,8 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
     def _print_NormPower(self, expr):
         return f"pow({self._print(expr.args[0])}, 0.5)"
 
-    math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls)
-
-    def _step(self, name, expr):
-        """``floor(x)`` & co.; Python's math.floor/round/int return ints, which have no -0.0:
-        for those, ``+ 0.0`` turns C's -0.0 into 0.0 (numpy's floor keeps -0.0, as C does)."""
-        text = f"{name}({self._print(expr.args[0])})"
-        return f"({text} + 0.0)" if expr in self.math_calls else text
-
-    def _print_Floor(self, expr):
-        return self._step("floor", expr)
-
-    def _fold(self, expr, compare):
-        """Python's ``max``/``min``: the first argument, replaced by each later one that
-        compares ``compare`` to the best so far (so a nan first stays, a nan later never wins)."""
-        text = self._print(expr.args[0])
-        for arg in expr.args[1:]:
-            arg = self._print(arg)
-            text = f"(({arg} {compare} {text}) ? {arg} : {text})"
-        return text
-
-    def _print_PySum(self, expr):
-        """Left to right, as Python's ``sum`` of floats adds (before Python 3.12)."""
-        start, *items = expr.args
-        text = self._print(start) if start is not sympy.S.Zero else "0.0"
-        for item in items:
-            text = f"({text} + {self._print(item)})"
-        return text
-
-    def _print_PyMax(self, expr):
-        return self._fold(expr, ">")
-
-    def _print_PyMin(self, expr):
-        return self._fold(expr, "<")
-
-    def _print__NumpyExtremumBase(self, expr):
-        """numpy's choice of two arguments (equal values, nan) as a conditional."""
-        a, b = (self._print(arg) for arg in expr.args)
-        test = {"maximum": f"{a} > {b} || {a} != {a}", "minimum": f"{a} < {b} || {a} != {a}",
-                "fmax": f"{a} >= {b} || {b} != {b}", "fmin": f"{a} <= {b} || {b} != {b}"}
-        return f"(({test[expr.numpy_name]}) ? {a} : {b})"
-
-    def _print_sign(self, expr):
-        x = self._print(expr.args[0])
-        return f"(({x} > 0) ? 1.0 : (({x} < 0) ? -1.0 : (({x} == 0) ? 0.0 : NAN)))"
-
-    def _print_Heaviside(self, expr):
-        return self._helper("heaviside", expr.args[:1])
-
-    def _print_Ceil(self, expr):
-        return self._step("ceil", expr)
-
-    def _print_Trunc(self, expr):
-        return self._step("trunc", expr)
-
-    def _print_Round(self, expr):
-        return self._step("nearbyint", expr)  # to even, as Python's round
-
-    def _print_FloorDiv(self, expr):
-        return self._helper("floordiv", expr.args)
-
-    def _print_PyMod(self, expr):
-        return self._helper("mod", expr.args)
+    math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls): the
+    # spellings of math.floor & co. read it
 
     def _print_Mul(self, expr):
         """``x/3.0`` for ``Rational(1, 3)*x``: one rounding, as Python's ``x / 3``; ``u/v/v`` for
@@ -355,25 +210,6 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
         for value, condition in reversed(branches):
             text = f"({self._print(condition)}) ? ({self._print(value)}) : ({text})"
         return f"({text})"
-
-    def _helper(self, kind, args):
-        self.helpers.add(kind)
-        return f"{self.helper_names[kind]}({', '.join(self._print(a) for a in args)})"
-
-    def _print_polygamma(self, expr):
-        order, arg = expr.args
-        if order == 0:
-            return self._helper("digamma", [arg])
-        if order.is_Integer and order > 0:
-            self.helpers.add("polygamma")
-            return f"{self.helper_names['polygamma']}({int(order)}, {self._print(arg)})"
-        return self._print_not_supported(expr)
-
-    def _print_LogAddExp(self, expr):
-        return self._helper("logaddexp", expr.args)
-
-    def _print_LogAddExp2(self, expr):
-        return self._helper("logaddexp2", expr.args)
 
 
 def header_title(program, base):
@@ -475,7 +311,7 @@ class _Writer(BlockPrinter):
             )
         namer = self.program.namer
         self.renames = _c_names(schedule, gradient_program, constants)
-        self.printer = CPrinter(self.renames, {k: namer.fresh(f"symdiff_{k}") for k in HELPERS})
+        self.printer = CPrinter(self.renames, helper_names(namer))
         self.printer.math_calls = schedule.math_calls or frozenset()
         self.params = [self.name(p.symbol.name) for p in self.program.params]
         self.outputs = [namer.fresh(f"d_{p.name}") for p in gradient_program.wrt]
@@ -601,8 +437,7 @@ def c_source(schedule, gradient_program, formulas, constants):
             f"static const double {writer.name(name)} = {c_double(float(value))};\n"
             for name, value in constants.items()
         ))
-    helpers = writer.printer.helpers
-    parts += [HELPERS[kind].format(name=writer.printer.helper_names[kind]) for kind in sorted(helpers)]
+    parts += helper_definitions(writer.printer)
     parts.append(f"/* Gradient of {base} with respect to {wrt}. */\n{grad_text}")
     parts.append(f"/* Value of {base} and its gradient with respect to {wrt}. */\n{vg_text}")
     return "\n".join(parts)

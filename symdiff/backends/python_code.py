@@ -31,209 +31,6 @@ from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
 # ---------------------------------------------------------------------------------------------
 
-DIGAMMA_SOURCE = '''\
-def _digamma(x):
-    """The digamma function psi(x) = d lgamma(x)/dx (recurrence, then asymptotic series)."""
-    if not math.isfinite(x):  # psi(inf) = inf; at -inf and nan there is none
-        return x if x > 0 else math.nan
-    if x <= 0 and x == int(x):
-        return math.nan
-    result = 0.0
-    if x < 0.5:  # reflection: psi(1 - x) - psi(x) = pi / tan(pi x)
-        return _digamma(1.0 - x) - math.pi / math.tan(math.pi * x)
-    while x < 10.0:
-        result -= 1.0 / x
-        x += 1.0
-    inv = 1.0 / x
-    t = inv * inv
-    series = t * (1 / 12 - t * (1 / 120 - t * (1 / 252 - t * (1 / 240 - t * (
-        1 / 132 - t * (691 / 32760 - t / 12))))))
-    return result + math.log(x) - 0.5 * inv - series
-'''
-
-POLYGAMMA_SOURCE = '''\
-def _polygamma(n, x):
-    """polygamma(n, x) = d^(n+1) lgamma(x)/dx^(n+1) for n >= 1 (recurrence, then asymptotic series)."""
-    if not math.isfinite(x):  # psi_n(inf) = 0; at -inf and nan there is none
-        return 0.0 if x > 0 else math.nan
-    if x <= 0 and x == int(x):
-        return math.nan
-    factorial = math.factorial(n)
-    result = 0.0
-    while x < 15.0:  # psi_n(x) = psi_n(x + 1) + (-1)**(n+1) n! / x**(n+1)
-        result += factorial / x ** (n + 1)
-        x += 1.0
-    series = math.factorial(n - 1) / x ** n + factorial / (2.0 * x ** (n + 1))
-    for k, bernoulli in enumerate((1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6), 1):
-        series += bernoulli * math.factorial(2 * k + n - 1) / (math.factorial(2 * k) * x ** (2 * k + n))
-    return (result + series) if n % 2 else -(result + series)
-'''
-
-
-SCATTER_SOURCE = '''\
-def _scatter(value, shape, key, dtype=None):
-    """An array of zeros with ``value`` at ``key`` (the adjoint of indexing), in the dtype
-    numpy gives ``value`` computed with arrays of ``dtype``."""
-    out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
-    out[key] = value
-    return out
-'''
-
-ADD_AT_SOURCE = '''\
-def _add_at(value, shape, key, dtype=None):
-    """An array of zeros with ``value`` added at ``key`` (int arrays in it: a repeated index
-    adds up, numpy.add.at), in the dtype numpy gives ``value`` with arrays of ``dtype``."""
-    out = numpy.zeros(shape, numpy.result_type(value) if dtype is None else numpy.result_type(dtype, value))
-    numpy.add.at(out, key, value)
-    return out
-'''
-
-EIGH_ADJOINT_SOURCE = '''\
-def _eigh_adjoint(w, v, w_bar, v_bar):
-    """V (diag(w_bar) + F * (V.T v_bar)) V.T with F[i, j] = 1/(w[j] - w[i]) off the diagonal (the
-    adjoint of numpy.linalg.eigh for a symmetric perturbation; w_bar, v_bar may be 0)."""
-    gap = w[numpy.newaxis, :] - w[:, numpy.newaxis]
-    numpy.fill_diagonal(gap, numpy.inf)
-    inner = numpy.diag(numpy.broadcast_to(w_bar, w.shape)) + (v.T @ numpy.broadcast_to(v_bar, v.shape)) / gap
-    return v @ inner @ v.T
-'''
-
-SCATTER_ITEMS_SOURCE = '''\
-def _scatter_items(shape, keys, values, dtype=None):
-    """An array of zeros with ``values[i]`` added at ``keys[i]`` (in the values' dtype)."""
-    out = numpy.zeros(shape, numpy.result_type(*values) if dtype is None else numpy.result_type(dtype, *values))
-    for key, value in zip(keys, values):
-        out[key] += value
-    return out
-'''
-
-EXTREME_GRAD_SOURCE = '''\
-def _extreme_grad(x, best, bar, axis):
-    """d max(x)/dx times ``bar``: shared equally by the elements equal to the max."""
-    if axis is not None:
-        best = numpy.expand_dims(best, axis)
-        if numpy.ndim(bar):
-            bar = numpy.expand_dims(bar, axis)
-    hit = x == best
-    return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True, dtype=numpy.result_type(x, bar)))
-'''
-
-FULL_SOURCE = '''\
-def _full(value, shape, dtype):
-    """The number ``value`` as an array of ``shape`` (a read-only view), in the dtype numpy gives
-    ``value`` computed with arrays of ``dtype`` (float32 stays float32)."""
-    return numpy.broadcast_to(numpy.asarray(value, numpy.result_type(dtype, value)), shape)
-'''
-
-EXCLUSIVE_SOURCE = '''\
-def _exclusive(accumulate, x, axis):
-    """``accumulate`` (numpy.cumprod or numpy.cumsum) of the elements before each element of
-    ``x`` along ``axis`` (a tuple of axes, taken as one; None: all of them), and of the elements
-    after it: two arrays of x's shape."""
-    x = numpy.asarray(x)
-    axis = tuple(range(x.ndim)) if axis is None else axis
-    if len(axis) != 1:  # the axes moved last and flattened into one
-        last = tuple(range(x.ndim - len(axis), x.ndim))
-        moved = numpy.moveaxis(x, axis, last)
-        flat = moved.reshape(moved.shape[:x.ndim - len(axis)] + (-1,))
-        return tuple(numpy.moveaxis(part.reshape(moved.shape), last, axis)
-                     for part in _exclusive(accumulate, flat, (flat.ndim - 1,)))
-    lead = (slice(None),) * axis[0]
-    start = 1 if accumulate is numpy.cumprod else 0
-    before = numpy.empty(x.shape, numpy.result_type(x, 1.0))
-    after = numpy.empty_like(before)
-    before[lead + (slice(0, 1),)] = start
-    accumulate(x[lead + (slice(None, -1),)], axis=axis[0], out=before[lead + (slice(1, None),)])
-    after[lead + (slice(-1, None),)] = start
-    accumulate(x[lead + (slice(None, 0, -1),)], axis=axis[0], out=after[lead + (slice(-2, None, -1),)])
-    return before, after
-'''
-
-PROD_OTHERS_SOURCE = '''\
-def _prod_others(x, prod, axis, scale=None):
-    """d prod(x, axis)/dx (times ``scale``, one number per product, if given): at each element,
-    the product of the other elements along ``axis`` (None: of all the others); ``prod`` is
-    numpy.prod(x, axis). Where that is a normal number (no element 0, inf or nan, nothing lost
-    to underflow): scale*prod/x. Elsewhere exclusive cumulative products from both ends, exact
-    where elements are 0."""
-    limits = numpy.finfo(prod.dtype if prod.dtype.kind == "f" else numpy.float64)
-    if axis is None:
-        normal = limits.tiny <= abs(prod) <= limits.max
-    else:
-        normal = ((abs(prod) >= limits.tiny) & (abs(prod) <= limits.max)).all()
-    if normal:
-        if scale is not None:
-            prod = scale * prod
-        return (prod if axis is None else numpy.expand_dims(prod, axis)) / x
-    before, after = _exclusive(numpy.cumprod, x, axis)
-    before *= after
-    if scale is not None:
-        before *= scale if axis is None else numpy.expand_dims(scale, axis)
-    return before
-'''
-
-PROD_OTHERS_JVP_SOURCE = '''\
-def _prod_others_jvp(x, b, prod, axis):
-    """At each element k: the sum over the other elements i along ``axis`` of b[i] times the
-    product of the elements other than i and k (d/dx of sum(b * d prod(x)/dx)); ``prod`` is
-    numpy.prod(x, axis). Where that is a normal number: prod/x * (sum(b/x) - b/x). Elsewhere
-    by the number of zeros along the axis, exact where elements are 0."""
-    x = numpy.asarray(x)
-    limits = numpy.finfo(prod.dtype if prod.dtype.kind == "f" else numpy.float64)
-    if axis is None:
-        normal = limits.tiny <= abs(prod) <= limits.max
-    else:
-        prod = numpy.expand_dims(prod, axis)
-        normal = ((abs(prod) >= limits.tiny) & (abs(prod) <= limits.max)).all()
-    if normal:
-        share = b / x
-        return prod / x * (numpy.sum(share, axis=axis, keepdims=True) - share)
-    b = numpy.broadcast_to(b, x.shape)
-    zero = x == 0
-    count = numpy.sum(zero, axis=axis, keepdims=True)
-    nonzero = numpy.where(zero, 1, x)
-    before, after = _exclusive(numpy.cumprod, nonzero, axis)
-    others = before * after  # the product of the other nonzero elements
-    before, after = _exclusive(numpy.cumsum, b / nonzero, axis)
-    none = others * (before + after)  # no zero: others * the sum of the other b[i]/x[i]
-    before, after = _exclusive(numpy.cumsum, numpy.where(zero, b, 0), axis)
-    beside = (before + after) * others  # b at the other zeros, times the nonzero elements
-    inside = numpy.sum(numpy.where(zero, 0, b * others), axis=axis, keepdims=True)
-    one = numpy.where(zero, inside, beside)  # one zero: at it, and elsewhere
-    two = numpy.where(zero, beside, 0)  # two zeros: at each, b at the other one
-    return numpy.select([count == 0, count == 1, count == 2], [none, one, two], 0)
-'''
-
-# Helper functions generated code may call: name -> (source, module it needs).
-POW_SOURCE = '''\
-def _pow(base, exponent):
-    """Python's base ** exponent (its ZeroDivisionError, OverflowError; numpy's nan for numpy
-    floats), but a ValueError where Python would leave the reals with a complex number."""
-    result = base ** exponent
-    if type(result) is complex:
-        raise ValueError("math domain error")
-    return result
-'''
-
-HELPERS = {
-    "_pow": (POW_SOURCE, None),
-    "_digamma": (DIGAMMA_SOURCE, "math"),
-    "_polygamma": (POLYGAMMA_SOURCE, "math"),
-    "_scatter": (SCATTER_SOURCE, "numpy"),
-    "_add_at": (ADD_AT_SOURCE, "numpy"),
-    "_eigh_adjoint": (EIGH_ADJOINT_SOURCE, "numpy"),
-    "_scatter_items": (SCATTER_ITEMS_SOURCE, "numpy"),
-    "_extreme_grad": (EXTREME_GRAD_SOURCE, "numpy"),
-    "_full": (FULL_SOURCE, "numpy"),
-    "_exclusive": (EXCLUSIVE_SOURCE, "numpy"),
-    "_prod_others": (PROD_OTHERS_SOURCE, "numpy"),
-    "_prod_others_jvp": (PROD_OTHERS_JVP_SOURCE, "numpy"),
-}
-
-# Helpers that call other helpers: name -> the helpers its source calls.
-HELPER_NEEDS = {"_prod_others": ("_exclusive",), "_prod_others_jvp": ("_exclusive",)}
-
-
 class SumsAsDifferences:
     """``_print_Add`` for the Python and C printers."""
 
@@ -272,12 +69,40 @@ class _Printing(SumsAsDifferences):
         self.dtype_used = False  # whether the printed code reads it (then it is defined first)
 
     def _print(self, expr, **kwargs):
-        """A function whose registry record names it for this code (``math.cbrt``, ``numpy.cbrt``):
-        called by that name; anything else as the printer's own rules say."""
-        name = registry.printed_name(type(expr), self.library)
-        if name is not None:
-            return f"{self._module_format(name)}({', '.join(self._print(a) for a in expr.args)})"
+        """A function whose registry record spells it for this code (``math.cbrt``, ``numpy.cbrt``,
+        a helper, ``float(math.floor(x))``): as the record says; anything else as the printer's own
+        rules say."""
+        spelling = registry.print_as(type(expr), self.library)
+        if spelling is not None:
+            return self.spell(spelling, expr)
         return super()._print(expr, **kwargs)
+
+    # ---- what a record's spelling uses (registry.Primitive.print_as) ----
+    def spell(self, spelling, expr):
+        """``expr`` spelled as a record says: a name or a ``Helper`` called with its printed
+        arguments, or ``spelling(printer, expr)``."""
+        if isinstance(spelling, (str, registry.Helper)):
+            return self.call(spelling, *map(self.text, expr.args))
+        return spelling(self, expr)
+
+    def text(self, expr):
+        """The printed text of ``expr``."""
+        return self._print(expr)
+
+    def name(self, what):
+        """How this code refers to ``what``: a dotted name (``math.floor``, ``numpy.nan``), a builtin
+        (``float``) as aliased, or a ``Helper`` (included in the code)."""
+        if isinstance(what, registry.Helper):
+            return self._helper(what.name)
+        return self._module_format(what)
+
+    def call(self, what, *texts):
+        """``what`` (see ``name``) called with the printed arguments ``texts``."""
+        return f"{self.name(what)}({', '.join(texts)})"
+
+    def not_supported(self, expr):
+        """The printer's error for an ``expr`` it cannot spell."""
+        return self._print_not_supported(expr)
 
     def _module_format(self, fqn, register=True):
         module, _, rest = fqn.partition(".")
@@ -346,52 +171,25 @@ class _Printing(SumsAsDifferences):
     def _print_FloorDiv(self, expr):
         return self._binary(expr, "//")
 
-    def _print_PyMax(self, expr):
-        return f"{self._builtin('max')}({', '.join(self._print(a) for a in expr.args)})"  # in order
-
-    def _print_PyMin(self, expr):
-        return f"{self._builtin('min')}({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print__NumpyExtremumBase(self, expr):
-        a, b = (self._print(arg) for arg in expr.args)
-        return f"{self._module_format('numpy.' + expr.numpy_name)}({a}, {b})"  # in order
-
-    def _print_PySum(self, expr):
-        start, *items = expr.args
-        terms = ", ".join(self._print(a) for a in items) + ("," if len(items) == 1 else "")
-        name = self._builtin("sum")
-        return f"{name}(({terms}))" if start is sympy.S.Zero else f"{name}(({terms}), {self._print(start)})"
-
-    def _print_sign(self, expr):
-        """-1, 0 or 1, and nan for nan (``math.copysign(1, nan)`` is 1)."""
-        x = self._print(expr.args[0])
-        if self.library == "numpy":
-            return f"{self._module_format('numpy.sign')}({x})"
-        nan = self._module_format("math.nan")
-        return f"(1.0 if {x} > 0 else (-1.0 if {x} < 0 else (0.0 if {x} == 0 else {nan})))"
-
     def _print_PyMod(self, expr):
         return self._binary(expr, "%")
-
-    def _print_polygamma(self, expr):
-        order, arg = expr.args
-        if order == 0:
-            return f"{self._helper('_digamma')}({self._print(arg)})"
-        if order.is_Integer and order > 0:
-            return f"{self._helper('_polygamma')}({int(order)}, {self._print(arg)})"
-        return self._print_not_supported(expr)
 
     # ---- structural array operations (arrays.py); operands are names after scheduling ----
     def _np(self, name):
         return self._module_format("numpy." + name)
 
     def _helper(self, name):
-        for needed in HELPER_NEEDS.get(name, ()):
+        """The name of the registry's helper ``name`` (``_scatter``) in this code, which will
+        include it (and the helpers and module its source needs)."""
+        helper = registry.helper(name)
+        if helper.python is None:
+            raise NotImplementedError(f"the helper {helper.name} has no Python source")
+        for needed in helper.needs:
             self._helper(needed)
-        self.helpers.add(name)
-        if HELPERS[name][1]:
-            self.used_modules.add(HELPERS[name][1])
-        return self.aliases.get(name, name)
+        self.helpers.add(helper.python_name)
+        if helper.module:
+            self.used_modules.add(helper.module)
+        return self.aliases.get(helper.python_name, helper.python_name)
 
     def _shape(self, shape):
         """A shape in generated code: ``x.shape`` when it is an array parameter's shape (the
@@ -633,47 +431,6 @@ class _Printing(SumsAsDifferences):
         name = self.callable_names.get(type(expr), expr._label)
         return f"{name}({', '.join(map(self._print, expr.args))})"
 
-    def _step(self, name, expr):
-        """``math.floor`` & co. return an int: wrapped in ``float`` so that no value or gradient
-        comes back as an int (Python's ``x // c`` on floats is a float, too)."""
-        text = f"{self._module_format(self.library + '.' + name)}({self._print(expr.args[0])})"
-        return text if self.library == "numpy" else f"{self._builtin('float')}({text})"
-
-    def _print_Tie(self, expr):
-        """1.0 where a max/min argument equals the max/min, else 0.0 (tie-sharing weights)."""
-        a, b = (self._print(arg) for arg in expr.args)
-        if self.library == "numpy":
-            return f"{self._module_format('numpy.where')}({a} == {b}, 1.0, 0.0)"
-        return f"(1.0 if {a} == {b} else 0.0)"
-
-    def _print_Floor(self, expr):
-        return self._step("floor", expr)
-
-    def _print_Ceil(self, expr):
-        return self._step("ceil", expr)
-
-    def _print_Trunc(self, expr):
-        return self._step("trunc", expr)
-
-    def _print_Round(self, expr):
-        if self.library == "numpy":
-            return f"{self._module_format('numpy.round')}({self._print(expr.args[0])})"
-        return f"{self._builtin('float')}({self._builtin('round')}({self._print(expr.args[0])}))"
-
-    def _print_RoundDigits(self, expr):
-        x, ndigits = (self._print(a) for a in expr.args)
-        if self.library == "numpy":
-            return f"{self._module_format('numpy.round')}({x}, {ndigits})"
-        return f"{self._builtin('round')}({x}, {ndigits})"
-
-    def _print_Heaviside(self, expr):
-        """The step: 1/2 at 0 (so a tie of max/min shares the derivative equally), nan at nan."""
-        arg = self._print(expr.args[0])
-        if self.library == "numpy":
-            return f"{self._module_format('numpy.heaviside')}({arg}, 0.5)"
-        nan = self._module_format("math.nan")
-        return f"(1.0 if {arg} > 0 else (0.0 if {arg} < 0 else (0.5 if {arg} == 0 else {nan})))"
-
 
 def over_square(printer, expr):
     """``u/v/v`` for ``u*v**-2`` (the quotient rule's ``-u/v**2``): ``v**2`` underflows to 0
@@ -717,9 +474,6 @@ class MathPrinter(_Printing, PythonCodePrinter):
             return f"{sign}{float(abs(coeff))!r}*{text}"  # 0.75*x, not (0.75)*x
         return super()._print_Mul(expr)
 
-    def _print_Abs(self, expr):
-        return f"{self._builtin('abs')}({self._print(expr.args[0])})"
-
     def _print_Pow(self, expr, rational=False):
         """A fractional power of a value that may be negative as ``math.pow``: a ValueError
         there (as math.sqrt/math.pow raise), never the complex number ``x ** 0.5`` gives."""
@@ -761,9 +515,6 @@ class ArrayPrinter(_Printing, NumPyPrinter):
         if not _real_power(base, exponent) or self.ieee:
             return f"{self._np('power')}({self._print(base)}, {self._print(exponent)})"
         return super()._print_Pow(expr, rational=rational)
-
-    def _print_Abs(self, expr):
-        return f"{self._module_format('numpy.abs')}({self._print(expr.args[0])})"
 
     math_calls = ()  # nodes the user computed with ``math`` (see Program.math_calls)
 
@@ -1277,10 +1028,11 @@ def _unread(lines, returns):
 
 
 def helper_source(name, aliases):
-    """The source of the helper ``name`` (``HELPERS``), with the names it uses spelled as
-    ``aliases`` says (``_digamma_1``, ``_math``) where a user's name took the plain one."""
-    renames = {k: v for k, v in aliases.items() if k != v and k in (*HELPERS, "math", "numpy")}
-    text = HELPERS[name][0]
+    """The source of the registry's helper ``name`` (``_digamma``), with the names it uses spelled
+    as ``aliases`` says (``_digamma_1``, ``_math``) where a user's name took the plain one."""
+    helper_names = {h.python_name for h in registry.helpers("math")}
+    renames = {k: v for k, v in aliases.items() if k != v and (k in helper_names or k in ("math", "numpy"))}
+    text = registry.helper(name).python
     if not renames:
         return text
     pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, renames)) + r")\b")

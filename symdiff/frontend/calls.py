@@ -22,8 +22,8 @@ from ..errors import (
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
-from ..primitives import nodes, numpy_calls, registry, scipy_calls, signs
-from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyFloat, PyMod, arithmetic, keeps
+from ..primitives import nodes, registry, scipy_calls, signs
+from ..primitives.faithful import FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
@@ -102,16 +102,16 @@ class Calls:
             return record.handler(self.tracer, node, args, kwargs)
         if record.kind == "array":
             self.tracer.libraries.add("numpy")
-            self._note_numbers(record.handler, args, kwargs, node)
+            self._note_numbers(record, args, kwargs, node)
             return record.handler(self.tracer, node, args, kwargs)
         return self.tracer.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
 
-    def _note_numbers(self, entry, args, kwargs, node):
+    def _note_numbers(self, record, args, kwargs, node):
         """Record a numpy function that is not elementwise (``np.sum``, ``np.dot``, ``np.shape``)
         called on a value traced as a number (or on a list of them): the code made of this trace
         means something else for arrays (``np.sum`` of a number is the number), see
         ``Program.number_structural``."""
-        if entry.name in numpy_calls.ELEMENTWISE or len(self.tracer.number_structural) >= 8:
+        if record.elementwise or len(self.tracer.number_structural) >= 8:
             return
 
         def numbers(value):
@@ -120,7 +120,7 @@ class Calls:
             return self.tracer.is_symbolic(value) and not self.tracer.is_array(value)
 
         if any(numbers(v) for v in [*args, *kwargs.values()]):
-            self.tracer.number_structural.append((entry.name, self.tracer.frame.parsed.filename, node.lineno))
+            self.tracer.number_structural.append((record.name, self.tracer.frame.parsed.filename, node.lineno))
 
     def _call_rule(self, rule, func, args, kwargs, node):
         args = rule_arguments(self.tracer, node, rule, func, args, kwargs)  # keywords bound by name
@@ -169,7 +169,7 @@ class Calls:
             except (ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
                 raise located(SymdiffError, f"{rule.name}{tuple(args)!r} raises {exc!r}",
                               self.tracer.frame.parsed, node, hint="as it does in Python") from None
-        if rule.name not in _EXACT_ON_INTS:
+        if not rule.exact_on_ints:
             self.tracer.int_meets_float([a for i, a in enumerate(args) if i not in rule.int_args], node,
                                   f"{rule.name} converts it to float")
         if rule.build is None:
@@ -184,9 +184,8 @@ class Calls:
             args = [args[0], math.copysign(1.0, float(args[1]))]  # SymPy has no -0.0
         args = [PyFloat(a) if _negative_zero(a) else self._real(to_sympy(a)) for a in args]
         build = rule.build
-        ufunc = _UFUNC_OPERATIONS.get(rule.name)
-        if ufunc is not None:
-            return self.tracer.shallow(self._ufunc(rule.name, ufunc, args))
+        if rule.ufunc is not None:
+            return self.tracer.shallow(self._ufunc(rule.name, rule.ufunc, args))
         if isinstance(build, type) and issubclass(build, sympy.Function) and all(a.is_Symbol for a in args):
             result = nodes.apply(build, *args)  # f(symbol) has nothing to simplify: skip the attempt
         else:
@@ -247,7 +246,7 @@ class Calls:
         ``np.divide(x, 0.1)`` divides), printed as the ufunc (``numpy_ufuncs``), so that Python
         floats get numpy's arithmetic (``np.reciprocal(0.0)`` is inf, ``1 / 0.0`` raises)."""
         op, *fixed = operation
-        operands = [*fixed, *args] if op == DIV and name == "np.reciprocal" else list(args)
+        operands = [*fixed, *args]  # the record's fixed first operands (np.reciprocal: 1 / x)
         if name == "np.square":
             operands = [args[0], args[0]]
         if op in (PyMod, FloorDiv):  # Python's % and // on floats are numpy's too (but not at 0)
@@ -397,16 +396,6 @@ class Calls:
         return env
 
 
-# numpy's arithmetic ufuncs: the operation each is (reciprocal: 1 / x)
-_UFUNC_OPERATIONS = {
-    "np.add": (ADD,), "np.subtract": (SUB,), "np.multiply": (MUL,), "np.divide": (DIV,),
-    "np.true_divide": (DIV,), "np.power": (POW,), "np.float_power": (POW,),
-    "np.reciprocal": (DIV, sympy.Integer(1)), "np.square": (MUL,), "np.negative": (MUL,),
-    "np.positive": (ADD,), "np.mod": (PyMod,), "np.remainder": (PyMod,),
-    "np.floor_divide": (FloorDiv,),
-}
-
-
 _CALLED = ("user", "scipy")  # records whose calls the generated code makes to the callable itself
 _READING_RULES = set()  # registered classes whose derivative rules are being read (traced)
 
@@ -427,10 +416,6 @@ def _calls_in(result, args):
             found.append(node)
         stack.extend(node.args)
     return found
-
-
-# math functions that take ints of any size exactly (the rest convert ints to float)
-_EXACT_ON_INTS = frozenset({"math.log", "math.log2", "math.log10"})
 
 
 def _describe(node):

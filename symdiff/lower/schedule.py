@@ -10,7 +10,7 @@ function does not need are dropped.
 
 from collections import ChainMap
 from functools import cached_property
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -232,57 +232,57 @@ class _Inliner(Visitor):
         return out
 
 
-class _Reads(Visitor):
-    """Every name a block reads (``found``): its lines' operands and its conditions."""
-
-    stage = "lower.schedule.names_read"
-
-    def __init__(self):
-        self.found = set()
-
-    def visit_Line(self, line):
-        self.found |= line.symbols
-
-    def visit_IfBlock(self, block):
-        self.found |= block.cond.free_symbols
-        self.visit_block(block.then)
-        self.visit_block(block.orelse)
-
-    def visit_ForBlock(self, block):
-        self.found |= block.reads
-
-
-def names_read(lines):
-    """The names ``lines`` read (operands and conditions, nested lines included), as a set."""
-    reads = _Reads()
-    reads.visit_block(lines)
-    return reads.found
-
-
-class _Lines(Visitor):
-    """Every ``Line`` of a block, nested ones included, in order (``found``)."""
+class _Contents(Visitor):
+    """Every ``Line`` of a block, nested ones included, in order (``lines``), and the condition
+    of every ``IfBlock`` in it (``conditions``): what ``walk_lines`` and ``names_read`` read. A
+    ``ForBlock``'s body lines are among ``lines``; what the loop reads from outside it is
+    ``block.reads`` (``loop_reads``), and its body's own lines (``in_loops``) read names the
+    loop defines."""
 
     stage = "lower.schedule.walk_lines"
 
     def __init__(self):
-        self.found = []
+        self.lines = []
+        self.conditions = []
+        self.loop_reads = set()
+        self.in_loops = set()  # ids of the lines inside ForBlock bodies
+        self.depth = 0
 
     def visit_Line(self, line):
-        self.found.append(line)
+        self.lines.append(line)
+        if self.depth:
+            self.in_loops.add(id(line))
 
     def visit_IfBlock(self, block):
+        if not self.depth:
+            self.conditions.append(block.cond)
         self.visit_block(block.then)
         self.visit_block(block.orelse)
 
     def visit_ForBlock(self, block):
+        if not self.depth:
+            self.loop_reads |= block.reads
+        self.depth += 1
         self.visit_block(block.body)
+        self.depth -= 1
+
+
+def _contents(lines):
+    contents = _Contents()
+    contents.visit_block(lines)
+    return contents
+
+
+def names_read(lines):
+    """The names ``lines`` read (operands and conditions, nested lines included), as a set."""
+    contents = _contents(lines)
+    return set().union(*(line.symbols for line in contents.lines if id(line) not in contents.in_loops),
+                       *(cond.free_symbols for cond in contents.conditions), contents.loop_reads)
 
 
 def walk_lines(lines):
     """Every ``Line`` in ``lines``, nested ones included."""
-    walker = _Lines()
-    walker.visit_block(lines)
-    return walker.found
+    return _contents(lines).lines
 
 
 class _Lowerer(Visitor):
@@ -302,6 +302,8 @@ class _Lowerer(Visitor):
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
         self.loops = {}  # id of an ir.Loop -> (the lines, the position) of its forward ForBlock
+        self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
+        self.merged = set()  # names both arms of an if assign, each standing for a merge's value
 
     def at(self, item, reverse):
         self.where = (item.origin, reverse)
@@ -385,22 +387,69 @@ class _Lowerer(Visitor):
         self.memo[expr] = target
 
     def branch(self, branch, reverse):
+        """An ``IfBlock`` of the branch's arms. Right after an ``IfBlock`` on the same condition
+        (a branch's forward arms, then at once its reverse ones: the branch ended the function),
+        the arms continue that block's: the condition is tested once, and a value the forward arm
+        computed is not computed again (the arm's value numbering goes on)."""
         self.at(branch, reverse)
         cond = self.condition(branch.cond)
         where = self.where
-        arms = []
-        for block, values in ((branch.then, [m.then_value for m in branch.merges]),
-                              (branch.orelse, [m.else_value for m in branch.merges])):
+        joined = self.last_block if self.lines and self.last_block[0] is self.lines[-1] \
+            and self.lines[-1].cond == cond else None
+        arms, memos = [], []
+        for k, (block, values) in enumerate(((branch.then, [m.then_value for m in branch.merges]),
+                                             (branch.orelse, [m.else_value for m in branch.merges]))):
             saved = self.lines, self.memo
-            self.lines, self.memo = [], self.memo.new_child()
+            if joined:
+                self.lines, self.memo = list(joined[0].then if k == 0 else joined[0].orelse), joined[1 + k]
+            else:
+                self.lines, self.memo = [], self.memo.new_child()
             self.items(block, reverse)
             self.where = where
             for merge, value in zip(branch.merges, values):
                 node = self.atom(value) if value.is_Atom else self.rebuild(value)
                 self.emit(merge.target, node)
             arms.append(tuple(self.lines))
+            memos.append(self.memo)
             self.lines, self.memo = saved
-        self.lines.append(IfBlock(cond, arms[0], arms[1], *where))
+        arms = self.merged_in_place(branch.merges, arms, memos)
+        if joined:
+            block = replace(joined[0], then=arms[0], orelse=arms[1])
+            self.lines[-1] = block
+        else:
+            block = IfBlock(cond, arms[0], arms[1], *where)
+            self.lines.append(block)
+        self.last_block = (block, *memos)
+
+    def merged_in_place(self, merges, arms, memos):
+        """The arms with ``m = a`` (then) and ``m = b`` (else) dropped where ``a`` and ``b`` are
+        names each arm defines for this merge alone: ``b``'s line assigns ``a``, and ``m`` and
+        ``b`` stand for ``a`` from here on (``x_bar = ...`` in both arms, not ``x_bar_2 = x_bar``).
+        Numbers, names from before the ``if`` and arrays keep their copy."""
+        then, orelse = list(arms[0]), list(arms[1])
+        for merge in merges:
+            a, b = (_copy_of(merge.target, lines) for lines in (then, orelse))
+            if a is None or b is None or a == b or any(s in self.shapes for s in (a, b, merge.target)):
+                continue
+            if a in self.merged or b in self.merged:  # already standing for another merge's value
+                continue
+            if not (_defined_once_and_unread(a, merge.target, then)
+                    and _defined_once_and_unread(b, merge.target, orelse)):
+                continue
+            then = [line for line in then if not (isinstance(line, Line) and line.target == merge.target)]
+            orelse = [replace(line, target=a) if isinstance(line, Line) and line.target == b else line
+                      for line in orelse if not (isinstance(line, Line) and line.target == merge.target)]
+            for key, value in list(self.alias.items()):
+                if value == b:
+                    self.alias[key] = a
+            self.alias[merge.target] = a
+            self.alias[b] = a
+            self.merged.add(a)
+            for memo in memos:
+                for key, value in list(memo.maps[0].items()):
+                    if value == b:
+                        memo.maps[0][key] = a
+        return tuple(then), tuple(orelse)
 
     def condition(self, cond):
         if isinstance(cond, sympy.core.relational.Relational):
@@ -489,6 +538,27 @@ class _Lowerer(Visitor):
             # -f(y) in a sum: f(y) gets a name, the sum subtracts it ('a - t', not 't2 = -t')
             return rebuilt(arg, [arg.args[0], self.operand_value(arg.args[1])])
         return self.value(arg)
+
+
+def _copy_of(target, lines):
+    """``a`` where ``lines`` has ``target = a`` at their top level for a name ``a``, else None."""
+    for line in lines:
+        if isinstance(line, Line) and line.target == target:
+            return line.expr if line.expr.is_Symbol else None
+    return None
+
+
+def _defined_once_and_unread(name, merge_target, lines):
+    """Whether ``name`` is the target of exactly one top-level line of ``lines`` (none nested) and
+    no line but the copy ``merge_target = name`` reads it."""
+    contents = _contents(lines)
+    defined = [line for line in contents.lines if line.target == name]
+    if len(defined) != 1 or defined[0] not in lines:
+        return False
+    reads = [line for line in contents.lines if name in line.symbols]
+    if any(name in cond.free_symbols for cond in contents.conditions):
+        return False
+    return len(reads) == 1 and reads[0].target == merge_target and reads[0] in lines
 
 
 def _is_float_one(number):

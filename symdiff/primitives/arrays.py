@@ -14,18 +14,30 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 from ..errors import SymdiffError
 
-# Python-side parameters (axes, index keys, shapes) live here; a node carries the Integer handle.
-_PARAMS = []
-_PARAM_IDS = {}
+class Params(sympy.Atom):
+    """The Python-side parameters of one structural operation (axes, index keys, shapes): its
+    node's last argument. The node holds them, so they live and go with the expressions of the
+    build that made them (no table shared between builds); nodes with equal parameters are equal
+    (value numbering), by the parameters' ``repr``."""
 
+    is_commutative = True  # an argument of a commutative node (SymPy asks its arguments)
 
-def _param(value):
-    key = repr(value)
-    found = _PARAM_IDS.get(key)
-    if found is None:
-        found = _PARAM_IDS[key] = len(_PARAMS)
-        _PARAMS.append(value)
-    return sympy.Integer(found)
+    def __new__(cls, items):
+        obj = super().__new__(cls)
+        obj.items = items  # ((name, value), ...), sorted by name
+        obj.key = repr(items)
+        return obj
+
+    def __getnewargs__(self):
+        return (self.items,)
+
+    def _hashable_content(self):
+        return (self.key,)
+
+    def _sympystr(self, printer):
+        return f"Params({self.key})"
+
+    _sympyrepr = _sympystr
 
 
 def broadcast(*shapes):
@@ -61,7 +73,7 @@ def shape_of(expr, shapes, memo=None):
 
 
 class ArrayOp(sympy.Function):
-    """A structural numpy operation: ``args`` are its operands, then one parameter handle."""
+    """A structural numpy operation: ``args`` are its operands, then its ``Params``."""
 
     printed = "op"
 
@@ -70,7 +82,7 @@ class ArrayOp(sympy.Function):
 
     @classmethod
     def make(cls, *operands, **params):
-        return cls(*operands, _param(tuple(sorted(params.items()))))
+        return cls(*operands, Params(tuple(sorted(params.items()))))
 
     @property
     def operands(self):
@@ -78,7 +90,7 @@ class ArrayOp(sympy.Function):
 
     @property
     def params(self):
-        return dict(_PARAMS[int(self.args[-1])])
+        return dict(self.args[-1].items)
 
     @property
     def shape(self):

@@ -1013,8 +1013,12 @@ _HANDLERS = [
     (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
     (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),
 ]
+# Entries that act elementwise on a number as on an array (the rest are structural: reductions,
+# products, shapes, joins; see calls.Calls._note_numbers).
+_ELEMENTWISE = ("np.where", "np.clip", "np.zeros_like", "np.ones_like", "np.asarray", "np.array")
 for _func, _entry in _HANDLERS:
-    registry.add(Primitive(_entry.name, (_func,), library="numpy", kind="array", handler=_entry),
+    registry.add(Primitive(_entry.name, (_func,), library="numpy", kind="array", handler=_entry,
+                           elementwise=_entry.name in _ELEMENTWISE),
                  replace=True)  # numpy aliases (np.amax is np.max in some versions): the last names it
 
 
@@ -1078,12 +1082,6 @@ _METHODS = [
 for _name, _entry in _METHODS:
     registry.add(Primitive(f"ndarray.{_name}", library="numpy", kind="array", handler=_entry,
                            method=("array", _name)))
-
-
-# Entries that act elementwise on a number as on an array (the rest are structural: reductions,
-# products, shapes, joins; see Tracer._note_numbers).
-ELEMENTWISE = frozenset({"np.where", "np.clip", "np.zeros_like", "np.ones_like", "np.asarray",
-                         "np.array"})
 
 
 __all__ = ["unsupported"]

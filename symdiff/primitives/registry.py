@@ -4,8 +4,12 @@ Takes: records from ``scalar`` (math/numpy/builtin functions with a SymPy builde
 and ``builtin_calls`` (calls handled structurally), ``user_rules`` (``symdiff.register``).
 Returns: ``lookup(func)`` -> the record the tracer dispatches on (by ``kind``), ``method(receiver,
 name)`` -> the record of a list or array method (``v.append``, ``x.sum``), and, for the SymPy
-class a record builds, ``printed_name(cls, target)`` (the printers) and ``formula_name(cls)``
-(formulas, LaTeX). Adding a supported function is one record:
+class a record builds, ``print_as(cls, target)`` (how the printers spell it: a name, a ``Helper``
+the generated code defines, or a function of the printer and the node) and ``formula_name(cls)``
+(formulas, LaTeX); ``helper(name)`` -> the ``Helper`` record of a function generated code defines
+(its Python and C source). A record without callables only says how the targets spell a SymPy
+class the code is made of (``Heaviside``, ``RoundDigits``, Python's ``max``): nothing looks it up
+by a callable. Adding a supported function is one record:
 
 >>> import math, sympy
 >>> from symdiff.primitives import registry
@@ -47,13 +51,16 @@ class Primitive:
     nargs: tuple = (1,)  # accepted argument counts ("function")
     int_args: tuple = ()  # positions of arguments that must be ints known while tracing
     sympy_class: object = None  # the SymPy class the printers see (default: build, if a class)
-    printed: dict = field(default_factory=dict)  # target ("math", "numpy", "c") -> printed name
+    printed: dict = field(default_factory=dict)  # target ("math", "numpy", "c") -> spelling (see print_as)
     formula: str = None  # the name in formulas (str, explain) where the class name is not it
     latex: str = None  # the name in LaTeX (default: \operatorname{formula})
     helpers: dict = None  # "user": {name in generated code: the callable}; else {name: source}
     helper: str = None  # the ``__symdiff_helper__`` mark of generated-code helpers it reads
     derivatives: tuple = None  # where SymPy lacks the derivative (user rules); else its fdiff
     method: tuple = None  # a method: (receiver, name), receiver "list" or "array" (v.append, x.sum)
+    elementwise: bool = False  # "array": acts on a number as on an array (np.where, np.clip)
+    ufunc: tuple = None  # numpy's arithmetic ufuncs: (operator or class, fixed first operands): np.divide ("/",), np.mod (PyMod,)
+    exact_on_ints: bool = False  # takes ints of any size exactly (math.log); the rest convert to float
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -61,6 +68,15 @@ class Primitive:
         unknown = set(self.printed) - set(TARGETS)
         if unknown:
             raise ValueError(f"Primitive printed names for unknown targets: {sorted(unknown)}")
+        for target, spelling in self.printed.items():
+            if not isinstance(spelling, (str, Helper)) and not callable(spelling):
+                raise ValueError(f"Primitive {self.name!r}: the spelling for {target!r} must be a name, "
+                                 f"a Helper or a function of (printer, expr), not {spelling!r}")
+
+    def print_as(self, target):
+        """How ``target`` code spells this record's SymPy class: a name it calls (``"math.cbrt"``),
+        a ``Helper`` it calls, a function ``(printer, expr) -> text``, or None (not named here)."""
+        return self.printed.get(target)
 
     @property
     def function_class(self):
@@ -78,6 +94,65 @@ class Primitive:
 
     def __repr__(self):
         return f"Primitive({self.name!r}, kind={self.kind!r}, library={self.library!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class Helper:
+    """A function the generated code defines for itself (``_digamma`` in Python, a static C
+    function ``symdiff_digamma``), for the targets that have a source for it.
+
+    ``python``: the source of ``def _<name>(...)`` (reading ``math``/``numpy`` by those names);
+    ``module``: the module that source reads; ``c``: a C definition, formatted with its C name as
+    ``{name}`` (braces doubled); ``needs``: the names of the helpers its sources call."""
+
+    name: str
+    python: str = None
+    module: str = None
+    c: str = None
+    needs: tuple = ()
+
+    @property
+    def python_name(self):
+        """Its name in generated Python (before any renaming away from a user's name)."""
+        return "_" + self.name
+
+    def source(self, target):
+        """Its source for ``target`` ("math" and "numpy": the Python one; "c"), or None."""
+        return self.c if target == "c" else self.python
+
+    def __repr__(self):
+        return f"Helper({self.name!r})"
+
+
+_HELPERS = {}  # name -> Helper
+
+
+def add_helper(helper):
+    """Make ``helper`` the one of its name; returns it."""
+    _HELPERS[helper.name] = helper
+    return helper
+
+
+def remove_helper(helper):
+    """Forget ``helper``."""
+    if _HELPERS.get(helper.name) is helper:
+        del _HELPERS[helper.name]
+
+
+def helper(name):
+    """The ``Helper`` called ``name`` (``"digamma"``, or its Python name ``"_digamma"``); KeyError
+    when there is none."""
+    found = _HELPERS.get(name)
+    if found is None and name.startswith("_"):
+        found = _HELPERS.get(name[1:])
+    if found is None:
+        raise KeyError(name)
+    return found
+
+
+def helpers(target=None):
+    """Every helper (with a source for ``target``, if given), in the order they were added."""
+    return [h for h in _HELPERS.values() if target is None or h.source(target) is not None]
 
 
 # id(callable) -> {layer: (callable, record)}; the callable is kept so that an id reused by a
@@ -195,11 +270,11 @@ def user_record(func):
     return held[1] if held is not None and held[0] is func else None
 
 
-def printed_name(cls, target):
-    """How ``target`` code calls the SymPy class ``cls`` ("math.cbrt", "numpy.cbrt", "cbrt"), or
-    None when no record names it (the printer's own rules apply). Python targets fall back on
-    each other: a name in math code is valid in numpy code only where the record says so, but
-    math code may call numpy where math has no such function."""
+def print_as(cls, target):
+    """How ``target`` code spells the SymPy class ``cls``, from the records that build it (see
+    ``Primitive.print_as``), or None when none names it (the printer's own rules apply). Python
+    targets fall back on each other: a name in math code is valid in numpy code only where the
+    record says so, but math code may call numpy where math has no such function."""
     names = _NAMES.get(cls)
     if not names:
         return None
@@ -208,6 +283,13 @@ def printed_name(cls, target):
     if target == "math":
         return names.get("numpy")
     return None
+
+
+def printed_name(cls, target):
+    """The name ``target`` code calls the SymPy class ``cls`` by ("math.cbrt", "numpy.cbrt",
+    "cbrt"), or None where no record names one (it may spell it otherwise: ``print_as``)."""
+    spelling = print_as(cls, target)
+    return spelling if isinstance(spelling, str) else None
 
 
 def formula_name(cls):
