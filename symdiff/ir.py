@@ -90,7 +90,7 @@ class Guard:
     def changed_text(self, container, value):
         """A Python expression, true when this "identity" guard no longer holds, given the names
         its ``container`` and ``value`` are bound to in generated code (cheap: one lookup)."""
-        if isinstance(self.container, dict):  # a KeyError: see GeneratedCode.guarded_source
+        if isinstance(self.container, dict):  # a KeyError: see runtime.compiled.compile_entry
             return f"{container}[{self.name!r}] is not {value}"
         if isinstance(self.container, types.CellType):
             return f"{container}.cell_contents is not {value}"

@@ -706,33 +706,6 @@ class GeneratedCode:
     prelude: str = ""  # the helper functions' source, shared by both functions
     fallbacks: dict = field(default_factory=dict)  # kind -> name of its IEEE fallback (see below)
 
-    def guarded_source(self, kind, name, dispatch, ieee, missing, checks=None, changed=()):
-        """``kind``'s function behind a type check: all floats run the code here; anything else
-        (ints, arrays, keywords left out) goes to ``dispatch``; where Python arithmetic raises in
-        the reverse pass, ``ieee`` gives the IEEE result. The call path of ``grad(f)(2.0)``: no
-        wrapper in between.
-
-        ``changed``: expressions true when something the trace read (a helper function, its
-        defaults) is no longer the same object; then the call goes to ``dispatch`` too (which
-        traces again). A helper deleted from its module is a KeyError there: the same.
-        """
-        params = list(self.arguments)
-        checks = checks or {}
-        type_, float_ = self.aliases.get("type", "type"), self.aliases.get("float", "float")
-        check = " or ".join([*(checks.get(p, f"{type_}({p}) is not {float_}") for p in params),
-                             *changed]) or "False"
-        call = ", ".join(params)
-        test = [f"    if {check}:", f"        return {dispatch}({call})"]
-        if changed:
-            test = ["    try:", *["    " + line for line in test], "    except KeyError:",
-                    f"        return {dispatch}({call})"]
-        lines = [
-            f"def {name}({', '.join(f'{p}={missing}' for p in params)}):",
-            *test,
-            *self.bodies[kind].with_fallback(f"{ieee}({call})"),
-        ]
-        return "\n".join(lines) + "\n"
-
     def internal_source(self, kind):
         """``kind``'s function as symdiff runs it: the standalone text, except that where Python
         arithmetic raises in the reverse pass (d sqrt(x)/dx at 0), the IEEE fallback named in
