@@ -20,7 +20,7 @@ from sympy.printing.precedence import PRECEDENCE
 from ..errors import ExportError
 from ..primitives import registry
 from .blocks import BlockPrinter
-from .python_code import SumsAsDifferences, over_square
+from .python_code import Spelling, SumsAsDifferences, over_square
 from .safe_text import c_comment, printable
 from ..lower.schedule import names_read, walk_lines
 
@@ -86,7 +86,7 @@ def helper_definitions(printer):
     return [registry.helper(name).c.format(name=printer.helper_names[name]) for name in sorted(printer.helpers)]
 
 
-class CPrinter(SumsAsDifferences, C99CodePrinter):
+class CPrinter(Spelling, SumsAsDifferences, C99CodePrinter):
     """C99 expressions over ``double``: exact literals, no POSIX macros, one-line conditionals."""
 
     def __init__(self, renames, helper_names):
@@ -104,18 +104,7 @@ class CPrinter(SumsAsDifferences, C99CodePrinter):
             return self.spell(spelling, expr)
         return super()._print(expr, **kwargs)
 
-    # ---- what a record's spelling uses (registry.Primitive.print_as) ----
-    def spell(self, spelling, expr):
-        """``expr`` spelled as a record says: a name or a ``Helper`` called with its printed
-        arguments, or ``spelling(printer, expr)``."""
-        if isinstance(spelling, (str, registry.Helper)):
-            return self.call(spelling, *map(self.text, expr.args))
-        return spelling(self, expr)
-
-    def text(self, expr):
-        """The printed text of ``expr``."""
-        return self._print(expr)
-
+    # ---- what a record's spelling uses (registry.Primitive.print_as; spell, text: Spelling) ----
     def name(self, what):
         """How C refers to ``what``: a name of math.h as it is, a ``Helper`` by its C name (the
         file will define it)."""

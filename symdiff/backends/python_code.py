@@ -53,7 +53,23 @@ class SumsAsDifferences:
         return text
 
 
-class _Printing(SumsAsDifferences):
+class Spelling:
+    """A printer mixin (Python and C): ``expr`` spelled as its registry record says. The printer
+    defines ``call(what, *argument_texts)`` (and ``name``)."""
+
+    def spell(self, spelling, expr):
+        """``expr`` spelled as a record says: a name or a ``Helper`` called with its printed
+        arguments, or ``spelling(printer, expr)``."""
+        if isinstance(spelling, (str, registry.Helper)):
+            return self.call(spelling, *map(self.text, expr.args))
+        return spelling(self, expr)
+
+    def text(self, expr):
+        """The printed text of ``expr``."""
+        return self._print(expr)
+
+
+class _Printing(Spelling, SumsAsDifferences):
     """Shared printer behaviour: exact floats, aliased modules, helpers it needs."""
 
     def __init__(self, aliases):
@@ -77,18 +93,7 @@ class _Printing(SumsAsDifferences):
             return self.spell(spelling, expr)
         return super()._print(expr, **kwargs)
 
-    # ---- what a record's spelling uses (registry.Primitive.print_as) ----
-    def spell(self, spelling, expr):
-        """``expr`` spelled as a record says: a name or a ``Helper`` called with its printed
-        arguments, or ``spelling(printer, expr)``."""
-        if isinstance(spelling, (str, registry.Helper)):
-            return self.call(spelling, *map(self.text, expr.args))
-        return spelling(self, expr)
-
-    def text(self, expr):
-        """The printed text of ``expr``."""
-        return self._print(expr)
-
+    # ---- what a record's spelling uses (registry.Primitive.print_as; spell, text: Spelling) ----
     def name(self, what):
         """How this code refers to ``what``: a dotted name (``math.floor``, ``numpy.nan``), a builtin
         (``float``) as aliased, or a ``Helper`` (included in the code)."""

@@ -196,13 +196,14 @@ class Calls:
                 # Python computes
                 args = [self.tracer.named(a) for a in args]
                 result = signs.call(build, *args)
-        result = self._own_library(rule, build, args, result)
-        if rule.library in ("math", "builtins"):  # Python's semantics: round(nan) raises
-            self.tracer.math_calls.update(_calls_in(result, args))
-            if isinstance(result, (Floor, Ceil, Trunc, Round)):
-                self.tracer.int_results.add(result)  # math.floor(x) & co. return an int
-        elif rule.library == "numpy":
-            self.tracer.numpy_calls.update(_calls_in(result, args))
+        if rule.library in ("math", "builtins", "numpy"):
+            result, calls = self._own_library(rule, build, args, result)
+            if rule.library == "numpy":
+                self.tracer.numpy_calls.update(calls)
+            else:  # Python's semantics: round(nan) raises
+                self.tracer.math_calls.update(calls)
+                if isinstance(result, (Floor, Ceil, Trunc, Round)):
+                    self.tracer.int_results.add(result)  # math.floor(x) & co. return an int
         return self.tracer.shallow(self.tracer.as_norm(result))
 
     def _own_library(self, rule, build, args, result):
@@ -210,15 +211,15 @@ class Calls:
         are one SymPy node, but the first is a Python float (``% 0.0`` raises, ``math.exp(1000)``
         raises) and the second a numpy float64 (``% 0.0`` is nan, ``np.exp(1000)`` is inf). Where
         the node is already the other library's, this call's arguments are copies (a node of its
-        own, printed with its own library)."""
-        if rule.library not in ("math", "builtins", "numpy"):
-            return result
+        own, printed with its own library). Returns ``(result, the calls it consists of)``."""
+        calls = _calls_in(result, args)
         other = self.tracer.numpy_calls if rule.library != "numpy" else self.tracer.math_calls
-        if not other or not any(node in other for node in _calls_in(result, args)):
-            return result
+        if not other or not any(node in other for node in calls):
+            return result, calls
         copies = [sympy.Mul(PyFloat(1.0), self.tracer.named(a)) if a.free_symbols else a
                   for a in args]
-        return signs.call(build, *copies)
+        result = signs.call(build, *copies)
+        return result, _calls_in(result, copies)
 
     def _register_helper(self, cls, helper, depth=0):
         """A registered function the generated code calls: ``cls`` (its SymPy class) and the

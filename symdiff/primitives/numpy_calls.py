@@ -455,6 +455,13 @@ def _reshaped(tracer, node, name, x, shape):
     return tracer.array_op(arrays.Reshape.make(tracer.atom(x, "x"), shape=tuple(shape)), "reshape")
 
 
+def _along(tracer, node, name, x, axis):
+    """``(x, axis)`` as numpy reads ``axis=None``: the array flattened, along its one axis."""
+    if axis is None:
+        return _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),)), 0
+    return x, axis
+
+
 @_rearranging(np.squeeze)
 def _squeeze(tracer, node, p, name):
     x = tracer.as_array(p["a"], node)
@@ -597,9 +604,7 @@ def _repeat(tracer, node, p, name):
     if tracer.is_symbolic(repeats):
         raise located(UnsupportedSyntaxError, f"{name} a differentiated number of times",
                       tracer.frame.parsed, node, hint="repeat an int number of times")
-    if axis is None:
-        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
-        axis = 0
+    x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.repeat, repeats, axis)
     ndim = len(tracer.shape(x))
     index = np.repeat(np.arange(tracer.shape(x)[axis % ndim]), repeats)
@@ -644,9 +649,7 @@ def _take(tracer, node, p, name):
     if not tracer.is_symbolic(x) and not tracer.is_symbolic(indices):
         return np.take(x, indices, axis=axis)
     x = tracer.as_array(x, node)
-    if axis is None:
-        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
-        axis = 0
+    x, axis = _along(tracer, node, name, x, axis)
     ndim = len(tracer.shape(x))
     if isinstance(indices, (int, np.integer)):
         key = tuple(int(indices) if i == axis % ndim else slice(None) for i in range(ndim))
@@ -679,9 +682,7 @@ def _argsort(tracer, node, p, name):
     if not tracer.is_symbolic(x):
         return np.argsort(x, axis=axis)
     x = tracer.as_array(x, node)
-    if axis is None:
-        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
-        axis = -1
+    x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.argsort, axis)
     axis = int(axis) % len(tracer.shape(x))
     return tracer.array_op(arrays.ArgSort.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "order")
@@ -694,9 +695,7 @@ def _sort(tracer, node, p, name):
     if not tracer.is_symbolic(x):
         return np.sort(x, axis=axis)
     x = tracer.as_array(x, node)
-    if axis is None:
-        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
-        axis = -1
+    x, axis = _along(tracer, node, name, x, axis)
     order = _argsort(tracer, node, {"a": x, "axis": axis}, name)
     return _take_along_axis(tracer, node, {"arr": x, "indices": order, "axis": axis}, name)
 
@@ -769,9 +768,7 @@ def _pad(tracer, node, p, name):
 def _cumsum(tracer, node, p, name):
     x, axis = tracer.as_number(p["a"]), p["axis"]
     x = tracer.as_array(x if tracer.is_array(x) or isinstance(x, (list, tuple)) else [x], node)
-    if axis is None:
-        x = _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),))
-        axis = 0
+    x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.cumsum, axis)
     axis = int(axis) % len(tracer.shape(x))
     return tracer.array_op(arrays.CumSum.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "cumsum")
