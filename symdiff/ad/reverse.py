@@ -17,7 +17,7 @@ from ..primitives import arrays
 
 from ..primitives import signs
 from ..errors import SymdiffError
-from ..primitives.faithful import PyMax, PyMin, PyExtremum, as_sympy_extrema
+from ..primitives.faithful import PyExtremum, as_sympy_extrema
 from ..primitives.nodes import outer_derivative, real_symbol
 from ..primitives.sympy_functions import SharedTies
 from ..ir import Branch, Carry, Located, Loop, Merge, Origin, Param, Statement, Visitor, definitions, walk
