@@ -226,9 +226,20 @@ class Loop(Located):
     carried: tuple
     body: tuple
     origin: Origin
+    # a ``while`` loop on data: before each iteration (and once after the last) the ``test``
+    # statements run over the carried values, and the loop goes on while ``condition`` holds;
+    # ``trip_count`` is then a fresh symbol, the number of iterations the forward loop counts
+    condition: sympy.Basic = None
+    test: tuple = ()
+
+    @property
+    def is_while(self):
+        return self.condition is not None
 
     def __repr__(self):
-        return (f"<line {self.lineno}: for {self.counter} in range({self.trip_count}): "
+        head = (f"while {self.condition}" if self.is_while
+                else f"for {self.counter} in range({self.trip_count})")
+        return (f"<line {self.lineno}: {head}: "
                 f"{len(self.body)} items, carries {', '.join(str(c.after) for c in self.carried)}>")
 
 
@@ -391,9 +402,10 @@ class _Walk(Visitor):
         self.visit_block(branch.orelse)
         self.found.extend(branch.merges)
 
-    def visit_Loop(self, loop):  # its carried values, then its body
+    def visit_Loop(self, loop):  # its carried values, its test (a while's), then its body
         self.found.append(loop)
         self.found.extend(loop.carried)
+        self.visit_block(getattr(loop, "test", ()))
         self.visit_block(loop.body)
 
     def visit_Adjoint(self, adjoint):  # the reverse pass's statements (ad.reverse)

@@ -331,9 +331,12 @@ class _Deriver:
         carried = {c.inside for c in loop.carried if c.initial.free_symbols & active}
         while True:
             reached = active | carried
-            for stmt in loop.body:
-                if stmt.expr.free_symbols & reached:
-                    reached = reached | {stmt.target}
+            for item in walk(loop.body):  # (a while's body may hold Branches and their Merges)
+                if isinstance(item, Statement) and item.expr.free_symbols & reached:
+                    reached = reached | {item.target}
+                elif isinstance(item, Merge) and (item.then_value.free_symbols
+                                                  | item.else_value.free_symbols) & reached:
+                    reached = reached | {item.target}
             more = {c.inside for c in loop.carried if c.update.free_symbols & reached}
             if more <= carried:
                 break

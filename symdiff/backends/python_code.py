@@ -1105,7 +1105,18 @@ class _PythonBlocks(BlockPrinter):
         trip = trip[:-2] if trip.endswith(".0") else trip  # (an int count)
         state = ", ".join(s.name for s in block.saved)
         range_ = self.printer._builtin("range")
-        if not block.reverse:
+        if block.test is not None:  # a while on data: tested before each iteration, counted
+            lines, condition = block.test
+            if block.saved:
+                out.append(f"{indent}{tape} = []")
+            out.append(f"{indent}{trip} = 0")
+            out.append(f"{indent}while True:")
+            out += self.block(lines, inner, True, (block.lineno, block.reverse, block.filename))
+            out.append(f"{inner}if not ({_unwrap(self.printer.doprint(condition))}):")
+            out.append(f"{inner}{self.step}break")
+            if block.saved:
+                out.append(f"{inner}{tape}.append({state if len(block.saved) == 1 else f'({state})'})")
+        elif not block.reverse:
             if block.saved:
                 out.append(f"{indent}{tape} = [None] * {trip}")
             out.append(f"{indent}for {index} in {range_}({trip}):")
@@ -1122,8 +1133,10 @@ class _PythonBlocks(BlockPrinter):
         if pairs:
             out.append(f"{inner}{', '.join(n.name for n, _ in pairs)} = "
                        f"{', '.join(_print_result(v, self.printer) for _, v in pairs)}")
-        elif not body and not block.saved:
+        elif not body and not block.saved and block.test is None:
             out.append(f"{inner}pass")
+        if block.test is not None:
+            out.append(f"{inner}{trip} += 1")
         scope.current = None
 
     def line(self, line, indent, nested):

@@ -582,13 +582,18 @@ class ControlFlow:
             truth = _truth(test)
             if truth is None:
                 self.tracer.check_deferrable(test)
+                why = (loops.roll_while(self.tracer, stmt) if steps == 0 else
+                       "it ran iterations before its condition came to depend on one")
+                if why is None:
+                    return  # kept as one ``ir.Loop`` (``loops.roll_while``)
                 raise located(
                     UnsupportedSyntaxError,
-                    "a 'while' loop whose condition depends on a differentiated value: its trip "
-                    "count is not known when symdiff reads the function",
+                    f"a 'while' loop whose condition depends on a differentiated value: {why}",
                     self.tracer.frame.parsed, stmt.test,
-                    hint="loop a fixed number of times (for k in range(n)) and stop changing the "
-                    "result once done, e.g. with 'if'; or pass the count as an int parameter",
+                    hint="use grad/value_and_grad of a while loop of numbers with no break/"
+                    "continue/return inside (put the rest of the body under 'if'); or loop a "
+                    "fixed number of times (for k in range(n)) and stop changing the result once "
+                    "done, e.g. with 'if'",
                 )
             if not truth:
                 return

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from ..ir import Carry, Loop, Origin, Statement
+from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, walk
 from ..primitives.nodes import real_symbol
 from .values import is_number, to_sympy
 
@@ -129,25 +129,31 @@ def roll(tracer, stmt, counts):
     env = tracer.frame.env
     if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
         return False  # a list read in the body may be indexed with the counter, or changed
-    arrays = tracer.arrays
+    try:
+        _traced(tracer, lambda: _trace_body(tracer, stmt, counts, syntax))
+    except Exception:  # noqa: BLE001 - any refusal (a SymdiffError, NeedsConcrete, _Unroll...):
+        return False  # the unrolled trace gives the answer, or the user's own error
+    return True
+
+
+def _traced(tracer, trace):
+    """Run ``trace`` (-> ``(Loop, {name: value after it})``) with the tracer's state restored
+    after it; then append the loop and bind the names it leaves. Raises what ``trace`` raised
+    (the tracer as it was)."""
+    control, arrays, env = tracer.control, tracer.arrays, tracer.frame.env
     saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
              dict(arrays.own_lists), control.path)
     try:
-        loop = _trace_body(tracer, stmt, counts, syntax)
-    except Exception:  # noqa: BLE001 - any refusal (a SymdiffError, NeedsConcrete, _Unroll...):
-        loop = None  # the unrolled trace gives the answer, or the user's own error
-    tracer.frame = saved[3]
-    tracer.frame.env = env  # (an 'if' in the body binds the frame to the joined names' dict)
-    env.clear()
-    env.update(saved[0])
-    tracer.block, tracer.current = saved[1], saved[2]
-    arrays.op_memo, arrays.own_lists, control.path = saved[4], saved[5], saved[6]
-    if loop is None:
-        return False
-    loop, after = loop
+        loop, after = trace()
+    finally:
+        tracer.frame = saved[3]
+        tracer.frame.env = env  # (an 'if' in the body binds the frame to the joined names' dict)
+        env.clear()
+        env.update(saved[0])
+        tracer.block, tracer.current = saved[1], saved[2]
+        arrays.op_memo, arrays.own_lists, control.path = saved[4], saved[5], saved[6]
     env.update(after)
     tracer.block.append(loop)
-    return True
 
 
 class _Unroll(Exception):
@@ -232,6 +238,112 @@ def _trace_body(tracer, stmt, counts, syntax):
     return loop, after
 
 
+# what a 'while' loop on data cannot have in its body yet (its exits, scopes of their own, ...)
+_WHILE_EXITS = (ast.Return, ast.Break, ast.Continue)
+
+
+def roll_while(tracer, stmt):
+    """Trace ``while <test>: <body>``, its test on a differentiated value, as one ``ir.Loop``
+    with a ``condition``: the body and the test traced once over the carried values (``if`` s
+    on data inside the body are ``Branch`` es). Returns None where it did (the loop appended,
+    the carried names bound to their values after it), else why it could not (words that
+    follow "a 'while' loop whose condition depends on a differentiated value: "); such a loop
+    cannot be unrolled, so the caller refuses it."""
+    if not tracer.rolled:
+        return ("only grad and value_and_grad keep a loop as a loop (jacobian, hessian, a "
+                "gradient differentiated again and C export unroll loops, and this one's trip "
+                "count is only known when it runs)")
+    if stmt.orelse:
+        return "its 'else' block is not supported"
+    control = tracer.control
+    if control.open_forks or control.pending is not None:
+        return "it is inside an 'if' on a differentiated value (or after a 'return' under one)"
+    for node in (n for part in stmt.body for n in ast.walk(part)):
+        if isinstance(node, _WHILE_EXITS):
+            word = {ast.Return: "return", ast.Break: "break", ast.Continue: "continue"}[type(node)]
+            return f"a '{word}' inside it is not supported yet"
+    syntax = _BodySyntax.of(stmt.body)
+    if syntax.blocked:
+        return ("its body has something only an unrolled loop runs (a nested function, an item "
+                "stored into a list or array, a method changing its object, try/with/del)")
+    env = tracer.frame.env
+    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
+        return "its body reads or changes a list, dict or set (numbers only are carried yet)"
+    try:
+        _traced(tracer, lambda: _trace_while(tracer, stmt, syntax))
+    except _Unroll as exc:
+        return str(exc)
+    return None
+
+
+def _trace_while(tracer, stmt, syntax):
+    """``(Loop, {name: value after the loop})`` of a ``while`` on data; raises ``_Unroll``
+    (why, in words), or the tracer's own error, where it cannot be kept as a loop."""
+    namer, env = tracer.namer, tracer.frame.env
+    inside = {}  # carried name -> the symbol the test and the body read it as
+    for name in syntax.stored:
+        if name not in env:
+            continue
+        if not _scalar(tracer, env[name]):
+            raise _Unroll(f"'{name}', assigned in its body, is not one number (numbers only are "
+                          "carried from one iteration to the next yet)")
+        inside[name] = real_symbol(namer.version(name))
+    entry = {name: to_sympy(env[name]) for name in inside}
+    for name, symbol in inside.items():
+        env[name] = symbol
+    tracer.block = []
+    tracer.current = stmt
+    condition = tracer.condition(stmt.test)
+    if not isinstance(condition, sympy.Basic) or any(
+            tracer.shape(s) for s in condition.free_symbols):
+        raise _Unroll("its condition is not a comparison of numbers")
+    test = tuple(tracer.block)
+    tracer.block = []
+    signal = tracer.exec_block(stmt.body, cont=[])
+    if signal is not None:
+        raise _Unroll("an exit from its body is not supported yet")
+    final = tracer.frame.env  # (a new dict where an 'if' on data joined the body's names)
+    body = tuple(tracer.block)
+    read = set(condition.free_symbols)
+    for item in walk(test) + walk(body):
+        if isinstance(item, Loop):
+            raise _Unroll("a loop kept as a loop inside it is not supported yet")
+        if isinstance(item, Statement):
+            if tracer.shape(item.target) or any(tracer.shape(s) for s in item.expr.free_symbols):
+                raise _Unroll("its body computes with arrays (numbers only are supported yet)")
+            read |= item.expr.free_symbols
+        elif isinstance(item, Branch):
+            read |= item.cond.free_symbols
+        elif isinstance(item, Merge):
+            read |= item.then_value.free_symbols | item.else_value.free_symbols
+    if any(not isinstance(item, Statement) for item in test):
+        raise _Unroll("its condition has a conditional expression on data")
+    for name in syntax.stored:
+        if isinstance(final.get(name), sympy.Basic):
+            read |= final[name].free_symbols
+    outside = _loads_outside(tracer.frame.parsed.node, stmt)
+    carried, after = [], {}
+    for name in syntax.stored:
+        value = final.get(name)
+        if name in inside:
+            if inside[name] not in read and name not in outside:
+                continue  # neither read by the test, the next iteration nor after the loop
+            if not _scalar(tracer, value) or not to_sympy(value).is_Atom:
+                raise _Unroll(f"'{name}' is not one number after its body")
+            symbol = real_symbol(namer.version(name))
+            carried.append(Carry(inside[name], entry[name], to_sympy(value), symbol))
+            after[name] = symbol
+        elif name in outside:
+            raise _Unroll(f"'{name}' is first assigned in its body and read after it (the loop "
+                          "may run no iteration): assign it before the loop")
+    if not carried:
+        raise _Unroll("it changes no value its condition or the code after it reads")
+    loop = Loop(counter=real_symbol(namer.fresh("_i")), trip_count=real_symbol(namer.fresh("_n")),
+                carried=tuple(carried), body=body, origin=_origin(tracer, stmt),
+                condition=condition, test=test)
+    return loop, after
+
+
 def _concrete_carries(body, carried, index):
     """The carries whose values the unrolled loop would know while tracing (a count ``k += 1``
     from a concrete start, on the counter and such counts only): code after the loop may use
@@ -261,4 +373,4 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "roll"]
+__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "roll", "roll_while"]

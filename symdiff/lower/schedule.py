@@ -66,12 +66,18 @@ class ForBlock(Located):
     carried: tuple
     origin: Origin
     reverse: bool
+    # a forward ``while`` (``ir.Loop.condition``): ``(lines, condition)``, the lines run before
+    # each iteration and once after the last; the loop counts its iterations into ``trip``
+    test: tuple = None
 
     @cached_property
     def reads(self):
         """Every name the loop reads or carries (its body's operands included)."""
         found = names_read(self.body) | set(self.saved) | {name for name, _ in self.carried}
-        found |= self.trip.free_symbols
+        if self.test is not None:
+            found |= names_read(self.test[0]) | self.test[1].free_symbols
+        else:
+            found |= self.trip.free_symbols
         for _, value in self.carried:
             found |= value.free_symbols
         if self.reverse:
@@ -84,6 +90,8 @@ class ForBlock(Located):
         found = {name for name, _ in self.carried}
         if not self.reverse and self.saved:
             found.add(self.tape)
+        if self.test is not None:
+            found.add(self.trip)  # (the count the reverse loop runs)
         return found
 
     def __repr__(self):
@@ -263,6 +271,8 @@ class _Contents(Visitor):
         if not self.depth:
             self.loop_reads |= block.reads
         self.depth += 1
+        if block.test is not None:
+            self.visit_block(block.test[0])
         self.visit_block(block.body)
         self.depth -= 1
 
@@ -330,11 +340,21 @@ class _Lowerer(Visitor):
         self.at(loop, reverse)
         for carry in loop.carried:
             self.emit(carry.inside, self.operand_value(carry.initial))
+        test = None
+        if loop.is_while:  # its test: lines of their own, run before each iteration
+            where, lines, memo = self.where, self.lines, self.memo
+            self.lines, self.memo = [], self.memo.new_child()
+            self.items(loop.test, reverse)
+            self.where = where
+            condition = self.condition(loop.condition)
+            test_lines, self.lines, self.memo = self.lines, lines, memo
+            test_lines, _ = _prune(test_lines, set(condition.free_symbols))
+            test = (tuple(test_lines), condition)
         body, carried = self._loop_body([loop.body], loop.carried, reverse)
         tape = real_symbol(self.namer.fresh("_tape"))
         saved = tuple(c.inside for c in loop.carried)
         self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, saved, body, carried,
-                                   *self.where))
+                                   *self.where, test=test))
         self.loops[id(loop)] = (self.lines, len(self.lines) - 1)
         for carry in loop.carried:
             self.emit(carry.after, carry.inside)
@@ -352,8 +372,7 @@ class _Lowerer(Visitor):
         block = lines[position]
         read = names_read(body)
         saved = tuple(s for s in block.saved if s in read)
-        lines[position] = ForBlock(block.index, block.trip, block.tape, saved, block.body,
-                                   block.carried, block.origin, block.reverse)
+        lines[position] = replace(block, saved=saved)
         self.lines.append(ForBlock(forward.counter, forward.trip_count, block.tape, saved, body,
                                    carried, *self.where))
         for carry in item.carried:
@@ -688,10 +707,11 @@ class _Renamer(Visitor):
 
     def visit_ForBlock(self, block):
         renames = self.renames
+        test = block.test and (tuple(self.block(block.test[0])), substituted(block.test[1], renames))
         return ForBlock(block.index, block.trip, block.tape,
                         tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
                         tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),
-                        block.origin, block.reverse)
+                        block.origin, block.reverse, test)
 
 
 __all__ = ["ForBlock", "IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
