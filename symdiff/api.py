@@ -451,6 +451,8 @@ class Gradient(functools.partial):
             )
         if self._default is None:  # traced at each call only: see ``_setup_again``
             return None
+        if any(isinstance(item, Loop) and item.is_while for item in self._default.program.body):
+            _refuse_while(self._default.program, what)
         return self._default.differentiable_again()
 
     def __repr__(self):
@@ -488,6 +490,14 @@ def _refuse_loops(program, what):
         return
     filename = loop.filename or program.filename
     text = linecache.getline(filename, loop.lineno)
+    if loop.is_while:
+        raise SymdiffError(
+            f"{what} of a 'while' loop on a differentiated value (kept as a loop, traced once) "
+            "cannot be shown: its trip count is only known when it runs",
+            filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
+            hint="explain() shows the loop's local derivatives and the adjoints' recurrence, "
+            ".source the code; for a closed form, loop a fixed number of times (for k in range(n), "
+            "n < 32)")
     raise SymdiffError(
         f"{what} of a loop kept as a loop ({loop.trip_count} iterations, traced once) is not "
         "available yet",
@@ -496,6 +506,21 @@ def _refuse_loops(program, what):
         f"the code; loops of fewer than {ROLL_THRESHOLD} iterations are unrolled, and their "
         "formulas are shown",
     )
+
+
+def _refuse_while(program, what):
+    """``what`` (``grad(grad(f))``, ...) of a gradient whose ``while`` on data is kept as a loop:
+    a located error (its generated code cannot be unrolled, having no trip count)."""
+    loop = next(item for item in program.body if isinstance(item, Loop) and item.is_while)
+    filename = loop.filename or program.filename
+    text = linecache.getline(filename, loop.lineno)
+    raise SymdiffError(
+        f"{what}: the gradient keeps this 'while' loop on a differentiated value as a loop, and "
+        "second derivatives of such a loop are not supported (its trip count is only known when "
+        "it runs, so it cannot be unrolled)",
+        filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
+        hint="loop a fixed number of times (for k in range(n)) and stop changing the result once "
+        "done, e.g. with 'if'; then second derivatives unroll it")
 
 
 def _why_deferred(exc):

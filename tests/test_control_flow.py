@@ -474,11 +474,13 @@ def line_of(marker):
     return marker_line(HERE, marker)
 
 
-def while_on_data(x):
+def while_on_data(x):  # (a while on data of numbers is kept as a loop: tests/test_while_loops.py)
     y = x
+    halves = []
     while y > 1:  # WHILE-DATA
+        halves.append(y)
         y = y / 2
-    return y
+    return y + sum(halves)
 
 
 def range_of_data(x):
@@ -578,7 +580,8 @@ def comprehension_filter_on_data(x):
 
 ERROR_CASES = [
     (while_on_data, "WHILE-DATA", UnsupportedSyntaxError,
-     "a 'while' loop whose condition depends on a differentiated value"),
+     "a 'while' loop whose condition depends on a differentiated value: its body reads or "
+     "changes a list"),
     (range_of_data, "RANGE-DATA", UnsupportedSyntaxError,
      "range() over a differentiated value: the loop's trip count would depend on it"),
     (range_of_data_expression, "RANGE-INT-OF-DATA", UnsupportedSyntaxError,

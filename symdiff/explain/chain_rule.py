@@ -282,8 +282,16 @@ class _ForwardRows(Visitor):
     def visit_Loop(self, loop, indent):
         rows = self.rows
         carried = ", ".join(f"{c.inside} = {sympy.sstr(c.initial)}" for c in loop.carried)
-        rows.append((f"{indent}line {loop.lineno}:", f"for {loop.counter} in range({loop.trip_count}):",
-                     f"(kept as a loop, traced once; first {carried})"))
+        if loop.is_while:  # its condition as one expression of the carried values
+            condition = loop.condition
+            for stmt in reversed(loop.test):
+                condition = condition.xreplace({stmt.target: stmt.expr})
+            rows.append((f"{indent}line {loop.lineno}:", f"while {sympy.sstr(condition)}:",
+                         f"(kept as a loop, traced once; no derivative of the condition; "
+                         f"first {carried})"))
+        else:
+            rows.append((f"{indent}line {loop.lineno}:", f"for {loop.counter} in range({loop.trip_count}):",
+                         f"(kept as a loop, traced once; first {carried})"))
         self.visit_block(loop.body, indent + "  ")
         rows.append((indent + "  ", "then " + ", ".join(f"{c.inside} = {c.update}" for c in loop.carried),
                      ""))
@@ -381,8 +389,13 @@ class _ReverseRows(Visitor):
         for carry in item.carried:
             text.append(f"{indent}{names[carry.inside]} = {sympy.sstr(carry.initial.xreplace(names))}")
         saved = ", ".join(str(c.inside) for c in loop.carried)
-        text.append(f"{indent}for {loop.counter} from {loop.trip_count - 1} down to 0:   (line "
-                    f"{loop.lineno}; {saved} read back from the tape)")
+        if loop.is_while:
+            text.append(f"{indent}for each of its {loop.trip_count} iterations, the last first:   "
+                        f"(line {loop.lineno}; {saved} read back from the tape; {loop.trip_count} "
+                        "counted by the forward loop)")
+        else:
+            text.append(f"{indent}for {loop.counter} from {loop.trip_count - 1} down to 0:   (line "
+                        f"{loop.lineno}; {saved} read back from the tape)")
         self.visit_block(item.body, indent + "  ")
         for carry in item.carried:
             text.append(f"{indent}  {names[carry.inside]} <- "

@@ -582,8 +582,9 @@ class ControlFlow:
             truth = _truth(test)
             if truth is None:
                 self.tracer.check_deferrable(test)
-                why = (loops.roll_while(self.tracer, stmt) if steps == 0 else
-                       "it ran iterations before its condition came to depend on one")
+                # (the iterations traced so far, while the condition was known, stay unrolled:
+                # the rest is a while loop from their state, with no exit taken on the way)
+                why = loops.roll_while(self.tracer, stmt)
                 if why is None:
                     return  # kept as one ``ir.Loop`` (``loops.roll_while``)
                 raise located(

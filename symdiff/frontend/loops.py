@@ -263,12 +263,12 @@ def roll_while(tracer, stmt):
             word = {ast.Return: "return", ast.Break: "break", ast.Continue: "continue"}[type(node)]
             return f"a '{word}' inside it is not supported yet"
     syntax = _BodySyntax.of(stmt.body)
-    if syntax.blocked:
-        return ("its body has something only an unrolled loop runs (a nested function, an item "
-                "stored into a list or array, a method changing its object, try/with/del)")
     env = tracer.frame.env
     if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
         return "its body reads or changes a list, dict or set (numbers only are carried yet)"
+    if syntax.blocked:
+        return ("its body has something only an unrolled loop runs (a nested function, an item "
+                "stored into a list or array, a method changing its object, try/with/del)")
     try:
         _traced(tracer, lambda: _trace_while(tracer, stmt, syntax))
     except _Unroll as exc:
