@@ -1,0 +1,429 @@
+"""``while`` loops on data (issue 13, second slice): the test and the body are traced once over
+the carried values, kept as an ``ir.Loop`` with a condition; the gradient runs a forward
+``while`` that pushes onto a list tape and counts its iterations, and a reverse loop over them.
+
+Every gradient is compared with an independent reference: ``tests/reference.py``'s ``mp_grad``
+(the user's source re-run over mpmath at 50 digits, differentiated by a central difference) or a
+derivative written by hand (``sympy.diff`` of a closed form, or 1/(2 sqrt a)) — never with
+symdiff's own output. Points lie on both sides of every data-dependent exit (0, 1 and many
+iterations). A loop that could hang is run in a forked child with a timeout.
+"""
+
+import math
+import re
+
+import numpy as np
+import pytest
+import sympy
+
+import symdiff
+from symdiff import SymdiffError, grad, hessian, jacobian, value_and_grad
+from symdiff.ir import Loop
+
+from .isolated import ChildFailed, in_child
+from .markers import marker_line
+from .reference import close, mp_grad
+
+HERE = __file__
+
+
+def line_of(marker):
+    return marker_line(HERE, marker)
+
+
+def kept_as_a_while(g):
+    """Whether the generated gradient keeps a while loop: a forward ``while True`` with a list
+    tape or a count, and a reverse ``for`` over the count."""
+    return ("while True:" in g.source
+            and re.search(r"^\s+for \w+ in range\(\w+ - 1, -1, -1\):", g.source, re.MULTILINE))
+
+
+def check(g, f, args, wrt=None, rtol=1e-10, atol=1e-12):
+    got = g(*args)
+    got = got if isinstance(got, tuple) else (got,)
+    want = mp_grad(f, args, wrt)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert close(a, b, rtol=rtol, atol=atol), (args, got, want)
+
+
+def iterations(f, *args):
+    """How many times ``f``'s while loop runs at ``args`` (counted by running a copy of it that
+    counts: the test's own evidence that the points cover 0, 1 and many iterations)."""
+    count = 0
+
+    def tracing(frame, event, arg):
+        nonlocal count
+        if event == "line" and frame.f_code is f.__code__ and frame.f_lineno == f._body_line:
+            count += 1
+        return tracing
+
+    import sys
+    old = sys.gettrace()
+    sys.settrace(tracing)
+    try:
+        f(*args)
+    finally:
+        sys.settrace(old)
+    return count
+
+
+# ---- Newton's method for sqrt(a) ----
+def newton_sqrt(a):
+    x = a
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)  # NEWTON-BODY
+    return x
+
+
+newton_sqrt._body_line = line_of("NEWTON-BODY")
+
+
+@pytest.mark.parametrize("a", [0.25, 0.5, 2.0, 3.7, 9.0, 123.456, 1e6])
+def test_newtons_method_matches_the_derivative_of_sqrt(a):
+    g = grad(newton_sqrt)
+    assert kept_as_a_while(g)
+    assert iterations(newton_sqrt, a) >= 1
+    got = g(a)
+    assert abs(got - 1 / (2 * math.sqrt(a))) <= 1e-10 * (1 / (2 * math.sqrt(a)))
+    check(g, newton_sqrt, (a,), rtol=1e-9)
+
+
+def test_newton_with_no_iteration_is_the_derivative_of_its_start():
+    # at a = 1 the loop does not run: newton_sqrt is x = a there, whose derivative is 1
+    assert iterations(newton_sqrt, 1.0) == 0
+    assert grad(newton_sqrt)(1.0) == 1.0
+
+
+def test_value_and_grad_of_newton():
+    value, slope = value_and_grad(newton_sqrt)(2.0)
+    assert value == newton_sqrt(2.0)
+    assert abs(slope - 1 / (2 * math.sqrt(2.0))) < 1e-12
+
+
+# ---- halving: 0, 1 and many iterations, against the closed form 2**-k by hand ----
+def halve(x):
+    y = x
+    while y > 1:
+        y = y / 2  # HALVE-BODY
+    return y * y
+
+
+halve._body_line = line_of("HALVE-BODY")
+
+
+@pytest.mark.parametrize("x, k", [(0.5, 0), (-3.0, 0), (1.5, 1), (2.5, 2), (100.0, 7), (1e5, 17)])
+def test_halving_on_both_sides_of_every_exit(x, k):
+    assert iterations(halve, x) == k
+    g = grad(halve)
+    assert kept_as_a_while(g)
+    t = sympy.Symbol("t")
+    want = sympy.diff((t / 2**k) ** 2, t).subs(t, x)  # y = x / 2**k after k halvings
+    assert close(g(x), want)
+    check(g, halve, (x,))
+
+
+# ---- Tangent's while_big ----
+def while_big(a):
+    while np.abs(a) > 1:
+        a /= 2  # BIG-BODY
+    return a
+
+
+while_big._body_line = line_of("BIG-BODY")
+
+
+@pytest.mark.parametrize("a", [0.5, -0.9, 1.7, -3.0, 40.0])
+def test_tangents_while_big(a):
+    g = grad(while_big)
+    assert kept_as_a_while(g)
+    check(g, while_big, (a,))
+
+
+# ---- bisection: a step function of a, so its gradient is 0 ----
+def bisect_sqrt(a):
+    lo = 0.0
+    hi = 4.0
+    while hi - lo > 1e-12:
+        mid = 0.5 * (lo + hi)
+        if mid * mid > a:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+@pytest.mark.parametrize("a", [0.3, 2.0, 3.9])
+def test_bisection_over_a_constant_bracket_has_gradient_zero(a):
+    g = value_and_grad(bisect_sqrt)
+    value, slope = g(a)
+    assert value == bisect_sqrt(a)
+    assert abs(value - math.sqrt(a)) < 1e-11
+    assert slope == 0.0
+    check(grad(bisect_sqrt), bisect_sqrt, (a,))  # the reference's central difference: 0 too
+
+
+def bisect_from_a(a):
+    lo = 0.0
+    hi = a + 1.0  # the bracket moves with a: the result is hi's own share of a
+    while hi - lo > 1e-12:
+        mid = 0.5 * (lo + hi)
+        if mid * mid > a:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+@pytest.mark.parametrize("a", [0.3, 2.0, 7.5])
+def test_bisection_over_a_bracket_from_a_differentiates_the_arithmetic(a):
+    # not 1/(2 sqrt a): the comparisons fix the path; what moves with a is the bracket
+    g = grad(bisect_from_a)
+    assert kept_as_a_while(g)
+    check(g, bisect_from_a, (a,), rtol=1e-9)
+    assert abs(g(a) - math.sqrt(a) / (a + 1.0)) < 1e-9  # the bracket's share, sqrt(a)/(a+1)
+
+
+# ---- several carried values, parameters read in the body, a count, an if on data ----
+def fixed_point(x0, b):
+    x = x0
+    previous = x0 + 1.0
+    while abs(x - previous) > 1e-14:
+        previous = x
+        x = b * math.cos(x)
+    return x
+
+
+@pytest.mark.parametrize("point", [(0.3, 0.8), (1.0, 0.5), (-0.5, 0.9)])
+def test_a_fixed_point_iteration(point):
+    g = grad(fixed_point)
+    assert kept_as_a_while(g)
+    check(g, fixed_point, point, rtol=1e-8, atol=1e-10)
+    # the fixed point x* = b cos x*: dx*/db = cos x* / (1 + b sin x*), x0 forgotten
+    x, b = fixed_point(*point), point[1]
+    assert abs(g(*point)[1] - math.cos(x) / (1 + b * math.sin(x))) < 1e-8
+
+
+def counted(x, c):
+    n = 0
+    y = x
+    while y < 10.0:
+        if y > 2.0:
+            y = y * c + 1.0
+        else:
+            y = y + math.sin(y) + 0.5
+        n += 1
+    return y * n + c
+
+
+@pytest.mark.parametrize("point", [(12.0, 1.5), (9.5, 1.2), (3.0, 1.3), (0.2, 1.1), (1.9, 2.0)])
+def test_a_count_and_an_if_on_data_inside(point):
+    g = grad(counted)
+    assert kept_as_a_while(g)
+    check(g, counted, point)
+
+
+def two_loops(a, b):
+    x = a
+    while x > 1.0:
+        x = x / 3.0 + b * 0.1
+    y = x * b
+    while y < 5.0:
+        y = y * 1.5 + x
+    return x + y
+
+
+@pytest.mark.parametrize("point", [(10.0, 2.0), (0.5, 8.0), (30.0, 0.4), (2.0, 5.0)])
+def test_two_while_loops_in_sequence(point):
+    check(grad(two_loops), two_loops, point)
+
+
+def calls_a_helper(a):
+    x = 1.0
+    while x < a:
+        x = _step(x)
+    return x
+
+
+def _step(x):
+    return x * 1.1 + math.sqrt(x)
+
+
+@pytest.mark.parametrize("a", [0.5, 2.0, 50.0])
+def test_a_body_calling_a_helper(a):
+    g = grad(calls_a_helper)
+    # x starts at the constant 1.0 and never depends on a: the gradient is 0 (the comparison
+    # with a fixes the trip count only)
+    assert g(a) == 0.0
+    check(g, calls_a_helper, (a,))
+
+
+def loop_in_a_helper(a):
+    return 2.0 * newton_sqrt(a) + a
+
+
+def test_a_while_loop_inside_a_helper():
+    g = grad(loop_in_a_helper)
+    assert kept_as_a_while(g)
+    check(g, loop_in_a_helper, (3.0,), rtol=1e-9)
+
+
+def inside_a_for(x):
+    total = 0.0
+    for k in range(3):
+        y = x + k
+        while y > 1.0:
+            y = y * 0.5
+        total = total + y
+    return total
+
+
+@pytest.mark.parametrize("x", [0.1, 0.7, 5.0])
+def test_a_while_inside_an_unrolled_for(x):
+    check(grad(inside_a_for), inside_a_for, (x,))
+
+
+def test_the_traced_program_holds_one_while_loop():
+    from symdiff.frontend.parse import parse_function
+    from symdiff.frontend.interpreter import trace
+
+    program = trace(parse_function(newton_sqrt), rolled=True)
+    loops = [item for item in program.body if isinstance(item, Loop)]
+    assert len(loops) == 1 and loops[0].is_while
+    assert len(loops[0].body) == 2  # a / x + x, 0.5 * that: traced once
+    assert len(loops[0].test) == 1  # x * x - a, once
+    assert loops[0].trip_count.free_symbols  # counted when it runs
+
+
+def test_explain_shows_the_condition_the_body_once_and_the_recurrence():
+    text = grad(newton_sqrt).explain()
+    assert "while Abs(-a + x**2) > 1.0e-12:" in text
+    assert "no derivative of the condition" in text
+    assert "dx_1/da = 0.5/x" in text
+    assert "read back from the tape" in text and "the last first" in text
+
+
+# ---- a loop that does not end: as in Python (run in a child, with a timeout) ----
+def never_ends(x):
+    while x > 0.0:
+        x = x + 1.0
+    return x
+
+
+def _build_and_call_below_zero():
+    g = grad(never_ends)
+    return g(-2.0), "while True:" in g.source
+
+
+def _call_above_zero():
+    return grad(never_ends)(2.0)
+
+
+def test_a_loop_that_does_not_end_builds_and_hangs_only_where_python_does():
+    assert in_child(_build_and_call_below_zero, timeout=120) == (1.0, True)
+    with pytest.raises(ChildFailed, match="more than 3 s"):
+        in_child(_call_above_zero, timeout=3)
+
+
+# ---- still refused: located, with what to do instead ----
+def breaks(x):
+    while x > 1.0:
+        if x < 3.0:  # BREAK-IF
+            break  # BREAK
+        x = x / 2
+    return x
+
+
+def assigned_only_inside(x):
+    while x > 1.0:  # ONLY-INSIDE
+        x = x / 2
+        last = x
+    return last
+
+
+def under_an_if(x):
+    if x > 0.0:
+        while x > 1.0:  # UNDER-IF
+            x = x / 2
+    return x
+
+
+def while_else(x):
+    while x > 1.0:  # WHILE-ELSE
+        x = x / 2
+    else:
+        x = x + 1.0
+    return x
+
+
+def array_carried(x):
+    v = np.array([x, 2.0 * x])
+    while v[0] > 1.0:  # ARRAY
+        v = v / 2
+    return np.sum(v)
+
+
+REFUSED = [
+    (breaks, "WHILE-BREAK", "a 'break' inside it is not supported yet"),
+    (assigned_only_inside, "ONLY-INSIDE", "'last' is first assigned in its body and read after it"),
+    (under_an_if, "UNDER-IF", "it is inside an 'if' on a differentiated value"),
+    (while_else, "WHILE-ELSE", "its 'else' block is not supported"),
+    (array_carried, "ARRAY", "is not one number"),
+]
+
+
+def _while_line(f):
+    import inspect
+    lines, first = inspect.getsourcelines(f)
+    return first + next(i for i, text in enumerate(lines) if text.lstrip().startswith("while "))
+
+
+@pytest.mark.parametrize("f, name, message", REFUSED, ids=[r[1] for r in REFUSED])
+def test_still_refused_with_the_line_and_a_rewrite(f, name, message):
+    with pytest.raises(SymdiffError) as info:
+        grad(f)(5.0)
+    err = info.value
+    assert "a 'while' loop whose condition depends on a differentiated value" in str(err)
+    assert message in str(err)
+    assert err.filename == HERE and err.lineno == _while_line(f)
+    assert err.source_line.strip().startswith("while ")
+    assert "^" in str(err) and err.hint
+
+
+def two_parameters(a, b):
+    x = a
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)
+    return x * b
+
+
+@pytest.mark.parametrize("stage", ["jacobian", "hessian", "grad(grad)", "hessian(grad)",
+                                   "formulas", "c export"])
+def test_stages_that_cannot_keep_it_refuse_it_at_the_loop(stage):
+    runs = {
+        "jacobian": lambda: jacobian(two_parameters)(2.0, 3.0),
+        "hessian": lambda: hessian(newton_sqrt)(2.0),
+        "grad(grad)": lambda: grad(grad(newton_sqrt))(2.0),
+        "hessian(grad)": lambda: hessian(grad(newton_sqrt)),
+        "formulas": lambda: grad(newton_sqrt).formulas,
+        "c export": lambda: symdiff.emit(newton_sqrt, language="c", args=(2.0,)),
+    }
+    with pytest.raises(SymdiffError) as info:
+        runs[stage]()
+    err = info.value
+    assert err.filename == HERE
+    assert err.source_line.strip().startswith("while abs(x * x - a) > 1e-12:")
+    assert "while" in err.message and err.hint
+
+
+def test_an_emitted_python_module_keeps_the_loop(tmp_path):
+    text = symdiff.emit(newton_sqrt)
+    assert "while True:" in text and "_tape.append(x)" in text
+    namespace = {}
+    exec(compile(text, str(tmp_path / "m.py"), "exec"), namespace)
+    assert abs(namespace["newton_sqrt_grad"](2.0) - 1 / (2 * math.sqrt(2.0))) < 1e-12
+
+
+def test_grad_wrt_a_parameter_the_loop_only_reads():
+    g = grad(two_parameters, wrt="b")
+    check(g, two_parameters, (2.0, 3.0), wrt="b")
