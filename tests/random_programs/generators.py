@@ -23,6 +23,9 @@ The families generate what users write and what found the defects of issue 11:
   Jacobian of elementwise programs, emitted Python called at another length, emitted C;
 - ``second``: grad(grad(f)) and hessian(f) of scalar programs and of array reductions, against
   mpmath's second derivatives (Hessian entries and Hessian-vector products);
+- ``while``: ``while`` loops on data that always end (a contraction, growth past a bound with
+  an ``if`` on data inside, Newton's method, bisection over a constant bracket, a count carried
+  beside the value) among scalar statements: kept as loops with a tape;
 - ``names``: parameter and local names drawn from builtins and C / stdlib identifiers (self,
   float, sum, len, NULL, free, malloc, size_t, EXIT_SUCCESS, _digamma, x_bar, _t0, math, np ...),
   through grad, value_and_grad, emit(language="python") and emit(language="c").
@@ -614,6 +617,65 @@ def name_programs(draw):
                 fname=fname, checks=checks)
 
 
+# ---- while loops on data (kept as loops: issue 13) that always end ----
+WHILE_LOOPS = [
+    # shrinking to below 1.0: a contraction whose fixed point lies below it
+    ["{y} = abs({x}) + {c}",
+     "while {y} > 1.0:",
+     "    {y} = {y} * {r} + 0.1 + 0.05 * math.sin({z} * {y})"],
+    # growing past a bound: each step adds at least 0.2
+    ["{y} = abs({x}) * 0.5",
+     "while {y} < {t}:",
+     "    if {y} > abs({z}):",
+     "        {y} = {y} * 1.3 + 0.2",
+     "    else:",
+     "        {y} = {y} + 0.7 + 0.1 * math.cos({z} + {y})"],
+    # Newton's method for the square root of 1 + |x|
+    ["{y} = abs({x}) + 1.0",
+     "while abs({y} * {y} - (abs({x}) + 1.0)) > 1e-10:",
+     "    {y} = 0.5 * ({y} + (abs({x}) + 1.0) / {y})"],
+    # bisection over a constant bracket (a step function: gradient 0)
+    ["lo = 0.0",
+     "{y} = 2.0",
+     "while {y} - lo > 1e-9:",
+     "    mid = 0.5 * (lo + {y})",
+     "    if mid * mid > min(abs({x}) + 0.5, 3.5):",
+     "        {y} = mid",
+     "    else:",
+     "        lo = mid"],
+    # a count carried beside the value
+    ["n = 0.0",
+     "{y} = abs({x}) + 0.5",
+     "while {y} < {t}:",
+     "    {y} = {y} * 1.5 + 0.1 * {z} * {z}",
+     "    n += 1.0",
+     "{y} = {y} + n * {z}"],
+]
+
+
+@st.composite
+def while_programs(draw):
+    d = _Draw(draw, ["a", "b"])
+    lines = []
+    for _ in range(draw(st.integers(0, 2))):
+        _scalar_statement(d, lines, _scalar_expression)
+    d.flush()
+    for _ in range(draw(st.integers(1, 2))):
+        y = d.new_name()
+        fill = {"y": y, "x": d.pick(["a", "b"]), "z": d.pick(["a", "b"]),
+                "c": d.pick(["0.5", "1.5", "3.0", "40.0"]), "r": d.pick(["0.3", "0.5", "0.7"]),
+                "t": d.pick(["2.0", "5.0", "30.0"])}
+        lines += ["    " + line.format(**fill) for line in d.pick(WHILE_LOOPS)]
+        d.flush()
+    for _ in range(draw(st.integers(0, 2))):
+        _scalar_statement(d, lines, _scalar_expression)
+    d.flush()
+    ret = "    return " + " + ".join(draw(st.lists(st.sampled_from(d.names), min_size=1, max_size=3)))
+    checks = ("value_and_grad",) + (("grad",) if d.chance(0.3) else ())
+    return Case("while", _module(lines, ["a", "b"], ret), (draw(_point()), draw(_point())),
+                checks=checks)
+
+
 FAMILIES = {
     "scalar": scalar_programs(),
     "odd": odd_programs(),
@@ -622,4 +684,5 @@ FAMILIES = {
     "arrays": array_programs(),
     "second": second_programs(),
     "names": name_programs(),
+    "while": while_programs(),
 }
