@@ -219,3 +219,46 @@ def expected_lorenz_grad(T):
         x, y, z = x + dt * (s * (y - x)), y + dt * (x * (r - z) - y), z + dt * (x * y - b * z)
         dx, dy, dz = nx, ny, nz
     return tuple(dx[i] + dy[i] + dz[i] for i in range(6))
+
+
+# ---------------------------------------------------------------------------------------------
+# E. while loops on data (issue 13): Newton's method and bisection for sqrt(a)
+# ---------------------------------------------------------------------------------------------
+
+NEWTON_POINT = 2.0
+
+
+def newton_sqrt(a):
+    """Newton's method for sqrt(a), until the residual is below 1e-12."""
+    x = a
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def newton_sqrt_grad_hand(a):
+    """The hand-written derivative of ``newton_sqrt``: the same loop carrying dx/da beside x
+    (forward mode; one input)."""
+    x, dx = a, 1.0
+    while abs(x * x - a) > 1e-12:
+        x, dx = 0.5 * (x + a / x), 0.5 * (dx + 1.0 / x - a * dx / (x * x))
+    return dx
+
+
+def bisect_sqrt(a):
+    """Bisection for sqrt(a) over the constant bracket [0, 4] (0 <= a <= 16)."""
+    lo = 0.0
+    hi = 4.0
+    while hi - lo > 1e-12:
+        mid = 0.5 * (lo + hi)
+        if mid * mid > a:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+def bisect_sqrt_value_and_grad_hand(a):
+    """The hand-written value and derivative of ``bisect_sqrt``: a step function of a, so the
+    derivative is 0; the value still needs the loop."""
+    return bisect_sqrt(a), 0.0
