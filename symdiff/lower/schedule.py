@@ -352,8 +352,10 @@ class _Lowerer(Visitor):
             test = (tuple(test_lines), condition)
         body, carried = self._loop_body([loop.body], loop.carried, reverse)
         tape = real_symbol(self.namer.fresh("_tape"))
-        saved = tuple(c.inside for c in loop.carried)
-        self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, saved, body, carried,
+        # nothing is saved until the reverse loop says what it reads (``visit_AdjointLoop``):
+        # a loop whose reverse is pruned (no carried value reaches the output's derivative)
+        # keeps no tape
+        self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, (), body, carried,
                                    *self.where, test=test))
         self.loops[id(loop)] = (self.lines, len(self.lines) - 1)
         for carry in loop.carried:
@@ -371,7 +373,7 @@ class _Lowerer(Visitor):
         lines, position = self.loops[id(forward)]
         block = lines[position]
         read = names_read(body)
-        saved = tuple(s for s in block.saved if s in read)
+        saved = tuple(c.inside for c in forward.carried if c.inside in read)
         lines[position] = replace(block, saved=saved)
         self.lines.append(ForBlock(forward.counter, forward.trip_count, block.tape, saved, body,
                                    carried, *self.where))
