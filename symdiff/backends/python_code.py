@@ -1109,7 +1109,8 @@ class _PythonBlocks(BlockPrinter):
             lines, condition = block.test
             if block.saved:
                 out.append(f"{indent}{tape} = []")
-            out.append(f"{indent}{trip} = 0")
+            if block.counted:
+                out.append(f"{indent}{trip} = 0")
             out.append(f"{indent}while True:")
             out += self.block(lines, inner, True, (block.lineno, block.reverse, block.filename))
             out.append(f"{inner}if not ({_unwrap(self.printer.doprint(condition))}):")
@@ -1135,7 +1136,7 @@ class _PythonBlocks(BlockPrinter):
                        f"{', '.join(_print_result(v, self.printer) for _, v in pairs)}")
         elif not body and not block.saved and block.test is None:
             out.append(f"{inner}pass")
-        if block.test is not None:
+        if block.test is not None and block.counted:
             out.append(f"{inner}{trip} += 1")
         scope.current = None
 

@@ -69,6 +69,7 @@ class ForBlock(Located):
     # a forward ``while`` (``ir.Loop.condition``): ``(lines, condition)``, the lines run before
     # each iteration and once after the last; the loop counts its iterations into ``trip``
     test: tuple = None
+    counted: bool = False  # (a forward while: its count is read by the reverse loop)
 
     @cached_property
     def reads(self):
@@ -90,7 +91,7 @@ class ForBlock(Located):
         found = {name for name, _ in self.carried}
         if not self.reverse and self.saved:
             found.add(self.tape)
-        if self.test is not None:
+        if self.test is not None and self.counted:
             found.add(self.trip)  # (the count the reverse loop runs)
         return found
 
@@ -374,7 +375,7 @@ class _Lowerer(Visitor):
         block = lines[position]
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
-        lines[position] = replace(block, saved=saved)
+        lines[position] = replace(block, saved=saved, counted=True)
         self.lines.append(ForBlock(forward.counter, forward.trip_count, block.tape, saved, body,
                                    carried, *self.where))
         for carry in item.carried:
@@ -713,7 +714,7 @@ class _Renamer(Visitor):
         return ForBlock(block.index, block.trip, block.tape,
                         tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
                         tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),
-                        block.origin, block.reverse, test)
+                        block.origin, block.reverse, test, block.counted)
 
 
 __all__ = ["ForBlock", "IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
