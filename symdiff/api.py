@@ -29,7 +29,7 @@ from .frontend.parse import signature as parse_signature
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
 from .frontend import loops
 from .frontend.loops import ROLL_THRESHOLD
-from .ir import Loop
+from .ir import Loop, walk
 from .pipeline import Spec
 from .runtime import dispatch
 from .runtime.dispatch import MISSING, converted, resolve_wrt
@@ -347,7 +347,7 @@ class Gradient(functools.partial):
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
-        if any(isinstance(item, Loop) for item in first.program.body):  # a loop kept as a
+        if any(isinstance(item, Loop) for item in walk(first.program.body)):  # a loop kept as a
             first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
                 inner._parsed, tuple(inner.wrt), dict(concrete), (),
                 None if shaped is None else dict(shaped), mode=inner._mode))
@@ -451,7 +451,7 @@ class Gradient(functools.partial):
             )
         if self._default is None:  # traced at each call only: see ``_setup_again``
             return None
-        if any(isinstance(item, Loop) and item.is_while for item in self._default.program.body):
+        if any(isinstance(item, Loop) and item.is_while for item in walk(self._default.program.body)):
             _refuse_while(self._default.program, what)
         return self._default.differentiable_again()
 
@@ -485,7 +485,7 @@ def _with_counts(build, values):
 def _refuse_loops(program, what):
     """A located error where ``program`` keeps a loop as a loop: ``what`` (the formulas) does
     not describe one yet."""
-    loop = next((item for item in program.body if isinstance(item, Loop)), None)
+    loop = next((item for item in walk(program.body) if isinstance(item, Loop)), None)
     if loop is None:
         return
     filename = loop.filename or program.filename
@@ -511,7 +511,7 @@ def _refuse_loops(program, what):
 def _refuse_while(program, what):
     """``what`` (``grad(grad(f))``, ...) of a gradient whose ``while`` on data is kept as a loop:
     a located error (its generated code cannot be unrolled, having no trip count)."""
-    loop = next(item for item in program.body if isinstance(item, Loop) and item.is_while)
+    loop = next(item for item in walk(program.body) if isinstance(item, Loop) and item.is_while)
     filename = loop.filename or program.filename
     text = linecache.getline(filename, loop.lineno)
     raise SymdiffError(

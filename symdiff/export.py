@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .explain import chain_rule as explain
-from .ir import Loop
+from .ir import Loop, walk
 from .api import Gradient
 from .backends.c_arrays import c_array_source
 from . import pipeline, pytrees
@@ -105,7 +105,7 @@ def _emit(fun, parsed, wrt_names, language, args):
     _check_callables(fun, parsed, built)
     constants = _constants(fun, built.program)
     constants.update({symbol.name: value for symbol, value in built.program.constants.items()})
-    loop = next((item for item in built.program.body if isinstance(item, Loop)), None)
+    loop = next((item for item in walk(built.program.body) if isinstance(item, Loop)), None)
     if loop is None:
         formulas = explain.formulas(built.gradient_program)
     else:  # a loop kept as a loop (no closed form shown): its reverse is in the code

@@ -423,13 +423,14 @@ def walk(items):
 
 
 def definitions(items):
-    """``{symbol: defining item}`` for every statement and merge target in ``items``
-    (``Loop`` s: refused, see ``Visitor``)."""
+    """``{symbol: defining item}`` for every statement and merge target in ``items``, and the
+    values a ``Loop`` leaves (its carries' ``after``; the names inside its body are its own)."""
     found = {}
     for item in walk(items):
         kind = type(item)
         if kind is Statement or kind is Merge:
             found[item.target] = item
         elif kind is Loop:
-            raise _Walk().refuse(item)
+            for carry in item.carried:
+                found[carry.after] = item
     return found

@@ -111,10 +111,11 @@ async def coroutine(x):
     return x
 
 
-def while_on_data(x):  # (a while on data not under an 'if' on data is kept as a loop)
-    if x > 0.0:
-        while x > 1.0:
-            x = x / 2
+def while_on_data(x):  # (a while on data without an exit inside is kept as a loop)
+    while x > 1.0:
+        if x < 1.5:
+            return x
+        x = x / 2
     return x
 
 
@@ -241,7 +242,7 @@ CASES = [
     Case("generator", _grad(generator), UnsupportedSyntaxError, "generator function"),
     Case("async", _grad(coroutine), UnsupportedSyntaxError, "async function"),
     Case("while on data", _grad(while_on_data), UnsupportedSyntaxError,
-         "'while' loop whose condition depends on a differentiated value: it is inside an 'if'"),
+         "'while' loop whose condition depends on a differentiated value: a 'return' inside it"),
     Case("range of data", _grad(range_of_data, 2.5), SymdiffError, "trip count"),
     Case("recursion on data", _grad(recursion_on_data, 3.0), SymdiffError, "recursion"),
     Case("break or continue on data", _grad(break_or_continue_on_data), UnsupportedSyntaxError,

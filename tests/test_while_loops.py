@@ -303,6 +303,48 @@ def test_explain_shows_the_condition_the_body_once_and_the_recurrence():
     assert "read back from the tape" in text and "the last first" in text
 
 
+# ---- inside an 'if' on data, and after an early return ----
+def under_an_if(x):
+    if x > 0.0:
+        while x > 1.0:
+            x = x / 2
+    return x
+
+
+@pytest.mark.parametrize("x", [-3.0, 0.5, 1.5, 5.0, 300.0])
+def test_a_while_inside_an_if_on_data(x):
+    g = grad(under_an_if)
+    assert kept_as_a_while(g)
+    check(g, under_an_if, (x,))
+
+
+def guarded_newton(a):
+    if a < 0.0:
+        return 0.0
+    x = a + 1.0
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+@pytest.mark.parametrize("a", [-1.0, 0.3, 2.0, 50.0])
+def test_a_while_after_an_early_return(a):
+    g = value_and_grad(guarded_newton)
+    value, slope = g(a)
+    assert value == guarded_newton(a)
+    want = 0.0 if a < 0 else 1 / (2 * math.sqrt(a))
+    assert abs(slope - want) <= 1e-10 * max(want, 1e-300)
+    check(grad(guarded_newton), guarded_newton, (a,), rtol=1e-9)
+
+
+def test_explain_and_formulas_of_a_while_inside_an_if():
+    g = grad(under_an_if)
+    assert "while x_1 > 1.0:" in g.explain()
+    with pytest.raises(SymdiffError) as info:
+        g.formulas
+    assert info.value.lineno == _while_line(under_an_if) and info.value.filename == HERE
+
+
 # ---- a loop that does not end: as in Python (run in a child, with a timeout) ----
 def never_ends(x):
     while x > 0.0:
@@ -334,18 +376,19 @@ def breaks(x):
     return x
 
 
+def returns(x):
+    while x > 1.0:
+        if x < 3.0:
+            return x * 2.0
+        x = x / 2
+    return x
+
+
 def assigned_only_inside(x):
     while x > 1.0:  # ONLY-INSIDE
         x = x / 2
         last = x
     return last
-
-
-def under_an_if(x):
-    if x > 0.0:
-        while x > 1.0:  # UNDER-IF
-            x = x / 2
-    return x
 
 
 def while_else(x):
@@ -366,7 +409,7 @@ def array_carried(x):
 REFUSED = [
     (breaks, "WHILE-BREAK", "a 'break' inside it is not supported yet"),
     (assigned_only_inside, "ONLY-INSIDE", "'last' is first assigned in its body and read after it"),
-    (under_an_if, "UNDER-IF", "it is inside an 'if' on a differentiated value"),
+    (returns, "WHILE-RETURN", "a 'return' inside it is not supported yet"),
     (while_else, "WHILE-ELSE", "its 'else' block is not supported"),
     (array_carried, "ARRAY", "is not one number"),
 ]

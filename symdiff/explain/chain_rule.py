@@ -218,7 +218,7 @@ def explanation(gradient_program, limit=MAX_FORMULA_SIZE):
     lines.append("")
 
     lines.append(f"2. Accumulate {_d(out_name, '·')} from the output back to the inputs:")
-    loops = any(isinstance(item, Loop) for item in program.body)
+    loops = any(isinstance(item, Loop) for item in walk(program.body))
     if loops:  # kept as loops: the recurrence of the adjoints, and the results in its names
         reverse = _reverse_rows(gradient_program, out_name)
         lines += reverse[:-len(gradient_program.wrt)]

@@ -255,9 +255,8 @@ def roll_while(tracer, stmt):
                 "count is only known when it runs)")
     if stmt.orelse:
         return "its 'else' block is not supported"
-    control = tracer.control
-    if control.open_forks or control.pending is not None:
-        return "it is inside an 'if' on a differentiated value (or after a 'return' under one)"
+    if tracer.control.pending is not None:
+        return "it is inside an 'if' on a differentiated value being joined"
     for node in (n for part in stmt.body for n in ast.walk(part)):
         if isinstance(node, _WHILE_EXITS):
             word = {ast.Return: "return", ast.Break: "break", ast.Continue: "continue"}[type(node)]

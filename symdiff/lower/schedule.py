@@ -312,7 +312,8 @@ class _Lowerer(Visitor):
         # an arm is only ever read on paths where that arm ran.
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
-        self.loops = {}  # id of an ir.Loop -> (the lines, the position) of its forward ForBlock
+        self.loops = {}  # id of an ir.Loop -> the tape of its forward ForBlock
+        self.tapes = {}  # a forward ForBlock's tape -> (saved, counted), as its reverse reads them
         self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
         self.merged = set()  # names both arms of an if assign, each standing for a merge's value
 
@@ -358,7 +359,7 @@ class _Lowerer(Visitor):
         # keeps no tape
         self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, (), body, carried,
                                    *self.where, test=test))
-        self.loops[id(loop)] = (self.lines, len(self.lines) - 1)
+        self.loops[id(loop)] = tape
         for carry in loop.carried:
             self.emit(carry.after, carry.inside)
 
@@ -371,12 +372,12 @@ class _Lowerer(Visitor):
         for carry in item.carried:
             self.emit(carry.inside, self.operand_value(carry.initial))
         body, carried = self._loop_body([forward.body, item.body], item.carried, reverse)
-        lines, position = self.loops[id(forward)]
-        block = lines[position]
+        tape = self.loops[id(forward)]
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
-        lines[position] = replace(block, saved=saved, counted=True)
-        self.lines.append(ForBlock(forward.counter, forward.trip_count, block.tape, saved, body,
+        self.tapes[tape] = (saved, True)  # (set on the forward block once all is lowered: it
+        # may sit in an arm of an IfBlock made already, a loop after an early return)
+        self.lines.append(ForBlock(forward.counter, forward.trip_count, tape, saved, body,
                                    carried, *self.where))
         for carry in item.carried:
             self.emit(carry.after, carry.inside)
@@ -623,6 +624,8 @@ def schedule(gradient_program):
         aux = [lowerer.value(leaf) if isinstance(leaf, sympy.Basic) and leaf.free_symbols else leaf
                for leaf in program.aux[1]]
     lines, math_calls, numpy_ufuncs = lowerer.lines, lowerer.math_calls, lowerer.numpy_ufuncs
+    if lowerer.tapes:
+        lines = _with_tapes(lines, lowerer.tapes)
     renames = _gradient_names(lines, gradient_program.gradient_params, gradients, program.namer)
     renames.update(_adjoint_names(lines, gradient_program.reverse, renames, program.namer))
     if renames:
@@ -638,6 +641,23 @@ def schedule(gradient_program):
                              if n.free_symbols & renames.keys()})
     return Schedule(lines=lines, value=value, gradients=gradients,
                     math_calls=math_calls, numpy_ufuncs=numpy_ufuncs, aux=aux)
+
+
+def _with_tapes(lines, tapes):
+    """``lines`` with each forward ``ForBlock`` saving (and counting) what its reverse loop
+    reads (``tapes``: tape -> (saved, counted)), nested ones included."""
+    out = []
+    for line in lines:
+        if isinstance(line, IfBlock):
+            line = replace(line, then=tuple(_with_tapes(line.then, tapes)),
+                           orelse=tuple(_with_tapes(line.orelse, tapes)))
+        elif isinstance(line, ForBlock):
+            if not line.reverse and line.tape in tapes:
+                saved, counted = tapes[line.tape]
+                line = replace(line, saved=saved, counted=counted)
+            line = replace(line, body=tuple(_with_tapes(line.body, tapes)))
+        out.append(line)
+    return out
 
 
 def _gradient_names(lines, wrt, gradients, namer):
