@@ -231,6 +231,9 @@ class Loop(Located):
     # ``trip_count`` is then a fresh symbol, the number of iterations the forward loop counts
     condition: sympy.Basic = None
     test: tuple = ()
+    # a 'break' on data in a while: the carried flag (1 where an iteration broke out), tested
+    # before the next iteration's test (which then does not run)
+    exit_flag: sympy.Symbol = None
 
     @property
     def is_while(self):

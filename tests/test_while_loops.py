@@ -303,6 +303,63 @@ def test_explain_shows_the_condition_the_body_once_and_the_recurrence():
     assert "read back from the tape" in text and "the last first" in text
 
 
+# ---- break and continue on data ----
+def breaks(x):
+    while x > 1.0:
+        if x < 3.0:
+            break
+        x = x / 2  # BREAKS-BODY
+    return x * x
+
+
+breaks._body_line = line_of("BREAKS-BODY")
+
+
+@pytest.mark.parametrize("x, k", [(0.5, 0), (2.0, 0), (5.0, 1), (20.0, 3), (7.0, 2)])
+def test_a_break_on_data(x, k):
+    # k halvings ran before the break (or the test) stopped the loop: x * x / 4**k
+    assert iterations(breaks, x) == k
+    g = value_and_grad(breaks)
+    assert g(x)[0] == breaks(x)
+    assert kept_as_a_while(grad(breaks))
+    t = sympy.Symbol("t")
+    assert close(g(x)[1], sympy.diff((t / 2**k) ** 2, t).subs(t, x))
+    check(grad(breaks), breaks, (x,))
+
+
+def skips(x, c):
+    y = x
+    while y < 10.0:
+        y = y + 1.0
+        if y * c > 4.0:
+            continue
+        y = y * 1.5 + math.sin(c * y)
+    return y * c
+
+
+@pytest.mark.parametrize("point", [(0.5, 1.0), (12.0, 0.7), (-1.0, 0.3), (3.3, 2.5)])
+def test_a_continue_on_data(point):
+    g = value_and_grad(skips)
+    assert g(*point)[0] == skips(*point)
+    check(grad(skips), skips, point)
+
+
+def breaks_after_a_count(a):
+    x = a
+    n = 0.0
+    while abs(x * x - a) > 1e-14:
+        x = 0.5 * (x + a / x)
+        n += 1.0
+        if n >= 3.0:
+            break
+    return x + n
+
+
+@pytest.mark.parametrize("a", [1.0, 1.2, 2.0, 30.0])
+def test_newton_stopped_after_three_steps(a):
+    check(grad(breaks_after_a_count), breaks_after_a_count, (a,))
+
+
 # ---- inside an 'if' on data, and after an early return ----
 def under_an_if(x):
     if x > 0.0:
@@ -368,14 +425,6 @@ def test_a_loop_that_does_not_end_builds_and_hangs_only_where_python_does():
 
 
 # ---- still refused: located, with what to do instead ----
-def breaks(x):
-    while x > 1.0:
-        if x < 3.0:  # BREAK-IF
-            break  # BREAK
-        x = x / 2
-    return x
-
-
 def returns(x):
     while x > 1.0:
         if x < 3.0:
@@ -407,7 +456,6 @@ def array_carried(x):
 
 
 REFUSED = [
-    (breaks, "WHILE-BREAK", "a 'break' inside it is not supported yet"),
     (assigned_only_inside, "ONLY-INSIDE", "'last' is first assigned in its body and read after it"),
     (returns, "WHILE-RETURN", "a 'return' inside it is not supported yet"),
     (while_else, "WHILE-ELSE", "its 'else' block is not supported"),

@@ -1106,12 +1106,15 @@ class _PythonBlocks(BlockPrinter):
         state = ", ".join(s.name for s in block.saved)
         range_ = self.printer._builtin("range")
         if block.test is not None:  # a while on data: tested before each iteration, counted
-            lines, condition = block.test
+            lines, condition, broke = block.test
             if block.saved:
                 out.append(f"{indent}{tape} = []")
             if block.counted:
                 out.append(f"{indent}{trip} = 0")
             out.append(f"{indent}while True:")
+            if broke is not None:  # the last iteration broke out: no test of the condition
+                out.append(f"{inner}if {broke.name} > 0.5:")
+                out.append(f"{inner}{self.step}break")
             out += self.block(lines, inner, True, (block.lineno, block.reverse, block.filename))
             out.append(f"{inner}if not ({_unwrap(self.printer.doprint(condition))}):")
             out.append(f"{inner}{self.step}break")

@@ -20,6 +20,7 @@ import sympy
 
 from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, walk
 from ..primitives.nodes import real_symbol
+from .signals import BREAK, CONTINUE, _MaybeBreak
 from .values import is_number, to_sympy
 
 # Concrete trip counts from this many iterations on are kept as loops. Measured on the Lorenz
@@ -238,8 +239,8 @@ def _trace_body(tracer, stmt, counts, syntax):
     return loop, after
 
 
-# what a 'while' loop on data cannot have in its body yet (its exits, scopes of their own, ...)
-_WHILE_EXITS = (ast.Return, ast.Break, ast.Continue)
+# what a 'while' loop on data cannot have in its body yet (a 'return'; scopes of their own, ...)
+_WHILE_BLOCKING = tuple(kind for kind in _BLOCKING if kind not in (ast.Break, ast.Continue))
 
 
 def roll_while(tracer, stmt):
@@ -257,15 +258,18 @@ def roll_while(tracer, stmt):
         return "its 'else' block is not supported"
     if tracer.control.pending is not None:
         return "it is inside an 'if' on a differentiated value being joined"
-    for node in (n for part in stmt.body for n in ast.walk(part)):
-        if isinstance(node, _WHILE_EXITS):
-            word = {ast.Return: "return", ast.Break: "break", ast.Continue: "continue"}[type(node)]
-            return f"a '{word}' inside it is not supported yet"
+    nodes = [n for part in stmt.body for n in ast.walk(part)]
+    if any(isinstance(node, ast.Return) for node in nodes):
+        return ("a 'return' inside it is not supported yet (set a value and 'break' instead, "
+                "then return it after the loop)")
     syntax = _BodySyntax.of(stmt.body)
     env = tracer.frame.env
     if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
         return "its body reads or changes a list, dict or set (numbers only are carried yet)"
-    if syntax.blocked:
+    if any(isinstance(node, _WHILE_BLOCKING)
+           or (isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)))
+           or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+               and node.func.attr in _MUTATING) for node in nodes):
         return ("its body has something only an unrolled loop runs (a nested function, an item "
                 "stored into a list or array, a method changing its object, try/with/del)")
     try:
@@ -299,7 +303,14 @@ def _trace_while(tracer, stmt, syntax):
     test = tuple(tracer.block)
     tracer.block = []
     signal = tracer.exec_block(stmt.body, cont=[])
-    if signal is not None:
+    broke = None  # the flag that is 1 where an iteration broke out ('break' on data)
+    if isinstance(signal, _MaybeBreak) and signal.kind is BREAK:
+        broke = signal.flag
+    elif isinstance(signal, _MaybeBreak) and signal.kind is CONTINUE:
+        pass  # the rest of the iteration ran where it was not skipped: the next one runs
+    elif signal is BREAK:
+        raise _Unroll("its body breaks out on every path (write it as an 'if')")
+    elif signal is not None and signal is not CONTINUE:
         raise _Unroll("an exit from its body is not supported yet")
     final = tracer.frame.env  # (a new dict where an 'if' on data joined the body's names)
     body = tuple(tracer.block)
@@ -337,9 +348,13 @@ def _trace_while(tracer, stmt, syntax):
                           "may run no iteration): assign it before the loop")
     if not carried:
         raise _Unroll("it changes no value its condition or the code after it reads")
+    exit_flag = None
+    if broke is not None:  # carried too: the next iteration does not start where it is 1
+        exit_flag = real_symbol(namer.fresh("_broke"))
+        carried.append(Carry(exit_flag, sympy.Integer(0), broke, real_symbol(namer.fresh("_broke"))))
     loop = Loop(counter=real_symbol(namer.fresh("_i")), trip_count=real_symbol(namer.fresh("_n")),
                 carried=tuple(carried), body=body, origin=_origin(tracer, stmt),
-                condition=condition, test=test)
+                condition=condition, test=test, exit_flag=exit_flag)
     return loop, after
 
 

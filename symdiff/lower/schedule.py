@@ -77,6 +77,8 @@ class ForBlock(Located):
         found = names_read(self.body) | set(self.saved) | {name for name, _ in self.carried}
         if self.test is not None:
             found |= names_read(self.test[0]) | self.test[1].free_symbols
+            if self.test[2] is not None:
+                found.add(self.test[2])
         else:
             found |= self.trip.free_symbols
         for _, value in self.carried:
@@ -351,7 +353,7 @@ class _Lowerer(Visitor):
             condition = self.condition(loop.condition)
             test_lines, self.lines, self.memo = self.lines, lines, memo
             test_lines, _ = _prune(test_lines, set(condition.free_symbols))
-            test = (tuple(test_lines), condition)
+            test = (tuple(test_lines), condition, loop.exit_flag)
         body, carried = self._loop_body([loop.body], loop.carried, reverse)
         tape = real_symbol(self.namer.fresh("_tape"))
         # nothing is saved until the reverse loop says what it reads (``visit_AdjointLoop``):
@@ -730,7 +732,8 @@ class _Renamer(Visitor):
 
     def visit_ForBlock(self, block):
         renames = self.renames
-        test = block.test and (tuple(self.block(block.test[0])), substituted(block.test[1], renames))
+        test = block.test and (tuple(self.block(block.test[0])), substituted(block.test[1], renames),
+                               block.test[2] and renames.get(block.test[2], block.test[2]))
         return ForBlock(block.index, block.trip, block.tape,
                         tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
                         tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),

@@ -24,8 +24,8 @@ The families generate what users write and what found the defects of issue 11:
 - ``second``: grad(grad(f)) and hessian(f) of scalar programs and of array reductions, against
   mpmath's second derivatives (Hessian entries and Hessian-vector products);
 - ``while``: ``while`` loops on data that always end (a contraction, growth past a bound with
-  an ``if`` on data inside, Newton's method, bisection over a constant bracket, a count carried
-  beside the value) among scalar statements: kept as loops with a tape;
+  an ``if`` on data inside, Newton's method, bisection over a constant bracket, a break on data,
+  a count carried beside the value) among scalar statements: kept as loops with a tape;
 - ``names``: parameter and local names drawn from builtins and C / stdlib identifiers (self,
   float, sum, len, NULL, free, malloc, size_t, EXIT_SUCCESS, _digamma, x_bar, _t0, math, np ...),
   through grad, value_and_grad, emit(language="python") and emit(language="c").
@@ -643,6 +643,12 @@ WHILE_LOOPS = [
      "        {y} = mid",
      "    else:",
      "        lo = mid"],
+    # a contraction that breaks out on data
+    ["{y} = abs({x}) + {c}",
+     "while {y} > 0.5:",
+     "    {y} = {y} * {r} + 0.05 * math.sin({z})",
+     "    if {y} < abs({z}) + 0.6:",
+     "        break"],
     # a count carried beside the value
     ["n = 0.0",
      "{y} = abs({x}) + 0.5",
