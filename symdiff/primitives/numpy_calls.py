@@ -231,9 +231,19 @@ def _norm(tracer, node, p, name):
         return np.linalg.norm(x, ord=order, axis=axis, keepdims=keep)
     x = tracer.as_array(x, node)
     shape = tracer.shape(x)
+    if not shape:
+        tracer.check_guess(x)  # assumed a number before the call: wait for the call
+    if isinstance(axis, (tuple, list)) and len(axis) == 1:
+        axis = axis[0]  # numpy: a vector norm along that axis
+    if isinstance(axis, (tuple, list)) and len(axis) == 2 and order in (None, "fro") and all(
+            isinstance(a, (int, np.integer)) for a in axis):
+        _check_axis(tracer, node, name, tuple(axis), shape)  # Frobenius norms of the slices
+        total = _sum(tracer, node, {"a": x * x, "axis": tuple(axis), "keepdims": keep}, name)
+        return sympy.sqrt(tracer.atom(total, "sum"))
     if isinstance(axis, (tuple, list)) or (axis is not None and not isinstance(axis, (int, np.integer))):
-        raise located(UnsupportedSyntaxError, f"{name} with axis={axis!r} (matrix norms of slices)",
-                      tracer.frame.parsed, node, hint="pass one int axis (vector norms of slices)")
+        raise located(UnsupportedSyntaxError, f"{name} with ord={order!r}, axis={axis!r} (matrix "
+                      "norms of slices)", tracer.frame.parsed, node,
+                      hint="pass one int axis (vector norms of slices), or two with the Frobenius norm")
     vector = axis is not None or len(shape) == 1
     if order is None or (order == 2 and vector) or (order == "fro" and not vector):
         if axis is None and not keep:
@@ -247,6 +257,13 @@ def _norm(tracer, node, p, name):
             return _sum(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
         op = arrays.ArrayMax if order == np.inf else arrays.ArrayMin
         return _reduce(op)(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
+    if vector and isinstance(order, (int, float, np.integer, np.floating)) and not isinstance(
+            order, bool) and order != 0 and np.isfinite(order):
+        # numpy: sum(abs(x)**ord) ** (1/ord)
+        total = _sum(tracer, node, {"a": sympy.Abs(x) ** (sympy.Integer(int(order)) if float(order).is_integer()
+                                                      else sympy.Float(float(order))), "axis": axis,
+                                    "keepdims": keep}, name)
+        return tracer.atom(total, "sum") ** sympy.Float(1.0 / float(order))
     raise located(UnsupportedSyntaxError, f"{name} with ord={order!r} of an array of shape {shape}",
                   tracer.frame.parsed, node,
                   hint="use the 2-norm/Frobenius norm, or ord=1/inf/-inf of vectors")
@@ -462,6 +479,23 @@ def _along(tracer, node, name, x, axis):
     return x, axis
 
 
+def _axis_in(tracer, node, name, x, axis):
+    """``axis`` of ``x`` counted from 0 (numpy's negative axes from the end); a located error
+    where numpy's would be (out of range) and for a 0-d ``x``, which numpy reads as one element
+    along axis 0 or -1 here (assumed a number before the call: wait for the call instead)."""
+    shape = tracer.shape(x)
+    if not shape:
+        tracer.check_guess(x)
+        raise located(ShapeError, f"{name} of a 0-d array (one number), along axis {axis}",
+                      tracer.frame.parsed, node, hint="pass an array of one dimension or more "
+                      "(np.atleast_1d(x))")
+    if not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
+        tracer.check_guess(x)
+        raise located(ShapeError, f"{name}: axis {axis!r} is out of bounds for an array of shape "
+                      f"{shape}", tracer.frame.parsed, node, hint="use an axis the array has")
+    return int(axis) % len(shape)
+
+
 @_rearranging(np.squeeze)
 def _squeeze(tracer, node, p, name):
     x = tracer.as_array(p["a"], node)
@@ -606,9 +640,9 @@ def _repeat(tracer, node, p, name):
                       tracer.frame.parsed, node, hint="repeat an int number of times")
     x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.repeat, repeats, axis)
-    ndim = len(tracer.shape(x))
-    index = np.repeat(np.arange(tracer.shape(x)[axis % ndim]), repeats)
-    key = tuple(index if i == axis % ndim else slice(None) for i in range(ndim))
+    ndim, axis = len(tracer.shape(x)), _axis_in(tracer, node, name, x, axis)
+    index = np.repeat(np.arange(tracer.shape(x)[axis]), repeats)
+    key = tuple(index if i == axis else slice(None) for i in range(ndim))
     return tracer.take(x, key, node)
 
 
@@ -650,12 +684,12 @@ def _take(tracer, node, p, name):
         return np.take(x, indices, axis=axis)
     x = tracer.as_array(x, node)
     x, axis = _along(tracer, node, name, x, axis)
-    ndim = len(tracer.shape(x))
+    ndim, axis = len(tracer.shape(x)), _axis_in(tracer, node, name, x, axis)
     if isinstance(indices, (int, np.integer)):
-        key = tuple(int(indices) if i == axis % ndim else slice(None) for i in range(ndim))
+        key = tuple(int(indices) if i == axis else slice(None) for i in range(ndim))
         return tracer.getitem(x, key, node)
     indices = np.asarray(indices) if isinstance(indices, (list, tuple)) else indices
-    key = tuple(indices if i == axis % ndim else slice(None) for i in range(ndim))
+    key = tuple(indices if i == axis else slice(None) for i in range(ndim))
     return tracer.take(x, key, node)
 
 
@@ -672,8 +706,9 @@ def _take_along_axis(tracer, node, p, name):
                       hint="indices with as many dimensions as the array, and an int axis")
     if not tracer.is_symbolic(indices):
         indices = np.asarray(indices)
-    grid_shape = tuple(index_shape[i] if i == axis % len(shape) else n for i, n in enumerate(shape))
-    key = _index_grid(grid_shape, axis % len(shape), indices)
+    axis = _axis_in(tracer, node, name, x, axis)
+    grid_shape = tuple(index_shape[i] if i == axis else n for i, n in enumerate(shape))
+    key = _index_grid(grid_shape, axis, indices)
     return tracer.take(x, key, node)
 
 
@@ -684,7 +719,7 @@ def _argsort(tracer, node, p, name):
     x = tracer.as_array(x, node)
     x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.argsort, axis)
-    axis = int(axis) % len(tracer.shape(x))
+    axis = _axis_in(tracer, node, name, x, axis)
     return tracer.array_op(arrays.ArgSort.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "order")
 
 
@@ -713,7 +748,7 @@ def _roll(tracer, node, p, name):
         return _reshaped(tracer, node, name, rolled, shape)
     shifts, axes = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
     for s_, a_ in zip(shifts, axes):
-        a_ = int(a_) % len(shape)
+        a_ = _axis_in(tracer, node, name, x, a_)
         key = tuple(np.roll(np.arange(n), int(s_)) if i == a_ else slice(None) for i, n in enumerate(shape))
         x = tracer.take(x, key, node)
     return x
@@ -770,7 +805,7 @@ def _cumsum(tracer, node, p, name):
     x = tracer.as_array(x if tracer.is_array(x) or isinstance(x, (list, tuple)) else [x], node)
     x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.cumsum, axis)
-    axis = int(axis) % len(tracer.shape(x))
+    axis = _axis_in(tracer, node, name, x, axis)
     return tracer.array_op(arrays.CumSum.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "cumsum")
 
 
