@@ -374,7 +374,9 @@ NUMPY = _Shim(
     **{name: _structural(getattr(np, name)) for name in (
         "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
         "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum",
-        "roll", "kron", "cross", "pad")},
+        "roll", "kron", "cross", "pad", "flipud", "fliplr", "rot90", "diagonal", "split",
+        "array_split", "real", "conj")},
+    append=_structural(np.append, 2), imag=lambda v: np.zeros(np.shape(v), dtype=object) + mpmath.mpf(0),
     take=lambda a, indices, axis=None: _scalar_or_array(np.take(obj(a), indices, axis=axis)),
     take_along_axis=lambda a, indices, axis: np.take_along_axis(obj(a), np.asarray(indices), axis),
     argsort=lambda a, axis=-1: np.argsort(np.asarray(obj(a), dtype=object), axis=axis),
@@ -447,10 +449,45 @@ def _lazy_mp(f):
         return compiled[0](*args, **kwargs)
 
     call.__name__ = f.__name__
+    call.__wrapped__ = f  # inspect.signature(call): f's parameters
     return call
 
 
+def _mp_gradient(fun, wrt=None, with_value=False, names=None):
+    """``symdiff.grad(fun, wrt)`` (or ``value_and_grad``) inside a re-executed function:
+    ``mpmath.diff`` of ``fun`` (already over mpmath), component by component — nested in the
+    outer ``mpmath.diff``, never symdiff's own derivative."""
+    names = names or list(inspect.signature(fun).parameters)
+    chosen = names if wrt is None else [wrt] if isinstance(wrt, (str, int)) else list(wrt)
+    positions = [names.index(w) if isinstance(w, str) else w % len(names) for w in chosen]
+    single = len(positions) == 1
+
+    def call(*args):
+        point = list(args)
+        grads = []
+        for i in positions:
+            parts = {index: mpmath.diff(lambda t, i=i, index=index: as_scalar(
+                _call(fun, point, [(i, index, t)])), _at(point[i], index))
+                for index in _components(point[i])}
+            grads.append(_assembled(point[i], parts))
+        gradient = grads[0] if single else tuple(grads)
+        return (fun(*args), gradient) if with_value else gradient
+
+    return call
+
+
+def _is_symdiff(value, *names):
+    return getattr(value, "__module__", None) == "symdiff.api" and getattr(value, "__name__", None) in names
+
+
 def _shim_value(value):
+    if _is_symdiff(value, "grad"):
+        return _mp_gradient
+    if _is_symdiff(value, "value_and_grad"):
+        return lambda fun, wrt=None: _mp_gradient(fun, wrt, with_value=True)
+    if type(value).__name__ == "Gradient" and type(value).__module__ == "symdiff.api":
+        return _mp_gradient(_lazy_mp(value.fun), list(value.wrt), value.returns_value,
+                            list(inspect.signature(value.fun).parameters))
     if value is math:
         return MATH
     if value is np:

@@ -977,6 +977,135 @@ def _join(kind):
     return _JOINS[kind]
 
 
+# ---- more rearranging, each written with the ones above (as numpy's own Python code does) ----
+def _flipped(numpy_func, axis):
+    """``np.flipud`` (axis 0) / ``np.fliplr`` (axis 1): ``np.flip`` along that axis."""
+    @_rearranging(numpy_func)
+    def handler(tracer, node, p, name):
+        x = tracer.as_array(p["m"], node)
+        if not tracer.shape(x):
+            tracer.check_guess(x)
+        _probe(tracer, node, name, x, numpy_func)
+        return _flip(tracer, node, {"m": x, "axis": axis}, name)
+
+    return handler
+
+
+@_rearranging(np.rot90)
+def _rot90(tracer, node, p, name):
+    """``np.rot90(m, k, axes)``: flips and a transpose, as numpy composes them."""
+    x, k, axes = tracer.as_array(p["m"], node), p["k"], p["axes"]
+    if not tracer.shape(x):
+        tracer.check_guess(x)
+    _probe(tracer, node, name, x, np.rot90, k, axes)
+    ndim, k = len(tracer.shape(x)), int(k) % 4
+    a, b = (int(v) % ndim for v in axes)
+    order = list(range(ndim))
+    order[a], order[b] = order[b], order[a]
+    if k == 0:
+        return x
+    if k == 2:
+        return _flip(tracer, node, {"m": _flip(tracer, node, {"m": x, "axis": a}, name), "axis": b}, name)
+    if k == 1:
+        return _permuted(tracer, node, name, _flip(tracer, node, {"m": x, "axis": b}, name), order)
+    return _flip(tracer, node, {"m": _permuted(tracer, node, name, x, order), "axis": b}, name)
+
+
+def _append(tracer, node, p, name):
+    """``np.append(arr, values, axis)``: a concatenation (of both flattened for axis=None)."""
+    arr, values, axis = p["arr"], p["values"], p["axis"]
+    if not tracer.is_symbolic(arr) and not tracer.is_symbolic(values):
+        return np.append(arr, values, axis=axis)
+    arr, values = tracer.as_array(arr, node), tracer.as_array(values, node)
+    if axis is None:
+        arr, values, axis = _ravel(tracer, node, {"a": arr}, name), _ravel(tracer, node, {"a": values}, name), 0
+    return _joined("concatenate")(tracer, node, {"arrays": (arr, values), "axis": axis}, name)
+
+
+def _split(numpy_func):
+    """``np.split`` / ``np.array_split(ary, indices_or_sections, axis)``: a list of slices."""
+    def handler(tracer, node, p, name):
+        x, sections, axis = p["ary"], p["indices_or_sections"], p["axis"]
+        if not tracer.is_symbolic(x) and not tracer.is_symbolic(sections):
+            return numpy_func(x, sections, axis=axis)
+        if tracer.is_symbolic(sections):
+            raise located(UnsupportedSyntaxError, f"{name} at differentiated positions",
+                          tracer.frame.parsed, node, hint="split at int positions or into an int number of parts")
+        x = tracer.as_array(x, node)
+        axis = _axis_in(tracer, node, name, x, axis)
+        shape = tracer.shape(x)
+        try:  # numpy's own answer for where the pieces start and end
+            pieces = numpy_func(np.arange(shape[axis]), sections)
+        except (ValueError, TypeError) as exc:
+            tracer.check_guess(x)
+            raise located(ShapeError, f"{name} of an array of shape {shape}: {exc}",
+                          tracer.frame.parsed, node, hint="as numpy raises it") from None
+        out, start = [], 0
+        for piece in pieces:
+            key = tuple(slice(start, start + len(piece)) if i == axis else slice(None)
+                        for i in range(len(shape)))
+            out.append(tracer.getitem(x, key, node))
+            start += len(piece)
+        return out
+
+    return handler
+
+
+@_rearranging(np.diagonal)
+def _diagonal(tracer, node, p, name):
+    """``np.diagonal(a, offset, axis1, axis2)``: the two axes moved last, then a gather of the
+    diagonal (which numpy puts last)."""
+    x, k = tracer.as_array(p["a"], node), int(p["offset"])
+    if len(tracer.shape(x)) < 2:
+        tracer.check_guess(x)
+    _probe(tracer, node, name, x, np.diagonal, k, p["axis1"], p["axis2"])
+    ndim = len(tracer.shape(x))
+    a, b = int(p["axis1"]) % ndim, int(p["axis2"]) % ndim
+    order = [i for i in range(ndim) if i not in (a, b)] + [a, b]
+    if order != list(range(ndim)):
+        x = _permuted(tracer, node, name, x, order)
+    shape = tracer.shape(x)
+    rows, cols = _diagonal_indices(shape[-2], shape[-1], k)
+    return tracer.take(x, (slice(None),) * (ndim - 2) + (rows, cols), node)
+
+
+def _real_part(imaginary):
+    """``np.real`` (the value itself) / ``np.imag`` (zeros) / ``np.conj`` of real values."""
+    def handler(tracer, node, p, name):
+        x = p["val"] if "val" in p else p["x"]
+        if not tracer.is_symbolic(x):
+            return (np.imag if imaginary else np.real)(x)
+        if imaginary:
+            return _like(0.0)(tracer, node, {"a": x, "dtype": None}, name)
+        return tracer.as_value(x, node)
+
+    return handler
+
+
+def _linspace(tracer, node, args, kwargs, name):
+    """``np.linspace(start, stop, num)`` of differentiated ends: numpy's ``arange(num) * step +
+    start`` with the last element ``stop`` itself (as numpy sets it)."""
+    if not any(tracer.is_symbolic(a) for a in [*args, *kwargs.values()]):
+        return _concrete(np.linspace)(tracer, node, args, kwargs, name)
+    p = bind(tracer, node, name, signature_of(np.linspace), args, kwargs, ("start", "stop", "num", "endpoint"))
+    start, stop, num, endpoint = p["start"], p["stop"], p["num"], p["endpoint"]
+    if tracer.is_symbolic(num) or not isinstance(num, (int, np.integer)) or num < 0 \
+            or endpoint not in (True, False) or tracer.is_array(start) or tracer.is_array(stop):
+        raise located(UnsupportedSyntaxError, f"{name} of a differentiated value with this num/endpoint",
+                      tracer.frame.parsed, node, hint="pass two numbers, an int num and endpoint True or False")
+    num = int(num)
+    if num == 0:
+        return np.zeros(0)
+    if num == 1:
+        return tracer.as_array([start], node)
+    divisions = num - 1 if endpoint else num
+    step = (stop - start) / divisions
+    body = tracer.as_array(np.arange(num - 1 if endpoint else num, dtype=float), node) * step + start
+    if not endpoint:
+        return body
+    return _joined("concatenate")(tracer, node, {"arrays": (body, tracer.as_array([stop], node)), "axis": 0}, name)
+
+
 _HANDLERS = [
     (np.sum, _function(np.sum, "np.sum", _REDUCED, _sum)),
     (np.prod, _function(np.prod, "np.prod", _REDUCED, _reduce(arrays.ArrayProd))),
@@ -1044,6 +1173,19 @@ _HANDLERS = [
     (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
     (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
     (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),
+    (np.flipud, _function(np.flipud, "np.flipud", ("m",), _flipped(np.flipud, 0))),
+    (np.fliplr, _function(np.fliplr, "np.fliplr", ("m",), _flipped(np.fliplr, 1))),
+    (np.rot90, _function(np.rot90, "np.rot90", ("m", "k", "axes"), _rot90)),
+    (np.append, _function(np.append, "np.append", ("arr", "values", "axis"), _append)),
+    (np.split, _function(np.split, "np.split", ("ary", "indices_or_sections", "axis"), _split(np.split))),
+    (np.array_split, _function(np.array_split, "np.array_split", ("ary", "indices_or_sections", "axis"),
+                               _split(np.array_split))),
+    (np.diagonal, _function(np.diagonal, "np.diagonal", ("a", "offset", "axis1", "axis2"), _diagonal)),
+    (np.real, _function(np.real, "np.real", ("val",), _real_part(False))),
+    (np.imag, _function(np.imag, "np.imag", ("val",), _real_part(True))),
+    (np.conj, _function(np.conj, "np.conj", ("x",), _real_part(False))),
+    (np.linspace, _Entry("np.linspace", signature_of(np.linspace), tuple(signature_of(np.linspace).parameters),
+                         _linspace, raw=True)),
 ]
 # Entries that act elementwise on a number as on an array (the rest are structural: reductions,
 # products, shapes, joins; see calls.Calls._note_numbers).
@@ -1091,6 +1233,41 @@ def _m_transpose(a, *axes):
     """ndarray.transpose"""
 
 
+def _m_squeeze(a, axis=None):
+    """ndarray.squeeze"""
+
+
+def _m_astype(a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    """ndarray.astype"""
+
+
+def _m_diagonal(a, offset=0, axis1=0, axis2=1):
+    """ndarray.diagonal"""
+
+
+def _m_swapaxes(a, axis1, axis2):
+    """ndarray.swapaxes"""
+
+
+def _m_cumsum(a, axis=None, dtype=None, out=None):
+    """ndarray.cumsum"""
+
+
+def _astype(tracer, node, p, name):
+    """``x.astype(float)`` / ``astype('float64')``: a copy of a float64 value; other dtypes change
+    the numbers (rounding to float32, truncating to ints) and are refused."""
+    x, dtype = p["a"], p["dtype"]
+    try:
+        same = np.dtype(dtype) == np.float64
+    except TypeError:
+        same = False
+    if not same:
+        raise located(UnsupportedSyntaxError, f"{name}({dtype!r}) of a differentiated array: only "
+                      "float64 keeps its numbers", tracer.frame.parsed, node,
+                      hint="convert outside the differentiated function, or use astype(float)")
+    return _copied(tracer, node, {"a": x}, name)
+
+
 def _method(name, stub, supported, handler):
     return _Entry(f".{name}", method_signature(stub), supported, handler)
 
@@ -1110,6 +1287,11 @@ _METHODS = [
     ("ravel", _method("ravel", _m_ravel, ("a",), _ravel)),
     ("flatten", _method("flatten", _m_ravel, ("a",), _ravel)),
     ("transpose", _method("transpose", _m_transpose, ("a", "axes"), _transpose_method)),
+    ("squeeze", _method("squeeze", _m_squeeze, ("a", "axis"), _squeeze)),
+    ("astype", _method("astype", _m_astype, ("a", "dtype"), _astype)),
+    ("diagonal", _method("diagonal", _m_diagonal, ("a", "offset", "axis1", "axis2"), _diagonal)),
+    ("swapaxes", _method("swapaxes", _m_swapaxes, ("a", "axis1", "axis2"), _swapaxes)),
+    ("cumsum", _method("cumsum", _m_cumsum, ("a", "axis"), _cumsum)),
 ]
 for _name, _entry in _METHODS:
     registry.add(Primitive(f"ndarray.{_name}", library="numpy", kind="array", handler=_entry,
