@@ -928,6 +928,20 @@ def norm_logpdf(x): return scipy.stats.norm.logpdf(x, 0.5, 2.0)
 port(norm_logpdf, randn(3), suite="scipy")
 
 
+def norm_pdf_cdf(x, loc, scale):
+    return np.sum(scipy.stats.norm.pdf(x, loc=loc, scale=scale) * scipy.stats.norm.cdf(x, loc, scale))
+port(norm_pdf_cdf, randn(3), 0.3, 1.4, suite="scipy")
+
+
+def norm_tails(x, scale):
+    return np.sum(scipy.stats.norm.logcdf(x, 0.1, scale) + scipy.stats.norm.logsf(x) + scipy.stats.norm.sf(x, scale=scale))
+port(norm_tails, randn(3), 0.8, suite="scipy")
+
+
+def betaln(x, y): return scipy.special.betaln(x, y) * x
+port(betaln, np.array([0.5, 1.7]), np.array([1.2, 2.5]), suite="scipy")
+
+
 # ---- scalar code through math, as autograd's README and wrappers tests write it ----
 def tanh_by_exp(x):
     y = np.exp(-2.0 * x)
@@ -964,6 +978,6 @@ REFUSED = {
     "norm_nuclear": "ord='nuc'",
     "svd_only_s": "np.linalg.svd", "svd_wide": "np.linalg.svd", "pinv": "np.linalg.pinv",
     "logsumexp": "logsumexp", "logsumexp_axis": "logsumexp", "softmax": "softmax",
-    "log_softmax": "log_softmax", "beta": "scipy.special.beta", "norm_logpdf": "'.logpdf'",
+    "log_softmax": "log_softmax",
     "taylor_sine": "'while' loop",
 }

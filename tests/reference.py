@@ -15,6 +15,7 @@ is taken one component at a time (``mpmath.diff`` with that one number moved). `
 import ast
 import inspect
 import math
+import sys
 import textwrap
 import types
 
@@ -419,6 +420,23 @@ SCIPY_SPECIAL = _Shim(
     polygamma=_E(lambda n, x: mpmath.psi(int(n), x)), xlogy=_E(_xlogy),
     xlog1py=_E(lambda x, y: mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y)),
     i0=_E(lambda x: mpmath.besseli(0, x)), i1=_E(lambda x: mpmath.besseli(1, x)),
+    beta=_E(mpmath.beta), betaln=_E(lambda a, b: mpmath.log(mpmath.beta(a, b))),
+)
+
+
+def _standard(fn):
+    """A scipy.stats.norm method over mpmath: ``fn(z)`` of z = (x - loc) / scale, and the
+    density's 1/scale for pdf / logpdf."""
+    def method(x, loc=0.0, scale=1.0):
+        return elementwise(lambda v, m, s: fn((v - m) / s, s))(x, _mpf(loc), _mpf(scale))
+
+    return method
+
+
+SCIPY_STATS_NORM = _Shim(
+    pdf=_standard(lambda z, s: mpmath.npdf(z) / s), logpdf=_standard(lambda z, s: mpmath.log(mpmath.npdf(z) / s)),
+    cdf=_standard(lambda z, s: mpmath.ncdf(z)), logcdf=_standard(lambda z, s: mpmath.log(mpmath.ncdf(z))),
+    sf=_standard(lambda z, s: 1 - mpmath.ncdf(z)), logsf=_standard(lambda z, s: mpmath.log(1 - mpmath.ncdf(z))),
 )
 
 _BY_OBJECT = {}
@@ -495,7 +513,12 @@ def _shim_value(value):
     if _scipy_special is not None and value is _scipy_special:
         return SCIPY_SPECIAL
     if _scipy_special is not None and value is _scipy:  # ``import scipy.special``: scipy.special.f
-        return _Shim(special=SCIPY_SPECIAL)
+        return _Shim(special=SCIPY_SPECIAL, stats=_Shim(norm=SCIPY_STATS_NORM))
+    stats = sys.modules.get("scipy.stats")
+    if stats is not None and value is stats:
+        return _Shim(norm=SCIPY_STATS_NORM)
+    if stats is not None and value is stats.norm:
+        return SCIPY_STATS_NORM
     if isinstance(value, types.ModuleType) and _is_user_function_module(value):
         return _ShimmedModule(value)
     if callable(value) and id(value) in _BY_OBJECT:

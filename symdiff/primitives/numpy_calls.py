@@ -231,16 +231,17 @@ def _norm(tracer, node, p, name):
         return np.linalg.norm(x, ord=order, axis=axis, keepdims=keep)
     x = tracer.as_array(x, node)
     shape = tracer.shape(x)
-    if not shape:
-        tracer.check_guess(x)  # assumed a number before the call: wait for the call
     if isinstance(axis, (tuple, list)) and len(axis) == 1:
         axis = axis[0]  # numpy: a vector norm along that axis
     if isinstance(axis, (tuple, list)) and len(axis) == 2 and order in (None, "fro") and all(
             isinstance(a, (int, np.integer)) for a in axis):
+        if len(shape) < 2:
+            tracer.check_guess(x)
         _check_axis(tracer, node, name, tuple(axis), shape)  # Frobenius norms of the slices
         total = _sum(tracer, node, {"a": x * x, "axis": tuple(axis), "keepdims": keep}, name)
         return sympy.sqrt(tracer.atom(total, "sum"))
     if isinstance(axis, (tuple, list)) or (axis is not None and not isinstance(axis, (int, np.integer))):
+        tracer.check_guess(x)  # assumed a number before the call: wait for the call
         raise located(UnsupportedSyntaxError, f"{name} with ord={order!r}, axis={axis!r} (matrix "
                       "norms of slices)", tracer.frame.parsed, node,
                       hint="pass one int axis (vector norms of slices), or two with the Frobenius norm")
@@ -264,6 +265,7 @@ def _norm(tracer, node, p, name):
                                                       else sympy.Float(float(order))), "axis": axis,
                                     "keepdims": keep}, name)
         return tracer.atom(total, "sum") ** sympy.Float(1.0 / float(order))
+    tracer.check_guess(x)  # assumed a number before the call: wait for the call
     raise located(UnsupportedSyntaxError, f"{name} with ord={order!r} of an array of shape {shape}",
                   tracer.frame.parsed, node,
                   hint="use the 2-norm/Frobenius norm, or ord=1/inf/-inf of vectors")
