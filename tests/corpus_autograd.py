@@ -337,6 +337,28 @@ def c_mixed(x):
 port(c_mixed, randn(3, 2))
 
 
+def r_node_and_const(x):
+    b = np.r_[x, C32]
+    return b
+port(r_node_and_const, randn(3, 2))
+
+
+def r_slicing(x):
+    b = np.r_[x, VEC10, 1:10]
+    return b
+port(r_slicing, randn(10))
+
+
+def r_scalars(x):
+    return np.r_[x[0], 2.5, x ** 2]
+port(r_scalars, randn(3))
+
+
+def c_columns(x):
+    return np.c_[x, np.sin(x), VEC10[:4]]
+port(c_columns, randn(4))
+
+
 def where(x, y):
     b = np.where(COND, x, y)
     return b
@@ -602,6 +624,14 @@ port(einsum_covsum, randn(3, 2, 2), randn(2, 2, 3), suite="systematic")
 
 def einsum_ellipses(x, y): return np.einsum('...jk,...lj->...lk', x, y)
 port(einsum_ellipses, randn(2, 3, 3), randn(2, 3, 3), suite="systematic")
+
+
+def einsum_elementwise_ellipsis(x, y): return np.einsum('...,...->...', x, y)
+port(einsum_elementwise_ellipsis, randn(2, 3), randn(2, 3), suite="systematic")
+
+
+def einsum_broadcast_ellipsis(x, y): return np.einsum('...j,...j->...', x, y)  # (1, 3) with (4, 3)
+port(einsum_broadcast_ellipsis, randn(1, 3), randn(4, 3), suite="systematic")
 
 
 def einsum_three_args(x, y, z): return np.einsum('ijk,lji,lli->lki', x, y, z)
@@ -972,9 +1002,9 @@ port(math_mix, 0.8, -0.3, suite="scalar")
 # What is still refused (a located SymdiffError containing these words); see the README's
 # "not supported" list. A case that starts to work fails its test until its entry goes.
 REFUSED = {
-    "r_double": "RClass", "c_mixed": "CClass", "cast_to_int": "np.int64",
+    "cast_to_int": "np.int64",
     "nan_to_num": "np.nan_to_num", "partition": "np.partition", "astype_float32": "float64",
-    "einsum_ellipses": "'...' or a letter twice", "einsum_three_args": "'...' or a letter twice",
+    "einsum_three_args": "'...' or a letter twice", "einsum_broadcast_ellipsis": "'...' or a letter twice",
     "norm_nuclear": "ord='nuc'",
     "svd_only_s": "np.linalg.svd", "svd_wide": "np.linalg.svd", "pinv": "np.linalg.pinv",
     "logsumexp": "logsumexp", "logsumexp_axis": "logsumexp", "softmax": "softmax",

@@ -284,6 +284,18 @@ def _structural(numpy_func, operands=1):
     return call
 
 
+class _IndexJoin:
+    """``np.r_`` / ``np.c_`` over object arrays of mpf (slices and strings passed as they are)."""
+
+    def __init__(self, numpy_object):
+        self.numpy_object = numpy_object
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        items = tuple(v if isinstance(v, (slice, str)) else obj(v) for v in items)
+        return self.numpy_object[items if isinstance(key, tuple) else items[0]]
+
+
 def _join(numpy_func):
     def call(parts, axis=0):
         return numpy_func([obj(p) for p in parts], axis=axis)
@@ -377,7 +389,7 @@ NUMPY = _Shim(
         "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum",
         "roll", "kron", "cross", "pad", "flipud", "fliplr", "rot90", "diagonal", "split",
         "array_split", "real", "conj")},
-    append=_structural(np.append, 2), imag=lambda v: np.zeros(np.shape(v), dtype=object) + mpmath.mpf(0),
+    append=_structural(np.append, 2), r_=_IndexJoin(np.r_), c_=_IndexJoin(np.c_), imag=lambda v: np.zeros(np.shape(v), dtype=object) + mpmath.mpf(0),
     take=lambda a, indices, axis=None: _scalar_or_array(np.take(obj(a), indices, axis=axis)),
     take_along_axis=lambda a, indices, axis: np.take_along_axis(obj(a), np.asarray(indices), axis),
     argsort=lambda a, axis=-1: np.argsort(np.asarray(obj(a), dtype=object), axis=axis),

@@ -937,6 +937,8 @@ class Tracer:
         index = self.eval(node.slice)
         if self.is_array(base):
             return self.arrays.getitem(base, index, node)
+        if base is np.r_ or base is np.c_:
+            return numpy_calls.index_concatenation(self, node, base is np.c_, index)
         if isinstance(base, np.ndarray):
             if self.is_symbolic(index):
                 self.check_deferrable(index)

@@ -351,6 +351,8 @@ def _einsum(tracer, node, args, kwargs, name):
     spec, operands = args[0], list(args[1:])
     if not any(tracer.is_symbolic(o) for o in operands):
         return np.einsum(spec, *operands)
+    if "..." in spec:
+        spec = _explicit_ellipsis(tracer, node, name, spec, operands)
     inputs, output = arrays.einsum_parts(spec)
     if "." in spec or any(len(set(s)) != len(s) for s in inputs) or len(inputs) != len(operands):
         raise located(UnsupportedSyntaxError, f"{name}({spec!r}): '...' or a letter twice in one "
@@ -359,6 +361,35 @@ def _einsum(tracer, node, args, kwargs, name):
     operands = [tracer.as_array(o, node) for o in operands]
     return _contraction(tracer, node, name, spec, operands, None,
                         lambda *stand_ins: np.einsum(spec, *stand_ins))
+
+
+def _explicit_ellipsis(tracer, node, name, spec, operands):
+    """``spec`` with each ``...`` written as letters of its own (the operands' shapes are known):
+    ``'...jk,...lj->...lk'`` of two (3, 4, 4) arrays is ``'ajk,alj->alk'``. Where the ``...``
+    axes differ in length (a broadcast of length-1 axes) or the output is implicit, the spec is
+    returned as it was (and refused)."""
+    if "->" not in spec:
+        return spec
+    given, output = spec.replace(" ", "").split("->")
+    terms = given.split(",")
+    if len(terms) != len(operands):
+        return spec
+    shapes = [tracer.shape(o) if tracer.is_symbolic(o) else np.shape(o) for o in operands]
+    spans = []
+    for term, shape in zip(terms, shapes):
+        explicit = len(term.replace("...", ""))
+        if "..." in term and len(shape) < explicit:
+            for o in operands:
+                tracer.check_guess(o)  # assumed a number before the call
+            return spec
+        spans.append(tuple(shape[:len(shape) - explicit]) if "..." in term else None)
+    lengths = {s for s in spans if s is not None}
+    if len(lengths) != 1:
+        return spec
+    (dims,) = lengths
+    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
+    letters = "".join(free[:len(dims)])
+    return ",".join(t.replace("...", letters) for t in terms) + "->" + output.replace("...", letters)
 
 
 def _contraction(tracer, node, name, spec, operands, via, numpy_call):
@@ -1106,6 +1137,36 @@ def _linspace(tracer, node, args, kwargs, name):
     if not endpoint:
         return body
     return _joined("concatenate")(tracer, node, {"arrays": (body, tracer.as_array([stop], node)), "axis": 0}, name)
+
+
+def index_concatenation(tracer, node, columns, index):
+    """``np.r_[a, b, ...]`` (``columns``: ``np.c_[...]``) of traced values: numbers and arrays
+    joined along the first axis (``np.c_``: 1-D arrays as columns, joined along the last), int
+    slices as ``np.arange``, as numpy's index tricks build them."""
+    items = index if isinstance(index, tuple) else (index,)
+    which = "np.c_" if columns else "np.r_"
+    if not any(tracer.is_symbolic(v) for v in items):
+        return (np.c_ if columns else np.r_)[index]
+    parts = []
+    for item in items:
+        if isinstance(item, slice):
+            bounds = (item.start, item.stop, item.step)
+            if not all(b is None or isinstance(b, (int, np.integer)) for b in bounds):
+                raise located(UnsupportedSyntaxError, f"{which} with the slice {item} (a linspace or a "
+                              "differentiated bound)", tracer.frame.parsed, node,
+                              hint="write np.arange or np.linspace yourself")
+            item = np.arange(item.start or 0, item.stop, item.step or 1)
+        elif isinstance(item, str):
+            raise located(UnsupportedSyntaxError, f"{which} with the directive {item!r}",
+                          tracer.frame.parsed, node, hint="use np.concatenate or np.stack with axis=")
+        part = tracer.as_array(item, node)
+        shape = tracer.shape(part)
+        if not shape:  # a number: one element (np.c_: a 1 x 1 block)
+            part = tracer.as_array([[item]] if columns else [item], node)
+        elif columns and len(shape) == 1:  # np.c_: a 1-D array is a column
+            part = _reshaped(tracer, node, which, part, (shape[0], 1))
+        parts.append(part)
+    return _joined("concatenate")(tracer, node, {"arrays": tuple(parts), "axis": -1 if columns else 0}, which)
 
 
 _HANDLERS = [
