@@ -696,6 +696,17 @@ class _HessianVector(_Pushforward):
         return []
 
 
+def _is_tree(value):
+    """A container argument that is not one array of numbers (a dict, a tuple of arrays, ...)."""
+    if not pytrees.is_container(value):
+        return False
+    try:
+        np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return True
+    return isinstance(value, dict)
+
+
 class JVP:
     """``jvp(f)``: the directional derivative of ``f`` — its Jacobian times a tangent, J(x)·v.
 
@@ -736,6 +747,13 @@ class JVP:
                             f"is a tuple of {len(self.wrt)} (one per parameter, in that order), not {tangent!r}")
         flat = []
         for param, position, part in zip(self.wrt, self._push._wrt_positions, parts):
+            if _is_tree(bound[position]):  # the tangent of a container of arrays: the same container
+                leaves, expected = _flat(part) if pytrees.is_container(part) else None, _flat(bound[position])
+                if leaves is None or type(part) is not type(bound[position]) or leaves.size != expected.size:
+                    raise ValueError(f"{self._what} of {name}: the tangent of {param!r} is a "
+                                     f"{type(bound[position]).__name__} like {param!r} itself, leaf for leaf")
+                flat.append(leaves)
+                continue
             shape = np.shape(bound[position])
             part = np.asarray(part, dtype=np.float64)
             if part.shape != shape:
