@@ -13,6 +13,7 @@ import functools
 import inspect
 import linecache
 import math
+import sys
 import types
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
 from .frontend import loops
 from .frontend.loops import ROLL_THRESHOLD
 from .ir import Loop
+from .primitives import registry
 from .pipeline import Spec
 from .runtime import dispatch
 from .runtime.dispatch import MISSING, converted, resolve_wrt
@@ -96,6 +98,7 @@ class Gradient(functools.partial):
             fun = generated
         if not callable(fun):
             raise TypeError(f"grad needs a function, not {type(fun).__name__}")
+        fun = _primitive_as_function(fun)
         if isinstance(fun, functools.partial):
             raise TypeError(
                 "grad needs a plain function, not a functools.partial; define a function "
@@ -461,6 +464,41 @@ class Gradient(functools.partial):
     def __repr__(self):
         kind = "value_and_grad" if self._with_value else self._kind_name
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
+
+
+_PRIMITIVES = {}  # grad(np.tanh): the Python function made for a primitive, once per primitive
+
+
+def _primitive_as_function(fun):
+    """``fun`` itself, or for a callable symdiff knows but cannot read (``np.tanh``,
+    ``math.sin``, ``scipy.special.expit``: no Python source) a one-line Python function calling
+    it (``def tanh(x): return numpy.tanh(x)``), whose source is registered with ``linecache``."""
+    if isinstance(fun, (types.FunctionType, types.MethodType)) or registry.lookup(fun) is None:
+        return fun
+    if fun in _PRIMITIVES:
+        return _PRIMITIVES[fun]
+    name = getattr(fun, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    if isinstance(getattr(fun, "nin", None), int):
+        params = [f"x{i}" if fun.nin > 1 else "x" for i in range(fun.nin)]
+    else:
+        try:
+            params = [p.name for p in inspect.signature(fun).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+        except (TypeError, ValueError):
+            return fun
+    module_name = getattr(fun, "__module__", None) or "builtins"
+    module = sys.modules.get(module_name)
+    alias = module_name.rpartition(".")[2]
+    called = f"{alias}.{name}" if getattr(module, name, None) is fun and alias.isidentifier() else "_f"
+    filename = f"<symdiff: {module_name}.{name}>"
+    source = f"def {name}({', '.join(params)}):\n    return {called}({', '.join(params)})\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope = {"_f": fun, alias: module}
+    exec(compile(source, filename, "exec"), scope)
+    made = _PRIMITIVES[fun] = scope[name]
+    made.__qualname__ = made.__name__ = name
+    return made
 
 
 def _with_counts(build, values):

@@ -137,3 +137,13 @@ def test_value_and_grad_inside_returns_the_value_first():
         return value + slope
 
     assert close(grad(f)(2.0), 3 * 4.0 + 6 * 2.0)  # d/dx (x^3 + 3x^2) = 3x^2 + 6x, written by hand
+
+
+def test_grad_of_a_known_primitive():
+    """grad(np.tanh), grad(math.sin): a one-line Python function calling the primitive, whose
+    source symdiff reads (autograd's tests differentiate numpy's functions themselves)."""
+    assert close(grad(np.tanh)(0.5), 1 - math.tanh(0.5) ** 2)
+    assert close(grad(math.sin)(0.5), math.cos(0.5))
+    assert grad(np.arctan2)(0.5, 2.0) == pytest.approx((2.0 / 4.25, -0.5 / 4.25), rel=1e-15)
+    assert close(grad(grad(np.tanh))(0.3), -2 * math.tanh(0.3) * (1 - math.tanh(0.3) ** 2))
+    assert "return numpy.tanh(x)" in grad(np.tanh).source
