@@ -1014,5 +1014,4 @@ REFUSED = {
     "svd_only_s": "np.linalg.svd", "svd_wide": "np.linalg.svd", "pinv": "np.linalg.pinv",
     "logsumexp": "logsumexp", "logsumexp_axis": "logsumexp", "softmax": "softmax",
     "log_softmax": "log_softmax",
-    "taylor_sine": "'while' loop",
 }
