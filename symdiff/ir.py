@@ -428,12 +428,15 @@ def walk(items):
 def definitions(items):
     """``{symbol: defining item}`` for every statement and merge target in ``items``, and the
     values a ``Loop`` leaves (its carries' ``after``; the names inside its body are its own)."""
-    found = {}
+    found, inner = {}, set()
     for item in walk(items):
+        if id(item) in inner:
+            continue
         kind = type(item)
         if kind is Statement or kind is Merge:
             found[item.target] = item
         elif kind is Loop:
             for carry in item.carried:
                 found[carry.after] = item
+            inner.update(id(part) for part in walk([*item.test, *item.body]))
     return found

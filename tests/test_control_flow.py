@@ -490,11 +490,11 @@ def range_of_data(x):
     return total
 
 
-def range_of_data_expression(x):
+def range_of_data_expression(x):  # (without reading k after it, kept as a loop: test_while_loops)
     total = x
     for k in range(1, int(x) + 3):  # RANGE-INT-OF-DATA
         total = total * x
-    return total
+    return total + k
 
 
 def halve_until_small(x):
@@ -585,7 +585,7 @@ ERROR_CASES = [
     (range_of_data, "RANGE-DATA", UnsupportedSyntaxError,
      "range() over a differentiated value: the loop's trip count would depend on it"),
     (range_of_data_expression, "RANGE-INT-OF-DATA", UnsupportedSyntaxError,
-     "range() over a differentiated value"),
+     "range() over a differentiated value (an int of it): the counter 'k' is read after the loop"),
     (recursion_on_data, "RECURSION-DATA", SymdiffError,
      "recursion whose depth depends on a differentiated value cannot be unrolled"),
     (assigned_in_one_branch, "ONE-BRANCH-USE", SymdiffError,

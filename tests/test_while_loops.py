@@ -518,3 +518,33 @@ def test_an_emitted_python_module_keeps_the_loop(tmp_path):
 def test_grad_wrt_a_parameter_the_loop_only_reads():
     g = grad(two_parameters, wrt="b")
     check(g, two_parameters, (2.0, 3.0), wrt="b")
+
+
+# ---- for over range() of an int computed from data ----
+def range_of_int(x):
+    total = x
+    for k in range(1, int(x) + 3):
+        total = total * x + k * 0.1
+    return total
+
+
+@pytest.mark.parametrize("x", [-5.5, -2.5, 0.3, 1.7, 4.2])
+def test_a_range_of_an_int_of_data(x):
+    # int(x) + 2 - 1 iterations where positive: -5.5 runs none, -2.5 none, 0.3 one, 4.2 five
+    g = value_and_grad(range_of_int)
+    assert g(x)[0] == range_of_int(x)
+    assert kept_as_a_while(grad(range_of_int))
+    check(grad(range_of_int), range_of_int, (x,))
+
+
+def floor_steps(x, c):
+    n = int(x * 3.0)
+    y = c
+    for k in range(n):
+        y = y * 0.9 + math.sin(y) * c
+    return y
+
+
+@pytest.mark.parametrize("point", [(-1.0, 0.5), (0.2, 0.5), (0.4, 1.2), (3.1, 0.8)])
+def test_a_range_of_a_name_bound_to_an_int_of_data(point):
+    check(grad(floor_steps), floor_steps, point)

@@ -507,6 +507,18 @@ class ControlFlow:
             if loops.roll(self.tracer, stmt, count):
                 return None
             raise NeedsConcrete([str(count.trip)])  # (its build specialises on n instead)
+        on_data = loops.data_range(self.tracer, stmt)
+        if on_data is not None:  # range(int(x)): a trip count of data, kept as a loop
+            why = loops.roll_range_on_data(self.tracer, stmt, *on_data)
+            if why is None:
+                return None
+            raise located(
+                UnsupportedSyntaxError,
+                f"range() over a differentiated value (an int of it): {why}",
+                self.tracer.frame.parsed, stmt.iter,
+                hint="use grad/value_and_grad of a loop of numbers with no break/continue/return "
+                "inside; or loop a fixed number of times and stop changing the result once done",
+            )
         iterable = self.tracer.eval(stmt.iter)
         if self.tracer.rolled and isinstance(iterable, range) and loops.roll(self.tracer, stmt, iterable):
             return None  # kept as one ``ir.Loop`` (see ``loops``)

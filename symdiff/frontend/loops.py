@@ -157,6 +157,9 @@ def _traced(tracer, trace):
     tracer.block.append(loop)
 
 
+_UNBOUND = object()
+
+
 class _Unroll(Exception):
     """The body traced, but not as something a rolled loop carries (a Branch, an array, ...)."""
 
@@ -279,11 +282,82 @@ def roll_while(tracer, stmt):
     return None
 
 
-def _trace_while(tracer, stmt, syntax):
+def data_range(tracer, stmt):
+    """``(start, stop)`` where ``stmt`` is ``for <name> in range([start,] stop):`` and an
+    argument is an int computed from a differentiated value (``int(x)``, ``math.floor(x)``,
+    ``round(x)``, or a name bound to one), else None (a range of known ints, or of a float:
+    ``range()``'s own refusal, as Python's TypeError)."""
+    node = stmt.iter
+    if not (tracer.rolled and isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "range" and 1 <= len(node.args) <= 2 and not node.keywords
+            and not any(isinstance(a, ast.Starred) for a in node.args)
+            and isinstance(stmt.target, ast.Name)):
+        return None
+    if tracer.eval(node.func) is not range:
+        return None
+    values = [tracer.eval(a) for a in node.args]
+    if not any(isinstance(v, sympy.Basic) and v.free_symbols for v in values):
+        return None
+    for value in values:
+        if isinstance(value, sympy.Basic) and value.free_symbols:
+            tracer.check_deferrable(value)
+            if not _integer_valued(tracer, value):
+                return None
+        elif not isinstance(value, (int, sympy.Integer)) or isinstance(value, bool):
+            return None
+    values = [sympy.Integer(v) if isinstance(v, int) else v for v in values]
+    return (sympy.Integer(0), values[0]) if len(values) == 1 else tuple(values)
+
+
+def _integer_valued(tracer, value):
+    if value.is_integer:
+        return True
+    if isinstance(value, sympy.Symbol):  # a name bound to int(x): its statement says so
+        for item in reversed(tracer.block):
+            if isinstance(item, Statement) and item.target == value:
+                return bool(item.expr.is_integer)
+    return False
+
+
+def roll_range_on_data(tracer, stmt, start, stop):
+    """``for k in range(start, stop):`` with ``stop`` (or ``start``) an int of data: kept as
+    a while-kind ``ir.Loop`` carrying the counter (``k < stop`` tested before each iteration).
+    Returns None where it did, else why not (as ``roll_while``)."""
+    if stmt.orelse:
+        return "its 'else' block is not supported"
+    counter = stmt.target.id
+    nodes = [n for part in stmt.body for n in ast.walk(part)]
+    if any(isinstance(n, (ast.Return, ast.Break, ast.Continue)) for n in nodes):
+        return "a 'break', 'continue' or 'return' inside it is not supported yet"
+    syntax = _BodySyntax.of(stmt.body)
+    if counter in syntax.stored:
+        return f"its body rebinds the counter '{counter}'"
+    if counter in _loads_outside(tracer.frame.parsed.node, stmt):
+        return f"the counter '{counter}' is read after the loop (the loop may run no iteration)"
+    env = tracer.frame.env
+    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
+        return "its body reads or changes a list, dict or set (numbers only are carried yet)"
+    if syntax.blocked:
+        return ("its body has something only an unrolled loop runs (a nested function, an item "
+                "stored into a list or array, a method changing its object, try/with/del)")
+    syntax.stored.insert(0, counter)
+    try:
+        _traced(tracer, lambda: _trace_while(tracer, stmt, syntax, (counter, start, stop)))
+    except _Unroll as exc:
+        return str(exc)
+    return None
+
+
+def _trace_while(tracer, stmt, syntax, counting=None):
     """``(Loop, {name: value after the loop})`` of a ``while`` on data; raises ``_Unroll``
     (why, in words), or the tracer's own error, where it cannot be kept as a loop."""
     namer, env = tracer.namer, tracer.frame.env
     inside = {}  # carried name -> the symbol the test and the body read it as
+    saved_counter = None
+    if counting is not None:  # a range of data: the counter is carried from 'start'
+        counter, start, stop = counting
+        saved_counter = env.get(counter, _UNBOUND)
+        env[counter] = start
     for name in syntax.stored:
         if name not in env:
             continue
@@ -296,13 +370,21 @@ def _trace_while(tracer, stmt, syntax):
         env[name] = symbol
     tracer.block = []
     tracer.current = stmt
-    condition = tracer.condition(stmt.test)
+    if counting is not None:
+        condition = sympy.StrictLessThan(env[counter], stop)
+    else:
+        condition = tracer.condition(stmt.test)
     if not isinstance(condition, sympy.Basic) or any(
             tracer.shape(s) for s in condition.free_symbols):
         raise _Unroll("its condition is not a comparison of numbers")
     test = tuple(tracer.block)
     tracer.block = []
     signal = tracer.exec_block(stmt.body, cont=[])
+    if counting is not None and signal is None:  # the next iteration's counter
+        tracer.current = stmt
+        following = real_symbol(namer.version(counter))
+        tracer.emit(following, env[counter] + 1, stmt)
+        tracer.frame.env[counter] = following
     broke = None  # the flag that is 1 where an iteration broke out ('break' on data)
     if isinstance(signal, _MaybeBreak) and signal.kind is BREAK:
         broke = signal.flag
@@ -355,6 +437,10 @@ def _trace_while(tracer, stmt, syntax):
     loop = Loop(counter=real_symbol(namer.fresh("_i")), trip_count=real_symbol(namer.fresh("_n")),
                 carried=tuple(carried), body=body, origin=_origin(tracer, stmt),
                 condition=condition, test=test, exit_flag=exit_flag)
+    if counting is not None:  # the counter after the loop: as before it (not read after it)
+        after.pop(counter, None)
+        if saved_counter is not _UNBOUND:
+            after[counter] = saved_counter
     return loop, after
 
 
@@ -387,4 +473,4 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "roll", "roll_while"]
+__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data", "roll_while"]

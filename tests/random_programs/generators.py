@@ -25,7 +25,7 @@ The families generate what users write and what found the defects of issue 11:
   mpmath's second derivatives (Hessian entries and Hessian-vector products);
 - ``while``: ``while`` loops on data that always end (a contraction, growth past a bound with
   an ``if`` on data inside, Newton's method, bisection over a constant bracket, a break on data,
-  a count carried beside the value) among scalar statements: kept as loops with a tape;
+  a ``for`` over ``range(int(...))`` of data, a count carried beside the value) among scalar statements: kept as loops with a tape;
 - ``names``: parameter and local names drawn from builtins and C / stdlib identifiers (self,
   float, sum, len, NULL, free, malloc, size_t, EXIT_SUCCESS, _digamma, x_bar, _t0, math, np ...),
   through grad, value_and_grad, emit(language="python") and emit(language="c").
@@ -655,6 +655,10 @@ WHILE_LOOPS = [
      "    {y} = {y} * {r} + 0.05 * math.sin({z})",
      "    if {y} < abs({z}) + 0.6:",
      "        break"],
+    # a for over a range of an int of data
+    ["{y} = {x} * 0.5",
+     "for {y}_k in range(int(abs({x}) * 3.0) + 1):",
+     "    {y} = {y} * 0.8 + 0.1 * math.sin({z} + {y}_k)"],
     # a count carried beside the value
     ["n = 0.0",
      "{y} = abs({x}) + 0.5",
