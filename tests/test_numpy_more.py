@@ -80,3 +80,18 @@ def test_linspace_of_differentiated_ends():
     da, db = symdiff.grad(spaced)(a, b)
     assert np.isclose(da, np.sum(2 * points * (1 - t)), rtol=1e-14)
     assert np.isclose(db, np.sum(2 * points * t), rtol=1e-14)
+
+
+def flipped(x, y):
+    u0 = np.flip(y)
+    return np.min(np.square(u0)) + np.dot(np.flip(x), x)
+
+
+def test_flip_traced_before_the_call_and_of_numbers():
+    """Traced before any call, y is assumed a number: np.flip of it is the number (it printed
+    ``y[]``, a SyntaxError, found by the thorough random run)."""
+    g = symdiff.value_and_grad(flipped)
+    value, (dx, dy) = g(np.array([-0.8]), np.array([-0.35]))
+    assert np.isclose(value, 0.35 ** 2 + 0.64) and np.allclose(dx, [-1.6]) and np.allclose(dy, [-0.7])
+    value, (dx, dy) = g(0.5, 2.0)  # numbers: np.flip of a number is the number
+    assert value == 4.25 and dx == 1.0 and dy == 4.0

@@ -561,6 +561,8 @@ def _flip(tracer, node, p, name):
     x = tracer.as_array(p["m"], node)
     ndim = len(tracer.shape(x))
     _probe(tracer, node, name, x, np.flip, p["axis"])
+    if not ndim:  # np.flip of a number is the number
+        return x
     axes = range(ndim) if p["axis"] is None else [a % ndim for a in np.atleast_1d(p["axis"])]
     key = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(ndim))
     return tracer.getitem(x, key, node)
