@@ -219,3 +219,76 @@ def expected_lorenz_grad(T):
         x, y, z = x + dt * (s * (y - x)), y + dt * (x * (r - z) - y), z + dt * (x * y - b * z)
         dx, dy, dz = nx, ny, nz
     return tuple(dx[i] + dy[i] + dz[i] for i in range(6))
+
+
+# ---------------------------------------------------------------------------------------------
+# G. Jacobians and Hessians: exact sparsity, one pass per colour
+# ---------------------------------------------------------------------------------------------
+
+
+def rosen_hess_bands(x):
+    """Rosenbrock's Hessian by hand: its diagonal and its off-diagonal (it is tridiagonal)."""
+    xm = x[:-1]
+    diagonal = np.zeros_like(x)
+    diagonal[:-1] = 1200.0 * xm * xm - 400.0 * x[1:] + 2.0
+    diagonal[1:] += 200.0
+    return diagonal, -400.0 * xm
+
+
+def rosen_hess_hand_sparse(x):
+    """The hand-written tridiagonal Hessian as the CSR matrix an optimizer takes."""
+    import scipy.sparse
+
+    diagonal, off = rosen_hess_bands(x)
+    return scipy.sparse.diags([off, diagonal, off], [-1, 0, 1], format="csr")
+
+
+def rosen_hess_hand_dense(x):
+    diagonal, off = rosen_hess_bands(x)
+    n = x.size
+    H = np.zeros((n, n))
+    k = np.arange(n)
+    H[k, k] = diagonal
+    H[k[:-1], k[1:]] = off
+    H[k[1:], k[:-1]] = off
+    return H
+
+
+def bidiagonal(x):
+    return x[1:] ** 2 - 2.0 * np.sin(x[:-1])
+
+
+def bidiagonal_bands(x):
+    """d bidiagonal / dx by hand: row i has -2 cos(x[i]) at column i and 2 x[i+1] at i + 1."""
+    return -2.0 * np.cos(x[:-1]), 2.0 * x[1:]
+
+
+def bidiagonal_jac_hand_sparse(x):
+    import scipy.sparse
+
+    main, upper = bidiagonal_bands(x)
+    return scipy.sparse.diags([main, upper], [0, 1], shape=(x.size - 1, x.size), format="csr")
+
+
+def bidiagonal_jac_hand_dense(x):
+    main, upper = bidiagonal_bands(x)
+    n = x.size
+    J = np.zeros((n - 1, n))
+    k = np.arange(n - 1)
+    J[k, k] = main
+    J[k, k + 1] = upper
+    return J
+
+
+def field(x):
+    return np.sin(x) * x + 0.1 * np.sum(x ** 2)
+
+
+def field_jac_hand(x):
+    """d field / dx by hand: diag(cos(x) x + sin(x)) + 0.2 x in every row (a rank-one part)."""
+    n = x.size
+    J = np.empty((n, n))
+    J[...] = 0.2 * x
+    k = np.arange(n)
+    J[k, k] += np.cos(x) * x + np.sin(x)
+    return J

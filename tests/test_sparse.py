@@ -94,6 +94,12 @@ def take_constant(x):
     return x[[0, 2, 2, 3]] * x[[1, 1, 0, 3]]
 
 
+def broyden(x):  # the README's: neighbours through concatenated zeros
+    left = np.concatenate([np.zeros(1), x[:-1]])
+    right = np.concatenate([x[1:], np.zeros(1)])
+    return (3 - 2 * x) * x - left - 2 * right + 1
+
+
 def take_data(x, idx):  # indices read at the call: conservative
     return x[idx] ** 2
 
@@ -128,6 +134,7 @@ def pattern_of(*args, f, hess=False, wrt=None):
 
 JACOBIAN_CASES = [
     (bidiagonal, lambda: (RNG.uniform(-1, 1, 6),)),
+    (broyden, lambda: (RNG.uniform(-1, 1, 5),)),
     (dense, lambda: (RNG.uniform(-1, 1, 5),)),
     (where_arms, lambda: (RNG.uniform(-1, 1, 6),)),
     (if_arms, lambda: (RNG.uniform(-1, 1, 5) + RNG.choice([-2.0, 2.0]),)),
@@ -218,6 +225,16 @@ def test_bidiagonal_jacobian_in_two_passes():
     expected[np.arange(n - 1), np.arange(1, n)] = 2.0 * x[1:]  # d/da -2 sin(a), d/db b**2
     assert np.allclose(result.toarray(), expected, rtol=1e-14, atol=0)
     assert np.array_equal(sparsity(bidiagonal, x).toarray(), expected != 0)
+
+
+def test_the_readme_broyden_jacobian_is_tridiagonal_in_three_passes():
+    x = RNG.uniform(-1, 1, 300)
+    J = jacobian(broyden, sparse=True)
+    result = J(x)
+    assert np.array_equal(sparsity(broyden, x).toarray(), tridiagonal(300))
+    assert J.build_for(x).compression.count == 3
+    by_hand = np.diag(3 - 4 * x) - np.eye(300, k=-1) - 2 * np.eye(300, k=1)  # sympy.diff by hand
+    assert np.allclose(result.toarray(), by_hand, rtol=1e-14, atol=0)
 
 
 def test_exact_patterns_of_known_structures():
