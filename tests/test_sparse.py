@@ -345,3 +345,23 @@ def test_sparse_needs_scipy(monkeypatch):
 def test_sparsity_of_array_functions_needs_example_arguments():
     with pytest.raises(TypeError, match="needs example arguments"):
         jacobian(bidiagonal).sparsity()
+
+
+def _corpus_cases():
+    from .corpus_arrays import ARRAY_CORPUS
+
+    return [(f, point, wrt) for f, points, wrt in ARRAY_CORPUS for point in points[:1]]
+
+
+@pytest.mark.parametrize("f, point, wrt", _corpus_cases(), ids=lambda c: getattr(c, "__name__", ""))
+def test_sparse_hessians_of_the_array_corpus(f, point, wrt):
+    """Every array corpus function whose Hessian symdiff makes: ``sparse=True`` against mpmath,
+    its pattern holding every nonzero; the dense route (compressed where that is shorter) too."""
+    try:
+        dense_result = hessian(f, wrt=wrt)(*point)
+    except symdiff.SymdiffError:
+        pytest.skip("no Hessian for this function (refused as for the dense one)")
+    H = hessian(f, wrt=wrt, sparse=True)
+    expected = mp_hessian(f, point, wrt)
+    pattern = check_sparse(H(*point), expected, dense_result, rtol=1e-8, atol=1e-9)
+    assert np.array_equal(pattern, pattern.T)
