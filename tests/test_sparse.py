@@ -365,3 +365,36 @@ def test_sparse_hessians_of_the_array_corpus(f, point, wrt):
     expected = mp_hessian(f, point, wrt)
     pattern = check_sparse(H(*point), expected, dense_result, rtol=1e-8, atol=1e-9)
     assert np.array_equal(pattern, pattern.T)
+
+
+def model(p, x):
+    return np.sum((p["w"] * x + p["b"]) ** 2) + p["w"][0] * p["b"]
+
+
+def cyclic(v, n):
+    s = 0.0
+    for i in range(n):
+        s = s + v[i] ** 2 * v[(i + 1) % n]
+    return s
+
+
+def test_containers_and_lists():
+    """A dict of parameters (columns: its leaves in order) and a list read in a loop of an int
+    count: the arrowhead and the cyclic tridiagonal Hessians."""
+    p, x = {"w": np.array([1.0, 2.0, 3.0]), "b": 0.5}, np.array([0.1, 0.2, 0.3])
+    got = hessian(model, wrt="p", sparse=True)(p, x)
+    # by hand: d2/dw_i dw_j = 2 x_i^2 [i = j]; d2/dw_i db = 2 x_i + [i = 0]; d2/db2 = 2 n
+    by_hand = np.zeros((4, 4))
+    by_hand[:3, :3] = np.diag(2 * x ** 2)
+    by_hand[:3, 3] = by_hand[3, :3] = 2 * x + np.array([1.0, 0.0, 0.0])
+    by_hand[3, 3] = 6.0
+    assert np.allclose(got.toarray(), by_hand, rtol=1e-14, atol=0)
+    arrow = np.eye(4, dtype=bool)
+    arrow[3, :] = arrow[:, 3] = True
+    assert np.array_equal(sparsity(model, p, x, wrt="p", hessian=True).toarray(), arrow)
+    v = [1.0, -2.0, 3.0, 0.5, 1.5]
+    got = hessian(cyclic, wrt="v", sparse=True)(v, 5)
+    check_sparse(got, mp_hessian(cyclic, (v, 5), wrt="v"), hessian(cyclic, wrt="v")(v, 5))
+    ring = tridiagonal(5)
+    ring[0, 4] = ring[4, 0] = True
+    assert np.array_equal(sparsity(cyclic, v, 5, wrt="v", hessian=True).toarray(), ring)
