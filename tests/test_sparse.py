@@ -398,3 +398,27 @@ def test_containers_and_lists():
     ring = tridiagonal(5)
     ring[0, 4] = ring[4, 0] = True
     assert np.array_equal(sparsity(cyclic, v, 5, wrt="v", hessian=True).toarray(), ring)
+
+
+def arrowhead(x):
+    return np.sum((x[1:] - x[0]) ** 2 * np.cos(x[1:])) + x[0] ** 4
+
+
+def test_an_arrowhead_hessian_takes_two_passes():
+    """A dense row and column (x[0] in every term): that row has a pass of its own and gives
+    its column by symmetry; the diagonal of the others takes one more."""
+    x = RNG.uniform(-1, 1, 200)
+    H = hessian(arrowhead, sparse=True)
+    got = H(x)
+    assert H.build_for(x).compression.count == 2
+    # by hand (sympy.diff of one term t(a, b) = (b - a)**2 cos(b), plus a**4)
+    a, b = sympy.symbols("a b", real=True)
+    term = (b - a) ** 2 * sympy.cos(b)
+    daa, dab, dbb = (sympy.lambdify((a, b), sympy.diff(term, *w)) for w in ((a, a), (a, b), (b, b)))
+    by_hand = np.diag(np.concatenate([[np.sum(daa(x[0], x[1:])) + 12 * x[0] ** 2], dbb(x[0], x[1:])]))
+    by_hand[0, 1:] = by_hand[1:, 0] = dab(x[0], x[1:])
+    assert np.allclose(got.toarray(), by_hand, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(hessian(arrowhead)(x), got.toarray())
+    small = RNG.uniform(-1, 1, 6)
+    check_sparse(hessian(arrowhead, sparse=True)(small), mp_hessian(arrowhead, (small,)),
+                 hessian(arrowhead)(small))

@@ -13,6 +13,8 @@ Jacobian at every point: an entry outside it is zero whatever the arguments are.
 
 ``colour_rows(pattern)`` is the Curtis-Powell-Reid greedy colouring: rows of one colour share
 no column, so one reverse pass seeded with the sum of their unit vectors gives all of them.
+``compression(program, wrt)`` is the plan of those passes (``Compression``); for a Hessian a
+few dense rows get passes of their own, their columns read from them by symmetry.
 
 >>> p = Pattern.identity(3, 3, 0)
 >>> p.take(np.array([0, 1])).union(p.take(np.array([1, 2]))).to_dense().astype(int).tolist()
@@ -611,14 +613,38 @@ class Compression:
     dense ``nrows`` x ``ncols`` matrix raveled.
     """
 
-    def __init__(self, pattern, output_shape):
+    def __init__(self, pattern, output_shape, symmetric=False):
         self.pattern = pattern
         self.nrows, self.ncols = pattern.nrows, pattern.ncols
         self.output_shape = tuple(output_shape)
         self.colours = colour_rows(pattern)
         self.count = int(self.colours.max()) + 1 if self.colours.size else 0
+        self.own = np.zeros(self.nrows, dtype=bool)  # rows computed alone (symmetric: see below)
+        if symmetric and not pattern.full and self.count > 2:
+            self._split_dense_rows()
         self._listing = None
         self._seeds = None
+
+    def _split_dense_rows(self):
+        """A symmetric matrix with a few dense rows (an arrowhead: a parameter every term
+        shares): each dense row gets a pass of its own, which gives its column too, and the
+        other rows are coloured without those columns — 2 passes for an arrowhead, not n.
+        Kept where it needs fewer passes than the plain colouring."""
+        counts = np.diff(self.pattern.indptr)
+        n = self.nrows
+        for threshold in sorted({max(n // 2, 2), max(n // 8, 2), max(2 * math.isqrt(n), 2)}):
+            dense = counts > threshold
+            if not dense.any() or dense.all():
+                continue
+            rows, cols = self.pattern.pairs()
+            keep = ~dense[rows] & ~dense[cols]
+            rest = Pattern.from_pairs(rows[keep], cols[keep], n, self.ncols)
+            colours = colour_rows(rest)
+            base = int(colours[~dense].max()) + 1 if (~dense).any() else 0
+            colours[dense] = base + np.arange(int(dense.sum()))
+            count = base + int(dense.sum())
+            if count < self.count:
+                self.colours, self.count, self.own = colours, count, dense
 
     @property
     def useful(self):
@@ -632,8 +658,13 @@ class Compression:
                 indptr = np.arange(0, (self.nrows + 1) * self.ncols, self.ncols, dtype=np.int64)
             else:
                 indptr = self.pattern.indptr
-            self._listing = (indptr, cols, self.colours[rows] * self.ncols + cols,
-                             rows * self.ncols + cols)
+            # entry (i, j) is read from the pass of i's colour, at j; where j is a row computed
+            # alone (and i is not), from j's own pass at i (the matrix is symmetric)
+            gather = self.colours[rows] * self.ncols + cols
+            if self.own.any():
+                swap = self.own[cols] & ~self.own[rows]
+                gather = np.where(swap, self.colours[cols] * self.ncols + rows, gather)
+            self._listing = (indptr, cols, gather, rows * self.ncols + cols)
         return self._listing
 
     indptr = property(lambda self: self._listed()[0])
@@ -662,7 +693,8 @@ def compression(program, wrt_names, hessian=False):
     pattern = jacobian_pattern(program, wrt_names)
     if hessian and pattern.nrows == pattern.ncols:
         pattern = symmetric(pattern)
-    return Compression(pattern, program.shapes.get(program.output, ()))
+    return Compression(pattern, program.shapes.get(program.output, ()),
+                       symmetric=hessian and pattern.nrows == pattern.ncols)
 
 
 __all__ = ["Compression", "FULL_LIMIT", "Pattern", "colour_rows", "columns_of", "compression",
