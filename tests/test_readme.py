@@ -53,6 +53,7 @@ EXAMPLE_FILES = {
     "def rosen(x):": "arrays.py",               # 'from /tmp/example/arrays.py:6'
     "def loss(params, X, y):": "containers.py",  # 'from /tmp/example/containers.py:5'
     "def chained(x):": "sparse.py",
+    "def outer(x):": "readme_nested.py",
     "RATE = 0.5": "model.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.
