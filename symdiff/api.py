@@ -1,5 +1,6 @@
-"""api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``jvp`` and ``check_grad`` —
-thin layers over one core.
+"""api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian`` (dense, or ``sparse=True``:
+``scipy.sparse`` from one reverse pass per colour of the exact pattern, ``ad.sparsity``),
+``sparsity``, ``jvp`` and ``check_grad`` — thin layers over one core.
 
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 (``Gradient``, ``Jacobian``, ``Hessian``) that specialises the function on the kinds of its
