@@ -422,3 +422,17 @@ def test_an_arrowhead_hessian_takes_two_passes():
     small = RNG.uniform(-1, 1, 6)
     check_sparse(hessian(arrowhead, sparse=True)(small), mp_hessian(arrowhead, (small,)),
                  hessian(arrowhead)(small))
+
+
+def row_maxima(A):
+    return np.sum(np.max(A, axis=1) ** 2) + np.sum(np.prod(A, axis=1))
+
+
+def test_max_and_prod_along_an_axis_keep_their_rows_apart():
+    """The adjoints of max and prod along axis 1 depend on their own row of A only: the
+    Hessian is block diagonal (a block per row), exact against mpmath."""
+    A = RNG.uniform(0.5, 1.5, (3, 4))
+    got = hessian(row_maxima, sparse=True)(A)
+    check_sparse(got, mp_hessian(row_maxima, (A,)), hessian(row_maxima)(A))
+    blocks = np.kron(np.eye(3, dtype=bool), np.ones((4, 4), dtype=bool))
+    assert np.array_equal(sparsity(row_maxima, A, hessian=True).toarray(), blocks)

@@ -466,6 +466,31 @@ def _along_axis(walk, node):
     return reduced.take(np.broadcast_to(_index(kept), tuple(node.shape)))
 
 
+def _lines(walk, node):
+    """An operation whose output element depends on the line of its operands along ``axis``
+    (the adjoints of max/min and prod: ``ExtremeGrad``, ``ProdOthers``, ``ProdOthersJvp``):
+    operands of the output's shape are reduced along the axis and spread back, reduced
+    operands spread back, anything else (a number) broadcast."""
+    shape = tuple(node.shape)
+    if not shape:
+        return _no_rule(walk, node)
+    axes = _axes(node.params.get("axis"), len(shape))
+    kept = _kept_dims(shape, axes)
+    spread = np.broadcast_to(_index(kept), shape)
+    found = []
+    for operand in node.operands:
+        have = walk.shape(operand)
+        if have == shape:
+            found.append(_reduce(walk, operand, axes).take(spread))
+        elif _size(have) == _size(kept) and have:
+            found.append(walk.value(operand).take(spread))
+        elif not have:
+            found.append(walk.fit(operand, shape))
+        else:
+            return _no_rule(walk, node)
+    return found[0].union(*found[1:])
+
+
 def _matmul(walk, node):
     """``a @ b`` (1-D and 2-D): output (i, k) depends on row i of a and column k of b."""
     a, b = node.operands
@@ -563,6 +588,9 @@ RULES = {
     arrays.RevCumSum: _along_axis,
     arrays.MatMul: _matmul,
     arrays.Outer: _outer,
+    arrays.ExtremeGrad: _lines,
+    arrays.ProdOthers: _lines,
+    arrays.ProdOthersJvp: _lines,
     arrays.Concatenate: _concatenate,
     arrays.Stack: _stack,
 }
