@@ -292,3 +292,55 @@ def field_jac_hand(x):
     k = np.arange(n)
     J[k, k] += np.cos(x) * x + np.sin(x)
     return J
+
+
+_CSR_STRUCTURE = {}
+
+
+def _banded_structure(nrows, ncols, offsets):
+    """CSR ``indptr``, ``indices`` of a banded matrix, and for each band the places of its
+    entries in ``data`` (made once per size, as a careful hand-written version would)."""
+    key = (nrows, ncols, offsets)
+    if key not in _CSR_STRUCTURE:
+        rows, cols, bands = [], [], []
+        for b, k in enumerate(offsets):
+            r = np.arange(max(0, -k), min(nrows, ncols - k))
+            rows.append(r)
+            cols.append(r + k)
+            bands.append(np.full(r.size, b))
+        rows, cols, bands = map(np.concatenate, (rows, cols, bands))
+        order = np.lexsort((cols, rows))
+        places = np.empty(order.size, dtype=np.int64)
+        places[order] = np.arange(order.size)
+        indptr = np.zeros(nrows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=nrows), out=indptr[1:])
+        split = [places[bands == b] for b in range(len(offsets))]
+        _CSR_STRUCTURE[key] = (indptr, cols[order], split)
+    return _CSR_STRUCTURE[key]
+
+
+def rosen_hess_hand_csr(x):
+    """The hand-written tridiagonal Hessian straight into CSR (structure precomputed): the
+    bands computed, placed in ``data``, one ``csr_matrix`` made."""
+    import scipy.sparse
+
+    n = x.size
+    diagonal, off = rosen_hess_bands(x)
+    indptr, indices, (lower, main, upper) = _banded_structure(n, n, (-1, 0, 1))
+    data = np.empty(indices.size)
+    data[lower] = off
+    data[main] = diagonal
+    data[upper] = off
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(n, n))
+
+
+def bidiagonal_jac_hand_csr(x):
+    import scipy.sparse
+
+    n = x.size
+    main, upper = bidiagonal_bands(x)
+    indptr, indices, (at_main, at_upper) = _banded_structure(n - 1, n, (0, 1))
+    data = np.empty(indices.size)
+    data[at_main] = main
+    data[at_upper] = upper
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(n - 1, n))
