@@ -315,7 +315,7 @@ def _banded_structure(nrows, ncols, offsets):
         indptr = np.zeros(nrows + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=nrows), out=indptr[1:])
         split = [places[bands == b] for b in range(len(offsets))]
-        _CSR_STRUCTURE[key] = (indptr, cols[order], split)
+        _CSR_STRUCTURE[key] = (indptr.astype(np.int32), cols[order].astype(np.int32), split)
     return _CSR_STRUCTURE[key]
 
 

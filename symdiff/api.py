@@ -651,6 +651,7 @@ class Jacobian(Gradient):
         wrt = set(self._wrt_positions)
         seeds, gather, nrows, ncols = plan.seeds, plan.gather, plan.nrows, plan.ncols
         ncolours = plan.count
+        plain = single and isinstance(kinds[self._wrt_positions[0]], dispatch.Array)
         if self._sparse:
             matrix = _scipy_sparse("sparse=True").csr_matrix
             indices, indptr = plan.indices, plan.indptr
@@ -666,7 +667,9 @@ class Jacobian(Gradient):
             compressed = np.empty((ncolours, ncols))
             for c in range(ncolours):
                 result = fn(*args, seeds[c])
-                if single:
+                if plain:  # one array parameter: its gradient is an array of its shape
+                    compressed[c] = result.ravel()
+                elif single:
                     compressed[c] = _flat(result)
                 else:
                     compressed[c] = np.concatenate([_flat(p) for p in result])

@@ -692,6 +692,8 @@ class Compression:
             if self.own.any():
                 swap = self.own[cols] & ~self.own[rows]
                 gather = np.where(swap, self.colours[cols] * self.ncols + rows, gather)
+            if max(self.nrows, self.ncols, cols.size) < 2 ** 31 - 1:  # scipy's own index type
+                indptr, cols = indptr.astype(np.int32), cols.astype(np.int32)  # (faster to check)
             self._listing = (indptr, cols, gather, rows * self.ncols + cols)
         return self._listing
 
