@@ -610,6 +610,7 @@ class Jacobian(Gradient):
     _mode = "vjp"
     _kind_name = "jacobian"
     _sparse = False  # results as scipy.sparse matrices (set by ``__new__``)
+    _forward = None  # the jvp build's object, for forward passes on column colours
 
     def __new__(cls, fun, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
         if sparse:
@@ -658,6 +659,10 @@ class Jacobian(Gradient):
         single = len(self.wrt) == 1
         wrt = set(self._wrt_positions)
         plan = self._compression(build) if (self._sparse or count > 2) else None
+        if plan is not None:
+            forward = self._forward_entry(build, kinds, key, plan, args)
+            if forward is not None:
+                return forward
         if self._sparse or (plan is not None and plan.useful):
             return self._compressed_entry(build, kinds, key, plan)
 
@@ -677,6 +682,48 @@ class Jacobian(Gradient):
                 parts = (result,) if single else result
                 rows.append(np.concatenate([_flat(p) for p in parts]))
             return np.array(rows)
+
+        return entry
+
+    def _forward_entry(self, build, kinds, key, plan, args):
+        """Forward passes (``jvp``'s generated code) on the colours of the columns, where they
+        are fewer than the reverse passes on the colours of the rows (a dense column: ``x *
+        x[0]`` takes 2, not n); None where they are not, or the function has no forward build."""
+        if type(self) is not Jacobian or self._inner is not None or not args or plan.pattern.full:
+            return None
+        colours, ncolours, gather = plan.columns()
+        if ncolours >= min(plan.count, plan.nrows if not self._sparse else plan.count):
+            return None
+        if self._forward is None:
+            self._forward = _Pushforward(self.fun, wrt=self.wrt, cache_size=self._cache_size)
+        route = self._forward._dispatch.route
+        try:
+            route(*args)  # its build, made now (a function it cannot push forward: rows)
+        except Exception:  # noqa: BLE001 - the reverse passes give the same matrix
+            return None
+        nrows, ncols = plan.nrows, plan.ncols
+        tangents = [(colours == c).astype(np.float64) for c in range(ncolours)]
+        if self._sparse:
+            matrix = _scipy_sparse("sparse=True").csr_matrix
+            indices, indptr = plan.indices, plan.indptr
+        else:
+            flat = plan.flat
+
+        guards = build.program.guards
+
+        def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
+            apply = route(*args)
+            compressed = np.empty((ncolours, nrows))
+            for c in range(ncolours):
+                compressed[c] = np.ravel(apply(tangents[c]))
+            data = compressed.ravel().take(gather)
+            if self._sparse:
+                return matrix((data, indices, indptr), shape=(nrows, ncols))
+            out = np.zeros((nrows, ncols))
+            out.ravel()[flat] = data
+            return out
 
         return entry
 

@@ -436,3 +436,25 @@ def test_max_and_prod_along_an_axis_keep_their_rows_apart():
     check_sparse(got, mp_hessian(row_maxima, (A,)), hessian(row_maxima)(A))
     blocks = np.kron(np.eye(3, dtype=bool), np.ones((4, 4), dtype=bool))
     assert np.array_equal(sparsity(row_maxima, A, hessian=True).toarray(), blocks)
+
+
+def scaled(x):  # column 0 in every row: n row colours, 2 column colours
+    return x * x[0] + np.sin(x)
+
+
+def test_a_dense_column_takes_two_forward_passes():
+    """Where the columns need fewer colours than the rows, the Jacobian is made of
+    Jacobian-vector products (``jvp``'s generated code) on the column colours."""
+    x = RNG.uniform(-1, 1, 300)
+    J = jacobian(scaled, sparse=True)
+    got = J(x)
+    plan = J.build_for(x).compression
+    assert plan.count == 300 and plan.columns()[1] == 2 and J._forward is not None
+    by_hand = np.diag(x[0] + np.cos(x))  # sympy.diff by hand: d/dx_j (x_i x_0 + sin x_i)
+    by_hand[:, 0] += x
+    assert np.allclose(got.toarray(), by_hand, rtol=1e-14, atol=0)
+    dense_result = jacobian(scaled)(x)
+    assert np.array_equal(dense_result, got.toarray())
+    small = RNG.uniform(-1, 1, 5)
+    check_sparse(jacobian(scaled, sparse=True)(small), mp_jacobian(scaled, (small,)),
+                 jacobian(scaled)(small))

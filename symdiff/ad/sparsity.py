@@ -652,6 +652,7 @@ class Compression:
             self._split_dense_rows()
         self._listing = None
         self._seeds = None
+        self._columns = None
 
     def _split_dense_rows(self):
         """A symmetric matrix with a few dense rows (an arrowhead: a parameter every term
@@ -701,6 +702,18 @@ class Compression:
     indices = property(lambda self: self._listed()[1])
     gather = property(lambda self: self._listed()[2])
     flat = property(lambda self: self._listed()[3])
+
+    def columns(self):
+        """The other way round (forward passes): ``(colours of the columns, their number,
+        gather)`` — columns of one colour share no row, so one Jacobian-vector product with
+        the sum of their unit vectors gives all of them; ``gather`` places each entry of the
+        pattern (in CSR order) in the compressed ``colours`` x ``nrows`` matrix raveled."""
+        if self._columns is None:
+            colours = colour_rows(self.pattern.transpose())
+            count = int(colours.max()) + 1 if colours.size else 0
+            rows, cols = self.pattern.pairs()
+            self._columns = (colours, count, colours[cols] * self.nrows + rows)
+        return self._columns
 
     @property
     def seeds(self):
