@@ -180,3 +180,18 @@ def test_a_container_parameter_takes_a_container_tangent():
     assert close(jvp(scaled_norm)(point, tangent), expected)
     with pytest.raises(ValueError, match="leaf for leaf"):
         jvp(scaled_norm)(point, {"a": 0.3})
+
+
+def tall(x, W):
+    h = np.tanh(W @ x)
+    return np.concatenate([h, np.cumsum(h) ** 2, np.sin(h)])
+
+
+def test_jacfwd_column_by_column_against_the_reference():
+    from .reference import mp_jacobian
+
+    x, W = np.array([0.3, -0.5]), np.arange(8.0).reshape(4, 2) / 7 - 0.5
+    got = symdiff.jacfwd(tall)(x, W)
+    assert got.shape == (12, 10)
+    assert not close_array(got, np.array(mp_jacobian(tall, (x, W)), dtype=object))
+    assert not close_array(symdiff.jacfwd(polar)(2.0, 0.5), np.array(mp_jacobian(polar, (2.0, 0.5)), dtype=object))
