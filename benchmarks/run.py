@@ -1124,6 +1124,41 @@ def section_g(out, cfg, peers):
     ]
     groups.append(("dense Jacobian of `sin(x)*x + 0.1*sum(x**2)`", fitems))
 
+    # forward mode: one directional derivative, one Hessian-vector product (no matrix)
+    v = np.cos(np.arange(n) * 0.7)
+    jv_hand = lambda t: (np.sin(t) + t * np.cos(t)) * v + 0.2 * np.dot(t, v)  # noqa: E731
+    jv, hv = symdiff.jvp(bf.field), symdiff.hvp(bf.rosen)
+    jv(x, v), hv(x, v)
+
+    def hv_hand(t):
+        diagonal, off = bf.rosen_hess_bands(t)
+        out = diagonal * v
+        out[:-1] += off * v[1:]
+        out[1:] += off * v[:-1]
+        return out
+
+    def jax_jvp(jax, jnp):
+        f = jax.jit(lambda t, w: jax.jvp(lambda u: jnp.sin(u) * u + 0.1 * jnp.sum(u ** 2), (t,), (w,))[1])
+        return lambda t: f(t, v)
+
+    def jax_hvp(jax, jnp):
+        g = jax.grad(lambda u: jnp.sum(100 * (u[1:] - u[:-1] ** 2) ** 2 + (1 - u[:-1]) ** 2))
+        f = jax.jit(lambda t, w: jax.jvp(g, (t,), (w,))[1])
+        return lambda t: f(t, v)
+
+    vitems = [
+        _checked("hand-written J·v of `sin(x)*x + 0.1*sum(x**2)` (numpy)", jv_hand, x, jv_hand(x)),
+        _checked("symdiff `jvp(f)(x, v)` (one generated function)", lambda t: jv(t, v), x, jv_hand(x)),
+        _jax_item(peers, "JAX `jit(jvp)`", jax_jvp, x, jv_hand(x)),
+    ]
+    groups.append(("J·v, n outputs, no Jacobian", vitems))
+    hitems = [
+        _checked("hand-written Rosenbrock H·v from the bands (numpy)", hv_hand, x, hv_hand(x)),
+        _checked("symdiff `hvp(rosen)(x, v)` (one generated function)", lambda t: hv(t, v), x, hv_hand(x)),
+        _jax_item(peers, "JAX `jit(jvp(grad))`", jax_hvp, x, hv_hand(x)),
+    ]
+    groups.append(("H·v, no Hessian", hitems))
+
     for title, items in groups:
         measure(items, cfg["repeats"], max(cfg["sample_ms"], 1.0))
     rows = []
