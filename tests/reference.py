@@ -384,6 +384,7 @@ NUMPY = _Shim(
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,
+    copy=lambda a: obj(a),
     zeros_like=_like(0.0), ones_like=_like(1.0), zeros=_concrete(np.zeros),
     ones=_concrete(np.ones), full=_concrete(np.full), arange=_concrete(np.arange),
     linspace=_concrete(np.linspace), eye=_concrete(np.eye), shape=np.shape, size=np.size,

@@ -354,6 +354,12 @@ class _Printing(Spelling, SumsAsDifferences):
         dtype = "" if self.dtype_name is None or self._is_array(expr.operands[0]) else f", {self._dtype()}"
         return f"{self._helper('_add_at')}({value}, {self._shape(expr.shape)}, {key}{dtype})"
 
+    def _print_SetItem(self, expr):
+        x, value, *indices = self._ops(expr)
+        key = self._key_text(expr.params["key"], indices, literal=True)
+        key = f"({key},)" if len(expr.params["key"]) == 1 else f"({key})"
+        return f"{self._helper('_set_item')}({x}, {key}, {value})"
+
     def _key_text(self, key, indices, literal=False):
         """An index with int-array operands (``Slot``s) as Python text: ``x[i, :]``'s inside,
         or (``literal``) the parts of a tuple (``i, slice(None, None, None)``)."""

@@ -55,6 +55,7 @@ class Calls:
         self.parsed_helpers = {}  # helper function -> its ParsedFunction, for this trace
         self.inlining = [tracer.fun]  # the functions being run, outermost first (recursion)
         self.fork_trail = []  # ``control.open_forks`` when each call being inlined began
+        self.callers = []  # the frames of the calls being inlined, outermost first
         self.max_depth, self.deepest = 0, None  # the deepest call inlined: (parsed, node, name, depth)
 
     def __repr__(self):
@@ -314,7 +315,8 @@ class Calls:
         frame.env = self._bind_call(fnode, frame, args, kwargs, node, name, defaults)
         saved_frame, saved_current = self.tracer.frame, self.tracer.current
         self.tracer.frame = frame
-        self.fork_trail.append(self.control.open_forks)
+        self.callers.append(saved_frame)  # (an array changed in place may be the caller's: see
+        self.fork_trail.append(self.control.open_forks)  # ArrayValues.holders)
         self.inlining.append(key)
         try:
             if isinstance(fnode, ast.Lambda):
@@ -326,6 +328,7 @@ class Calls:
         finally:
             self.fork_trail.pop()
             self.inlining.pop()
+            self.callers.pop()
             self.tracer.frame, self.tracer.current = saved_frame, saved_current
 
     def _forks_grow(self):

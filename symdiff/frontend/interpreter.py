@@ -282,6 +282,7 @@ class Tracer:
 
     def _bind_params(self, args):
         params = []
+        self.param_symbols = set()  # (ArrayValues: an argument's array is not changed in place)
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             symbol = real_symbol(self.namer.version(arg.arg))
             kind = self.kinds.get(arg.arg)
@@ -307,6 +308,9 @@ class Tracer:
                 if arg.arg in self.counts:
                     self.count_symbols.add(symbol)
             params.append(Param(arg.arg, symbol, elements))
+        for param in params:
+            self.param_symbols.add(param.symbol)
+            self.param_symbols.update(param.elements or ())
         return params
 
     def _tree_param(self, name, node):
@@ -495,6 +499,9 @@ class Tracer:
     def exec_AugAssign(self, stmt):
         if isinstance(stmt.target, ast.Subscript):  # v[k] += value: base and index evaluated once
             base, index = self.eval(stmt.target.value), self.eval(stmt.target.slice)
+            if self.is_array(base) or isinstance(base, np.ndarray):  # x[k] += v on an array
+                self.arrays.set_array_item(stmt.target, index, self.eval(stmt.value), stmt.op)
+                return
             if not isinstance(base, list):
                 self.arrays.set_item(base, index, None, stmt.target)  # the error for what base is
             current = self.arrays.list_item(base, index, stmt.target)
@@ -620,7 +627,11 @@ class Tracer:
                 )
             return type(value)(self.assign(t, v) for t, v in zip(target.elts, value))
         if isinstance(target, ast.Subscript):
-            self.arrays.set_item(self.eval(target.value), self.eval(target.slice), value, target)
+            base = self.eval(target.value)
+            if self.is_array(base) or isinstance(base, np.ndarray):  # x[k] = v on an array
+                self.arrays.set_array_item(target, self.eval(target.slice), value)
+                return value
+            self.arrays.set_item(base, self.eval(target.slice), value, target)
             return value
         raise self.unsupported(target, f"assignment to {_describe(target)}",
                                hint="assign to a local variable name")

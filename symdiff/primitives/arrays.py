@@ -775,6 +775,33 @@ class AddAt(ArrayOp):
         return f"add_at(zeros{self.shape}, [{format_key(key_with(self.params['key'], indices))}], {value})"
 
 
+class SetItem(ArrayOp):
+    """numpy's in-place update ``x[key] = value`` as a function: a copy of ``x`` with ``value``
+    (broadcast, cast to x's dtype) at ``key``. Operands: ``x``, ``value`` and the int index
+    arrays that ``key`` places with ``Slot(k)`` (none for ints and slices; indices given here
+    never repeat). The adjoint zeroes the slot for ``x`` and gathers it for ``value``."""
+
+    printed = "set_item"
+
+    def vjp(self, bar, shapes):
+        x, value, *indices = self.operands
+        key = self.params["key"]
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        cleared = SetItem.make(bar, sympy.Integer(0), *indices, key=key, shape=self.shape)
+        if indices:
+            dummy = key_with(key, [np.zeros(shape_of(i, shapes), dtype=int) for i in indices])
+            piece = Take.make(bar, *indices, key=key, shape=tuple(np.empty(self.shape)[dummy].shape))
+            piece = fit(piece, shape_of(value, shapes), shapes)
+        else:
+            piece = _gather(bar, key, self.shape, value, shapes)
+        return [(x, cleared), (value, piece)]
+
+    def display(self, operands):
+        x, value, *indices = operands
+        return f"set_item({x}, [{format_key(key_with(self.params['key'], indices))}], {value})"
+
+
 def _gather(bar, key, shape, value, shapes):
     """The adjoint of ``value`` written into ``out[key]`` (``out`` of ``shape``): ``bar[key]``,
     summed down to ``value``'s shape where the value was broadcast into a bigger slice."""

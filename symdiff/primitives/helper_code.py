@@ -72,6 +72,18 @@ def _add_at(value, shape, key, dtype=None):
     return out
 '''
 
+SET_ITEM_SOURCE = '''\
+def _set_item(array, key, value):
+    """A copy of ``array`` with ``value`` at ``key``: numpy's ``array[key] = value`` (the
+    value broadcast and cast to the array's dtype), leaving ``array`` as it was. Floats into an
+    int or bool array would be truncated (a derivative of 0 the gradient does not follow): an error."""
+    if array.dtype.kind in "iub" and numpy.result_type(value).kind == "f":
+        raise TypeError("symdiff: a float assigned into an int array would be truncated; make the array float")
+    out = array.copy()
+    out[key] = value
+    return out
+'''
+
 EIGH_ADJOINT_SOURCE = '''\
 def _eigh_adjoint(w, v, w_bar, v_bar):
     """V (diag(w_bar) + F * (V.T v_bar)) V.T with F[i, j] = 1/(w[j] - w[i]) off the diagonal (the
@@ -381,6 +393,7 @@ LOGADDEXP2 = registry.add_helper(Helper("logaddexp2", c=C_LOGADDEXP2_SOURCE))
 # numpy's adjoints of structural array operations (the array printers call them)
 SCATTER = registry.add_helper(Helper("scatter", python=SCATTER_SOURCE, module="numpy"))
 ADD_AT = registry.add_helper(Helper("add_at", python=ADD_AT_SOURCE, module="numpy"))
+SET_ITEM = registry.add_helper(Helper("set_item", python=SET_ITEM_SOURCE, module="numpy"))
 EIGH_ADJOINT = registry.add_helper(Helper("eigh_adjoint", python=EIGH_ADJOINT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))
 EXTREME_GRAD = registry.add_helper(Helper("extreme_grad", python=EXTREME_GRAD_SOURCE, module="numpy"))

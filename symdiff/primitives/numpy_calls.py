@@ -639,9 +639,19 @@ def _index_grid(shape, axis, index):
 
 
 def _copied(tracer, node, p, name):
-    """``x.copy()`` / ``np.copy(x)``: the same value (traced values are never changed in place)."""
+    """``x.copy()`` / ``np.copy(x)``: the same value as a new array (a name of its own, so that
+    changing it in place, ``y = x.copy(); y[0] = 1.0``, is not changing ``x``)."""
     x = p["a"]
-    return np.copy(x) if isinstance(x, np.ndarray) else tracer.as_value(x, node)
+    if isinstance(x, np.ndarray):
+        return np.copy(x)
+    return _own_copy(tracer, tracer.as_value(x, node))
+
+
+def _own_copy(tracer, value):
+    """A traced array as a new array object: a fresh name for the same value."""
+    if not tracer.is_array(value):
+        return value
+    return tracer.copied(tracer.atom(value, "x"))
 
 
 def _take(tracer, node, p, name):
@@ -837,7 +847,7 @@ def _array_of(tracer, node, p, name):
             return _join("stack")(tracer, node, [rows], {})
         return _join("stack")(tracer, node, [list(value)], {})
     if tracer.is_symbolic(value):
-        return value
+        return _own_copy(tracer, value) if name == "np.array" and tracer.is_array(value) else value
     concrete = np.array(value)
     if p.get("dtype") is None and concrete.dtype.kind in "iub":
         return concrete  # ints and bools stay so, as in numpy (an index: x[np.array([0, 2])])
@@ -903,6 +913,9 @@ def _like(fill):
 def _concrete(func):
     def handler(tracer, node, args, kwargs, name):
         if any(tracer.is_symbolic(a) for a in [*args, *kwargs.values()]):
+            for a in [*args, *kwargs.values()]:  # an int size not differentiated: known at the call
+                if tracer.is_symbolic(a):
+                    tracer.check_deferrable(a)
             raise located(UnsupportedSyntaxError, f"{name} of a differentiated value",
                           tracer.frame.parsed, node, hint=f"{name} takes concrete sizes")
         try:

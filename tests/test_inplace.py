@@ -1,0 +1,294 @@
+"""In-place array updates (issue 14): ``x[i] = v``, ``x[i] += v``, ``x[:, j] = v``, ``x[a:b] = v``,
+``x[idx] = v`` with int arrays, and boolean masks ``x[mask] = v``.
+
+numpy's semantics: the name's array changes. symdiff binds the name to a new value (a copy with
+the slot replaced, ``arrays.SetItem``), which is exact where nothing else sees the array: another
+name, a list or a caller holding the same array or a view of it, and an array the function did not
+make (an argument, a global), are located refusals. Values are checked against the function itself
+(numpy runs it), gradients against the mpmath reference at 50 digits (tests/reference.py).
+"""
+
+import numpy as np
+import pytest
+
+from symdiff import SymdiffError, grad, hessian, value_and_grad
+
+from .reference import mp_grad, mp_hessian
+
+RNG = np.random.default_rng(14)
+V = RNG.normal(size=5)
+M = RNG.normal(size=(3, 4))
+
+
+def check(f, *args, wrt=None):
+    """value_and_grad(f) gives f's value and the mpmath gradient; the arguments are unchanged."""
+    before = [np.copy(a) for a in args]
+    value, gradient = value_and_grad(f, wrt=wrt)(*args)
+    for a, b in zip(args, before):
+        assert np.array_equal(a, b)  # the gradient call never changes the caller's arrays
+    want = f(*args)
+    assert np.allclose(value, want, rtol=1e-14, atol=1e-15), (value, want)
+    reference = mp_grad(f, args, wrt=wrt)
+    several = wrt is None and len(args) > 1 or isinstance(wrt, tuple)
+    gradients = gradient if several else (gradient,)
+    for got, ref in zip(gradients, reference):
+        ref = np.asarray(ref, dtype=float)
+        assert np.shape(got) == np.shape(ref)
+        assert np.allclose(got, ref, rtol=1e-10, atol=1e-12), (got, ref)
+    return gradient
+
+
+# ---- element, slice, column and int-array updates ----
+def filled(x):
+    y = np.zeros(3)
+    y[0] = x[0] ** 2
+    y[1] += x[1]
+    y[1:] *= x[:2]
+    return np.sum(y * x[:3])
+
+
+def overwritten(x):
+    y = x.copy()
+    y[1] = np.sin(x[0])  # x[1] no longer reaches the result through y
+    y[1] = y[1] * x[2]  # written twice: the first value is read once
+    return np.sum(y * y)
+
+
+def columns(A):
+    B = np.zeros((3, 4))
+    B[:, 0] = A[:, 1] * A[:, 2]
+    B[:, 1:3] = np.exp(A[:, :2])
+    B[2] = A[0]  # a whole row, overwriting what the columns put there
+    B[0, 3] -= A[1, 1]
+    return np.sum(B * B) + B[2, 0]
+
+
+def by_index(x):
+    y = np.ones(5)
+    y[[0, 3, 4]] = x[:3] ** 3
+    y[np.array([1, 2])] += np.cos(x[3:])
+    return np.sum(y * np.arange(5.0))
+
+
+def broadcast_into_slice(x):
+    y = x * 2.0
+    y[1:4] = x[0]  # a number into a slice: its adjoint is the slice's sum
+    return np.sum(y ** 3)
+
+
+def negative_and_step(x):
+    y = np.zeros(5)
+    y[-1] = x[0]
+    y[::2] = x[1:4] * x[4]
+    return np.sum(y * x)
+
+
+def rnn(xs, W, U):
+    """Tangent's rnn, written as numpy code writes it: the hidden states stored by row."""
+    h = np.zeros((4, 3))
+    for t in range(1, 4):
+        h[t] = np.tanh(W @ h[t - 1] + U @ xs[t - 1])
+    return np.sum(h[3] ** 2)
+
+
+def loop_fill(x, n):
+    y = np.zeros(n)
+    for i in range(n):
+        y[i] = x[i % 5] * (i + 1)
+    return np.sum(np.sin(y))
+
+
+def branch(x):
+    y = x.copy()
+    if x[0] > 0:
+        y[0] = x[0] ** 2
+    else:
+        y[1:3] = -x[1:3]
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f, x", [(filled, V), (overwritten, V), (columns, M), (by_index, V),
+                                  (broadcast_into_slice, V), (negative_and_step, V),
+                                  (branch, V), (branch, -V), (branch, np.abs(V))])
+def test_updates_match_the_reference(f, x):
+    check(f, x)
+
+
+def test_rnn_stores_rows():
+    xs, W, U = RNG.normal(size=(3, 2)), RNG.normal(size=(3, 3)) * 0.5, RNG.normal(size=(3, 2))
+    check(rnn, xs, W, U)
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_a_loop_that_fills_an_array_unrolls(n):
+    check(loop_fill, V, n, wrt="x")
+
+
+def test_second_derivatives_through_updates():
+    for f, x in ((filled, V), (columns, M[:2, :3].copy() if False else M), (by_index, V)):
+        got = hessian(f)(x)
+        ref = np.array(mp_hessian(f, (x,)), dtype=float).reshape(got.shape)
+        assert np.allclose(got, ref, rtol=1e-8, atol=1e-9), f.__name__
+
+
+def test_generated_code_reads_as_an_update():
+    g = grad(filled)
+    g(V)
+    source = g.source
+    assert "y = _set_item(_c0, (0,), y_item)" in source
+    assert "def _set_item(array, key, value):" in source
+
+
+# ---- what numpy would change elsewhere: refused, located ----
+def aliased(x):
+    y = x.copy()
+    z = y
+    y[0] = 1.0
+    return np.sum(z)
+
+
+def a_view(x):
+    y = x.copy()
+    z = y[1:]
+    y[1] = 1.0
+    return np.sum(z)
+
+
+def through_a_view(x):
+    y = x.copy()
+    z = y[1:]
+    z[0] = 1.0
+    return np.sum(y)
+
+
+def transposed(A):
+    B = A.copy()
+    C = B.T
+    C[0, 0] = 0.0
+    return np.sum(B)
+
+
+def in_a_list(x):
+    y = x.copy()
+    keep = [y]
+    y[0] = 0.0
+    return np.sum(keep[0])
+
+
+def argument(x):
+    x[0] = 0.0
+    return np.sum(x)
+
+
+def argument_alias(x):
+    y = x
+    y[0] = 0.0
+    return np.sum(x)
+
+
+def _clear(v):
+    v[0] = 0.0
+    return np.sum(v)
+
+
+def helper_changes_callers(x):
+    y = x * 2.0
+    return _clear(y) + np.sum(y)
+
+
+def repeated(x):
+    y = x.copy()
+    y[[0, 0]] = x[1:3]
+    return np.sum(y)
+
+
+def repeated_add(x):
+    y = x.copy()
+    y[[1, 1]] += 1.0
+    return np.sum(y * y)
+
+
+def labels(x, idx):
+    y = x.copy()
+    y[idx] = 0.0
+    return np.sum(y)
+
+
+def double_index(A):
+    B = A.copy()
+    B[0][1] = 2.0
+    return np.sum(B)
+
+
+def into_ints(x):
+    k = np.arange(5)
+    k[0] = x[0]
+    return np.sum(k * x)
+
+
+W_GLOBAL = np.ones(5)
+
+
+def global_array(x):
+    W_GLOBAL[0] = x[0]
+    return np.sum(W_GLOBAL * x)
+
+
+@pytest.mark.parametrize("f, args, line, says", [
+    (aliased, (V,), "y[0] = 1.0", "z holds the same array"),
+    (a_view, (V,), "y[1] = 1.0", "z holds the same array"),
+    (through_a_view, (V,), "z[0] = 1.0", "y holds the same array"),
+    (transposed, (M,), "C[0, 0] = 0.0", "B holds the same array"),
+    (in_a_list, (V,), "y[0] = 0.0", "keep[0] holds the same array"),
+    (argument, (V,), "x[0] = 0.0", "changes an argument (x)"),
+    (argument_alias, (V,), "y[0] = 0.0", "changes an argument (x)"),
+    (helper_changes_callers, (V,), "v[0] = 0.0", "(in helper_changes_callers) holds the same array"),
+    (repeated, (V,), "y[[0, 0]] = x[1:3]", "repeated indices"),
+    (repeated_add, (V,), "y[[1, 1]] += 1.0", "repeated indices"),
+    (labels, (V, np.array([0, 2])), "y[idx] = 0.0", "known only when the function runs"),
+    (double_index, (M,), "B[0][1] = 2.0", "B[0, 1] = ..."),
+    (into_ints, (V,), "k[0] = x[0]", "numpy truncates it"),
+    (global_array, (V,), "W_GLOBAL[0] = x[0]", "a global, closure or attribute value"),
+])
+def test_what_numpy_would_change_elsewhere_is_refused(f, args, line, says):
+    wrt = "x" if f is labels else None
+    with pytest.raises(SymdiffError) as info:
+        grad(f, wrt=wrt)(*args)
+    text = str(info.value)
+    assert says in text, text
+    assert line in text, text
+    assert info.value.lineno is not None and info.value.filename.endswith("test_inplace.py")
+
+
+def test_a_copy_is_its_own_array():
+    def f(x):
+        y = x.copy()
+        z = np.array(y)
+        w = np.copy(z)
+        y[0] = 10.0 * x[1]
+        z[1] = 3.0 * x[0]
+        w[2] = 0.0
+        return np.sum(y * z * w)
+
+    check(f, V)
+
+
+def test_concrete_updates_run_as_numpy():
+    def f(x):
+        k = np.arange(5)
+        k[0] = 7  # all concrete: numpy does it (an int stays an int)
+        k[1] = 2.9  # numpy truncates a concrete float into an int array
+        return np.sum(k * x)
+
+    check(f, V)
+    assert np.array_equal(grad(f)(V), [7.0, 2.0, 2.0, 3.0, 4.0])
+
+
+def test_a_float_into_a_traced_int_array_is_an_error_at_the_call():
+    def f(x, k):
+        j = k * 2  # an int array at the call (k is not differentiated)
+        j[0] = x[0]
+        return np.sum(j * x)
+
+    with pytest.raises(TypeError, match="truncated"):
+        grad(f, wrt="x")(V, np.arange(5))
