@@ -244,8 +244,10 @@ def _solved(a, b):
     return np.array(columns, dtype=object).T
 
 
-def _where(cond, a, b):
+def _where(cond, a=None, b=None):
     cond = np.asarray(cond, dtype=bool)
+    if a is None and b is None:  # the indices of the True entries
+        return np.nonzero(cond)
     return _scalar_or_array(np.where(cond, obj(a), obj(b)))
 
 
@@ -384,7 +386,7 @@ NUMPY = _Shim(
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,
-    copy=lambda a: obj(a),
+    copy=lambda a: obj(a), nonzero=lambda a: np.nonzero(np.asarray(a, dtype=bool)),
     zeros_like=_like(0.0), ones_like=_like(1.0), zeros=_concrete(np.zeros),
     ones=_concrete(np.ones), full=_concrete(np.full), arange=_concrete(np.arange),
     linspace=_concrete(np.linspace), eye=_concrete(np.eye), shape=np.shape, size=np.size,

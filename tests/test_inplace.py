@@ -8,6 +8,8 @@ make (an argument, a global), are located refusals. Values are checked against t
 (numpy runs it), gradients against the mpmath reference at 50 digits (tests/reference.py).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -292,3 +294,110 @@ def test_a_float_into_a_traced_int_array_is_an_error_at_the_call():
 
     with pytest.raises(TypeError, match="truncated"):
         grad(f, wrt="x")(V, np.arange(5))
+
+
+# ---- boolean masks ----
+def masked_square_sum(x):
+    return np.sum(x[x > 0] ** 2)
+
+
+def masked_methods(x):
+    return x[x > 0.1].sum() * 2.0 + np.mean(x[x < 0.1]) - np.sum(np.exp(x[x > 0.1]) / 3.0)
+
+
+def masked_assign(x):
+    y = x * 3.0
+    y[x < 0] = 0.0
+    return np.sum(y * x)
+
+
+def masked_update(x):
+    y = x.copy()
+    y[y > 0] *= x[0]
+    y[y < 0] -= 1.0
+    return np.sum(y ** 2)
+
+
+def masked_copy(x):
+    y = np.zeros(5)
+    y[x > 0] = x[x > 0] * x[1]
+    return np.sum(y * x)
+
+
+def where_indices(x):
+    return np.sum(x[np.where(x > 0)] ** 3) + np.sum(np.cos(x[np.nonzero(x < 0)]))
+
+
+def concrete_mask(x):
+    keep = np.array([True, False, True, True, False])
+    z = x[keep]  # a known mask: its length is known (3)
+    return np.sum(z ** 3) * z[1]
+
+
+MIXED = np.array([0.7, -1.2, 0.3, -0.4, 1.5])
+
+
+@pytest.mark.parametrize("f", [masked_square_sum, masked_methods, masked_assign, masked_update,
+                               masked_copy, where_indices, concrete_mask])
+@pytest.mark.parametrize("x", [MIXED, -MIXED, np.abs(MIXED) + 0.2])
+def test_masks_match_the_reference(f, x):
+    if f is masked_methods and np.all(x > 0.1):
+        return  # np.mean of no entries is nan (numpy's, with a warning): checked below
+    check(f, x)
+
+
+def test_the_mean_of_no_entries_is_numpy_s_nan():
+    def f(x):
+        return np.mean(x[x > 10.0])
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's "Mean of empty slice"
+        value, gradient = value_and_grad(f)(MIXED)
+        assert np.isnan(value) and np.isnan(f(MIXED))
+
+
+def test_a_masked_hessian():
+    got = hessian(masked_update)(MIXED)
+    ref = np.array(mp_hessian(masked_update, (MIXED,)), dtype=float).reshape(got.shape)
+    assert np.allclose(got, ref, rtol=1e-8, atol=1e-9)
+
+
+def masked_max(x):
+    return np.max(x[x > 0])
+
+
+def masked_len(x):
+    return len(np.where(x > 0)[0]) * np.sum(x)
+
+
+def masked_item(x):
+    return x[x > 0][0]
+
+
+def masked_array_assign(x):
+    y = x.copy()
+    y[x > 0] = x[:2]
+    return np.sum(y)
+
+
+def masked_returned(x):
+    return x[x > 0]
+
+
+@pytest.mark.parametrize("f, says", [
+    (masked_max, "np.max(x[x > 0])"),
+    (masked_len, "len(np.where(x > 0)[0])"),
+    (masked_item, "x[x > 0][0]"),
+    (masked_array_assign, "y[x > 0] = x[:2]"),
+])
+def test_masked_values_of_unknown_length_are_refused(f, says):
+    with pytest.raises(SymdiffError) as info:
+        grad(f)(MIXED)
+    text = str(info.value)
+    assert says in text and "np.where" in text, text
+
+
+def test_a_returned_masked_array_is_refused():
+    from symdiff import jacobian
+    with pytest.raises(SymdiffError):
+        jacobian(masked_returned)(MIXED)

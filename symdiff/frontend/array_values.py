@@ -18,6 +18,8 @@ from ..primitives import registry
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from ..primitives import arrays
 from ..primitives.nodes import real_symbol
+from .masks import MaskedValues, MaskIndex, mask_of
+from .masks import same_mask as _same_mask
 from .parse import located
 from .values import describe_value as _describe_value
 from .values import to_sympy
@@ -151,9 +153,11 @@ class ArrayValues:
         key = index if isinstance(index, tuple) else (index,)
         mask = self._mask_key(key, base)
         if op is not None:  # x[key] += v: x[key] read once, as numpy reads it
-            current = self.getitem_any(base, index, node) if mask is None else None
-            if mask is not None:
-                current = base
+            if mask is None:
+                current = self.getitem_any(base, index, node)
+            else:
+                full = self.constant(base) if isinstance(base, np.ndarray) else base
+                current = MaskedValues(full, mask, node, tracer)
             value = tracer.binop(op, current, value, node)
             value = tracer.keep_shape(value, current, value) if tracer.shapes else value
         if mask is not None:
@@ -292,7 +296,13 @@ class ArrayValues:
 
     def _mask_key(self, key, base):
         """The boolean mask of ``x[mask]`` (a condition on the array, or a bool array of its
-        shape), else None."""
+        shape; ``x[np.where(cond)]`` too), else None."""
+        found = mask_of(key)
+        if found is not None:
+            return found
+        for part in key:
+            if isinstance(part, (MaskIndex, MaskedValues)):
+                raise part.refusal(self.tracer.current)
         if len(key) != 1:
             for part in key:
                 if isinstance(part, sympy.logic.boolalg.Boolean) and not isinstance(part, sympy.Expr) \
@@ -565,6 +575,9 @@ class ArrayValues:
 
     def getitem(self, base, index, node):
         key = index if isinstance(index, tuple) else (index,)
+        mask = self._mask_key(key, base)
+        if mask is not None:
+            return self.masked(base, mask, node)
         if any(self._is_index_array(part) for part in key):
             return self.take(base, key, node)
         for part in key:
@@ -594,6 +607,41 @@ class ArrayValues:
         else:
             name += "_s"
         return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
+
+    def masked(self, base, mask, node):
+        """``x[mask]``: a ``Take`` of the True entries of a concrete mask (its length known); a
+        ``MaskedValues`` for a traced one (see ``frontend.masks``)."""
+        shape = tuple(self.shape(base))
+        mask_shape = tuple(self.shape(mask)) if isinstance(mask, sympy.Basic) else np.shape(mask)
+        if isinstance(mask, np.ndarray):
+            if mask_shape != shape[:len(mask_shape)]:
+                raise located(ShapeError, f"a boolean mask of shape {mask_shape} for an array of shape "
+                              f"{shape}", self.tracer.frame.parsed, node, hint="use a mask of the array's shape")
+            return self.take(base, tuple(np.nonzero(mask)), node)
+        if mask_shape != shape:
+            self.tracer.check_guess(base)
+            raise located(UnsupportedSyntaxError, f"a boolean mask of shape {mask_shape} on an array "
+                          f"of shape {shape}", self.tracer.frame.parsed, node,
+                          hint="mask with a condition of the array's own shape, or use np.where")
+        return MaskedValues(self.atom(base, "x"), mask, node, self.tracer)
+
+    def masked_binop(self, op, left, right, node):
+        """Elementwise arithmetic of ``x[mask]`` with numbers or values of the same mask: a
+        ``MaskedValues`` of the arithmetic on the whole arrays (read only where the mask holds)."""
+        masked = left if isinstance(left, MaskedValues) else right
+        parts = []
+        for side in (left, right):
+            if isinstance(side, MaskedValues):
+                if not _same_mask(side.mask, masked.mask):
+                    raise side.refusal(node)
+                parts.append(side.full)
+            elif isinstance(side, MaskIndex) or self.shape(side) or np.ndim(side) \
+                    or isinstance(side, (tuple, list)):
+                raise masked.refusal(node)
+            else:
+                parts.append(side)
+        result = self.tracer.binop(op, parts[0], parts[1], node)
+        return MaskedValues(self.tracer.keep_shape(result, *parts), masked.mask, masked.node, self.tracer)
 
     def _is_index_array(self, part):
         """An int array in an index: concrete (``np.arange(n)``, a list of ints) or an array
@@ -667,6 +715,8 @@ class ArrayValues:
         """The items of ``iterable`` (a loop's, an unpacking's, a ``*`` argument's), as a list."""
         if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
             return list(iterable)
+        if isinstance(iterable, (MaskedValues, MaskIndex)):
+            raise iterable.refusal(node)
         if self.is_array(iterable):
             return [self.getitem(iterable, i, node) for i in range(self.shape(iterable)[0])]
         if isinstance(iterable, np.ndarray):
@@ -687,32 +737,6 @@ class ArrayValues:
 
 
 _VIEWS = (arrays.GetItem, arrays.Transpose, arrays.Reshape, arrays.BroadcastTo)
-
-
-def _same_mask(a, b):
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and np.array_equal(a, b)
-    return a == b
-
-
-class MaskedValues:
-    """``x[mask]`` for a mask known only when the function runs (``x[x > 0]``): its length is
-    the number of True entries. It can be summed (``np.sum(x[mask])``, ``.sum()``, ``np.mean``:
-    sums of ``np.where(mask, x, 0)``), assigned with the same mask (``z[mask] = x[mask]``), and
-    combined elementwise with numbers and values of the same mask; anything else is refused."""
-
-    def __init__(self, values, mask, node, tracer):
-        self.full, self.mask, self.node, self.tracer = values, mask, node, tracer
-
-    def refusal(self, node):
-        return located(
-            UnsupportedSyntaxError,
-            f"{ast.unparse(self.node)} selects with a boolean mask known only when the function "
-            "runs: its length (the number of True entries) is not known, so it can only be summed "
-            "(np.sum, .sum(), np.mean) or assigned with the same mask",
-            self.tracer.frame.parsed, node,
-            hint="write it with np.where: np.sum(np.where(mask, x, 0.0)) for a sum, "
-            "np.where(mask, f(x), 0.0) to keep the shape")
 
 
 @dataclass

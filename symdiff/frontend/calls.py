@@ -27,6 +27,7 @@ from ..primitives.faithful import FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
+from .masks import MaskedValues, same_mask as _same_mask
 from .scope import LocalFunction, frame_for, local_frame
 from .signals import ConditionOnUndifferentiated, NeedsConcrete, _Return
 from .signatures import rule_arguments
@@ -105,6 +106,18 @@ class Calls:
             self.tracer.libraries.add("numpy")
             self._note_numbers(record, args, kwargs, node)
             return record.handler(self.tracer, node, args, kwargs)
+        masked = [a for a in [*args, *kwargs.values()] if isinstance(a, MaskedValues)]
+        if masked:  # np.exp(x[mask]): the function of the whole array, read where the mask holds
+            first = masked[0]
+            if any(not _same_mask(m.mask, first.mask) for m in masked):
+                raise masked[1].refusal(node)
+            args = [a.full if isinstance(a, MaskedValues) else a for a in args]
+            kwargs = {k: v.full if isinstance(v, MaskedValues) else v for k, v in kwargs.items()}
+            for value in [*args, *kwargs.values()]:
+                if value not in [m.full for m in masked] and (self.tracer.shape(value) or np.ndim(value)):
+                    raise first.refusal(node)
+            result = self.tracer.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
+            return MaskedValues(result, first.mask, first.node, self.tracer)
         return self.tracer.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
 
     def _note_numbers(self, record, args, kwargs, node):

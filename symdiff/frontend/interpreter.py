@@ -50,6 +50,7 @@ from ..runtime import stack
 from .array_values import ArrayValues, _concrete_method, _Method
 from .calls import Calls, _describe
 from .control import ControlFlow
+from .masks import MaskedValues, MaskIndex
 from .parse import _FORBIDDEN, _HINTS, located
 from .scope import Frame, Scope, frame_for
 from .signals import (
@@ -709,6 +710,9 @@ class Tracer:
             if truth is None:
                 return sympy.Not(self._as_condition(operand, node.operand))
             return not truth
+        if isinstance(node.op, (ast.USub, ast.UAdd)) and isinstance(operand, MaskedValues):
+            full = operand.full if isinstance(node.op, ast.UAdd) else -operand.full
+            return MaskedValues(full, operand.mask, operand.node, self)
         if isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.as_number(operand)
             self.require_number(operand, node.operand)
@@ -736,6 +740,8 @@ class Tracer:
 
     def binop(self, op, left, right, node):
         left, right = self.as_number(left), self.as_number(right)
+        if isinstance(left, MaskedValues) or isinstance(right, MaskedValues):
+            return self.arrays.masked_binop(op, left, right, node)
         func = _BINOPS.get(type(op))
         if func is None:
             symbol = _OP_SYMBOLS.get(type(op), type(op).__name__)
@@ -903,6 +909,10 @@ class Tracer:
             return value
         if self.is_array(base):
             return self.arrays.array_attribute(base, node)
+        if isinstance(base, MaskedValues):  # x[mask].sum(), .mean(): sums (see frontend.masks)
+            if node.attr in ("sum", "mean"):
+                return _Method(base, registry.method("array", node.attr).handler)
+            raise base.refusal(node)
         if id(base) in self.tree_parts:  # a container argument: its fields, a dict's views
             return self._container_attribute(base, node)
         if _plain_object(base) and node.attr in vars(base):
@@ -945,6 +955,11 @@ class Tracer:
         index = self.eval(node.slice)
         if self.is_array(base):
             return self.arrays.getitem(base, index, node)
+        if isinstance(base, (MaskedValues, MaskIndex)):
+            raise base.refusal(node)
+        if isinstance(base, np.ndarray) and (isinstance(index, (sympy.logic.boolalg.Boolean, MaskIndex))
+                                             or isinstance(index, tuple) and any(isinstance(p, MaskIndex) for p in index)):
+            return self.arrays.getitem(self.constant(base), index, node)  # c[x > 0]: a traced mask
         if isinstance(base, np.ndarray):
             if self.is_symbolic(index):
                 self.check_deferrable(index)
@@ -1044,6 +1059,8 @@ class Tracer:
 
     # ---- checks and errors ----
     def require_number(self, value, node):
+        if isinstance(value, (MaskedValues, MaskIndex)):
+            raise value.refusal(node)
         if is_number(value):
             if isinstance(value, sympy.Basic) and value.has(sympy.I):
                 raise located(SymdiffError, "a complex value appears here", self.frame.parsed, node,

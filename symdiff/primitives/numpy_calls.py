@@ -20,6 +20,7 @@ import sympy
 from . import arrays, registry
 from .registry import Primitive
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..frontend import masks
 from ..frontend.parse import located
 from .sympy_functions import NormRoot
 from ..frontend.signatures import bind, method_signature, signature_of, unsupported
@@ -39,9 +40,30 @@ class _Entry:
 
     def __call__(self, tracer, node, args, kwargs):
         p = bind(tracer, node, self.name, self.signature, args, kwargs, self.supported)
+        masked = [v for v in p.values() if isinstance(v, (masks.MaskedValues, masks.MaskIndex))]
+        if masked:  # x[x > 0]: only summed (see frontend.masks)
+            return _masked_reduction(self, tracer, node, p, masked[0])
         if self.raw:
             return self.handler(tracer, node, args, kwargs, self.name)
         return self.handler(tracer, node, p, self.name)
+
+
+def _masked_reduction(entry, tracer, node, p, masked):
+    """``np.sum(x[mask])``, ``x[mask].sum()``: the sum of ``np.where(mask, x, 0)``; ``np.mean``
+    divides by the number of True entries (numpy's nan, with a warning, where there is none)."""
+    axis, keep = p.get("axis"), p.get("keepdims", False)
+    plain = p["a"] is masked and axis in (None, 0, -1, _NO_VALUE) and keep in (False, None, _NO_VALUE)
+    if entry.handler not in (_sum, _mean) or not isinstance(masked, masks.MaskedValues) or not plain:
+        raise masked.refusal(node)
+    zero = sympy.Integer(0)
+    kept = _where(tracer, node, {"condition": masked.mask, "x": masked.full, "y": zero}, "np.where")
+    total = _sum(tracer, node, {"a": kept, "axis": None}, "np.sum")
+    if entry.handler is _sum:
+        return total
+    one = sympy.Integer(1)
+    count = _sum(tracer, node, {"a": _where(tracer, node, {"condition": masked.mask, "x": one, "y": zero},
+                                            "np.where"), "axis": None}, "np.sum")
+    return tracer.atom(total, "total") / tracer.atom(count, "count")
 
 
 def _function(func, name, supported, handler, raw=False):
@@ -865,8 +887,10 @@ def _flatten(value):
 # ---- elementwise ----
 def _where(tracer, node, p, name):
     cond, a, b = p["condition"], p["x"], p["y"]
+    if a is None and b is None:  # the indices of the True entries
+        return _nonzero(tracer, node, {"a": cond}, name)
     if a is None or b is None:
-        raise located(UnsupportedSyntaxError, "np.where with one argument (indices) is not supported",
+        raise located(UnsupportedSyntaxError, "np.where takes one argument (indices) or three",
                       tracer.frame.parsed, node, hint="use np.where(condition, a, b)")
     if not isinstance(cond, sympy.Basic):
         cond = tracer.constant(np.asarray(cond, dtype=bool)) if np.ndim(cond) else bool(cond)
@@ -878,6 +902,21 @@ def _where(tracer, node, p, name):
     a, b = tracer.as_value(a, node), tracer.as_value(b, node)
     tracer.check_broadcast(node, a, b, cond)
     return tracer.keep_shape(sympy.Piecewise((a, cond), (b, True)), a, b, cond)
+
+
+def _nonzero(tracer, node, p, name):
+    """``np.nonzero(cond)`` / ``np.where(cond)``: numpy's indices of a concrete condition; of a
+    traced one, ``MaskIndex`` es (their number is known only when the function runs), which
+    index an array of the condition's shape as the condition does."""
+    cond = p["a"]
+    if not isinstance(cond, sympy.Basic):
+        return np.nonzero(np.asarray(cond))
+    ndim = len(tracer.shape(cond))
+    if not ndim:
+        tracer.check_guess(cond)
+        raise located(UnsupportedSyntaxError, f"{name} of a condition on a number", tracer.frame.parsed,
+                      node, hint="use an if, or np.where(cond, a, b)")
+    return tuple(masks.MaskIndex(cond, axis, ndim, node, tracer) for axis in range(ndim))
 
 
 def _clip(tracer, node, p, name):
@@ -983,6 +1022,7 @@ _HANDLERS = [
     (np.array, _array),
     (np.asarray, _function(np.asarray, "np.asarray", ("a", "dtype"), _array_of)),
     (np.where, _function(np.where, "np.where", ("condition", "x", "y"), _where)),
+    (np.nonzero, _function(np.nonzero, "np.nonzero", ("a",), _nonzero)),
     (np.clip, _function(np.clip, "np.clip", ("a", "a_min", "a_max", "min", "max"), _clip)),
     (np.zeros_like, _function(np.zeros_like, "np.zeros_like", ("a", "dtype"), _like(0.0))),
     (np.ones_like, _function(np.ones_like, "np.ones_like", ("a", "dtype"), _like(1.0))),
