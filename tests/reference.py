@@ -403,7 +403,25 @@ def _xlogy(x, y):
     return mpmath.mpf(0) if x == 0 else x * mpmath.log(y)
 
 
+def _logsumexp(a, axis=None, b=None, keepdims=False):
+    """log(sum(b*exp(a))) at 50 digits (no shift needed: mpmath does not overflow)."""
+    terms = elementwise(mpmath.exp)(obj(a))
+    if b is not None:
+        terms = terms * obj(b)
+    total = np.sum(terms, axis=axis, keepdims=keepdims)
+    return elementwise(mpmath.log)(total) if np.ndim(total) else mpmath.log(total)
+
+
+def _log_softmax(x, axis=None):
+    return obj(x) - _logsumexp(x, axis=axis, keepdims=True)
+
+
+def _softmax(x, axis=None):
+    return elementwise(mpmath.exp)(_log_softmax(x, axis))
+
+
 SCIPY_SPECIAL = _Shim(
+    logsumexp=_logsumexp, log_softmax=_log_softmax, softmax=_softmax,
     expit=_E(lambda x: 1 / (1 + mpmath.exp(-x))), logit=_E(lambda p: mpmath.log(p / (1 - p))),
     erf=_E(mpmath.erf), erfc=_E(mpmath.erfc), erfinv=_E(mpmath.erfinv),
     erfcinv=_E(lambda y: mpmath.erfinv(1 - y)), ndtr=_E(mpmath.ncdf),

@@ -354,6 +354,12 @@ class _Printing(Spelling, SumsAsDifferences):
         dtype = "" if self.dtype_name is None or self._is_array(expr.operands[0]) else f", {self._dtype()}"
         return f"{self._helper('_add_at')}({value}, {self._shape(expr.shape)}, {key}{dtype})"
 
+    def _print_LogSumExp(self, expr):
+        a, *b = self._ops(expr)
+        axis = expr.params["axis"]
+        args = [a] + ([] if axis is None else [f"axis={axis[0] if len(axis) == 1 else axis}"]) + [f"b={v}" for v in b]
+        return f"{self._helper('_logsumexp')}({', '.join(args)})"
+
     def _print_SetItem(self, expr):
         x, value, *indices = self._ops(expr)
         key = self._key_text(expr.params["key"], indices, literal=True)

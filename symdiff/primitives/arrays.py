@@ -224,6 +224,39 @@ class ArrayProd(ArrayOp):
         return f"prod({operands[0]})" if axis is None else f"prod({operands[0]}, axis={axis})"
 
 
+class LogSumExp(ArrayOp):
+    """``scipy.special.logsumexp(a, axis, b=b)``: ``log(sum(b*exp(a)))`` over ``axis`` (None: all),
+    computed shifted by the maximum (no overflow). Operands ``a`` and, when given, ``b`` (it
+    broadcasts against ``a``, no bigger). The adjoint of ``a`` is ``bar * b * exp(a - lse)`` (the
+    softmax weights, each at most 1 for b = 1), of ``b`` ``bar * exp(a - lse)``."""
+
+    printed = "logsumexp"
+
+    def vjp(self, bar, shapes):
+        a, *b = self.operands
+        axis = self.params["axis"]
+        shape = shape_of(a, shapes)
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        if axis is None:
+            lse, spread = self, bar
+        else:  # with the reduced axes kept as length 1: they broadcast against a
+            kept = tuple(1 if i in axis else n for i, n in enumerate(shape))
+            lse, spread = Reshape.make(self, shape=kept), Reshape.make(bar, shape=kept)
+        weights = sympy.exp(a - lse)
+        if not b:
+            return [(a, spread * weights)]
+        return [(a, fit(spread * b[0] * weights, shape, shapes)),
+                (b[0], fit(spread * weights, shape_of(b[0], shapes), shapes))]
+
+    def display(self, operands):
+        axis = self.params["axis"]
+        extra = "" if axis is None else f", axis={axis}"
+        if len(operands) > 1:
+            extra += f", b={operands[1]}"
+        return f"logsumexp({operands[0]}{extra})"
+
+
 class ProdOthers(ArrayOp):
     """``scale`` (of the reduced shape: one number per product) spread back over ``axis``, times
     the product of the other elements along ``axis`` (None: of all the others) at each element
