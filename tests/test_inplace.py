@@ -401,3 +401,15 @@ def test_a_returned_masked_array_is_refused():
     from symdiff import jacobian
     with pytest.raises(SymdiffError):
         jacobian(masked_returned)(MIXED)
+
+
+def test_repeated_indices_one_at_a_time_add_up():
+    idx = [1, 3, 1, 0]
+
+    def f(x):
+        y = np.zeros(5)
+        for k, i in enumerate(idx):
+            y[i] += x[k] * x[4]
+        return np.sum(y ** 2)
+
+    check(f, V)

@@ -400,7 +400,8 @@ class ArrayValues:
                 raise located(UnsupportedSyntaxError, "assigning at repeated indices: numpy keeps one "
                               "of the values (x[idx] += v adds once per index, not once per repeat)",
                               tracer.frame.parsed, node,
-                              hint="use indices that do not repeat, or np.add.at(x, idx, v) to add each")
+                              hint="use indices that do not repeat, or add one at a time: "
+                              "for k, i in enumerate(idx): x[i] += v[k]")
             index_symbols = [self.constant(i) for i in indices]
         else:
             index_symbols = []
