@@ -235,6 +235,20 @@ def _eigh(a):
     return w, v
 
 
+def _pinv(a):
+    """The pseudo-inverse of a full-rank matrix: (AᵀA)⁻¹Aᵀ or Aᵀ(AAᵀ)⁻¹, at 50 digits."""
+    m = _to_mp(a)
+    if m.rows >= m.cols:
+        return _from_mp(mpmath.inverse(m.T * m) * m.T)
+    return _from_mp(m.T * mpmath.inverse(m * m.T))
+
+
+def _svd(a, full_matrices=True, compute_uv=True):
+    assert not compute_uv, "the reference has the singular values only"
+    values = mpmath.svd_r(_to_mp(a), compute_uv=False)
+    return np.array(sorted((values[i] for i in range(values.rows)), reverse=True), dtype=object)
+
+
 def _solved(a, b):
     b = obj(b)
     if b.ndim == 1:
@@ -382,7 +396,7 @@ NUMPY = _Shim(
                  solve=lambda a, b: _solved(a, b),
                  slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a))))),
                  cholesky=lambda a: _from_mp(mpmath.cholesky(_to_mp(_lower_symmetric(a)))),
-                 eigh=lambda a: _eigh(a)),
+                 eigh=lambda a: _eigh(a), pinv=_pinv, svd=_svd),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,

@@ -314,6 +314,15 @@ class _Printing(Spelling, SumsAsDifferences):
     def _print_Solve(self, expr):
         return f"{self._np('linalg.solve')}({', '.join(self._ops(expr))})"
 
+    def _print_Pinv(self, expr):
+        return f"{self._np('linalg.pinv')}({self._ops(expr)[0]})"
+
+    def _print_SvdValues(self, expr):
+        return f"{self._np('linalg.svd')}({self._ops(expr)[0]}, compute_uv=False)"
+
+    def _print_SvdValuesAdjoint(self, expr):
+        return f"{self._helper('_svd_values_adjoint')}({', '.join(self._ops(expr))})"
+
     def _print_Det(self, expr):
         return f"{self._np('linalg.det')}({self._ops(expr)[0]})"
 

@@ -445,6 +445,69 @@ class Solve(ArrayOp):
         return f"solve({operands[0]}, {operands[1]})"
 
 
+class Pinv(ArrayOp):
+    """``numpy.linalg.pinv(A)`` of an m×n matrix, X = A⁺. Where A's rank does not change (full
+    rank), dX = -X dA X + X Xᵀ dAᵀ (I - A X) + (I - X A) dAᵀ Xᵀ X (Golub and Pereyra), so the
+    adjoint is ``-Xᵀ Ḡ Xᵀ + (I - A X) Ḡᵀ X Xᵀ + Xᵀ X Ḡᵀ (I - X A)`` — written with products only
+    (no identity matrix), exact to any order."""
+
+    printed = "pinv"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        sa = shape_of(a, shapes)
+        m, n = sa
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        x = self
+        xt = Transpose.make(x, axes=None, shape=(m, n))
+        gt = Transpose.make(bar, axes=None, shape=(m, n))
+
+        def mm(p, q, shape):
+            return MatMul.make(p, q, shape=shape)
+
+        first = mm(mm(xt, bar, (m, m)), xt, (m, n))
+        w = mm(mm(gt, x, (m, m)), xt, (m, n))  # Ḡᵀ X Xᵀ
+        second = w - mm(a, mm(x, w, (n, n)), (m, n))
+        v = mm(mm(xt, x, (m, m)), gt, (m, n))  # Xᵀ X Ḡᵀ
+        third = v - mm(mm(v, x, (m, m)), a, (m, n))
+        return [(a, second + third - first)]
+
+    def display(self, operands):
+        return f"pinv({operands[0]})"
+
+
+class SvdValues(ArrayOp):
+    """``numpy.linalg.svd(A, compute_uv=False)``: the singular values s (descending) of a 2-D
+    matrix. The adjoint is ``U diag(s̄) Vᵀ`` (thin SVD; ``SvdValuesAdjoint``), exact where the
+    singular values are distinct; first derivatives only."""
+
+    printed = "svdvals"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        return [(a, SvdValuesAdjoint.make(a, bar, shape=shape_of(a, shapes)))]
+
+    def display(self, operands):
+        return f"svd({operands[0]}, compute_uv=False)"
+
+
+class SvdValuesAdjoint(ArrayOp):
+    """``U diag(s̄) Vᵀ`` of the thin SVD of ``A`` (operands A and s̄). Its own derivatives are
+    not implemented."""
+
+    printed = "svd_values_adjoint"
+
+    def vjp(self, bar, shapes):
+        raise SymdiffError("second derivatives through np.linalg.svd are not supported",
+                           hint="differentiate the singular values once (grad)")
+
+    def display(self, operands):
+        return f"svd_values_adjoint({', '.join(operands)})"
+
+
 class Det(ArrayOp):
     """``numpy.linalg.det(A)``: the adjoint is ``bar * det(A) * inv(A).T``."""
 

@@ -96,6 +96,13 @@ def _logsumexp(a, axis=None, b=None):
     return numpy.squeeze(total + shift, axis=axis) if axis is not None else (total + shift).reshape(())[()]
 '''
 
+SVD_VALUES_ADJOINT_SOURCE = '''\
+def _svd_values_adjoint(a, s_bar):
+    """U diag(s_bar) V.T of the thin SVD of a (the adjoint of numpy.linalg.svd's singular values)."""
+    u, _, vt = numpy.linalg.svd(a, full_matrices=False)
+    return (u * s_bar) @ vt
+'''
+
 EIGH_ADJOINT_SOURCE = '''\
 def _eigh_adjoint(w, v, w_bar, v_bar):
     """V (diag(w_bar) + F * (V.T v_bar)) V.T with F[i, j] = 1/(w[j] - w[i]) off the diagonal (the
@@ -406,6 +413,8 @@ LOGADDEXP2 = registry.add_helper(Helper("logaddexp2", c=C_LOGADDEXP2_SOURCE))
 SCATTER = registry.add_helper(Helper("scatter", python=SCATTER_SOURCE, module="numpy"))
 ADD_AT = registry.add_helper(Helper("add_at", python=ADD_AT_SOURCE, module="numpy"))
 LOGSUMEXP = registry.add_helper(Helper("logsumexp", python=LOGSUMEXP_SOURCE, module="numpy"))
+SVD_VALUES_ADJOINT = registry.add_helper(Helper("svd_values_adjoint", python=SVD_VALUES_ADJOINT_SOURCE,
+                                                module="numpy"))
 SET_ITEM = registry.add_helper(Helper("set_item", python=SET_ITEM_SOURCE, module="numpy"))
 EIGH_ADJOINT = registry.add_helper(Helper("eigh_adjoint", python=EIGH_ADJOINT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))

@@ -333,6 +333,43 @@ def _eigh(tracer, node, p, name):
             tracer.array_op(arrays.EighVectors.make(atom, shape=n), "eigenvectors"))
 
 
+def _matrix(tracer, node, name, a):
+    a = tracer.as_array(a, node)
+    if len(tracer.shape(a)) != 2:
+        tracer.check_guess(a)
+        raise located(ShapeError, f"{name} of an array of shape {tracer.shape(a)}: symdiff takes "
+                      "one 2-D matrix", tracer.frame.parsed, node,
+                      hint="pass a 2-D matrix (stacks of matrices: a loop over them)")
+    return a
+
+
+def _pinv(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return np.linalg.pinv(a)
+    a = _matrix(tracer, node, name, a)
+    m, n = tracer.shape(a)
+    return tracer.array_op(arrays.Pinv.make(tracer.atom(a, "A"), shape=(n, m)), "pinv")
+
+
+def _svd(tracer, node, p, name):
+    """``np.linalg.svd(A, compute_uv=False)``: the singular values; U and V are refused."""
+    a = p["a"]
+    if p.get("compute_uv", True):
+        if not tracer.is_symbolic(a):
+            return tuple(np.linalg.svd(a, full_matrices=p.get("full_matrices", True)))
+        tracer.check_guess(a)
+        raise located(UnsupportedSyntaxError, f"{name} with compute_uv=True (U, s, Vt): symdiff "
+                      "differentiates the singular values only", tracer.frame.parsed, node,
+                      hint="s = np.linalg.svd(A, compute_uv=False); for U and V, np.linalg.eigh of "
+                      "A.T @ A or A @ A.T")
+    if not tracer.is_symbolic(a):
+        return np.linalg.svd(a, compute_uv=False)
+    a = _matrix(tracer, node, name, a)
+    k = min(tracer.shape(a))
+    return tracer.array_op(arrays.SvdValues.make(tracer.atom(a, "A"), shape=(k,)), "singular_values")
+
+
 def _slogdet(tracer, node, p, name):
     a = p["a"]
     if not tracer.is_symbolic(a):
@@ -1014,6 +1051,8 @@ _HANDLERS = [
     (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
     (np.linalg.slogdet, _function(np.linalg.slogdet, "np.linalg.slogdet", ("a",), _slogdet)),
     (np.linalg.cholesky, _function(np.linalg.cholesky, "np.linalg.cholesky", ("a",), _cholesky)),
+    (np.linalg.pinv, _function(np.linalg.pinv, "np.linalg.pinv", ("a",), _pinv)),
+    (np.linalg.svd, _function(np.linalg.svd, "np.linalg.svd", ("a", "full_matrices", "compute_uv"), _svd)),
     (np.linalg.eigh, _function(np.linalg.eigh, "np.linalg.eigh", ("a", "UPLO"), _eigh)),
     (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
     (np.reshape, _reshape),
