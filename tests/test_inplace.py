@@ -413,3 +413,12 @@ def test_repeated_indices_one_at_a_time_add_up():
         return np.sum(y ** 2)
 
     check(f, V)
+
+
+@pytest.mark.parametrize("f, x", [(filled, V), (masked_update, MIXED), (columns, M)])
+def test_grad_of_grad_reads_the_generated_updates(f, x):
+    """grad(grad(f)) differentiates the generated code again (its _set_item calls): the
+    Hessian's row sums."""
+    got = grad(grad(f))(x)
+    ref = np.array(mp_hessian(f, (x,)), dtype=float).reshape(x.size, x.size).sum(axis=1)
+    assert np.allclose(got.ravel(), ref, rtol=1e-8, atol=1e-9)
