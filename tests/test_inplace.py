@@ -422,3 +422,46 @@ def test_grad_of_grad_reads_the_generated_updates(f, x):
     got = grad(grad(f))(x)
     ref = np.array(mp_hessian(f, (x,)), dtype=float).reshape(x.size, x.size).sum(axis=1)
     assert np.allclose(got.ravel(), ref, rtol=1e-8, atol=1e-9)
+
+
+def _view_of(kind):
+    def f(x):
+        z = np.outer(x, x)
+        y = {"flip": lambda: np.flip(z), "squeeze": lambda: np.squeeze(z),
+             "expand_dims": lambda: np.expand_dims(z, 0)[0], "atleast_2d": lambda: np.atleast_2d(z),
+             "ravel": lambda: z.ravel().reshape(z.shape), "swapaxes": lambda: np.swapaxes(z, 0, 1),
+             "moveaxis": lambda: np.moveaxis(z, 0, 1), "reshape": lambda: np.reshape(z, (25,))[:5 * 5].reshape(5, 5),
+             "reversed": lambda: z[::-1], "row": lambda: z[1:3]}[kind]()
+        y[0, 1] = 7.0
+        return np.sum(z * z)
+
+    return f
+
+
+@pytest.mark.parametrize("kind", ["flip", "squeeze", "expand_dims", "atleast_2d", "ravel", "swapaxes",
+                                  "moveaxis", "reshape", "reversed", "row"])
+def test_numpy_views_are_refused(kind):
+    """Each of these is a view in numpy (y[0, 1] = 7.0 changes z): refused, never a gradient
+    that misses the change."""
+    f = _view_of(kind)
+    z = np.outer(V, V)
+    y_changes_z = f(V) != np.sum(z * z)
+    assert y_changes_z  # (numpy: the view writes through)
+    with pytest.raises(SymdiffError, match="z holds the same array"):
+        grad(f)(V)
+
+
+def test_a_container_leaf_changed_in_place_is_refused():
+    def f(params):
+        params["W"][0] = 0.0
+        return np.sum(params["W"] ** 2)
+
+    def g(params):
+        W = params["W"]
+        W[0] = 0.0
+        return np.sum(W ** 2)
+
+    with pytest.raises(SymdiffError, match=r"w = params\['W'\]\.copy\(\)"):
+        grad(f)({"W": V.copy()})
+    with pytest.raises(SymdiffError, match="changes an argument"):
+        grad(g)({"W": V.copy()})

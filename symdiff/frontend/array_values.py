@@ -143,7 +143,11 @@ class ArrayValues:
         if not isinstance(name_node, ast.Name):
             what = ast.unparse(node)
             hint = "assign to an array held by a local name: x[i, j] = v"
-            if isinstance(name_node, ast.Subscript):
+            if isinstance(name_node, ast.Subscript) and isinstance(name_node.slice, ast.Constant) \
+                    and isinstance(name_node.slice.value, str):  # params["W"][0] = ...
+                hint = (f"change a local copy: w = {ast.unparse(name_node)}.copy(); "
+                        f"w[{ast.unparse(node.slice)}] = ...")
+            elif isinstance(name_node, ast.Subscript):
                 hint = f"index once: {ast.unparse(name_node.value)}[{ast.unparse(name_node.slice)}, {ast.unparse(node.slice)}] = ..."
             raise tracer.unsupported(node, f"assignment to {what}", hint=hint)
         name = name_node.id
@@ -325,6 +329,8 @@ class ArrayValues:
         shape = self.shape(base)
         if np.shape(mask) and tuple(np.shape(mask)) != tuple(shape) or (
                 isinstance(mask, sympy.Basic) and self.shape(mask) != tuple(shape)):
+            tracer.check_guess(base)
+            tracer.check_guess(mask)
             raise located(ShapeError, f"a boolean mask of shape {self.shape(mask) if isinstance(mask, sympy.Basic) else np.shape(mask)} "
                           f"for an array of shape {shape}", tracer.frame.parsed, node,
                           hint="use a mask of the array's shape")
@@ -391,6 +397,8 @@ class ArrayValues:
             slot = np.empty(shape)[dummy]
             np.broadcast_to(np.empty(self.shape(value)), np.shape(slot))
         except (IndexError, ValueError) as exc:
+            tracer.check_guess(base_atom)  # a parameter assumed a number before the first call
+            tracer.check_guess(value)
             raise located(ShapeError, f"cannot assign a value of shape {self.shape(value)} at "
                           f"[{arrays.format_key(key)}] of an array of shape {shape}: {exc}",
                           tracer.frame.parsed, node, hint="assign a value of the slot's shape") from None
