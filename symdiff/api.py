@@ -80,6 +80,11 @@ class Gradient(functools.partial):
         functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self
 
+    @property
+    def returns_value(self):
+        """True for ``value_and_grad``: calls return ``(value, gradient)``."""
+        return self._with_value
+
     def _setup(self, fun, wrt, with_value):
         self._inner = None  # grad(grad(f)): the inner gradient, built again for array arguments
         if isinstance(fun, Gradient):

@@ -15,6 +15,7 @@ is taken one component at a time (``mpmath.diff`` with that one number moved). `
 import ast
 import inspect
 import math
+import sys
 import textwrap
 import types
 
@@ -205,8 +206,15 @@ def _norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
         return elementwise(mpmath.sqrt)(np.sum(x * x, axis=axis, keepdims=keepdims))
     if ord == 1:
         return _scalar_or_array(np.sum(magnitude, axis=axis, keepdims=keepdims))
-    pick = np.max if ord == np.inf else np.min
-    return _scalar_or_array(pick(magnitude, axis=axis, keepdims=keepdims))
+    if ord in (np.inf, -np.inf):
+        pick = np.max if ord == np.inf else np.min
+        return _scalar_or_array(pick(magnitude, axis=axis, keepdims=keepdims))
+    if isinstance(ord, str) or ord == 0 or (axis is None and x.ndim != 1) or (
+            isinstance(axis, tuple) and len(axis) != 1):
+        raise NotImplementedError(f"the mpmath reference has no norm ord={ord!r} axis={axis!r}")
+    p = mpmath.mpf(ord)  # a vector p-norm: sum(|x|**p) ** (1/p)
+    total = np.sum(elementwise(lambda v: v ** p)(magnitude), axis=axis, keepdims=keepdims)
+    return _scalar_or_array(elementwise(lambda v: v ** (1 / p))(total))
 
 
 def _to_mp(a):
@@ -290,6 +298,18 @@ def _structural(numpy_func, operands=1):
         return _scalar_or_array(numpy_func(*args, **kwargs))
 
     return call
+
+
+class _IndexJoin:
+    """``np.r_`` / ``np.c_`` over object arrays of mpf (slices and strings passed as they are)."""
+
+    def __init__(self, numpy_object):
+        self.numpy_object = numpy_object
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        items = tuple(v if isinstance(v, (slice, str)) else obj(v) for v in items)
+        return self.numpy_object[items if isinstance(key, tuple) else items[0]]
 
 
 def _join(numpy_func):
@@ -383,7 +403,9 @@ NUMPY = _Shim(
     **{name: _structural(getattr(np, name)) for name in (
         "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "diff",
         "swapaxes", "moveaxis", "diag", "trace", "tril", "triu", "repeat", "tile", "cumsum",
-        "roll", "kron", "cross", "pad")},
+        "roll", "kron", "cross", "pad", "flipud", "fliplr", "rot90", "diagonal", "split",
+        "array_split", "real", "conj")},
+    append=_structural(np.append, 2), r_=_IndexJoin(np.r_), c_=_IndexJoin(np.c_), imag=lambda v: np.zeros(np.shape(v), dtype=object) + mpmath.mpf(0),
     take=lambda a, indices, axis=None: _scalar_or_array(np.take(obj(a), indices, axis=axis)),
     take_along_axis=lambda a, indices, axis: np.take_along_axis(obj(a), np.asarray(indices), axis),
     argsort=lambda a, axis=-1: np.argsort(np.asarray(obj(a), dtype=object), axis=axis),
@@ -408,9 +430,10 @@ NUMPY = _Shim(
 )
 
 try:
+    import scipy as _scipy
     import scipy.special as _scipy_special
 except ImportError:  # scipy is a test extra; without it the scipy tests skip
-    _scipy_special = None
+    _scipy = _scipy_special = None
 
 
 def _xlogy(x, y):
@@ -444,6 +467,23 @@ SCIPY_SPECIAL = _Shim(
     polygamma=_E(lambda n, x: mpmath.psi(int(n), x)), xlogy=_E(_xlogy),
     xlog1py=_E(lambda x, y: mpmath.mpf(0) if x == 0 else x * mpmath.log1p(y)),
     i0=_E(lambda x: mpmath.besseli(0, x)), i1=_E(lambda x: mpmath.besseli(1, x)),
+    beta=_E(mpmath.beta), betaln=_E(lambda a, b: mpmath.log(mpmath.beta(a, b))),
+)
+
+
+def _standard(fn):
+    """A scipy.stats.norm method over mpmath: ``fn(z)`` of z = (x - loc) / scale, and the
+    density's 1/scale for pdf / logpdf."""
+    def method(x, loc=0.0, scale=1.0):
+        return elementwise(lambda v, m, s: fn((v - m) / s, s))(x, _mpf(loc), _mpf(scale))
+
+    return method
+
+
+SCIPY_STATS_NORM = _Shim(
+    pdf=_standard(lambda z, s: mpmath.npdf(z) / s), logpdf=_standard(lambda z, s: mpmath.log(mpmath.npdf(z) / s)),
+    cdf=_standard(lambda z, s: mpmath.ncdf(z)), logcdf=_standard(lambda z, s: mpmath.log(mpmath.ncdf(z))),
+    sf=_standard(lambda z, s: 1 - mpmath.ncdf(z)), logsf=_standard(lambda z, s: mpmath.log(1 - mpmath.ncdf(z))),
 )
 
 _BY_OBJECT = {}
@@ -474,16 +514,58 @@ def _lazy_mp(f):
         return compiled[0](*args, **kwargs)
 
     call.__name__ = f.__name__
+    call.__wrapped__ = f  # inspect.signature(call): f's parameters
     return call
 
 
+def _mp_gradient(fun, wrt=None, with_value=False, names=None):
+    """``symdiff.grad(fun, wrt)`` (or ``value_and_grad``) inside a re-executed function:
+    ``mpmath.diff`` of ``fun`` (already over mpmath), component by component — nested in the
+    outer ``mpmath.diff``, never symdiff's own derivative."""
+    names = names or list(inspect.signature(fun).parameters)
+    chosen = names if wrt is None else [wrt] if isinstance(wrt, (str, int)) else list(wrt)
+    positions = [names.index(w) if isinstance(w, str) else w % len(names) for w in chosen]
+    single = len(positions) == 1
+
+    def call(*args):
+        point = list(args)
+        grads = []
+        for i in positions:
+            parts = {index: mpmath.diff(lambda t, i=i, index=index: as_scalar(
+                _call(fun, point, [(i, index, t)])), _at(point[i], index))
+                for index in _components(point[i])}
+            grads.append(_assembled(point[i], parts))
+        gradient = grads[0] if single else tuple(grads)
+        return (fun(*args), gradient) if with_value else gradient
+
+    return call
+
+
+def _is_symdiff(value, *names):
+    return getattr(value, "__module__", None) == "symdiff.api" and getattr(value, "__name__", None) in names
+
+
 def _shim_value(value):
+    if _is_symdiff(value, "grad"):
+        return _mp_gradient
+    if _is_symdiff(value, "value_and_grad"):
+        return lambda fun, wrt=None: _mp_gradient(fun, wrt, with_value=True)
+    if type(value).__name__ == "Gradient" and type(value).__module__ == "symdiff.api":
+        return _mp_gradient(_lazy_mp(value.fun), list(value.wrt), value.returns_value,
+                            list(inspect.signature(value.fun).parameters))
     if value is math:
         return MATH
     if value is np:
         return NUMPY
     if _scipy_special is not None and value is _scipy_special:
         return SCIPY_SPECIAL
+    if _scipy_special is not None and value is _scipy:  # ``import scipy.special``: scipy.special.f
+        return _Shim(special=SCIPY_SPECIAL, stats=_Shim(norm=SCIPY_STATS_NORM))
+    stats = sys.modules.get("scipy.stats")
+    if stats is not None and value is stats:
+        return _Shim(norm=SCIPY_STATS_NORM)
+    if stats is not None and value is stats.norm:
+        return SCIPY_STATS_NORM
     if isinstance(value, types.ModuleType) and _is_user_function_module(value):
         return _ShimmedModule(value)
     if callable(value) and id(value) in _BY_OBJECT:
@@ -524,6 +606,12 @@ def mp_function(f):
         for name, cell in zip(f.__code__.co_freevars, f.__closure__):
             namespace[name] = _shim_value(cell.cell_contents)
     namespace.update(float=_float, __ref_floordiv__=_floordiv)
+    if f.__name__ == "<lambda>":  # its source is the line around it: compile the lambda alone
+        lam = next(n for n in ast.walk(tree) if isinstance(n, ast.Lambda))
+        tree = ast.fix_missing_locations(ast.Module(
+            [ast.Assign([ast.Name("__ref_lambda__", ast.Store())], lam)], type_ignores=[]))
+        exec(compile(tree, "<reference>", "exec"), namespace)
+        return namespace["__ref_lambda__"]
     exec(compile(tree, "<reference>", "exec"), namespace)
     return namespace[f.__name__]
 
@@ -536,27 +624,48 @@ def _positions(f, args, wrt):
     return [w % len(args) if isinstance(w, int) else params.index(w) for w in wrt]
 
 
+def _is_container(value):
+    """A list or tuple holding arrays or containers, or a dict: a container of leaves (pytree)."""
+    return isinstance(value, dict) or (isinstance(value, (list, tuple)) and any(
+        isinstance(v, (np.ndarray, list, tuple, dict)) for v in value))
+
+
+def _converted(a, differentiated):
+    if isinstance(a, bool):
+        return a
+    if isinstance(a, (float, np.floating)) or (isinstance(a, (int, np.integer)) and differentiated):
+        return mpmath.mpf(a)
+    if isinstance(a, np.ndarray) and (a.dtype.kind == "f" or differentiated):
+        return obj(a)
+    if _is_container(a):
+        if isinstance(a, dict):
+            return {k: _converted(v, differentiated) for k, v in a.items()}
+        return type(a)(_converted(v, differentiated) for v in a)
+    if isinstance(a, list):
+        return [_mpf(v) for v in a]
+    if isinstance(a, tuple):
+        return tuple(_mpf(v) for v in a)
+    return a
+
+
 def _point(args, positions):
-    """The arguments over mpmath: floats (and differentiated ints) as mpf, arrays as object arrays."""
-    point = []
-    for i, a in enumerate(args):
-        if isinstance(a, bool):
-            point.append(a)
-        elif isinstance(a, (float, np.floating)) or (isinstance(a, (int, np.integer)) and i in positions):
-            point.append(mpmath.mpf(a))
-        elif isinstance(a, np.ndarray) and (a.dtype.kind == "f" or i in positions):
-            point.append(obj(a))
-        elif isinstance(a, list):
-            point.append([_mpf(v) for v in a])
-        elif isinstance(a, tuple):
-            point.append(tuple(_mpf(v) for v in a))
-        else:
-            point.append(a)
-    return point
+    """The arguments over mpmath: floats (and differentiated ints) as mpf, arrays as object
+    arrays, containers of arrays (lists, tuples, dicts) container by container."""
+    return [_converted(a, i in positions) for i, a in enumerate(args)]
+
+
+class _Path(tuple):
+    """The index of a number inside a container argument: the keys down to its leaf, then the
+    leaf's own index (``None`` for a number)."""
 
 
 def _components(value):
-    """The indices of a differentiated argument's numbers (``None`` for a number)."""
+    """The indices of a differentiated argument's numbers (``None`` for a number; a ``_Path``
+    inside a container, its leaves in order: dicts in key order, as symdiff flattens them)."""
+    if _is_container(value):
+        keys = list(value) if isinstance(value, dict) else range(len(value))
+        return [_Path((k,) + (tuple(sub) if isinstance(sub, _Path) else (sub,)))
+                for k in keys for sub in _components(value[k])]
     if isinstance(value, np.ndarray):
         return list(np.ndindex(value.shape))
     if isinstance(value, (list, tuple)):
@@ -564,10 +673,29 @@ def _components(value):
     return [None]
 
 
+def _inner(index):
+    """The leaf's own index at the end of a path (a ``_Path`` again if it goes deeper)."""
+    return index[0] if len(index) == 1 else _Path(index)
+
+
+def _at(value, index):
+    """The number of ``value`` at ``index``."""
+    if index is None:
+        return value
+    if isinstance(index, _Path):
+        return _at(value[index[0]], _inner(index[1:]))
+    return value[index]
+
+
 def _moved(value, index, t):
     """A copy of ``value`` with the number at ``index`` replaced by ``t``."""
     if index is None:
         return t
+    if isinstance(index, _Path):
+        key, rest = index[0], _inner(index[1:])
+        out = dict(value) if isinstance(value, dict) else list(value)
+        out[key] = _moved(value[key], rest, t)
+        return out if isinstance(value, (dict, list)) else type(value)(out)
     if isinstance(value, np.ndarray):
         out = value.copy()
         out[index] = t
@@ -577,9 +705,25 @@ def _moved(value, index, t):
     return type(value)(out)
 
 
+def _assembled(value, parts):
+    """The derivatives ``parts`` (index -> mpf) in the shape of the argument ``value``: a number,
+    an object array, or the same container of those."""
+    if list(parts) == [None]:
+        return parts[None]
+    if _is_container(value):
+        keys = list(value) if isinstance(value, dict) else range(len(value))
+        inner = {k: {_inner(index[1:]): d for index, d in parts.items() if index[0] == k} for k in keys}
+        built = [_assembled(value[k], inner[k]) for k in keys]
+        return dict(zip(keys, built)) if isinstance(value, dict) else type(value)(built)
+    out = np.empty(np.shape(value), dtype=object)
+    for index, d in parts.items():
+        out[index] = d
+    return out
+
+
 def _columns(point, positions):
     """Every differentiated number, in order: (argument position, index, value)."""
-    return [(i, index, point[i] if index is None else point[i][index])
+    return [(i, index, _at(point[i], index))
             for i in positions for index in _components(point[i])]
 
 
@@ -634,17 +778,10 @@ def mp_grad(f, args, wrt=None, direction=0, fine=False):
         for i in positions:
             parts = {}
             for index in _components(point[i]):
-                x0 = point[i] if index is None else point[i][index]
                 parts[index] = mpmath.diff(
-                    lambda t, i=i, index=index: as_scalar(_call(g, point, [(i, index, t)])), x0,
-                    direction=direction, **options)
-            if list(parts) == [None]:
-                result.append(parts[None])
-            else:
-                out = np.empty(np.shape(point[i]), dtype=object)
-                for index, value in parts.items():
-                    out[index] = value
-                result.append(out)
+                    lambda t, i=i, index=index: as_scalar(_call(g, point, [(i, index, t)])),
+                    _at(point[i], index), direction=direction, **options)
+            result.append(_assembled(point[i], parts))
         return result
 
 

@@ -16,6 +16,24 @@ from ..primitives import arrays
 from ..primitives.nodes import real_symbol
 
 
+def gradient_statements(gradient_program):
+    """The forward and reverse passes as statements of one block, and each parameter's gradient
+    as a name (an atom) defined there, in the parameter's shape: ``(body, gradients, shapes)``
+    (``shapes``: the shape of every array value, new names included). For a ``symdiff.grad``
+    called inside a differentiated function, whose gradient joins the outer program."""
+    shapes = dict(gradient_program.shapes)
+    hoister = _Hoister(gradient_program.program.namer, shapes)
+    body = hoister.items(gradient_program.program.body) + hoister.items(gradient_program.reverse)
+    atoms = []
+    for param, gradient in zip(gradient_program.gradient_params, gradient_program.gradients):
+        atom = hoister.atom(gradient, body)
+        shape = tuple(shapes.get(param.symbol, ()))
+        if shape and arrays.shape_of(atom, shapes) != shape:
+            atom = hoister.op(arrays.BroadcastTo.make(atom, shape=shape), body)
+        atoms.append(atom)
+    return body, atoms, shapes
+
+
 def gradient_as_program(gradient_program, flat=True):
     """The forward and reverse passes as one ``Program`` whose output is the flat gradient
     (``flat=False``: the gradient of one parameter keeps that parameter's shape)."""
@@ -130,4 +148,4 @@ class _Hoister(Transformer):
 _UNPLACED = Origin(None, 0, "")  # a hoisted statement before any statement (the gradients')
 
 
-__all__ = ["gradient_as_program"]
+__all__ = ["gradient_as_program", "gradient_statements"]

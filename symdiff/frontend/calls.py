@@ -8,6 +8,7 @@ the value its body returns, run by the interpreter with the arguments bound to i
 """
 
 import ast
+import inspect
 import math
 import sys
 import types
@@ -22,6 +23,8 @@ from ..errors import (
     UnknownFunctionError,
     UnsupportedSyntaxError,
 )
+from ..ad import reverse, vjp  # a symdiff.grad inside the traced code: its gradient, traced in
+from ..ir import Param, Program, Statement
 from ..primitives import nodes, registry, scipy_calls, signs
 from ..primitives.faithful import FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
@@ -37,6 +40,25 @@ from .values import to_sympy
 MAX_DATA_RECURSION = 1500  # nested calls, each inside one more branch on data (see ``_too_deep``)
 MAX_INLINE_DEPTH = 5000  # nested helper calls (recursion), each ~12-15 levels of the tracer's
 # recursion: within ``stack.RECURSION_LIMIT`` (deeper input is a located ``NestingError``)
+
+
+class NestedGradient:
+    """``symdiff.grad(fun)`` met while tracing: ``fun`` (a Python or local function), the names
+    of its differentiated parameters, whether one gradient (not a tuple) comes back, and whether
+    the value comes first (``value_and_grad``). Calling it traces the gradient in place."""
+
+    def __init__(self, fun, wrt, single, with_value):
+        self.fun, self.wrt, self.single, self.with_value = fun, wrt, single, with_value
+
+    def __repr__(self):
+        return f"<grad of {getattr(self.fun, 'name', None) or self.fun.__name__} wrt {', '.join(self.wrt)}>"
+
+
+def _is_symdiff_gradient(func):
+    """``symdiff.grad`` / ``symdiff.value_and_grad`` themselves, or a ``Gradient`` they made."""
+    kind = func if isinstance(func, types.FunctionType) else type(func)
+    return getattr(kind, "__module__", None) == "symdiff.api" and kind.__name__ in (
+        "grad", "value_and_grad", "Gradient")
 
 
 class Calls:
@@ -79,6 +101,10 @@ class Calls:
             if keyword.arg is None:
                 raise self.tracer.unsupported(keyword.value, "a '**' argument", hint="pass the arguments by name")
             kwargs[keyword.arg] = self.tracer.eval(keyword.value)
+        if _is_symdiff_gradient(func):  # symdiff.grad(fun) inside: differentiated through
+            return self._nested_gradient(func, args, kwargs, node)
+        if isinstance(func, NestedGradient):
+            return self._call_nested(func, args, kwargs, node)
         record = registry.lookup(func)  # the one table of supported callables
         if record is None and "scipy.special" in sys.modules and not isinstance(func, _Method):
             scipy_calls.ensure()  # scipy.special's functions, known once one is met
@@ -97,6 +123,104 @@ class Calls:
             # self.forward(x): the method's function with its object first, inlined
             return self._call_python(func.__func__, [func.__self__, *args], kwargs, node)
         raise self.tracer.unknown_function(node, func, name)
+
+    # ---- symdiff.grad inside a differentiated function ----
+    def _nested_gradient(self, func, args, kwargs, node):
+        """``grad(fun, wrt=...)`` / ``value_and_grad(...)`` called in the traced code (or a
+        ``Gradient`` made outside and called here): a ``NestedGradient`` to call."""
+        if not isinstance(func, types.FunctionType):  # a Gradient object: called with arguments
+            if type(func).__name__ != "Gradient" or not isinstance(func.fun, types.FunctionType):
+                raise self._nested_refusal(node, f"a {type(func).__name__} made outside")
+            nested = NestedGradient(func.fun, list(func.wrt), len(func.wrt) == 1, func.returns_value)
+            return self._call_nested(nested, args, kwargs, node)
+        if len(args) != 1 or set(kwargs) - {"wrt"}:
+            raise self._nested_refusal(node, "arguments other than the function and wrt=")
+        fun, wrt = args[0], kwargs.get("wrt")
+        if isinstance(fun, LocalFunction):
+            spec = fun.node.args
+        elif isinstance(fun, types.FunctionType):
+            spec = ast.parse(f"def f{inspect.signature(fun)}: pass").body[0].args
+        else:
+            raise self._nested_refusal(node, f"the gradient of a {type(fun).__name__}")
+        if spec.vararg or spec.kwarg or spec.kwonlyargs:
+            raise self._nested_refusal(node, "a function with *args, **kwargs or keyword-only parameters")
+        names = [a.arg for a in [*spec.posonlyargs, *spec.args]]
+        items = names if wrt is None else [wrt] if isinstance(wrt, (str, int)) else list(wrt)
+        chosen = []
+        for item in items:
+            if isinstance(item, int) and -len(names) <= item < len(names):
+                item = names[item]
+            if item not in names or item in chosen:
+                raise self._nested_refusal(node, f"wrt={wrt!r}")
+            chosen.append(item)
+        single = wrt is None and len(names) == 1 or isinstance(wrt, (str, int)) or len(chosen) == 1
+        return NestedGradient(fun, chosen, single, func.__name__ == "value_and_grad")
+
+    def _nested_refusal(self, node, what):
+        return located(UnsupportedSyntaxError, f"symdiff.grad inside a differentiated function with {what}",
+                       self.tracer.frame.parsed, node,
+                       hint="call grad(fun) or grad(fun, wrt=...) of a function of numbers and arrays, "
+                            "with its arguments by position")
+
+    def _call_nested(self, nested, args, kwargs, node):
+        """The gradient of ``nested.fun`` at ``args``, traced into this program: the function's
+        statements over fresh names for the differentiated arguments (each bound to its value
+        first, so that the outer derivative flows through it), then its reverse pass — statements
+        the outer program differentiates again, as grad(grad(f)) does."""
+        tracer = self.tracer
+        if kwargs:
+            raise self._nested_refusal(node, "keyword arguments in the call")
+        fun = nested.fun
+        names = ([a.arg for a in [*fun.node.args.posonlyargs, *fun.node.args.args]]
+                 if isinstance(fun, LocalFunction) else list(inspect.signature(fun).parameters))
+        args, params = list(args), []
+        for name in nested.wrt:
+            i = names.index(name)
+            if i >= len(args):
+                raise self._nested_refusal(node, f"no argument for {name!r}")
+            value = args[i]
+            if isinstance(value, (bool, np.bool_)) or not (
+                    tracer.is_symbolic(value) or isinstance(value, (int, float, np.floating, np.integer))
+                    or (isinstance(value, np.ndarray) and value.dtype.kind in "fi")):
+                raise self._nested_refusal(node, f"a {type(value).__name__} argument {name!r}")
+            value = tracer.as_value(np.asarray(value, dtype=float) if isinstance(value, np.ndarray)
+                                    else value, node)
+            symbol = nodes.real_symbol(tracer.namer.version(name))
+            shape = tracer.shape(value)
+            if shape:
+                tracer.shapes[symbol] = shape
+            tracer.emit(symbol, value, node)
+            args[i] = symbol
+            params.append(Param(name, symbol))
+        saved = tracer.block
+        tracer.block = []
+        try:
+            if isinstance(fun, LocalFunction):
+                result = self._inline(fun.node, fun.frame.parsed, None, fun.frame, args, {}, node,
+                                      fun.name, (fun.defaults, fun.kw_defaults))
+            else:
+                result = self._call_python(fun, args, {}, node)
+            if tracer.is_array(result) or not (tracer.is_symbolic(result) or isinstance(
+                    result, (int, float, sympy.Number))):
+                for value in args:  # arguments assumed numbers before the first call
+                    tracer.check_guess(value)
+                raise self._nested_refusal(node, "a function that does not return one number")
+            output = nodes.real_symbol(tracer.namer.temporary())
+            tracer.emit(output, to_sympy(result), node)
+            inner = tracer.block
+        finally:
+            tracer.block = saved
+        program = Program(name=getattr(fun, "name", None) or fun.__name__, filename=tracer.frame.parsed.filename,
+                          firstlineno=node.lineno, params=params, body=inner, output=output,
+                          output_lineno=node.lineno, shapes=dict(tracer.shapes), namer=tracer.namer)
+        body, gradients, shapes = vjp.gradient_statements(reverse.derive(program, params))
+        tracer.shapes.update(shapes)
+        for item in body:
+            tracer.block.append(item)
+            if isinstance(item, Statement):
+                tracer.definitions[item.target] = item.expr
+        gradient = gradients[0] if nested.single else tuple(gradients)
+        return (output, gradient) if nested.with_value else gradient
 
     def _call_primitive(self, record, func, args, kwargs, node):
         """A call of a supported callable, by its record's kind (``registry.KINDS``)."""

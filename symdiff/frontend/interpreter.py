@@ -41,7 +41,7 @@ from ..ir import Param, Program, Statement
 from ..naming import Namer, names_in
 from ..primitives import builtin_calls  # noqa: F401  (its records: range, len, list methods, ...)
 from ..primitives import numpy_calls  # noqa: F401  (its records: np.sum, np.array, array methods, ...)
-from ..primitives import registry
+from ..primitives import registry, scipy_calls
 from ..primitives import scalar as functions
 from ..primitives.faithful import ADD, DIV, MUL, POW, SUB, FloorDiv, PyFloat, PyMod, arithmetic
 from ..primitives.nodes import real_symbol
@@ -932,6 +932,9 @@ class Tracer:
         array_method = registry.method("array", node.attr)
         if isinstance(base, np.ndarray) and array_method:
             return _Method(base, _concrete_method(node.attr, array_method.handler))
+        method = scipy_calls.distribution_method(base, node.attr) if "scipy.stats" in sys.modules else None
+        if method is not None:  # scipy.stats.norm.logpdf & co.
+            return method
         if isinstance(base, sympy.Basic) or is_number(base):
             raise self.unsupported(node, f"the attribute '.{node.attr}' of a number",
                                    hint="use math or numpy functions on the value")
@@ -960,6 +963,8 @@ class Tracer:
         if isinstance(base, np.ndarray) and (isinstance(index, (sympy.logic.boolalg.Boolean, MaskIndex))
                                              or isinstance(index, tuple) and any(isinstance(p, MaskIndex) for p in index)):
             return self.arrays.getitem(self.constant(base), index, node)  # c[x > 0]: a traced mask
+        if base is np.r_ or base is np.c_:
+            return numpy_calls.index_concatenation(self, node, base is np.c_, index)
         if isinstance(base, np.ndarray):
             if self.is_symbolic(index):
                 self.check_deferrable(index)

@@ -147,8 +147,33 @@ def _builtin_number(python_type, symbolic):
     return call
 
 
+def _builtin_dict(tracer, node, args, kwargs):
+    """``dict(a=x, b=y)``, ``dict(pairs)``, ``dict(mapping, **more)``: a dict of traced values
+    (read-only, as a dict display is), keys as Python computes them (never differentiated)."""
+    if len(args) > 1:
+        raise located(SymdiffError, "dict() takes at most one positional argument", tracer.frame.parsed,
+                      node, hint="pass a mapping or pairs, and keywords")
+    items = []
+    if args:
+        source = args[0]
+        items = list(source.items()) if isinstance(source, dict) else [
+            tuple(pair) if isinstance(pair, (tuple, list)) else pair
+            for pair in tracer._iterate(source, node.args[0])]
+        if not all(isinstance(p, tuple) and len(p) == 2 for p in items):
+            raise located(SymdiffError, "dict() of something other than a mapping or (key, value) pairs",
+                          tracer.frame.parsed, node, hint="pass pairs: dict(zip(keys, values))")
+    for key, _ in items:
+        if tracer.is_symbolic(key):
+            raise located(UnsupportedSyntaxError, "a dict key computed from a differentiated value",
+                          tracer.frame.parsed, node, hint="use str or int keys")
+    out = dict(items)
+    out.update(kwargs)
+    return out
+
+
 _STRUCTURAL = [
     (range, _builtin_range),
+    (dict, _builtin_dict),
     (len, _builtin_len),
     (enumerate, _builtin_iterating(enumerate, all_positional=False)),
     (zip, _builtin_iterating(zip, all_positional=True)),

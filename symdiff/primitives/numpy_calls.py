@@ -253,9 +253,20 @@ def _norm(tracer, node, p, name):
         return np.linalg.norm(x, ord=order, axis=axis, keepdims=keep)
     x = tracer.as_array(x, node)
     shape = tracer.shape(x)
+    if isinstance(axis, (tuple, list)) and len(axis) == 1:
+        axis = axis[0]  # numpy: a vector norm along that axis
+    if isinstance(axis, (tuple, list)) and len(axis) == 2 and order in (None, "fro") and all(
+            isinstance(a, (int, np.integer)) for a in axis):
+        if len(shape) < 2:
+            tracer.check_guess(x)
+        _check_axis(tracer, node, name, tuple(axis), shape)  # Frobenius norms of the slices
+        total = _sum(tracer, node, {"a": x * x, "axis": tuple(axis), "keepdims": keep}, name)
+        return sympy.sqrt(tracer.atom(total, "sum"))
     if isinstance(axis, (tuple, list)) or (axis is not None and not isinstance(axis, (int, np.integer))):
-        raise located(UnsupportedSyntaxError, f"{name} with axis={axis!r} (matrix norms of slices)",
-                      tracer.frame.parsed, node, hint="pass one int axis (vector norms of slices)")
+        tracer.check_guess(x)  # assumed a number before the call: wait for the call
+        raise located(UnsupportedSyntaxError, f"{name} with ord={order!r}, axis={axis!r} (matrix "
+                      "norms of slices)", tracer.frame.parsed, node,
+                      hint="pass one int axis (vector norms of slices), or two with the Frobenius norm")
     vector = axis is not None or len(shape) == 1
     if order is None or (order == 2 and vector) or (order == "fro" and not vector):
         if axis is None and not keep:
@@ -269,6 +280,14 @@ def _norm(tracer, node, p, name):
             return _sum(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
         op = arrays.ArrayMax if order == np.inf else arrays.ArrayMin
         return _reduce(op)(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
+    if vector and isinstance(order, (int, float, np.integer, np.floating)) and not isinstance(
+            order, bool) and order != 0 and np.isfinite(order):
+        # numpy: sum(abs(x)**ord) ** (1/ord)
+        total = _sum(tracer, node, {"a": sympy.Abs(x) ** (sympy.Integer(int(order)) if float(order).is_integer()
+                                                      else sympy.Float(float(order))), "axis": axis,
+                                    "keepdims": keep}, name)
+        return tracer.atom(total, "sum") ** sympy.Float(1.0 / float(order))
+    tracer.check_guess(x)  # assumed a number before the call: wait for the call
     raise located(UnsupportedSyntaxError, f"{name} with ord={order!r} of an array of shape {shape}",
                   tracer.frame.parsed, node,
                   hint="use the 2-norm/Frobenius norm, or ord=1/inf/-inf of vectors")
@@ -391,6 +410,8 @@ def _einsum(tracer, node, args, kwargs, name):
     spec, operands = args[0], list(args[1:])
     if not any(tracer.is_symbolic(o) for o in operands):
         return np.einsum(spec, *operands)
+    if "..." in spec:
+        spec = _explicit_ellipsis(tracer, node, name, spec, operands)
     inputs, output = arrays.einsum_parts(spec)
     if "." in spec or any(len(set(s)) != len(s) for s in inputs) or len(inputs) != len(operands):
         raise located(UnsupportedSyntaxError, f"{name}({spec!r}): '...' or a letter twice in one "
@@ -399,6 +420,35 @@ def _einsum(tracer, node, args, kwargs, name):
     operands = [tracer.as_array(o, node) for o in operands]
     return _contraction(tracer, node, name, spec, operands, None,
                         lambda *stand_ins: np.einsum(spec, *stand_ins))
+
+
+def _explicit_ellipsis(tracer, node, name, spec, operands):
+    """``spec`` with each ``...`` written as letters of its own (the operands' shapes are known):
+    ``'...jk,...lj->...lk'`` of two (3, 4, 4) arrays is ``'ajk,alj->alk'``. Where the ``...``
+    axes differ in length (a broadcast of length-1 axes) or the output is implicit, the spec is
+    returned as it was (and refused)."""
+    if "->" not in spec:
+        return spec
+    given, output = spec.replace(" ", "").split("->")
+    terms = given.split(",")
+    if len(terms) != len(operands):
+        return spec
+    shapes = [tracer.shape(o) if tracer.is_symbolic(o) else np.shape(o) for o in operands]
+    spans = []
+    for term, shape in zip(terms, shapes):
+        explicit = len(term.replace("...", ""))
+        if "..." in term and len(shape) < explicit:
+            for o in operands:
+                tracer.check_guess(o)  # assumed a number before the call
+            return spec
+        spans.append(tuple(shape[:len(shape) - explicit]) if "..." in term else None)
+    lengths = {s for s in spans if s is not None}
+    if len(lengths) != 1:
+        return spec
+    (dims,) = lengths
+    free = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
+    letters = "".join(free[:len(dims)])
+    return ",".join(t.replace("...", letters) for t in terms) + "->" + output.replace("...", letters)
 
 
 def _contraction(tracer, node, name, spec, operands, via, numpy_call):
@@ -519,6 +569,23 @@ def _along(tracer, node, name, x, axis):
     if axis is None:
         return _reshaped(tracer, node, name, x, (int(np.prod(tracer.shape(x))),)), 0
     return x, axis
+
+
+def _axis_in(tracer, node, name, x, axis):
+    """``axis`` of ``x`` counted from 0 (numpy's negative axes from the end); a located error
+    where numpy's would be (out of range) and for a 0-d ``x``, which numpy reads as one element
+    along axis 0 or -1 here (assumed a number before the call: wait for the call instead)."""
+    shape = tracer.shape(x)
+    if not shape:
+        tracer.check_guess(x)
+        raise located(ShapeError, f"{name} of a 0-d array (one number), along axis {axis}",
+                      tracer.frame.parsed, node, hint="pass an array of one dimension or more "
+                      "(np.atleast_1d(x))")
+    if not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
+        tracer.check_guess(x)
+        raise located(ShapeError, f"{name}: axis {axis!r} is out of bounds for an array of shape "
+                      f"{shape}", tracer.frame.parsed, node, hint="use an axis the array has")
+    return int(axis) % len(shape)
 
 
 @_rearranging(np.squeeze)
@@ -665,9 +732,9 @@ def _repeat(tracer, node, p, name):
                       tracer.frame.parsed, node, hint="repeat an int number of times")
     x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.repeat, repeats, axis)
-    ndim = len(tracer.shape(x))
-    index = np.repeat(np.arange(tracer.shape(x)[axis % ndim]), repeats)
-    key = tuple(index if i == axis % ndim else slice(None) for i in range(ndim))
+    ndim, axis = len(tracer.shape(x)), _axis_in(tracer, node, name, x, axis)
+    index = np.repeat(np.arange(tracer.shape(x)[axis]), repeats)
+    key = tuple(index if i == axis else slice(None) for i in range(ndim))
     return tracer.take(x, key, node)
 
 
@@ -719,12 +786,12 @@ def _take(tracer, node, p, name):
         return np.take(x, indices, axis=axis)
     x = tracer.as_array(x, node)
     x, axis = _along(tracer, node, name, x, axis)
-    ndim = len(tracer.shape(x))
+    ndim, axis = len(tracer.shape(x)), _axis_in(tracer, node, name, x, axis)
     if isinstance(indices, (int, np.integer)):
-        key = tuple(int(indices) if i == axis % ndim else slice(None) for i in range(ndim))
+        key = tuple(int(indices) if i == axis else slice(None) for i in range(ndim))
         return tracer.getitem(x, key, node)
     indices = np.asarray(indices) if isinstance(indices, (list, tuple)) else indices
-    key = tuple(indices if i == axis % ndim else slice(None) for i in range(ndim))
+    key = tuple(indices if i == axis else slice(None) for i in range(ndim))
     return tracer.take(x, key, node)
 
 
@@ -741,8 +808,9 @@ def _take_along_axis(tracer, node, p, name):
                       hint="indices with as many dimensions as the array, and an int axis")
     if not tracer.is_symbolic(indices):
         indices = np.asarray(indices)
-    grid_shape = tuple(index_shape[i] if i == axis % len(shape) else n for i, n in enumerate(shape))
-    key = _index_grid(grid_shape, axis % len(shape), indices)
+    axis = _axis_in(tracer, node, name, x, axis)
+    grid_shape = tuple(index_shape[i] if i == axis else n for i, n in enumerate(shape))
+    key = _index_grid(grid_shape, axis, indices)
     return tracer.take(x, key, node)
 
 
@@ -753,7 +821,7 @@ def _argsort(tracer, node, p, name):
     x = tracer.as_array(x, node)
     x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.argsort, axis)
-    axis = int(axis) % len(tracer.shape(x))
+    axis = _axis_in(tracer, node, name, x, axis)
     return tracer.array_op(arrays.ArgSort.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "order")
 
 
@@ -782,7 +850,7 @@ def _roll(tracer, node, p, name):
         return _reshaped(tracer, node, name, rolled, shape)
     shifts, axes = np.broadcast_arrays(np.atleast_1d(shift), np.atleast_1d(axis))
     for s_, a_ in zip(shifts, axes):
-        a_ = int(a_) % len(shape)
+        a_ = _axis_in(tracer, node, name, x, a_)
         key = tuple(np.roll(np.arange(n), int(s_)) if i == a_ else slice(None) for i, n in enumerate(shape))
         x = tracer.take(x, key, node)
     return x
@@ -839,7 +907,7 @@ def _cumsum(tracer, node, p, name):
     x = tracer.as_array(x if tracer.is_array(x) or isinstance(x, (list, tuple)) else [x], node)
     x, axis = _along(tracer, node, name, x, axis)
     _probe(tracer, node, name, x, np.cumsum, axis)
-    axis = int(axis) % len(tracer.shape(x))
+    axis = _axis_in(tracer, node, name, x, axis)
     return tracer.array_op(arrays.CumSum.make(tracer.atom(x, "x"), axis=axis, shape=tracer.shape(x)), "cumsum")
 
 
@@ -1031,6 +1099,165 @@ def _join(kind):
     return _JOINS[kind]
 
 
+# ---- more rearranging, each written with the ones above (as numpy's own Python code does) ----
+def _flipped(numpy_func, axis):
+    """``np.flipud`` (axis 0) / ``np.fliplr`` (axis 1): ``np.flip`` along that axis."""
+    @_rearranging(numpy_func)
+    def handler(tracer, node, p, name):
+        x = tracer.as_array(p["m"], node)
+        if not tracer.shape(x):
+            tracer.check_guess(x)
+        _probe(tracer, node, name, x, numpy_func)
+        return _flip(tracer, node, {"m": x, "axis": axis}, name)
+
+    return handler
+
+
+@_rearranging(np.rot90)
+def _rot90(tracer, node, p, name):
+    """``np.rot90(m, k, axes)``: flips and a transpose, as numpy composes them."""
+    x, k, axes = tracer.as_array(p["m"], node), p["k"], p["axes"]
+    if not tracer.shape(x):
+        tracer.check_guess(x)
+    _probe(tracer, node, name, x, np.rot90, k, axes)
+    ndim, k = len(tracer.shape(x)), int(k) % 4
+    a, b = (int(v) % ndim for v in axes)
+    order = list(range(ndim))
+    order[a], order[b] = order[b], order[a]
+    if k == 0:
+        return x
+    if k == 2:
+        return _flip(tracer, node, {"m": _flip(tracer, node, {"m": x, "axis": a}, name), "axis": b}, name)
+    if k == 1:
+        return _permuted(tracer, node, name, _flip(tracer, node, {"m": x, "axis": b}, name), order)
+    return _flip(tracer, node, {"m": _permuted(tracer, node, name, x, order), "axis": b}, name)
+
+
+def _append(tracer, node, p, name):
+    """``np.append(arr, values, axis)``: a concatenation (of both flattened for axis=None)."""
+    arr, values, axis = p["arr"], p["values"], p["axis"]
+    if not tracer.is_symbolic(arr) and not tracer.is_symbolic(values):
+        return np.append(arr, values, axis=axis)
+    arr, values = tracer.as_array(arr, node), tracer.as_array(values, node)
+    if axis is None:
+        arr, values, axis = _ravel(tracer, node, {"a": arr}, name), _ravel(tracer, node, {"a": values}, name), 0
+    return _joined("concatenate")(tracer, node, {"arrays": (arr, values), "axis": axis}, name)
+
+
+def _split(numpy_func):
+    """``np.split`` / ``np.array_split(ary, indices_or_sections, axis)``: a list of slices."""
+    def handler(tracer, node, p, name):
+        x, sections, axis = p["ary"], p["indices_or_sections"], p["axis"]
+        if not tracer.is_symbolic(x) and not tracer.is_symbolic(sections):
+            return numpy_func(x, sections, axis=axis)
+        if tracer.is_symbolic(sections):
+            raise located(UnsupportedSyntaxError, f"{name} at differentiated positions",
+                          tracer.frame.parsed, node, hint="split at int positions or into an int number of parts")
+        x = tracer.as_array(x, node)
+        axis = _axis_in(tracer, node, name, x, axis)
+        shape = tracer.shape(x)
+        try:  # numpy's own answer for where the pieces start and end
+            pieces = numpy_func(np.arange(shape[axis]), sections)
+        except (ValueError, TypeError) as exc:
+            tracer.check_guess(x)
+            raise located(ShapeError, f"{name} of an array of shape {shape}: {exc}",
+                          tracer.frame.parsed, node, hint="as numpy raises it") from None
+        out, start = [], 0
+        for piece in pieces:
+            key = tuple(slice(start, start + len(piece)) if i == axis else slice(None)
+                        for i in range(len(shape)))
+            out.append(tracer.getitem(x, key, node))
+            start += len(piece)
+        return out
+
+    return handler
+
+
+@_rearranging(np.diagonal)
+def _diagonal(tracer, node, p, name):
+    """``np.diagonal(a, offset, axis1, axis2)``: the two axes moved last, then a gather of the
+    diagonal (which numpy puts last)."""
+    x, k = tracer.as_array(p["a"], node), int(p["offset"])
+    if len(tracer.shape(x)) < 2:
+        tracer.check_guess(x)
+    _probe(tracer, node, name, x, np.diagonal, k, p["axis1"], p["axis2"])
+    ndim = len(tracer.shape(x))
+    a, b = int(p["axis1"]) % ndim, int(p["axis2"]) % ndim
+    order = [i for i in range(ndim) if i not in (a, b)] + [a, b]
+    if order != list(range(ndim)):
+        x = _permuted(tracer, node, name, x, order)
+    shape = tracer.shape(x)
+    rows, cols = _diagonal_indices(shape[-2], shape[-1], k)
+    return tracer.take(x, (slice(None),) * (ndim - 2) + (rows, cols), node)
+
+
+def _real_part(imaginary):
+    """``np.real`` (the value itself) / ``np.imag`` (zeros) / ``np.conj`` of real values."""
+    def handler(tracer, node, p, name):
+        x = p["val"] if "val" in p else p["x"]
+        if not tracer.is_symbolic(x):
+            return (np.imag if imaginary else np.real)(x)
+        if imaginary:
+            return _like(0.0)(tracer, node, {"a": x, "dtype": None}, name)
+        return tracer.as_value(x, node)
+
+    return handler
+
+
+def _linspace(tracer, node, args, kwargs, name):
+    """``np.linspace(start, stop, num)`` of differentiated ends: numpy's ``arange(num) * step +
+    start`` with the last element ``stop`` itself (as numpy sets it)."""
+    if not any(tracer.is_symbolic(a) for a in [*args, *kwargs.values()]):
+        return _concrete(np.linspace)(tracer, node, args, kwargs, name)
+    p = bind(tracer, node, name, signature_of(np.linspace), args, kwargs, ("start", "stop", "num", "endpoint"))
+    start, stop, num, endpoint = p["start"], p["stop"], p["num"], p["endpoint"]
+    if tracer.is_symbolic(num) or not isinstance(num, (int, np.integer)) or num < 0 \
+            or endpoint not in (True, False) or tracer.is_array(start) or tracer.is_array(stop):
+        raise located(UnsupportedSyntaxError, f"{name} of a differentiated value with this num/endpoint",
+                      tracer.frame.parsed, node, hint="pass two numbers, an int num and endpoint True or False")
+    num = int(num)
+    if num == 0:
+        return np.zeros(0)
+    if num == 1:
+        return tracer.as_array([start], node)
+    divisions = num - 1 if endpoint else num
+    step = (stop - start) / divisions
+    body = tracer.as_array(np.arange(num - 1 if endpoint else num, dtype=float), node) * step + start
+    if not endpoint:
+        return body
+    return _joined("concatenate")(tracer, node, {"arrays": (body, tracer.as_array([stop], node)), "axis": 0}, name)
+
+
+def index_concatenation(tracer, node, columns, index):
+    """``np.r_[a, b, ...]`` (``columns``: ``np.c_[...]``) of traced values: numbers and arrays
+    joined along the first axis (``np.c_``: 1-D arrays as columns, joined along the last), int
+    slices as ``np.arange``, as numpy's index tricks build them."""
+    items = index if isinstance(index, tuple) else (index,)
+    which = "np.c_" if columns else "np.r_"
+    if not any(tracer.is_symbolic(v) for v in items):
+        return (np.c_ if columns else np.r_)[index]
+    parts = []
+    for item in items:
+        if isinstance(item, slice):
+            bounds = (item.start, item.stop, item.step)
+            if not all(b is None or isinstance(b, (int, np.integer)) for b in bounds):
+                raise located(UnsupportedSyntaxError, f"{which} with the slice {item} (a linspace or a "
+                              "differentiated bound)", tracer.frame.parsed, node,
+                              hint="write np.arange or np.linspace yourself")
+            item = np.arange(item.start or 0, item.stop, item.step or 1)
+        elif isinstance(item, str):
+            raise located(UnsupportedSyntaxError, f"{which} with the directive {item!r}",
+                          tracer.frame.parsed, node, hint="use np.concatenate or np.stack with axis=")
+        part = tracer.as_array(item, node)
+        shape = tracer.shape(part)
+        if not shape:  # a number: one element (np.c_: a 1 x 1 block)
+            part = tracer.as_array([[item]] if columns else [item], node)
+        elif columns and len(shape) == 1:  # np.c_: a 1-D array is a column
+            part = _reshaped(tracer, node, which, part, (shape[0], 1))
+        parts.append(part)
+    return _joined("concatenate")(tracer, node, {"arrays": tuple(parts), "axis": -1 if columns else 0}, which)
+
+
 _HANDLERS = [
     (np.sum, _function(np.sum, "np.sum", _REDUCED, _sum)),
     (np.prod, _function(np.prod, "np.prod", _REDUCED, _reduce(arrays.ArrayProd))),
@@ -1101,6 +1328,19 @@ _HANDLERS = [
     (np.shape, _function(np.shape, "np.shape", ("a",), _shape_query("shape"))),
     (np.size, _function(np.size, "np.size", ("a", "axis"), _shape_query("size"))),
     (np.ndim, _function(np.ndim, "np.ndim", ("a",), _shape_query("ndim"))),
+    (np.flipud, _function(np.flipud, "np.flipud", ("m",), _flipped(np.flipud, 0))),
+    (np.fliplr, _function(np.fliplr, "np.fliplr", ("m",), _flipped(np.fliplr, 1))),
+    (np.rot90, _function(np.rot90, "np.rot90", ("m", "k", "axes"), _rot90)),
+    (np.append, _function(np.append, "np.append", ("arr", "values", "axis"), _append)),
+    (np.split, _function(np.split, "np.split", ("ary", "indices_or_sections", "axis"), _split(np.split))),
+    (np.array_split, _function(np.array_split, "np.array_split", ("ary", "indices_or_sections", "axis"),
+                               _split(np.array_split))),
+    (np.diagonal, _function(np.diagonal, "np.diagonal", ("a", "offset", "axis1", "axis2"), _diagonal)),
+    (np.real, _function(np.real, "np.real", ("val",), _real_part(False))),
+    (np.imag, _function(np.imag, "np.imag", ("val",), _real_part(True))),
+    (np.conj, _function(np.conj, "np.conj", ("x",), _real_part(False))),
+    (np.linspace, _Entry("np.linspace", signature_of(np.linspace), tuple(signature_of(np.linspace).parameters),
+                         _linspace, raw=True)),
 ]
 # Entries that act elementwise on a number as on an array (the rest are structural: reductions,
 # products, shapes, joins; see calls.Calls._note_numbers).
@@ -1148,6 +1388,41 @@ def _m_transpose(a, *axes):
     """ndarray.transpose"""
 
 
+def _m_squeeze(a, axis=None):
+    """ndarray.squeeze"""
+
+
+def _m_astype(a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    """ndarray.astype"""
+
+
+def _m_diagonal(a, offset=0, axis1=0, axis2=1):
+    """ndarray.diagonal"""
+
+
+def _m_swapaxes(a, axis1, axis2):
+    """ndarray.swapaxes"""
+
+
+def _m_cumsum(a, axis=None, dtype=None, out=None):
+    """ndarray.cumsum"""
+
+
+def _astype(tracer, node, p, name):
+    """``x.astype(float)`` / ``astype('float64')``: a copy of a float64 value; other dtypes change
+    the numbers (rounding to float32, truncating to ints) and are refused."""
+    x, dtype = p["a"], p["dtype"]
+    try:
+        same = np.dtype(dtype) == np.float64
+    except TypeError:
+        same = False
+    if not same:
+        raise located(UnsupportedSyntaxError, f"{name}({dtype!r}) of a differentiated array: only "
+                      "float64 keeps its numbers", tracer.frame.parsed, node,
+                      hint="convert outside the differentiated function, or use astype(float)")
+    return _copied(tracer, node, {"a": x}, name)
+
+
 def _method(name, stub, supported, handler):
     return _Entry(f".{name}", method_signature(stub), supported, handler)
 
@@ -1167,6 +1442,11 @@ _METHODS = [
     ("ravel", _method("ravel", _m_ravel, ("a",), _ravel)),
     ("flatten", _method("flatten", _m_ravel, ("a",), _ravel)),
     ("transpose", _method("transpose", _m_transpose, ("a", "axes"), _transpose_method)),
+    ("squeeze", _method("squeeze", _m_squeeze, ("a", "axis"), _squeeze)),
+    ("astype", _method("astype", _m_astype, ("a", "dtype"), _astype)),
+    ("diagonal", _method("diagonal", _m_diagonal, ("a", "offset", "axis1", "axis2"), _diagonal)),
+    ("swapaxes", _method("swapaxes", _m_swapaxes, ("a", "axis1", "axis2"), _swapaxes)),
+    ("cumsum", _method("cumsum", _m_cumsum, ("a", "axis"), _cumsum)),
 ]
 for _name, _entry in _METHODS:
     registry.add(Primitive(f"ndarray.{_name}", library="numpy", kind="array", handler=_entry,

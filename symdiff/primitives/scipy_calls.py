@@ -27,25 +27,40 @@ _done = []
 
 
 def ensure():
-    """Register scipy.special's functions (once, and only if scipy.special is loaded)."""
-    if _done or "scipy.special" not in sys.modules:
-        return
-    _done.append(True)
-    global special
-    special = sys.modules["scipy.special"]  # what the rules below read
-    for name, derivatives in _RULES.items():
-        func = getattr(special, name, None)
-        if func is not None:  # built-in records: symdiff.register replaces, unregister restores
-            user_rules.register(func, derivatives, name=name, library="scipy")
-    from .numpy_calls import _Entry
-    from ..frontend.signatures import signature_of
+    """Register scipy.special's functions (once, and only if scipy.special is loaded), and
+    scipy.stats.norm's methods once scipy.stats is."""
+    global special, stats
+    if not _done and "scipy.special" in sys.modules:
+        _done.append(True)
+        special = sys.modules["scipy.special"]  # what the rules below read
+        for name, derivatives in _RULES.items():
+            func = getattr(special, name, None)
+            if func is not None:  # built-in records: symdiff.register replaces, unregister restores
+                user_rules.register(func, derivatives, name=name, library="scipy")
+        from .numpy_calls import _Entry
+        from ..frontend.signatures import signature_of
 
-    for name, (supported, handler) in _REDUCTIONS.items():
-        func = getattr(special, name, None)
-        if func is not None:
-            entry = _Entry(f"scipy.special.{name}", signature_of(func), supported, handler)
-            registry.add(registry.Primitive(f"scipy.special.{name}", (func,), library="scipy",
-                                            kind="array", handler=entry))
+        for name, (supported, handler) in _REDUCTIONS.items():  # logsumexp, softmax, log_softmax
+            func = getattr(special, name, None)
+            if func is not None:
+                entry = _Entry(f"scipy.special.{name}", signature_of(func), supported, handler)
+                registry.add(registry.Primitive(f"scipy.special.{name}", (func,), library="scipy",
+                                                kind="array", handler=entry))
+    if not _stats_done and "scipy.stats" in sys.modules:
+        _stats_done.append(True)
+        stats = sys.modules["scipy.stats"]
+        for name, (func, derivatives) in _NORM_RULES.items():
+            user_rules.register(func, derivatives, name=f"norm_{name}", library="scipy")
+
+
+def distribution_method(obj, name):
+    """``scipy.stats.norm.logpdf`` & co. (read as an attribute of the distribution object): a
+    Python function of ``(x, loc=0.0, scale=1.0)`` that symdiff reads and inlines, calling the
+    registered ``norm_<name>(x, loc, scale)``; None for anything else."""
+    ensure()
+    if stats is None or obj is not getattr(stats, "norm", None):
+        return None
+    return _NORM_METHODS.get(name)
 
 
 # ---- logsumexp, softmax, log_softmax: reductions, written with arrays.LogSumExp ----
@@ -106,6 +121,7 @@ _REDUCTIONS = {
     "log_softmax": (("x", "axis"), _log_softmax),
     "softmax": (("x", "axis"), _softmax),
 }
+
 
 
 # ---- the derivatives (each a function of the same arguments) ----
@@ -188,7 +204,134 @@ def i1_slope(x):
     return np.where(x == 0.0, 0.5, special.i0(x) - special.i1(x) / np.where(x == 0.0, 1.0, x))
 
 
+def beta_a(a, b):
+    return special.beta(a, b) * (special.psi(a) - special.psi(a + b))
+
+
+def beta_b(a, b):
+    return special.beta(a, b) * (special.psi(b) - special.psi(a + b))
+
+
+def betaln_a(a, b):
+    return special.psi(a) - special.psi(a + b)
+
+
+def betaln_b(a, b):
+    return special.psi(b) - special.psi(a + b)
+
+
 special = None  # scipy.special, once ``ensure`` ran
+stats = None  # scipy.stats, once ``ensure`` ran after it was imported
+_stats_done = []
+
+
+# ---- scipy.stats.norm: values from scipy, derivatives in the standardised z = (x - loc) / scale ----
+def norm_logpdf(x, loc, scale):
+    return stats.norm.logpdf(x, loc, scale)
+
+
+def norm_pdf(x, loc, scale):
+    return stats.norm.pdf(x, loc, scale)
+
+
+def norm_cdf(x, loc, scale):
+    return stats.norm.cdf(x, loc, scale)
+
+
+def norm_logcdf(x, loc, scale):
+    return stats.norm.logcdf(x, loc, scale)
+
+
+def norm_sf(x, loc, scale):
+    return stats.norm.sf(x, loc, scale)
+
+
+def norm_logsf(x, loc, scale):
+    return stats.norm.logsf(x, loc, scale)
+
+
+def logpdf_x(x, loc, scale):
+    return -(x - loc) / (scale * scale)
+
+
+def logpdf_loc(x, loc, scale):
+    return (x - loc) / (scale * scale)
+
+
+def logpdf_scale(x, loc, scale):
+    z = (x - loc) / scale
+    return (z * z - 1.0) / scale
+
+
+def pdf_x(x, loc, scale):
+    return -(x - loc) / (scale * scale) * stats.norm.pdf(x, loc, scale)
+
+
+def pdf_loc(x, loc, scale):
+    return (x - loc) / (scale * scale) * stats.norm.pdf(x, loc, scale)
+
+
+def pdf_scale(x, loc, scale):
+    z = (x - loc) / scale
+    return (z * z - 1.0) / scale * stats.norm.pdf(x, loc, scale)
+
+
+def cdf_x(x, loc, scale):
+    return stats.norm.pdf(x, loc, scale)
+
+
+def cdf_loc(x, loc, scale):
+    return -stats.norm.pdf(x, loc, scale)
+
+
+def cdf_scale(x, loc, scale):
+    return -(x - loc) / scale * stats.norm.pdf(x, loc, scale)
+
+
+def logcdf_x(x, loc, scale):
+    return np.exp(stats.norm.logpdf(x, loc, scale) - stats.norm.logcdf(x, loc, scale))
+
+
+def logcdf_loc(x, loc, scale):
+    return -np.exp(stats.norm.logpdf(x, loc, scale) - stats.norm.logcdf(x, loc, scale))
+
+
+def logcdf_scale(x, loc, scale):
+    return -(x - loc) / scale * np.exp(stats.norm.logpdf(x, loc, scale) - stats.norm.logcdf(x, loc, scale))
+
+
+def sf_x(x, loc, scale):
+    return -stats.norm.pdf(x, loc, scale)
+
+
+def sf_loc(x, loc, scale):
+    return stats.norm.pdf(x, loc, scale)
+
+
+def sf_scale(x, loc, scale):
+    return (x - loc) / scale * stats.norm.pdf(x, loc, scale)
+
+
+def logsf_x(x, loc, scale):
+    return -np.exp(stats.norm.logpdf(x, loc, scale) - stats.norm.logsf(x, loc, scale))
+
+
+def logsf_loc(x, loc, scale):
+    return np.exp(stats.norm.logpdf(x, loc, scale) - stats.norm.logsf(x, loc, scale))
+
+
+def logsf_scale(x, loc, scale):
+    return (x - loc) / scale * np.exp(stats.norm.logpdf(x, loc, scale) - stats.norm.logsf(x, loc, scale))
+
+
+_NORM_RULES = {
+    "logpdf": (norm_logpdf, (logpdf_x, logpdf_loc, logpdf_scale)),
+    "pdf": (norm_pdf, (pdf_x, pdf_loc, pdf_scale)),
+    "cdf": (norm_cdf, (cdf_x, cdf_loc, cdf_scale)),
+    "logcdf": (norm_logcdf, (logcdf_x, logcdf_loc, logcdf_scale)),
+    "sf": (norm_sf, (sf_x, sf_loc, sf_scale)),
+    "logsf": (norm_logsf, (logsf_x, logsf_loc, logsf_scale)),
+}
 
 _RULES = {
     "expit": expit_slope, "logit": logit_slope, "erf": erf_slope, "erfc": erfc_slope,
@@ -196,5 +339,34 @@ _RULES = {
     "log_ndtr": log_ndtr_slope, "gammaln": gammaln_slope, "gamma": gamma_slope,
     "psi": psi_slope, "digamma": psi_slope, "polygamma": (polygamma_order, polygamma_slope),
     "xlogy": (xlogy_x, xlogy_y), "xlog1py": (xlog1py_x, xlog1py_y), "i0": i0_slope,
-    "i1": i1_slope,
+    "i1": i1_slope, "beta": (beta_a, beta_b), "betaln": (betaln_a, betaln_b),
 }
+
+
+# what ``scipy.stats.norm.<name>`` reads as in a differentiated function: numpy's defaults of
+# loc and scale, keywords bound by name, then the registered function of three arguments
+def logpdf(x, loc=0.0, scale=1.0):
+    return norm_logpdf(x, loc, scale)
+
+
+def pdf(x, loc=0.0, scale=1.0):
+    return norm_pdf(x, loc, scale)
+
+
+def cdf(x, loc=0.0, scale=1.0):
+    return norm_cdf(x, loc, scale)
+
+
+def logcdf(x, loc=0.0, scale=1.0):
+    return norm_logcdf(x, loc, scale)
+
+
+def sf(x, loc=0.0, scale=1.0):
+    return norm_sf(x, loc, scale)
+
+
+def logsf(x, loc=0.0, scale=1.0):
+    return norm_logsf(x, loc, scale)
+
+
+_NORM_METHODS = {"logpdf": logpdf, "pdf": pdf, "cdf": cdf, "logcdf": logcdf, "sf": sf, "logsf": logsf}
