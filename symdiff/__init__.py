@@ -20,7 +20,7 @@ from .errors import (
     WrtError,
 )
 from .export import emit
-from .api import JVP, Hessian, Jacobian, hessian, jacobian, jvp
+from .api import HVP, JVP, Hessian, Jacobian, hessian, hvp, jacobian, jvp
 
 __version__ = "0.1.0"
 
@@ -28,6 +28,7 @@ __all__ = [
     "ArgumentError", "ExportError", "GradCheck", "Gradient", "NoSourceError", "ShapeError",
     "StaleSourceError", "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError",
     "WrtError", "check_grad",
-    "Hessian", "JVP", "Jacobian", "emit", "grad", "hessian", "jacobian", "jvp", "register", "unregister",
+    "HVP", "Hessian", "JVP", "Jacobian", "emit", "grad", "hessian", "hvp", "jacobian", "jvp", "register",
+    "unregister",
     "value_and_grad",
 ]

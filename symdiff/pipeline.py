@@ -29,13 +29,14 @@ from .ad.vjp import gradient_as_program
 from .backends.python_code import generate
 from .errors import NestingError, ShapeError, SymdiffError
 from .frontend.interpreter import trace
-from .ir import walk
+from .ir import Origin, Param, Statement, walk
+from .primitives.arrays import MatMul
 from .lower.schedule import schedule
 from .primitives.nodes import real_symbol
 from .runtime import stack
 from .runtime.compiled import CompiledCode, IEEEFallback, compile_functions
 
-MODES = ("grad", "vjp", "hessian")
+MODES = ("grad", "vjp", "hessian", "jvp", "hvp")
 
 
 @dataclass(frozen=True)
@@ -181,14 +182,19 @@ def build(spec):
     """The core: a ``Spec`` -> its compiled derivative (one ``Build``)."""
     if spec.mode == "hessian":
         return _compile(_seeded(gradient_as_program(_first_derivative(spec)), spec.wrt))
+    if spec.mode == "hvp":  # H v = d/dx (grad f . v): reverse over reverse, one pass
+        return _compile(_paired(gradient_as_program(_first_derivative(spec)), spec.wrt))
     if spec.traced:
         program = spec.source
     else:
         program = trace(spec.source, spec.concrete, spec.deferrable, spec.kinds,
-                        vector_output=spec.mode == "vjp", rolled=spec.rolled and spec.mode == "grad",
+                        vector_output=spec.mode in ("vjp", "jvp"),
+                        rolled=spec.rolled and spec.mode == "grad",
                         counts=spec.counts, has_aux=spec.has_aux and spec.mode == "grad")
     if spec.mode == "vjp":
         return _compile(_seeded(program, spec.wrt))
+    if spec.mode == "jvp":
+        return _compile(_transposed(program, spec.wrt))
     if not spec.traced:
         _check_scalar_output(program)
     return _compile(_Derivative(program, _params(program, spec.wrt), spec.seed, seeded=False))
@@ -204,6 +210,7 @@ class _Derivative:
     seed: object
     seeded: bool
     output_shape: tuple = ()
+    signature: list = None  # the generated functions' parameters, where not the program's own
 
 
 def _params(program, names):
@@ -230,6 +237,38 @@ def _seeded(program, wrt_names):
                        output_shape=out_shape)
 
 
+def _paired(program, wrt_names, before=()):
+    """A program whose output is a flat vector, paired with a new parameter of its length
+    (``tangent``): the output becomes ``output @ tangent``, whose gradient with respect to
+    ``wrt_names`` is the Jacobian of the old output times the tangent, transposed. The generated
+    functions take the program's arguments, its externals, ``before`` and the tangent."""
+    tangent = real_symbol(program.namer.fresh("tangent"))
+    program.shapes[tangent] = program.shapes.get(program.output, ())
+    pairing = real_symbol(program.namer.fresh("pairing"))
+    origin = Origin(None, program.output_lineno, "")
+    program.body = [*program.body, Statement(pairing, MatMul.make(program.output, tangent, shape=()),
+                                             origin=origin)]
+    program.output = pairing
+    signature = [*[p.symbol.name for p in program.params if p.name not in program.concrete],
+                 *[e.symbol.name for e in program.externals], *before, tangent.name]
+    return _Derivative(program, _params(program, wrt_names), None, seeded=False, signature=signature)
+
+
+def _transposed(program, wrt_names):
+    """The Jacobian-vector product J v by transposition: the vjp ``J^T u`` is linear in the
+    output's adjoint ``u``, so the gradient of ``(J^T u) . v`` with respect to ``u`` is ``J v``
+    (whatever ``u`` is: the generated functions take it, and it may be 0). Once the lines that
+    only ``u`` needs are pruned, what is left is the forward pass and the tangents pushed
+    forward through each line's local derivatives: forward mode, from the reverse rules."""
+    seeded = _seeded(program, wrt_names)
+    linear = gradient_as_program(derive(program, seeded.wrt, seed=seeded.seed))
+    derivative = _paired(linear, (), before=(seeded.seed.name,))
+    derivative.wrt = [Param("seed", seeded.seed)]
+    linear.params = [*linear.params, *derivative.wrt]  # (after the signature: it is placed there)
+    derivative.output_shape = seeded.output_shape
+    return derivative
+
+
 def _compile(derivative):
     """derive -> schedule -> generate and compile: the ``Build``."""
     program = derivative.program
@@ -247,7 +286,7 @@ def _compile(derivative):
     lowered = schedule(gradient_program)
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     aliases = program.namer.generated_aliases(program.local_names)
-    signature = None
+    signature = derivative.signature
     if derivative.seeded:
         signature = [
             *[p.symbol.name for p in program.params if p.name not in program.concrete],
