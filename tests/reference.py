@@ -372,6 +372,18 @@ def _np_trunc(v):
 
 _E = elementwise
 
+
+def _add():
+    """``numpy.add`` over mpf, with ``numpy.add.at`` (in place, a repeated index adding each value)."""
+    add = _E(lambda a, b: a + b)
+
+    def at(a, indices, values):
+        np.add.at(a, indices if not isinstance(indices, list) else np.asarray(indices), obj(values))
+
+    add.at = at
+    return add
+
+
 NUMPY = _Shim(
     sin=_E(mpmath.sin), cos=_E(mpmath.cos), tan=_E(mpmath.tan), arcsin=_E(mpmath.asin),
     arccos=_E(mpmath.acos), arctan=_E(mpmath.atan), arctan2=_E(mpmath.atan2),
@@ -385,7 +397,7 @@ NUMPY = _Shim(
     reciprocal=_E(lambda x: 1 / x), power=_E(lambda x, y: mpmath.power(x, y)),
     float_power=_E(lambda x, y: mpmath.power(x, y)), hypot=_E(_hypot), abs=_E(abs),
     absolute=_E(abs), fabs=_E(abs), sign=_E(mpmath.sign),
-    add=_E(lambda a, b: a + b), subtract=_E(lambda a, b: a - b),
+    add=_add(), subtract=_E(lambda a, b: a - b),
     multiply=_E(lambda a, b: a * b), divide=_E(lambda a, b: a / b), negative=_E(lambda a: -a),
     deg2rad=_E(lambda x: x * mpmath.pi / 180), rad2deg=_E(lambda x: x * 180 / mpmath.pi),
     radians=_E(lambda x: x * mpmath.pi / 180), degrees=_E(lambda x: x * 180 / mpmath.pi),

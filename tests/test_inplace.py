@@ -246,7 +246,7 @@ def global_array(x):
     (argument_alias, (V,), "y[0] = 0.0", "changes an argument (x)"),
     (helper_changes_callers, (V,), "v[0] = 0.0", "(in helper_changes_callers) holds the same array"),
     (repeated, (V,), "y[[0, 0]] = x[1:3]", "repeated indices"),
-    (repeated_add, (V,), "y[[1, 1]] += 1.0", "repeated indices"),
+    (repeated_add, (V,), "y[[1, 1]] += 1.0", "np.add.at(x, idx, v)"),
     (labels, (V, np.array([0, 2])), "y[idx] = 0.0", "known only when the function runs"),
     (double_index, (M,), "B[0][1] = 2.0", "B[0, 1] = ..."),
     (into_ints, (V,), "k[0] = x[0]", "numpy truncates it"),
@@ -465,3 +465,30 @@ def test_a_container_leaf_changed_in_place_is_refused():
         grad(f)({"W": V.copy()})
     with pytest.raises(SymdiffError, match="changes an argument"):
         grad(g)({"W": V.copy()})
+
+
+def added_at(x):
+    y = np.zeros(4)
+    np.add.at(y, [0, 2, 0, 3, 0], x * x)  # 0 three times: each value adds
+    np.add.at(y, np.array([1, 1]), x[0])
+    return np.sum(y ** 3)
+
+
+def added_at_labels(x, idx):
+    y = x[:3] * 2.0
+    np.add.at(y, idx, x[1:])
+    return np.sum(np.sin(y))
+
+
+def test_np_add_at_adds_each_repeated_index():
+    check(added_at, V)
+    check(added_at_labels, V, np.array([2, 2, 0, 2]), wrt="x")
+
+
+def test_np_add_at_into_an_argument_is_refused():
+    def f(x):
+        np.add.at(x, [0, 0], 1.0)
+        return np.sum(x)
+
+    with pytest.raises(SymdiffError, match="changes an argument"):
+        grad(f)(V)

@@ -181,6 +181,57 @@ class ArrayValues:
             frame = tracer.frame
         frame.env[name] = new
 
+    def add_at_in_place(self, node, target, index, value):
+        """``np.add.at(x, idx, v)``: ``x`` bound to ``x + add_at(zeros, idx, v)`` (numpy's unbuffered
+        add: a repeated index adds each of its values), under the same rules as ``x[idx] += v``."""
+        tracer = self.tracer
+        if not isinstance(target, ast.Name):
+            raise tracer.unsupported(target, f"np.add.at into {ast.unparse(target)}",
+                                     hint="add into an array held by a local name")
+        name = target.id
+        frame = self._frame_holding(name)
+        base = frame.env[name] if frame is not None else tracer.eval(target)
+        if not isinstance(base, np.ndarray) and not self.is_array(base):
+            tracer.check_guess(base)
+            raise tracer.unsupported(target, f"np.add.at into {_describe_value(base)}",
+                                     hint="add into a float array")
+        self._check_owned(base, name, node)
+        if isinstance(base, np.ndarray) and base.dtype.kind != "f":
+            raise self._truncating(node)
+        key = index if isinstance(index, tuple) else (index,)
+        if self._mask_key(key, base) is not None:
+            raise located(UnsupportedSyntaxError, "np.add.at with a boolean mask", tracer.frame.parsed,
+                          node, hint="use x = np.where(mask, x + v, x)")
+        indices, parts = [], []
+        for part in key:
+            if isinstance(part, (list, np.ndarray)) or (isinstance(part, sympy.Symbol) and self.shape(part)):
+                parts.append(arrays.Slot(len(indices)))
+                indices.append(part if isinstance(part, sympy.Symbol)
+                               else self.constant(np.asarray(part, dtype=np.intp)))
+            elif isinstance(part, sympy.Basic):
+                tracer.check_deferrable(part)
+                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                              tracer.frame.parsed, node, hint="index with ints, slices and int arrays")
+            else:
+                parts.append(int(part) if isinstance(part, (int, np.integer)) else part)
+        key = tuple(parts)
+        shape = tuple(self.shape(base))
+        value = self.as_value(value, node)
+        dummy = arrays.key_with(key, [np.zeros(self.shape(i), dtype=np.intp) for i in indices])
+        try:
+            np.broadcast_to(np.empty(self.shape(value)), np.empty(shape)[dummy].shape)
+        except (IndexError, ValueError) as exc:
+            tracer.check_guess(base)
+            raise located(ShapeError, f"np.add.at: values of shape {self.shape(value)} at "
+                          f"[{arrays.format_key(key)}] of an array of shape {shape}: {exc}",
+                          tracer.frame.parsed, node, hint="add values of the indexed shape") from None
+        base_atom = self.constant(base) if isinstance(base, np.ndarray) else base
+        added = arrays.AddAt.make(self.atom(value, f"{name}_added"), *indices, key=key, shape=shape)
+        new = real_symbol(self.namer.version(name))
+        tracer.emit(new, base_atom + self.array_op(added, f"{name}_added"), tracer.current)
+        self._check_unshared(base, name, frame, node)
+        (frame or tracer.frame).env[name] = new
+
     def getitem_any(self, base, index, node):
         """``base[index]`` of a traced or concrete array (``x[k]`` read by ``x[k] += v``)."""
         if isinstance(base, np.ndarray) and not any(
@@ -408,8 +459,7 @@ class ArrayValues:
                 raise located(UnsupportedSyntaxError, "assigning at repeated indices: numpy keeps one "
                               "of the values (x[idx] += v adds once per index, not once per repeat)",
                               tracer.frame.parsed, node,
-                              hint="use indices that do not repeat, or add one at a time: "
-                              "for k, i in enumerate(idx): x[i] += v[k]")
+                              hint="use indices that do not repeat, or np.add.at(x, idx, v), which adds each")
             index_symbols = [self.constant(i) for i in indices]
         else:
             index_symbols = []

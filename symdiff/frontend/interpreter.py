@@ -532,6 +532,14 @@ class Tracer:
         if isinstance(stmt.value, ast.Constant):  # docstrings, '...'
             return None
         call = stmt.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "at" \
+                and self.eval(call.func.value) is np.add:  # np.add.at(x, idx, v): x changed in place
+            if len(call.args) != 3 or call.keywords:
+                raise self.unsupported(call, "np.add.at without its three arguments (array, indices, values)",
+                                       hint="call np.add.at(x, idx, v)")
+            index = self.eval(call.args[1])
+            self.arrays.add_at_in_place(call, call.args[0], index, self.eval(call.args[2]))
+            return None
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
                 and registry.method("list", call.func.attr):  # v.append(item): run for its effect
             base = self.eval(call.func.value)
