@@ -492,3 +492,28 @@ def test_np_add_at_into_an_argument_is_refused():
 
     with pytest.raises(SymdiffError, match="changes an argument"):
         grad(f)(V)
+
+
+def named_mask(x):
+    mask = x > 0.0
+    y = x * 2.0
+    y[mask] = x[mask] ** 2
+    y[~mask] = 0.5 * x[~mask] if False else 0.5
+    return np.sum(y * x) + np.sum(np.where(mask, x, 0.0)) + np.sum(mask * x)
+
+
+@pytest.mark.parametrize("x", [MIXED, -MIXED])
+def test_a_mask_in_a_variable(x):
+    check(named_mask, x)
+
+
+def combined_masks(x):
+    inside = (x > -1.0) & (x < 1.0)
+    y = x.copy()
+    y[inside | (x > 1.4)] *= 3.0
+    return np.sum(y ** 2) + np.sum(x[~inside])
+
+
+@pytest.mark.parametrize("x", [MIXED, -MIXED, MIXED * 0.5])
+def test_masks_combined_with_and_or_not(x):
+    check(combined_masks, x)

@@ -605,7 +605,9 @@ class Tracer:
                 symbol = real_symbol(self.namer.version(target.id))
                 self.emit(symbol, value, self.current)
                 value = symbol
-            elif isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr):
+            elif isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr) \
+                    and not self.is_array(value):  # (a mask, mask = x > 0, is an array's condition)
+                self.check_guess(value)  # before the first call: x may be an array (a mask)
                 raise located(
                     UnsupportedSyntaxError,
                     "storing a condition on a differentiated value in a variable",
@@ -727,6 +729,10 @@ class Tracer:
             if isinstance(node.op, ast.UAdd):
                 return +operand
             return self.int_arithmetic(-operand, (operand,), True)
+        if isinstance(node.op, ast.Invert) and _is_condition(operand):  # ~mask: elementwise not
+            return sympy.Not(operand)
+        if isinstance(node.op, ast.Invert) and isinstance(operand, np.ndarray) and operand.dtype.kind == "b":
+            return ~operand
         raise self.unsupported(node, "the operator '~'")
 
     def eval_BinOp(self, node):
@@ -747,6 +753,12 @@ class Tracer:
         return self.keep_shape(number, value) if self.shapes else number
 
     def binop(self, op, left, right, node):
+        if isinstance(op, (ast.BitAnd, ast.BitOr)) and (_is_condition(left) or _is_condition(right)) \
+                and all(_is_condition(v) or isinstance(v, (bool, np.bool_)) or (
+                    isinstance(v, np.ndarray) and v.dtype.kind == "b") for v in (left, right)):
+            # (x > 0) & (x < 1) of arrays: elementwise and / or of the conditions
+            parts = [self.constant(v) > 0.5 if isinstance(v, np.ndarray) else v for v in (left, right)]
+            return sympy.And(*parts) if isinstance(op, ast.BitAnd) else sympy.Or(*parts)
         left, right = self.as_number(left), self.as_number(right)
         if isinstance(left, MaskedValues) or isinstance(right, MaskedValues):
             return self.arrays.masked_binop(op, left, right, node)
@@ -1172,6 +1184,11 @@ class Tracer:
 
     def source_line(self, lineno):
         return linecache.getline(self.frame.filename, lineno).strip()
+
+
+def _is_condition(value):
+    """A traced condition (``x > 0``, a mask of an array), not a number."""
+    return isinstance(value, sympy.logic.boolalg.Boolean) and not isinstance(value, sympy.Expr)
 
 
 def _beyond_float(value):
