@@ -20,7 +20,7 @@ from .errors import (
     WrtError,
 )
 from .export import emit
-from .api import HVP, JVP, Hessian, Jacobian, hessian, hvp, jacobian, jvp
+from .api import HVP, JVP, Hessian, JacFwd, Jacobian, hessian, hvp, jacfwd, jacobian, jvp
 
 __version__ = "0.1.0"
 
@@ -28,7 +28,8 @@ __all__ = [
     "ArgumentError", "ExportError", "GradCheck", "Gradient", "NoSourceError", "ShapeError",
     "StaleSourceError", "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError",
     "WrtError", "check_grad",
-    "HVP", "Hessian", "JVP", "Jacobian", "emit", "grad", "hessian", "hvp", "jacobian", "jvp", "register",
+    "HVP", "Hessian", "JVP", "JacFwd", "Jacobian", "emit", "grad", "hessian", "hvp", "jacfwd", "jacobian",
+    "jvp", "register",
     "unregister",
     "value_and_grad",
 ]

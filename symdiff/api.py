@@ -13,6 +13,7 @@ import functools
 import inspect
 import linecache
 import math
+import sys
 import types
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
 from .frontend import loops
 from .frontend.loops import ROLL_THRESHOLD
 from .ir import Loop
+from .primitives import registry
 from .pipeline import Spec
 from .runtime import dispatch
 from .runtime.dispatch import MISSING, converted, resolve_wrt
@@ -96,6 +98,7 @@ class Gradient(functools.partial):
             fun = generated
         if not callable(fun):
             raise TypeError(f"grad needs a function, not {type(fun).__name__}")
+        fun = _primitive_as_function(fun)
         if isinstance(fun, functools.partial):
             raise TypeError(
                 "grad needs a plain function, not a functools.partial; define a function "
@@ -463,6 +466,41 @@ class Gradient(functools.partial):
         return f"<symdiff {kind} of {self.fun.__qualname__} wrt {', '.join(self.wrt)}>"
 
 
+_PRIMITIVES = {}  # grad(np.tanh): the Python function made for a primitive, once per primitive
+
+
+def _primitive_as_function(fun):
+    """``fun`` itself, or for a callable symdiff knows but cannot read (``np.tanh``,
+    ``math.sin``, ``scipy.special.expit``: no Python source) a one-line Python function calling
+    it (``def tanh(x): return numpy.tanh(x)``), whose source is registered with ``linecache``."""
+    if isinstance(fun, (types.FunctionType, types.MethodType)) or registry.lookup(fun) is None:
+        return fun
+    if fun in _PRIMITIVES:
+        return _PRIMITIVES[fun]
+    name = getattr(fun, "__name__", "f")
+    name = name if name.isidentifier() else "f"
+    if isinstance(getattr(fun, "nin", None), int):
+        params = [f"x{i}" if fun.nin > 1 else "x" for i in range(fun.nin)]
+    else:
+        try:
+            params = [p.name for p in inspect.signature(fun).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+        except (TypeError, ValueError):
+            return fun
+    module_name = getattr(fun, "__module__", None) or "builtins"
+    module = sys.modules.get(module_name)
+    alias = module_name.rpartition(".")[2]
+    called = f"{alias}.{name}" if getattr(module, name, None) is fun and alias.isidentifier() else "_f"
+    filename = f"<symdiff: {module_name}.{name}>"
+    source = f"def {name}({', '.join(params)}):\n    return {called}({', '.join(params)})\n"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope = {"_f": fun, alias: module}
+    exec(compile(source, filename, "exec"), scope)
+    made = _PRIMITIVES[fun] = scope[name]
+    made.__qualname__ = made.__name__ = name
+    return made
+
+
 def _with_counts(build, values):
     """``build`` (traced with int parameters as symbols) for these values of them: its
     functions take the other arguments, as a build specialised on the ints does."""
@@ -696,6 +734,17 @@ class _HessianVector(_Pushforward):
         return []
 
 
+def _is_tree(value):
+    """A container argument that is not one array of numbers (a dict, a tuple of arrays, ...)."""
+    if not pytrees.is_container(value):
+        return False
+    try:
+        np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return True
+    return isinstance(value, dict)
+
+
 class JVP:
     """``jvp(f)``: the directional derivative of ``f`` — its Jacobian times a tangent, J(x)·v.
 
@@ -736,6 +785,13 @@ class JVP:
                             f"is a tuple of {len(self.wrt)} (one per parameter, in that order), not {tangent!r}")
         flat = []
         for param, position, part in zip(self.wrt, self._push._wrt_positions, parts):
+            if _is_tree(bound[position]):  # the tangent of a container of arrays: the same container
+                leaves, expected = _flat(part) if pytrees.is_container(part) else None, _flat(bound[position])
+                if leaves is None or type(part) is not type(bound[position]) or leaves.size != expected.size:
+                    raise ValueError(f"{self._what} of {name}: the tangent of {param!r} is a "
+                                     f"{type(bound[position]).__name__} like {param!r} itself, leaf for leaf")
+                flat.append(leaves)
+                continue
             shape = np.shape(bound[position])
             part = np.asarray(part, dtype=np.float64)
             if part.shape != shape:
@@ -787,6 +843,42 @@ def jvp(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     if f is None:
         return lambda g: JVP(g, wrt=wrt, cache_size=cache_size)
     return JVP(f, wrt=wrt, cache_size=cache_size)
+
+
+class JacFwd(JVP):
+    """``jacfwd(f)``: the Jacobian column by column, one forward pass (``jvp``) per differentiated
+    number — the cheaper way where ``f`` has more outputs than inputs (``jacobian`` runs one
+    reverse pass per output). Same layout as ``jacobian``: rows the outputs flattened, columns
+    the differentiated numbers in order.
+
+    >>> def f(x):
+    ...     return (x * x, 3.0 * x, x ** 3)
+    >>> jacfwd(f)(2.0)
+    array([[ 4.],
+           [ 3.],
+           [12.]])
+    """
+
+    _what = "jacfwd"
+
+    def __call__(self, *args, **kwargs):
+        calls = self._push._dispatch
+        bound = calls.bind(args, kwargs)
+        apply = calls.route(*bound)
+        sizes = [_flat(bound[position]).size for position in self._push._wrt_positions]
+        columns = []
+        for j in range(sum(sizes)):
+            tangent = np.zeros(sum(sizes))
+            tangent[j] = 1.0
+            columns.append(np.ravel(np.asarray(apply(tangent), dtype=np.float64)))
+        return np.stack(columns, axis=1)
+
+
+def jacfwd(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
+    """The Jacobian by forward passes, one per input (see ``JacFwd``)."""
+    if f is None:
+        return lambda g: JacFwd(g, wrt=wrt, cache_size=cache_size)
+    return JacFwd(f, wrt=wrt, cache_size=cache_size)
 
 
 def hvp(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):

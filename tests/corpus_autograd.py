@@ -718,6 +718,11 @@ port(nested_value_and_grad, 1.0, 0.5, suite="graphs")
 port(nested_value_and_grad, 0.2, 0.9, name="nested_value_and_grad_other_arm", suite="graphs")
 
 
+def grad_of_ufuncs(x):  # test_systematic differentiates numpy's functions themselves
+    return grad(np.tanh)(x) * grad(np.arctan)(x * 2.0) + grad(np.exp)(-x)
+port(grad_of_ufuncs, 0.4, suite="graphs")
+
+
 def nested_array_gradient(w):
     g = grad(lambda u: np.sum(np.tanh(u) ** 2))(w * 2.0)
     return np.sum(g * w)

@@ -534,12 +534,20 @@ def _mp_gradient(fun, wrt=None, with_value=False, names=None):
     """``symdiff.grad(fun, wrt)`` (or ``value_and_grad``) inside a re-executed function:
     ``mpmath.diff`` of ``fun`` (already over mpmath), component by component — nested in the
     outer ``mpmath.diff``, never symdiff's own derivative."""
-    names = names or list(inspect.signature(fun).parameters)
-    chosen = names if wrt is None else [wrt] if isinstance(wrt, (str, int)) else list(wrt)
-    positions = [names.index(w) if isinstance(w, str) else w % len(names) for w in chosen]
-    single = len(positions) == 1
+    params = list(inspect.signature(fun).parameters.values())
+    if names is None and any(p.kind is p.VAR_POSITIONAL for p in params):
+        names = None  # a shimmed numpy/math function (*args): every argument, as the call gives them
+    else:
+        names = names or [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    defaults = {p.name: p.default for p in params if p.default is not p.empty}
 
-    def call(*args):
+    def call(*args, **kwargs):
+        if kwargs or (names and len(args) < len(names)):  # bound by name, defaults filled
+            args = tuple(args) + tuple(kwargs.get(n, defaults.get(n)) for n in names[len(args):])
+        every = names or [f"x{i}" for i in range(len(args))]
+        chosen = every if wrt is None else [wrt] if isinstance(wrt, (str, int)) else list(wrt)
+        positions = [every.index(w) if isinstance(w, str) else w % len(every) for w in chosen]
+        single = len(positions) == 1
         point = list(args)
         grads = []
         for i in positions:
@@ -550,6 +558,10 @@ def _mp_gradient(fun, wrt=None, with_value=False, names=None):
         gradient = grads[0] if single else tuple(grads)
         return (fun(*args), gradient) if with_value else gradient
 
+    if names is not None:  # a gradient of it (grad(grad(f))) reads the same parameters
+        call.__signature__ = inspect.Signature(
+            [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               default=defaults.get(n, inspect.Parameter.empty)) for n in names])
     return call
 
 

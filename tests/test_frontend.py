@@ -155,3 +155,17 @@ def test_helpers_and_closures_still_inline_through_calls():
     tracer.run()
     assert helper in tracer.calls.parsed_helpers
     assert any(key[1] == "__code__" for key in tracer.scope.guards if isinstance(key[1], str))
+
+
+def test_a_lambda_on_a_line_that_opens_a_compound_statement():
+    """``try: print(grad(lambda z: z * z)(3.0))``: the line alone does not parse, and trimming it
+    only left a name (``tr``): each lambda is parsed from its own start instead."""
+    import symdiff
+
+    results = []
+    try: results.append(symdiff.grad(lambda z: z * z)(3.0))  # noqa: E701
+    finally:
+        pass
+    if True: results.append(symdiff.grad(lambda a, b: a * b + 1.0)(2.0, 3.0))  # noqa: E701
+    for _ in range(1): results.append(symdiff.grad(lambda w: w ** 3)(2.0))  # noqa: E701
+    assert results == [6.0, (3.0, 2.0), 12.0]

@@ -166,3 +166,32 @@ def test_hvp_drives_newton_cg():
                       hessp=symdiff.hvp(rosen), method="Newton-CG", options={"xtol": 1e-10})
     assert result.success and np.allclose(result.x, 1.0, atol=1e-6)
     assert isinstance(symdiff.hvp(wave)(0.7, 1.3, (1.0, 0.0)), tuple)
+
+
+def scaled_norm(p):
+    return p["a"] * np.sum(p["w"] ** 2) + math.sin(p["a"])
+
+
+def test_a_container_parameter_takes_a_container_tangent():
+    point = {"a": 0.7, "w": np.array([1.0, -0.5, 2.0])}
+    tangent = {"a": 0.3, "w": np.array([0.5, 1.0, -1.0])}
+    # d/dt at t = 0, by hand: da * sum(w^2) + a * 2 * w.dw + cos(a) * da
+    expected = 0.3 * 5.25 + 0.7 * 2 * (0.5 - 0.5 - 2.0) + math.cos(0.7) * 0.3
+    assert close(jvp(scaled_norm)(point, tangent), expected)
+    with pytest.raises(ValueError, match="leaf for leaf"):
+        jvp(scaled_norm)(point, {"a": 0.3})
+
+
+def tall(x, W):
+    h = np.tanh(W @ x)
+    return np.concatenate([h, np.cumsum(h) ** 2, np.sin(h)])
+
+
+def test_jacfwd_column_by_column_against_the_reference():
+    from .reference import mp_jacobian
+
+    x, W = np.array([0.3, -0.5]), np.arange(8.0).reshape(4, 2) / 7 - 0.5
+    got = symdiff.jacfwd(tall)(x, W)
+    assert got.shape == (12, 10)
+    assert not close_array(got, np.array(mp_jacobian(tall, (x, W)), dtype=object))
+    assert not close_array(symdiff.jacfwd(polar)(2.0, 0.5), np.array(mp_jacobian(polar, (2.0, 0.5)), dtype=object))

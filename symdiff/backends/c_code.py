@@ -136,6 +136,9 @@ class CPrinter(Spelling, SumsAsDifferences, C99CodePrinter):
     def _print_NormPower(self, expr):
         return f"pow({self._print(expr.args[0])}, 0.5)"
 
+    def _print_PNormRoot(self, expr):
+        return f"pow({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
     math_calls = frozenset()  # nodes computed by math/builtin functions (Program.math_calls): the
     # spellings of math.floor & co. read it
 

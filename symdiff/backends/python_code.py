@@ -166,6 +166,10 @@ class _Printing(Spelling, SumsAsDifferences):
     def _print_NormPower(self, expr):
         return f"{self.parenthesize(expr.args[0], PRECEDENCE['Pow'], strict=True)}**0.5"
 
+    def _print_PNormRoot(self, expr):
+        base, root = expr.args
+        return f"{self.parenthesize(base, PRECEDENCE['Pow'], strict=True)}**{self._print(root)}"
+
     def _print_PyFloat(self, expr):
         return self._print_Float(expr.as_float())
 

@@ -51,7 +51,18 @@ class NestedGradient:
         self.fun, self.wrt, self.single, self.with_value = fun, wrt, single, with_value
 
     def __repr__(self):
-        return f"<grad of {getattr(self.fun, 'name', None) or self.fun.__name__} wrt {', '.join(self.wrt)}>"
+        return f"<grad of {fun_name(self.fun)} wrt {', '.join(self.wrt)}>"
+
+
+_MISSING = object()  # a parameter without a default
+
+
+def fun_name(fun):
+    """The name of a function symdiff.grad was given (a local function, a nested gradient, a
+    primitive)."""
+    if isinstance(fun, NestedGradient):
+        return f"grad_{fun_name(fun.fun)}"
+    return getattr(fun, "name", None) or getattr(fun, "__name__", None) or "f"
 
 
 def _is_symdiff_gradient(func):
@@ -136,15 +147,7 @@ class Calls:
         if len(args) != 1 or set(kwargs) - {"wrt"}:
             raise self._nested_refusal(node, "arguments other than the function and wrt=")
         fun, wrt = args[0], kwargs.get("wrt")
-        if isinstance(fun, LocalFunction):
-            spec = fun.node.args
-        elif isinstance(fun, types.FunctionType):
-            spec = ast.parse(f"def f{inspect.signature(fun)}: pass").body[0].args
-        else:
-            raise self._nested_refusal(node, f"the gradient of a {type(fun).__name__}")
-        if spec.vararg or spec.kwarg or spec.kwonlyargs:
-            raise self._nested_refusal(node, "a function with *args, **kwargs or keyword-only parameters")
-        names = [a.arg for a in [*spec.posonlyargs, *spec.args]]
+        names = [name for name, _ in self._nested_parameters(fun, node)]
         items = names if wrt is None else [wrt] if isinstance(wrt, (str, int)) else list(wrt)
         chosen = []
         for item in items:
@@ -156,11 +159,49 @@ class Calls:
         single = wrt is None and len(names) == 1 or isinstance(wrt, (str, int)) or len(chosen) == 1
         return NestedGradient(fun, chosen, single, func.__name__ == "value_and_grad")
 
+    def _nested_parameters(self, fun, node):
+        """``[(name, default or MISSING)]`` of a function symdiff.grad was given: a Python or
+        local function (positional parameters only), a primitive symdiff knows (``np.sin``), or
+        a nested gradient (its function's parameters)."""
+        if isinstance(fun, NestedGradient):
+            return self._nested_parameters(fun.fun, node)
+        if isinstance(fun, LocalFunction):
+            spec = fun.node.args
+            if spec.vararg or spec.kwarg or spec.kwonlyargs:
+                raise self._nested_refusal(node, "a function with *args, **kwargs or keyword-only parameters")
+            names = [a.arg for a in [*spec.posonlyargs, *spec.args]]
+            defaults = [_MISSING] * (len(names) - len(fun.defaults)) + list(fun.defaults)
+            return list(zip(names, defaults))
+        if isinstance(fun, types.FunctionType) or registry.lookup(fun) is not None:
+            if isinstance(getattr(fun, "nin", None), int):  # a numpy ufunc: no signature to read
+                return [(f"x{i}", _MISSING) for i in range(fun.nin)]
+            try:
+                params = list(inspect.signature(fun).parameters.values())
+            except (TypeError, ValueError):
+                raise self._nested_refusal(node, f"the gradient of {getattr(fun, '__name__', fun)!r}, "
+                                           "whose parameters cannot be read") from None
+            if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
+                raise self._nested_refusal(node, "a function with *args, **kwargs or keyword-only parameters")
+            return [(p.name, _MISSING if p.default is p.empty else p.default) for p in params]
+        raise self._nested_refusal(node, f"the gradient of a {type(fun).__name__}")
+
     def _nested_refusal(self, node, what):
         return located(UnsupportedSyntaxError, f"symdiff.grad inside a differentiated function with {what}",
                        self.tracer.frame.parsed, node,
-                       hint="call grad(fun) or grad(fun, wrt=...) of a function of numbers and arrays, "
-                            "with its arguments by position")
+                       hint="call grad(fun) or grad(fun, wrt=...) of a function of numbers and arrays")
+
+    def _run_nested(self, fun, args, node):
+        """``fun(*args)`` traced (into the block being traced): inlined, a primitive's rule, or
+        a nested gradient's own trace."""
+        if isinstance(fun, NestedGradient):
+            return self._call_nested(fun, args, {}, node)
+        if isinstance(fun, LocalFunction):
+            return self._inline(fun.node, fun.frame.parsed, None, fun.frame, args, {}, node,
+                                fun.name, (fun.defaults, fun.kw_defaults))
+        record = registry.lookup(fun)
+        if record is not None:
+            return self._call_primitive(record, fun, args, {}, node)
+        return self._call_python(fun, args, {}, node)
 
     def _call_nested(self, nested, args, kwargs, node):
         """The gradient of ``nested.fun`` at ``args``, traced into this program: the function's
@@ -168,16 +209,18 @@ class Calls:
         first, so that the outer derivative flows through it), then its reverse pass — statements
         the outer program differentiates again, as grad(grad(f)) does."""
         tracer = self.tracer
-        if kwargs:
-            raise self._nested_refusal(node, "keyword arguments in the call")
         fun = nested.fun
-        names = ([a.arg for a in [*fun.node.args.posonlyargs, *fun.node.args.args]]
-                 if isinstance(fun, LocalFunction) else list(inspect.signature(fun).parameters))
-        args, params = list(args), []
+        parameters = self._nested_parameters(fun, node)
+        names = [name for name, _ in parameters]
+        if len(args) > len(names) or set(kwargs) - set(names[len(args):]):
+            raise self._nested_refusal(node, f"arguments {fun_name(fun)} does not take")
+        bound = list(args) + [kwargs.get(name, default) for name, default in parameters[len(args):]]
+        missing = [name for name, value in zip(names, bound) if value is _MISSING]
+        if missing:
+            raise self._nested_refusal(node, f"no argument for {missing[0]!r}")
+        args, params = bound, []
         for name in nested.wrt:
             i = names.index(name)
-            if i >= len(args):
-                raise self._nested_refusal(node, f"no argument for {name!r}")
             value = args[i]
             if isinstance(value, (bool, np.bool_)) or not (
                     tracer.is_symbolic(value) or isinstance(value, (int, float, np.floating, np.integer))
@@ -195,11 +238,7 @@ class Calls:
         saved = tracer.block
         tracer.block = []
         try:
-            if isinstance(fun, LocalFunction):
-                result = self._inline(fun.node, fun.frame.parsed, None, fun.frame, args, {}, node,
-                                      fun.name, (fun.defaults, fun.kw_defaults))
-            else:
-                result = self._call_python(fun, args, {}, node)
+            result = self._run_nested(fun, args, node)
             if tracer.is_array(result) or not (tracer.is_symbolic(result) or isinstance(
                     result, (int, float, sympy.Number))):
                 for value in args:  # arguments assumed numbers before the first call
@@ -210,7 +249,7 @@ class Calls:
             inner = tracer.block
         finally:
             tracer.block = saved
-        program = Program(name=getattr(fun, "name", None) or fun.__name__, filename=tracer.frame.parsed.filename,
+        program = Program(name=fun_name(fun), filename=tracer.frame.parsed.filename,
                           firstlineno=node.lineno, params=params, body=inner, output=output,
                           output_lineno=node.lineno, shapes=dict(tracer.shapes), namer=tracer.namer)
         body, gradients, shapes = vjp.gradient_statements(reverse.derive(program, params))

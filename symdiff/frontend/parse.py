@@ -16,6 +16,7 @@ import __future__
 
 import ast
 import inspect
+import re
 import textwrap
 import types
 from dataclasses import dataclass
@@ -155,13 +156,38 @@ def _indent_removed(text, dedented):
 
 
 def _parse_fragment(text):
-    """A lambda's source is the whole line it sits on; trim trailing text until it parses."""
+    """A lambda's source is the whole line it sits on; trim trailing text until it parses. Where
+    what parses holds no lambda (the line opens a compound statement, ``try: f(lambda x: ...)``),
+    each ``lambda`` in the text is parsed from its own start, trimmed the same way."""
     for end in range(len(text), max(len(text) - 400, 0), -1):
         try:
-            return ast.parse(text[:end])
+            module = ast.parse(text[:end])
         except SyntaxError:
             continue
-    return None
+        if any(isinstance(n, ast.Lambda) for n in ast.walk(module)):
+            return module
+        break
+    found = []
+    lines = text.splitlines(True)
+    for row, line in enumerate(lines):
+        for start in (m.start() for m in re.finditer(r"\blambda\b", line)):
+            rest = line[start:].rstrip("\n")
+            for end in range(len(rest), 6, -1):
+                try:
+                    expr = ast.parse(rest[:end], mode="eval").body
+                except SyntaxError:
+                    continue
+                if isinstance(expr, ast.Lambda):
+                    for sub in ast.walk(expr):  # back to where the text has it
+                        if hasattr(sub, "lineno"):
+                            sub.lineno += row
+                            sub.end_lineno = (sub.end_lineno or sub.lineno) + row
+                            sub.col_offset += start
+                            sub.end_col_offset = (sub.end_col_offset or 0) + start
+                    found.append(ast.Expr(expr, lineno=row + 1, col_offset=start,
+                                          end_lineno=row + 1, end_col_offset=start + end))
+                break
+    return ast.Module(found, type_ignores=[]) if found else None
 
 
 def _definitions(module, fun):

@@ -984,7 +984,7 @@ class ExtremeGrad(ArrayOp):
 
 # ---- printing keys ----
 def format_key(key):
-    return ", ".join(_format_part(part) for part in key)
+    return ", ".join(_format_part(part) for part in key) if key else "()"
 
 
 def _format_part(part):

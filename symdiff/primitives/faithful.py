@@ -101,11 +101,11 @@ class PyFloat(AtomicExpr):
 def as_sympy_extrema(expr):
     """``expr`` with Python's ``max``/``min``/``sum`` as SymPy's ``Max``/``Min``/``Add`` (nested
     ones too)."""
-    from .sympy_functions import Hypot, NormRoot
+    from .sympy_functions import Hypot, NormRoot, PNormRoot
 
-    if not expr.has(PyExtremum, PySum, NormRoot, Hypot):
+    if not expr.has(PyExtremum, PySum, NormRoot, PNormRoot, Hypot):
         return expr
-    return expr.replace(lambda e: isinstance(e, (PyExtremum, PySum, NormRoot, Hypot)),
+    return expr.replace(lambda e: isinstance(e, (PyExtremum, PySum, NormRoot, PNormRoot, Hypot)),
                         lambda e: e.as_sympy())
 
 

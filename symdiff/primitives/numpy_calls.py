@@ -22,7 +22,7 @@ from .registry import Primitive
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from ..frontend import masks
 from ..frontend.parse import located
-from .sympy_functions import NormRoot
+from .sympy_functions import NormRoot, PNormRoot
 from ..frontend.signatures import bind, method_signature, signature_of, unsupported
 
 _NO_VALUE = getattr(np, "_NoValue", None)
@@ -282,11 +282,10 @@ def _norm(tracer, node, p, name):
         return _reduce(op)(tracer, node, {"a": magnitude, "axis": axis, "keepdims": keep}, name)
     if vector and isinstance(order, (int, float, np.integer, np.floating)) and not isinstance(
             order, bool) and order != 0 and np.isfinite(order):
-        # numpy: sum(abs(x)**ord) ** (1/ord)
-        total = _sum(tracer, node, {"a": sympy.Abs(x) ** (sympy.Integer(int(order)) if float(order).is_integer()
-                                                      else sympy.Float(float(order))), "axis": axis,
+        # numpy: sum(abs(x)**ord) ** (1/ord), the power of a float exponent (as numpy's 3 is)
+        total = _sum(tracer, node, {"a": sympy.Abs(x) ** sympy.Float(float(order)), "axis": axis,
                                     "keepdims": keep}, name)
-        return tracer.atom(total, "sum") ** sympy.Float(1.0 / float(order))
+        return PNormRoot(tracer.atom(total, "sum"), sympy.Float(1.0 / float(order)))
     tracer.check_guess(x)  # assumed a number before the call: wait for the call
     raise located(UnsupportedSyntaxError, f"{name} with ord={order!r} of an array of shape {shape}",
                   tracer.frame.parsed, node,
@@ -621,6 +620,8 @@ def _flip(tracer, node, p, name):
     x = tracer.as_array(p["m"], node)
     ndim = len(tracer.shape(x))
     _probe(tracer, node, name, x, np.flip, p["axis"])
+    if not ndim:  # np.flip of a number is the number
+        return x
     axes = range(ndim) if p["axis"] is None else [a % ndim for a in np.atleast_1d(p["axis"])]
     key = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(ndim))
     return tracer.getitem(x, key, node)

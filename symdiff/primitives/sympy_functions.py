@@ -122,6 +122,42 @@ class NormPower(NormRoot):
     ``pow(s, 0.5)``), which may differ from ``sqrt(s)`` in the last bit."""
 
 
+class PNormRoot(Function):
+    """``s ** r`` (``r = 1/p``) of ``s = sum(|x|**p)``, a vector p-norm (``np.linalg.norm(x,
+    ord=p)``): the derivative is ``r * s**(r - 1)`` away from 0 and 0 at ``s = 0``, so that at
+    the zero vector the gradient is the subgradient 0 (as ``NormRoot``'s), not 0 * inf = nan.
+    ``r`` is a number. Printed as ``s**r``, as numpy computes it."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        s, r = self.args
+        if argindex == 2:
+            return sympy.Integer(0)
+        return sympy.Piecewise((sympy.Integer(0), sympy.Eq(s, 0)), (r * s ** (r - 1), True))
+
+    @classmethod
+    def eval(cls, s, r):
+        if s.is_Number:
+            return s ** r
+        return None
+
+    def _eval_is_real(self):
+        return self.args[0].is_real or None
+
+    def _eval_evalf(self, prec):
+        return (self.args[0] ** self.args[1])._eval_evalf(prec)
+
+    def as_sympy(self):
+        return self.args[0] ** self.args[1]
+
+    def _sympystr(self, printer):
+        return printer._print(self.as_sympy())
+
+    def _latex(self, printer):
+        return printer._print(self.as_sympy())
+
+
 def is_sum_of_squares(expr, definition, depth=0):
     """True when ``expr`` is, by its form, a sum of squares of real values (``x**2 + y**2``,
     ``np.sum(x*x)``, ``x @ x`` of a vector, ``2*u**2``): never negative, and 0 only where every

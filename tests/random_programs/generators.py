@@ -423,6 +423,10 @@ ELEMENTWISE = [
     "np.where({X} < {s}, {Y}, {X})", "np.arcsinh(-(0.3 + {X}))", "np.tanh(-{X} - {s})",
     "np.add({X}, 1.5)", "np.subtract({X}, {Y})", "np.divide({X}, 1.5 + {Y} * {Y})",
     "{X} * np.float64(0.5)", "np.sin({X}) * {X}[0]", "np.negative({X})", "np.abs({X} - {s})",
+    # rearrangements of one length (the ported suites' calls)
+    "np.flip({X})", "np.roll({X}, 1) * {Y}", "np.cumsum({X})", "np.append({X}[1:], {s})",
+    "np.r_[{X}[:1], {X}[1:] * 2.0]", "np.concatenate(np.split({X}, [1])) * {s}",
+    "np.diagonal(np.outer({X}, {Y}))", "np.flipud({X}) - {Y}",
 ]
 REDUCTIONS = [
     "np.sum({X})", "np.sum({X}, axis=0)", "np.prod({X})", "np.mean({X})", "np.max({X})",
@@ -431,6 +435,8 @@ REDUCTIONS = [
     "np.sum({X}[::-1] * {Y})", "np.amax({X})", "np.inner({X}, {Y})", "{X}.max()",
     "np.sum({X}[1:3])", "np.mean({X}[::2])", "np.prod({X}, axis=0)", "np.sum({X} ** 2) ** 0.5",
     "np.linalg.norm({X} - {Y})", "np.max(np.abs({X}))", "len({X}) * np.mean({X})",
+    "np.linalg.norm({X}, ord=3)", "np.linalg.norm({X}, ord=1.5)", "np.sum(np.diff({X}))",
+    "np.sum(np.r_[{X}, {s}])", "np.sum(np.array_split({X}, 2)[0])",
 ]
 
 
