@@ -219,3 +219,128 @@ def expected_lorenz_grad(T):
         x, y, z = x + dt * (s * (y - x)), y + dt * (x * (r - z) - y), z + dt * (x * y - b * z)
         dx, dy, dz = nx, ny, nz
     return tuple(dx[i] + dy[i] + dz[i] for i in range(6))
+
+
+# ---------------------------------------------------------------------------------------------
+# G. Jacobians and Hessians: exact sparsity, one pass per colour
+# ---------------------------------------------------------------------------------------------
+
+
+def rosen_hess_bands(x):
+    """Rosenbrock's Hessian by hand: its diagonal and its off-diagonal (it is tridiagonal)."""
+    xm = x[:-1]
+    diagonal = np.zeros_like(x)
+    diagonal[:-1] = 1200.0 * xm * xm - 400.0 * x[1:] + 2.0
+    diagonal[1:] += 200.0
+    return diagonal, -400.0 * xm
+
+
+def rosen_hess_hand_sparse(x):
+    """The hand-written tridiagonal Hessian as the CSR matrix an optimizer takes."""
+    import scipy.sparse
+
+    diagonal, off = rosen_hess_bands(x)
+    return scipy.sparse.diags([off, diagonal, off], [-1, 0, 1], format="csr")
+
+
+def rosen_hess_hand_dense(x):
+    diagonal, off = rosen_hess_bands(x)
+    n = x.size
+    H = np.zeros((n, n))
+    k = np.arange(n)
+    H[k, k] = diagonal
+    H[k[:-1], k[1:]] = off
+    H[k[1:], k[:-1]] = off
+    return H
+
+
+def bidiagonal(x):
+    return x[1:] ** 2 - 2.0 * np.sin(x[:-1])
+
+
+def bidiagonal_bands(x):
+    """d bidiagonal / dx by hand: row i has -2 cos(x[i]) at column i and 2 x[i+1] at i + 1."""
+    return -2.0 * np.cos(x[:-1]), 2.0 * x[1:]
+
+
+def bidiagonal_jac_hand_sparse(x):
+    import scipy.sparse
+
+    main, upper = bidiagonal_bands(x)
+    return scipy.sparse.diags([main, upper], [0, 1], shape=(x.size - 1, x.size), format="csr")
+
+
+def bidiagonal_jac_hand_dense(x):
+    main, upper = bidiagonal_bands(x)
+    n = x.size
+    J = np.zeros((n - 1, n))
+    k = np.arange(n - 1)
+    J[k, k] = main
+    J[k, k + 1] = upper
+    return J
+
+
+def field(x):
+    return np.sin(x) * x + 0.1 * np.sum(x ** 2)
+
+
+def field_jac_hand(x):
+    """d field / dx by hand: diag(cos(x) x + sin(x)) + 0.2 x in every row (a rank-one part)."""
+    n = x.size
+    J = np.empty((n, n))
+    J[...] = 0.2 * x
+    k = np.arange(n)
+    J[k, k] += np.cos(x) * x + np.sin(x)
+    return J
+
+
+_CSR_STRUCTURE = {}
+
+
+def _banded_structure(nrows, ncols, offsets):
+    """CSR ``indptr``, ``indices`` of a banded matrix, and for each band the places of its
+    entries in ``data`` (made once per size, as a careful hand-written version would)."""
+    key = (nrows, ncols, offsets)
+    if key not in _CSR_STRUCTURE:
+        rows, cols, bands = [], [], []
+        for b, k in enumerate(offsets):
+            r = np.arange(max(0, -k), min(nrows, ncols - k))
+            rows.append(r)
+            cols.append(r + k)
+            bands.append(np.full(r.size, b))
+        rows, cols, bands = map(np.concatenate, (rows, cols, bands))
+        order = np.lexsort((cols, rows))
+        places = np.empty(order.size, dtype=np.int64)
+        places[order] = np.arange(order.size)
+        indptr = np.zeros(nrows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=nrows), out=indptr[1:])
+        split = [places[bands == b] for b in range(len(offsets))]
+        _CSR_STRUCTURE[key] = (indptr.astype(np.int32), cols[order].astype(np.int32), split)
+    return _CSR_STRUCTURE[key]
+
+
+def rosen_hess_hand_csr(x):
+    """The hand-written tridiagonal Hessian straight into CSR (structure precomputed): the
+    bands computed, placed in ``data``, one ``csr_matrix`` made."""
+    import scipy.sparse
+
+    n = x.size
+    diagonal, off = rosen_hess_bands(x)
+    indptr, indices, (lower, main, upper) = _banded_structure(n, n, (-1, 0, 1))
+    data = np.empty(indices.size)
+    data[lower] = off
+    data[main] = diagonal
+    data[upper] = off
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(n, n))
+
+
+def bidiagonal_jac_hand_csr(x):
+    import scipy.sparse
+
+    n = x.size
+    main, upper = bidiagonal_bands(x)
+    indptr, indices, (at_main, at_upper) = _banded_structure(n - 1, n, (0, 1))
+    data = np.empty(indices.size)
+    data[at_main] = main
+    data[at_upper] = upper
+    return scipy.sparse.csr_matrix((data, indices, indptr), shape=(n - 1, n))

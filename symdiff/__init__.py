@@ -20,7 +20,7 @@ from .errors import (
     WrtError,
 )
 from .export import emit
-from .api import HVP, JVP, Hessian, JacFwd, Jacobian, hessian, hvp, jacfwd, jacobian, jvp
+from .api import HVP, JVP, Hessian, JacFwd, Jacobian, hessian, hvp, jacfwd, jacobian, jvp, sparsity
 
 __version__ = "0.1.0"
 
@@ -29,7 +29,7 @@ __all__ = [
     "StaleSourceError", "SymdiffError", "UnknownFunctionError", "UnsupportedSyntaxError",
     "WrtError", "check_grad",
     "HVP", "Hessian", "JVP", "JacFwd", "Jacobian", "emit", "grad", "hessian", "hvp", "jacfwd", "jacobian",
-    "jvp", "register",
+    "jvp", "register", "sparsity",
     "unregister",
     "value_and_grad",
 ]

@@ -1,5 +1,6 @@
-"""api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian``, ``jvp`` and ``check_grad`` —
-thin layers over one core.
+"""api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian`` (dense, or ``sparse=True``:
+``scipy.sparse`` from one reverse pass per colour of the exact pattern, ``ad.sparsity``),
+``sparsity``, ``jvp`` and ``check_grad`` — thin layers over one core.
 
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 (``Gradient``, ``Jacobian``, ``Hessian``) that specialises the function on the kinds of its
@@ -21,6 +22,7 @@ import numpy as np
 import sympy
 
 from . import pipeline, pytrees
+from .ad.sparsity import compression as compress
 from .ad.vjp import gradient_as_program
 from .explain import display
 from .explain import chain_rule as explain_stage
@@ -592,6 +594,12 @@ def value_and_grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SI
 class Jacobian(Gradient):
     """``jacobian(f)``: the matrix of derivatives of every output of ``f``.
 
+    Each specialisation knows the Jacobian's exact structural sparsity pattern (``sparsity``,
+    from ``ad.sparsity``): the rows are coloured so that rows of one colour share no column, and
+    one reverse pass per colour gives them all (a bidiagonal Jacobian: 2 passes, whatever its
+    size). ``sparse=True`` returns a ``scipy.sparse.csr_matrix`` holding the pattern's entries;
+    the dense result takes the same route whenever it needs fewer passes than rows.
+
     >>> def f(x, y):
     ...     return (x * y, x + y ** 2)
     >>> jacobian(f)(2.0, 3.0)
@@ -601,11 +609,46 @@ class Jacobian(Gradient):
 
     _mode = "vjp"
     _kind_name = "jacobian"
+    _sparse = False  # results as scipy.sparse matrices (set by ``__new__``)
+    _forward = None  # the jvp build's object, for forward passes on column colours
+
+    def __new__(cls, fun, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
+        if sparse:
+            _scipy_sparse(f"{cls._kind_name}(f, sparse=True)")
+        self = super().__new__(cls, fun, wrt=wrt, cache_size=cache_size)
+        self._sparse = bool(sparse)  # (entries are made at calls, after this)
+        return self
 
     @staticmethod
     def _again_builder(program, wrt):
         """``jacobian(grad(f))`` from ``grad(f)`` as a program: that program's vjp build."""
         return pipeline.build(Spec(program, tuple(wrt), mode="vjp"))
+
+    def _compression(self, build):
+        """The build's ``ad.sparsity.Compression`` (made once per specialisation)."""
+        if build.compression is None:
+            build.compression = compress(build.program, self.wrt,
+                                                     hessian=self._mode == "hessian")
+        return build.compression
+
+    def sparsity(self, *args, **kwargs):
+        """The exact structural sparsity pattern of the matrix a call with these arguments
+        returns, as a boolean ``scipy.sparse.csr_matrix`` (rows: the outputs flattened, columns:
+        the differentiated numbers). It comes from the program's structure, not from values: an
+        entry outside it is zero at every point; one inside may still be zero at some points.
+        A function of numbers only may be called without arguments."""
+        sp = _scipy_sparse(f"{self._kind_name}(f).sparsity()")
+        if args or kwargs:
+            build = self.build_for(*args, **kwargs)
+        else:
+            build = self._default
+            if build is None:
+                raise TypeError(f"{self._kind_name}(f).sparsity() of {self.fun.__qualname__} needs "
+                                "example arguments (array shapes, list lengths, int values): "
+                                "pass them as to a call")
+        plan = self._compression(build)
+        data = np.ones(plan.indices.size, dtype=bool)
+        return sp.csr_matrix((data, plan.indices, plan.indptr), shape=(plan.nrows, plan.ncols))
 
     def _make_entry(self, build, kinds, key, args=()):
         fn = build.grad_fn
@@ -615,6 +658,14 @@ class Jacobian(Gradient):
         count = math.prod(shape) if shape else 1
         single = len(self.wrt) == 1
         wrt = set(self._wrt_positions)
+        plan = self._compression(build) if (self._sparse or count > 2) else None
+        if plan is not None:
+            forward = self._forward_entry(build, kinds, key, plan, args)
+            if forward is not None:
+                return forward
+        if self._sparse or (plan is not None and plan.useful):
+            return self._compressed_entry(build, kinds, key, plan)
+
         def entry(*args):
             if guards and not all(g.holds() for g in guards):
                 return self._rebuild(key, build, args)
@@ -634,8 +685,100 @@ class Jacobian(Gradient):
 
         return entry
 
+    def _forward_entry(self, build, kinds, key, plan, args):
+        """Forward passes (``jvp``'s generated code) on the colours of the columns, where they
+        are fewer than the reverse passes on the colours of the rows (a dense column: ``x *
+        x[0]`` takes 2, not n); None where they are not, or the function has no forward build."""
+        if type(self) is not Jacobian or self._inner is not None or not args or plan.pattern.full:
+            return None
+        colours, ncolours, gather = plan.columns()
+        if ncolours >= min(plan.count, plan.nrows if not self._sparse else plan.count):
+            return None
+        if self._forward is None:
+            self._forward = _Pushforward(self.fun, wrt=self.wrt, cache_size=self._cache_size)
+        route = self._forward._dispatch.route
+        try:
+            route(*args)  # its build, made now (a function it cannot push forward: rows)
+        except Exception:  # noqa: BLE001 - the reverse passes give the same matrix
+            return None
+        nrows, ncols = plan.nrows, plan.ncols
+        tangents = [(colours == c).astype(np.float64) for c in range(ncolours)]
+        if self._sparse:
+            matrix = _scipy_sparse("sparse=True").csr_matrix
+            indices, indptr = plan.indices, plan.indptr
+        else:
+            flat = plan.flat
+
+        guards = build.program.guards
+
+        def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
+            apply = route(*args)
+            compressed = np.empty((ncolours, nrows))
+            for c in range(ncolours):
+                compressed[c] = np.ravel(apply(tangents[c]))
+            data = compressed.ravel().take(gather)
+            if self._sparse:
+                return matrix((data, indices, indptr), shape=(nrows, ncols))
+            out = np.zeros((nrows, ncols))
+            out.ravel()[flat] = data
+            return out
+
+        return entry
+
+    def _compressed_entry(self, build, kinds, key, plan):
+        """One reverse pass per colour of the rows (``plan``), the entries picked from them."""
+        fn = build.grad_fn
+        externals = build.program.externals
+        guards = build.program.guards
+        single = len(self.wrt) == 1
+        wrt = set(self._wrt_positions)
+        seeds, gather, nrows, ncols = plan.seeds, plan.gather, plan.nrows, plan.ncols
+        ncolours = plan.count
+        plain = single and isinstance(kinds[self._wrt_positions[0]], dispatch.Array)
+        if self._sparse:
+            matrix = _scipy_sparse("sparse=True").csr_matrix
+            indices, indptr = plan.indices, plan.indptr
+            shape = (nrows, ncols)
+        else:
+            flat = plan.flat
+
+        def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
+            args = converted(args, kinds, wrt)
+            args += [e.read() for e in externals]
+            compressed = np.empty((ncolours, ncols))
+            for c in range(ncolours):
+                result = fn(*args, seeds[c])
+                if plain:  # one array parameter: its gradient is an array of its shape
+                    compressed[c] = result.ravel()
+                elif single:
+                    compressed[c] = _flat(result)
+                else:
+                    compressed[c] = np.concatenate([_flat(p) for p in result])
+            data = compressed.ravel().take(gather)
+            if self._sparse:
+                return matrix((data, indices, indptr), shape=shape)
+            out = np.zeros((nrows, ncols))
+            out.ravel()[flat] = data
+            return out
+
+        return entry
+
     def _ieee(self, args):
         raise  # noqa: PLE0704 - re-raise the ZeroDivisionError being handled
+
+
+def _scipy_sparse(what):
+    """``scipy.sparse``, or an ImportError saying how to get it (scipy is an optional extra)."""
+    try:
+        import scipy.sparse
+    except ImportError:
+        raise ImportError(f"{what} returns scipy.sparse matrices, and scipy is not installed: "
+                          "pip install 'symdiff[sparse]' (or pip install scipy)") from None
+    return scipy.sparse
 
 
 def _flat(gradient):
@@ -676,19 +819,41 @@ class Hessian(Jacobian):
         return pipeline.build(Spec(program, tuple(wrt), mode="hessian"))
 
 
-def jacobian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
+def jacobian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
     """The Jacobian of ``f`` (outputs: a number, a tuple/list of numbers or an array) as an array
-    of shape (number of outputs, number of differentiated inputs)."""
+    of shape (number of outputs, number of differentiated inputs); ``sparse=True``: as a
+    ``scipy.sparse.csr_matrix`` of its exact sparsity pattern (see ``Jacobian``)."""
     if f is None:
-        return lambda g: Jacobian(g, wrt=wrt, cache_size=cache_size)
-    return Jacobian(f, wrt=wrt, cache_size=cache_size)
+        return lambda g: Jacobian(g, wrt=wrt, cache_size=cache_size, sparse=sparse)
+    return Jacobian(f, wrt=wrt, cache_size=cache_size, sparse=sparse)
 
 
-def hessian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
-    """The Hessian of a scalar ``f``: shape (n, n) for n differentiated inputs (arrays flattened)."""
+def hessian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
+    """The Hessian of a scalar ``f``: shape (n, n) for n differentiated inputs (arrays flattened);
+    ``sparse=True``: a ``scipy.sparse.csr_matrix`` of its exact (symmetric) sparsity pattern,
+    one reverse pass of the gradient per colour of its rows (Rosenbrock's: 3, any n)."""
     if f is None:
-        return lambda g: Hessian(g, wrt=wrt, cache_size=cache_size)
-    return Hessian(f, wrt=wrt, cache_size=cache_size)
+        return lambda g: Hessian(g, wrt=wrt, cache_size=cache_size, sparse=sparse)
+    return Hessian(f, wrt=wrt, cache_size=cache_size, sparse=sparse)
+
+
+def sparsity(f, *args, wrt=None, hessian=False, **kwargs):
+    """The exact structural sparsity pattern of ``jacobian(f, wrt)`` (``hessian=True``: of
+    ``hessian(f, wrt)``) at arguments like ``args`` (their shapes, lengths and int values
+    matter, not their values), as a boolean ``scipy.sparse.csr_matrix``. ``f`` may also be a
+    ``Jacobian`` or ``Hessian`` already made (then ``wrt`` and ``hessian`` are its own).
+
+    >>> import numpy as np
+    >>> def steps(x):
+    ...     return x[1:] - x[:-1] ** 2
+    >>> sparsity(steps, np.zeros(4)).toarray().astype(int)
+    array([[1, 1, 0, 0],
+           [0, 1, 1, 0],
+           [0, 0, 1, 1]])
+    """
+    if not isinstance(f, Jacobian):
+        f = (Hessian if hessian else Jacobian)(f, wrt=wrt)
+    return f.sparsity(*args, **kwargs)
 
 
 class _Pushforward(Gradient):

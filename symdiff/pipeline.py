@@ -85,6 +85,7 @@ class Build:
     ieee: object  # the same code over numpy float64, for when Python arithmetic raises
     live: object = field(default=None, repr=False)  # see ``differentiable_again``
     output_shape: tuple = ()  # "vjp" and "hessian" builds: the shape of the seed they take
+    compression: object = field(default=None, repr=False)  # api: ``ad.sparsity.Compression``
 
     @property
     def grad_fn(self):

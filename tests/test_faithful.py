@@ -741,3 +741,16 @@ def clipped_max(x):
                    "by the thorough random run, family arrays)")
 def test_a_max_tie_on_a_clip_boundary():
     assert grad(clipped_max)(np.array([1.0, 1.5, -0.2]))[0] == 1.0
+
+
+def scaled_by_a_cube_root(a, b):
+    b *= a + np.cbrt(-a - b)
+    return b + a
+
+
+@pytest.mark.xfail(strict=True, reason="0 * inf again, the adjoint zero: at (0, 0) b *= a + cbrt(-a - b) "
+                   "is 0 for b = 0 whatever a, so df/da = 1, but the chain rule multiplies b = 0 by "
+                   "d cbrt/du = inf (found by the thorough random run, family scalar)")
+def test_zero_adjoint_times_an_infinite_partial():
+    with np.errstate(all="ignore"):
+        assert grad(scaled_by_a_cube_root)(0.0, 0.0)[0] == 1.0

@@ -52,6 +52,7 @@ EXAMPLE_FILES = {
     "def softplus(x):": "readme_register.py",
     "def rosen(x):": "arrays.py",               # 'from /tmp/example/arrays.py:6'
     "def loss(params, X, y):": "containers.py",  # 'from /tmp/example/containers.py:5'
+    "def chained(x):": "sparse.py",
     "def outer(x):": "readme_nested.py",
     "RATE = 0.5": "model.py",
     "def fill(x):": "readme_inplace.py",        # its error message names readme_inplace.py
