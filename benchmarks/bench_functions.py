@@ -386,3 +386,31 @@ def bidiagonal_jac_hand_csr(x):
     data[at_main] = main
     data[at_upper] = upper
     return scipy.sparse.csr_matrix((data, indices, indptr), shape=(n - 1, n))
+
+
+# ---- section H: the README's two-layer network, JAX-style ----
+try:  # scipy: a test extra (section H needs it)
+    from scipy.special import logsumexp
+except ImportError:  # pragma: no cover
+    logsumexp = None
+
+
+def mlp_loss(params, X, y):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    logits = h @ params["W2"] + params["b2"]
+    logp = logits - logsumexp(logits, axis=1, keepdims=True)
+    return -np.mean(logp[np.arange(X.shape[0]), y])
+
+
+def mlp_backprop(params, X, y):
+    """mlp_loss's gradient by hand: softmax minus one-hot, back through tanh."""
+    n = X.shape[0]
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    logits = h @ params["W2"] + params["b2"]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    dlogits = e / e.sum(axis=1, keepdims=True)
+    dlogits[np.arange(n), y] -= 1.0
+    dlogits /= n
+    da = (dlogits @ params["W2"].T) * (1.0 - h * h)
+    return {"W1": X.T @ da, "b1": da.sum(axis=0), "W2": h.T @ dlogits, "b2": dlogits.sum(axis=0)}

@@ -60,7 +60,7 @@ MODES = {
         repeats=3, sample_ms=0.5, b_size=10**4, b_repeats=3,
         c_sizes=(10,), c_loop_sizes=(10,), c_repeats=3, c_sympy_sizes=(10,), jax_loop_max=10,
         d_sizes=(5, 10), d_repeats=1, naive_sizes=(),
-        probe_sizes=(2, 3), limit_s=10.0, peers=False, e_steps=200, g_size=50,
+        probe_sizes=(2, 3), limit_s=10.0, peers=False, e_steps=200, g_size=50, h_rows=100,
     ),
 }
 
@@ -1255,6 +1255,92 @@ def section_g(out, cfg, peers):
     return summary
 
 
+def section_h(out, cfg, peers):
+    """The two-layer network of the README, JAX-style (issue 14), at the size of sklearn's digits."""
+    import symdiff
+
+    n, d, k, c = cfg.get("h_rows", 1797), 64, 32, 10
+    out(f"## H. A two-layer network, JAX-style: params a dict, integer labels, logsumexp (n = {n})")
+    out()
+    rng = np.random.default_rng(5)
+    X, y = rng.uniform(0.0, 1.0, (n, d)), rng.integers(0, c, n)
+    params = {"W1": rng.normal(size=(d, k)) / 8.0, "b1": rng.normal(size=k) * 0.1,
+              "W2": rng.normal(size=(k, c)) / np.sqrt(k), "b2": rng.normal(size=c) * 0.1}
+    keys = ("W1", "b1", "W2", "b2")
+
+    def flat(g):
+        return np.concatenate([np.ravel(np.asarray(g[key])) for key in keys])
+
+    expected = flat(bf.mlp_backprop(params, X, y))
+    g = symdiff.grad(bf.mlp_loss, wrt="params")
+    g(params, X, y)
+
+    def torch_grad():
+        torch = peers.torch
+        tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+        tp = {key: torch.from_numpy(v.copy()).requires_grad_(True) for key, v in params.items()}
+
+        def run(_):
+            for v in tp.values():
+                v.grad = None
+            h = torch.tanh(tX @ tp["W1"] + tp["b1"])
+            logits = h @ tp["W2"] + tp["b2"]
+            logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+            loss = -logp[torch.arange(n), ty].mean()
+            loss.backward()
+            return np.concatenate([tp[key].grad.numpy().ravel() for key in keys])
+
+        return run
+
+    def jax_grad():
+        jax, jnp = peers.jax, peers.jnp
+        from jax.scipy.special import logsumexp as jlse
+
+        def loss(p, X, y):
+            h = jnp.tanh(X @ p["W1"] + p["b1"])
+            logits = h @ p["W2"] + p["b2"]
+            logp = logits - jlse(logits, axis=1, keepdims=True)
+            return -jnp.mean(logp[jnp.arange(X.shape[0]), y])
+
+        fn = jax.jit(jax.grad(loss))
+        jp = {key: jnp.asarray(v) for key, v in params.items()}
+        jX, jy = jnp.asarray(X), jnp.asarray(y)
+        fn(jp, jX, jy)
+        return lambda _: np.concatenate([np.asarray(fn(jp, jX, jy)[key]).ravel() for key in keys])
+
+    def autograd_grad():
+        ag, anp = peers.autograd, peers.anp
+        from autograd.scipy.special import logsumexp as alse
+
+        def loss(p, X, y):
+            h = anp.tanh(anp.dot(X, p["W1"]) + p["b1"])
+            logits = anp.dot(h, p["W2"]) + p["b2"]
+            logp = logits - alse(logits, axis=1, keepdims=True)
+            return -anp.mean(logp[anp.arange(X.shape[0]), y])
+
+        fn = ag.grad(loss)
+        return lambda _: flat(fn(params, X, y))
+
+    items = [
+        Timed("hand-written numpy backprop (floor)", lambda _: flat(bf.mlp_backprop(params, X, y)), None, expected),
+        Timed("symdiff `grad(loss, wrt=\"params\")`", lambda _: flat(g(params, X, y)), None, expected),
+        peer_item(peers, "torch", "PyTorch float64 `loss.backward()`", torch_grad, None, expected, setup=False),
+        peer_item(peers, "jax", "JAX float64 `jit(grad(loss))`", jax_grad, None, expected, setup=False),
+        peer_item(peers, "autograd", "HIPS autograd `grad(loss)`", autograd_grad, None, expected, setup=False),
+    ]
+    measure(items, cfg["repeats"], max(cfg["sample_ms"], 2.0))
+    floor = items[0].median
+    out(f"{n} × {d} inputs, {k} hidden units (tanh), {c} classes; each call returns the four "
+        "gradients (flattened into one vector the same way for every contender); every value is "
+        "checked against the backprop before timing:")
+    out()
+    out.table(["contender", "time / call (median)", "spread", "÷ hand"],
+              [[t.label, t.cell(), _spread(t), fmt_ratio(_ratio(t, floor))] for t in items])
+    out.table(["target (H)", "measured", "result"],
+              [_target_row("per step ≤ 1.2× hand-written numpy backprop", items[1], floor, 1.2)])
+    return {"mlp": _ratio(items[1], floor)}
+
+
 def items_of(groups, k):
     return groups[k][1]
 
@@ -1325,7 +1411,7 @@ def main(argv=None):
     mode.add_argument("--quick", action="store_true", help="under 2 minutes: fewer repeats, smaller sizes")
     mode.add_argument("--smoke", action="store_true", help="seconds, no peers: checks that the script runs")
     parser.add_argument("--no-peers", action="store_true", help="do not import PyTorch, JAX or autograd")
-    parser.add_argument("--sections", default="ABCDEFG", help="which sections to run (default ABCDEFG)")
+    parser.add_argument("--sections", default="ABCDEFGH", help="which sections to run (default ABCDEFGH)")
     parser.add_argument("--output", help="also write the markdown report to this file")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=float, default=60.0, help=argparse.SUPPRESS)
@@ -1364,6 +1450,8 @@ def main(argv=None):
         summary["F"] = section_f(out, cfg)
     if "G" in sections:
         summary["G"] = section_g(out, cfg, peers)
+    if "H" in sections:
+        summary["H"] = section_h(out, cfg, peers)
     out(f"_Total wall time of this run: {time.perf_counter() - started:.0f} s._")
     if args.output:
         write_report(args.output, out.text())

@@ -593,7 +593,5 @@ def extended_slice(x):
 
 # What symdiff still refuses here (a located SymdiffError containing these words).
 REFUSED = {
-    "subscript2": "assignment to x[0]", "subscript3": "assignment to x[0]",
-    "active_subscript": "assignment to y[i]", "init_array_grad_maybe_active": "assignment to h[t]",
-    "rnn": "assignment to h[t + 1]",
+    "subscript2": "changes an argument (x)", "subscript3": "changes an argument (x)",
 }

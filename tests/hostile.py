@@ -208,6 +208,22 @@ def mismatched_shapes(x, y):
     return np.sum(x + y)
 
 
+def changes_its_argument(x):
+    x[0] = 0.0
+    return np.sum(x)
+
+
+def changes_an_alias(x):
+    y = x.copy()
+    view = y[1:]
+    y[1] = 2.0 * x[0]
+    return np.sum(view)
+
+
+def masked_max(x):
+    return np.max(x[x > 0])
+
+
 class Model:
     def loss(self, x):
         return x * x
@@ -266,6 +282,12 @@ CASES = [
     Case("if on array", _grad(array_if, np.ones(3)), ShapeError, "truth value"),
     Case("mismatched shapes", _grad(mismatched_shapes, np.ones(3), np.ones(4)), ShapeError,
          "(3,) and (4,)"),
+    Case("array argument changed in place", _grad(changes_its_argument, np.ones(3)),
+         UnsupportedSyntaxError, "changes an argument (x)"),
+    Case("array changed under a view", _grad(changes_an_alias, np.ones(3)), UnsupportedSyntaxError,
+         "view holds the same array"),
+    Case("max of a masked array", _grad(masked_max, np.ones(3)), UnsupportedSyntaxError,
+         "number of True entries"),
     # (a builtin or ufunc symdiff knows, grad(math.sin) or grad(np.exp), is differentiated:
     # tests/test_nested_grad.py::test_grad_of_a_known_primitive)
     Case("unknown builtin", _grad(math.remainder), NoSourceError, "not a Python function", located=False),

@@ -243,6 +243,20 @@ def _eigh(a):
     return w, v
 
 
+def _pinv(a):
+    """The pseudo-inverse of a full-rank matrix: (AᵀA)⁻¹Aᵀ or Aᵀ(AAᵀ)⁻¹, at 50 digits."""
+    m = _to_mp(a)
+    if m.rows >= m.cols:
+        return _from_mp(mpmath.inverse(m.T * m) * m.T)
+    return _from_mp(m.T * mpmath.inverse(m * m.T))
+
+
+def _svd(a, full_matrices=True, compute_uv=True):
+    assert not compute_uv, "the reference has the singular values only"
+    values = mpmath.svd_r(_to_mp(a), compute_uv=False)
+    return np.array(sorted((values[i] for i in range(values.rows)), reverse=True), dtype=object)
+
+
 def _solved(a, b):
     b = obj(b)
     if b.ndim == 1:
@@ -252,8 +266,10 @@ def _solved(a, b):
     return np.array(columns, dtype=object).T
 
 
-def _where(cond, a, b):
+def _where(cond, a=None, b=None):
     cond = np.asarray(cond, dtype=bool)
+    if a is None and b is None:  # the indices of the True entries
+        return np.nonzero(cond)
     return _scalar_or_array(np.where(cond, obj(a), obj(b)))
 
 
@@ -356,6 +372,18 @@ def _np_trunc(v):
 
 _E = elementwise
 
+
+def _add():
+    """``numpy.add`` over mpf, with ``numpy.add.at`` (in place, a repeated index adding each value)."""
+    add = _E(lambda a, b: a + b)
+
+    def at(a, indices, values):
+        np.add.at(a, indices if not isinstance(indices, list) else np.asarray(indices), obj(values))
+
+    add.at = at
+    return add
+
+
 NUMPY = _Shim(
     sin=_E(mpmath.sin), cos=_E(mpmath.cos), tan=_E(mpmath.tan), arcsin=_E(mpmath.asin),
     arccos=_E(mpmath.acos), arctan=_E(mpmath.atan), arctan2=_E(mpmath.atan2),
@@ -369,7 +397,7 @@ NUMPY = _Shim(
     reciprocal=_E(lambda x: 1 / x), power=_E(lambda x, y: mpmath.power(x, y)),
     float_power=_E(lambda x, y: mpmath.power(x, y)), hypot=_E(_hypot), abs=_E(abs),
     absolute=_E(abs), fabs=_E(abs), sign=_E(mpmath.sign),
-    add=_E(lambda a, b: a + b), subtract=_E(lambda a, b: a - b),
+    add=_add(), subtract=_E(lambda a, b: a - b),
     multiply=_E(lambda a, b: a * b), divide=_E(lambda a, b: a / b), negative=_E(lambda a: -a),
     deg2rad=_E(lambda x: x * mpmath.pi / 180), rad2deg=_E(lambda x: x * 180 / mpmath.pi),
     radians=_E(lambda x: x * mpmath.pi / 180), degrees=_E(lambda x: x * 180 / mpmath.pi),
@@ -402,10 +430,11 @@ NUMPY = _Shim(
                  solve=lambda a, b: _solved(a, b),
                  slogdet=lambda a: (mpmath.sign(mpmath.det(_to_mp(a))), mpmath.log(abs(mpmath.det(_to_mp(a))))),
                  cholesky=lambda a: _from_mp(mpmath.cholesky(_to_mp(_lower_symmetric(a)))),
-                 eigh=lambda a: _eigh(a)),
+                 eigh=lambda a: _eigh(a), pinv=_pinv, svd=_svd),
     transpose=_structural(np.transpose), reshape=_structural(np.reshape),
     ravel=_structural(np.ravel), concatenate=_join(np.concatenate), stack=_join(np.stack),
     hstack=_stacked(np.hstack), vstack=_stacked(np.vstack), array=_array, asarray=_array,
+    copy=lambda a: obj(a), nonzero=lambda a: np.nonzero(np.asarray(a, dtype=bool)),
     zeros_like=_like(0.0), ones_like=_like(1.0), zeros=_concrete(np.zeros),
     ones=_concrete(np.ones), full=_concrete(np.full), arange=_concrete(np.arange),
     linspace=_concrete(np.linspace), eye=_concrete(np.eye), shape=np.shape, size=np.size,
@@ -423,7 +452,25 @@ def _xlogy(x, y):
     return mpmath.mpf(0) if x == 0 else x * mpmath.log(y)
 
 
+def _logsumexp(a, axis=None, b=None, keepdims=False):
+    """log(sum(b*exp(a))) at 50 digits (no shift needed: mpmath does not overflow)."""
+    terms = elementwise(mpmath.exp)(obj(a))
+    if b is not None:
+        terms = terms * obj(b)
+    total = np.sum(terms, axis=axis, keepdims=keepdims)
+    return elementwise(mpmath.log)(total) if np.ndim(total) else mpmath.log(total)
+
+
+def _log_softmax(x, axis=None):
+    return obj(x) - _logsumexp(x, axis=axis, keepdims=True)
+
+
+def _softmax(x, axis=None):
+    return elementwise(mpmath.exp)(_log_softmax(x, axis))
+
+
 SCIPY_SPECIAL = _Shim(
+    logsumexp=_logsumexp, log_softmax=_log_softmax, softmax=_softmax,
     expit=_E(lambda x: 1 / (1 + mpmath.exp(-x))), logit=_E(lambda p: mpmath.log(p / (1 - p))),
     erf=_E(mpmath.erf), erfc=_E(mpmath.erfc), erfinv=_E(mpmath.erfinv),
     erfcinv=_E(lambda y: mpmath.erfinv(1 - y)), ndtr=_E(mpmath.ncdf),

@@ -20,10 +20,11 @@ def test_benchmark_smoke_mode_prints_every_table(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = proc.stdout
-    for heading in ("## A.", "## B.", "## C.", "## D."):
+    for heading in ("## A.", "## B.", "## C.", "## D.", "## G.", "## H."):
         assert heading in text, heading
     for header in ("| contender | time / call (median) |", "| version | n | contender |",
-                   "| N | symdiff decorate + first call (median) |", "| target (A) |", "| target (D) |"):
+                   "| N | symdiff decorate + first call (median) |", "| target (A) |", "| target (D) |",
+                   "| target (H) |"):
         assert header in text, header
     # the floors are checked against the closed forms and timed
     assert "| hand-written `math` derivative (floor) |" in text

@@ -56,6 +56,8 @@ EXAMPLE_FILES = {
     "def outer(x):": "readme_nested.py",
     "RATE = 0.5": "model.py",
     "def newton_sqrt(a):": "readme_while.py",
+    "def fill(x):": "readme_inplace.py",        # its error message names readme_inplace.py
+    "def mlp_loss(params, X, y):": "mlp.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.
 BAD_PY = "import math\n\n\ndef bad(x):\n    return math.remainder(x, 2.0) * x\n"

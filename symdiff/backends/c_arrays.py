@@ -374,7 +374,9 @@ class _ArrayWriter(_Writer):
             return [op("scatter", length=length, parts=parts)]
         raise self._error({"Outer": "np.outer", "Transpose": "transposes",
                            "Reshape": "reshape/ravel/flatten", "Concatenate": "np.concatenate",
-                           "Stack": "np.stack/np.array of values"}.get(name, name), line, name)
+                           "Stack": "np.stack/np.array of values",
+                           "SetItem": "in-place array updates (x[i] = v)",
+                           "LogSumExp": "scipy.special.logsumexp (softmax, log_softmax)"}.get(name, name), line, name)
 
     def _key(self, key, info, line):
         """(first, step, count) in ``info``'s root for a 1-D key; count None: one element."""

@@ -318,6 +318,15 @@ class _Printing(Spelling, SumsAsDifferences):
     def _print_Solve(self, expr):
         return f"{self._np('linalg.solve')}({', '.join(self._ops(expr))})"
 
+    def _print_Pinv(self, expr):
+        return f"{self._np('linalg.pinv')}({self._ops(expr)[0]})"
+
+    def _print_SvdValues(self, expr):
+        return f"{self._np('linalg.svd')}({self._ops(expr)[0]}, compute_uv=False)"
+
+    def _print_SvdValuesAdjoint(self, expr):
+        return f"{self._helper('_svd_values_adjoint')}({', '.join(self._ops(expr))})"
+
     def _print_Det(self, expr):
         return f"{self._np('linalg.det')}({self._ops(expr)[0]})"
 
@@ -357,6 +366,18 @@ class _Printing(Spelling, SumsAsDifferences):
         key = f"({key},)" if len(expr.params["key"]) == 1 else f"({key})"
         dtype = "" if self.dtype_name is None or self._is_array(expr.operands[0]) else f", {self._dtype()}"
         return f"{self._helper('_add_at')}({value}, {self._shape(expr.shape)}, {key}{dtype})"
+
+    def _print_LogSumExp(self, expr):
+        a, *b = self._ops(expr)
+        axis = expr.params["axis"]
+        args = [a] + ([] if axis is None else [f"axis={axis[0] if len(axis) == 1 else axis}"]) + [f"b={v}" for v in b]
+        return f"{self._helper('_logsumexp')}({', '.join(args)})"
+
+    def _print_SetItem(self, expr):
+        x, value, *indices = self._ops(expr)
+        key = self._key_text(expr.params["key"], indices, literal=True)
+        key = f"({key},)" if len(expr.params["key"]) == 1 else f"({key})"
+        return f"{self._helper('_set_item')}({x}, {key}, {value})"
 
     def _key_text(self, key, indices, literal=False):
         """An index with int-array operands (``Slot``s) as Python text: ``x[i, :]``'s inside,

@@ -18,6 +18,8 @@ from ..primitives import registry
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from ..primitives import arrays
 from ..primitives.nodes import real_symbol
+from .masks import MaskedValues, MaskIndex, mask_of
+from .masks import same_mask as _same_mask
 from .parse import located
 from .values import describe_value as _describe_value
 from .values import to_sympy
@@ -126,6 +128,347 @@ class ArrayValues:
         except (IndexError, TypeError, ValueError) as exc:
             raise located(SymdiffError, f"bad assignment: {exc}", self.tracer.frame.parsed, node,
                           hint="assign as many items as the slice holds") from None
+
+    # ---- arrays changed in place: ``x[key] = value``, ``x[key] += value`` ----
+    def set_array_item(self, node, index, value, op=None):
+        """``x[key] = value`` (``op``: ``x[key] op= value``) where ``x`` (``node.value``, a name)
+        holds an array: the name is bound to a new value, a copy of the array with the slot
+        replaced (``arrays.SetItem``), which is numpy's result. Exact where nothing else sees
+        the array change: another name, list or caller holding the same array or a view of it
+        (``y = x``, ``y = x[1:]``, ``x`` a view of ``y``) is a located refusal, and so is an
+        array the function did not make (an argument, a global, an attribute): numpy would
+        change the caller's array, the generated gradient does not."""
+        tracer = self.tracer
+        name_node = node.value
+        if not isinstance(name_node, ast.Name):
+            what = ast.unparse(node)
+            hint = "assign to an array held by a local name: x[i, j] = v"
+            if isinstance(name_node, ast.Subscript) and isinstance(name_node.slice, ast.Constant) \
+                    and isinstance(name_node.slice.value, str):  # params["W"][0] = ...
+                hint = (f"change a local copy: w = {ast.unparse(name_node)}.copy(); "
+                        f"w[{ast.unparse(node.slice)}] = ...")
+            elif isinstance(name_node, ast.Subscript):
+                hint = f"index once: {ast.unparse(name_node.value)}[{ast.unparse(name_node.slice)}, {ast.unparse(node.slice)}] = ..."
+            raise tracer.unsupported(node, f"assignment to {what}", hint=hint)
+        name = name_node.id
+        frame = self._frame_holding(name)
+        base = frame.env[name] if frame is not None else tracer.eval(name_node)
+        self._check_owned(base, name, node)
+        key = index if isinstance(index, tuple) else (index,)
+        mask = self._mask_key(key, base)
+        if op is not None:  # x[key] += v: x[key] read once, as numpy reads it
+            if mask is None:
+                current = self.getitem_any(base, index, node)
+            else:
+                full = self.constant(base) if isinstance(base, np.ndarray) else base
+                current = MaskedValues(full, mask, node, tracer)
+            value = tracer.binop(op, current, value, node)
+            value = tracer.keep_shape(value, current, value) if tracer.shapes else value
+        if mask is not None:
+            new = self._set_masked(base, mask, value, node)
+        elif isinstance(base, np.ndarray) and not tracer.is_symbolic(value) \
+                and not any(isinstance(p, sympy.Basic) for p in key) and not isinstance(value, (list, tuple)):
+            new = base.copy()  # all concrete: numpy does it (its casting, its errors)
+            try:
+                new[index] = value
+            except (IndexError, ValueError, TypeError) as exc:
+                raise located(ShapeError, f"bad assignment: {exc}", tracer.frame.parsed, node,
+                              hint="assign within the array's shape") from None
+        else:
+            new = self._set_symbolic(base, key, value, name, node)
+        self._check_unshared(base, name, frame, node)
+        if frame is None:
+            frame = tracer.frame
+        frame.env[name] = new
+
+    def add_at_in_place(self, node, target, index, value):
+        """``np.add.at(x, idx, v)``: ``x`` bound to ``x + add_at(zeros, idx, v)`` (numpy's unbuffered
+        add: a repeated index adds each of its values), under the same rules as ``x[idx] += v``."""
+        tracer = self.tracer
+        if not isinstance(target, ast.Name):
+            raise tracer.unsupported(target, f"np.add.at into {ast.unparse(target)}",
+                                     hint="add into an array held by a local name")
+        name = target.id
+        frame = self._frame_holding(name)
+        base = frame.env[name] if frame is not None else tracer.eval(target)
+        if not isinstance(base, np.ndarray) and not self.is_array(base):
+            tracer.check_guess(base)
+            raise tracer.unsupported(target, f"np.add.at into {_describe_value(base)}",
+                                     hint="add into a float array")
+        self._check_owned(base, name, node)
+        if isinstance(base, np.ndarray) and base.dtype.kind != "f":
+            raise self._truncating(node)
+        key = index if isinstance(index, tuple) else (index,)
+        if self._mask_key(key, base) is not None:
+            raise located(UnsupportedSyntaxError, "np.add.at with a boolean mask", tracer.frame.parsed,
+                          node, hint="use x = np.where(mask, x + v, x)")
+        indices, parts = [], []
+        for part in key:
+            if isinstance(part, (list, np.ndarray)) or (isinstance(part, sympy.Symbol) and self.shape(part)):
+                parts.append(arrays.Slot(len(indices)))
+                indices.append(part if isinstance(part, sympy.Symbol)
+                               else self.constant(np.asarray(part, dtype=np.intp)))
+            elif isinstance(part, sympy.Basic):
+                tracer.check_deferrable(part)
+                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                              tracer.frame.parsed, node, hint="index with ints, slices and int arrays")
+            else:
+                parts.append(int(part) if isinstance(part, (int, np.integer)) else part)
+        key = tuple(parts)
+        shape = tuple(self.shape(base))
+        value = self.as_value(value, node)
+        dummy = arrays.key_with(key, [np.zeros(self.shape(i), dtype=np.intp) for i in indices])
+        try:
+            np.broadcast_to(np.empty(self.shape(value)), np.empty(shape)[dummy].shape)
+        except (IndexError, ValueError) as exc:
+            tracer.check_guess(base)
+            raise located(ShapeError, f"np.add.at: values of shape {self.shape(value)} at "
+                          f"[{arrays.format_key(key)}] of an array of shape {shape}: {exc}",
+                          tracer.frame.parsed, node, hint="add values of the indexed shape") from None
+        base_atom = self.constant(base) if isinstance(base, np.ndarray) else base
+        added = arrays.AddAt.make(self.atom(value, f"{name}_added"), *indices, key=key, shape=shape)
+        new = real_symbol(self.namer.version(name))
+        tracer.emit(new, base_atom + self.array_op(added, f"{name}_added"), tracer.current)
+        self._check_unshared(base, name, frame, node)
+        (frame or tracer.frame).env[name] = new
+
+    def getitem_any(self, base, index, node):
+        """``base[index]`` of a traced or concrete array (``x[k]`` read by ``x[k] += v``)."""
+        if isinstance(base, np.ndarray) and not any(
+                isinstance(p, sympy.Basic) for p in (index if isinstance(index, tuple) else (index,))):
+            try:
+                return base[index]
+            except IndexError as exc:
+                raise located(ShapeError, f"index out of bounds: {exc}", self.tracer.frame.parsed,
+                              node, hint="index within the array's shape") from None
+        if isinstance(base, np.ndarray):
+            base = self.constant(base)
+        return self.getitem(base, index, node)
+
+    def _frame_holding(self, name):
+        frame = self.tracer.frame
+        while frame is not None:
+            if name in frame.env:
+                return frame
+            frame = frame.parent
+        return None
+
+    def _foreign(self):
+        """The symbols of arrays the function did not make: its parameters, globals, closure
+        values and attributes read (changing one in place changes the caller's array)."""
+        out = set(self.tracer.param_symbols)
+        out.update(e.symbol for e in self.tracer.scope.externals.values())
+        return out
+
+    def view_chain(self, symbol):
+        """``symbol`` and the arrays whose memory it may share as a numpy view (basic indexing,
+        ``.T``, ``reshape``, ``broadcast_to``), down to the array that owns the memory."""
+        chain = [symbol]
+        while True:
+            expr = self.tracer.definitions.get(symbol)
+            if isinstance(expr, _VIEWS) and expr.operands[0].is_Symbol:
+                symbol = expr.operands[0]
+                chain.append(symbol)
+                continue
+            return chain
+
+    def _check_owned(self, base, name, node):
+        tracer = self.tracer
+        if isinstance(base, list):
+            return
+        if not isinstance(base, np.ndarray) and not self.is_array(base):
+            tracer.check_guess(base)
+            raise tracer.unsupported(node, f"assignment to {ast.unparse(node)} ({name} is "
+                                     f"{_describe_value(base)})", hint="assign to a local variable name")
+        if isinstance(base, np.ndarray):
+            return
+        root = self.view_chain(base)[-1]
+        if root in self._foreign():
+            what = ("an argument" if root in self.tracer.param_symbols
+                    else "a global, closure or attribute value")
+            raise located(
+                UnsupportedSyntaxError,
+                f"changing {name} in place changes {what} ({root.name}): numpy would change the "
+                "caller's array, and the generated gradient does not",
+                tracer.frame.parsed, node,
+                hint=f"change a copy: {name} = {name}.copy() (or np.array({name})) first")
+
+    def _holders(self, skip_frame, skip_name):
+        """``(where, value)`` for every value the running code can still reach: the names of
+        the frames being run (the callers' too) and what their lists, tuples and dicts hold."""
+        frames, seen = [], set()
+        for start in [self.tracer.frame, *reversed(self.tracer.calls.callers)]:
+            frame = start
+            while frame is not None:
+                if id(frame) not in seen:
+                    seen.add(id(frame))
+                    frames.append(frame)
+                frame = frame.parent
+        for frame in frames:
+            function = frame.fun.__name__ if frame.fun is not None else "a nested function"
+            for held, value in frame.env.items():
+                if frame is skip_frame and held == skip_name:
+                    continue
+                where = held if frame is self.tracer.frame else f"{held} (in {function})"
+                stack, depth = [(value, where)], 0
+                while stack and depth < 10000:
+                    depth += 1
+                    item, label = stack.pop()
+                    if isinstance(item, (list, tuple)):
+                        stack.extend((v, f"{label}[{i}]") for i, v in enumerate(item))
+                    elif isinstance(item, dict):
+                        stack.extend((v, f"{label}[{k!r}]") for k, v in item.items())
+                    elif isinstance(item, (np.ndarray, sympy.Symbol)):
+                        yield label, item
+
+    def _check_unshared(self, base, name, frame, node):
+        """Refuse when another name, list or caller holds ``base`` or a view sharing its memory."""
+        if isinstance(base, list):
+            return
+        chain = set(self.view_chain(base)) if isinstance(base, sympy.Symbol) else set()
+        memory = [base] if isinstance(base, np.ndarray) else [
+            self.constants[s] for s in chain if s in self.constants]
+        root = self.view_chain(base)[-1] if isinstance(base, sympy.Symbol) else None
+        for label, held in self._holders(frame or self.tracer.frame, name):
+            if isinstance(held, np.ndarray):
+                shared = any(held.size and m.size and np.shares_memory(held, m) for m in memory)
+            else:
+                if not self.shape(held):
+                    continue
+                held_chain = self.view_chain(held)
+                shared = (root is not None and held_chain[-1] == root) or any(
+                    s in self.constants and any(np.shares_memory(self.constants[s], m) for m in memory)
+                    for s in held_chain)
+            if shared:
+                raise located(
+                    UnsupportedSyntaxError,
+                    f"changing {name} in place: {label} holds the same array (or a view of it: "
+                    f"y = x, y = x[1:], y = x.T, a list holding it), and numpy would change "
+                    f"{label} too; symdiff does not follow one array under two names",
+                    self.tracer.frame.parsed, node,
+                    hint=f"give {label} its own copy ({label.split(' ')[0]} = {name}.copy()), or "
+                    "change the array through one name only")
+
+    def _mask_key(self, key, base):
+        """The boolean mask of ``x[mask]`` (a condition on the array, or a bool array of its
+        shape; ``x[np.where(cond)]`` too), else None."""
+        found = mask_of(key)
+        if found is not None:
+            return found
+        for part in key:
+            if isinstance(part, (MaskIndex, MaskedValues)):
+                raise part.refusal(self.tracer.current)
+        if len(key) != 1:
+            for part in key:
+                if isinstance(part, sympy.logic.boolalg.Boolean) and not isinstance(part, sympy.Expr) \
+                        or (isinstance(part, np.ndarray) and part.dtype.kind == "b"):
+                    raise located(UnsupportedSyntaxError, "a boolean mask beside other indices",
+                                  self.tracer.frame.parsed, self.tracer.current,
+                                  hint="mask the whole array: x[mask] with mask of x's shape, or np.where")
+            return None
+        (part,) = key
+        if isinstance(part, sympy.logic.boolalg.Boolean) and not isinstance(part, sympy.Expr):
+            return part
+        if isinstance(part, (np.ndarray, list)) and np.asarray(part).dtype.kind == "b":
+            return np.asarray(part)
+        return None
+
+    def _set_masked(self, base, mask, value, node):
+        """``x[mask] = v``: ``np.where(mask, v, x)`` (v a number, or an array of x's shape read
+        with the same mask, ``x[mask] = y[mask]``)."""
+        tracer = self.tracer
+        shape = self.shape(base)
+        if np.shape(mask) and tuple(np.shape(mask)) != tuple(shape) or (
+                isinstance(mask, sympy.Basic) and self.shape(mask) != tuple(shape)):
+            tracer.check_guess(base)
+            tracer.check_guess(mask)
+            raise located(ShapeError, f"a boolean mask of shape {self.shape(mask) if isinstance(mask, sympy.Basic) else np.shape(mask)} "
+                          f"for an array of shape {shape}", tracer.frame.parsed, node,
+                          hint="use a mask of the array's shape")
+        if isinstance(value, MaskedValues):
+            if not _same_mask(value.mask, mask):
+                raise located(UnsupportedSyntaxError, "x[mask] = y[other_mask]: the values "
+                              "assigned are selected by another mask", tracer.frame.parsed, node,
+                              hint="x = np.where(mask, y, x) with the same mask")
+            value = value.full
+        elif self.shape(value) or np.ndim(value):
+            raise located(UnsupportedSyntaxError, "x[mask] = array: the array's length must be "
+                          "the number of True entries, known only when the function runs",
+                          tracer.frame.parsed, node,
+                          hint="assign a number (x[mask] = 0.0), y[mask] with the same mask, or "
+                          "write x = np.where(mask, y, x)")
+        if isinstance(base, np.ndarray) and base.dtype.kind != "f" and tracer.is_symbolic(value):
+            raise self._truncating(node)
+        return registry.lookup(np.where).handler(tracer, node, [mask, value, base], {})
+
+    def _truncating(self, node):
+        return located(
+            UnsupportedSyntaxError,
+            "assigning a differentiated value into an int or bool array: numpy truncates it "
+            "(its derivative would be 0)", self.tracer.frame.parsed, node,
+            hint="make the array float: np.zeros(n), or x = x.astype(float)")
+
+    def _set_symbolic(self, base, key, value, name, node):
+        tracer = self.tracer
+        if isinstance(value, MaskedValues):
+            raise value.refusal(node)
+        if isinstance(base, np.ndarray) and base.dtype.kind not in "f":
+            if tracer.is_symbolic(value) or base.dtype.kind not in "iub":
+                raise self._truncating(node)
+        if isinstance(base, np.ndarray):
+            base_atom = self.constant(base)
+        else:
+            base_atom = base
+        value = self.as_value(value, node)
+        indices, parts = [], []
+        for part in key:
+            if isinstance(part, sympy.Basic):
+                tracer.check_deferrable(part)
+                if self.is_array(part):
+                    raise located(UnsupportedSyntaxError, "assigning at indices known only when the "
+                                  "function runs (an int array argument): they may repeat, and numpy "
+                                  "then keeps one of the values", tracer.frame.parsed, node,
+                                  hint="use indices known while symdiff reads the function (np.arange, "
+                                  "a list of ints), or build the array with np.where")
+                raise located(UnsupportedSyntaxError, "indexing with a differentiated value",
+                              tracer.frame.parsed, node, hint="index with ints and slices")
+            if isinstance(part, (list, np.ndarray)):
+                array = np.asarray(part)
+                if array.dtype.kind not in "iu" and not (array.size == 0 and isinstance(part, list)):
+                    raise located(UnsupportedSyntaxError, "indexing with a list or array of non-ints",
+                                  tracer.frame.parsed, node, hint="index with ints, slices and int arrays")
+                parts.append(arrays.Slot(len(indices)))
+                indices.append(array.astype(np.intp))
+            else:
+                parts.append(int(part) if isinstance(part, (int, np.integer)) else part)
+        key = tuple(parts)
+        shape = self.shape(base_atom)
+        dummy = arrays.key_with(key, indices)
+        try:
+            slot = np.empty(shape)[dummy]
+            np.broadcast_to(np.empty(self.shape(value)), np.shape(slot))
+        except (IndexError, ValueError) as exc:
+            tracer.check_guess(base_atom)  # a parameter assumed a number before the first call
+            tracer.check_guess(value)
+            raise located(ShapeError, f"cannot assign a value of shape {self.shape(value)} at "
+                          f"[{arrays.format_key(key)}] of an array of shape {shape}: {exc}",
+                          tracer.frame.parsed, node, hint="assign a value of the slot's shape") from None
+        if indices:
+            flat = np.arange(int(np.prod(shape))).reshape(shape)[dummy]  # the elements assigned
+            if len(np.unique(flat)) != flat.size:
+                raise located(UnsupportedSyntaxError, "assigning at repeated indices: numpy keeps one "
+                              "of the values (x[idx] += v adds once per index, not once per repeat)",
+                              tracer.frame.parsed, node,
+                              hint="use indices that do not repeat, or np.add.at(x, idx, v), which adds each")
+            index_symbols = [self.constant(i) for i in indices]
+        else:
+            index_symbols = []
+            key = _normal_key(key, shape)
+        value_atom = self.atom(value, f"{name}_item")
+        op = arrays.SetItem.make(base_atom, value_atom, *index_symbols, key=key, shape=tuple(shape))
+        symbol = real_symbol(self.namer.version(name))
+        tracer.emit(symbol, op, tracer.current)
+        return symbol
 
     # ---- arrays ----
     def shape(self, value):
@@ -291,6 +634,9 @@ class ArrayValues:
 
     def getitem(self, base, index, node):
         key = index if isinstance(index, tuple) else (index,)
+        mask = self._mask_key(key, base)
+        if mask is not None:
+            return self.masked(base, mask, node)
         if any(self._is_index_array(part) for part in key):
             return self.take(base, key, node)
         for part in key:
@@ -320,6 +666,41 @@ class ArrayValues:
         else:
             name += "_s"
         return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
+
+    def masked(self, base, mask, node):
+        """``x[mask]``: a ``Take`` of the True entries of a concrete mask (its length known); a
+        ``MaskedValues`` for a traced one (see ``frontend.masks``)."""
+        shape = tuple(self.shape(base))
+        mask_shape = tuple(self.shape(mask)) if isinstance(mask, sympy.Basic) else np.shape(mask)
+        if isinstance(mask, np.ndarray):
+            if mask_shape != shape[:len(mask_shape)]:
+                raise located(ShapeError, f"a boolean mask of shape {mask_shape} for an array of shape "
+                              f"{shape}", self.tracer.frame.parsed, node, hint="use a mask of the array's shape")
+            return self.take(base, tuple(np.nonzero(mask)), node)
+        if mask_shape != shape:
+            self.tracer.check_guess(base)
+            raise located(UnsupportedSyntaxError, f"a boolean mask of shape {mask_shape} on an array "
+                          f"of shape {shape}", self.tracer.frame.parsed, node,
+                          hint="mask with a condition of the array's own shape, or use np.where")
+        return MaskedValues(self.atom(base, "x"), mask, node, self.tracer)
+
+    def masked_binop(self, op, left, right, node):
+        """Elementwise arithmetic of ``x[mask]`` with numbers or values of the same mask: a
+        ``MaskedValues`` of the arithmetic on the whole arrays (read only where the mask holds)."""
+        masked = left if isinstance(left, MaskedValues) else right
+        parts = []
+        for side in (left, right):
+            if isinstance(side, MaskedValues):
+                if not _same_mask(side.mask, masked.mask):
+                    raise side.refusal(node)
+                parts.append(side.full)
+            elif isinstance(side, MaskIndex) or self.shape(side) or np.ndim(side) \
+                    or isinstance(side, (tuple, list)):
+                raise masked.refusal(node)
+            else:
+                parts.append(side)
+        result = self.tracer.binop(op, parts[0], parts[1], node)
+        return MaskedValues(self.tracer.keep_shape(result, *parts), masked.mask, masked.node, self.tracer)
 
     def _is_index_array(self, part):
         """An int array in an index: concrete (``np.arange(n)``, a list of ints) or an array
@@ -393,6 +774,8 @@ class ArrayValues:
         """The items of ``iterable`` (a loop's, an unpacking's, a ``*`` argument's), as a list."""
         if isinstance(iterable, (tuple, list, range, str, dict, zip, enumerate, map, reversed)):
             return list(iterable)
+        if isinstance(iterable, (MaskedValues, MaskIndex)):
+            raise iterable.refusal(node)
         if self.is_array(iterable):
             return [self.getitem(iterable, i, node) for i in range(self.shape(iterable)[0])]
         if isinstance(iterable, np.ndarray):
@@ -410,6 +793,9 @@ class ArrayValues:
             SymdiffError, f"cannot loop over {_describe_value(iterable)}", self.tracer.frame.parsed, node,
             hint="loop over range(...), a tuple or a list",
         )
+
+
+_VIEWS = (arrays.GetItem, arrays.Transpose, arrays.Reshape, arrays.BroadcastTo)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from ..primitives.faithful import FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
 from .array_values import _Method
 from .parse import located, parse_function
+from .masks import MaskedValues, same_mask as _same_mask
 from .scope import LocalFunction, frame_for, local_frame
 from .signals import ConditionOnUndifferentiated, NeedsConcrete, _Return
 from .signatures import rule_arguments
@@ -88,6 +89,7 @@ class Calls:
         self.parsed_helpers = {}  # helper function -> its ParsedFunction, for this trace
         self.inlining = [tracer.fun]  # the functions being run, outermost first (recursion)
         self.fork_trail = []  # ``control.open_forks`` when each call being inlined began
+        self.callers = []  # the frames of the calls being inlined, outermost first
         self.max_depth, self.deepest = 0, None  # the deepest call inlined: (parsed, node, name, depth)
 
     def __repr__(self):
@@ -267,6 +269,18 @@ class Calls:
             self.tracer.libraries.add("numpy")
             self._note_numbers(record, args, kwargs, node)
             return record.handler(self.tracer, node, args, kwargs)
+        masked = [a for a in [*args, *kwargs.values()] if isinstance(a, MaskedValues)]
+        if masked:  # np.exp(x[mask]): the function of the whole array, read where the mask holds
+            first = masked[0]
+            if any(not _same_mask(m.mask, first.mask) for m in masked):
+                raise masked[1].refusal(node)
+            args = [a.full if isinstance(a, MaskedValues) else a for a in args]
+            kwargs = {k: v.full if isinstance(v, MaskedValues) else v for k, v in kwargs.items()}
+            for value in [*args, *kwargs.values()]:
+                if value not in [m.full for m in masked] and (self.tracer.shape(value) or np.ndim(value)):
+                    raise first.refusal(node)
+            result = self.tracer.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
+            return MaskedValues(result, first.mask, first.node, self.tracer)
         return self.tracer.keep_shape(self._call_rule(record, func, args, kwargs, node), *args)
 
     def _note_numbers(self, record, args, kwargs, node):
@@ -477,7 +491,8 @@ class Calls:
         frame.env = self._bind_call(fnode, frame, args, kwargs, node, name, defaults)
         saved_frame, saved_current = self.tracer.frame, self.tracer.current
         self.tracer.frame = frame
-        self.fork_trail.append(self.control.open_forks)
+        self.callers.append(saved_frame)  # (an array changed in place may be the caller's: see
+        self.fork_trail.append(self.control.open_forks)  # ArrayValues.holders)
         self.inlining.append(key)
         try:
             if isinstance(fnode, ast.Lambda):
@@ -489,6 +504,7 @@ class Calls:
         finally:
             self.fork_trail.pop()
             self.inlining.pop()
+            self.callers.pop()
             self.tracer.frame, self.tracer.current = saved_frame, saved_current
 
     def _forks_grow(self):

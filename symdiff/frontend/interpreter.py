@@ -50,6 +50,7 @@ from ..runtime import stack
 from .array_values import ArrayValues, _concrete_method, _Method
 from .calls import Calls, _describe
 from .control import ControlFlow
+from .masks import MaskedValues, MaskIndex
 from .parse import _FORBIDDEN, _HINTS, located
 from .scope import Frame, Scope, frame_for
 from .signals import (
@@ -282,6 +283,7 @@ class Tracer:
 
     def _bind_params(self, args):
         params = []
+        self.param_symbols = set()  # (ArrayValues: an argument's array is not changed in place)
         for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
             symbol = real_symbol(self.namer.version(arg.arg))
             kind = self.kinds.get(arg.arg)
@@ -307,6 +309,9 @@ class Tracer:
                 if arg.arg in self.counts:
                     self.count_symbols.add(symbol)
             params.append(Param(arg.arg, symbol, elements))
+        for param in params:
+            self.param_symbols.add(param.symbol)
+            self.param_symbols.update(param.elements or ())
         return params
 
     def _tree_param(self, name, node):
@@ -495,6 +500,9 @@ class Tracer:
     def exec_AugAssign(self, stmt):
         if isinstance(stmt.target, ast.Subscript):  # v[k] += value: base and index evaluated once
             base, index = self.eval(stmt.target.value), self.eval(stmt.target.slice)
+            if self.is_array(base) or isinstance(base, np.ndarray):  # x[k] += v on an array
+                self.arrays.set_array_item(stmt.target, index, self.eval(stmt.value), stmt.op)
+                return
             if not isinstance(base, list):
                 self.arrays.set_item(base, index, None, stmt.target)  # the error for what base is
             current = self.arrays.list_item(base, index, stmt.target)
@@ -524,6 +532,14 @@ class Tracer:
         if isinstance(stmt.value, ast.Constant):  # docstrings, '...'
             return None
         call = stmt.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "at" \
+                and self.eval(call.func.value) is np.add:  # np.add.at(x, idx, v): x changed in place
+            if len(call.args) != 3 or call.keywords:
+                raise self.unsupported(call, "np.add.at without its three arguments (array, indices, values)",
+                                       hint="call np.add.at(x, idx, v)")
+            index = self.eval(call.args[1])
+            self.arrays.add_at_in_place(call, call.args[0], index, self.eval(call.args[2]))
+            return None
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
                 and registry.method("list", call.func.attr):  # v.append(item): run for its effect
             base = self.eval(call.func.value)
@@ -589,7 +605,9 @@ class Tracer:
                 symbol = real_symbol(self.namer.version(target.id))
                 self.emit(symbol, value, self.current)
                 value = symbol
-            elif isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr):
+            elif isinstance(value, sympy.Basic) and not isinstance(value, sympy.Expr) \
+                    and not self.is_array(value):  # (a mask, mask = x > 0, is an array's condition)
+                self.check_guess(value)  # before the first call: x may be an array (a mask)
                 raise located(
                     UnsupportedSyntaxError,
                     "storing a condition on a differentiated value in a variable",
@@ -620,7 +638,11 @@ class Tracer:
                 )
             return type(value)(self.assign(t, v) for t, v in zip(target.elts, value))
         if isinstance(target, ast.Subscript):
-            self.arrays.set_item(self.eval(target.value), self.eval(target.slice), value, target)
+            base = self.eval(target.value)
+            if self.is_array(base) or isinstance(base, np.ndarray):  # x[k] = v on an array
+                self.arrays.set_array_item(target, self.eval(target.slice), value)
+                return value
+            self.arrays.set_item(base, self.eval(target.slice), value, target)
             return value
         raise self.unsupported(target, f"assignment to {_describe(target)}",
                                hint="assign to a local variable name")
@@ -698,12 +720,19 @@ class Tracer:
             if truth is None:
                 return sympy.Not(self._as_condition(operand, node.operand))
             return not truth
+        if isinstance(node.op, (ast.USub, ast.UAdd)) and isinstance(operand, MaskedValues):
+            full = operand.full if isinstance(node.op, ast.UAdd) else -operand.full
+            return MaskedValues(full, operand.mask, operand.node, self)
         if isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = self.as_number(operand)
             self.require_number(operand, node.operand)
             if isinstance(node.op, ast.UAdd):
                 return +operand
             return self.int_arithmetic(-operand, (operand,), True)
+        if isinstance(node.op, ast.Invert) and _is_condition(operand):  # ~mask: elementwise not
+            return sympy.Not(operand)
+        if isinstance(node.op, ast.Invert) and isinstance(operand, np.ndarray) and operand.dtype.kind == "b":
+            return ~operand
         raise self.unsupported(node, "the operator '~'")
 
     def eval_BinOp(self, node):
@@ -724,7 +753,15 @@ class Tracer:
         return self.keep_shape(number, value) if self.shapes else number
 
     def binop(self, op, left, right, node):
+        if isinstance(op, (ast.BitAnd, ast.BitOr)) and (_is_condition(left) or _is_condition(right)) \
+                and all(_is_condition(v) or isinstance(v, (bool, np.bool_)) or (
+                    isinstance(v, np.ndarray) and v.dtype.kind == "b") for v in (left, right)):
+            # (x > 0) & (x < 1) of arrays: elementwise and / or of the conditions
+            parts = [self.constant(v) > 0.5 if isinstance(v, np.ndarray) else v for v in (left, right)]
+            return sympy.And(*parts) if isinstance(op, ast.BitAnd) else sympy.Or(*parts)
         left, right = self.as_number(left), self.as_number(right)
+        if isinstance(left, MaskedValues) or isinstance(right, MaskedValues):
+            return self.arrays.masked_binop(op, left, right, node)
         func = _BINOPS.get(type(op))
         if func is None:
             symbol = _OP_SYMBOLS.get(type(op), type(op).__name__)
@@ -892,6 +929,10 @@ class Tracer:
             return value
         if self.is_array(base):
             return self.arrays.array_attribute(base, node)
+        if isinstance(base, MaskedValues):  # x[mask].sum(), .mean(): sums (see frontend.masks)
+            if node.attr in ("sum", "mean"):
+                return _Method(base, registry.method("array", node.attr).handler)
+            raise base.refusal(node)
         if id(base) in self.tree_parts:  # a container argument: its fields, a dict's views
             return self._container_attribute(base, node)
         if _plain_object(base) and node.attr in vars(base):
@@ -937,6 +978,11 @@ class Tracer:
         index = self.eval(node.slice)
         if self.is_array(base):
             return self.arrays.getitem(base, index, node)
+        if isinstance(base, (MaskedValues, MaskIndex)):
+            raise base.refusal(node)
+        if isinstance(base, np.ndarray) and (isinstance(index, (sympy.logic.boolalg.Boolean, MaskIndex))
+                                             or isinstance(index, tuple) and any(isinstance(p, MaskIndex) for p in index)):
+            return self.arrays.getitem(self.constant(base), index, node)  # c[x > 0]: a traced mask
         if base is np.r_ or base is np.c_:
             return numpy_calls.index_concatenation(self, node, base is np.c_, index)
         if isinstance(base, np.ndarray):
@@ -1038,6 +1084,8 @@ class Tracer:
 
     # ---- checks and errors ----
     def require_number(self, value, node):
+        if isinstance(value, (MaskedValues, MaskIndex)):
+            raise value.refusal(node)
         if is_number(value):
             if isinstance(value, sympy.Basic) and value.has(sympy.I):
                 raise located(SymdiffError, "a complex value appears here", self.frame.parsed, node,
@@ -1136,6 +1184,11 @@ class Tracer:
 
     def source_line(self, lineno):
         return linecache.getline(self.frame.filename, lineno).strip()
+
+
+def _is_condition(value):
+    """A traced condition (``x > 0``, a mask of an array), not a number."""
+    return isinstance(value, sympy.logic.boolalg.Boolean) and not isinstance(value, sympy.Expr)
 
 
 def _beyond_float(value):

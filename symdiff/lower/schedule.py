@@ -211,10 +211,10 @@ class _Inliner(Visitor):
 
     def block(self, lines):
         pending = {}  # symbol -> expression, for single-use names defined earlier in this block
-        out = []
+        out = _Out()
         for line in lines:
             out = self.visit(line, out, pending)
-        return out
+        return [x for x in out if x is not None]  # (lines inlined into a later one: None)
 
     def visit_IfBlock(self, block, out, pending):
         out.append(IfBlock(block.cond, tuple(self.block(block.then)), tuple(self.block(block.orelse)),
@@ -234,13 +234,24 @@ class _Inliner(Visitor):
             if candidate is not expr and not any(
                     not a.is_Atom for op in candidate.atoms(array_op) for a in op.operands):
                 expr = candidate
-                for s in wanted:
-                    out = [x for x in out if not (isinstance(x, Line) and x.target == s)]
+                for s in wanted:  # the inlined line goes (O(1): a linear scan made long blocks quadratic)
+                    at = out.where.pop(s, None)
+                    if at is not None:
+                        out[at] = None
         line = Line(line.target, expr, line.origin, line.reverse)
         if self.uses.get(line.target, 0) == 1 and not isinstance(expr, sympy.Piecewise):
             pending[line.target] = expr
+        out.where[line.target] = len(out)
         out.append(line)
         return out
+
+
+class _Out(list):
+    """The lines of a block being inlined into, with ``where``: each line's place, by target."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = {}
 
 
 class _Contents(Visitor):

@@ -224,6 +224,39 @@ class ArrayProd(ArrayOp):
         return f"prod({operands[0]})" if axis is None else f"prod({operands[0]}, axis={axis})"
 
 
+class LogSumExp(ArrayOp):
+    """``scipy.special.logsumexp(a, axis, b=b)``: ``log(sum(b*exp(a)))`` over ``axis`` (None: all),
+    computed shifted by the maximum (no overflow). Operands ``a`` and, when given, ``b`` (it
+    broadcasts against ``a``, no bigger). The adjoint of ``a`` is ``bar * b * exp(a - lse)`` (the
+    softmax weights, each at most 1 for b = 1), of ``b`` ``bar * exp(a - lse)``."""
+
+    printed = "logsumexp"
+
+    def vjp(self, bar, shapes):
+        a, *b = self.operands
+        axis = self.params["axis"]
+        shape = shape_of(a, shapes)
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        if axis is None:
+            lse, spread = self, bar
+        else:  # with the reduced axes kept as length 1: they broadcast against a
+            kept = tuple(1 if i in axis else n for i, n in enumerate(shape))
+            lse, spread = Reshape.make(self, shape=kept), Reshape.make(bar, shape=kept)
+        weights = sympy.exp(a - lse)
+        if not b:
+            return [(a, spread * weights)]
+        return [(a, fit(spread * b[0] * weights, shape, shapes)),
+                (b[0], fit(spread * weights, shape_of(b[0], shapes), shapes))]
+
+    def display(self, operands):
+        axis = self.params["axis"]
+        extra = "" if axis is None else f", axis={axis}"
+        if len(operands) > 1:
+            extra += f", b={operands[1]}"
+        return f"logsumexp({operands[0]}{extra})"
+
+
 class ProdOthers(ArrayOp):
     """``scale`` (of the reduced shape: one number per product) spread back over ``axis``, times
     the product of the other elements along ``axis`` (None: of all the others) at each element
@@ -410,6 +443,69 @@ class Solve(ArrayOp):
 
     def display(self, operands):
         return f"solve({operands[0]}, {operands[1]})"
+
+
+class Pinv(ArrayOp):
+    """``numpy.linalg.pinv(A)`` of an m×n matrix, X = A⁺. Where A's rank does not change (full
+    rank), dX = -X dA X + X Xᵀ dAᵀ (I - A X) + (I - X A) dAᵀ Xᵀ X (Golub and Pereyra), so the
+    adjoint is ``-Xᵀ Ḡ Xᵀ + (I - A X) Ḡᵀ X Xᵀ + Xᵀ X Ḡᵀ (I - X A)`` — written with products only
+    (no identity matrix), exact to any order."""
+
+    printed = "pinv"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        sa = shape_of(a, shapes)
+        m, n = sa
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        x = self
+        xt = Transpose.make(x, axes=None, shape=(m, n))
+        gt = Transpose.make(bar, axes=None, shape=(m, n))
+
+        def mm(p, q, shape):
+            return MatMul.make(p, q, shape=shape)
+
+        first = mm(mm(xt, bar, (m, m)), xt, (m, n))
+        w = mm(mm(gt, x, (m, m)), xt, (m, n))  # Ḡᵀ X Xᵀ
+        second = w - mm(a, mm(x, w, (n, n)), (m, n))
+        v = mm(mm(xt, x, (m, m)), gt, (m, n))  # Xᵀ X Ḡᵀ
+        third = v - mm(mm(v, x, (m, m)), a, (m, n))
+        return [(a, second + third - first)]
+
+    def display(self, operands):
+        return f"pinv({operands[0]})"
+
+
+class SvdValues(ArrayOp):
+    """``numpy.linalg.svd(A, compute_uv=False)``: the singular values s (descending) of a 2-D
+    matrix. The adjoint is ``U diag(s̄) Vᵀ`` (thin SVD; ``SvdValuesAdjoint``), exact where the
+    singular values are distinct; first derivatives only."""
+
+    printed = "svdvals"
+
+    def vjp(self, bar, shapes):
+        (a,) = self.operands
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        return [(a, SvdValuesAdjoint.make(a, bar, shape=shape_of(a, shapes)))]
+
+    def display(self, operands):
+        return f"svd({operands[0]}, compute_uv=False)"
+
+
+class SvdValuesAdjoint(ArrayOp):
+    """``U diag(s̄) Vᵀ`` of the thin SVD of ``A`` (operands A and s̄). Its own derivatives are
+    not implemented."""
+
+    printed = "svd_values_adjoint"
+
+    def vjp(self, bar, shapes):
+        raise SymdiffError("second derivatives through np.linalg.svd are not supported",
+                           hint="differentiate the singular values once (grad)")
+
+    def display(self, operands):
+        return f"svd_values_adjoint({', '.join(operands)})"
 
 
 class Det(ArrayOp):
@@ -773,6 +869,33 @@ class AddAt(ArrayOp):
     def display(self, operands):
         value, *indices = operands
         return f"add_at(zeros{self.shape}, [{format_key(key_with(self.params['key'], indices))}], {value})"
+
+
+class SetItem(ArrayOp):
+    """numpy's in-place update ``x[key] = value`` as a function: a copy of ``x`` with ``value``
+    (broadcast, cast to x's dtype) at ``key``. Operands: ``x``, ``value`` and the int index
+    arrays that ``key`` places with ``Slot(k)`` (none for ints and slices; indices given here
+    never repeat). The adjoint zeroes the slot for ``x`` and gathers it for ``value``."""
+
+    printed = "set_item"
+
+    def vjp(self, bar, shapes):
+        x, value, *indices = self.operands
+        key = self.params["key"]
+        if shape_of(bar, shapes) != self.shape:
+            bar = BroadcastTo.make(bar, shape=self.shape)
+        cleared = SetItem.make(bar, sympy.Integer(0), *indices, key=key, shape=self.shape)
+        if indices:
+            dummy = key_with(key, [np.zeros(shape_of(i, shapes), dtype=int) for i in indices])
+            piece = Take.make(bar, *indices, key=key, shape=tuple(np.empty(self.shape)[dummy].shape))
+            piece = fit(piece, shape_of(value, shapes), shapes)
+        else:
+            piece = _gather(bar, key, self.shape, value, shapes)
+        return [(x, cleared), (value, piece)]
+
+    def display(self, operands):
+        x, value, *indices = operands
+        return f"set_item({x}, [{format_key(key_with(self.params['key'], indices))}], {value})"
 
 
 def _gather(bar, key, shape, value, shapes):

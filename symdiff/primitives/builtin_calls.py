@@ -48,6 +48,8 @@ def _builtin_len(tracer, node, args, kwargs):
         return tracer.shape(args[0])[0]
     if len(args) == 1:
         tracer.check_guess(args[0])
+        if hasattr(args[0], "refusal"):  # x[mask], np.where(cond)[0]: a length known only at run time
+            raise args[0].refusal(node)
     if len(args) != 1 or not isinstance(args[0], (tuple, list, range, str)):
         raise located(SymdiffError, f"len() of {_describe_value(args[0] if args else None)}",
                       tracer.frame.parsed, node, hint="take len() of a tuple or list")

@@ -72,6 +72,37 @@ def _add_at(value, shape, key, dtype=None):
     return out
 '''
 
+SET_ITEM_SOURCE = '''\
+def _set_item(array, key, value):
+    """A copy of ``array`` with ``value`` at ``key``: numpy's ``array[key] = value`` (the
+    value broadcast and cast to the array's dtype), leaving ``array`` as it was. Floats into an
+    int or bool array would be truncated (a derivative of 0 the gradient does not follow): an error."""
+    if array.dtype.kind in "iub" and numpy.result_type(value).kind == "f":
+        raise TypeError("symdiff: a float assigned into an int array would be truncated; make the array float")
+    out = array.copy()
+    out[key] = value
+    return out
+'''
+
+LOGSUMEXP_SOURCE = '''\
+def _logsumexp(a, axis=None, b=None):
+    """log(sum(b*exp(a))) over ``axis``, shifted by the maximum so that exp never overflows
+    (scipy.special.logsumexp; a maximum that is not finite shifts by 0)."""
+    shift = numpy.max(a, axis=axis, keepdims=True)
+    shift = numpy.where(numpy.isfinite(shift), shift, 0.0)
+    terms = numpy.exp(a - shift) if b is None else b * numpy.exp(a - shift)
+    with numpy.errstate(divide="ignore"):  # log(0) is -inf, as scipy gives it
+        total = numpy.log(numpy.sum(terms, axis=axis, keepdims=True))
+    return numpy.squeeze(total + shift, axis=axis) if axis is not None else (total + shift).reshape(())[()]
+'''
+
+SVD_VALUES_ADJOINT_SOURCE = '''\
+def _svd_values_adjoint(a, s_bar):
+    """U diag(s_bar) V.T of the thin SVD of a (the adjoint of numpy.linalg.svd's singular values)."""
+    u, _, vt = numpy.linalg.svd(a, full_matrices=False)
+    return (u * s_bar) @ vt
+'''
+
 EIGH_ADJOINT_SOURCE = '''\
 def _eigh_adjoint(w, v, w_bar, v_bar):
     """V (diag(w_bar) + F * (V.T v_bar)) V.T with F[i, j] = 1/(w[j] - w[i]) off the diagonal (the
@@ -381,6 +412,10 @@ LOGADDEXP2 = registry.add_helper(Helper("logaddexp2", c=C_LOGADDEXP2_SOURCE))
 # numpy's adjoints of structural array operations (the array printers call them)
 SCATTER = registry.add_helper(Helper("scatter", python=SCATTER_SOURCE, module="numpy"))
 ADD_AT = registry.add_helper(Helper("add_at", python=ADD_AT_SOURCE, module="numpy"))
+LOGSUMEXP = registry.add_helper(Helper("logsumexp", python=LOGSUMEXP_SOURCE, module="numpy"))
+SVD_VALUES_ADJOINT = registry.add_helper(Helper("svd_values_adjoint", python=SVD_VALUES_ADJOINT_SOURCE,
+                                                module="numpy"))
+SET_ITEM = registry.add_helper(Helper("set_item", python=SET_ITEM_SOURCE, module="numpy"))
 EIGH_ADJOINT = registry.add_helper(Helper("eigh_adjoint", python=EIGH_ADJOINT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))
 EXTREME_GRAD = registry.add_helper(Helper("extreme_grad", python=EXTREME_GRAD_SOURCE, module="numpy"))

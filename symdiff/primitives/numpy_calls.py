@@ -20,6 +20,7 @@ import sympy
 from . import arrays, registry
 from .registry import Primitive
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
+from ..frontend import masks
 from ..frontend.parse import located
 from .sympy_functions import NormRoot, PNormRoot
 from ..frontend.signatures import bind, method_signature, signature_of, unsupported
@@ -39,9 +40,30 @@ class _Entry:
 
     def __call__(self, tracer, node, args, kwargs):
         p = bind(tracer, node, self.name, self.signature, args, kwargs, self.supported)
+        masked = [v for v in p.values() if isinstance(v, (masks.MaskedValues, masks.MaskIndex))]
+        if masked:  # x[x > 0]: only summed (see frontend.masks)
+            return _masked_reduction(self, tracer, node, p, masked[0])
         if self.raw:
             return self.handler(tracer, node, args, kwargs, self.name)
         return self.handler(tracer, node, p, self.name)
+
+
+def _masked_reduction(entry, tracer, node, p, masked):
+    """``np.sum(x[mask])``, ``x[mask].sum()``: the sum of ``np.where(mask, x, 0)``; ``np.mean``
+    divides by the number of True entries (numpy's nan, with a warning, where there is none)."""
+    axis, keep = p.get("axis"), p.get("keepdims", False)
+    plain = p["a"] is masked and axis in (None, 0, -1, _NO_VALUE) and keep in (False, None, _NO_VALUE)
+    if entry.handler not in (_sum, _mean) or not isinstance(masked, masks.MaskedValues) or not plain:
+        raise masked.refusal(node)
+    zero = sympy.Integer(0)
+    kept = _where(tracer, node, {"condition": masked.mask, "x": masked.full, "y": zero}, "np.where")
+    total = _sum(tracer, node, {"a": kept, "axis": None}, "np.sum")
+    if entry.handler is _sum:
+        return total
+    one = sympy.Integer(1)
+    count = _sum(tracer, node, {"a": _where(tracer, node, {"condition": masked.mask, "x": one, "y": zero},
+                                            "np.where"), "axis": None}, "np.sum")
+    return tracer.atom(total, "total") / tracer.atom(count, "count")
 
 
 def _function(func, name, supported, handler, raw=False):
@@ -327,6 +349,43 @@ def _eigh(tracer, node, p, name):
     atom, n = tracer.atom(a, "A"), tracer.shape(a)
     return (tracer.array_op(arrays.EighValues.make(atom, shape=(n[0],)), "eigenvalues"),
             tracer.array_op(arrays.EighVectors.make(atom, shape=n), "eigenvectors"))
+
+
+def _matrix(tracer, node, name, a):
+    a = tracer.as_array(a, node)
+    if len(tracer.shape(a)) != 2:
+        tracer.check_guess(a)
+        raise located(ShapeError, f"{name} of an array of shape {tracer.shape(a)}: symdiff takes "
+                      "one 2-D matrix", tracer.frame.parsed, node,
+                      hint="pass a 2-D matrix (stacks of matrices: a loop over them)")
+    return a
+
+
+def _pinv(tracer, node, p, name):
+    a = p["a"]
+    if not tracer.is_symbolic(a):
+        return np.linalg.pinv(a)
+    a = _matrix(tracer, node, name, a)
+    m, n = tracer.shape(a)
+    return tracer.array_op(arrays.Pinv.make(tracer.atom(a, "A"), shape=(n, m)), "pinv")
+
+
+def _svd(tracer, node, p, name):
+    """``np.linalg.svd(A, compute_uv=False)``: the singular values; U and V are refused."""
+    a = p["a"]
+    if p.get("compute_uv", True):
+        if not tracer.is_symbolic(a):
+            return tuple(np.linalg.svd(a, full_matrices=p.get("full_matrices", True)))
+        tracer.check_guess(a)
+        raise located(UnsupportedSyntaxError, f"{name} with compute_uv=True (U, s, Vt): symdiff "
+                      "differentiates the singular values only", tracer.frame.parsed, node,
+                      hint="s = np.linalg.svd(A, compute_uv=False); for U and V, np.linalg.eigh of "
+                      "A.T @ A or A @ A.T")
+    if not tracer.is_symbolic(a):
+        return np.linalg.svd(a, compute_uv=False)
+    a = _matrix(tracer, node, name, a)
+    k = min(tracer.shape(a))
+    return tracer.array_op(arrays.SvdValues.make(tracer.atom(a, "A"), shape=(k,)), "singular_values")
 
 
 def _slogdet(tracer, node, p, name):
@@ -707,9 +766,19 @@ def _index_grid(shape, axis, index):
 
 
 def _copied(tracer, node, p, name):
-    """``x.copy()`` / ``np.copy(x)``: the same value (traced values are never changed in place)."""
+    """``x.copy()`` / ``np.copy(x)``: the same value as a new array (a name of its own, so that
+    changing it in place, ``y = x.copy(); y[0] = 1.0``, is not changing ``x``)."""
     x = p["a"]
-    return np.copy(x) if isinstance(x, np.ndarray) else tracer.as_value(x, node)
+    if isinstance(x, np.ndarray):
+        return np.copy(x)
+    return _own_copy(tracer, tracer.as_value(x, node))
+
+
+def _own_copy(tracer, value):
+    """A traced array as a new array object: a fresh name for the same value."""
+    if not tracer.is_array(value):
+        return value
+    return tracer.copied(tracer.atom(value, "x"))
 
 
 def _take(tracer, node, p, name):
@@ -906,7 +975,7 @@ def _array_of(tracer, node, p, name):
             return _join("stack")(tracer, node, [rows], {})
         return _join("stack")(tracer, node, [list(value)], {})
     if tracer.is_symbolic(value):
-        return value
+        return _own_copy(tracer, value) if name == "np.array" and tracer.is_array(value) else value
     concrete = np.array(value)
     if p.get("dtype") is None and concrete.dtype.kind in "iub":
         return concrete  # ints and bools stay so, as in numpy (an index: x[np.array([0, 2])])
@@ -924,8 +993,10 @@ def _flatten(value):
 # ---- elementwise ----
 def _where(tracer, node, p, name):
     cond, a, b = p["condition"], p["x"], p["y"]
+    if a is None and b is None:  # the indices of the True entries
+        return _nonzero(tracer, node, {"a": cond}, name)
     if a is None or b is None:
-        raise located(UnsupportedSyntaxError, "np.where with one argument (indices) is not supported",
+        raise located(UnsupportedSyntaxError, "np.where takes one argument (indices) or three",
                       tracer.frame.parsed, node, hint="use np.where(condition, a, b)")
     if not isinstance(cond, sympy.Basic):
         cond = tracer.constant(np.asarray(cond, dtype=bool)) if np.ndim(cond) else bool(cond)
@@ -937,6 +1008,21 @@ def _where(tracer, node, p, name):
     a, b = tracer.as_value(a, node), tracer.as_value(b, node)
     tracer.check_broadcast(node, a, b, cond)
     return tracer.keep_shape(sympy.Piecewise((a, cond), (b, True)), a, b, cond)
+
+
+def _nonzero(tracer, node, p, name):
+    """``np.nonzero(cond)`` / ``np.where(cond)``: numpy's indices of a concrete condition; of a
+    traced one, ``MaskIndex`` es (their number is known only when the function runs), which
+    index an array of the condition's shape as the condition does."""
+    cond = p["a"]
+    if not isinstance(cond, sympy.Basic):
+        return np.nonzero(np.asarray(cond))
+    ndim = len(tracer.shape(cond))
+    if not ndim:
+        tracer.check_guess(cond)
+        raise located(UnsupportedSyntaxError, f"{name} of a condition on a number", tracer.frame.parsed,
+                      node, hint="use an if, or np.where(cond, a, b)")
+    return tuple(masks.MaskIndex(cond, axis, ndim, node, tracer) for axis in range(ndim))
 
 
 def _clip(tracer, node, p, name):
@@ -972,6 +1058,9 @@ def _like(fill):
 def _concrete(func):
     def handler(tracer, node, args, kwargs, name):
         if any(tracer.is_symbolic(a) for a in [*args, *kwargs.values()]):
+            for a in [*args, *kwargs.values()]:  # an int size not differentiated: known at the call
+                if tracer.is_symbolic(a):
+                    tracer.check_deferrable(a)
             raise located(UnsupportedSyntaxError, f"{name} of a differentiated value",
                           tracer.frame.parsed, node, hint=f"{name} takes concrete sizes")
         try:
@@ -1190,6 +1279,8 @@ _HANDLERS = [
     (np.linalg.solve, _function(np.linalg.solve, "np.linalg.solve", ("a", "b"), _solve)),
     (np.linalg.slogdet, _function(np.linalg.slogdet, "np.linalg.slogdet", ("a",), _slogdet)),
     (np.linalg.cholesky, _function(np.linalg.cholesky, "np.linalg.cholesky", ("a",), _cholesky)),
+    (np.linalg.pinv, _function(np.linalg.pinv, "np.linalg.pinv", ("a",), _pinv)),
+    (np.linalg.svd, _function(np.linalg.svd, "np.linalg.svd", ("a", "full_matrices", "compute_uv"), _svd)),
     (np.linalg.eigh, _function(np.linalg.eigh, "np.linalg.eigh", ("a", "UPLO"), _eigh)),
     (np.transpose, _function(np.transpose, "np.transpose", ("a", "axes"), _transpose)),
     (np.reshape, _reshape),
@@ -1198,6 +1289,7 @@ _HANDLERS = [
     (np.array, _array),
     (np.asarray, _function(np.asarray, "np.asarray", ("a", "dtype"), _array_of)),
     (np.where, _function(np.where, "np.where", ("condition", "x", "y"), _where)),
+    (np.nonzero, _function(np.nonzero, "np.nonzero", ("a",), _nonzero)),
     (np.clip, _function(np.clip, "np.clip", ("a", "a_min", "a_max", "min", "max"), _clip)),
     (np.zeros_like, _function(np.zeros_like, "np.zeros_like", ("a", "dtype"), _like(0.0))),
     (np.ones_like, _function(np.ones_like, "np.ones_like", ("a", "dtype"), _like(1.0))),

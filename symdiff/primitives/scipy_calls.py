@@ -15,8 +15,11 @@ import math
 import sys
 
 import numpy as np
+import sympy
 
-from . import user_rules
+from . import arrays, registry, user_rules
+from ..errors import ShapeError
+from ..frontend.parse import located
 
 _SQRT_PI = math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
@@ -34,6 +37,15 @@ def ensure():
             func = getattr(special, name, None)
             if func is not None:  # built-in records: symdiff.register replaces, unregister restores
                 user_rules.register(func, derivatives, name=name, library="scipy")
+        from .numpy_calls import _Entry
+        from ..frontend.signatures import signature_of
+
+        for name, (supported, handler) in _REDUCTIONS.items():  # logsumexp, softmax, log_softmax
+            func = getattr(special, name, None)
+            if func is not None:
+                entry = _Entry(f"scipy.special.{name}", signature_of(func), supported, handler)
+                registry.add(registry.Primitive(f"scipy.special.{name}", (func,), library="scipy",
+                                                kind="array", handler=entry))
     if not _stats_done and "scipy.stats" in sys.modules:
         _stats_done.append(True)
         stats = sys.modules["scipy.stats"]
@@ -49,6 +61,67 @@ def distribution_method(obj, name):
     if stats is None or obj is not getattr(stats, "norm", None):
         return None
     return _NORM_METHODS.get(name)
+
+
+# ---- logsumexp, softmax, log_softmax: reductions, written with arrays.LogSumExp ----
+def _logsumexp(tracer, node, p, name):
+    """``logsumexp(a, axis=None, b=None, keepdims=False)`` of traced values: a ``LogSumExp``
+    (generated code: ``_logsumexp``, shifted by the maximum), kept dims as a reshape."""
+    from .numpy_calls import _check_axis, _keepdims, _kept
+
+    a, b, axis = p["a"], p["b"], p["axis"]
+    keep = _keepdims(tracer, node, name, p)
+    if not tracer.is_symbolic(a) and not tracer.is_symbolic(b) and not isinstance(a, (list, tuple)):
+        return special.logsumexp(a, axis=axis, b=b, keepdims=keep)  # concrete: scipy computes it
+    a = tracer.as_value(a, node)
+    shape = tracer.shape(a)
+    if axis is not None and not shape:
+        tracer.check_guess(a)  # a parameter assumed a number before the first call
+    _check_axis(tracer, node, name, axis, shape)
+    axes = arrays._normal_axes(axis, len(shape))
+    operands = [tracer.atom(a, "a")]
+    if b is not None:
+        b = tracer.as_value(b, node)
+        try:
+            fits = arrays.broadcast(tracer.shape(b), shape) == tuple(shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            tracer.check_guess(b)
+            raise located(ShapeError, f"{name}: b of shape {tracer.shape(b)} for a of shape {shape} "
+                          "(symdiff takes a b that broadcasts to a's shape)", tracer.frame.parsed, node,
+                          hint="give b the shape of a (np.broadcast_to)")
+        operands.append(tracer.atom(b, "b"))
+    out = tuple(arrays.reduced_shape(shape, axes))
+    result = tracer.array_op(arrays.LogSumExp.make(*operands, axis=axes, shape=out), "lse")
+    return _kept(tracer, result, shape, axes) if keep and shape else result
+
+
+def _log_softmax(tracer, node, p, name):
+    """``log_softmax(x, axis=None)``: ``x - logsumexp(x, axis, keepdims=True)`` (never above 0)."""
+    x = p["x"]
+    if not tracer.is_symbolic(x) and not isinstance(x, (list, tuple)):
+        return getattr(special, name.rpartition(".")[2])(x, axis=p["axis"])
+    x = tracer.atom(tracer.as_value(x, node), "x")
+    lse = _logsumexp(tracer, node, {"a": x, "b": None, "axis": p["axis"], "keepdims": True}, name)
+    return tracer.keep_shape(x - lse, x, lse)
+
+
+def _softmax(tracer, node, p, name):
+    """``softmax(x, axis=None)``: ``exp(x - logsumexp(x, axis, keepdims=True))``."""
+    x = p["x"]
+    if not tracer.is_symbolic(x) and not isinstance(x, (list, tuple)):
+        return special.softmax(x, axis=p["axis"])
+    shifted = tracer.atom(_log_softmax(tracer, node, p, name), "shifted")
+    return tracer.keep_shape(sympy.exp(shifted), shifted)
+
+
+_REDUCTIONS = {
+    "logsumexp": (("a", "axis", "b", "keepdims"), _logsumexp),
+    "log_softmax": (("x", "axis"), _log_softmax),
+    "softmax": (("x", "axis"), _softmax),
+}
+
 
 
 # ---- the derivatives (each a function of the same arguments) ----
