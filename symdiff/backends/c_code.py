@@ -482,7 +482,7 @@ class _Writer(BlockPrinter):
             return []
         total = sum(self.tapes.values())
         out = [f"    double *const {self.workspace} = malloc(sizeof(double) * (size_t){total + 1});"
-               "  /* + 1: never malloc(0) */",
+               "  /* + 1: never a size of 0 */",
                f"    if ({self.workspace} == NULL) {{", *[f"        {f}" for f in failed], "    }"]
         offset = 0
         for tape, size in self.tapes.items():
