@@ -57,7 +57,7 @@ def test_lorenz_forty_steps_compiles_to_loops_and_matches_the_reference(tmp_path
     text = emit(lorenz, wrt=WRT6, language="c", args=args)
     assert c_loops(text).count("<") == 2 and c_loops(text).count(">=") == 2  # grad, value_and_grad
     assert "malloc(sizeof(double) * (size_t)121)" in text  # 40 steps x 3 numbers, + 1
-    assert text.count("free(_tapes") == 2
+    assert text.count("free(_tape);") == 2
     library = compile_library(tmp_path, {"lorenz": text})
     got_grad, (got_value, got_vg) = call(library, "lorenz", 7, 6, args)
     want = mp_grad(lorenz, args, wrt=WRT6)
@@ -127,7 +127,17 @@ def loop_in_a_branch(x, a):
     return x * a
 
 
+def two_loops(x, a):
+    for i in range(40):
+        x = x * a + math.sin(x) * 0.1
+    y = x
+    for j in range(50):
+        y = y * 0.9 + math.cos(y) * a
+    return x * y
+
+
 @pytest.mark.parametrize("f, points, kept", [
+    (two_loops, [(0.3, 0.9), (-0.8, 1.05)], True),  # two tapes in one buffer
     (if_on_data, [(0.3,), (0.7,), (2.0,)], False),  # an if on data in the body: it unrolls
     (ifs_after_the_loop, [(0.3, 0.9), (1.5, 1.01), (0.2, -0.5)], True),  # both sides of the if
     (loop_in_a_branch, [(0.3, 0.9), (0.3, -0.9)], False),  # in an arm of an if on data: unrolls

@@ -485,7 +485,7 @@ class _Writer(BlockPrinter):
                "  /* + 1: never a size of 0 */",
                f"    if ({self.workspace} == NULL) {{", *[f"        {f}" for f in failed], "    }"]
         offset = 0
-        for tape, size in self.tapes.items():
+        for tape, size in self.tapes.items() if len(self.tapes) > 1 else ():
             where = self.workspace if offset == 0 else f"{self.workspace} + {offset}"
             out.append(f"    double *const {self.name(tape.name)} = {where};")
             offset += size
@@ -509,7 +509,10 @@ class _Writer(BlockPrinter):
         self.tapes = {block.tape: int(block.trip) * len(block.saved)
                       for block in for_blocks(self.schedule.needed(returns))
                       if not block.reverse and block.saved}
-        self.workspace = self.program.namer.fresh("_tapes") if self.tapes else None
+        if len(self.tapes) == 1:  # the buffer is the one tape
+            self.workspace = self.name(next(iter(self.tapes)).name)
+        else:
+            self.workspace = self.program.namer.fresh("_tapes") if self.tapes else None
         self.allocates |= bool(self.tapes)
         body = self.allocation(failed) + self.body(returns)
         if pointers:
