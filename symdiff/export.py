@@ -80,7 +80,9 @@ def _emit(fun, parsed, wrt_names, language, args):
     shapes = None
     if args is not None:
         gradient = Gradient(fun, wrt=wrt_names)
-        gradient._counts = False  # a module specialised on the int arguments, as before
+        # a Python module is specialised on the int arguments, as before; C takes an int that
+        # only counts range() loops at run time (one C function for every trip count)
+        gradient._counts = language == "c"
         args = gradient.bind(*args)
         built = gradient.build_for(*args)
         if language == "python":

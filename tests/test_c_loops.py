@@ -7,6 +7,7 @@ with the independent reference (``tests/reference.py``: the user's source re-run
 50 digits).
 """
 
+import ctypes
 import math
 import re
 import shutil
@@ -52,19 +53,44 @@ def _tuples(got, want):
     return got, want
 
 
+def call_with_counts(library, name, point, nwrt, counts):
+    """Like ``test_c_code.call``, the positions in ``counts`` passed as C ``long`` (trip
+    counts the generated functions take at run time)."""
+    types = [ctypes.c_long if k in counts else ctypes.c_double for k in range(len(point))]
+    args = [t(v) for t, v in zip(types, point)]
+    outputs = [ctypes.c_double() for _ in range(nwrt)]
+    pointers = [ctypes.byref(o) for o in outputs]
+    grad_fn, vg_fn = getattr(library, f"{name}_grad"), getattr(library, f"{name}_value_and_grad")
+    grad_fn.argtypes = vg_fn.argtypes = [*types, *[ctypes.POINTER(ctypes.c_double)] * nwrt]
+    grad_fn.restype, vg_fn.restype = None, ctypes.c_double
+    grad_fn(*args, *pointers)
+    gradient = tuple(o.value for o in outputs)
+    value = vg_fn(*args, *pointers)
+    return gradient, (value, tuple(o.value for o in outputs))
+
+
+def lorenz_40(x, y, z, s, r, b):
+    dt = 0.001
+    for _ in range(40):
+        dx = s * (y - x)
+        dy = x * (r - z) - y
+        dz = x * y - b * z
+        x, y, z = x + dt * dx, y + dt * dy, z + dt * dz
+    return x + y + z
+
+
 def test_lorenz_forty_steps_compiles_to_loops_and_matches_the_reference(tmp_path):
-    args = (*LORENZ_POINT, 40)
-    text = emit(lorenz, wrt=WRT6, language="c", args=args)
+    text = emit(lorenz_40, language="c")
     assert c_loops(text).count("<") == 2 and c_loops(text).count(">=") == 2  # grad, value_and_grad
-    assert "malloc(sizeof(double) * (size_t)121)" in text  # 40 steps x 3 numbers, + 1
+    assert "malloc(sizeof(double) * ((size_t)121))" in text  # 40 steps x 3 numbers, + 1
     assert text.count("free(_tape);") == 2
-    library = compile_library(tmp_path, {"lorenz": text})
-    got_grad, (got_value, got_vg) = call(library, "lorenz", 7, 6, args)
-    want = mp_grad(lorenz, args, wrt=WRT6)
+    library = compile_library(tmp_path, {"lorenz_40": text})
+    got_grad, (got_value, got_vg) = call(library, "lorenz_40", 6, 6, LORENZ_POINT)
+    want = mp_grad(lorenz_40, LORENZ_POINT)
     assert_reference(got_grad, want, 1e-9)
     assert_reference(got_vg, want, 1e-9)
-    assert close(got_value, float(mp_value(lorenz, args, wrt=WRT6)), 1e-12)
-    python = value_and_grad(lorenz, wrt=WRT6)(*args)
+    assert close(got_value, float(mp_value(lorenz_40, LORENZ_POINT)), 1e-12)
+    python = value_and_grad(lorenz_40)(*LORENZ_POINT)
     assert close(got_value, python[0], 1e-13)
     assert_close_all(got_grad, python[1], 1e-12)
 
@@ -84,31 +110,52 @@ def test_lorenz_ten_thousand_steps_is_a_few_dozen_lines_of_c(tmp_path):
 
 
 def test_the_c_text_does_not_grow_with_the_trip_count():
-    sizes = {}
-    for T in (ROLL_THRESHOLD, 40, 10000, 1000000):
-        text = emit(lorenz, wrt=WRT6, language="c", args=(*LORENZ_POINT, T))
-        sizes[T] = len(re.sub(r"\d+", "N", text))
-        assert len(c_loops(text)) == 4
-    assert len(set(sizes.values())) == 1, sizes
+    small, large = emit(lorenz_40, language="c"), emit(lorenz_10k, language="c")
+    code = [re.sub(r"\d+", "N", text[text.index("#include"):].replace("lorenz_10k", "lorenz_40"))
+            for text in (small, large)]
+    assert code[0] == code[1]  # the same C but for the numbers
+    assert len(small.splitlines()) == len(large.splitlines())
 
 
-@pytest.mark.parametrize("n", [0, 1, ROLL_THRESHOLD - 1, ROLL_THRESHOLD, 100])
-def test_a_range_of_an_int_argument(tmp_path, n):
-    """``range(n)`` of an int argument: C is specialised on its value (as for every int
-    argument); from ``ROLL_THRESHOLD`` iterations on it is a loop, below it unrolls (n = 0: no
-    iteration, the gradient of the values before the loop)."""
-    args = (0.3, 0.9, n)
-    text = emit(with_count, wrt=(0, 1), language="c", args=args)
-    assert bool(c_loops(text)) == (n >= ROLL_THRESHOLD)
+def test_lorenz_with_t_an_int_argument_is_one_c_function_for_every_t(tmp_path):
+    """``range(T)`` of an int argument ``T``: the C functions take ``long T`` (one compiled
+    function for every trip count, 0 and negative ones included: no iteration)."""
+    texts = {emit(lorenz, wrt=WRT6, language="c", args=(*LORENZ_POINT, T)) for T in (3, 40, 10000)}
+    assert len(texts) == 1
+    (text,) = texts
+    assert "void lorenz_grad(double x, double y, double z, double s, double r, double b, long T," in text
+    assert len(c_loops(text)) == 4
+    library = compile_library(tmp_path, {"lorenz": text})
+    g = value_and_grad(lorenz, wrt=WRT6)
+    for T in (0, 1, 2, ROLL_THRESHOLD, 40, 10000, -3):
+        args = (*LORENZ_POINT, T)
+        got_grad, (got_value, got_vg) = call_with_counts(library, "lorenz", args, 6, {6})
+        value, python = g(*args)
+        assert close(got_value, value, 1e-12), T
+        assert_close_all(got_grad, python, 1e-10)
+        assert got_grad == got_vg
+        if abs(T) <= 40:
+            want = mp_grad(lorenz, args, wrt=WRT6)
+            assert_reference(got_grad, want, 1e-9)
+        if T <= 0:  # no iteration: d(x + y + z) = (1, 1, 1, 0, 0, 0)
+            assert got_grad == (1.0, 1.0, 1.0, 0.0, 0.0, 0.0)
+
+
+def test_a_range_of_an_int_argument(tmp_path):
+    """``range(n)`` of an int argument below, at and above the threshold, and 0."""
+    text = emit(with_count, wrt=(0, 1), language="c", args=(0.3, 0.9, 5))
+    assert "long n" in text and len(c_loops(text)) == 4
     library = compile_library(tmp_path, {"with_count": text})
-    got_grad, (got_value, got_vg) = call(library, "with_count", 3, 2, args)
-    want = mp_grad(with_count, args, wrt=(0, 1))
-    assert_reference(got_grad, want, 1e-10)
-    assert_reference(got_vg, want, 1e-10)
-    assert close(got_value, float(mp_value(with_count, args, wrt=(0, 1))), 1e-12)
-    assert_close_all(got_grad, grad(with_count, wrt=(0, 1))(*args), 1e-13)
-    if n == 0:
-        assert got_grad == (1.0, 0.0)
+    for n in (0, 1, ROLL_THRESHOLD - 1, ROLL_THRESHOLD, 100):
+        args = (0.3, 0.9, n)
+        got_grad, (got_value, got_vg) = call_with_counts(library, "with_count", args, 2, {2})
+        want = mp_grad(with_count, args, wrt=(0, 1))
+        assert_reference(got_grad, want, 1e-10)
+        assert_reference(got_vg, want, 1e-10)
+        assert close(got_value, float(mp_value(with_count, args, wrt=(0, 1))), 1e-12)
+        assert_close_all(got_grad, grad(with_count, wrt=(0, 1))(*args), 1e-13)
+        if n == 0:
+            assert got_grad == (1.0, 0.0)
 
 
 def ifs_after_the_loop(x, a):
@@ -162,7 +209,7 @@ def test_loops_beside_branches_and_counters(tmp_path, f, points, kept):
 def test_malloc_failing_gives_nan_and_frees_nothing(tmp_path):
     """Every result is NAN where the tape cannot be allocated (malloc replaced by one that
     fails)."""
-    text = emit(lorenz, wrt=WRT6, language="c", args=(*LORENZ_POINT, 40))
+    text = emit(lorenz_40, language="c")
     failing = "#include <stddef.h>\nvoid *failing_malloc(size_t n);\nvoid *failing_malloc(size_t n) { (void)n; return NULL; }\n"
     if CC is None:
         pytest.skip("no C compiler (cc, gcc or clang) on PATH")
@@ -172,8 +219,7 @@ def test_malloc_failing_gives_nan_and_frees_nothing(tmp_path):
     run = subprocess.run([CC, *FLAGS, "-o", str(library), str(tmp_path / "lorenz.c"),
                           str(tmp_path / "failing.c"), "-lm"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    import ctypes
-    got_grad, (got_value, got_vg) = call(ctypes.CDLL(str(library)), "lorenz", 7, 6, (*LORENZ_POINT, 40))
+    got_grad, (got_value, got_vg) = call(ctypes.CDLL(str(library)), "lorenz_40", 6, 6, LORENZ_POINT)
     assert all(math.isnan(v) for v in (*got_grad, got_value, *got_vg))
 
 

@@ -342,6 +342,10 @@ class _Writer(BlockPrinter):
         self.params = [self.name(p.symbol.name) for p in self.program.params]
         self.outputs = [namer.fresh(f"d_{p.name}") for p in gradient_program.wrt]
         self.base = _base(self.program)
+        # int parameters that are only trip counts of loops (range(n)): ``long`` in C
+        wrt = {p.symbol for p in gradient_program.wrt}
+        trips = {b.trip for b in for_blocks(schedule.lines) if b.trip.is_Symbol}
+        self.counts = {p.symbol for p in self.program.params if p.symbol in trips and p.symbol not in wrt}
         self._loops_checked()
         # names a rolled loop assigns again (its carried values): ``double``, not ``const double``
         self.mutable = {n for block in for_blocks(schedule.lines) for n, _ in block.carried}
@@ -359,10 +363,11 @@ class _Writer(BlockPrinter):
                     f"{self.base}: C export does not support a loop whose trip count is not known "
                     "on entry (a while, or a for over a range of data)",
                     hint="export Python instead (symdiff.emit(f)), which keeps the loop", **where)
-            if not (block.trip.is_Integer and int(block.trip) >= 0):
+            if not ((block.trip.is_Integer and int(block.trip) >= 0)
+                    or (block.trip.is_Symbol and block.trip in self.counts)):
                 raise ExportError(
                     f"{self.base}: C export needs the trip count of the loop to be a constant "
-                    f"(it is {sympy.sstr(block.trip)})",
+                    f"or an int argument (it is {sympy.sstr(block.trip)})",
                     hint="pass example arguments: symdiff.emit(f, language='c', args=(x0, ...)) "
                     "specialises on the int arguments", **where)
             if nested:
@@ -445,13 +450,14 @@ class _Writer(BlockPrinter):
         indent, inner = scope.indent, scope.indent + self.step
         namer = self.program.namer
         k = namer.fresh("_k")
-        trip = int(block.trip)
+        trip = self.trip(block)
         width = len(block.saved)
         tape = self.name(block.tape.name)
         if not block.reverse:
             out.append(f"{indent}for (long {k} = 0; {k} < {trip}; ++{k}) {{")
         else:
-            out.append(f"{indent}for (long {k} = {trip - 1}; {k} >= 0; --{k}) {{")
+            last = str(int(trip) - 1) if trip.isdigit() else f"{trip} - 1"
+            out.append(f"{indent}for (long {k} = {last}; {k} >= 0; --{k}) {{")
         read = names_read(block.body) | {s for _, v in block.carried for s in v.free_symbols}
         if block.index in read:
             out.append(f"{inner}const double {self.name(block.index.name)} = (double){k};")
@@ -475,20 +481,38 @@ class _Writer(BlockPrinter):
         out.append(f"{indent}}}")
         scope.current = None
 
+    def trip(self, block):
+        """A loop's trip count in C: a number, or the name of a ``long`` parameter."""
+        return str(int(block.trip)) if block.trip.is_Integer else self.name(block.trip.name)
+
+    def tape_size(self, block):
+        """The doubles a forward loop's tape holds (text): trip count x values per iteration
+        (a negative count runs no iteration, as ``range`` does)."""
+        width = len(block.saved)
+        if block.trip.is_Integer:
+            return str(int(block.trip) * width)
+        n = self.trip(block)
+        count = f"(size_t)({n} > 0 ? {n} : 0)"
+        return count if width == 1 else f"{count}*{width}"
+
     def allocation(self, failed):
         """The lines that allocate the tapes (one buffer) at the top of a function, ``failed``
         the statements that give up when ``malloc`` returns NULL."""
         if not self.tapes:
             return []
-        total = sum(self.tapes.values())
-        out = [f"    double *const {self.workspace} = malloc(sizeof(double) * (size_t){total + 1});"
+        sizes = list(self.tapes.values())
+        constant = sum(int(n) for n in sizes if n.isdigit()) + 1  # + 1: never a size of 0
+        total = " + ".join([n for n in sizes if not n.isdigit()] + [str(constant)])
+        if total.isdigit():
+            total = f"(size_t){total}"
+        out = [f"    double *const {self.workspace} = malloc(sizeof(double) * ({total}));"
                "  /* + 1: never a size of 0 */",
                f"    if ({self.workspace} == NULL) {{", *[f"        {f}" for f in failed], "    }"]
-        offset = 0
+        offset = []
         for tape, size in self.tapes.items() if len(self.tapes) > 1 else ():
-            where = self.workspace if offset == 0 else f"{self.workspace} + {offset}"
+            where = f"{self.workspace} + {' + '.join(offset)}" if offset else self.workspace
             out.append(f"    double *const {self.name(tape.name)} = {where};")
-            offset += size
+            offset.append(size)
         return out
 
     def function(self, kind):
@@ -496,7 +520,8 @@ class _Writer(BlockPrinter):
         gradients = list(self.schedule.gradients)
         with_value = kind == "value_and_grad"
         returns = [self.schedule.value, *gradients] if with_value else gradients
-        inputs = [f"double {p}" for p in self.params]
+        inputs = [f"{'long' if p.symbol in self.counts else 'double'} {self.name(p.symbol.name)}"
+                  for p in self.program.params]
         single = len(gradients) == 1
         pointers = [] if single and not with_value else [f"double *{o}" for o in self.outputs]
         returns_double = single or with_value
@@ -506,7 +531,7 @@ class _Writer(BlockPrinter):
         )
         failed = [f"*{o} = NAN;" for o in self.outputs] if pointers else []
         failed.append("return NAN;" if returns_double else "return;")
-        self.tapes = {block.tape: int(block.trip) * len(block.saved)
+        self.tapes = {block.tape: self.tape_size(block)
                       for block in for_blocks(self.schedule.needed(returns))
                       if not block.reverse and block.saved}
         if len(self.tapes) == 1:  # the buffer is the one tape
