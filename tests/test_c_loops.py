@@ -20,8 +20,9 @@ from symdiff.frontend.loops import ROLL_THRESHOLD
 
 from .reference import close as near, mp_grad, mp_value
 from .test_c_code import CC, FLAGS, call, close, compile_library
-from .test_loops import (LORENZ_POINT, accumulate, counter_in_body, if_on_data, swap, lorenz, lorenz_10k, rolled,
-                         with_count)
+from .test_loops import (LORENZ_POINT, accumulate, body_local_after, calls_a_helper, counter_in_body,
+                         if_on_data, lorenz, lorenz_10k, loops_in_helpers, nested_loops, rolled,
+                         swap, with_count)
 
 WRT6 = (0, 1, 2, 3, 4, 5)
 
@@ -185,6 +186,10 @@ def two_loops(x, a):
 
 @pytest.mark.parametrize("f, points, kept", [
     (two_loops, [(0.3, 0.9), (-0.8, 1.05)], True),  # two tapes in one buffer
+    (nested_loops, [(0.4,), (-0.9,)], True),  # the outer loop unrolls: 40 inner loops, 40 tapes
+    (loops_in_helpers, [(0.3, 0.7), (-2.0, 1.3)], True),  # a helper's loop, in a loop
+    (calls_a_helper, [(0.5, 0.9), (-0.4, 1.01)], True),  # a body calling a user helper
+    (body_local_after, [(0.6, 0.8), (-0.9, 1.1)], True),  # a body-local name read after it
     (if_on_data, [(0.3,), (0.7,), (2.0,)], False),  # an if on data in the body: it unrolls
     (ifs_after_the_loop, [(0.3, 0.9), (1.5, 1.01), (0.2, -0.5)], True),  # both sides of the if
     (loop_in_a_branch, [(0.3, 0.9), (0.3, -0.9)], False),  # in an arm of an if on data: unrolls

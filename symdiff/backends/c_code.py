@@ -309,6 +309,17 @@ def for_blocks(lines, inside=False):
     return found
 
 
+def _conditions_read(lines):
+    """The names the conditions of the ``IfBlock`` s in ``lines`` read (in loops too)."""
+    found = set()
+    for item in lines:
+        if isinstance(item, IfBlock):
+            found |= item.cond.free_symbols | _conditions_read(item.then) | _conditions_read(item.orelse)
+        elif isinstance(item, ForBlock):
+            found |= _conditions_read(item.body)
+    return found
+
+
 def _outside_loops(lines):
     """The ``Line`` s of ``lines`` that are not in a loop's body (what an ``if`` declares)."""
     out = []
@@ -407,6 +418,11 @@ class _Writer(BlockPrinter):
         used = set().union(*(r.free_symbols for r in returns), names_read(lines))
         out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
                for p in self.program.params if p.symbol not in used]
+        # every name a line, a loop or a result reads (a carried value none reads: (void))
+        self.reads = set().union(*(r.free_symbols for r in returns),
+                                 *(line.symbols for line in walk_lines(lines)), _conditions_read(lines))
+        for block in for_blocks(lines):
+            self.reads |= set(block.saved) | {s for _, v in block.carried for s in v.free_symbols}
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
@@ -479,6 +495,9 @@ class _Writer(BlockPrinter):
             out += [f"{inner}const double {t} = {self.expr(v, block)};" for t, (_, v) in zip(temps, pairs)]
             out += [f"{inner}{self.name(n.name)} = {t};" for t, (n, _) in zip(temps, pairs)]
         out.append(f"{indent}}}")
+        unread = [n for n, _ in block.carried if n not in self.reads]
+        if unread:  # (the other function returns it: here it is computed and not used)
+            out.append(f"{indent}{' '.join(f'(void){self.name(n.name)};' for n in unread)}  /* unused */")
         scope.current = None
 
     def trip(self, block):
