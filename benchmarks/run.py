@@ -1338,6 +1338,11 @@ def section_h(out, cfg, peers):
               [[t.label, t.cell(), _spread(t), fmt_ratio(_ratio(t, floor))] for t in items])
     out.table(["target (H)", "measured", "result"],
               [_target_row("per step ≤ 1.2× hand-written numpy backprop", items[1], floor, 1.2)])
+    if items[2].ok():  # the same gradient as PyTorch's, to what tolerance
+        mine, theirs = flat(g(params, X, y)), items[2].fn(None)
+        out(f"symdiff's gradient against PyTorch float64's: max |difference| "
+            f"{np.max(np.abs(mine - theirs)):.1e} (max |gradient| {np.max(np.abs(theirs)):.1e}).")
+        out()
     return {"mlp": _ratio(items[1], floor)}
 
 

@@ -95,3 +95,30 @@ def test_flip_traced_before_the_call_and_of_numbers():
     assert np.isclose(value, 0.35 ** 2 + 0.64) and np.allclose(dx, [-1.6]) and np.allclose(dy, [-0.7])
     value, (dx, dy) = g(0.5, 2.0)  # numbers: np.flip of a number is the number
     assert value == 4.25 and dx == 1.0 and dy == 4.0
+
+
+def running_product(x):
+    return np.sum(np.cumprod(x))
+
+
+def general_eigenvalues(a):
+    return np.sum(np.linalg.eig(a)[0])
+
+
+@pytest.mark.parametrize("f, arg, hint", [
+    (running_product, np.array([1.0, 2.0, 3.0]), "np.exp(np.cumsum(np.log(x)))"),
+    (general_eigenvalues, np.array([[1.0, 2.0], [0.5, 3.0]]), "np.linalg.eigh"),
+])
+def test_what_is_not_differentiated_yet_names_the_rewrite(f, arg, hint):
+    with pytest.raises(SymdiffError) as info:
+        symdiff.grad(f)(arg)
+    assert "of a differentiated value" in str(info.value) and hint in info.value.hint
+    assert info.value.lineno is not None
+
+
+def constant_running_product(x):
+    return np.sum(x * np.cumprod(np.array([1.0, 2.0])))
+
+
+def test_of_constants_numpy_answers():
+    assert np.array_equal(symdiff.grad(constant_running_product)(np.array([1.0, 1.0])), [1.0, 2.0])

@@ -1259,6 +1259,29 @@ def index_concatenation(tracer, node, columns, index):
     return _joined("concatenate")(tracer, node, {"arrays": tuple(parts), "axis": -1 if columns else 0}, which)
 
 
+def _refused(what, hint):
+    """A numpy function symdiff does not differentiate yet, refused with the rewrite that works."""
+    def handler(tracer, node, args, kwargs, name):
+        if not any(tracer.is_symbolic(a) for a in [*args, *kwargs.values()]):
+            return _REFUSED_FUNCS[name](*args, **kwargs)  # of constants: numpy's own answer
+        raise located(UnsupportedSyntaxError, f"{name} of a differentiated value ({what})",
+                      tracer.frame.parsed, node, hint=hint)
+
+    return handler
+
+
+_REFUSALS = [
+    (np.cumprod, "np.cumprod", "not differentiated yet",
+     "for positive x, np.exp(np.cumsum(np.log(x))); else a loop, p = p * x[i]"),
+    (np.linalg.eig, "np.linalg.eig", "eigenvalues of a non-symmetric matrix: not differentiated",
+     "for a symmetric matrix, np.linalg.eigh"),
+    (np.partition, "np.partition", "not differentiated", "np.sort(x) (the adjoint goes back through the permutation)"),
+    (np.nan_to_num, "np.nan_to_num", "not differentiated",
+     "replace the non-finite values before the call, or pass a mask"),
+]
+_REFUSED_FUNCS = {name: func for func, name, _, _ in _REFUSALS}
+
+
 _HANDLERS = [
     (np.sum, _function(np.sum, "np.sum", _REDUCED, _sum)),
     (np.prod, _function(np.prod, "np.prod", _REDUCED, _reduce(arrays.ArrayProd))),
@@ -1342,6 +1365,8 @@ _HANDLERS = [
     (np.conj, _function(np.conj, "np.conj", ("x",), _real_part(False))),
     (np.linspace, _Entry("np.linspace", signature_of(np.linspace), tuple(signature_of(np.linspace).parameters),
                          _linspace, raw=True)),
+    *[(func, _Entry(name, signature_of(func), tuple(signature_of(func).parameters), _refused(what, hint), raw=True))
+      for func, name, what, hint in _REFUSALS],
 ]
 # Entries that act elementwise on a number as on an array (the rest are structural: reductions,
 # products, shapes, joins; see calls.Calls._note_numbers).
