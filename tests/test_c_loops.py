@@ -140,6 +140,9 @@ def test_lorenz_with_t_an_int_argument_is_one_c_function_for_every_t(tmp_path):
             assert_reference(got_grad, want, 1e-9)
         if T <= 0:  # no iteration: d(x + y + z) = (1, 1, 1, 0, 0, 0)
             assert got_grad == (1.0, 1.0, 1.0, 0.0, 0.0, 0.0)
+    # a count whose tape no size_t can hold: NAN, as where malloc fails (never a short buffer)
+    got_grad, (got_value, got_vg) = call_with_counts(library, "lorenz", (*LORENZ_POINT, 2**62), 6, {6})
+    assert all(math.isnan(v) for v in (*got_grad, got_value, *got_vg))
 
 
 def test_a_range_of_an_int_argument(tmp_path):

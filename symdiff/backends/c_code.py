@@ -478,7 +478,7 @@ class _Writer(BlockPrinter):
         if block.index in read:
             out.append(f"{inner}const double {self.name(block.index.name)} = (double){k};")
         for j, saved in enumerate(block.saved):
-            place = f"{tape}[{k}*{width} + {j}]" if width > 1 else f"{tape}[{k}]"
+            place = f"{tape}[(size_t){k}*{width} + {j}]" if width > 1 else f"{tape}[{k}]"
             if block.reverse:
                 out.append(f"{inner}const double {self.name(saved.name)} = {place};")
             else:
@@ -524,7 +524,17 @@ class _Writer(BlockPrinter):
         total = " + ".join([n for n in sizes if not n.isdigit()] + [str(constant)])
         if total.isdigit():
             total = f"(size_t){total}"
-        out = [f"    double *const {self.workspace} = malloc(sizeof(double) * ({total}));"
+        allocate = f"malloc(sizeof(double) * ({total}))"
+        counts = {}  # a trip count argument -> the doubles per iteration its tapes hold
+        for block in self.taped:
+            if not block.trip.is_Integer:
+                counts[self.trip(block)] = counts.get(self.trip(block), 0) + len(block.saved)
+        if counts:  # a count whose tape would not fit in a size_t: NAN, as malloc failing
+            width = sum(counts.values())
+            fits = " && ".join(f"({n} <= 0 || (size_t){n} <= ((size_t)-1 / sizeof(double) - {constant}) / {width})"
+                               for n in counts)
+            allocate = f"({fits}) ? {allocate} : NULL"
+        out = [f"    double *const {self.workspace} = {allocate};"
                "  /* + 1: never a size of 0 */",
                f"    if ({self.workspace} == NULL) {{", *[f"        {f}" for f in failed], "    }"]
         offset = []
@@ -550,9 +560,9 @@ class _Writer(BlockPrinter):
         )
         failed = [f"*{o} = NAN;" for o in self.outputs] if pointers else []
         failed.append("return NAN;" if returns_double else "return;")
-        self.tapes = {block.tape: self.tape_size(block)
-                      for block in for_blocks(self.schedule.needed(returns))
-                      if not block.reverse and block.saved}
+        self.taped = [block for block in for_blocks(self.schedule.needed(returns))
+                      if not block.reverse and block.saved]
+        self.tapes = {block.tape: self.tape_size(block) for block in self.taped}
         if len(self.tapes) == 1:  # the buffer is the one tape
             self.workspace = self.name(next(iter(self.tapes)).name)
         else:
