@@ -80,17 +80,16 @@ def _emit(fun, parsed, wrt_names, language, args):
     shapes = None
     if args is not None:
         gradient = Gradient(fun, wrt=wrt_names)
-        gradient._counts = False  # a module specialised on the int arguments, as before
-        if language != "python":  # C: loops unrolled (C loops with a tape: not yet)
-            gradient._rolled = False
-            gradient._dispatch.clear()
+        # a Python module is specialised on the int arguments, as before; C takes an int that
+        # only counts range() loops at run time (one C function for every trip count)
+        gradient._counts = language == "c"
         args = gradient.bind(*args)
         built = gradient.build_for(*args)
         if language == "python":
             shapes = _shape_check(fun, wrt_names, args, built)
     else:
         try:
-            built = pipeline.build(Spec(parsed, tuple(wrt_names), rolled=language == "python"))
+            built = pipeline.build(Spec(parsed, tuple(wrt_names), rolled=True))
         except NeedsConcrete as exc:
             raise ExportError(
                 f"{fun.__qualname__} cannot be exported without knowing its arguments: "

@@ -11,7 +11,8 @@ in the shown text stands for that folder. What is checked:
   lines) must be the exception raised, message, source line and caret included. Comments that do
   not start like a value (``# one derivative per parameter``) are prose and are not compared;
 - the seed's ``print(u.source)``, ``explain()`` and ``latex()``; the located error of ``bad.py``;
-  ``print(g.source)`` of ``rosen``; the C of ``u`` and of ``rosen``, the C prototypes;
+  ``print(g.source)`` of ``rosen``; the C of ``u``, of ``rosen`` and of ``decay`` (a loop), the
+  C prototypes;
 - the module ``symdiff emit model.py:loss`` prints (lines shown as ``...`` are elided there);
 - the console sessions: ``symdiff ...`` commands run in-process through ``symdiff.cli.main``,
   ``python -c "import symdiff ..."`` in-process, other commands (``python -I``, ``ruff``, ``cc``)
@@ -58,6 +59,7 @@ EXAMPLE_FILES = {
     "def newton_sqrt(a):": "readme_while.py",
     "def fill(x):": "readme_inplace.py",        # its error message names readme_inplace.py
     "def mlp_loss(params, X, y):": "mlp.py",
+    "def decay(x, a):": "readme_c_loop.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.
 BAD_PY = "import math\n\n\ndef bad(x):\n    return math.remainder(x, 2.0) * x\n"
@@ -319,6 +321,13 @@ def test_container_gradient_source(examples, folder):
 def test_c_of_the_seed(examples, folder):
     text = symdiff.emit(examples["seed.py"][0].u.fun, language="c")
     listing = block("c", starts="/* Gradient of u with respect to x. */").text
+    assert shown(listing, folder) in text
+
+
+def test_c_of_a_rolled_loop(examples, folder):
+    text = examples["readme_c_loop.py"][0].c
+    assert text == symdiff.emit(examples["readme_c_loop.py"][0].decay, language="c")
+    listing = block("c", starts="/* Gradient of decay with respect to x, a. */").text
     assert shown(listing, folder) in text
 
 

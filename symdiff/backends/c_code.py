@@ -22,7 +22,7 @@ from ..primitives import registry
 from .blocks import BlockPrinter
 from .python_code import Spelling, SumsAsDifferences, over_square
 from .safe_text import c_comment, printable
-from ..lower.schedule import names_read, walk_lines
+from ..lower.schedule import ForBlock, IfBlock, names_read, walk_lines
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
 _MATH_H_FUNCTIONS = """
@@ -274,6 +274,9 @@ def _c_names(schedule, gradient_program, constants):
     for line in walk_lines(schedule.lines):
         names.add(line.target.name)
         names |= {s.name for s in line.expr.free_symbols}
+    for block in for_blocks(schedule.lines):
+        names |= {block.index.name, block.tape.name, *(s.name for s in block.saved)}
+        names |= {n.name for n, _ in block.carried}
     renames = {}
     for name in sorted(names):
         bad_underscore = name.startswith("__") or (name.startswith("_") and name[1:2].isupper())
@@ -284,6 +287,48 @@ def _c_names(schedule, gradient_program, constants):
                 base = "v" + base
             renames[name] = program.namer.fresh(f"{base}_")
     return renames
+
+
+def for_blocks(lines, inside=False):
+    """Every ``ForBlock`` in ``lines`` (in ``IfBlock`` arms and loop bodies too), in order;
+    with ``inside``: ``(block, whether it sits in another loop's body)`` pairs."""
+    found = []
+
+    def visit(items, depth):
+        for item in items:
+            if isinstance(item, IfBlock):
+                visit(item.then, depth)
+                visit(item.orelse, depth)
+            elif isinstance(item, ForBlock):
+                found.append((item, depth > 0) if inside else item)
+                if item.test is not None:
+                    visit(item.test[0], depth + 1)
+                visit(item.body, depth + 1)
+
+    visit(lines, 0)
+    return found
+
+
+def _conditions_read(lines):
+    """The names the conditions of the ``IfBlock`` s in ``lines`` read (in loops too)."""
+    found = set()
+    for item in lines:
+        if isinstance(item, IfBlock):
+            found |= item.cond.free_symbols | _conditions_read(item.then) | _conditions_read(item.orelse)
+        elif isinstance(item, ForBlock):
+            found |= _conditions_read(item.body)
+    return found
+
+
+def _outside_loops(lines):
+    """The ``Line`` s of ``lines`` that are not in a loop's body (what an ``if`` declares)."""
+    out = []
+    for item in lines:
+        if isinstance(item, IfBlock):
+            out += _outside_loops(item.then) + _outside_loops(item.orelse)
+        elif not isinstance(item, ForBlock):
+            out.append(item)
+    return out
 
 
 class _Writer(BlockPrinter):
@@ -308,6 +353,39 @@ class _Writer(BlockPrinter):
         self.params = [self.name(p.symbol.name) for p in self.program.params]
         self.outputs = [namer.fresh(f"d_{p.name}") for p in gradient_program.wrt]
         self.base = _base(self.program)
+        # int parameters that are only trip counts of loops (range(n)): ``long`` in C
+        wrt = {p.symbol for p in gradient_program.wrt}
+        trips = {b.trip for b in for_blocks(schedule.lines) if b.trip.is_Symbol}
+        self.counts = {p.symbol for p in self.program.params if p.symbol in trips and p.symbol not in wrt}
+        self._loops_checked()
+        # names a rolled loop assigns again (its carried values): ``double``, not ``const double``
+        self.mutable = {n for block in for_blocks(schedule.lines) for n, _ in block.carried}
+        self.tapes = {}  # the function being written: its tapes -> their sizes in doubles
+        self.workspace = None  # (and the buffer that holds them)
+        self.allocates = False  # whether a function of the file calls malloc
+
+    def _loops_checked(self):
+        """A located ``ExportError`` for a rolled loop C does not print: a ``while`` on data
+        (no trip count known on entry), a trip count that is not a constant, a loop in a loop."""
+        for block, nested in for_blocks(self.schedule.lines, inside=True):
+            where = dict(filename=self.program.filename, lineno=block.lineno)
+            if block.test is not None:
+                raise ExportError(
+                    f"{self.base}: C export does not support a loop whose trip count is not known "
+                    "on entry (a while, or a for over a range of data)",
+                    hint="export Python instead (symdiff.emit(f)), which keeps the loop", **where)
+            if not ((block.trip.is_Integer and int(block.trip) >= 0)
+                    or (block.trip.is_Symbol and block.trip in self.counts)):
+                raise ExportError(
+                    f"{self.base}: C export needs the trip count of the loop to be a constant "
+                    f"or an int argument (it is {sympy.sstr(block.trip)})",
+                    hint="pass example arguments: symdiff.emit(f, language='c', args=(x0, ...)) "
+                    "specialises on the int arguments", **where)
+            if nested:
+                raise ExportError(
+                    f"{self.base}: C export does not support a loop kept as a loop inside "
+                    "another one",
+                    hint="export Python instead (symdiff.emit(f)), which keeps both loops", **where)
 
     def name(self, name):
         return self.renames.get(name, name)
@@ -340,6 +418,11 @@ class _Writer(BlockPrinter):
         used = set().union(*(r.free_symbols for r in returns), names_read(lines))
         out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
                for p in self.program.params if p.symbol not in used]
+        # every name a line, a loop or a result reads (a carried value none reads: (void))
+        self.reads = set().union(*(r.free_symbols for r in returns),
+                                 *(line.symbols for line in walk_lines(lines)), _conditions_read(lines))
+        for block in for_blocks(lines):
+            self.reads |= set(block.saved) | {s for _, v in block.carried for s in v.free_symbols}
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
@@ -356,7 +439,7 @@ class _Writer(BlockPrinter):
     def opening(self, block, indent, nested):
         out = []
         if not nested:  # names set inside the branches live on after them
-            names = dict.fromkeys(self.name(inner.target.name) for inner in walk_lines([block]))
+            names = dict.fromkeys(self.name(inner.target.name) for inner in _outside_loops([block]))
             out += [f"{indent}double {name} = 0.0;" for name in names]
         out.append(f"{indent}if ({self.expr(block.cond, block)}) {{")
         return out
@@ -371,14 +454,103 @@ class _Writer(BlockPrinter):
         text = self.expr(line.expr, line)
         if nested:
             return [f"{indent}{self.name(line.target.name)} = {text};"]
-        return [f"{indent}const double {self.name(line.target.name)} = {text};"]
+        const = "" if line.target in self.mutable else "const "
+        return [f"{indent}{const}double {self.name(line.target.name)} = {text};"]
+
+    def visit_ForBlock(self, block, scope, out):
+        """A rolled loop (``lower.schedule.ForBlock``) over its constant trip count: the forward
+        one stores the values its reverse reads in its tape (a part of the function's one
+        ``malloc``'d buffer), the reverse one runs the iterations last first and reads them
+        back. The body is a block of its own (its names are declared in it, every iteration)."""
+        self._comment(block, scope, out)
+        indent, inner = scope.indent, scope.indent + self.step
+        namer = self.program.namer
+        k = namer.fresh("_k")
+        trip = self.trip(block)
+        width = len(block.saved)
+        tape = self.name(block.tape.name)
+        if not block.reverse:
+            out.append(f"{indent}for (long {k} = 0; {k} < {trip}; ++{k}) {{")
+        else:
+            last = str(int(trip) - 1) if trip.isdigit() else f"{trip} - 1"
+            out.append(f"{indent}for (long {k} = {last}; {k} >= 0; --{k}) {{")
+        read = names_read(block.body) | {s for _, v in block.carried for s in v.free_symbols}
+        if block.index in read:
+            out.append(f"{inner}const double {self.name(block.index.name)} = (double){k};")
+        for j, saved in enumerate(block.saved):
+            place = f"{tape}[(size_t){k}*{width} + {j}]" if width > 1 else f"{tape}[{k}]"
+            if block.reverse:
+                out.append(f"{inner}const double {self.name(saved.name)} = {place};")
+            else:
+                out.append(f"{inner}{place} = {self.name(saved.name)};")
+        out += self.block(block.body, inner, False, (block.lineno, block.reverse, block.filename))
+        pairs = [(n, v) for n, v in block.carried if n != v]
+        if len(pairs) == 1:
+            (n, v), = pairs
+            out.append(f"{inner}{self.name(n.name)} = {self.expr(v, block)};")
+        elif pairs and not {n for n, _ in pairs} & {s for _, v in pairs for s in v.free_symbols}:
+            out += [f"{inner}{self.name(n.name)} = {self.expr(v, block)};" for n, v in pairs]
+        elif pairs:  # at once: every new value from the old ones
+            temps = [namer.fresh("_next") for _ in pairs]
+            out += [f"{inner}const double {t} = {self.expr(v, block)};" for t, (_, v) in zip(temps, pairs)]
+            out += [f"{inner}{self.name(n.name)} = {t};" for t, (n, _) in zip(temps, pairs)]
+        out.append(f"{indent}}}")
+        unread = [n for n, _ in block.carried if n not in self.reads]
+        if unread:  # (the other function returns it: here it is computed and not used)
+            out.append(f"{indent}{' '.join(f'(void){self.name(n.name)};' for n in unread)}  /* unused */")
+        scope.current = None
+
+    def trip(self, block):
+        """A loop's trip count in C: a number, or the name of a ``long`` parameter."""
+        return str(int(block.trip)) if block.trip.is_Integer else self.name(block.trip.name)
+
+    def tape_size(self, block):
+        """The doubles a forward loop's tape holds (text): trip count x values per iteration
+        (a negative count runs no iteration, as ``range`` does)."""
+        width = len(block.saved)
+        if block.trip.is_Integer:
+            return str(int(block.trip) * width)
+        n = self.trip(block)
+        count = f"(size_t)({n} > 0 ? {n} : 0)"
+        return count if width == 1 else f"{count}*{width}"
+
+    def allocation(self, failed):
+        """The lines that allocate the tapes (one buffer) at the top of a function, ``failed``
+        the statements that give up when ``malloc`` returns NULL."""
+        if not self.tapes:
+            return []
+        sizes = list(self.tapes.values())
+        constant = sum(int(n) for n in sizes if n.isdigit()) + 1  # + 1: never a size of 0
+        total = " + ".join([n for n in sizes if not n.isdigit()] + [str(constant)])
+        if total.isdigit():
+            total = f"(size_t){total}"
+        allocate = f"malloc(sizeof(double) * ({total}))"
+        counts = {}  # a trip count argument -> the doubles per iteration its tapes hold
+        for block in self.taped:
+            if not block.trip.is_Integer:
+                counts[self.trip(block)] = counts.get(self.trip(block), 0) + len(block.saved)
+        if counts:  # a count whose tape would not fit in a size_t: NAN, as malloc failing
+            width = sum(counts.values())
+            fits = " && ".join(f"({n} <= 0 || (size_t){n} <= ((size_t)-1 / sizeof(double) - {constant}) / {width})"
+                               for n in counts)
+            allocate = f"({fits}) ? {allocate} : NULL"
+        out = [f"    double *const {self.workspace} = {allocate};"
+               "  /* + 1: never a size of 0 */",
+               f"    if ({self.workspace} == NULL) {{", *[f"        {f}" for f in failed], "    }"]
+        offset = []
+        for tape, size in self.tapes.items() if len(self.tapes) > 1 else ():
+            where = f"{self.workspace} + {' + '.join(offset)}" if offset else self.workspace
+            out.append(f"    double *const {self.name(tape.name)} = {where};")
+            offset.append(size)
+        return out
 
     def function(self, kind):
         """``grad`` or ``value_and_grad``: (signature, full definition)."""
         gradients = list(self.schedule.gradients)
         with_value = kind == "value_and_grad"
         returns = [self.schedule.value, *gradients] if with_value else gradients
-        inputs = [f"double {p}" for p in self.params]
+        inputs = [f"{'long' if p.symbol in self.counts else 'double'} {self.name(p.symbol.name)}"
+                  for p in self.program.params]
         single = len(gradients) == 1
         pointers = [] if single and not with_value else [f"double *{o}" for o in self.outputs]
         returns_double = single or with_value
@@ -386,9 +558,21 @@ class _Writer(BlockPrinter):
             f"{'double' if returns_double else 'void'} {self.base}_{kind}"
             f"({', '.join(inputs + pointers) or 'void'})"
         )
-        body = self.body(returns)
+        failed = [f"*{o} = NAN;" for o in self.outputs] if pointers else []
+        failed.append("return NAN;" if returns_double else "return;")
+        self.taped = [block for block in for_blocks(self.schedule.needed(returns))
+                      if not block.reverse and block.saved]
+        self.tapes = {block.tape: self.tape_size(block) for block in self.taped}
+        if len(self.tapes) == 1:  # the buffer is the one tape
+            self.workspace = self.name(next(iter(self.tapes)).name)
+        else:
+            self.workspace = self.program.namer.fresh("_tapes") if self.tapes else None
+        self.allocates |= bool(self.tapes)
+        body = self.allocation(failed) + self.body(returns)
         if pointers:
             body += [f"    *{o} = {self.expr(g)};" for o, g in zip(self.outputs, gradients)]
+        if self.tapes:
+            body.append(f"    free({self.workspace});")
         if with_value:
             body.append(f"    return {self.expr(self.schedule.value)};")
         elif single:
@@ -418,12 +602,22 @@ def c_source(schedule, gradient_program, formulas, constants):
         *[f"       {d} = {sympy.sstr(f)}" for d, f in zip(derivs, formulas.values())],
         "",
         *header_signatures((grad_signature, grad_does), (vg_signature, vg_does)),
-        "   C99; needs only <math.h> (link with -lm). Standalone: no symdiff at run time.",
     ]
+    if writer.allocates:
+        header += [
+            "   The loops' tapes live in one malloc'd buffer, freed before each function returns;",
+            "   where malloc fails, every result is NAN.",
+            "",
+            "   C99; needs <math.h> and <stdlib.h> (malloc, free); link with -lm. Standalone: no",
+            "   symdiff at run time.",
+        ]
+    else:
+        header.append("   C99; needs only <math.h> (link with -lm). Standalone: no symdiff at run time.")
     if constants:
         names = ", ".join(writer.name(name) for name in constants)
         header += [f"   Baked in below: the values {names} had when this file was generated."]
-    parts = ["/* " + _comment("\n".join(header)) + " */\n", "#include <math.h>\n"]
+    includes = "#include <math.h>\n" + ("#include <stdlib.h>\n" if writer.allocates else "")
+    parts = ["/* " + _comment("\n".join(header)) + " */\n", includes]
     if constants:
         parts.append("".join(
             f"static const double {writer.name(name)} = {c_double(float(value))};\n"
