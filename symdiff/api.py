@@ -579,6 +579,13 @@ def _why_deferred(exc):
             "array's shape, a list's length or an int loop count)")
 
 
+def _made(kind, f, **options):
+    """``kind(f, **options)``, or (``f`` None: ``@grad(wrt="x")``) the decorator that makes it."""
+    if f is None:
+        return lambda g: kind(g, **options)
+    return kind(f, **options)
+
+
 def grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
     """The gradient of ``f``: ``grad(f)``, ``@grad`` or ``@grad(wrt="x")``.
 
@@ -597,9 +604,7 @@ def grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
     >>> grad(f, wrt="y")(2.0, 3.0)
     8.0
     """
-    if f is None:
-        return lambda g: Gradient(g, wrt=wrt, has_aux=has_aux, cache_size=cache_size)
-    return Gradient(f, wrt=wrt, has_aux=has_aux, cache_size=cache_size)
+    return _made(Gradient, f, wrt=wrt, has_aux=has_aux, cache_size=cache_size)
 
 
 def value_and_grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
@@ -611,9 +616,7 @@ def value_and_grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SI
     >>> value_and_grad(f)(2.0)
     (8.0, 12.0)
     """
-    if f is None:
-        return lambda g: Gradient(g, wrt=wrt, with_value=True, has_aux=has_aux, cache_size=cache_size)
-    return Gradient(f, wrt=wrt, with_value=True, has_aux=has_aux, cache_size=cache_size)
+    return _made(Gradient, f, wrt=wrt, with_value=True, has_aux=has_aux, cache_size=cache_size)
 
 
 class Jacobian(Gradient):
@@ -848,18 +851,14 @@ def jacobian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
     """The Jacobian of ``f`` (outputs: a number, a tuple/list of numbers or an array) as an array
     of shape (number of outputs, number of differentiated inputs); ``sparse=True``: as a
     ``scipy.sparse.csr_matrix`` of its exact sparsity pattern (see ``Jacobian``)."""
-    if f is None:
-        return lambda g: Jacobian(g, wrt=wrt, cache_size=cache_size, sparse=sparse)
-    return Jacobian(f, wrt=wrt, cache_size=cache_size, sparse=sparse)
+    return _made(Jacobian, f, wrt=wrt, cache_size=cache_size, sparse=sparse)
 
 
 def hessian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
     """The Hessian of a scalar ``f``: shape (n, n) for n differentiated inputs (arrays flattened);
     ``sparse=True``: a ``scipy.sparse.csr_matrix`` of its exact (symmetric) sparsity pattern,
     one reverse pass of the gradient per colour of its rows (Rosenbrock's: 3, any n)."""
-    if f is None:
-        return lambda g: Hessian(g, wrt=wrt, cache_size=cache_size, sparse=sparse)
-    return Hessian(f, wrt=wrt, cache_size=cache_size, sparse=sparse)
+    return _made(Hessian, f, wrt=wrt, cache_size=cache_size, sparse=sparse)
 
 
 def sparsity(f, *args, wrt=None, hessian=False, **kwargs):
@@ -924,17 +923,6 @@ class _HessianVector(_Pushforward):
         return []
 
 
-def _is_tree(value):
-    """A container argument that is not one array of numbers (a dict, a tuple of arrays, ...)."""
-    if not pytrees.is_container(value):
-        return False
-    try:
-        np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        return True
-    return isinstance(value, dict)
-
-
 class JVP:
     """``jvp(f)``: the directional derivative of ``f`` — its Jacobian times a tangent, J(x)·v.
 
@@ -975,7 +963,8 @@ class JVP:
                             f"is a tuple of {len(self.wrt)} (one per parameter, in that order), not {tangent!r}")
         flat = []
         for param, position, part in zip(self.wrt, self._push._wrt_positions, parts):
-            if _is_tree(bound[position]):  # the tangent of a container of arrays: the same container
+            if isinstance(dispatch.kind_of(bound[position], True), dispatch.Tree):  # a container:
+                # its tangent is the same container (a list or tuple of numbers is a Sequence)
                 leaves, expected = _flat(part) if pytrees.is_container(part) else None, _flat(bound[position])
                 if leaves is None or type(part) is not type(bound[position]) or leaves.size != expected.size:
                     raise ValueError(f"{self._what} of {name}: the tangent of {param!r} is a "
@@ -1030,9 +1019,7 @@ def jvp(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     >>> jvp(cube)(2.0, 0.5)
     6.0
     """
-    if f is None:
-        return lambda g: JVP(g, wrt=wrt, cache_size=cache_size)
-    return JVP(f, wrt=wrt, cache_size=cache_size)
+    return _made(JVP, f, wrt=wrt, cache_size=cache_size)
 
 
 class JacFwd(JVP):
@@ -1066,9 +1053,7 @@ class JacFwd(JVP):
 
 def jacfwd(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     """The Jacobian by forward passes, one per input (see ``JacFwd``)."""
-    if f is None:
-        return lambda g: JacFwd(g, wrt=wrt, cache_size=cache_size)
-    return JacFwd(f, wrt=wrt, cache_size=cache_size)
+    return _made(JacFwd, f, wrt=wrt, cache_size=cache_size)
 
 
 def hvp(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
@@ -1079,9 +1064,7 @@ def hvp(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
     >>> hvp(cube)(2.0, 0.5)
     6.0
     """
-    if f is None:
-        return lambda g: HVP(g, wrt=wrt, cache_size=cache_size)
-    return HVP(f, wrt=wrt, cache_size=cache_size)
+    return _made(HVP, f, wrt=wrt, cache_size=cache_size)
 
 
 @dataclass

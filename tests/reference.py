@@ -777,6 +777,15 @@ def flat_outputs(value):
     return [value]
 
 
+def leaves(value):
+    """A result's numbers in order: containers flattened (dicts in key order), arrays raveled."""
+    if isinstance(value, dict):
+        return [x for k in value for x in leaves(value[k])]
+    if isinstance(value, (list, tuple)):
+        return [x for v in value for x in leaves(v)]
+    return list(np.ravel(np.asarray(value, dtype=object)))
+
+
 def mp_value(f, args, wrt=None, dps=DPS):
     """``f(*args)`` over mpmath at 50 digits (or ``dps``), as the function returns it."""
     with mpmath.workdps(dps):

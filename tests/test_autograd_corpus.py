@@ -16,18 +16,9 @@ import symdiff
 from symdiff.errors import SymdiffError
 
 from .corpus_autograd import AUTOGRAD_CORPUS, REFUSED
-from .reference import mp_grad, mp_jacobian
+from .reference import leaves, mp_grad, mp_jacobian
 
 CASES = [pytest.param(case, id=f"{case['suite']}-{case['name']}") for case in AUTOGRAD_CORPUS]
-
-
-def _leaves(value):
-    """A gradient's numbers in order (containers flattened: dicts in key order)."""
-    if isinstance(value, dict):
-        return [x for k in value for x in _leaves(value[k])]
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _leaves(v)]
-    return list(np.ravel(np.asarray(value, dtype=object)))
 
 
 def _same_structure(got, want):
@@ -71,7 +62,7 @@ def test_ported_autograd_function(case):
         return
     got, want = _symdiff_and_reference(case)
     _same_structure(got, want)
-    got, want = np.array(_leaves(got), dtype=float), np.array(_leaves(want), dtype=float)
+    got, want = np.array(leaves(got), dtype=float), np.array(leaves(want), dtype=float)
     assert np.allclose(got, want, rtol=1e-10, atol=1e-12), np.max(np.abs(got - want))
 
 

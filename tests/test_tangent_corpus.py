@@ -16,18 +16,10 @@ import symdiff
 from symdiff.errors import SymdiffError
 
 from .corpus_tangent import REFUSED, TANGENT_CORPUS
-from .reference import mp_grad, mp_jacobian
+from .reference import leaves, mp_grad, mp_jacobian
 
 CASES = [pytest.param(f, point, wrt, id=f"{f.__name__}{i}")
          for f, points, wrt in TANGENT_CORPUS for i, point in enumerate(points)]
-
-
-def _leaves(value):
-    if isinstance(value, dict):
-        return [x for k in value for x in _leaves(value[k])]
-    if isinstance(value, (list, tuple)):
-        return [x for v in value for x in _leaves(v)]
-    return list(np.ravel(np.asarray(value, dtype=object)))
 
 
 def _check(f, point, wrt):
@@ -37,7 +29,7 @@ def _check(f, point, wrt):
         return np.asarray(got, dtype=float), np.asarray(mp_jacobian(f, copy.deepcopy(point), wrt), dtype=float)
     got = symdiff.grad(f, wrt=wrt)(*copy.deepcopy(point))
     want = mp_grad(f, copy.deepcopy(point), wrt)
-    return np.array(_leaves(got), dtype=float), np.array(_leaves(want), dtype=float)
+    return np.array(leaves(got), dtype=float), np.array(leaves(want), dtype=float)
 
 
 @pytest.mark.parametrize("f, point, wrt", CASES)

@@ -22,9 +22,11 @@ from ..errors import (
     SymdiffError,
     UnknownFunctionError,
     UnsupportedSyntaxError,
+    WrtError,
 )
 from ..ad import reverse, vjp  # a symdiff.grad inside the traced code: its gradient, traced in
 from ..ir import Param, Program, Statement
+from ..runtime.dispatch import resolve_wrt
 from ..primitives import nodes, registry, scipy_calls, signs
 from ..primitives.faithful import FloorDiv, PyFloat, PyMod, arithmetic, keeps
 from ..primitives.sympy_functions import Ceil, CopySign, Floor, Round, Trunc
@@ -148,15 +150,10 @@ class Calls:
             raise self._nested_refusal(node, "arguments other than the function and wrt=")
         fun, wrt = args[0], kwargs.get("wrt")
         names = [name for name, _ in self._nested_parameters(fun, node)]
-        items = names if wrt is None else [wrt] if isinstance(wrt, (str, int)) else list(wrt)
-        chosen = []
-        for item in items:
-            if isinstance(item, int) and -len(names) <= item < len(names):
-                item = names[item]
-            if item not in names or item in chosen:
-                raise self._nested_refusal(node, f"wrt={wrt!r}")
-            chosen.append(item)
-        single = wrt is None and len(names) == 1 or isinstance(wrt, (str, int)) or len(chosen) == 1
+        try:  # as the top-level grad reads wrt
+            chosen, single = resolve_wrt(wrt, names, types.SimpleNamespace(__qualname__=fun_name(fun)))
+        except (WrtError, TypeError) as exc:
+            raise self._nested_refusal(node, f"wrt={wrt!r} ({exc})") from None
         return NestedGradient(fun, chosen, single, func.__name__ == "value_and_grad")
 
     def _nested_parameters(self, fun, node):

@@ -580,10 +580,11 @@ def _axis_in(tracer, node, name, x, axis):
         raise located(ShapeError, f"{name} of a 0-d array (one number), along axis {axis}",
                       tracer.frame.parsed, node, hint="pass an array of one dimension or more "
                       "(np.atleast_1d(x))")
-    if not isinstance(axis, (int, np.integer)) or not -len(shape) <= axis < len(shape):
+    try:
+        _check_axis(tracer, node, name, (axis,), shape)  # one int axis (a tuple or None is bad here)
+    except ShapeError:
         tracer.check_guess(x)
-        raise located(ShapeError, f"{name}: axis {axis!r} is out of bounds for an array of shape "
-                      f"{shape}", tracer.frame.parsed, node, hint="use an axis the array has")
+        raise
     return int(axis) % len(shape)
 
 
@@ -1106,8 +1107,6 @@ def _flipped(numpy_func, axis):
     @_rearranging(numpy_func)
     def handler(tracer, node, p, name):
         x = tracer.as_array(p["m"], node)
-        if not tracer.shape(x):
-            tracer.check_guess(x)
         _probe(tracer, node, name, x, numpy_func)
         return _flip(tracer, node, {"m": x, "axis": axis}, name)
 
@@ -1118,8 +1117,6 @@ def _flipped(numpy_func, axis):
 def _rot90(tracer, node, p, name):
     """``np.rot90(m, k, axes)``: flips and a transpose, as numpy composes them."""
     x, k, axes = tracer.as_array(p["m"], node), p["k"], p["axes"]
-    if not tracer.shape(x):
-        tracer.check_guess(x)
     _probe(tracer, node, name, x, np.rot90, k, axes)
     ndim, k = len(tracer.shape(x)), int(k) % 4
     a, b = (int(v) % ndim for v in axes)
@@ -1179,8 +1176,6 @@ def _diagonal(tracer, node, p, name):
     """``np.diagonal(a, offset, axis1, axis2)``: the two axes moved last, then a gather of the
     diagonal (which numpy puts last)."""
     x, k = tracer.as_array(p["a"], node), int(p["offset"])
-    if len(tracer.shape(x)) < 2:
-        tracer.check_guess(x)
     _probe(tracer, node, name, x, np.diagonal, k, p["axis1"], p["axis2"])
     ndim = len(tracer.shape(x))
     a, b = int(p["axis1"]) % ndim, int(p["axis2"]) % ndim
@@ -1259,11 +1254,11 @@ def index_concatenation(tracer, node, columns, index):
     return _joined("concatenate")(tracer, node, {"arrays": tuple(parts), "axis": -1 if columns else 0}, which)
 
 
-def _refused(what, hint):
+def _refused(func, what, hint):
     """A numpy function symdiff does not differentiate yet, refused with the rewrite that works."""
     def handler(tracer, node, args, kwargs, name):
         if not any(tracer.is_symbolic(a) for a in [*args, *kwargs.values()]):
-            return _REFUSED_FUNCS[name](*args, **kwargs)  # of constants: numpy's own answer
+            return func(*args, **kwargs)  # of constants: numpy's own answer
         raise located(UnsupportedSyntaxError, f"{name} of a differentiated value ({what})",
                       tracer.frame.parsed, node, hint=hint)
 
@@ -1279,7 +1274,6 @@ _REFUSALS = [
     (np.nan_to_num, "np.nan_to_num", "not differentiated",
      "replace the non-finite values before the call, or pass a mask"),
 ]
-_REFUSED_FUNCS = {name: func for func, name, _, _ in _REFUSALS}
 
 
 _HANDLERS = [
@@ -1365,7 +1359,7 @@ _HANDLERS = [
     (np.conj, _function(np.conj, "np.conj", ("x",), _real_part(False))),
     (np.linspace, _Entry("np.linspace", signature_of(np.linspace), tuple(signature_of(np.linspace).parameters),
                          _linspace, raw=True)),
-    *[(func, _Entry(name, signature_of(func), tuple(signature_of(func).parameters), _refused(what, hint), raw=True))
+    *[(func, _Entry(name, signature_of(func), tuple(signature_of(func).parameters), _refused(func, what, hint), raw=True))
       for func, name, what, hint in _REFUSALS],
 ]
 # Entries that act elementwise on a number as on an array (the rest are structural: reductions,
