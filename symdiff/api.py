@@ -46,6 +46,9 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None):
     return pipeline.build(Spec(parsed, tuple(wrt_names), concrete, deferrable, kinds))
 
 
+FEW_PASSES = 4  # a dense Jacobian from this many passes (or fewer) per colour, else from one pass
+
+
 def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
     raise RuntimeError("Gradient is not set up")
 
@@ -687,6 +690,11 @@ class Jacobian(Gradient):
         single = len(self.wrt) == 1
         wrt = set(self._wrt_positions)
         plan = self._compression(build) if (self._sparse or count > 2) else None
+        few = plan is not None and min(plan.count, plan.columns()[1]) <= FEW_PASSES
+        if not few and count > 1:  # one pass for all rows, where it has rules for the code
+            one_pass = self._structured_entry(build, kinds, key)
+            if one_pass is not None:
+                return one_pass
         if plan is not None:
             forward = self._forward_entry(build, kinds, key, plan, args)
             if forward is not None:
@@ -710,6 +718,30 @@ class Jacobian(Gradient):
                 parts = (result,) if single else result
                 rows.append(np.concatenate([_flat(p) for p in parts]))
             return np.array(rows)
+
+        return entry
+
+    def _structured_entry(self, build, kinds, key):
+        """The dense Jacobian of array code from one generated function (``pipeline.
+        structured_jacobian``: one forward pass, its tangents structured); None for a sparse
+        result, a Hessian, numbers only, or a construct without a structured rule."""
+        if type(self) is not Jacobian or self._sparse or self._inner is not None:
+            return None
+        if build.structured is None:
+            build.structured = pipeline.structured_jacobian(build.program, self.wrt) or False
+        if build.structured is False:
+            return None
+        fn = build.structured.value_and_grad_fn
+        externals = build.program.externals
+        guards = build.program.guards
+        wrt = set(self._wrt_positions)
+
+        def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
+            args = converted(args, kinds, wrt)
+            args += [e.read() for e in externals]
+            return fn(*args)[0]
 
         return entry
 

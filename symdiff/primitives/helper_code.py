@@ -133,6 +133,27 @@ def _extreme_grad(x, best, bar, axis):
     return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True, dtype=numpy.result_type(x, bar)))
 '''
 
+JACOBIAN_SOURCE = '''\
+def _jacobian(shape, picks=(), outers=(), blocks=()):
+    """The Jacobian matrix of ``shape`` from its parts (their structure known when the code
+    was generated): ``picks``, pairs (places, values): one entry per row, at the raveled
+    ``places``; ``outers``, (start, stop, factors, row): row i of columns start:stop is
+    ``factors[i] * row``; ``blocks``, (start, stop, matrix): columns start:stop."""
+    jacobian = numpy.zeros(shape)
+    for start, stop, factors, row in outers:
+        part = jacobian[:, start:stop]
+        if numpy.ndim(factors) == 0:
+            part += numpy.ravel(factors * row)
+        else:
+            part += numpy.reshape(factors, (-1, 1)) * numpy.ravel(row)
+    for start, stop, matrix in blocks:
+        jacobian[:, start:stop] += matrix
+    flat = jacobian.reshape(-1)
+    for places, values in picks:
+        flat[places] += numpy.ravel(values)
+    return jacobian
+'''
+
 FULL_SOURCE = '''\
 def _full(value, shape, dtype):
     """The number ``value`` as an array of ``shape`` (a read-only view), in the dtype numpy gives
@@ -419,6 +440,7 @@ SET_ITEM = registry.add_helper(Helper("set_item", python=SET_ITEM_SOURCE, module
 EIGH_ADJOINT = registry.add_helper(Helper("eigh_adjoint", python=EIGH_ADJOINT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))
 EXTREME_GRAD = registry.add_helper(Helper("extreme_grad", python=EXTREME_GRAD_SOURCE, module="numpy"))
+JACOBIAN = registry.add_helper(Helper("jacobian", python=JACOBIAN_SOURCE, module="numpy"))
 FULL = registry.add_helper(Helper("full", python=FULL_SOURCE, module="numpy"))
 EXCLUSIVE = registry.add_helper(Helper("exclusive", python=EXCLUSIVE_SOURCE, module="numpy"))
 PROD_OTHERS = registry.add_helper(Helper("prod_others", python=PROD_OTHERS_SOURCE, module="numpy",
