@@ -379,7 +379,43 @@ def _get_item(walk, expr, shape):
     return out
 
 
+def _joined(walk, expr, shape):
+    """``np.concatenate`` of vectors and ``np.stack`` of numbers into a vector (a function's
+    tuple of outputs, ``np.array([...])``): each part's terms padded with zeros to the whole."""
+    if len(shape) != 1 or expr.params["axis"] not in (0, -1):
+        raise NoRule(f"numpy's {expr.printed} into an array of {len(shape)} axes")
+    out, offset = [], 0
+    for part in expr.operands:
+        pshape = walk.shape(part)
+        size = _size(pshape)
+        if part not in walk.tangents:
+            if part.free_symbols & set(walk.tangents):
+                raise NoRule(f"numpy's {expr.printed} of an expression")
+            offset += size
+            continue
+        key = (slice(offset, offset + size),) if pshape else (offset,)
+
+        def padded(values, trailing=()):
+            if not trailing:
+                values = walk.full(values, pshape)
+            return arrays.Scatter.make(values, key=key, shape=tuple(shape) + trailing)
+
+        for term in walk.tangents[part]:
+            if isinstance(term, Pick):
+                places = np.full(shape, term.block.start, dtype=np.int64)
+                places[key] = term.places
+                out.append(Pick(places, padded(term.values), term.block))
+            elif isinstance(term, Rank1):
+                out.append(Rank1(padded(term.factors), term.row, term.block))
+            else:
+                out.append(Dense(padded(term.matrix, (term.block.size,)), term.block))
+        offset += size
+    return out
+
+
 RULES = {
+    arrays.Concatenate: _joined,
+    arrays.Stack: _joined,
     arrays.ArraySum: _sum,
     arrays.MatMul: _matmul,
     arrays.GetItem: _get_item,
@@ -397,8 +433,20 @@ def jacobian_program(program, wrt_names):
     new.constants = dict(program.constants)
     walk = _Forward(new, wrt_names)
     new.output = walk.run()
-    new.body = walk.body
+    new.body = _pruned(walk.body, new.output, new.shapes)
     return new
+
+
+def _pruned(body, output, shapes):
+    """``body`` without the array statements nothing the Jacobian needs reads (the function's own
+    value, mostly); statements of numbers stay (one may raise, as the function does)."""
+    needed = {output}
+    kept = []
+    for stmt in reversed(body):
+        if stmt.target in needed or not shapes.get(stmt.target):
+            needed |= stmt.expr.free_symbols
+            kept.append(stmt)
+    return kept[::-1]
 
 
 __all__ = ["Assemble", "NoRule", "jacobian_program"]
