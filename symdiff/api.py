@@ -46,7 +46,8 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None):
     return pipeline.build(Spec(parsed, tuple(wrt_names), concrete, deferrable, kinds))
 
 
-FEW_PASSES = 4  # a dense Jacobian from this many passes (or fewer) per colour, else from one pass
+FEW_PASSES = 4  # forward passes on column colours this few are taken before the one-pass route
+DENSE_GATHER = 2 ** 22  # a sparse result not all picks (ad.structured): from the dense matrix up to this size
 
 
 def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
@@ -690,9 +691,9 @@ class Jacobian(Gradient):
         single = len(self.wrt) == 1
         wrt = set(self._wrt_positions)
         plan = self._compression(build) if (self._sparse or count > 2) else None
-        few = plan is not None and min(plan.count, plan.columns()[1]) <= FEW_PASSES
-        if not few and count > 1:  # one pass for all rows, where it has rules for the code
-            one_pass = self._structured_entry(build, kinds, key)
+        if (self._sparse or count > 1) and not self._few_forward_passes(plan):
+            # one pass for all rows, where it has rules for the code
+            one_pass = self._structured_entry(build, kinds, key, plan)
             if one_pass is not None:
                 return one_pass
         if plan is not None:
@@ -721,27 +722,51 @@ class Jacobian(Gradient):
 
         return entry
 
-    def _structured_entry(self, build, kinds, key):
-        """The dense Jacobian of array code from one generated function (``pipeline.
-        structured_jacobian``: one forward pass, its tangents structured); None for a sparse
-        result, a Hessian, numbers only, or a construct without a structured rule."""
-        if type(self) is not Jacobian or self._sparse or self._inner is not None:
+    def _few_forward_passes(self, plan):
+        """Whether the forward passes on the colours of the columns are few (``FEW_PASSES``) and
+        fewer than the reverse ones (``_forward_entry``): a dense column, ``x * x[0]``."""
+        if plan is None or type(self) is not Jacobian or self._inner is not None or plan.pattern.full:
+            return False
+        columns = plan.columns()[1]
+        return columns < plan.count and columns <= FEW_PASSES
+
+    def _structured_entry(self, build, kinds, key, plan):
+        """The Jacobian (a Hessian: of the gradient) of array code from one generated function
+        (``pipeline.structured_jacobian``: one forward pass, its tangents structured), dense or
+        (``sparse=True``) the data of ``plan``'s CSR matrix; None for numbers only, a
+        ``jacobian(grad(f))``, or a construct without a structured rule."""
+        if type(self) not in (Jacobian, Hessian) or self._inner is not None:
             return None
+        gather = None  # sparse: the entries picked from the dense matrix (not all picks)
         if build.structured is None:
-            build.structured = pipeline.structured_jacobian(build.program, self.wrt) or False
+            listing = plan.flat if self._sparse else None
+            build.structured = pipeline.structured_jacobian(build.program, self.wrt, listing) or False
+            if self._sparse and not build.structured and plan.nrows * plan.ncols <= DENSE_GATHER:
+                build.structured = pipeline.structured_jacobian(build.program, self.wrt) or False
+                build.structured_gather = bool(build.structured)
         if build.structured is False:
             return None
+        if build.structured_gather:
+            gather = plan.flat
         fn = build.structured.value_and_grad_fn
         externals = build.program.externals
         guards = build.program.guards
         wrt = set(self._wrt_positions)
+        if self._sparse:
+            matrix = _scipy_sparse("sparse=True").csr_matrix
+            indices, indptr, shape = plan.indices, plan.indptr, (plan.nrows, plan.ncols)
 
         def entry(*args):
             if guards and not all(g.holds() for g in guards):
                 return self._rebuild(key, build, args)
             args = converted(args, kinds, wrt)
             args += [e.read() for e in externals]
-            return fn(*args)[0]
+            if not self._sparse:
+                return fn(*args)[0]
+            data = fn(*args)[0]
+            if gather is not None:
+                data = data.ravel().take(gather)
+            return matrix((data, indices, indptr), shape=shape)
 
         return entry
 

@@ -88,6 +88,7 @@ class Build:
     output_shape: tuple = ()  # "vjp" and "hessian" builds: the shape of the seed they take
     compression: object = field(default=None, repr=False)  # api: ``ad.sparsity.Compression``
     structured: object = field(default=None, repr=False)  # api: ``structured_jacobian``'s Build
+    structured_gather: bool = field(default=False, repr=False)  # api: sparse, from its dense matrix
 
     @property
     def grad_fn(self):
@@ -273,13 +274,14 @@ def _transposed(program, wrt_names):
 
 
 @undistributed
-def structured_jacobian(program, wrt):
+def structured_jacobian(program, wrt, listing=None):
     """The Jacobian of a traced ``program`` (its output a number or an array) with respect to
     the parameters named ``wrt``, from one forward pass (``ad.structured``) as one ``Build``
-    whose ``value_and_grad_fn`` returns ``(jacobian, ())``; None where a construct has no
+    whose ``value_and_grad_fn`` returns ``(jacobian, ())`` (``listing``: the raveled places of
+    a CSR matrix's entries: ``(data, ())`` of that matrix); None where a construct has no
     structured rule (the caller runs one pass per colour instead)."""
     try:
-        jacobian = jacobian_program(program, tuple(wrt))
+        jacobian = jacobian_program(program, tuple(wrt), listing)
         base = program.name if program.name.isidentifier() else "f"
         title = (f"{base}_jacobian", f"Jacobian of {program.name} with respect to {', '.join(wrt)}, "
                  "from one forward pass")

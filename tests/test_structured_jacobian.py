@@ -161,7 +161,9 @@ def test_numbers_only_keep_the_scalar_route():
     assert J.build_for(2.0, 3.0).structured is False  # refused: no array argument
 
 
-def test_the_default_policy_takes_one_pass_for_a_dense_jacobian(monkeypatch):
+def test_the_default_policy(monkeypatch):
+    """One pass for a dense Jacobian and a banded one; the forward passes on the column colours
+    where they are few (a dense column)."""
     monkeypatch.setattr(api, "FEW_PASSES", 4)
     x = RNG.uniform(-1, 1, 30)
     J = symdiff.jacobian(field)
@@ -171,7 +173,17 @@ def test_the_default_policy_takes_one_pass_for_a_dense_jacobian(monkeypatch):
     assert np.allclose(got, want, rtol=1e-13, atol=1e-14)
     S = symdiff.jacobian(steps)
     S(x)
-    assert not S.build_for(x).structured  # two passes per colour: kept
+    assert S.build_for(x).structured
+    C = symdiff.jacobian(column)
+    got = C(x)
+    assert C.build_for(x).structured is None and C._forward is not None
+    want = np.diag(x[0] + np.cos(x))  # sympy.diff by hand: d/dx_j (x_i x_0 + sin x_i)
+    want[:, 0] += x
+    assert np.allclose(got, want, rtol=1e-14, atol=0)
+
+
+def column(x):
+    return x * x[0] + np.sin(x)
 
 
 # ---- random array programs (the suite's generator), in this process, through the one pass ----

@@ -25,7 +25,7 @@ concrete key). The output's terms are assembled at the end by one ``Assemble`` (
 ``_jacobian`` helper): zeros, the rank-one blocks added, the picks added at their places.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy
@@ -56,6 +56,8 @@ class Pick:
     places: object  # int ndarray of the value's shape: each row's one column
     values: sympy.Expr  # broadcasts to the value's shape
     block: Block
+    rows: object = None  # bool ndarray of the value's shape: the rows that have an entry (None: all)
+    inner: object = None  # a padded pick (``_placed``): the values before padding, one per such row
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,16 @@ class Assemble(arrays.ArrayOp):
 
     def vjp(self, bar, shapes):
         raise NotImplementedError("Assemble")
+
+
+class Entries(arrays.ArrayOp):
+    """The ``data`` of a sparse Jacobian from picks: operands, for each pick, the positions of its
+    entries in ``data``, its values, and (``layout`` ``("some",)``) the rows that have one."""
+
+    printed = "entries"
+
+    def vjp(self, bar, shapes):
+        raise NotImplementedError("Entries")
 
 
 def _size(shape):
@@ -138,7 +150,7 @@ class _Forward:
         return arrays.BroadcastTo.make(expr, shape=tuple(shape))
 
     # ---- the pass ----
-    def run(self):
+    def run(self, listing=None):
         from ..ir import Branch, Loop
         for item in self.program.body:
             if type(item) is not Statement:
@@ -151,11 +163,11 @@ class _Forward:
                 if len(terms) > MAX_TERMS:
                     raise NoRule(f"more than {MAX_TERMS} kinds of term (line {item.lineno})")
                 self.tangents[item.target] = [self.name_term(t, item) for t in terms]
-        return self.assemble()
+        return self.assemble(listing)
 
     def name_term(self, term, stmt):
         if isinstance(term, Pick):
-            return Pick(term.places, self.named(term.values, stmt, "diagonal"), term.block)
+            return replace(term, values=self.named(term.values, stmt, "diagonal"))  # (inner named)
         if isinstance(term, Rank1):
             return Rank1(self.named(term.factors, stmt, "factors"), self.named(term.row, stmt, "row"),
                          term.block)
@@ -189,7 +201,7 @@ class _Forward:
         out = []
         for term in terms:
             if isinstance(term, Pick):  # (source == shape here: a number's terms are rows)
-                out.append(Pick(term.places, factor * term.values, term.block))
+                out.append(replace(term, values=factor * term.values, inner=None))
             elif isinstance(term, Rank1):
                 out.append(Rank1(factor * term.factors, term.row, term.block))
             else:
@@ -200,7 +212,9 @@ class _Forward:
         return out
 
     # ---- the output ----
-    def assemble(self):
+    def assemble(self, listing=None):
+        if listing is not None:
+            return self.entries(listing)
         program = self.program
         output = program.output
         shape = tuple(self.shapes.get(output, ()))
@@ -230,6 +244,48 @@ class _Forward:
         return jacobian
 
 
+    def entries(self, listing):
+        """The output's Jacobian as the ``data`` of a CSR matrix whose entries, row by row, are
+        at the raveled places ``listing``: every term a pick, every pick inside the listing."""
+        program = self.program
+        output = program.output
+        shape = tuple(self.shapes.get(output, ()))
+        nrows = _size(shape)
+        terms = self.tangents.get(output, []) if isinstance(output, sympy.Symbol) else None
+        if terms is None or not shape:
+            raise NoRule("an output that is not one array")
+        listing = np.asarray(listing, dtype=np.int64)
+        order = np.argsort(listing, kind="stable")
+        ordered = listing[order]
+        operands, layout = [], []
+        for term in terms:
+            if not isinstance(term, Pick):
+                raise NoRule("a sparse result with a term that is not a pick")
+            rows = np.arange(nrows, dtype=np.int64)
+            kept = None if term.rows is None else np.flatnonzero(np.ravel(term.rows))
+            if kept is not None:
+                rows = rows[kept]
+            flat = rows * self.ncols + np.ravel(term.places).astype(np.int64)[rows]
+            found = np.searchsorted(ordered, flat)
+            if flat.size and (found.max() >= ordered.size or not np.array_equal(ordered[found], flat)):
+                raise NoRule("an entry outside the sparsity pattern")
+            positions = self.constant(order[found], "positions")
+            if term.inner is not None:  # the values before padding: one per row that has one
+                operands += [positions, term.inner]
+                layout.append(("all",))
+            elif kept is not None and kept.size < nrows:
+                operands += [positions, term.values, self.constant(kept, "rows")]
+                layout.append(("some",))
+            else:
+                operands += [positions, term.values]
+                layout.append(("all",))
+        data = real_symbol(program.namer.fresh("data"))
+        expr = Entries.make(*operands, layout=tuple(layout), shape=(listing.size,))
+        self.body.append(Statement(data, expr, origin=Origin(None, program.output_lineno, "")))
+        self.shapes[data] = (listing.size,)
+        return data
+
+
 def merged(terms):
     """Terms of the same structure added: picks at the same places, rank-one terms with the same
     row (or the same factors), dense blocks of the same columns."""
@@ -239,7 +295,8 @@ def merged(terms):
             if type(have) is not type(term) or have.block != term.block:
                 continue
             if isinstance(term, Pick) and (have.places is term.places or np.array_equal(have.places, term.places)):
-                out[i] = Pick(have.places, have.values + term.values, term.block)
+                rows = None if have.rows is None or term.rows is None else have.rows | term.rows
+                out[i] = Pick(have.places, have.values + term.values, term.block, rows)
                 break
             if isinstance(term, Rank1) and have.row == term.row:
                 out[i] = Rank1(have.factors + term.factors, term.row, term.block)
@@ -355,9 +412,10 @@ def _get_item(walk, expr, shape):
             values = term.values
             if walk.shape(values):
                 values = arrays.GetItem.make(walk.full(values, source), key=key, shape=tuple(shape))
+            rows = None if term.rows is None else np.asarray(term.rows[key])
             if shape:
-                out.append(Pick(places, values, term.block))
-            else:  # one element: a row with one entry
+                out.append(Pick(places, values, term.block, rows))
+            elif rows is None or rows:  # one element: a row with one entry
                 block = term.block
                 row = np.zeros(block.size)
                 row[int(places) - block.start] = 1.0
@@ -379,6 +437,42 @@ def _get_item(walk, expr, shape):
     return out
 
 
+def _placed(walk, part, key, shape):
+    """The terms of ``part`` placed at ``key`` in zeros of ``shape``: each padded with zeros."""
+    pshape = walk.shape(part)
+    out = []
+
+    def padded(values, trailing=()):
+        if not trailing:
+            values = walk.full(values, pshape)
+        return arrays.Scatter.make(values, key=key, shape=tuple(shape) + trailing)
+
+    for term in walk.tangents[part]:
+        if isinstance(term, Pick):
+            places = np.full(shape, term.block.start, dtype=np.int64)
+            places[key] = term.places
+            rows = np.zeros(shape, dtype=bool)
+            rows[key] = True if term.rows is None else term.rows
+            order = np.ravel(np.arange(_size(shape)).reshape(shape)[key])
+            inner = term.values if term.rows is None and np.all(np.diff(order) > 0) else None
+            out.append(Pick(places, padded(term.values), term.block, rows, inner))
+        elif isinstance(term, Rank1):
+            out.append(Rank1(padded(term.factors), term.row, term.block))
+        else:
+            if len(shape) != 1:
+                raise NoRule("a dense block placed in an array of several axes")
+            out.append(Dense(padded(term.matrix, (term.block.size,)), term.block))
+    return out
+
+
+def _active_part(walk, part, what):
+    if part in walk.tangents:
+        return True
+    if part.free_symbols & set(walk.tangents):
+        raise NoRule(f"numpy's {what} of an expression")
+    return False
+
+
 def _joined(walk, expr, shape):
     """``np.concatenate`` of vectors and ``np.stack`` of numbers into a vector (a function's
     tuple of outputs, ``np.array([...])``): each part's terms padded with zeros to the whole."""
@@ -388,32 +482,28 @@ def _joined(walk, expr, shape):
     for part in expr.operands:
         pshape = walk.shape(part)
         size = _size(pshape)
-        if part not in walk.tangents:
-            if part.free_symbols & set(walk.tangents):
-                raise NoRule(f"numpy's {expr.printed} of an expression")
-            offset += size
-            continue
-        key = (slice(offset, offset + size),) if pshape else (offset,)
-
-        def padded(values, trailing=()):
-            if not trailing:
-                values = walk.full(values, pshape)
-            return arrays.Scatter.make(values, key=key, shape=tuple(shape) + trailing)
-
-        for term in walk.tangents[part]:
-            if isinstance(term, Pick):
-                places = np.full(shape, term.block.start, dtype=np.int64)
-                places[key] = term.places
-                out.append(Pick(places, padded(term.values), term.block))
-            elif isinstance(term, Rank1):
-                out.append(Rank1(padded(term.factors), term.row, term.block))
-            else:
-                out.append(Dense(padded(term.matrix, (term.block.size,)), term.block))
+        if _active_part(walk, part, expr.printed):
+            key = (slice(offset, offset + size),) if pshape else (offset,)
+            out += _placed(walk, part, key, shape)
         offset += size
     return out
 
 
+def _scatter(walk, expr, shape):
+    """Zeros with parts at concrete keys (the reverse pass's adjoints of indexing: a Hessian)."""
+    keys = expr.params["keys"] if isinstance(expr, arrays.ScatterItems) else (expr.params["key"],)
+    out = []
+    for part, key in zip(expr.operands, keys):
+        if any(k is None or k is Ellipsis for k in key):
+            raise NoRule("a scatter with None or ...")
+        if _active_part(walk, part, expr.printed):
+            out += _placed(walk, part, key, shape)
+    return out
+
+
 RULES = {
+    arrays.Scatter: _scatter,
+    arrays.ScatterItems: _scatter,
     arrays.Concatenate: _joined,
     arrays.Stack: _joined,
     arrays.ArraySum: _sum,
@@ -422,9 +512,10 @@ RULES = {
 }
 
 
-def jacobian_program(program, wrt_names):
+def jacobian_program(program, wrt_names, listing=None):
     """A copy of ``program`` whose output is its Jacobian with respect to ``wrt_names`` (see the
-    module docstring); raises ``NoRule``."""
+    module docstring); ``listing`` (the raveled places of a sparse matrix's entries, row by row):
+    the ``data`` of that CSR matrix instead. Raises ``NoRule``."""
     from copy import copy
     if not any(program.shapes.get(p.symbol) for p in program.params if p.name in wrt_names):
         raise NoRule("no array argument is differentiated")
@@ -432,7 +523,7 @@ def jacobian_program(program, wrt_names):
     new.shapes = dict(program.shapes)
     new.constants = dict(program.constants)
     walk = _Forward(new, wrt_names)
-    new.output = walk.run()
+    new.output = walk.run(listing)
     new.body = _pruned(walk.body, new.output, new.shapes)
     return new
 
@@ -449,4 +540,4 @@ def _pruned(body, output, shapes):
     return kept[::-1]
 
 
-__all__ = ["Assemble", "NoRule", "jacobian_program"]
+__all__ = ["Assemble", "Entries", "NoRule", "jacobian_program"]

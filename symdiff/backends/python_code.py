@@ -469,6 +469,14 @@ class _Printing(Spelling, SumsAsDifferences):
                 args.append(f"{name}=({', '.join(parts[kind])},)")
         return f"{self._helper('_jacobian')}({', '.join(args)})"
 
+    def _print_Entries(self, expr):
+        """``ad.structured``'s sparse Jacobian data: ``_entries(size, ((positions, values), ...))``."""
+        operands = iter(self._ops(expr))
+        parts = [f"({', '.join(next(operands) for _ in range(3 if kind == 'some' else 2))})"
+                 for (kind,) in expr.params["layout"]]
+        picks = f"({', '.join(parts)},)" if parts else "()"
+        return f"{self._helper('_entries')}({expr.shape[0]}, {picks})"
+
     def _print_RegisteredBase(self, expr):
         """A function added with ``symdiff.register``: call it by the name the program gave it."""
         name = self.callable_names.get(type(expr), expr._label)

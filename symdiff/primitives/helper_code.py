@@ -154,6 +154,20 @@ def _jacobian(shape, picks=(), outers=(), blocks=()):
     return jacobian
 '''
 
+ENTRIES_SOURCE = '''\
+def _entries(size, picks):
+    """The ``data`` of a sparse Jacobian (``size`` entries, in the CSR order of its pattern) from
+    its parts: ``picks``, (positions, values, rows): ``values`` (raveled; at ``rows`` only, where
+    given) added at ``positions``."""
+    data = numpy.zeros(size)
+    for positions, values, *rows in picks:
+        values = numpy.ravel(values)
+        if rows and values.size > 1:
+            values = values[rows[0]]
+        data[positions] += values
+    return data
+'''
+
 FULL_SOURCE = '''\
 def _full(value, shape, dtype):
     """The number ``value`` as an array of ``shape`` (a read-only view), in the dtype numpy gives
@@ -440,6 +454,7 @@ SET_ITEM = registry.add_helper(Helper("set_item", python=SET_ITEM_SOURCE, module
 EIGH_ADJOINT = registry.add_helper(Helper("eigh_adjoint", python=EIGH_ADJOINT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))
 EXTREME_GRAD = registry.add_helper(Helper("extreme_grad", python=EXTREME_GRAD_SOURCE, module="numpy"))
+ENTRIES = registry.add_helper(Helper("entries", python=ENTRIES_SOURCE, module="numpy"))
 JACOBIAN = registry.add_helper(Helper("jacobian", python=JACOBIAN_SOURCE, module="numpy"))
 FULL = registry.add_helper(Helper("full", python=FULL_SOURCE, module="numpy"))
 EXCLUSIVE = registry.add_helper(Helper("exclusive", python=EXCLUSIVE_SOURCE, module="numpy"))
