@@ -682,6 +682,16 @@ class Jacobian(Gradient):
         data = np.ones(plan.indices.size, dtype=bool)
         return sp.csr_matrix((data, plan.indices, plan.indptr), shape=(plan.nrows, plan.ncols))
 
+    def source_for(self, *args, **kwargs):
+        """The generated Python source a call with these arguments runs: the one-pass function
+        (``ad.structured``) where the call takes that route, else the vector-Jacobian product
+        that its passes call (a Hessian: of the gradient)."""
+        self(*args, **kwargs)  # (the route is chosen at the first call of these kinds)
+        build = self.build_for(*args, **kwargs)
+        if build.structured:
+            return build.structured.code.value_and_grad_source
+        return build.code.grad_source
+
     def _make_entry(self, build, kinds, key, args=()):
         fn = build.grad_fn
         externals = build.program.externals
@@ -762,8 +772,8 @@ class Jacobian(Gradient):
             args = converted(args, kinds, wrt)
             args += [e.read() for e in externals]
             if not self._sparse:
-                return fn(*args)[0]
-            data = fn(*args)[0]
+                return fn(*args)
+            data = fn(*args)
             if gather is not None:
                 data = data.ravel().take(gather)
             return matrix((data, indices, indptr), shape=shape)
@@ -1080,10 +1090,12 @@ def jvp(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
 
 
 class JacFwd(JVP):
-    """``jacfwd(f)``: the Jacobian column by column, one forward pass (``jvp``) per differentiated
-    number — the cheaper way where ``f`` has more outputs than inputs (``jacobian`` runs one
-    reverse pass per output). Same layout as ``jacobian``: rows the outputs flattened, columns
-    the differentiated numbers in order.
+    """``jacfwd(f)``: the Jacobian by forward mode. With an array among the differentiated
+    arguments it takes ``jacobian``'s routes, which are forward ones where they are cheaper: one
+    forward pass for all columns (``ad.structured``), else one ``jvp`` per colour of the columns
+    where they need fewer than the rows (else one reverse pass per colour of the rows). With
+    numbers only, one forward pass (``jvp``) per differentiated number. Same layout as
+    ``jacobian``: rows the outputs flattened, columns the differentiated numbers in order.
 
     >>> def f(x):
     ...     return (x * x, 3.0 * x, x ** 3)
@@ -1094,10 +1106,15 @@ class JacFwd(JVP):
     """
 
     _what = "jacfwd"
+    _jacobian = None  # the ``Jacobian`` of the same function, for array arguments
 
     def __call__(self, *args, **kwargs):
         calls = self._push._dispatch
         bound = calls.bind(args, kwargs)
+        if any(isinstance(bound[p], np.ndarray) for p in self._push._wrt_positions):
+            if self._jacobian is None:
+                self._jacobian = Jacobian(self.fun, wrt=self.wrt, cache_size=self._push._cache_size)
+            return self._jacobian(*args, **kwargs)
         apply = calls.route(*bound)
         sizes = [_flat(bound[position]).size for position in self._push._wrt_positions]
         columns = []

@@ -277,8 +277,8 @@ def _transposed(program, wrt_names):
 def structured_jacobian(program, wrt, listing=None):
     """The Jacobian of a traced ``program`` (its output a number or an array) with respect to
     the parameters named ``wrt``, from one forward pass (``ad.structured``) as one ``Build``
-    whose ``value_and_grad_fn`` returns ``(jacobian, ())`` (``listing``: the raveled places of
-    a CSR matrix's entries: ``(data, ())`` of that matrix); None where a construct has no
+    whose ``value_and_grad_fn`` returns the Jacobian (``listing``: the raveled places of a CSR
+    matrix's entries: the ``data`` of that matrix); None where a construct has no
     structured rule (the caller runs one pass per colour instead)."""
     try:
         jacobian = jacobian_program(program, tuple(wrt), listing)

@@ -193,3 +193,12 @@ def test_random_array_programs(case):
     """The generator's programs with an array out, checked by its own checks (mpmath's Jacobian)."""
     outcome = random_checks.run_case(case)
     assert outcome.passed, f"{outcome.status}: {outcome.detail}\n{case.reproduction()}"
+
+
+def test_jacfwd_of_array_code_takes_the_one_pass():
+    x = RNG.uniform(-1, 1, 6)
+    F = symdiff.jacfwd(field)
+    got = F(x)
+    assert F._jacobian.build_for(x).structured
+    assert not close_array(got, mp_jacobian(field, (x,)), rtol=1e-12, atol=1e-13)
+    assert np.array_equal(got, symdiff.jacobian(field)(x))

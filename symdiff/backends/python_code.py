@@ -868,7 +868,7 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     ``entry_checks``: source lines both functions run first (an exported module's shape check),
     ``prelude``: module-level source they need (a helper), put before them. ``title``: ``(name,
     docstring)`` of the value function where it computes something else than a value and a
-    gradient (``ad.structured``'s Jacobian).
+    gradient (``ad.structured``'s Jacobian; with nothing differentiated it returns the value only).
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
     named in ``constants`` (``{symbol name: int or float}``): those are read as module globals.
@@ -948,6 +948,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     if aux_text is not None:  # as JAX: ((value, aux), gradient)
         value_text = f"({value_text}, {aux_text})"
     vg_return = f"return {value_text}, {grad_part}"
+    if title is not None and not gradient_program.wrt:  # a value only (ad.structured's Jacobian)
+        vg_return = f"return {value_text}"
     vg_body = Body(prologue + _body(vg_forward, printer, bare=unread,
                                     raise_only=_raise_only(vg_lines, vg_returns)),
                    _body(vg_reverse, printer),
