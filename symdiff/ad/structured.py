@@ -86,7 +86,9 @@ class Assemble(arrays.ArrayOp):
 
 class Entries(arrays.ArrayOp):
     """The ``data`` of a sparse Jacobian from picks: operands, for each pick, the positions of its
-    entries in ``data``, its values, and (``layout`` ``("some",)``) the rows that have one."""
+    entries in ``data`` (unless ``layout`` gives them as a slice), its values, and (``layout``
+    ``("some", ...)``) the rows that have one. ``layout`` also says whether the pick is written
+    (no earlier pick shares its entries) or added; ``zeros``: whether ``data`` starts as zeros."""
 
     printed = "entries"
 
@@ -258,6 +260,8 @@ class _Forward:
         order = np.argsort(listing, kind="stable")
         ordered = listing[order]
         operands, layout = [], []
+        seen = np.zeros(listing.size, dtype=bool)  # entries a pick has written so far
+        zeros = False  # whether some entry is first added to (or never written): zeros first
         for term in terms:
             if not isinstance(term, Pick):
                 raise NoRule("a sparse result with a term that is not a pick")
@@ -269,18 +273,28 @@ class _Forward:
             found = np.searchsorted(ordered, flat)
             if flat.size and (found.max() >= ordered.size or not np.array_equal(ordered[found], flat)):
                 raise NoRule("an entry outside the sparsity pattern")
-            positions = self.constant(order[found], "positions")
-            if term.inner is not None:  # the values before padding: one per row that has one
-                operands += [positions, term.inner]
-                layout.append(("all",))
-            elif kept is not None and kept.size < nrows:
-                operands += [positions, term.values, self.constant(kept, "rows")]
-                layout.append(("some",))
+            places = order[found]
+            assign = not seen[places].any()  # disjoint from the picks before: written, not added
+            zeros = zeros or not assign and not seen[places].all()
+            seen[places] = True
+            steps = np.diff(places)
+            if places.size > 1 and steps[0] > 0 and np.all(steps == steps[0]):  # a slice of data
+                at = (int(places[0]), int(places[-1]) + 1, int(steps[0]))
             else:
-                operands += [positions, term.values]
-                layout.append(("all",))
+                at = None
+                operands.append(self.constant(places, "positions"))
+            if term.inner is not None:  # the values before padding: one per row that has one
+                operands.append(term.inner)
+                layout.append(("all", assign, at))
+            elif kept is not None and kept.size < nrows:
+                operands += [term.values, self.constant(kept, "rows")]
+                layout.append(("some", assign, at))
+            else:
+                operands.append(term.values)
+                layout.append(("all", assign, at))
+        zeros = zeros or not seen.all()
         data = real_symbol(program.namer.fresh("data"))
-        expr = Entries.make(*operands, layout=tuple(layout), shape=(listing.size,))
+        expr = Entries.make(*operands, layout=tuple(layout), zeros=zeros, shape=(listing.size,))
         self.body.append(Statement(data, expr, origin=Origin(None, program.output_lineno, "")))
         self.shapes[data] = (listing.size,)
         return data

@@ -470,12 +470,18 @@ class _Printing(Spelling, SumsAsDifferences):
         return f"{self._helper('_jacobian')}({', '.join(args)})"
 
     def _print_Entries(self, expr):
-        """``ad.structured``'s sparse Jacobian data: ``_entries(size, ((positions, values), ...))``."""
+        """``ad.structured``'s sparse Jacobian data: ``_entries(size, ((positions, values, written),
+        ...), zeros)``, positions a constant or a ``slice``."""
         operands = iter(self._ops(expr))
-        parts = [f"({', '.join(next(operands) for _ in range(3 if kind == 'some' else 2))})"
-                 for (kind,) in expr.params["layout"]]
+        parts = []
+        for kind, assign, at in expr.params["layout"]:
+            where = next(operands) if at is None else f"{self.aliases.get('slice', 'slice')}{at}"
+            taken = [where, next(operands), repr(bool(assign))]
+            if kind == "some":
+                taken.append(next(operands))
+            parts.append(f"({', '.join(taken)})")
         picks = f"({', '.join(parts)},)" if parts else "()"
-        return f"{self._helper('_entries')}({expr.shape[0]}, {picks})"
+        return f"{self._helper('_entries')}({expr.shape[0]}, {picks}, {expr.params['zeros']!r})"
 
     def _print_RegisteredBase(self, expr):
         """A function added with ``symdiff.register``: call it by the name the program gave it."""

@@ -138,16 +138,33 @@ def _jacobian(shape, picks=(), outers=(), blocks=()):
     """The Jacobian matrix of ``shape`` from its parts (their structure known when the code
     was generated): ``picks``, pairs (places, values): one entry per row, at the raveled
     ``places``; ``outers``, (start, stop, factors, row): row i of columns start:stop is
-    ``factors[i] * row``; ``blocks``, (start, stop, matrix): columns start:stop."""
-    jacobian = numpy.zeros(shape)
-    for start, stop, factors, row in outers:
+    ``factors[i] * row``; ``blocks``, (start, stop, matrix): columns start:stop. Where the
+    outers and blocks cover every column, each range's first part is written, not added to
+    zeros (one pass over the matrix, not two)."""
+    parts = [*outers, *[(start, stop, None, matrix) for start, stop, matrix in blocks]]
+    ranges = sorted({(start, stop) for start, stop, _, _ in parts})
+    covered = bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == shape[1] and all(
+        a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    jacobian = numpy.empty(shape) if covered else numpy.zeros(shape)
+    written = set()
+    for start, stop, factors, row in parts:
         part = jacobian[:, start:stop]
-        if numpy.ndim(factors) == 0:
-            part += numpy.ravel(factors * row)
+        first = covered and (start, stop) not in written
+        written.add((start, stop))
+        if factors is None:  # a block: row is its matrix
+            if first:
+                part[...] = row
+            else:
+                part += row
+        elif numpy.ndim(factors) == 0:
+            if first:
+                part[...] = numpy.ravel(factors * row)
+            else:
+                part += numpy.ravel(factors * row)
+        elif first:
+            numpy.multiply(numpy.reshape(factors, (-1, 1)), numpy.ravel(row), out=part)
         else:
             part += numpy.reshape(factors, (-1, 1)) * numpy.ravel(row)
-    for start, stop, matrix in blocks:
-        jacobian[:, start:stop] += matrix
     flat = jacobian.reshape(-1)
     for places, values in picks:
         flat[places] += numpy.ravel(values)
@@ -155,16 +172,21 @@ def _jacobian(shape, picks=(), outers=(), blocks=()):
 '''
 
 ENTRIES_SOURCE = '''\
-def _entries(size, picks):
+def _entries(size, picks, zeros=True):
     """The ``data`` of a sparse Jacobian (``size`` entries, in the CSR order of its pattern) from
-    its parts: ``picks``, (positions, values, rows): ``values`` (raveled; at ``rows`` only, where
-    given) added at ``positions``."""
-    data = numpy.zeros(size)
-    for positions, values, *rows in picks:
+    its parts: ``picks``, (positions, values, written, rows): ``values`` (raveled; at ``rows``
+    only, where given) written at ``positions`` (an index array or a slice), or added where
+    ``written`` is False (an earlier pick has entries there). ``zeros``: start from zeros (some
+    entry is added to before it is written, or never written)."""
+    data = numpy.zeros(size) if zeros else numpy.empty(size)
+    for positions, values, written, *rows in picks:
         values = numpy.ravel(values)
         if rows and values.size > 1:
             values = values[rows[0]]
-        data[positions] += values
+        if written:
+            data[positions] = values
+        else:
+            data[positions] += values
     return data
 '''
 
