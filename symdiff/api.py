@@ -1,6 +1,7 @@
 """api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian`` (dense, or ``sparse=True``:
-``scipy.sparse`` from one reverse pass per colour of the exact pattern, ``ad.sparsity``),
-``sparsity``, ``jvp`` and ``check_grad`` — thin layers over one core.
+``scipy.sparse`` of the exact pattern, ``ad.sparsity``; array code from one structured forward
+pass, ``ad.structured``, else one pass per colour of the pattern), ``sparsity``, ``jvp``,
+``jacfwd``, ``hvp`` and ``check_grad`` — thin layers over one core.
 
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 (``Gradient``, ``Jacobian``, ``Hessian``) that specialises the function on the kinds of its
@@ -627,10 +628,14 @@ class Jacobian(Gradient):
     """``jacobian(f)``: the matrix of derivatives of every output of ``f``.
 
     Each specialisation knows the Jacobian's exact structural sparsity pattern (``sparsity``,
-    from ``ad.sparsity``): the rows are coloured so that rows of one colour share no column, and
-    one reverse pass per colour gives them all (a bidiagonal Jacobian: 2 passes, whatever its
-    size). ``sparse=True`` returns a ``scipy.sparse.csr_matrix`` holding the pattern's entries;
-    the dense result takes the same route whenever it needs fewer passes than rows.
+    from ``ad.sparsity``). The routes, in order: forward passes (``jvp``) on the colours of the
+    columns where they are few (``FEW_PASSES``) and fewer than the rows' (a dense column);
+    one forward pass for all rows (``ad.structured``) for array code with a rule for every line;
+    else the rows are coloured so that rows of one colour share no column, and one reverse pass
+    per colour gives them all (a bidiagonal Jacobian: 2 passes, whatever its size), the forward
+    passes on the columns where those are fewer. ``sparse=True`` returns a
+    ``scipy.sparse.csr_matrix`` holding the pattern's entries; the dense result takes the same
+    route (the same numbers), or one pass per row where colouring saves none.
 
     >>> def f(x, y):
     ...     return (x * y, x + y ** 2)
@@ -923,8 +928,9 @@ def jacobian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
 
 def hessian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
     """The Hessian of a scalar ``f``: shape (n, n) for n differentiated inputs (arrays flattened);
-    ``sparse=True``: a ``scipy.sparse.csr_matrix`` of its exact (symmetric) sparsity pattern,
-    one reverse pass of the gradient per colour of its rows (Rosenbrock's: 3, any n)."""
+    ``sparse=True``: a ``scipy.sparse.csr_matrix`` of its exact (symmetric) sparsity pattern.
+    Array code: one forward pass over the gradient (``ad.structured``); else one reverse pass of
+    the gradient per colour of its rows (Rosenbrock's: 3, any n)."""
     return _made(Hessian, f, wrt=wrt, cache_size=cache_size, sparse=sparse)
 
 
