@@ -173,7 +173,7 @@ class _Forward:
         if isinstance(term, Rank1):
             return Rank1(self.named(term.factors, stmt, "factors"), self.named(term.row, stmt, "row"),
                          term.block)
-        return Dense(self.named(term.matrix, stmt, "columns"), term.block)
+        return Dense(self.named(term.matrix, stmt, "block"), term.block)
 
     def statement(self, stmt):
         expr = stmt.expr
