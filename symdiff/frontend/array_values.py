@@ -639,6 +639,8 @@ class ArrayValues:
             return self.masked(base, mask, node)
         if any(self._is_index_array(part) for part in key):
             return self.take(base, key, node)
+        if any(self._is_counter_index(part) for part in key):
+            return self.counter_item(base, key, node)
         for part in key:
             if isinstance(part, sympy.Basic):
                 self.tracer.check_deferrable(part)
@@ -666,6 +668,42 @@ class ArrayValues:
         else:
             name += "_s"
         return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
+
+    def _is_counter_index(self, part):
+        """An int index computed from the counter of a loop traced once (``t``, ``t + 1``,
+        ``2*t - 1``: the counter times an int plus an int; ``Tracer.loop_counters``)."""
+        counters = self.tracer.loop_counters
+        if not (isinstance(part, sympy.Basic) and part.free_symbols and part.free_symbols <= counters):
+            return False
+        terms = part.as_coefficients_dict()
+        return all(c.is_Integer and (t == 1 or t in counters) for t, c in terms.items())
+
+    def counter_item(self, base, key, node):
+        """``base[key]`` with ints, slices and counter indices (``X[t]``, ``X[t, :]``): a ``Take``
+        whose index operands are the counter expressions (named), the rest of the key concrete;
+        numpy reads one row per iteration and its adjoint adds into that row (``_add_at``)."""
+        shape = tuple(self.shape(base))
+        if len(key) > len(shape):
+            raise located(ShapeError, f"too many indices ({len(key)}) for an array of shape {shape}",
+                          self.tracer.frame.parsed, node, hint="index within the array's shape")
+        indices, parts, probe = [], [], []
+        for part in key:
+            if self._is_counter_index(part):
+                parts.append(arrays.Slot(len(indices)))
+                indices.append(self.atom(part, "_row"))
+                probe.append(0)
+            elif isinstance(part, (int, np.integer, slice)) and not isinstance(part, bool):
+                part = int(part) if isinstance(part, (int, np.integer)) else part
+                parts.append(part)
+                probe.append(part)
+            else:
+                raise located(UnsupportedSyntaxError, "indexing with the loop counter and "
+                              f"{_describe_value(part)}", self.tracer.frame.parsed, node,
+                              hint="index with the counter, ints and slices")
+        out_shape = np.empty(shape)[tuple(probe)].shape
+        base_atom = self.atom(base, "x")
+        name = (base_atom.name if base_atom.is_Symbol else "x") + "_t"
+        return self.array_op(arrays.Take.make(base_atom, *indices, key=tuple(parts), shape=out_shape), name)
 
     def masked(self, base, mask, node):
         """``x[mask]``: a ``Take`` of the True entries of a concrete mask (its length known); a

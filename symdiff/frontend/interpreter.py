@@ -147,6 +147,9 @@ class Tracer:
         self.rolled = rolled  # long 'for ... in range' loops kept as loops (frontend.loops)
         self.counts = frozenset(counts)  # int parameters traced as symbols: range(n) stays rolled
         self.count_symbols = set()  # (their symbols)
+        # the counters of the loops being traced once (frontend.loops): an array may be indexed
+        # with one (``X[t]``, ``X[t + 1, :]``; see ``ArrayValues.getitem``)
+        self.loop_counters = set()
         self.vector_output = vector_output  # a tuple/list/array may be returned (for jacobian)
         self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)
         self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers

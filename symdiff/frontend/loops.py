@@ -16,6 +16,7 @@ while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instea
 import ast
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 
 from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, walk
@@ -78,6 +79,20 @@ def _loads_outside(function, loop):
 
 def _scalar(tracer, value):
     return is_number(value) and not tracer.shape(value)
+
+
+def _carriable(tracer, value):
+    """A value a rolled ``for`` carries: a number, or an array of a shape known while tracing
+    (traced, or concrete: ``h = np.zeros(64)`` before the loop)."""
+    return _scalar(tracer, value) or isinstance(value, np.ndarray) or (
+        isinstance(value, sympy.Basic) and bool(tracer.shape(value)))
+
+
+def _entry(tracer, value):
+    """A carried value as the loop's IR holds it: a number, an array's symbol or constant."""
+    if isinstance(value, np.ndarray):
+        return tracer.arrays.constant(value)
+    return to_sympy(value)
 
 
 @dataclass(frozen=True)
@@ -143,7 +158,7 @@ def _traced(tracer, trace):
     (the tracer as it was)."""
     control, arrays, env = tracer.control, tracer.arrays, tracer.frame.env
     saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
-             dict(arrays.own_lists), control.path)
+             dict(arrays.own_lists), control.path, set(tracer.loop_counters))
     try:
         loop, after = trace()
     finally:
@@ -153,6 +168,7 @@ def _traced(tracer, trace):
         env.update(saved[0])
         tracer.block, tracer.current = saved[1], saved[2]
         arrays.op_memo, arrays.own_lists, control.path = saved[4], saved[5], saved[6]
+        tracer.loop_counters = saved[7]
     env.update(after)
     tracer.block.append(loop)
 
@@ -172,10 +188,13 @@ def _trace_body(tracer, stmt, counts, syntax):
     for name in syntax.stored:
         if name == counter_name or name not in env:
             continue
-        if not _scalar(tracer, env[name]):
+        if not _carriable(tracer, env[name]):
             raise _Unroll(name)
         inside[name] = real_symbol(namer.version(name))
-    entry = {name: to_sympy(env[name]) for name in inside}
+        shape = tracer.shape(env[name])
+        if shape:  # an array carried: its symbol stands for an array of that shape
+            tracer.shapes[inside[name]] = tuple(shape)
+    entry = {name: _entry(tracer, env[name]) for name in inside}
     for name, symbol in inside.items():
         env[name] = symbol
     tracer.block = []
@@ -186,13 +205,13 @@ def _trace_body(tracer, stmt, counts, syntax):
     else:  # the iteration's number k, and the counter start + step*k on a line of its own
         index = real_symbol(namer.fresh("_k"))
         tracer.assign(stmt.target, sympy.Integer(counts.start) + sympy.Integer(counts.step) * index)
+    tracer.loop_counters |= {index, env[counter_name]}  # (X[t] indexes an array with it)
     signal = tracer.exec_block(stmt.body, cont=[])
     if signal is not None or tracer.frame.env is not env:
         raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
     body = tuple(tracer.block)
-    if any(type(item) is not Statement or tracer.shape(item.target)
-           or any(tracer.shape(s) for s in item.expr.free_symbols) for item in body):
-        raise _Unroll("block")  # a Branch, a nested Loop, an array: unrolled (numbers only yet)
+    if any(type(item) is not Statement for item in body):
+        raise _Unroll("block")  # a Branch, a nested Loop: unrolled
     read = set()
     for item in body:
         read |= item.expr.free_symbols
@@ -208,9 +227,9 @@ def _trace_body(tracer, stmt, counts, syntax):
         if name in inside:
             if inside[name] not in read and name not in outside:
                 continue  # neither read by the next iteration nor after the loop: a body local
-            if not _scalar(tracer, value):
-                raise _Unroll(name)
-            update = to_sympy(value)
+            if not _carriable(tracer, value) or tracer.shape(value) != tracer.shape(inside[name]):
+                raise _Unroll(name)  # (an array whose shape changes: each iteration's differs)
+            update = _entry(tracer, value)
             symbol = inside[name]
             initial = entry[name]
         elif name in outside:  # first assigned in the body, read after it (the trip count is >= 1)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import sympy
 
+from ..primitives.arrays import shape_of
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
@@ -70,11 +71,15 @@ class ForBlock(Located):
     # each iteration and once after the last; the loop counts its iterations into ``trip``
     test: tuple = None
     counted: bool = False  # (a forward while: its count is read by the reverse loop)
+    # arrays the forward body computes that the reverse body reads: pushed onto the tape with the
+    # state at the end of each forward iteration, read back (not recomputed) in reverse
+    body_saved: tuple = ()
 
     @cached_property
     def reads(self):
         """Every name the loop reads or carries (its body's operands included)."""
         found = names_read(self.body) | set(self.saved) | {name for name, _ in self.carried}
+        found -= set(self.body_saved) if self.reverse else set()  # (read from the tape)
         if self.test is not None:
             found |= names_read(self.test[0]) | self.test[1].free_symbols
             if self.test[2] is not None:
@@ -326,6 +331,7 @@ class _Lowerer(Visitor):
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
         self.loops = {}  # id of an ir.Loop -> the tape of its forward ForBlock
+        self.loop_bodies = {}  # a forward ForBlock's tape -> its body lines
         self.tapes = {}  # a forward ForBlock's tape -> (saved, counted), as its reverse reads them
         self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
         self.merged = set()  # names both arms of an if assign, each standing for a merge's value
@@ -373,6 +379,7 @@ class _Lowerer(Visitor):
         self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, (), body, carried,
                                    *self.where, test=test))
         self.loops[id(loop)] = tape
+        self.loop_bodies[tape] = body
         for carry in loop.carried:
             self.emit(carry.after, carry.inside)
 
@@ -382,18 +389,97 @@ class _Lowerer(Visitor):
         applies it."""
         self.at(item, reverse)
         forward = item.forward
+        entry = len(self.lines)  # (the carries' entry lines: a sum added in place starts at zeros)
         for carry in item.carried:
             self.emit(carry.inside, self.operand_value(carry.initial))
         body, carried = self._loop_body([forward.body, item.body], item.carried, reverse)
         tape = self.loops[id(forward)]
+        body_saved = ()
+        if not forward.is_while:
+            body, body_saved = self._taped_arrays(body, carried, item.carried, self.loop_bodies[tape])
+        body, carried = self._sums_in_place(body, carried, item, entry)
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
-        self.tapes[tape] = (saved, True)  # (set on the forward block once all is lowered: it
-        # may sit in an arm of an IfBlock made already, a loop after an early return)
+        self.tapes[tape] = (saved, True, body_saved)  # (set on the forward block once all is
+        # lowered: it may sit in an arm of an IfBlock made already, a loop after an early return)
         self.lines.append(ForBlock(forward.counter, forward.trip_count, tape, saved, body,
-                                   carried, *self.where))
+                                   carried, *self.where, body_saved=body_saved))
         for carry in item.carried:
             self.emit(carry.after, carry.inside)
+
+    def _taped_arrays(self, body, carried, carries, forward_body):
+        """``(body, names)``: the reverse ``body`` without its recomputation of the arrays the
+        forward body computed (``names``, top-level lines of both), which the adjoint reads: the
+        forward loop pushes them onto its tape instead. numbers are recomputed (cheap, and the
+        tape stays small); arrays are saved by reference (the forward loop does not change one
+        in place), so the tape costs a tuple per iteration."""
+        computed = {line.target for line in forward_body if isinstance(line, Line)}
+        shapes, arrays_of = ChainMap({}, self.shapes), set()
+        for line in body:  # (the lines' own temporaries have shapes too: found in order)
+            if isinstance(line, Line):
+                shape = shape_of(line.expr, shapes)
+                if shape:
+                    shapes[line.target] = shape
+                    if line.target in computed:
+                        arrays_of.add(line.target)
+        if not arrays_of:
+            return body, ()
+        kept = [line for line in body if not (isinstance(line, Line) and line.target in arrays_of)]
+        live = {c.inside for c in carries}
+        for _, value in carried:
+            live |= value.free_symbols
+        kept, _ = _prune(kept, live)
+        wanted = (names_read(kept) | live) & arrays_of  # (what the adjoint's lines read of them)
+        if not wanted:
+            return body, ()
+        names = tuple(line.target for line in body if isinstance(line, Line) and line.target in wanted)
+        return tuple(kept), names
+
+    def _sums_in_place(self, body, carried, item, entry):
+        """``(body, carried)`` with each array's running sum over the reverse loop (the
+        ``AdjointLoop.sums``: ``W_bar_1 = W_bar + W_bar_1`` as the carried value) added in place,
+        ``W_bar_1 += W_bar`` (``x_bar_1[t] += g`` where the contribution is one row: the adjoint
+        of ``X[t]``), into fresh zeros made before the loop: no array allocated per iteration.
+        ``entry``: where the carries' entry lines start in ``self.lines``."""
+        from ..primitives.arrays import AddAt, AddInto, Zeros
+
+        sums = {}  # running sum -> the shape of the value whose adjoint it sums
+        if item.sums:
+            for carry, of in zip(item.carried[len(item.carried) - len(item.sums):], item.sums):
+                sums[carry.inside] = self.shapes.get(of)
+        lines = list(body)
+        where = {line.target: k for k, line in enumerate(lines) if isinstance(line, Line)}
+        reads = {}
+        for line in lines:
+            for symbol in (line.symbols if isinstance(line, Line) else line.reads):
+                reads[symbol] = reads.get(symbol, 0) + 1
+        pairs = list(carried)
+        for k, (running, value) in enumerate(pairs):
+            shape = sums.get(running)
+            if not shape or value not in where or reads.get(running) != 1 \
+                    or reads.get(value, 0) or sum(v == value for _, v in pairs) != 1:
+                continue
+            line = lines[where[value]]
+            if not (line.expr.is_Add and len(line.expr.args) == 2 and running in line.expr.args):
+                continue
+            (other,) = [a for a in line.expr.args if a != running]
+            if not other.is_Symbol:
+                continue
+            node = AddInto.make(running, other, key=None, shape=tuple(shape))
+            source = lines[where[other]] if other in where else None
+            if (source is not None and isinstance(source.expr, AddAt) and reads.get(other) == 1
+                    and not any(shape_of(i, self.shapes) for i in source.expr.operands[1:])):
+                value_in, *indices = source.expr.operands  # one row (X[t]'s adjoint): += into it
+                node = AddInto.make(running, value_in, *indices, key=source.expr.params["key"],
+                                    shape=tuple(shape))
+                lines[where[other]] = None
+            lines[where[value]] = replace(line, target=running, expr=node)
+            pairs[k] = (running, running)
+            for j in range(entry, len(self.lines)):
+                start = self.lines[j]
+                if isinstance(start, Line) and start.target == running:
+                    self.lines[j] = replace(start, expr=Zeros.make(shape=tuple(shape)))
+        return tuple(line for line in lines if line is not None), tuple(pairs)
 
     def _loop_body(self, blocks, carries, reverse):
         """A loop's body lines (own value numbering, dropped after it) and its carried pairs."""
@@ -666,8 +752,8 @@ def _with_tapes(lines, tapes):
                            orelse=tuple(_with_tapes(line.orelse, tapes)))
         elif isinstance(line, ForBlock):
             if not line.reverse and line.tape in tapes:
-                saved, counted = tapes[line.tape]
-                line = replace(line, saved=saved, counted=counted)
+                saved, counted, body_saved = tapes[line.tape]
+                line = replace(line, saved=saved, counted=counted, body_saved=body_saved)
             line = replace(line, body=tuple(_with_tapes(line.body, tapes)))
         out.append(line)
     return out
