@@ -143,8 +143,9 @@ def roll(tracer, stmt, counts):
     if syntax.blocked or stmt.target.id in syntax.stored:
         return False  # (a counter rebound in the body is what the code after the loop reads)
     env = tracer.frame.env
-    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
-        return False  # a list read in the body may be indexed with the counter, or changed
+    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.stored) or any(
+            isinstance(env.get(name), (dict, set)) for name in syntax.loaded):
+        return False  # (a list only read, not rebound nor changed: indexed with the counter)
     try:
         _traced(tracer, lambda: _trace_body(tracer, stmt, counts, syntax))
     except Exception:  # noqa: BLE001 - any refusal (a SymdiffError, NeedsConcrete, _Unroll...):
@@ -158,7 +159,7 @@ def _traced(tracer, trace):
     (the tracer as it was)."""
     control, arrays, env = tracer.control, tracer.arrays, tracer.frame.env
     saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
-             dict(arrays.own_lists), control.path, set(tracer.loop_counters))
+             dict(arrays.own_lists), control.path, set(tracer.loop_counters), tracer.loop_entry)
     try:
         loop, after = trace()
     finally:
@@ -168,7 +169,7 @@ def _traced(tracer, trace):
         env.update(saved[0])
         tracer.block, tracer.current = saved[1], saved[2]
         arrays.op_memo, arrays.own_lists, control.path = saved[4], saved[5], saved[6]
-        tracer.loop_counters = saved[7]
+        tracer.loop_counters, tracer.loop_entry = saved[7], saved[8]
     env.update(after)
     tracer.block.append(loop)
 
@@ -197,6 +198,7 @@ def _trace_body(tracer, stmt, counts, syntax):
     entry = {name: _entry(tracer, env[name]) for name in inside}
     for name, symbol in inside.items():
         env[name] = symbol
+    tracer.loop_entry, tracer.arrays.hoisted = tracer.block, {}  # (lists indexed with the counter)
     tracer.block = []
     tracer.current = stmt
     if counts.start == 0 and counts.step == 1:

@@ -441,7 +441,7 @@ class _Lowerer(Visitor):
         ``W_bar_1 += W_bar`` (``x_bar_1[t] += g`` where the contribution is one row: the adjoint
         of ``X[t]``), into fresh zeros made before the loop: no array allocated per iteration.
         ``entry``: where the carries' entry lines start in ``self.lines``."""
-        from ..primitives.arrays import AddAt, AddInto, Zeros
+        from ..primitives.arrays import AddInto, Zeros
 
         sums = {}  # running sum -> the shape of the value whose adjoint it sums
         if item.sums:
@@ -465,21 +465,49 @@ class _Lowerer(Visitor):
             (other,) = [a for a in line.expr.args if a != running]
             if not other.is_Symbol:
                 continue
-            node = AddInto.make(running, other, key=None, shape=tuple(shape))
-            source = lines[where[other]] if other in where else None
-            if (source is not None and isinstance(source.expr, AddAt) and reads.get(other) == 1
-                    and not any(shape_of(i, self.shapes) for i in source.expr.operands[1:])):
-                value_in, *indices = source.expr.operands  # one row (X[t]'s adjoint): += into it
-                node = AddInto.make(running, value_in, *indices, key=source.expr.params["key"],
-                                    shape=tuple(shape))
+            parts = [other]  # a sum of rows (x[t] and x[t + 1] read): one += per row
+            if other in where and lines[where[other]].expr.is_Add and reads.get(other) == 1:
+                parts = list(lines[where[other]].expr.args)
+            if not all(self._one_row(p, lines, where, reads) for p in parts):
+                parts = [other]
+            elif parts != [other]:
                 lines[where[other]] = None
-            lines[where[value]] = replace(line, target=running, expr=node)
+            added = []
+            for part in parts:
+                source = self._one_row(part, lines, where, reads)
+                if source is None:
+                    added.append(replace(line, target=running, expr=AddInto.make(
+                        running, part, key=None, shape=tuple(shape))))
+                    continue
+                value_in, *indices = source.expr.operands  # one row (X[t]'s adjoint): += into it
+                added.append(replace(line, target=running, expr=AddInto.make(
+                    running, value_in, *indices, key=source.expr.params["key"], shape=tuple(shape))))
+                lines[where[part]] = None
+            lines[where[value]] = added
             pairs[k] = (running, running)
             for j in range(entry, len(self.lines)):
                 start = self.lines[j]
                 if isinstance(start, Line) and start.target == running:
                     self.lines[j] = replace(start, expr=Zeros.make(shape=tuple(shape)))
-        return tuple(line for line in lines if line is not None), tuple(pairs)
+        flat = []
+        for line in lines:
+            if isinstance(line, list):
+                flat += line
+            elif line is not None:
+                flat.append(line)
+        return tuple(flat), tuple(pairs)
+
+    def _one_row(self, symbol, lines, where, reads):
+        """The line ``symbol = AddAt(value, i, ...)`` of a loop body, its indices numbers (one
+        row of an array: ``x[t]``'s adjoint) and ``symbol`` read once, else None."""
+        from ..primitives.arrays import AddAt
+
+        line = lines[where[symbol]] if symbol.is_Symbol and symbol in where else None
+        if (line is None or not isinstance(line, Line) or not isinstance(line.expr, AddAt)
+                or reads.get(symbol) != 1
+                or any(shape_of(i, self.shapes) for i in line.expr.operands[1:])):
+            return None
+        return line
 
     def _loop_body(self, blocks, carries, reverse):
         """A loop's body lines (own value numbering, dropped after it) and its carried pairs."""
@@ -834,7 +862,8 @@ class _Renamer(Visitor):
         return ForBlock(block.index, block.trip, block.tape,
                         tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
                         tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),
-                        block.origin, block.reverse, test, block.counted)
+                        block.origin, block.reverse, test, block.counted,
+                        tuple(renames.get(s, s) for s in block.body_saved))
 
 
 __all__ = ["ForBlock", "IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
