@@ -703,7 +703,7 @@ class ArrayValues:
         self.hoisted[id(base)] = (base, array)
         return array
 
-    def counter_item(self, base, key, node):
+    def counter_item(self, base, key, node, name=None):
         """``base[key]`` with ints, slices and counter indices (``X[t]``, ``X[t, :]``): a ``Take``
         whose index operands are the counter expressions (named), the rest of the key concrete;
         numpy reads one row per iteration and its adjoint adds into that row (``_add_at``)."""
@@ -727,7 +727,7 @@ class ArrayValues:
                               hint="index with the counter, ints and slices")
         out_shape = np.empty(shape)[tuple(probe)].shape
         base_atom = self.atom(base, "x")
-        name = (base_atom.name if base_atom.is_Symbol else "x") + "_t"
+        name = name or (base_atom.name if base_atom.is_Symbol else "x") + "_t"
         return self.array_op(arrays.Take.make(base_atom, *indices, key=tuple(parts), shape=out_shape), name)
 
     def masked(self, base, mask, node):

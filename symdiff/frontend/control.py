@@ -522,6 +522,8 @@ class ControlFlow:
         iterable = self.tracer.eval(stmt.iter)
         if self.tracer.rolled and isinstance(iterable, range) and loops.roll(self.tracer, stmt, iterable):
             return None  # kept as one ``ir.Loop`` (see ``loops``)
+        if self.tracer.rolled and loops.roll_rows(self.tracer, stmt, iterable):
+            return None  # for row in X: kept as one ``ir.Loop`` over X's rows
         items = self.arrays.iterate(iterable, stmt.iter)
 
         def iteration(item):

@@ -129,9 +129,23 @@ def count_of(tracer, stmt):
     return SymbolicRange(trip)
 
 
-def roll(tracer, stmt, counts):
+def roll_rows(tracer, stmt, iterable):
+    """Trace ``for row in X:`` over the rows of an array (an argument, a value computed
+    before the loop, or a concrete one) as one ``ir.Loop`` over ``range(len(X))``, ``row`` read
+    as ``X[k]``; see ``roll``. Returns whether it did."""
+    if isinstance(iterable, np.ndarray) and iterable.ndim:
+        rows = tracer.arrays.constant(iterable)
+    elif isinstance(iterable, sympy.Basic) and tracer.shape(iterable):
+        rows = tracer.arrays.atom(iterable, "rows")
+    else:
+        return False
+    return roll(tracer, stmt, range(tracer.shape(rows)[0]), rows)
+
+
+def roll(tracer, stmt, counts, rows=None):
     """Trace ``for <name> in <counts>:`` (a ``range``, or a ``SymbolicRange``) as one ``ir.Loop``
-    if it can be; see the module docstring. Returns whether it did."""
+    if it can be; see the module docstring. ``rows``: an array's symbol, ``<name>`` its row
+    ``rows[k]`` in iteration ``k`` (``roll_rows``). Returns whether it did."""
     symbolic = isinstance(counts, SymbolicRange)
     if (not symbolic and len(counts) < ROLL_THRESHOLD) or stmt.orelse \
             or not isinstance(stmt.target, ast.Name):
@@ -147,7 +161,7 @@ def roll(tracer, stmt, counts):
             isinstance(env.get(name), (dict, set)) for name in syntax.loaded):
         return False  # (a list only read, not rebound nor changed: indexed with the counter)
     try:
-        _traced(tracer, lambda: _trace_body(tracer, stmt, counts, syntax))
+        _traced(tracer, lambda: _trace_body(tracer, stmt, counts, syntax, rows))
     except Exception:  # noqa: BLE001 - any refusal (a SymdiffError, NeedsConcrete, _Unroll...):
         return False  # the unrolled trace gives the answer, or the user's own error
     return True
@@ -181,7 +195,7 @@ class _Unroll(Exception):
     """The body traced, but not as something a rolled loop carries (a Branch, an array, ...)."""
 
 
-def _trace_body(tracer, stmt, counts, syntax):
+def _trace_body(tracer, stmt, counts, syntax, rows=None):
     """``(Loop, {name: value after the loop})``; raises where the loop must be unrolled."""
     namer, env = tracer.namer, tracer.frame.env
     counter_name = stmt.target.id
@@ -201,13 +215,18 @@ def _trace_body(tracer, stmt, counts, syntax):
     tracer.loop_entry, tracer.arrays.hoisted = tracer.block, {}  # (lists indexed with the counter)
     tracer.block = []
     tracer.current = stmt
-    if counts.start == 0 and counts.step == 1:
+    if rows is not None:  # for row in X: the iteration's number k, and row = X[k]
+        index = real_symbol(namer.fresh("_k"))
+        tracer.loop_counters.add(index)
+        tracer.assign(stmt.target, tracer.arrays.counter_item(rows, (index,), stmt.iter, counter_name))
+    elif counts.start == 0 and counts.step == 1:
         index = real_symbol(namer.version(counter_name))
         env[counter_name] = index
     else:  # the iteration's number k, and the counter start + step*k on a line of its own
         index = real_symbol(namer.fresh("_k"))
         tracer.assign(stmt.target, sympy.Integer(counts.start) + sympy.Integer(counts.step) * index)
-    tracer.loop_counters |= {index, env[counter_name]}  # (X[t] indexes an array with it)
+    if rows is None:
+        tracer.loop_counters |= {index, env[counter_name]}  # (X[t] indexes an array with it)
     signal = tracer.exec_block(stmt.body, cont=[])
     if signal is not None or tracer.frame.env is not env:
         raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
@@ -255,6 +274,10 @@ def _trace_body(tracer, stmt, counts, syntax):
         if counter_name in outside:
             raise _Unroll(counter_name)
         trip = counts.trip
+    elif rows is not None:
+        if counter_name in outside:
+            raise _Unroll(counter_name)  # (the last row, read after the loop: unrolled)
+        trip = sympy.Integer(len(counts))
     else:
         after[counter_name] = counts[-1]
         trip = sympy.Integer(len(counts))
@@ -494,4 +517,5 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data", "roll_while"]
+__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data",
+           "roll_rows", "roll_while"]
