@@ -446,12 +446,15 @@ class _Lowerer(Visitor):
         sums = {}  # running sum -> the shape of the value whose adjoint it sums
         if item.sums:
             for carry, of in zip(item.carried[len(item.carried) - len(item.sums):], item.sums):
-                sums[carry.inside] = self.shapes.get(of)
+                if self.shapes.get(of):
+                    sums[carry.inside] = self.shapes[of]
+        if not sums:
+            return body, carried
         lines = list(body)
         where = {line.target: k for k, line in enumerate(lines) if isinstance(line, Line)}
         reads = {}
         for line in lines:
-            for symbol in (line.symbols if isinstance(line, Line) else line.reads):
+            for symbol in (line.symbols if isinstance(line, Line) else names_read([line])):
                 reads[symbol] = reads.get(symbol, 0) + 1
         pairs = list(carried)
         for k, (running, value) in enumerate(pairs):
