@@ -468,7 +468,7 @@ class _Deriver:
         for carry in active:  # an array's adjoint is carried as an array of its shape
             shape = self.shapes.get(carry.inside, ())
             if shape:
-                seeds[carry] = self._carried_array(seeds[carry], shape, loop, out)
+                seeds[carry] = arrays.full(seeds[carry], shape, self.actual)
                 self.shapes[bars[carry]] = self.actual[bars[carry]] = shape
         body_terms = {}
         for carry in active:
@@ -483,7 +483,7 @@ class _Deriver:
             final = real_symbol(namer.adjoint(carry.inside.name))
             shape = self.shapes.get(carry.inside, ())
             if shape:
-                update = self._carried_array(update, shape, loop, body)
+                update = self._carried_array(update, shape, carry.inside, loop, body)
                 self.shapes[final] = self.actual[final] = shape
             carries.append(Carry(bars[carry], seeds[carry], update, final))
             if carry.initial in self.active:
@@ -496,8 +496,8 @@ class _Deriver:
             final = real_symbol(namer.adjoint(symbol.name))
             start, shape = sympy.Integer(0), self.shapes.get(symbol, ())
             if shape:  # an array's running sum: zeros of its shape, a contribution of it added
-                start = self._carried_array(start, shape, loop, out)
-                contribution = self._carried_array(contribution, shape, loop, body)
+                start = arrays.Zeros.make(shape=tuple(shape))
+                contribution = self._carried_array(contribution, shape, symbol, loop, body)
                 for name in (running, final):
                     self.shapes[name] = self.actual[name] = shape
             carries.append(Carry(running, start, running + contribution, final))
@@ -506,15 +506,16 @@ class _Deriver:
         out.append(AdjointLoop(loop, tuple(carries), tuple(body), loop.origin,
                                tuple(c.inside for c in active), sums))
 
-    def _carried_array(self, value, shape, loop, out):
-        """``value`` as a name holding an array of exactly ``shape`` (what a loop carries keeps
-        one shape over the iterations: ``W.T @ h_bar`` needs an array, not a 0)."""
+    def _carried_array(self, value, shape, of, loop, out):
+        """``value`` (an adjoint of ``of``) as a name holding an array of exactly ``shape``:
+        what a loop carries keeps one shape over the iterations (``W.T @ h_bar`` needs an
+        array, not a 0)."""
         value = arrays.full(value, shape, self.actual)
         if value.is_Atom:
             return value
-        target = real_symbol(self.program.namer.fresh("_full"))
+        target = real_symbol(self.program.namer.adjoint(of.name))
         self.shapes[target] = self.actual[target] = tuple(shape)
-        out.append(Adjoint(target, target, value, loop.origin))
+        out.append(Adjoint(target, of, value, loop.origin))
         return target
 
     def total(self, symbol, contributions):
