@@ -264,6 +264,8 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
         if not update.is_Atom:
             raise _Unroll(name)
         final = real_symbol(namer.version(name))
+        if tracer.shape(symbol):  # (an array after the loop, as inside it)
+            tracer.shapes[final] = tuple(tracer.shape(symbol))
         carried.append(Carry(symbol, initial, update, final))
         after[name] = final
     if not carried:
