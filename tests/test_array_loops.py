@@ -175,3 +175,43 @@ def test_emitted_python_module_keeps_the_loop():
     for a, b in zip(got, want):
         assert not close_array(a, b)
     assert "_tape = [None] * 40" in str(source)
+
+
+def zipped(W, h0, X, Y):
+    h = h0
+    for x, y in zip(X, Y):
+        h = np.tanh(W @ h + x) * y
+    return np.sum(h)
+
+
+def enumerated(W, h0, X):
+    h = h0
+    for k, row in enumerate(X):
+        h = np.tanh(W @ h + row * k * 0.01)
+    return np.sum(h)
+
+
+@pytest.mark.parametrize("T", (0, 1, ROLL_THRESHOLD + 1))
+def test_zip_and_enumerate_of_arrays(T):
+    W, _, h0, _ = point(0)
+    rng = np.random.default_rng(8)
+    X, Y = rng.normal(size=(T + 2, 3)), rng.normal(size=(T, 3))  # (zip stops at the shorter)
+    for f, args in ((zipped, (W, h0, X, Y)), (enumerated, (W, h0, X[:T]))):
+        g = grad(f)
+        check(g, f, args)
+        assert rolled(g) == (T >= ROLL_THRESHOLD)
+
+
+def row_after(W, h0, X):
+    h = h0
+    for row in X:
+        h = np.tanh(W @ h + row)
+    return np.sum(h) + np.sum(row)
+
+
+def test_a_row_read_after_the_loop_unrolls():
+    W, _, h0, _ = point(0)
+    X = np.random.default_rng(9).normal(size=(40, 3))
+    g = grad(row_after)
+    check(g, row_after, (W, h0, X))
+    assert not rolled(g)

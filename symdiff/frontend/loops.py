@@ -129,32 +129,73 @@ def count_of(tracer, stmt):
     return SymbolicRange(trip)
 
 
+def _rows_of(tracer, value):
+    """An array's symbol (a named constant for a concrete one) whose rows a loop can read,
+    else None."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return tracer.arrays.constant(value)
+    if isinstance(value, sympy.Basic) and tracer.shape(value):
+        return tracer.arrays.atom(value, "rows")
+    return None
+
+
+def _header(tracer, stmt, iterable):
+    """``[(target, array or None)]`` for ``for row in X:``, ``for a, b in zip(X, Y):`` and
+    ``for k, row in enumerate(X):`` over arrays (None: the target is the iteration's number),
+    else None. ``iterable``: the value of ``stmt.iter`` (unused for ``zip``/``enumerate``, of
+    names only: they are read here without evaluating the call)."""
+    node, target = stmt.iter, stmt.target
+    if isinstance(target, ast.Name):
+        rows = _rows_of(tracer, iterable())
+        return None if rows is None else [(target, rows)]
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords
+            and isinstance(target, ast.Tuple) and all(isinstance(e, ast.Name) for e in target.elts)
+            and all(isinstance(a, ast.Name) for a in node.args)):
+        return None
+    function = tracer.eval(node.func)
+    if function is zip and len(node.args) == len(target.elts) >= 1:
+        arrays = [_rows_of(tracer, tracer.eval(a)) for a in node.args]
+        if any(a is None for a in arrays):
+            return None
+        return list(zip(target.elts, arrays))
+    if function is enumerate and len(node.args) == 1 and len(target.elts) == 2:
+        rows = _rows_of(tracer, tracer.eval(node.args[0]))
+        return None if rows is None else [(target.elts[0], None), (target.elts[1], rows)]
+    return None
+
+
 def roll_rows(tracer, stmt, iterable):
     """Trace ``for row in X:`` over the rows of an array (an argument, a value computed
-    before the loop, or a concrete one) as one ``ir.Loop`` over ``range(len(X))``, ``row`` read
-    as ``X[k]``; see ``roll``. Returns whether it did."""
-    if isinstance(iterable, np.ndarray) and iterable.ndim:
-        rows = tracer.arrays.constant(iterable)
-    elif isinstance(iterable, sympy.Basic) and tracer.shape(iterable):
-        rows = tracer.arrays.atom(iterable, "rows")
-    else:
+    before the loop, or a concrete one), ``for a, b in zip(X, Y):`` or ``for k, row in
+    enumerate(X):`` as one ``ir.Loop`` over ``range(len(X))`` (the shortest, for ``zip``),
+    ``row`` read as ``X[k]``; see ``roll``. Returns whether it did (False where the ``for``
+    is not over arrays: the caller runs it as before). ``iterable()``: ``stmt.iter``'s value
+    (evaluated once, by the caller)."""
+    try:
+        header = _header(tracer, stmt, iterable)
+    except Exception:  # noqa: BLE001 - evaluating the header: the unrolled trace says what
         return False
-    return roll(tracer, stmt, range(tracer.shape(rows)[0]), rows)
+    if header is None:
+        return False
+    trip = min(tracer.shape(rows)[0] for _, rows in header if rows is not None)
+    return roll(tracer, stmt, range(trip), header)
 
 
 def roll(tracer, stmt, counts, rows=None):
     """Trace ``for <name> in <counts>:`` (a ``range``, or a ``SymbolicRange``) as one ``ir.Loop``
-    if it can be; see the module docstring. ``rows``: an array's symbol, ``<name>`` its row
-    ``rows[k]`` in iteration ``k`` (``roll_rows``). Returns whether it did."""
+    if it can be; see the module docstring. ``rows``: ``[(target, array)]`` (``roll_rows``),
+    each target bound to its array's row ``array[k]`` in iteration ``k`` (to ``k`` where the
+    array is None). Returns whether it did."""
     symbolic = isinstance(counts, SymbolicRange)
     if (not symbolic and len(counts) < ROLL_THRESHOLD) or stmt.orelse \
-            or not isinstance(stmt.target, ast.Name):
+            or not (rows or isinstance(stmt.target, ast.Name)):
         return False
     control = tracer.control
     if control.open_forks or control.pending is not None:
         return False  # inside an 'if' on data: its arms are traced (and joined) as blocks
     syntax = _BodySyntax.of(stmt.body)
-    if syntax.blocked or stmt.target.id in syntax.stored:
+    header = [t.id for t, _ in rows] if rows else [stmt.target.id]
+    if syntax.blocked or set(header) & set(syntax.stored):
         return False  # (a counter rebound in the body is what the code after the loop reads)
     env = tracer.frame.env
     if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.stored) or any(
@@ -198,10 +239,11 @@ class _Unroll(Exception):
 def _trace_body(tracer, stmt, counts, syntax, rows=None):
     """``(Loop, {name: value after the loop})``; raises where the loop must be unrolled."""
     namer, env = tracer.namer, tracer.frame.env
-    counter_name = stmt.target.id
+    header = [t.id for t, _ in rows] if rows else [stmt.target.id]
+    counter_name = header[0]
     inside = {}  # carried name -> the symbol the body reads it as
     for name in syntax.stored:
-        if name == counter_name or name not in env:
+        if name in header or name not in env:
             continue
         if not _carriable(tracer, env[name]):
             raise _Unroll(name)
@@ -216,9 +258,11 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
     tracer.block = []
     tracer.current = stmt
     if rows is not None:  # for row in X: the iteration's number k, and row = X[k]
-        index = real_symbol(namer.fresh("_k"))
+        index = real_symbol(namer.version(counter_name) if rows[0][1] is None else namer.fresh("_k"))
         tracer.loop_counters.add(index)
-        tracer.assign(stmt.target, tracer.arrays.counter_item(rows, (index,), stmt.iter, counter_name))
+        for target, array in rows:
+            tracer.assign(target, index if array is None else
+                          tracer.arrays.counter_item(array, (index,), stmt.iter, target.id))
     elif counts.start == 0 and counts.step == 1:
         index = real_symbol(namer.version(counter_name))
         env[counter_name] = index
@@ -242,7 +286,7 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
     outside = _loads_outside(tracer.frame.parsed.node, stmt)
     carried, after = [], {}
     for name in syntax.stored:
-        if name == counter_name:
+        if name in header:
             continue
         value = env.get(name)
         if name in inside:
@@ -277,7 +321,7 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
             raise _Unroll(counter_name)
         trip = counts.trip
     elif rows is not None:
-        if counter_name in outside:
+        if set(header) & outside:
             raise _Unroll(counter_name)  # (the last row, read after the loop: unrolled)
         trip = sympy.Integer(len(counts))
     else:
