@@ -371,7 +371,8 @@ class _Lowerer(Visitor):
             test_lines, self.lines, self.memo = self.lines, lines, memo
             test_lines, _ = _prune(test_lines, set(condition.free_symbols))
             test = (tuple(test_lines), condition, loop.exit_flag)
-        body, carried = self._loop_body([loop.body], loop.carried, reverse)
+        body, carried = self._loop_body([loop.body], loop.carried, reverse,
+                                        _invariant_room(loop, {c.inside for c in loop.carried}))
         tape = real_symbol(self.namer.fresh("_tape"))
         # nothing is saved until the reverse loop says what it reads (``visit_AdjointLoop``):
         # a loop whose reverse is pruned (no carried value reaches the output's derivative)
@@ -392,7 +393,9 @@ class _Lowerer(Visitor):
         entry = len(self.lines)  # (the carries' entry lines: a sum added in place starts at zeros)
         for carry in item.carried:
             self.emit(carry.inside, self.operand_value(carry.initial))
-        body, carried = self._loop_body([forward.body, item.body], item.carried, reverse)
+        bound = {c.inside for c in item.carried} | {c.inside for c in forward.carried}
+        body, carried = self._loop_body([forward.body, item.body], item.carried, reverse,
+                                        _invariant_room(forward, bound))
         tape = self.loops[id(forward)]
         body_saved = ()
         if not forward.is_while:
@@ -456,10 +459,12 @@ class _Lowerer(Visitor):
         for line in lines:
             for symbol in (line.symbols if isinstance(line, Line) else names_read([line])):
                 reads[symbol] = reads.get(symbol, 0) + 1
+        starts = {line.target: j for j, line in enumerate(self.lines[entry:], entry)
+                  if isinstance(line, Line) and line.target in sums}
         pairs = list(carried)
         for k, (running, value) in enumerate(pairs):
             shape = sums.get(running)
-            if not shape or value not in where or reads.get(running) != 1 \
+            if not shape or running not in starts or value not in where or reads.get(running) != 1 \
                     or reads.get(value, 0) or sum(v == value for _, v in pairs) != 1:
                 continue
             line = lines[where[value]]
@@ -487,11 +492,9 @@ class _Lowerer(Visitor):
                     running, value_in, *indices, key=source.expr.params["key"], shape=tuple(shape))))
                 lines[where[part]] = None
             lines[where[value]] = added
-            pairs[k] = (running, running)
-            for j in range(entry, len(self.lines)):
-                start = self.lines[j]
-                if isinstance(start, Line) and start.target == running:
-                    self.lines[j] = replace(start, expr=Zeros.make(shape=tuple(shape)))
+            pairs[k] = (running, running)  # (its own zeros: no other name holds them)
+            self.lines[starts[running]] = replace(self.lines[starts[running]],
+                                                  expr=Zeros.make(shape=tuple(shape)))
         flat = []
         for line in lines:
             if isinstance(line, list):
@@ -512,8 +515,10 @@ class _Lowerer(Visitor):
             return None
         return line
 
-    def _loop_body(self, blocks, carries, reverse):
-        """A loop's body lines (own value numbering, dropped after it) and its carried pairs."""
+    def _loop_body(self, blocks, carries, reverse, hoist=None):
+        """A loop's body lines (own value numbering, dropped after it) and its carried pairs.
+        ``hoist``: the names the loop binds, where its invariant array lines may go before it
+        (``_hoisted``)."""
         where = self.where
         saved = self.lines, self.memo
         self.lines, self.memo = [], self.memo.new_child()
@@ -526,7 +531,33 @@ class _Lowerer(Visitor):
         for _, value in carried:
             live |= value.free_symbols
         body, _ = _prune(body, live)
+        if hoist is not None:
+            body = self._hoisted(body, hoist)
         return tuple(body), carried
+
+    def _hoisted(self, body, inside):
+        """``body`` without its loop-invariant array lines (``W.T``, ``np.sum(w)``: an array
+        operation reading no name the loop defines; ``inside``: the names the loop itself
+        binds), which go before the loop, computed once. Only for a loop known to run (a trip
+        count of at least 1): a line moved out of a loop that runs no iteration would run."""
+        from ..primitives.arrays import ArrayOp
+
+        defined, kept = set(inside), []
+        shapes = ChainMap({}, self.shapes)
+        for line in body:
+            if not isinstance(line, Line):
+                defined |= {t.target for t in walk_lines([line])}
+                kept.append(line)
+                continue
+            shape = shape_of(line.expr, shapes)
+            if shape:
+                shapes[line.target] = shape
+            if (isinstance(line.expr, ArrayOp) or shape) and not line.symbols & defined:
+                self.lines.append(line)  # (before the loop: the caller appends it next)
+            else:
+                defined.add(line.target)
+                kept.append(line)
+        return kept
 
     def assign(self, target, expr):
         expr = self.unit_dropped(expr)
@@ -771,6 +802,15 @@ def schedule(gradient_program):
                              if n.free_symbols & renames.keys()})
     return Schedule(lines=lines, value=value, gradients=gradients,
                     math_calls=math_calls, numpy_ufuncs=numpy_ufuncs, aux=aux)
+
+
+def _invariant_room(loop, bound):
+    """The names a loop binds (``bound`` and its counter) where lines invariant over it may be
+    computed once before it (``_Lowerer._hoisted``): a ``for`` with a constant trip count of at
+    least 1, in array code; else None."""
+    if loop.is_while or not loop.trip_count.is_Integer or int(loop.trip_count) < 1:
+        return None
+    return set(bound) | {loop.counter}
 
 
 def _with_tapes(lines, tapes):
