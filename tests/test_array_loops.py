@@ -71,6 +71,7 @@ def test_rnn_tape_holds_the_arrays_and_sums_add_in_place():
     assert source.count("(W @ h)") == 1, source
     assert "W_bar_1 += W_bar" in source and "X_bar_1[t] += X_t_bar" in source, source
     assert "numpy.zeros(W.shape, _dtype)" in source
+    assert re.search(r"^    _t\d+ = W\.T$", source, re.MULTILINE), source  # (once, before the loop)
 
 
 def test_value_and_grad_of_the_rnn():
@@ -154,6 +155,8 @@ def test_an_int_count_indexing_rows():
     for n in (0, 1, 40):
         check(g, counted, (W, h0, X, n), wrt=(0, 1, 2))
     assert "for t in range(n - 1, -1, -1):" in g.source
+    # n may be 0: nothing is moved out of the loop (it would run where the loop does not)
+    assert re.search(r"^        _t\d+ = W\.T$", g.source, re.MULTILINE), g.source
 
 
 def test_explain_shows_the_recurrence_once():
