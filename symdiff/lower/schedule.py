@@ -332,6 +332,7 @@ class _Lowerer(Visitor):
         # condition -> (the value numbering around its last IfBlock, and each arm's): a later
         # ``if`` on the same condition where that one ran reads what its arms computed
         self.arm_memos = {}
+        self.indicators = {}  # a flag set 1.0 in the then arm of an if and 0.0 in its else -> its condition
 
     def at(self, item, reverse):
         self.where = (item.origin, reverse)
@@ -429,17 +430,24 @@ class _Lowerer(Visitor):
         """An ``IfBlock`` of the branch's arms. Right after an ``IfBlock`` on the same condition
         (a branch's forward arms, then at once its reverse ones: the branch ended the function),
         the arms continue that block's: the condition is tested once, and a value the forward arm
-        computed is not computed again (the arm's value numbering goes on)."""
+        computed is not computed again (the arm's value numbering goes on). Later, away from it,
+        they start from what that block's arms computed. ``if returned < 0.5:`` of a flag an
+        ``if c:`` set 1.0 or 0.0 is written ``if c:`` with its arms the other way round."""
         self.at(branch, reverse)
         cond = self.condition(branch.cond)
         where = self.where
+        sides = [(branch.then, [m.then_value for m in branch.merges]),
+                 (branch.orelse, [m.else_value for m in branch.merges])]
+        flipped = self.indicated(cond)
+        if flipped is not None:
+            cond = flipped
+            sides.reverse()
         joined = self.last_block if self.lines and self.last_block[0] is self.lines[-1] \
             and self.lines[-1].cond == cond else None
         earlier = None if joined else self.earlier_arms(cond)
         enclosing = self.memo
         arms, memos = [], []
-        for k, (block, values) in enumerate(((branch.then, [m.then_value for m in branch.merges]),
-                                             (branch.orelse, [m.else_value for m in branch.merges]))):
+        for k, (block, values) in enumerate(sides):
             saved = self.lines, self.memo
             if joined:
                 self.lines, self.memo = list(joined[0].then if k == 0 else joined[0].orelse), joined[1 + k]
@@ -457,6 +465,9 @@ class _Lowerer(Visitor):
             memos.append(self.memo)
             self.lines, self.memo = saved
         arms = self.merged_in_place(branch.merges, arms, memos)
+        for merge, then_value, else_value in zip(branch.merges, sides[0][1], sides[1][1]):
+            if (then_value, else_value) == (1, 0):  # a flag: 1.0 where the condition held, 0.0 where not
+                self.indicators[merge.target] = cond
         if joined:
             block = replace(joined[0], then=arms[0], orelse=arms[1])
             self.lines[-1] = block
@@ -465,6 +476,13 @@ class _Lowerer(Visitor):
             self.lines.append(block)
         self.last_block = (block, *memos)
         self.arm_memos[cond] = (enclosing, *memos)
+
+    def indicated(self, cond):
+        """The condition ``c`` where ``cond`` is ``flag < 0.5`` of a flag set 1.0 where ``c``
+        held and 0.0 where not (so ``cond`` holds exactly where ``c`` does not), else None."""
+        if isinstance(cond, sympy.StrictLessThan) and cond.rhs == sympy.Float(0.5):
+            return self.indicators.get(cond.lhs)
+        return None
 
     def earlier_arms(self, cond):
         """What each arm of the last ``if`` on ``cond`` computed, where the code being lowered
@@ -508,7 +526,8 @@ class _Lowerer(Visitor):
                 continue
             for k, name in enumerate((a, b)):
                 arm = (then, orelse)[k]
-                if name is not None and self.assigned_in_place(merge.target, name, arm, memos[k]):
+                if name is not None and self.assigned_in_place(merge.target, name, arm, memos[k],
+                                                               (orelse, then)[k]):
                     arm[:] = _renamed(_without_copy(arm, merge.target), name, merge.target)
                     break
         return tuple(then), tuple(orelse)
@@ -518,16 +537,17 @@ class _Lowerer(Visitor):
         ``target = a`` / ``target = b`` alone."""
         if any(s in self.shapes for s in (a, b, target)) or a in self.merged or b in self.merged:
             return False  # (merged: already standing for another merge's value)
-        return _defined_once_and_unread(a, target, then) and _defined_once_and_unread(b, target, orelse)
+        return (_defined_once_and_unread(a, target, then) and _defined_once_and_unread(b, target, orelse)
+                and not _defines(orelse, a) and not _defines(then, b))
 
-    def assigned_in_place(self, target, name, lines, memo):
+    def assigned_in_place(self, target, name, lines, memo, other):
         """Whether the arm ``lines`` may compute ``target`` where it computes ``name`` (which it
         defines for the copy ``target = name`` alone, ``x_bar_1 = x_bar``), the other arm setting
         ``target`` its own way; if so, ``name`` stands for ``target`` from here on."""
         if name in self.merged or target in self.merged or name in self.shapes or target in self.shapes:
             return False
-        if not _defined_once_and_unread(name, target, lines):
-            return False
+        if not _defined_once_and_unread(name, target, lines) or _defines(other, name):
+            return False  # (a merge's own name, set in both arms, is no arm's alone)
         for key, value in list(self.alias.items()):
             if value == name:
                 self.alias[key] = target
@@ -644,6 +664,11 @@ def _renamed(lines, name, target):
     """``lines`` with the top-level line assigning ``name`` assigning ``target`` instead."""
     return [replace(line, target=target) if isinstance(line, Line) and line.target == name else line
             for line in lines]
+
+
+def _defines(lines, name):
+    """Whether a line of ``lines``, at any depth, assigns ``name``."""
+    return any(line.target == name for line in _contents(lines).lines)
 
 
 def _defined_once_and_unread(name, merge_target, lines):
