@@ -490,6 +490,34 @@ def test_a_square_is_a_product_that_raises_exactly_where_python_does():
         square_then_more(math.nextafter(edge, math.inf))
 
 
+def cosh_in_an_arm(a, b):
+    if b < 0.0:
+        a = a + math.cosh(a)  # its derivative needs sinh(a) only
+    return a + b
+
+
+def test_a_raising_line_in_an_arm_runs_in_grad_though_its_value_is_not_needed():
+    """Found by the random 'while' family: ``grad`` dropped ``math.cosh`` inside an ``if`` (the
+    gradient reads only ``sinh``) and returned inf where the function raises OverflowError.
+    Both sides of the branch; elsewhere the numbers are mpmath's."""
+    g, vg = grad(cosh_in_an_arm), value_and_grad(cosh_in_an_arm)
+    for a, b in ((800.0, -1.0), (800.0, 1.0), (-800.0, -1.0), (0.5, -1.0), (0.5, 1.0)):
+        try:
+            cosh_in_an_arm(a, b)
+        except OverflowError:
+            with pytest.raises(OverflowError):
+                g(a, b)
+            with pytest.raises(OverflowError):
+                vg(a, b)
+            continue
+        want = (1.0 + math.sinh(a) if b < 0.0 else 1.0, 1.0)
+        assert g(a, b) == vg(a, b)[1]
+        assert close(g(a, b)[0], want[0], rtol=1e-15) and g(a, b)[1] == 1.0, (a, b)
+    with pytest.raises(OverflowError):
+        cosh_in_an_arm(800.0, -1.0)
+    assert "math.cosh" in emit(cosh_in_an_arm).split("def cosh_in_an_arm_value_and_grad")[0]
+
+
 def unused_complex_power(a, b):
     v0 = a ** 1.5  # complex for a < 0, and unused: Python's function returns a real number
     v1 = v0 ** 3

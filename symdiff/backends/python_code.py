@@ -22,10 +22,10 @@ from ..primitives.arrays import ScatterItems, Slot, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
 from .. import pytrees
-from ..primitives.faithful import FloorDiv, PyMod, may_raise
+from ..primitives.faithful import FloorDiv, PyMod, Raising, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
-from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
+from ..lower.schedule import IfBlock, Line, inline_single_use, names_read, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -992,12 +992,18 @@ def _packed(wrt, texts):
 
 
 def _forward_checks(lines, printer):
-    """Forward lines (top level) that may raise in Python: they run in the value-and-gradient
-    function even where nothing uses their value, as the user's statements do (a square the user
-    wrote as ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
-    return [line.target for line in lines
-            if isinstance(line, Line) and not line.reverse
-            and (may_raise(line.expr, infinities=True) or _user_square(line.expr, printer))]
+    """Forward lines that may raise in Python, at the top level or in the arms of an ``if``: they
+    run in the gradient functions even where nothing uses their value, as the user's statements
+    do (``math.cosh`` of a value whose derivative needs only ``sinh``; a square the user wrote as
+    ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
+    found = []
+    for line in lines:
+        if isinstance(line, IfBlock):
+            found += _forward_checks(line.then, printer) + _forward_checks(line.orelse, printer)
+        elif isinstance(line, Line) and not line.reverse and (
+                may_raise(line.expr, infinities=True) or _user_square(line.expr, printer)):
+            found.append(line.target)
+    return found
 
 
 def _user_square(expr, printer):
@@ -1009,25 +1015,44 @@ def _user_square(expr, printer):
 
 
 def _raise_only(lines, returns):
-    """The targets of top-level ``lines`` whose values no return depends on (through any chain of
-    lines): they run only for what they raise."""
+    """The targets of ``lines`` (top level or in an ``if``'s arms) whose values no return depends
+    on (through any chain of lines): they run only for what they raise."""
     needed = set().union(*(expr.free_symbols for expr in returns))
+    _needed_by(lines, needed)
+    return {target for target in _if_targets(lines) if target not in needed}
+
+
+def _needed_by(lines, needed):
+    """``needed`` (a set, updated in place) with what ``lines`` read to compute it."""
     for line in reversed(lines):
         if isinstance(line, Line):
             if line.target in needed:
                 needed |= line.symbols
+        elif isinstance(line, IfBlock):
+            needed |= line.cond.free_symbols
+            _needed_by(line.then, needed)
+            _needed_by(line.orelse, needed)
         else:
             needed |= names_read([line])
-    return {line.target for line in lines if isinstance(line, Line) and line.target not in needed}
+
+
+def _if_targets(lines):
+    """The targets of the ``Line`` s of ``lines`` at the top level or in the arms of an ``if``."""
+    for line in lines:
+        if isinstance(line, IfBlock):
+            yield from _if_targets(line.then)
+            yield from _if_targets(line.orelse)
+        elif isinstance(line, Line):
+            yield line.target
 
 
 def _unread(lines, returns):
-    """The targets of top-level ``lines`` that no line or return reads (assigned to the printer's
-    ``unused_name``: they are computed for what they raise)."""
+    """The targets of ``lines`` (top level or in an ``if``'s arms) that no line or return reads
+    (assigned to the printer's ``unused_name``: they are computed for what they raise)."""
     read = names_read(lines)
     for expr in returns:
         read |= expr.free_symbols
-    return {line.target for line in lines if isinstance(line, Line) and line.target not in read}
+    return {target for target in _if_targets(lines) if target not in read}
 
 
 def helper_source(name, aliases):
@@ -1178,8 +1203,10 @@ class _PythonBlocks(BlockPrinter):
                 printer.shapes[line.target] = shape
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
             return _scatter_statements(line, printer, indent)
-        target = printer.unused_name if not nested and line.target in self.bare else line.target.name
-        if not nested and line.target in self.raise_only:  # run for what it raises: Python's own
+        if isinstance(line.expr, Raising):  # the user's raise under a condition on data
+            return [f"{indent}raise {line.expr.text}"]
+        target = printer.unused_name if line.target in self.bare else line.target.name
+        if line.target in self.raise_only:  # run for what it raises: Python's own
             printer.bare = True  # ** (a complex number no result depends on is no error)
             try:
                 return [f"{indent}{target} = {_printed(line, printer)}"]

@@ -17,7 +17,7 @@ import sympy
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
-from ..primitives.faithful import PyFloat
+from ..primitives.faithful import PyFloat, Raising
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
@@ -412,6 +412,8 @@ class _Lowerer(Visitor):
         live = {c.inside for c in carries}
         for _, value in carried:
             live |= value.free_symbols
+        if not reverse:  # the forward loop raises where the user's loop does
+            live |= {line.target for line in walk_lines(body) if isinstance(line.expr, Raising)}
         body, _ = _prune(body, live)
         return tuple(body), carried
 
