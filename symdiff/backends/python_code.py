@@ -18,7 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..primitives.arrays import ScatterItems, Slot, format_key, shape_of
+from ..primitives.arrays import AddInto, ScatterItems, Slot, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
 from .. import pytrees
@@ -359,6 +359,10 @@ class _Printing(Spelling, SumsAsDifferences):
     def _print_Take(self, expr):
         x, *indices = self._ops(expr)
         return f"{x}[{self._key_text(expr.params['key'], indices)}]"
+
+    def _print_Zeros(self, expr):
+        dtype = "" if self.dtype_name is None else f", {self._dtype()}"
+        return f"{self._np('zeros')}({self._shape(expr.shape)}{dtype})"
 
     def _print_AddAt(self, expr):
         value, *indices = self._ops(expr)
@@ -1173,18 +1177,22 @@ class _PythonBlocks(BlockPrinter):
             if block.saved:
                 out.append(f"{inner}{tape}.append({state if len(block.saved) == 1 else f'({state})'})")
         elif not block.reverse:
-            if block.saved:
+            if block.saved or block.body_saved:
                 out.append(f"{indent}{tape} = [None] * {trip}")
             out.append(f"{indent}for {index} in {range_}({trip}):")
-            if block.saved:
+            if block.saved and not block.body_saved:
                 out.append(f"{inner}{tape}[{index}] = {state}")
         else:
             last = str(int(block.trip) - 1) if block.trip.is_Integer else f"{trip} - 1"
             out.append(f"{indent}for {index} in {range_}({last}, -1, -1):")
-            if block.saved:
-                out.append(f"{inner}{state} = {tape}[{index}]")
+            if block.saved or block.body_saved:
+                out.append(f"{inner}{', '.join(s.name for s in block.saved + block.body_saved)} = "
+                           f"{tape}[{index}]")
         body = self.block(block.body, inner, True, (block.lineno, block.reverse, block.filename))
         out += body
+        if block.body_saved and not block.reverse:  # the state and the body's arrays, at its end
+            out.append(f"{inner}{tape}[{index}] = "
+                       f"{', '.join(s.name for s in block.saved + block.body_saved)}")
         pairs = [(n, v) for n, v in block.carried if n != v]
         if pairs:
             out.append(f"{inner}{', '.join(n.name for n, _ in pairs)} = "
@@ -1205,6 +1213,11 @@ class _PythonBlocks(BlockPrinter):
             return _scatter_statements(line, printer, indent)
         if isinstance(line.expr, Raising):  # the user's raise under a condition on data
             return [f"{indent}raise {line.expr.text}"]
+        if isinstance(line.expr, AddInto):  # a reverse loop's running sum, added in place
+            x, value, *indices = printer._ops(line.expr)
+            key = line.expr.params["key"]
+            where = x if key is None else f"{x}[{printer._key_text(key, indices)}]"
+            return [f"{indent}{where} += {value}"]
         target = printer.unused_name if line.target in self.bare else line.target.name
         if line.target in self.raise_only:  # run for what it raises: Python's own
             printer.bare = True  # ** (a complex number no result depends on is no error)
