@@ -460,6 +460,33 @@ class _Printing(Spelling, SumsAsDifferences):
         x, best, bar = self._ops(expr)
         return f"{self._helper('_extreme_grad')}({x}, {best}, {bar}, {expr.params['axis']})"
 
+    def _print_Assemble(self, expr):
+        """``ad.structured``'s Jacobian from its terms: ``_jacobian(shape, picks=..., outers=...)``."""
+        operands = iter(self._ops(expr))
+        parts = {"pick": [], "rank1": [], "dense": []}
+        for kind, *columns in expr.params["layout"]:
+            taken = [next(operands) for _ in range(1 if kind == "dense" else 2)]
+            parts[kind].append(f"({', '.join([*map(str, columns), *taken])})")
+        args = [repr(tuple(expr.shape))]
+        for kind, name in (("pick", "picks"), ("rank1", "outers"), ("dense", "blocks")):
+            if parts[kind]:
+                args.append(f"{name}=({', '.join(parts[kind])},)")
+        return f"{self._helper('_jacobian')}({', '.join(args)})"
+
+    def _print_Entries(self, expr):
+        """``ad.structured``'s sparse Jacobian data: ``_entries(size, ((positions, values, written),
+        ...), zeros)``, positions a constant or a ``slice``."""
+        operands = iter(self._ops(expr))
+        parts = []
+        for kind, assign, at in expr.params["layout"]:
+            where = next(operands) if at is None else f"{self.aliases.get('slice', 'slice')}{at}"
+            taken = [where, next(operands), repr(bool(assign))]
+            if kind == "some":
+                taken.append(next(operands))
+            parts.append(f"({', '.join(taken)})")
+        picks = f"({', '.join(parts)},)" if parts else "()"
+        return f"{self._helper('_entries')}({expr.shape[0]}, {picks}, {expr.params['zeros']!r})"
+
     def _print_RegisteredBase(self, expr):
         """A function added with ``symdiff.register``: call it by the name the program gave it."""
         name = self.callable_names.get(type(expr), expr._label)
@@ -845,11 +872,13 @@ def _literal(value, numpy_name="numpy"):
 
 
 def generate(schedule, gradient_program, library, aliases, signature=None, constants=None,
-             defaults=None, fallbacks=None, ieee=False, entry_checks=(), prelude=""):
+             defaults=None, fallbacks=None, ieee=False, entry_checks=(), prelude="", title=None):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
 
     ``entry_checks``: source lines both functions run first (an exported module's shape check),
-    ``prelude``: module-level source they need (a helper), put before them.
+    ``prelude``: module-level source they need (a helper), put before them. ``title``: ``(name,
+    docstring)`` of the value function where it computes something else than a value and a
+    gradient (``ad.structured``'s Jacobian; with nothing differentiated it returns the value only).
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
     named in ``constants`` (``{symbol name: int or float}``): those are read as module globals.
@@ -929,6 +958,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     if aux_text is not None:  # as JAX: ((value, aux), gradient)
         value_text = f"({value_text}, {aux_text})"
     vg_return = f"return {value_text}, {grad_part}"
+    if title is not None and not gradient_program.wrt:  # a value only (ad.structured's Jacobian)
+        vg_return = f"return {value_text}"
     vg_body = Body(prologue + _body(vg_forward, printer, bare=unread,
                                     raise_only=_raise_only(vg_lines, vg_returns)),
                    _body(vg_reverse, printer),
@@ -948,11 +979,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         f"Gradient of {program.name} with respect to {wrt} (symdiff, from {where}).",
         grad_body,
     )
-    vg_text = _function(
-        vg_name, signature,
-        f"Value of {program.name} and its gradient with respect to {wrt} (symdiff, from {where}).",
-        vg_body,
-    )
+    vg_doc = f"Value of {program.name} and its gradient with respect to {wrt} (symdiff, from {where})."
+    if title is not None:
+        vg_name, vg_doc = title[0], f"{title[1]} (symdiff, from {where})."
+    vg_text = _function(vg_name, signature, vg_doc, vg_body)
     helpers = set(printer.helpers)
     prelude = (prelude + "\n\n" if prelude else "") + "".join(
         helper_source(name, aliases) + "\n\n" for name in sorted(helpers))

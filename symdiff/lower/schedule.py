@@ -227,7 +227,20 @@ class _Inliner(Visitor):
         return out
 
     def visit_ForBlock(self, block, out, pending):
-        out.append(block)
+        """A loop's body folded on its own (nothing moves into or out of the loop): the names
+        its carried values, its tape and its test read stay names."""
+        uses = _Uses()
+        uses.visit_block(block.body)
+        keep = set(block.body_saved) | set(block.saved) | {name for name, _ in block.carried}
+        for _, value in block.carried:
+            keep |= value.free_symbols
+        if block.test is not None:
+            keep |= names_read(block.test[0]) | block.test[1].free_symbols
+            if block.test[2] is not None:
+                keep.add(block.test[2])
+        uses.add(keep, 2)
+        body = _Inliner(uses.counts, self.array_op).block(block.body)
+        out.append(replace(block, body=tuple(body)))
         return out
 
     def visit_Line(self, line, out, pending):
