@@ -22,10 +22,10 @@ from ..primitives.arrays import AddInto, ScatterItems, Slot, format_key, shape_o
 from ..errors import SymdiffError
 from ..primitives import registry
 from .. import pytrees
-from ..primitives.faithful import FloorDiv, PyMod, may_raise
+from ..primitives.faithful import FloorDiv, PyMod, Raising, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
-from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
+from ..lower.schedule import IfBlock, Line, inline_single_use, names_read, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -1026,12 +1026,18 @@ def _packed(wrt, texts):
 
 
 def _forward_checks(lines, printer):
-    """Forward lines (top level) that may raise in Python: they run in the value-and-gradient
-    function even where nothing uses their value, as the user's statements do (a square the user
-    wrote as ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
-    return [line.target for line in lines
-            if isinstance(line, Line) and not line.reverse
-            and (may_raise(line.expr, infinities=True) or _user_square(line.expr, printer))]
+    """Forward lines that may raise in Python, at the top level or in the arms of an ``if``: they
+    run in the gradient functions even where nothing uses their value, as the user's statements
+    do (``math.cosh`` of a value whose derivative needs only ``sinh``; a square the user wrote as
+    ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
+    found = []
+    for line in lines:
+        if isinstance(line, IfBlock):
+            found += _forward_checks(line.then, printer) + _forward_checks(line.orelse, printer)
+        elif isinstance(line, Line) and not line.reverse and (
+                may_raise(line.expr, infinities=True) or _user_square(line.expr, printer)):
+            found.append(line.target)
+    return found
 
 
 def _user_square(expr, printer):
@@ -1043,25 +1049,44 @@ def _user_square(expr, printer):
 
 
 def _raise_only(lines, returns):
-    """The targets of top-level ``lines`` whose values no return depends on (through any chain of
-    lines): they run only for what they raise."""
+    """The targets of ``lines`` (top level or in an ``if``'s arms) whose values no return depends
+    on (through any chain of lines): they run only for what they raise."""
     needed = set().union(*(expr.free_symbols for expr in returns))
+    _needed_by(lines, needed)
+    return {target for target in _if_targets(lines) if target not in needed}
+
+
+def _needed_by(lines, needed):
+    """``needed`` (a set, updated in place) with what ``lines`` read to compute it."""
     for line in reversed(lines):
         if isinstance(line, Line):
             if line.target in needed:
                 needed |= line.symbols
+        elif isinstance(line, IfBlock):
+            needed |= line.cond.free_symbols
+            _needed_by(line.then, needed)
+            _needed_by(line.orelse, needed)
         else:
             needed |= names_read([line])
-    return {line.target for line in lines if isinstance(line, Line) and line.target not in needed}
+
+
+def _if_targets(lines):
+    """The targets of the ``Line`` s of ``lines`` at the top level or in the arms of an ``if``."""
+    for line in lines:
+        if isinstance(line, IfBlock):
+            yield from _if_targets(line.then)
+            yield from _if_targets(line.orelse)
+        elif isinstance(line, Line):
+            yield line.target
 
 
 def _unread(lines, returns):
-    """The targets of top-level ``lines`` that no line or return reads (assigned to the printer's
-    ``unused_name``: they are computed for what they raise)."""
+    """The targets of ``lines`` (top level or in an ``if``'s arms) that no line or return reads
+    (assigned to the printer's ``unused_name``: they are computed for what they raise)."""
     read = names_read(lines)
     for expr in returns:
         read |= expr.free_symbols
-    return {line.target for line in lines if isinstance(line, Line) and line.target not in read}
+    return {target for target in _if_targets(lines) if target not in read}
 
 
 def helper_source(name, aliases):
@@ -1097,9 +1122,11 @@ def _function(name, signature, doc, body):
 
 
 def _print_line(expr, printer):
-    """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``) unless
-    the user wrote it with ``**`` in scalar code (Python's ``**`` raises where it overflows)."""
-    if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol and not _user_square(expr, printer):
+    """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``; where
+    the user wrote ``x ** 2`` in scalar code, ``overflow_guard`` raises as Python's ``**`` does)
+    unless the line runs only for what it raises."""
+    if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol and not (
+            _user_square(expr, printer) and (printer.bare or printer.library != "math")):
         name = printer._print(expr.base)
         return f"{name}*{name}"
     return _print_result(expr, printer)
@@ -1214,13 +1241,15 @@ class _PythonBlocks(BlockPrinter):
                 printer.shapes[line.target] = shape
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
             return _scatter_statements(line, printer, indent)
+        if isinstance(line.expr, Raising):  # the user's raise under a condition on data
+            return [f"{indent}raise {line.expr.text}"]
         if isinstance(line.expr, AddInto):  # a reverse loop's running sum, added in place
             x, value, *indices = printer._ops(line.expr)
             key = line.expr.params["key"]
             where = x if key is None else f"{x}[{printer._key_text(key, indices)}]"
             return [f"{indent}{where} += {value}"]
-        target = printer.unused_name if not nested and line.target in self.bare else line.target.name
-        if not nested and line.target in self.raise_only:  # run for what it raises: Python's own
+        target = printer.unused_name if line.target in self.bare else line.target.name
+        if line.target in self.raise_only:  # run for what it raises: Python's own
             printer.bare = True  # ** (a complex number no result depends on is no error)
             try:
                 return [f"{indent}{target} = {_printed(line, printer)}"]
@@ -1229,7 +1258,20 @@ class _PythonBlocks(BlockPrinter):
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _printed(line, printer)
-        return [f"{indent}{target} = {text}"]
+        return [f"{indent}{target} = {text}", *overflow_guard(line, target, printer, indent)]
+
+
+def overflow_guard(line, target, printer, indent):
+    """After ``t = x*x`` for the user's ``x ** 2`` in ``math`` code: Python's OverflowError where
+    the square of a finite ``x`` overflows (``x*x`` is inf there), one comparison where it does
+    not (``x**2`` costs a ``pow()`` call: 1.2× the hand-written seed gradient). numpy code keeps
+    ``x**2``: an exported module of it takes arrays, where ``**`` does not raise."""
+    expr = line.expr
+    if not (printer.library == "math" and _user_square(expr, printer) and expr.exp == 2 and expr.base.is_Symbol):
+        return []
+    base = printer._print(expr.base)
+    return [f"{indent}if {target} > 1.7976931348623157e+308 and {base} - {base} == 0.0:  # {base} ** 2 overflows: Python raises",
+            f"{indent}    raise OverflowError(34, 'Numerical result out of range')"]
 
 
 def _printed(line, printer):
