@@ -236,3 +236,20 @@ def test_a_list_loop_that_unrolls_leaves_no_array_behind():
     for x in (0.3, 2.0):
         check(g, list_and_if, (x, w), wrt=(0,))
     assert not rolled(g) and "numpy" not in g.source
+
+
+def reads_past_the_end(W, h0, X):
+    h = h0
+    for t in range(40):
+        h = np.tanh(W @ h + X[t + 1])
+    return np.sum(h)
+
+
+def test_a_row_past_the_end_is_the_unrolled_trace_s_located_error():
+    W, _, h0, _ = point(0)
+    g = grad(reads_past_the_end)
+    with pytest.raises(symdiff.SymdiffError) as info:
+        g(W, h0, np.zeros((40, 3)))
+    assert "out of bounds" in str(info.value) and "X[t + 1]" in str(info.value)
+    check(g, reads_past_the_end, (W, h0, np.random.default_rng(10).normal(size=(41, 3))))
+    assert rolled(g)

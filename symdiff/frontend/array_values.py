@@ -679,6 +679,25 @@ class ArrayValues:
         terms = part.as_coefficients_dict()
         return all(c.is_Integer and (t == 1 or t in counters) for t, c in terms.items())
 
+    def _check_counter_bounds(self, part, length, node):
+        """A ``ShapeError`` where the counter index ``part`` leaves ``range(-length, length)``
+        in some iteration of a loop of known trip count (the loop then unrolls, and the
+        unrolled trace says where); unchecked for a count known only at the call (numpy's
+        IndexError there, as Python's)."""
+        ranges = self.tracer.loop_ranges
+        if not all(s in ranges for s in part.free_symbols):
+            return
+        symbols = sorted(part.free_symbols, key=str)
+        corners = [{}]
+        for symbol in symbols:
+            corners = [dict(c, **{symbol.name: end}) for c in corners for end in ranges[symbol]]
+        for corner in corners:
+            value = int(part.subs({s: corner[s.name] for s in symbols}))
+            if not -length <= value < length:
+                raise located(ShapeError, f"index {value} is out of bounds for an axis of length "
+                              f"{length} (in an iteration of the loop)", self.tracer.frame.parsed,
+                              node, hint="index within the array's shape")
+
     def hoisted_array(self, base, node):
         """A concrete array, or a list or tuple of numbers (or of arrays of one shape), indexed
         with a loop counter: as one array (a named constant; ``np.array`` of the items, made
@@ -712,8 +731,9 @@ class ArrayValues:
             raise located(ShapeError, f"too many indices ({len(key)}) for an array of shape {shape}",
                           self.tracer.frame.parsed, node, hint="index within the array's shape")
         indices, parts, probe = [], [], []
-        for part in key:
+        for axis, part in enumerate(key):
             if self.is_counter_index(part):
+                self._check_counter_bounds(part, shape[axis], node)
                 parts.append(arrays.Slot(len(indices)))
                 indices.append(self.atom(part, "_row"))
                 probe.append(0)

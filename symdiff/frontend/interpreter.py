@@ -150,6 +150,7 @@ class Tracer:
         # the counters of the loops being traced once (frontend.loops): an array may be indexed
         # with one (``X[t]``, ``X[t + 1, :]``; see ``ArrayValues.getitem``)
         self.loop_counters = set()
+        self.loop_ranges = {}  # a counter -> (first, last) value, where the trip count is known
         self.loop_entry = None  # (the block before that loop: what its body hoists goes there)
         self.vector_output = vector_output  # a tuple/list/array may be returned (for jacobian)
         self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)

@@ -214,7 +214,8 @@ def _traced(tracer, trace):
     (the tracer as it was)."""
     control, arrays, env = tracer.control, tracer.arrays, tracer.frame.env
     saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
-             dict(arrays.own_lists), control.path, set(tracer.loop_counters), tracer.loop_entry)
+             dict(arrays.own_lists), control.path, set(tracer.loop_counters), tracer.loop_entry,
+             dict(tracer.loop_ranges))
     entry, shapes, constants = len(tracer.block), dict(arrays.shapes), dict(arrays.constants)
     try:
         loop, after = trace()
@@ -232,7 +233,7 @@ def _traced(tracer, trace):
         env.update(saved[0])
         tracer.block, tracer.current = saved[1], saved[2]
         arrays.op_memo, arrays.own_lists, control.path = saved[4], saved[5], saved[6]
-        tracer.loop_counters, tracer.loop_entry = saved[7], saved[8]
+        tracer.loop_counters, tracer.loop_entry, tracer.loop_ranges = saved[7], saved[8], saved[9]
     env.update(after)
     tracer.block.append(loop)
 
@@ -279,6 +280,10 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
         tracer.assign(stmt.target, sympy.Integer(counts.start) + sympy.Integer(counts.step) * index)
     if rows is None:
         tracer.loop_counters |= {index, env[counter_name]}  # (X[t] indexes an array with it)
+    if not isinstance(counts, SymbolicRange) and len(counts):  # (X[t + 1] checked in bounds)
+        tracer.loop_ranges[index] = (0, len(counts) - 1)
+        if rows is None and env[counter_name] != index:
+            tracer.loop_ranges[env[counter_name]] = (counts[0], counts[-1])
     signal = tracer.exec_block(stmt.body, cont=[])
     if signal is not None or tracer.frame.env is not env:
         raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
