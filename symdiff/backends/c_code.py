@@ -369,6 +369,12 @@ class _Writer(BlockPrinter):
         (no trip count known on entry), a trip count that is not a constant, a loop in a loop."""
         for block, nested in for_blocks(self.schedule.lines, inside=True):
             where = dict(filename=self.program.filename, lineno=block.lineno)
+            if block.checkpoints is not None:
+                raise ExportError(
+                    f"{self.base}: C export does not support checkpoint= yet (the C loop keeps "
+                    "one tape entry per iteration)",
+                    hint="export C without checkpoint=, or Python with it (symdiff.emit(f, "
+                    "checkpoint=K))", **where)
             if block.test is not None:
                 raise ExportError(
                     f"{self.base}: C export does not support a loop whose trip count is not known "

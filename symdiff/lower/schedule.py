@@ -18,6 +18,8 @@ from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
 from ..primitives.faithful import PyFloat
+from . import checkpoints as checkpointing
+from .checkpoints import Checkpoints
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
@@ -70,6 +72,9 @@ class ForBlock(Located):
     # each iteration and once after the last; the loop counts its iterations into ``trip``
     test: tuple = None
     counted: bool = False  # (a forward while: its count is read by the reverse loop)
+    # ``checkpoint=``: the forward loop saves its ``saved`` state every K iterations only, the
+    # reverse one recomputes each segment from it (``lower.checkpoints.Checkpoints``)
+    checkpoints: Checkpoints = None
 
     @cached_property
     def reads(self):
@@ -85,6 +90,8 @@ class ForBlock(Located):
             found |= value.free_symbols
         if self.reverse:
             found.add(self.tape)
+            if self.checkpoints is not None:
+                found |= names_read(self.checkpoints.body) | self.checkpoints.reads
         return found
 
     @property
@@ -95,6 +102,8 @@ class ForBlock(Located):
             found.add(self.tape)
         if self.test is not None and self.counted:
             found.add(self.trip)  # (the count the reverse loop runs)
+        if not self.reverse and self.checkpoints is not None and self.checkpoints.growing:
+            found.add(self.checkpoints.every)  # (K, doubled as the loop ran)
         return found
 
     def __repr__(self):
@@ -287,6 +296,8 @@ class _Contents(Visitor):
         self.depth += 1
         if block.test is not None:
             self.visit_block(block.test[0])
+        if block.checkpoints is not None:
+            self.visit_block(block.checkpoints.body)
         self.visit_block(block.body)
         self.depth -= 1
 
@@ -314,8 +325,9 @@ class _Lowerer(Visitor):
 
     stage = "lower.schedule"
 
-    def __init__(self, namer, math_calls=(), numpy_ufuncs=None, shapes=None):
+    def __init__(self, namer, math_calls=(), numpy_ufuncs=None, shapes=None, checkpoint=None):
         self.namer = namer
+        self.checkpoint = checkpoint  # the ``checkpoint=`` option (``lower.checkpoints.checked``)
         self.shapes = shapes or {}  # symbol -> array shape (absent: a scalar)
         self.math_calls = set(math_calls)  # grows by the lowered forms of these nodes
         self.numpy_ufuncs = dict(numpy_ufuncs or {})  # likewise
@@ -325,8 +337,9 @@ class _Lowerer(Visitor):
         # an arm is only ever read on paths where that arm ran.
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
-        self.loops = {}  # id of an ir.Loop -> the tape of its forward ForBlock
-        self.tapes = {}  # a forward ForBlock's tape -> (saved, counted), as its reverse reads them
+        self.loops = {}  # id of an ir.Loop -> its forward ForBlock (tape, body, carried pairs)
+        self.tapes = {}  # a forward ForBlock's tape -> (saved, counted, checkpoints), as its
+        # reverse reads them
         self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
         self.merged = set()  # names both arms of an if assign, each standing for a merge's value
 
@@ -366,13 +379,13 @@ class _Lowerer(Visitor):
             test_lines, _ = _prune(test_lines, set(condition.free_symbols))
             test = (tuple(test_lines), condition, loop.exit_flag)
         body, carried = self._loop_body([loop.body], loop.carried, reverse)
-        tape = real_symbol(self.namer.fresh("_tape"))
+        tape = real_symbol(self.namer.fresh("_checkpoints" if self.checkpoint else "_tape"))
         # nothing is saved until the reverse loop says what it reads (``visit_AdjointLoop``):
         # a loop whose reverse is pruned (no carried value reaches the output's derivative)
         # keeps no tape
-        self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, (), body, carried,
-                                   *self.where, test=test))
-        self.loops[id(loop)] = tape
+        block = ForBlock(loop.counter, loop.trip_count, tape, (), body, carried, *self.where, test=test)
+        self.lines.append(block)
+        self.loops[id(loop)] = block
         for carry in loop.carried:
             self.emit(carry.after, carry.inside)
 
@@ -385,15 +398,33 @@ class _Lowerer(Visitor):
         for carry in item.carried:
             self.emit(carry.inside, self.operand_value(carry.initial))
         body, carried = self._loop_body([forward.body, item.body], item.carried, reverse)
-        tape = self.loops[id(forward)]
+        forward_block = self.loops[id(forward)]
+        tape = forward_block.tape
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
-        self.tapes[tape] = (saved, True)  # (set on the forward block once all is lowered: it
-        # may sit in an arm of an IfBlock made already, a loop after an early return)
+        checkpoints = self.checkpoints(forward_block, forward) if saved else None
+        self.tapes[tape] = (saved, True, checkpoints)  # (set on the forward block once all is
+        # lowered: it may sit in an arm of an IfBlock made already, a loop after an early return)
         self.lines.append(ForBlock(forward.counter, forward.trip_count, tape, saved, body,
-                                   carried, *self.where))
+                                   carried, *self.where, checkpoints=checkpoints))
         for carry in item.carried:
             self.emit(carry.after, carry.inside)
+
+    def checkpoints(self, forward_block, forward):
+        """The ``Checkpoints`` of a loop under the ``checkpoint=`` option (None without it): the
+        state stored is every carried value the forward body (or what it carries) reads."""
+        if self.checkpoint is None:
+            return None
+        needed = names_read(forward_block.body)
+        for _, value in forward_block.carried:
+            needed |= value.free_symbols
+        state = tuple(c.inside for c in forward.carried if c.inside in needed)
+        k = checkpointing.every(self.checkpoint, forward.trip_count)
+        fresh = self.namer.fresh
+        return Checkpoints(sympy.Integer(k) if k is not None else real_symbol(fresh("_K")), state,
+                           real_symbol(fresh("_c")), real_symbol(fresh("_start")),
+                           real_symbol(fresh("_end")), real_symbol(fresh("_segment")),
+                           forward_block.body, forward_block.carried)
 
     def _loop_body(self, blocks, carries, reverse):
         """A loop's body lines (own value numbering, dropped after it) and its carried pairs."""
@@ -615,10 +646,12 @@ def _inline_in(arg, parent):
     return False
 
 
-def schedule(gradient_program):
-    """Lower forward statements, adjoints and gradients to one-operation lines."""
+def schedule(gradient_program, checkpoint=None):
+    """Lower forward statements, adjoints and gradients to one-operation lines (``checkpoint``:
+    the option of ``lower.checkpoints``, for the rolled loops)."""
     program = gradient_program.program
-    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs, program.shapes)
+    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs, program.shapes,
+                       checkpoint)
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
@@ -666,8 +699,10 @@ def _with_tapes(lines, tapes):
                            orelse=tuple(_with_tapes(line.orelse, tapes)))
         elif isinstance(line, ForBlock):
             if not line.reverse and line.tape in tapes:
-                saved, counted = tapes[line.tape]
-                line = replace(line, saved=saved, counted=counted)
+                saved, counted, checkpoints = tapes[line.tape]
+                if checkpoints is not None:  # (the forward loop stores the state, every K)
+                    saved, checkpoints = checkpoints.state, replace(checkpoints, body=(), carried=())
+                line = replace(line, saved=saved, counted=counted, checkpoints=checkpoints)
             line = replace(line, body=tuple(_with_tapes(line.body, tapes)))
         out.append(line)
     return out
@@ -745,10 +780,15 @@ class _Renamer(Visitor):
         renames = self.renames
         test = block.test and (tuple(self.block(block.test[0])), substituted(block.test[1], renames),
                                block.test[2] and renames.get(block.test[2], block.test[2]))
+        checkpoints = block.checkpoints and replace(
+            block.checkpoints, state=tuple(renames.get(s, s) for s in block.checkpoints.state),
+            body=tuple(self.block(block.checkpoints.body)),
+            carried=tuple((renames.get(n, n), substituted(v, renames))
+                          for n, v in block.checkpoints.carried))
         return ForBlock(block.index, block.trip, block.tape,
                         tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
                         tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),
-                        block.origin, block.reverse, test, block.counted)
+                        block.origin, block.reverse, test, block.counted, checkpoints)
 
 
 __all__ = ["ForBlock", "IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
