@@ -20,7 +20,7 @@ from symdiff import ExportError, emit, grad, value_and_grad
 from .markers import marker_line
 from .reference import close, mp_grad
 from .test_loops import LORENZ_POINT, lorenz
-from .test_while_loops import breaks, halve, iterations, kept_as_a_while, skips
+from .test_while_loops import breaks, halve, iterations, kept_as_a_while, search, skips
 
 HERE = __file__
 WRT6 = (0, 1, 2, 3, 4, 5)
@@ -138,6 +138,14 @@ def test_a_long_while_loop(k):
     assert checkpointed(g)
     for point in [(2.0, 0.95), (0.5, 0.99)]:
         check(g, long_contraction, point, rtol=1e-8)
+
+
+@pytest.mark.parametrize("k", [1, 2, "sqrt"])
+@pytest.mark.parametrize("point", [(3.0, 5.0), (0.5, 5.0), (0.5, 1.0), (6.0, 5.0), (-0.5, 3.0)])
+def test_a_return_inside_a_checkpointed_while(k, point):
+    g = value_and_grad(search, checkpoint=k)
+    assert g(*point)[0] == search(*point)
+    check(grad(search, checkpoint=k), search, point)
 
 
 # ---- memory: O(T/K + K) states instead of O(T) ----
