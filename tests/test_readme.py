@@ -61,6 +61,7 @@ EXAMPLE_FILES = {
     "def mlp_loss(params, X, y):": "mlp.py",
     "def decay(x, a):": "readme_c_loop.py",
     "def pendulum(theta, omega, g, T):": "readme_checkpoint.py",
+    "def first_over(x, c):": "readme_while_return.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.
 BAD_PY = "import math\n\n\ndef bad(x):\n    return math.remainder(x, 2.0) * x\n"
