@@ -589,7 +589,7 @@ def two_parameters(a, b):
 
 
 @pytest.mark.parametrize("stage", ["jacobian", "hessian", "grad(grad)", "hessian(grad)",
-                                   "formulas", "c export"])
+                                   "formulas"])
 def test_stages_that_cannot_keep_it_refuse_it_at_the_loop(stage):
     runs = {
         "jacobian": lambda: jacobian(two_parameters)(2.0, 3.0),
@@ -597,8 +597,7 @@ def test_stages_that_cannot_keep_it_refuse_it_at_the_loop(stage):
         "grad(grad)": lambda: grad(grad(newton_sqrt))(2.0),
         "hessian(grad)": lambda: hessian(grad(newton_sqrt)),
         "formulas": lambda: grad(newton_sqrt).formulas,
-        "c export": lambda: symdiff.emit(newton_sqrt, language="c", args=(2.0,)),
-    }
+    }  # (C export keeps it: tests/test_c_while.py)
     with pytest.raises(SymdiffError) as info:
         runs[stage]()
     err = info.value

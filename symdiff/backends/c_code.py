@@ -277,6 +277,8 @@ def _c_names(schedule, gradient_program, constants):
     for block in for_blocks(schedule.lines):
         names |= {block.index.name, block.tape.name, *(s.name for s in block.saved)}
         names |= {n.name for n, _ in block.carried}
+        if block.trip.is_Symbol:
+            names.add(block.trip.name)
     renames = {}
     for name in sorted(names):
         bad_underscore = name.startswith("__") or (name.startswith("_") and name[1:2].isupper())
@@ -362,11 +364,15 @@ class _Writer(BlockPrinter):
         self.mutable = {n for block in for_blocks(schedule.lines) for n, _ in block.carried}
         self.tapes = {}  # the function being written: its tapes -> their sizes in doubles
         self.workspace = None  # (and the buffer that holds them)
+        self.growing = {}  # its while loops' tapes (grown by realloc) -> their capacity's name
+        self.failed = []  # the statements that give up (every result NAN) when an allocation fails
         self.allocates = False  # whether a function of the file calls malloc
+        self.reallocates = False  # whether one grows a tape with realloc
 
     def _loops_checked(self):
         """A located ``ExportError`` for a rolled loop C does not print: a ``while`` on data
         (no trip count known on entry), a trip count that is not a constant, a loop in a loop."""
+        counted = {block.trip for block in for_blocks(self.schedule.lines) if block.test is not None}
         for block, nested in for_blocks(self.schedule.lines, inside=True):
             where = dict(filename=self.program.filename, lineno=block.lineno)
             if block.checkpoints is not None:
@@ -375,11 +381,8 @@ class _Writer(BlockPrinter):
                     "one tape entry per iteration)",
                     hint="export C without checkpoint=, or Python with it (symdiff.emit(f, "
                     "checkpoint=K))", **where)
-            if block.test is not None:
-                raise ExportError(
-                    f"{self.base}: C export does not support a loop whose trip count is not known "
-                    "on entry (a while, or a for over a range of data)",
-                    hint="export Python instead (symdiff.emit(f)), which keeps the loop", **where)
+            if block.trip in counted and not nested:
+                continue  # a while (or a for over a range of data): counted as it runs
             if not ((block.trip.is_Integer and int(block.trip) >= 0)
                     or (block.trip.is_Symbol and block.trip in self.counts)):
                 raise ExportError(
@@ -467,7 +470,8 @@ class _Writer(BlockPrinter):
         """A rolled loop (``lower.schedule.ForBlock``) over its constant trip count: the forward
         one stores the values its reverse reads in its tape (a part of the function's one
         ``malloc``'d buffer), the reverse one runs the iterations last first and reads them
-        back. The body is a block of its own (its names are declared in it, every iteration)."""
+        back. The body is a block of its own (its names are declared in it, every iteration).
+        A forward ``while`` (``block.test``): ``_while_head``."""
         self._comment(block, scope, out)
         indent, inner = scope.indent, scope.indent + self.step
         namer = self.program.namer
@@ -475,7 +479,10 @@ class _Writer(BlockPrinter):
         trip = self.trip(block)
         width = len(block.saved)
         tape = self.name(block.tape.name)
-        if not block.reverse:
+        if block.test is not None:
+            out += self._while_head(block, indent, inner)
+            k = trip  # (the iterations so far: where this one's values go on the tape)
+        elif not block.reverse:
             out.append(f"{indent}for (long {k} = 0; {k} < {trip}; ++{k}) {{")
         else:
             last = str(int(trip) - 1) if trip.isdigit() else f"{trip} - 1"
@@ -500,11 +507,52 @@ class _Writer(BlockPrinter):
             temps = [namer.fresh("_next") for _ in pairs]
             out += [f"{inner}const double {t} = {self.expr(v, block)};" for t, (_, v) in zip(temps, pairs)]
             out += [f"{inner}{self.name(n.name)} = {t};" for t, (n, _) in zip(temps, pairs)]
+        if block.test is not None and block.counted:
+            out.append(f"{inner}++{trip};")
         out.append(f"{indent}}}")
         unread = [n for n, _ in block.carried if n not in self.reads]
         if unread:  # (the other function returns it: here it is computed and not used)
             out.append(f"{indent}{' '.join(f'(void){self.name(n.name)};' for n in unread)}  /* unused */")
         scope.current = None
+
+    def _while_head(self, block, indent, inner):
+        """A forward ``while`` on data: ``for (;;)``, out where the last iteration broke out
+        (or returned) or the condition fails; its tape grows by doubling (``realloc``) before
+        the iteration's values are stored, and where that fails every result is NAN (every
+        tape freed)."""
+        lines, condition, broke = block.test
+        where = (block.lineno, block.reverse, block.filename)
+        out = [f"{indent}for (;;) {{"]
+        if broke is not None:
+            out.append(f"{inner}if ({self.name(broke.name)} > 0.5) break;")
+        out += self.block(lines, inner, False, where)
+        out.append(f"{inner}if (!({self.expr(condition, block)})) break;")
+        if not block.saved:
+            return out
+        namer, step = self.program.namer, self.step
+        tape, capacity = self.name(block.tape.name), self.growing[block.tape]
+        width = len(block.saved)
+        grown, bigger = namer.fresh("_grown"), namer.fresh("_bigger")
+        per = f"sizeof(double) * {width}" if width > 1 else "sizeof(double)"
+        out += [
+            f"{inner}if ((size_t){self.trip(block)} == {capacity}) {{  /* full: twice the room */",
+            f"{inner}{step}const size_t {grown} = {capacity} ? 2 * {capacity} : 64;",
+            f"{inner}{step}double *const {bigger} = {grown} <= (size_t)-1 / "
+            f"{f'({per})' if width > 1 else per} ? "
+            f"realloc({tape}, {per} * {grown}) : NULL;",
+            f"{inner}{step}if ({bigger} == NULL) {{",
+            *[f"{inner}{step * 2}{line}" for line in self.freed() + self.failed],
+            f"{inner}{step}}}",
+            f"{inner}{step}{tape} = {bigger};",
+            f"{inner}{step}{capacity} = {grown};",
+            f"{inner}}}",
+        ]
+        return out
+
+    def freed(self):
+        """``free(...)`` of every buffer the function being written allocates."""
+        found = [self.workspace] if self.tapes else []
+        return [f"free({name});" for name in found + [self.name(t.name) for t in self.growing]]
 
     def trip(self, block):
         """A loop's trip count in C: a number, or the name of a ``long`` parameter."""
@@ -566,19 +614,29 @@ class _Writer(BlockPrinter):
         )
         failed = [f"*{o} = NAN;" for o in self.outputs] if pointers else []
         failed.append("return NAN;" if returns_double else "return;")
-        self.taped = [block for block in for_blocks(self.schedule.needed(returns))
-                      if not block.reverse and block.saved]
+        needed = for_blocks(self.schedule.needed(returns))
+        self.taped = [block for block in needed
+                      if not block.reverse and block.saved and block.test is None]
+        whiles = [block for block in needed if not block.reverse and block.test is not None]
+        self.growing = {block.tape: self.program.namer.fresh(f"{self.name(block.tape.name)}_capacity")
+                        for block in whiles if block.saved}
+        self.failed = failed
+        self.reallocates |= bool(self.growing)
         self.tapes = {block.tape: self.tape_size(block) for block in self.taped}
         if len(self.tapes) == 1:  # the buffer is the one tape
             self.workspace = self.name(next(iter(self.tapes)).name)
         else:
             self.workspace = self.program.namer.fresh("_tapes") if self.tapes else None
-        self.allocates |= bool(self.tapes)
-        body = self.allocation(failed) + self.body(returns)
+        self.allocates |= bool(self.tapes) or bool(self.growing)
+        counts = [f"    long {self.trip(block)} = 0;  /* iterations of the loop at line {block.lineno} */"
+                  for block in whiles if block.counted]
+        growing = [line for tape, capacity in self.growing.items()
+                   for line in (f"    double *{self.name(tape.name)} = NULL;  /* grown as the loop runs */",
+                                f"    size_t {capacity} = 0;")]
+        body = self.allocation(failed) + counts + growing + self.body(returns)
         if pointers:
             body += [f"    *{o} = {self.expr(g)};" for o, g in zip(self.outputs, gradients)]
-        if self.tapes:
-            body.append(f"    free({self.workspace});")
+        body += [f"    {line}" for line in self.freed()]
         if with_value:
             body.append(f"    return {self.expr(self.schedule.value)};")
         elif single:
@@ -609,7 +667,15 @@ def c_source(schedule, gradient_program, formulas, constants):
         "",
         *header_signatures((grad_signature, grad_does), (vg_signature, vg_does)),
     ]
-    if writer.allocates:
+    if writer.reallocates:
+        header += [
+            "   The loops' tapes (a while loop's grown with realloc, doubling) are freed before",
+            "   each function returns; where an allocation fails, every result is NAN.",
+            "",
+            "   C99; needs <math.h> and <stdlib.h> (malloc, realloc, free); link with -lm.",
+            "   Standalone: no symdiff at run time.",
+        ]
+    elif writer.allocates:
         header += [
             "   The loops' tapes live in one malloc'd buffer, freed before each function returns;",
             "   where malloc fails, every result is NAN.",
