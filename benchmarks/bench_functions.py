@@ -222,6 +222,53 @@ def expected_lorenz_grad(T):
 
 
 # ---------------------------------------------------------------------------------------------
+# E. a loop over arrays: a small RNN over T steps (issue 13)
+# ---------------------------------------------------------------------------------------------
+
+RNN_HIDDEN, RNN_INPUT, RNN_STEPS = 64, 8, 400
+
+
+def rnn_point(T=RNN_STEPS, seed=0):
+    """``(W, U, h0, X)``: a contracting recurrence (W scaled to keep tanh off saturation)."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(RNN_HIDDEN, RNN_HIDDEN)) * (0.9 / np.sqrt(RNN_HIDDEN))
+    U = rng.normal(size=(RNN_HIDDEN, RNN_INPUT)) * 0.3
+    h0 = rng.normal(size=RNN_HIDDEN) * 0.5
+    X = rng.normal(size=(T, RNN_INPUT))
+    return W, U, h0, X
+
+
+def rnn(W, U, h0, X):
+    """An Elman RNN over the rows of ``X`` (T = 400 steps); returns the squared final state."""
+    h = h0
+    for t in range(400):
+        h = np.tanh(W @ h + U @ X[t])
+    return np.sum(h * h)
+
+
+def rnn_grad_hand(W, U, h0, X):
+    """Hand-written backpropagation through time of ``rnn``, as numpy code is usually written
+    (the states on a list, then the reverse sweep with ``+=`` into the weight gradients): the
+    floor of section E's RNN rows. Returns d/d(W, U)."""
+    T = X.shape[0]
+    hs = [h0]
+    h = h0
+    for t in range(T):
+        h = np.tanh(W @ h + U @ X[t])
+        hs.append(h)
+    dW = np.zeros_like(W)
+    dU = np.zeros_like(U)
+    dh = 2.0 * h
+    WT = W.T
+    for t in range(T - 1, -1, -1):
+        da = dh * (1.0 - hs[t + 1] ** 2)
+        dW += np.outer(da, hs[t])
+        dU += np.outer(da, X[t])
+        dh = WT @ da
+    return dW, dU
+
+
+# ---------------------------------------------------------------------------------------------
 # E. while loops on data (issue 13): Newton's method and bisection for sqrt(a)
 # ---------------------------------------------------------------------------------------------
 

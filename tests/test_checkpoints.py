@@ -212,3 +212,15 @@ def test_a_function_without_a_rolled_loop_ignores_it():
 def test_jacobian_and_hessian_do_not_take_it():
     with pytest.raises(TypeError):
         symdiff.jacobian(decay45, checkpoint=4)
+
+
+# ---- a loop carrying arrays (the RNN of tests/test_array_loops.py) ----
+@pytest.mark.parametrize("k", [4, "sqrt"])
+@pytest.mark.parametrize("T", [0, 1, 3, 35])
+def test_an_rnn_checkpointed_against_mpmath(k, T):
+    from .test_array_loops import check as check_arrays, point, rnn
+
+    g = grad(rnn, wrt=(0, 1, 2, 3), checkpoint=k)
+    check_arrays(g, rnn, point(T), wrt=(0, 1, 2, 3))
+    if T >= 32:  # (a loop kept as a loop: 32 iterations and more)
+        assert checkpointed(g)

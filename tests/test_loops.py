@@ -316,6 +316,16 @@ def carries_an_array(w):
     (indexes_an_array, [(0.3,), (-2.5,)]),
     (reads_an_array, [(np.array([0.1, 0.2]), 0.5), (np.array([-1.0, 0.3]), -0.2)]),
     (carries_an_array, [(np.array([0.1, 0.2]),), (np.array([-1.5, 2.0]),)]),
+])
+def test_bodies_indexing_or_carrying_arrays_stay_rolled(f, points):
+    """(These unrolled before loops carried arrays: tests/test_array_loops.py has the rest.)"""
+    g = grad(f)
+    for point in points:
+        check(g, f, point)
+    assert rolled(g)
+
+
+@pytest.mark.parametrize("f, points", [
     (if_on_counter, [(0.3,), (-2.0,)]),
     (if_on_data, [(0.3,), (0.9,), (-0.4,)]),
     (counts_concretely, [(0.3,), (1.7,)]),

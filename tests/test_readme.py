@@ -11,7 +11,7 @@ in the shown text stands for that folder. What is checked:
   lines) must be the exception raised, message, source line and caret included. Comments that do
   not start like a value (``# one derivative per parameter``) are prose and are not compared;
 - the seed's ``print(u.source)``, ``explain()`` and ``latex()``; the located error of ``bad.py``;
-  ``print(g.source)`` of ``rosen``; the C of ``u``, of ``rosen`` and of ``decay`` (a loop), the
+  ``print(g.source)`` of ``rosen`` and of ``rnn`` (a loop over arrays); the C of ``u``, of ``rosen`` and of ``decay`` (a loop), the
   C prototypes;
 - the module ``symdiff emit model.py:loss`` prints (lines shown as ``...`` are elided there);
 - the console sessions: ``symdiff ...`` commands run in-process through ``symdiff.cli.main``,
@@ -62,6 +62,7 @@ EXAMPLE_FILES = {
     "def decay(x, a):": "readme_c_loop.py",
     "def pendulum(theta, omega, g, T):": "readme_checkpoint.py",
     "def first_over(x, c):": "readme_while_return.py",
+    "def rnn(W, U, h0, X):": "readme_rnn.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.
 BAD_PY = "import math\n\n\ndef bad(x):\n    return math.remainder(x, 2.0) * x\n"
@@ -309,6 +310,12 @@ def test_rosen_source_after_a_call_with_a_3_vector(examples, folder):
     g = symdiff.grad(examples["arrays.py"][0].rosen)
     g(np.array([0.5, 1.0, 1.5]))
     assert g.source.rstrip("\n") == shown(block("python", starts="def rosen_grad(x):").text,
+                                          folder).rstrip("\n")
+
+
+def test_rnn_source_keeps_the_loop(examples, folder):
+    g = examples["readme_rnn.py"][0].g  # (called in the example)
+    assert g.source.rstrip("\n") == shown(block("python", starts="def rnn_grad(W, U, h0, X):").text,
                                           folder).rstrip("\n")
 
 

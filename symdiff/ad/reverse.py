@@ -465,6 +465,11 @@ class _Deriver:
         if all(seed == 0 for seed in seeds.values()):
             return
         bars = {c: real_symbol(namer.adjoint(c.inside.name)) for c in active}
+        for carry in active:  # an array's adjoint is carried as an array of its shape
+            shape = self.shapes.get(carry.inside, ())
+            if shape:
+                seeds[carry] = arrays.full(seeds[carry], shape, self.actual)
+                self.shapes[bars[carry]] = self.actual[bars[carry]] = shape
         body_terms = {}
         for carry in active:
             if carry.update in self.active:
@@ -476,6 +481,10 @@ class _Deriver:
             update = (self._materialize(carry.inside, contributions, loop, body)
                       if contributions else sympy.Integer(0))
             final = real_symbol(namer.adjoint(carry.inside.name))
+            shape = self.shapes.get(carry.inside, ())
+            if shape:
+                update = self._carried_array(update, shape, carry.inside, loop, body)
+                self.shapes[final] = self.actual[final] = shape
             carries.append(Carry(bars[carry], seeds[carry], update, final))
             if carry.initial in self.active:
                 terms.setdefault(carry.initial, []).append(final)
@@ -485,11 +494,29 @@ class _Deriver:
             contribution = self._materialize(symbol, body_terms[symbol], loop, body)
             running = real_symbol(namer.adjoint(symbol.name))
             final = real_symbol(namer.adjoint(symbol.name))
-            carries.append(Carry(running, sympy.Integer(0), running + contribution, final))
+            start, shape = sympy.Integer(0), self.shapes.get(symbol, ())
+            if shape:  # an array's running sum: zeros of its shape, a contribution of it added
+                start = arrays.Zeros.make(shape=tuple(shape))
+                contribution = self._carried_array(contribution, shape, symbol, loop, body)
+                for name in (running, final):
+                    self.shapes[name] = self.actual[name] = shape
+            carries.append(Carry(running, start, running + contribution, final))
             terms.setdefault(symbol, []).append(final)
             self.users.setdefault(symbol, []).append(loop)
         out.append(AdjointLoop(loop, tuple(carries), tuple(body), loop.origin,
                                tuple(c.inside for c in active), sums))
+
+    def _carried_array(self, value, shape, of, loop, out):
+        """``value`` (an adjoint of ``of``) as a name holding an array of exactly ``shape``:
+        what a loop carries keeps one shape over the iterations (``W.T @ h_bar`` needs an
+        array, not a 0)."""
+        value = arrays.full(value, shape, self.actual)
+        if value.is_Atom:
+            return value
+        target = real_symbol(self.program.namer.adjoint(of.name))
+        self.shapes[target] = self.actual[target] = tuple(shape)
+        out.append(Adjoint(target, of, value, loop.origin))
+        return target
 
     def total(self, symbol, contributions):
         """The adjoint of ``symbol``: its contributions, each made exactly the symbol's shape."""
@@ -537,8 +564,6 @@ class _Forward(Visitor):
         self.deriver.forward_branch(branch)
 
     def visit_Loop(self, loop):
-        if self.deriver.shapes and any(self.deriver.shapes.get(c.inside) for c in loop.carried):
-            raise self.refuse(loop)  # (the frontend rolls loops of numbers only)
         self.deriver.forward_loop(loop)
 
 

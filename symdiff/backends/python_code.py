@@ -18,7 +18,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..primitives.arrays import ScatterItems, Slot, format_key, shape_of
+from ..primitives.arrays import AddInto, ScatterItems, Slot, format_key, shape_of
 from ..errors import SymdiffError
 from ..primitives import registry
 from .. import pytrees
@@ -359,6 +359,10 @@ class _Printing(Spelling, SumsAsDifferences):
     def _print_Take(self, expr):
         x, *indices = self._ops(expr)
         return f"{x}[{self._key_text(expr.params['key'], indices)}]"
+
+    def _print_Zeros(self, expr):
+        dtype = "" if self.dtype_name is None else f", {self._dtype()}"
+        return f"{self._np('zeros')}({self._shape(expr.shape)}{dtype})"
 
     def _print_AddAt(self, expr):
         value, *indices = self._ops(expr)
@@ -1167,18 +1171,22 @@ class _PythonBlocks(BlockPrinter):
                 out.append(f"{indent}for {index} in {range_}({trip}):")
                 out += self._checkpoint_store(block, index, inner, appended=growing)
             else:
-                if block.saved:
+                if block.saved or block.body_saved:
                     out.append(f"{indent}{tape} = [None] * {trip}")
                 out.append(f"{indent}for {index} in {range_}({trip}):")
-                if block.saved:
+                if block.saved and not block.body_saved:
                     out.append(f"{inner}{tape}[{index}] = {state}")
         else:
             last = str(int(block.trip) - 1) if block.trip.is_Integer else f"{trip} - 1"
             out.append(f"{indent}for {index} in {range_}({last}, -1, -1):")
-            if block.saved:
-                out.append(f"{inner}{state} = {tape}[{index}]")
+            if block.saved or block.body_saved:
+                out.append(f"{inner}{', '.join(s.name for s in block.saved + block.body_saved)} = "
+                           f"{tape}[{index}]")
         body = self.block(block.body, inner, True, (block.lineno, block.reverse, block.filename))
         out += body
+        if block.body_saved and not block.reverse:  # the state and the body's arrays, at its end
+            out.append(f"{inner}{tape}[{index}] = "
+                       f"{', '.join(s.name for s in block.saved + block.body_saved)}")
         out += self._carried(block.carried, inner)
         if not body and not block.saved and block.test is None and not any(
                 n != v for n, v in block.carried):
@@ -1227,7 +1235,7 @@ class _PythonBlocks(BlockPrinter):
         trip, index = self._trip(block), block.index.name
         k = checkpoints.every.name if checkpoints.growing else str(int(checkpoints.every))
         segment, start, end = checkpoints.segment.name, checkpoints.start.name, checkpoints.end.name
-        tape, saved = checkpoints.tape.name, _tuple_text(block.saved)
+        tape, saved = checkpoints.tape.name, _tuple_text(block.saved + block.body_saved)
         at = "0" if k == "1" else f"{index} - {start}"
         where = (block.lineno, block.reverse, block.filename)
         if block.trip.is_Integer and not checkpoints.growing:
@@ -1240,8 +1248,11 @@ class _PythonBlocks(BlockPrinter):
         out.append(f"{inner}{start} = {segment if k == '1' else f'{segment} * {k}'}")
         out.append(f"{inner}{end} = {f'{start} + 1' if k == '1' else f'{min_}({start} + {k}, {trip})'}")
         out.append(f"{inner}for {index} in {range_}({start}, {end}):")
-        out.append(f"{innermost}{tape}[{at}] = {saved}")
+        if not block.body_saved:  # (else at the iteration's end, with the body's arrays)
+            out.append(f"{innermost}{tape}[{at}] = {saved}")
         out += self.block(checkpoints.body, innermost, True, (block.lineno, False, block.filename))
+        if block.body_saved:
+            out.append(f"{innermost}{tape}[{at}] = {saved}")
         out += self._carried(checkpoints.carried, innermost)
         out.append(f"{inner}for {index} in {range_}({end} - 1, {start} - 1, -1):")
         out.append(f"{innermost}{saved} = {tape}[{at}]")
@@ -1257,6 +1268,11 @@ class _PythonBlocks(BlockPrinter):
                 printer.shapes[line.target] = shape
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
             return _scatter_statements(line, printer, indent)
+        if isinstance(line.expr, AddInto):  # a reverse loop's running sum, added in place
+            x, value, *indices = printer._ops(line.expr)
+            key = line.expr.params["key"]
+            where = x if key is None else f"{x}[{printer._key_text(key, indices)}]"
+            return [f"{indent}{where} += {value}"]
         target = printer.unused_name if not nested and line.target in self.bare else line.target.name
         if not nested and line.target in self.raise_only:  # run for what it raises: Python's own
             printer.bare = True  # ** (a complex number no result depends on is no error)

@@ -22,7 +22,7 @@ from .masks import MaskedValues, MaskIndex, mask_of
 from .masks import same_mask as _same_mask
 from .parse import located
 from .values import describe_value as _describe_value
-from .values import to_sympy
+from .values import is_number, to_sympy
 
 
 class ArrayValues:
@@ -45,6 +45,7 @@ class ArrayValues:
         self.shapes = {}  # symbol -> shape of the array it stands for (absent: a scalar)
         self.shape_memo = {}  # expression -> its shape (see arrays.shape_of)
         self.constants = {}  # symbol -> a concrete numpy array the code uses
+        self.hoisted = {}  # id of a list indexed with a loop counter -> (it, its array): see hoisted_array
         self.op_memo = {}  # structural operation -> the symbol holding its result (this scope)
         self.own_lists = {}  # id -> (list, arm): the lists the function builds (see ``own``)
         self.argument_sequences = set()  # ids of the tuples that list/tuple parameters are read as
@@ -639,6 +640,8 @@ class ArrayValues:
             return self.masked(base, mask, node)
         if any(self._is_index_array(part) for part in key):
             return self.take(base, key, node)
+        if any(self.is_counter_index(part) for part in key):
+            return self.counter_item(base, key, node)
         for part in key:
             if isinstance(part, sympy.Basic):
                 self.tracer.check_deferrable(part)
@@ -666,6 +669,66 @@ class ArrayValues:
         else:
             name += "_s"
         return self.array_op(arrays.GetItem.make(base_atom, key=key, shape=np.shape(out)), name)
+
+    def is_counter_index(self, part):
+        """An int index computed from the counter of a loop traced once (``t``, ``t + 1``,
+        ``2*t - 1``: the counter times an int plus an int; ``Tracer.loop_counters``)."""
+        counters = self.tracer.loop_counters
+        if not (isinstance(part, sympy.Basic) and part.free_symbols and part.free_symbols <= counters):
+            return False
+        terms = part.as_coefficients_dict()
+        return all(c.is_Integer and (t == 1 or t in counters) for t, c in terms.items())
+
+    def hoisted_array(self, base, node):
+        """A concrete array, or a list or tuple of numbers (or of arrays of one shape), indexed
+        with a loop counter: as one array (a named constant; ``np.array`` of the items, made
+        before the loop, once per list)."""
+        if isinstance(base, np.ndarray):
+            return self.constant(base)
+        tracer = self.tracer
+        found = self.hoisted.get(id(base))
+        if found is not None and found[0] is base:
+            return found[1]
+        shapes = {tuple(self.shape(v)) for v in base}
+        if not base or len(shapes) != 1 or not all(
+                is_number(v) or isinstance(v, np.ndarray) or self.is_array(v) for v in base):
+            raise located(UnsupportedSyntaxError, "indexing a list with the loop counter (its "
+                          "items are not all numbers, or arrays of one shape)", tracer.frame.parsed,
+                          node, hint="index a list of numbers, or an array")
+        block, tracer.block = tracer.block, tracer.loop_entry  # (made before the loop, once)
+        try:
+            array = self.as_array(list(base), node)
+        finally:
+            tracer.block = block
+        self.hoisted[id(base)] = (base, array)
+        return array
+
+    def counter_item(self, base, key, node, name=None):
+        """``base[key]`` with ints, slices and counter indices (``X[t]``, ``X[t, :]``): a ``Take``
+        whose index operands are the counter expressions (named), the rest of the key concrete;
+        numpy reads one row per iteration and its adjoint adds into that row (``_add_at``)."""
+        shape = tuple(self.shape(base))
+        if len(key) > len(shape):
+            raise located(ShapeError, f"too many indices ({len(key)}) for an array of shape {shape}",
+                          self.tracer.frame.parsed, node, hint="index within the array's shape")
+        indices, parts, probe = [], [], []
+        for part in key:
+            if self.is_counter_index(part):
+                parts.append(arrays.Slot(len(indices)))
+                indices.append(self.atom(part, "_row"))
+                probe.append(0)
+            elif isinstance(part, (int, np.integer, slice)) and not isinstance(part, bool):
+                part = int(part) if isinstance(part, (int, np.integer)) else part
+                parts.append(part)
+                probe.append(part)
+            else:
+                raise located(UnsupportedSyntaxError, "indexing with the loop counter and "
+                              f"{_describe_value(part)}", self.tracer.frame.parsed, node,
+                              hint="index with the counter, ints and slices")
+        out_shape = np.empty(shape)[tuple(probe)].shape
+        base_atom = self.atom(base, "x")
+        name = name or (base_atom.name if base_atom.is_Symbol else "x") + "_t"
+        return self.array_op(arrays.Take.make(base_atom, *indices, key=tuple(parts), shape=out_shape), name)
 
     def masked(self, base, mask, node):
         """``x[mask]``: a ``Take`` of the True entries of a concrete mask (its length known); a

@@ -519,10 +519,18 @@ class ControlFlow:
                 hint="use grad/value_and_grad of a loop of numbers with no break/continue/return "
                 "inside; or loop a fixed number of times and stop changing the result once done",
             )
-        iterable = self.tracer.eval(stmt.iter)
-        if self.tracer.rolled and isinstance(iterable, range) and loops.roll(self.tracer, stmt, iterable):
+        found = []  # (stmt.iter evaluated once, where it is evaluated)
+
+        def iterable():
+            if not found:
+                found.append(self.tracer.eval(stmt.iter))
+            return found[0]
+
+        if self.tracer.rolled and loops.roll_rows(self.tracer, stmt, iterable):
+            return None  # for row in X (zip, enumerate): kept as one ``ir.Loop`` over X's rows
+        if self.tracer.rolled and isinstance(iterable(), range) and loops.roll(self.tracer, stmt, iterable()):
             return None  # kept as one ``ir.Loop`` (see ``loops``)
-        items = self.arrays.iterate(iterable, stmt.iter)
+        items = self.arrays.iterate(iterable(), stmt.iter)
 
         def iteration(item):
             def run():

@@ -147,6 +147,10 @@ class Tracer:
         self.rolled = rolled  # long 'for ... in range' loops kept as loops (frontend.loops)
         self.counts = frozenset(counts)  # int parameters traced as symbols: range(n) stays rolled
         self.count_symbols = set()  # (their symbols)
+        # the counters of the loops being traced once (frontend.loops): an array may be indexed
+        # with one (``X[t]``, ``X[t + 1, :]``; see ``ArrayValues.getitem``)
+        self.loop_counters = set()
+        self.loop_entry = None  # (the block before that loop: what its body hoists goes there)
         self.vector_output = vector_output  # a tuple/list/array may be returned (for jacobian)
         self.kinds = dict(kinds or {})  # parameter -> ("array", shape) or ("sequence", length)
         self.guessing = kinds is None  # argument kinds unknown yet: parameters assumed numbers
@@ -985,6 +989,8 @@ class Tracer:
             return self.arrays.getitem(self.constant(base), index, node)  # c[x > 0]: a traced mask
         if base is np.r_ or base is np.c_:
             return numpy_calls.index_concatenation(self, node, base is np.c_, index)
+        if isinstance(base, (np.ndarray, tuple, list)) and self.arrays.is_counter_index(index):
+            return self.arrays.counter_item(self.arrays.hoisted_array(base, node), (index,), node)
         if isinstance(base, np.ndarray):
             if self.is_symbolic(index):
                 self.check_deferrable(index)

@@ -16,6 +16,7 @@ while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instea
 import ast
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 
 from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, walk
@@ -80,6 +81,20 @@ def _scalar(tracer, value):
     return is_number(value) and not tracer.shape(value)
 
 
+def _carriable(tracer, value):
+    """A value a rolled ``for`` carries: a number, or an array of a shape known while tracing
+    (traced, or concrete: ``h = np.zeros(64)`` before the loop)."""
+    return _scalar(tracer, value) or isinstance(value, np.ndarray) or (
+        isinstance(value, sympy.Basic) and bool(tracer.shape(value)))
+
+
+def _entry(tracer, value):
+    """A carried value as the loop's IR holds it: a number, an array's symbol or constant."""
+    if isinstance(value, np.ndarray):
+        return tracer.arrays.constant(value)
+    return to_sympy(value)
+
+
 @dataclass(frozen=True)
 class SymbolicRange:
     """``range(trip)`` with ``trip`` a symbol (an int parameter, known at the call only)."""
@@ -114,24 +129,80 @@ def count_of(tracer, stmt):
     return SymbolicRange(trip)
 
 
-def roll(tracer, stmt, counts):
+def _rows_of(tracer, value):
+    """An array's symbol (a named constant for a concrete one) whose rows a loop can read,
+    else None."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        return tracer.arrays.constant(value)
+    if isinstance(value, sympy.Basic) and tracer.shape(value):
+        return tracer.arrays.atom(value, "rows")
+    return None
+
+
+def _header(tracer, stmt, iterable):
+    """``[(target, array or None)]`` for ``for row in X:``, ``for a, b in zip(X, Y):`` and
+    ``for k, row in enumerate(X):`` over arrays (None: the target is the iteration's number),
+    else None. ``iterable``: the value of ``stmt.iter`` (unused for ``zip``/``enumerate``, of
+    names only: they are read here without evaluating the call)."""
+    node, target = stmt.iter, stmt.target
+    if isinstance(target, ast.Name):
+        rows = _rows_of(tracer, iterable())
+        return None if rows is None else [(target, rows)]
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords
+            and isinstance(target, ast.Tuple) and all(isinstance(e, ast.Name) for e in target.elts)
+            and all(isinstance(a, ast.Name) for a in node.args)):
+        return None
+    function = tracer.eval(node.func)
+    if function is zip and len(node.args) == len(target.elts) >= 1:
+        arrays = [_rows_of(tracer, tracer.eval(a)) for a in node.args]
+        if any(a is None for a in arrays):
+            return None
+        return list(zip(target.elts, arrays))
+    if function is enumerate and len(node.args) == 1 and len(target.elts) == 2:
+        rows = _rows_of(tracer, tracer.eval(node.args[0]))
+        return None if rows is None else [(target.elts[0], None), (target.elts[1], rows)]
+    return None
+
+
+def roll_rows(tracer, stmt, iterable):
+    """Trace ``for row in X:`` over the rows of an array (an argument, a value computed
+    before the loop, or a concrete one), ``for a, b in zip(X, Y):`` or ``for k, row in
+    enumerate(X):`` as one ``ir.Loop`` over ``range(len(X))`` (the shortest, for ``zip``),
+    ``row`` read as ``X[k]``; see ``roll``. Returns whether it did (False where the ``for``
+    is not over arrays: the caller runs it as before). ``iterable()``: ``stmt.iter``'s value
+    (evaluated once, by the caller)."""
+    try:
+        header = _header(tracer, stmt, iterable)
+    except Exception:  # noqa: BLE001 - evaluating the header: the unrolled trace says what
+        return False
+    if header is None:
+        return False
+    trip = min(tracer.shape(rows)[0] for _, rows in header if rows is not None)
+    return roll(tracer, stmt, range(trip), header)
+
+
+def roll(tracer, stmt, counts, rows=None):
     """Trace ``for <name> in <counts>:`` (a ``range``, or a ``SymbolicRange``) as one ``ir.Loop``
-    if it can be; see the module docstring. Returns whether it did."""
+    if it can be; see the module docstring. ``rows``: ``[(target, array)]`` (``roll_rows``),
+    each target bound to its array's row ``array[k]`` in iteration ``k`` (to ``k`` where the
+    array is None). Returns whether it did."""
     symbolic = isinstance(counts, SymbolicRange)
     if (not symbolic and len(counts) < ROLL_THRESHOLD) or stmt.orelse \
-            or not isinstance(stmt.target, ast.Name):
+            or not (rows or isinstance(stmt.target, ast.Name)):
         return False
     control = tracer.control
     if control.open_forks or control.pending is not None:
         return False  # inside an 'if' on data: its arms are traced (and joined) as blocks
     syntax = _BodySyntax.of(stmt.body)
-    if syntax.blocked or stmt.target.id in syntax.stored:
+    header = [t.id for t, _ in rows] if rows else [stmt.target.id]
+    if syntax.blocked or set(header) & set(syntax.stored):
         return False  # (a counter rebound in the body is what the code after the loop reads)
     env = tracer.frame.env
-    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
-        return False  # a list read in the body may be indexed with the counter, or changed
+    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.stored) or any(
+            isinstance(env.get(name), (dict, set)) for name in syntax.loaded):
+        return False  # (a list only read, not rebound nor changed: indexed with the counter)
     try:
-        _traced(tracer, lambda: _trace_body(tracer, stmt, counts, syntax))
+        _traced(tracer, lambda: _trace_body(tracer, stmt, counts, syntax, rows))
     except Exception:  # noqa: BLE001 - any refusal (a SymdiffError, NeedsConcrete, _Unroll...):
         return False  # the unrolled trace gives the answer, or the user's own error
     return True
@@ -144,7 +215,7 @@ def _traced(tracer, trace):
     ``trace`` raised (the tracer as it was)."""
     control, arrays, env = tracer.control, tracer.arrays, tracer.frame.env
     saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
-             dict(arrays.own_lists), control.path)
+             dict(arrays.own_lists), control.path, set(tracer.loop_counters), tracer.loop_entry)
     try:
         loop, after, signal = trace()
     finally:
@@ -154,6 +225,7 @@ def _traced(tracer, trace):
         env.update(saved[0])
         tracer.block, tracer.current = saved[1], saved[2]
         arrays.op_memo, arrays.own_lists, control.path = saved[4], saved[5], saved[6]
+        tracer.loop_counters, tracer.loop_entry = saved[7], saved[8]
     env.update(after)
     tracer.block.append(loop)
     return signal
@@ -166,35 +238,47 @@ class _Unroll(Exception):
     """The body traced, but not as something a rolled loop carries (a Branch, an array, ...)."""
 
 
-def _trace_body(tracer, stmt, counts, syntax):
+def _trace_body(tracer, stmt, counts, syntax, rows=None):
     """``(Loop, {name: value after the loop})``; raises where the loop must be unrolled."""
     namer, env = tracer.namer, tracer.frame.env
-    counter_name = stmt.target.id
+    header = [t.id for t, _ in rows] if rows else [stmt.target.id]
+    counter_name = header[0]
     inside = {}  # carried name -> the symbol the body reads it as
     for name in syntax.stored:
-        if name == counter_name or name not in env:
+        if name in header or name not in env:
             continue
-        if not _scalar(tracer, env[name]):
+        if not _carriable(tracer, env[name]):
             raise _Unroll(name)
         inside[name] = real_symbol(namer.version(name))
-    entry = {name: to_sympy(env[name]) for name in inside}
+        shape = tracer.shape(env[name])
+        if shape:  # an array carried: its symbol stands for an array of that shape
+            tracer.shapes[inside[name]] = tuple(shape)
+    entry = {name: _entry(tracer, env[name]) for name in inside}
     for name, symbol in inside.items():
         env[name] = symbol
+    tracer.loop_entry, tracer.arrays.hoisted = tracer.block, {}  # (lists indexed with the counter)
     tracer.block = []
     tracer.current = stmt
-    if counts.start == 0 and counts.step == 1:
+    if rows is not None:  # for row in X: the iteration's number k, and row = X[k]
+        index = real_symbol(namer.version(counter_name) if rows[0][1] is None else namer.fresh("_k"))
+        tracer.loop_counters.add(index)
+        for target, array in rows:
+            tracer.assign(target, index if array is None else
+                          tracer.arrays.counter_item(array, (index,), stmt.iter, target.id))
+    elif counts.start == 0 and counts.step == 1:
         index = real_symbol(namer.version(counter_name))
         env[counter_name] = index
     else:  # the iteration's number k, and the counter start + step*k on a line of its own
         index = real_symbol(namer.fresh("_k"))
         tracer.assign(stmt.target, sympy.Integer(counts.start) + sympy.Integer(counts.step) * index)
+    if rows is None:
+        tracer.loop_counters |= {index, env[counter_name]}  # (X[t] indexes an array with it)
     signal = tracer.exec_block(stmt.body, cont=[])
     if signal is not None or tracer.frame.env is not env:
         raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
     body = tuple(tracer.block)
-    if any(type(item) is not Statement or tracer.shape(item.target)
-           or any(tracer.shape(s) for s in item.expr.free_symbols) for item in body):
-        raise _Unroll("block")  # a Branch, a nested Loop, an array: unrolled (numbers only yet)
+    if any(type(item) is not Statement for item in body):
+        raise _Unroll("block")  # a Branch, a nested Loop: unrolled
     read = set()
     for item in body:
         read |= item.expr.free_symbols
@@ -204,15 +288,15 @@ def _trace_body(tracer, stmt, counts, syntax):
     outside = _loads_outside(tracer.frame.parsed.node, stmt)
     carried, after = [], {}
     for name in syntax.stored:
-        if name == counter_name:
+        if name in header:
             continue
         value = env.get(name)
         if name in inside:
             if inside[name] not in read and name not in outside:
                 continue  # neither read by the next iteration nor after the loop: a body local
-            if not _scalar(tracer, value):
-                raise _Unroll(name)
-            update = to_sympy(value)
+            if not _carriable(tracer, value) or tracer.shape(value) != tracer.shape(inside[name]):
+                raise _Unroll(name)  # (an array whose shape changes: each iteration's differs)
+            update = _entry(tracer, value)
             symbol = inside[name]
             initial = entry[name]
         elif name in outside:  # first assigned in the body, read after it (the trip count is >= 1)
@@ -226,6 +310,8 @@ def _trace_body(tracer, stmt, counts, syntax):
         if not update.is_Atom:
             raise _Unroll(name)
         final = real_symbol(namer.version(name))
+        if tracer.shape(symbol):  # (an array after the loop, as inside it)
+            tracer.shapes[final] = tuple(tracer.shape(symbol))
         carried.append(Carry(symbol, initial, update, final))
         after[name] = final
     if not carried:
@@ -236,6 +322,10 @@ def _trace_body(tracer, stmt, counts, syntax):
         if counter_name in outside:
             raise _Unroll(counter_name)
         trip = counts.trip
+    elif rows is not None:
+        if set(header) & outside:
+            raise _Unroll(counter_name)  # (the last row, read after the loop: unrolled)
+        trip = sympy.Integer(len(counts))
     else:
         after[counter_name] = counts[-1]
         trip = sympy.Integer(len(counts))
@@ -490,4 +580,5 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data", "roll_while"]
+__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data",
+           "roll_rows", "roll_while"]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import sympy
 
+from ..primitives.arrays import shape_of
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
@@ -72,6 +73,9 @@ class ForBlock(Located):
     # each iteration and once after the last; the loop counts its iterations into ``trip``
     test: tuple = None
     counted: bool = False  # (a forward while: its count is read by the reverse loop)
+    # arrays the forward body computes that the reverse body reads: pushed onto the tape with the
+    # state at the end of each forward iteration, read back (not recomputed) in reverse
+    body_saved: tuple = ()
     # ``checkpoint=``: the forward loop saves its ``saved`` state every K iterations only, the
     # reverse one recomputes each segment from it (``lower.checkpoints.Checkpoints``)
     checkpoints: Checkpoints = None
@@ -80,6 +84,7 @@ class ForBlock(Located):
     def reads(self):
         """Every name the loop reads or carries (its body's operands included)."""
         found = names_read(self.body) | set(self.saved) | {name for name, _ in self.carried}
+        found -= set(self.body_saved) if self.reverse else set()  # (read from the tape)
         if self.test is not None:
             found |= names_read(self.test[0]) | self.test[1].free_symbols
             if self.test[2] is not None:
@@ -337,9 +342,11 @@ class _Lowerer(Visitor):
         # an arm is only ever read on paths where that arm ran.
         self.alias = {}
         self.where = (NOWHERE, False)  # origin, reverse
-        self.loops = {}  # id of an ir.Loop -> its forward ForBlock (tape, body, carried pairs)
-        self.tapes = {}  # a forward ForBlock's tape -> (saved, counted, checkpoints), as its
-        # reverse reads them
+        self.loops = {}  # id of an ir.Loop -> the tape of its forward ForBlock
+        self.loop_bodies = {}  # a forward ForBlock's tape -> its body lines
+        self.forward_blocks = {}  # a forward ForBlock's tape -> the block (checkpoints recompute it)
+        self.tapes = {}  # a forward ForBlock's tape -> (saved, counted, body_saved, checkpoints),
+        # as its reverse reads them
         self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
         self.merged = set()  # names both arms of an if assign, each standing for a merge's value
 
@@ -378,14 +385,17 @@ class _Lowerer(Visitor):
             test_lines, self.lines, self.memo = self.lines, lines, memo
             test_lines, _ = _prune(test_lines, set(condition.free_symbols))
             test = (tuple(test_lines), condition, loop.exit_flag)
-        body, carried = self._loop_body([loop.body], loop.carried, reverse)
+        body, carried = self._loop_body([loop.body], loop.carried, reverse,
+                                        _invariant_room(loop, {c.inside for c in loop.carried}))
         tape = real_symbol(self.namer.fresh("_checkpoints" if self.checkpoint else "_tape"))
         # nothing is saved until the reverse loop says what it reads (``visit_AdjointLoop``):
         # a loop whose reverse is pruned (no carried value reaches the output's derivative)
         # keeps no tape
         block = ForBlock(loop.counter, loop.trip_count, tape, (), body, carried, *self.where, test=test)
         self.lines.append(block)
-        self.loops[id(loop)] = block
+        self.loops[id(loop)] = tape
+        self.loop_bodies[tape] = body
+        self.forward_blocks[tape] = block
         for carry in loop.carried:
             self.emit(carry.after, carry.inside)
 
@@ -395,18 +405,27 @@ class _Lowerer(Visitor):
         applies it."""
         self.at(item, reverse)
         forward = item.forward
+        entry = len(self.lines)  # (the carries' entry lines: a sum added in place starts at zeros)
         for carry in item.carried:
             self.emit(carry.inside, self.operand_value(carry.initial))
-        body, carried = self._loop_body([forward.body, item.body], item.carried, reverse)
-        forward_block = self.loops[id(forward)]
-        tape = forward_block.tape
+        bound = {c.inside for c in item.carried} | {c.inside for c in forward.carried}
+        body, carried = self._loop_body([forward.body, item.body], item.carried, reverse,
+                                        _invariant_room(forward, bound))
+        tape = self.loops[id(forward)]
+        body_saved = ()
+        if not forward.is_while:
+            body, body_saved = self._taped_arrays(body, carried, item.carried, self.loop_bodies[tape])
+        body, carried = self._sums_in_place(body, carried, item, entry)
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
-        checkpoints = self.checkpoints(forward_block, forward) if saved else None
-        self.tapes[tape] = (saved, True, checkpoints)  # (set on the forward block once all is
-        # lowered: it may sit in an arm of an IfBlock made already, a loop after an early return)
+        checkpoints = (self.checkpoints(self.forward_blocks[tape], forward)
+                       if saved or body_saved else None)
+        self.tapes[tape] = (saved, True, body_saved, checkpoints)  # (set on the forward block
+        # once all is lowered: it may sit in an arm of an IfBlock made already, a loop after an
+        # early return)
         self.lines.append(ForBlock(forward.counter, forward.trip_count, tape, saved, body,
-                                   carried, *self.where, checkpoints=checkpoints))
+                                   carried, *self.where, body_saved=body_saved,
+                                   checkpoints=checkpoints))
         for carry in item.carried:
             self.emit(carry.after, carry.inside)
 
@@ -426,8 +445,115 @@ class _Lowerer(Visitor):
                            real_symbol(fresh("_end")), real_symbol(fresh("_segment")),
                            forward_block.body, forward_block.carried)
 
-    def _loop_body(self, blocks, carries, reverse):
-        """A loop's body lines (own value numbering, dropped after it) and its carried pairs."""
+    def _taped_arrays(self, body, carried, carries, forward_body):
+        """``(body, names)``: the reverse ``body`` without its recomputation of the arrays the
+        forward body computed (``names``, top-level lines of both), which the adjoint reads: the
+        forward loop pushes them onto its tape instead. numbers are recomputed (cheap, and the
+        tape stays small); arrays are saved by reference (the forward loop does not change one
+        in place), so the tape costs a tuple per iteration."""
+        computed = {line.target for line in forward_body if isinstance(line, Line)}
+        shapes, arrays_of = ChainMap({}, self.shapes), set()
+        for line in body:  # (the lines' own temporaries have shapes too: found in order)
+            if isinstance(line, Line):
+                shape = shape_of(line.expr, shapes)
+                if shape:
+                    shapes[line.target] = shape
+                    if line.target in computed:
+                        arrays_of.add(line.target)
+        if not arrays_of:
+            return body, ()
+        kept = [line for line in body if not (isinstance(line, Line) and line.target in arrays_of)]
+        live = {c.inside for c in carries}
+        for _, value in carried:
+            live |= value.free_symbols
+        kept, _ = _prune(kept, live)
+        wanted = (names_read(kept) | live) & arrays_of  # (what the adjoint's lines read of them)
+        if not wanted:
+            return body, ()
+        names = tuple(line.target for line in body if isinstance(line, Line) and line.target in wanted)
+        return tuple(kept), names
+
+    def _sums_in_place(self, body, carried, item, entry):
+        """``(body, carried)`` with each array's running sum over the reverse loop (the
+        ``AdjointLoop.sums``: ``W_bar_1 = W_bar + W_bar_1`` as the carried value) added in place,
+        ``W_bar_1 += W_bar`` (``x_bar_1[t] += g`` where the contribution is one row: the adjoint
+        of ``X[t]``), into fresh zeros made before the loop: no array allocated per iteration.
+        ``entry``: where the carries' entry lines start in ``self.lines``."""
+        from ..primitives.arrays import AddInto, Zeros
+
+        sums = {}  # running sum -> the shape of the value whose adjoint it sums
+        if item.sums:
+            for carry, of in zip(item.carried[len(item.carried) - len(item.sums):], item.sums):
+                if self.shapes.get(of):
+                    sums[carry.inside] = self.shapes[of]
+        if not sums:
+            return body, carried
+        lines = list(body)
+        where = {line.target: k for k, line in enumerate(lines) if isinstance(line, Line)}
+        reads = {}
+        for line in lines:
+            for symbol in (line.symbols if isinstance(line, Line) else names_read([line])):
+                reads[symbol] = reads.get(symbol, 0) + 1
+        starts = {line.target: j for j, line in enumerate(self.lines[entry:], entry)
+                  if isinstance(line, Line) and line.target in sums}
+        pairs = list(carried)
+        for k, (running, value) in enumerate(pairs):
+            shape = sums.get(running)
+            if not shape or running not in starts or value not in where or reads.get(running) != 1 \
+                    or reads.get(value, 0) or sum(v == value for _, v in pairs) != 1:
+                continue
+            line = lines[where[value]]
+            if not (line.expr.is_Add and len(line.expr.args) == 2 and running in line.expr.args):
+                continue
+            (other,) = [a for a in line.expr.args if a != running]
+            if not other.is_Symbol:
+                continue
+            parts = [other]  # a sum of rows (x[t] and x[t + 1] read): one += per row
+            if other in where and lines[where[other]].expr.is_Add and reads.get(other) == 1:
+                parts = list(lines[where[other]].expr.args)
+            if not all(self._one_row(p, lines, where, reads) for p in parts):
+                parts = [other]
+            elif parts != [other]:
+                lines[where[other]] = None
+            added = []
+            for part in parts:
+                source = self._one_row(part, lines, where, reads)
+                if source is None:
+                    added.append(replace(line, target=running, expr=AddInto.make(
+                        running, part, key=None, shape=tuple(shape))))
+                    continue
+                value_in, *indices = source.expr.operands  # one row (X[t]'s adjoint): += into it
+                added.append(replace(line, target=running, expr=AddInto.make(
+                    running, value_in, *indices, key=source.expr.params["key"], shape=tuple(shape))))
+                lines[where[part]] = None
+            lines[where[value]] = added
+            pairs[k] = (running, running)  # (its own zeros: no other name holds them)
+            self.lines[starts[running]] = replace(self.lines[starts[running]],
+                                                  expr=Zeros.make(shape=tuple(shape)))
+        flat = []
+        for line in lines:
+            if isinstance(line, list):
+                flat += line
+            elif line is not None:
+                flat.append(line)
+        return tuple(flat), tuple(pairs)
+
+    def _one_row(self, symbol, lines, where, reads):
+        """The line ``symbol = AddAt(value, i, ...)`` of a loop body, its indices numbers (one
+        row of an array: ``x[t]``'s adjoint) and ``symbol`` read once, else None."""
+        from ..primitives.arrays import AddAt
+
+        line = lines[where[symbol]] if symbol.is_Symbol and symbol in where else None
+        if (line is None or not isinstance(line, Line) or not isinstance(line.expr, AddAt)
+                or reads.get(symbol) != 1
+                or any(shape_of(i, self.shapes) for i in line.expr.operands[1:])):
+            return None
+        return line
+
+    def _loop_body(self, blocks, carries, reverse, hoist=None):
+        """A loop's body lines (own value numbering, dropped after it) and its carried pairs.
+        ``hoist``: the names the loop binds, where its invariant array lines may go before it
+        (``_hoisted``)."""
         where = self.where
         saved = self.lines, self.memo
         self.lines, self.memo = [], self.memo.new_child()
@@ -440,7 +566,33 @@ class _Lowerer(Visitor):
         for _, value in carried:
             live |= value.free_symbols
         body, _ = _prune(body, live)
+        if hoist is not None:
+            body = self._hoisted(body, hoist)
         return tuple(body), carried
+
+    def _hoisted(self, body, inside):
+        """``body`` without its loop-invariant array lines (``W.T``, ``np.sum(w)``: an array
+        operation reading no name the loop defines; ``inside``: the names the loop itself
+        binds), which go before the loop, computed once. Only for a loop known to run (a trip
+        count of at least 1): a line moved out of a loop that runs no iteration would run."""
+        from ..primitives.arrays import ArrayOp
+
+        defined, kept = set(inside), []
+        shapes = ChainMap({}, self.shapes)
+        for line in body:
+            if not isinstance(line, Line):
+                defined |= {t.target for t in walk_lines([line])}
+                kept.append(line)
+                continue
+            shape = shape_of(line.expr, shapes)
+            if shape:
+                shapes[line.target] = shape
+            if (isinstance(line.expr, ArrayOp) or shape) and not line.symbols & defined:
+                self.lines.append(line)  # (before the loop: the caller appends it next)
+            else:
+                defined.add(line.target)
+                kept.append(line)
+        return kept
 
     def assign(self, target, expr):
         expr = self.unit_dropped(expr)
@@ -689,6 +841,15 @@ def schedule(gradient_program, checkpoint=None):
                     math_calls=math_calls, numpy_ufuncs=numpy_ufuncs, aux=aux)
 
 
+def _invariant_room(loop, bound):
+    """The names a loop binds (``bound`` and its counter) where lines invariant over it may be
+    computed once before it (``_Lowerer._hoisted``): a ``for`` with a constant trip count of at
+    least 1, in array code; else None."""
+    if loop.is_while or not loop.trip_count.is_Integer or int(loop.trip_count) < 1:
+        return None
+    return set(bound) | {loop.counter}
+
+
 def _with_tapes(lines, tapes):
     """``lines`` with each forward ``ForBlock`` saving (and counting) what its reverse loop
     reads (``tapes``: tape -> (saved, counted)), nested ones included."""
@@ -699,10 +860,12 @@ def _with_tapes(lines, tapes):
                            orelse=tuple(_with_tapes(line.orelse, tapes)))
         elif isinstance(line, ForBlock):
             if not line.reverse and line.tape in tapes:
-                saved, counted, checkpoints = tapes[line.tape]
+                saved, counted, body_saved, checkpoints = tapes[line.tape]
                 if checkpoints is not None:  # (the forward loop stores the state, every K)
-                    saved, checkpoints = checkpoints.state, replace(checkpoints, body=(), carried=())
-                line = replace(line, saved=saved, counted=counted, checkpoints=checkpoints)
+                    saved, body_saved = checkpoints.state, ()
+                    checkpoints = replace(checkpoints, body=(), carried=())
+                line = replace(line, saved=saved, counted=counted, body_saved=body_saved,
+                               checkpoints=checkpoints)
             line = replace(line, body=tuple(_with_tapes(line.body, tapes)))
         out.append(line)
     return out
@@ -788,7 +951,9 @@ class _Renamer(Visitor):
         return ForBlock(block.index, block.trip, block.tape,
                         tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
                         tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),
-                        block.origin, block.reverse, test, block.counted, checkpoints)
+                        block.origin, block.reverse, test, block.counted,
+                        body_saved=tuple(renames.get(s, s) for s in block.body_saved),
+                        checkpoints=checkpoints)
 
 
 __all__ = ["ForBlock", "IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]

@@ -898,6 +898,32 @@ class SetItem(ArrayOp):
         return f"set_item({x}, [{format_key(key_with(self.params['key'], indices))}], {value})"
 
 
+class Zeros(ArrayOp):
+    """A fresh array of zeros of ``shape`` (no operands): the start of a running sum that a
+    reverse loop adds into in place (``AddInto``); never differentiated."""
+
+    printed = "zeros"
+
+    def display(self, operands):
+        return f"zeros{self.shape}"
+
+
+class AddInto(ArrayOp):
+    """``x += value`` (no int index operands) or ``x[key] += value`` (operands ``x``, ``value``
+    and the int indices ``key`` places with ``Slot(k)``, each one number: no index repeats):
+    a reverse loop's running sum of an array, added in place into the ``Zeros`` it owns
+    (``lower.schedule``). An effect on ``x``, so it is only ever the line that rebinds ``x``;
+    never differentiated."""
+
+    printed = "add_into"
+
+    def display(self, operands):
+        x, value, *indices = operands
+        if self.params.get("key") is None:
+            return f"{x} + {value}"
+        return f"{x} + add_at(zeros{self.shape}, [{format_key(key_with(self.params['key'], indices))}], {value})"
+
+
 def _gather(bar, key, shape, value, shapes):
     """The adjoint of ``value`` written into ``out[key]`` (``out`` of ``shape``): ``bar[key]``,
     summed down to ``value``'s shape where the value was broadcast into a bigger slice."""
