@@ -38,7 +38,8 @@ def emit(f, wrt=None, language="python", path=None, args=None, checkpoint=None):
     a function whose code depends on them (array shapes, list lengths, int loop counts): the
     module is specialised to arguments of the same kinds. In C, 1-D array arguments become
     ``const double *x, long n_x`` and the code takes any length (``c_arrays``). ``checkpoint``:
-    as for ``grad`` (a ``Gradient`` passed as ``f`` keeps its own by default); Python only.
+    as for ``grad`` (a ``Gradient`` passed as ``f`` keeps its own by default); in C, ``"sqrt"``
+    only where the trip count is a constant.
 
     >>> def f(x, y):
     ...     return x * y + y ** 2

@@ -186,8 +186,9 @@ def test_valgrind_finds_no_leak_and_no_invalid_access(tmp_path):
     assert_close_all(tuple(map(float, third.split())), grad(slow)(0.0, 3.0), 1e-10)
 
 
-def test_checkpoints_in_c_are_still_refused_at_the_loop():
+def test_sqrt_checkpoints_of_a_while_are_refused_at_the_loop():
+    # (int checkpoints of a while in C: tests/test_checkpoints.py)
     with pytest.raises(ExportError) as info:
-        emit(newton_sqrt, language="c", checkpoint=4)
+        emit(newton_sqrt, language="c", checkpoint="sqrt")
     assert info.value.lineno == newton_sqrt.__code__.co_firstlineno + 2
-    assert "checkpoint" in str(info.value)
+    assert "checkpoint='sqrt'" in str(info.value)

@@ -19,6 +19,8 @@ from symdiff import ExportError, emit, grad, value_and_grad
 
 from .markers import marker_line
 from .reference import close, mp_grad
+from .test_c_code import call, compile_library
+from .test_c_loops import call_with_counts
 from .test_loops import LORENZ_POINT, lorenz
 from .test_while_loops import breaks, halve, iterations, kept_as_a_while, search, skips
 
@@ -126,7 +128,7 @@ def test_a_continue_on_data_checkpointed(point):
 
 def long_contraction(x, c):
     y = x
-    while abs(y) > 1e-9:
+    while abs(y) > 1e-9:  # CONTRACTION
         y = y * c + 0.001 * math.sin(y)
     return y + x
 
@@ -197,11 +199,56 @@ def test_emit_python_keeps_the_checkpoints():
         assert all(close(a, b, rtol=1e-9) for a, b in zip(got, want))
 
 
-def test_c_export_with_checkpoints_is_a_located_error():
+# ---- in C: the checkpoints and one segment's tape in the function's buffer ----
+@pytest.mark.parametrize("k", [1, 7, 10, 45, 100, "sqrt"])
+def test_c_checkpoints_of_a_constant_trip_count(tmp_path, k):
+    text = emit(decay45, language="c", checkpoint=k)
+    assert "_checkpoints" in text and "_segment" in text
+    library = compile_library(tmp_path, {"decay45": text})
+    for point in [(0.3, 0.9), (-1.1, 1.01)]:
+        got, (value, got_vg) = call(library, "decay45", 2, 2, point)
+        assert value == decay45(*point)
+        want = mp_grad(decay45, point)
+        assert all(close(a, b, rtol=1e-9) for a, b in zip(got, want))
+        assert got == got_vg == grad(decay45)(*point)  # the same operations on the same values
+
+
+def test_c_checkpoints_of_a_long_trip_count(tmp_path):
+    text = emit(lorenz, wrt=WRT6, language="c", args=(*LORENZ_POINT, 100), checkpoint=7)
+    assert "long T" in text
+    library = compile_library(tmp_path, {"lorenz": text})
+    plain = grad(lorenz, wrt=WRT6)
+    for T in (-3, 0, 1, 5, 7, 37, 1000):
+        got, _ = call_with_counts(library, "lorenz", (*LORENZ_POINT, T), 6, {6})
+        assert got == plain(*LORENZ_POINT, T), T
+        if 0 <= T <= 40:
+            want = mp_grad(lorenz, (*LORENZ_POINT, T), wrt=WRT6)
+            assert all(close(a, b, rtol=1e-9) for a, b in zip(got, want))
+
+
+@pytest.mark.parametrize("f, points", [
+    (search, [(3.0, 5.0), (0.5, 5.0), (0.5, 1.0), (6.0, 5.0), (-0.5, 3.0)]),
+    (breaks, [(0.5,), (2.0,), (5.0,), (20.0,)]),
+    (long_contraction, [(2.0, 0.95), (0.5, 0.99)]),
+])
+def test_c_checkpoints_of_a_while_on_data(tmp_path, f, points):
+    text = emit(f, language="c", checkpoint=3)
+    assert "realloc(" in text and "% 3 == 0" in text
+    library = compile_library(tmp_path, {f.__name__: text})
+    for point in points:
+        got, (value, _) = call(library, f.__name__, len(point), len(point), point)
+        assert value == f(*point)
+        assert got == grad(f)(*point)
+        got = got if isinstance(got, tuple) else (got,)
+        want = mp_grad(f, point)
+        assert all(close(a, b, rtol=1e-8) for a, b in zip(got, want)), (point, got, want)
+
+
+def test_c_takes_sqrt_only_of_a_constant_trip_count():
     with pytest.raises(ExportError) as info:
-        emit(decay45, language="c", checkpoint=8)
-    assert info.value.lineno == marker_line(HERE, "DECAY45")
-    assert "checkpoint" in str(info.value)
+        emit(long_contraction, language="c", checkpoint="sqrt")
+    assert info.value.lineno == marker_line(HERE, "CONTRACTION")
+    assert "checkpoint='sqrt'" in str(info.value) and info.value.hint
 
 
 def test_a_function_without_a_rolled_loop_ignores_it():

@@ -418,7 +418,7 @@ class _Lowerer(Visitor):
         body, carried = self._sums_in_place(body, carried, item, entry)
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
-        checkpoints = (self.checkpoints(self.forward_blocks[tape], forward)
+        checkpoints = (self.checkpoints(self.forward_blocks[tape], forward, saved)
                        if saved or body_saved else None)
         self.tapes[tape] = (saved, True, body_saved, checkpoints)  # (set on the forward block
         # once all is lowered: it may sit in an arm of an IfBlock made already, a loop after an
@@ -429,12 +429,13 @@ class _Lowerer(Visitor):
         for carry in item.carried:
             self.emit(carry.after, carry.inside)
 
-    def checkpoints(self, forward_block, forward):
+    def checkpoints(self, forward_block, forward, saved):
         """The ``Checkpoints`` of a loop under the ``checkpoint=`` option (None without it): the
-        state stored is every carried value the forward body (or what it carries) reads."""
+        state stored is every carried value the forward body (or what it carries) reads, and
+        those its reverse reads (``saved``)."""
         if self.checkpoint is None:
             return None
-        needed = names_read(forward_block.body)
+        needed = names_read(forward_block.body) | set(saved)
         for _, value in forward_block.carried:
             needed |= value.free_symbols
         state = tuple(c.inside for c in forward.carried if c.inside in needed)
