@@ -1,6 +1,7 @@
 """api: ``grad``, ``value_and_grad``, ``jacobian``, ``hessian`` (dense, or ``sparse=True``:
-``scipy.sparse`` from one reverse pass per colour of the exact pattern, ``ad.sparsity``),
-``sparsity``, ``jvp`` and ``check_grad`` — thin layers over one core.
+``scipy.sparse`` of the exact pattern, ``ad.sparsity``; array code from one structured forward
+pass, ``ad.structured``, else one pass per colour of the pattern), ``sparsity``, ``jvp``,
+``jacfwd``, ``hvp`` and ``check_grad`` — thin layers over one core.
 
 Takes: a user's Python function (and which parameters to differentiate). Returns: a callable
 (``Gradient``, ``Jacobian``, ``Hessian``) that specialises the function on the kinds of its
@@ -45,6 +46,10 @@ def build(parsed, wrt_names, concrete=None, deferrable=(), kinds=None):
     """The gradient of a parsed function (``frontend.parse.parse_function``) as one ``Build``:
     ``pipeline.build`` of that ``Spec``."""
     return pipeline.build(Spec(parsed, tuple(wrt_names), concrete, deferrable, kinds))
+
+
+FEW_PASSES = 4  # forward passes on column colours this few are taken before the one-pass route
+DENSE_GATHER = 2 ** 22  # a sparse result not all picks (ad.structured): from the dense matrix up to this size
 
 
 def _unset(*args, **kwargs):  # pragma: no cover - replaced before the Gradient is returned
@@ -638,10 +643,14 @@ class Jacobian(Gradient):
     """``jacobian(f)``: the matrix of derivatives of every output of ``f``.
 
     Each specialisation knows the Jacobian's exact structural sparsity pattern (``sparsity``,
-    from ``ad.sparsity``): the rows are coloured so that rows of one colour share no column, and
-    one reverse pass per colour gives them all (a bidiagonal Jacobian: 2 passes, whatever its
-    size). ``sparse=True`` returns a ``scipy.sparse.csr_matrix`` holding the pattern's entries;
-    the dense result takes the same route whenever it needs fewer passes than rows.
+    from ``ad.sparsity``). The routes, in order: forward passes (``jvp``) on the colours of the
+    columns where they are few (``FEW_PASSES``) and fewer than the rows' (a dense column);
+    one forward pass for all rows (``ad.structured``) for array code with a rule for every line;
+    else the rows are coloured so that rows of one colour share no column, and one reverse pass
+    per colour gives them all (a bidiagonal Jacobian: 2 passes, whatever its size), the forward
+    passes on the columns where those are fewer. ``sparse=True`` returns a
+    ``scipy.sparse.csr_matrix`` holding the pattern's entries; the dense result takes the same
+    route (the same numbers), or one pass per row where colouring saves none.
 
     >>> def f(x, y):
     ...     return (x * y, x + y ** 2)
@@ -693,6 +702,16 @@ class Jacobian(Gradient):
         data = np.ones(plan.indices.size, dtype=bool)
         return sp.csr_matrix((data, plan.indices, plan.indptr), shape=(plan.nrows, plan.ncols))
 
+    def source_for(self, *args, **kwargs):
+        """The generated Python source a call with these arguments runs: the one-pass function
+        (``ad.structured``) where the call takes that route, else the vector-Jacobian product
+        that its passes call (a Hessian: of the gradient)."""
+        self(*args, **kwargs)  # (the route is chosen at the first call of these kinds)
+        build = self.build_for(*args, **kwargs)
+        if build.structured:
+            return build.structured.code.value_and_grad_source
+        return build.code.grad_source
+
     def _make_entry(self, build, kinds, key, args=()):
         fn = build.grad_fn
         externals = build.program.externals
@@ -702,6 +721,11 @@ class Jacobian(Gradient):
         single = len(self.wrt) == 1
         wrt = set(self._wrt_positions)
         plan = self._compression(build) if (self._sparse or count > 2) else None
+        if (self._sparse or count > 1) and not self._few_forward_passes(plan):
+            # one pass for all rows, where it has rules for the code
+            one_pass = self._structured_entry(build, kinds, key, plan)
+            if one_pass is not None:
+                return one_pass
         if plan is not None:
             forward = self._forward_entry(build, kinds, key, plan, args)
             if forward is not None:
@@ -725,6 +749,54 @@ class Jacobian(Gradient):
                 parts = (result,) if single else result
                 rows.append(np.concatenate([_flat(p) for p in parts]))
             return np.array(rows)
+
+        return entry
+
+    def _few_forward_passes(self, plan):
+        """Whether the forward passes on the colours of the columns are few (``FEW_PASSES``) and
+        fewer than the reverse ones (``_forward_entry``): a dense column, ``x * x[0]``."""
+        if plan is None or type(self) is not Jacobian or self._inner is not None or plan.pattern.full:
+            return False
+        columns = plan.columns()[1]
+        return columns < plan.count and columns <= FEW_PASSES
+
+    def _structured_entry(self, build, kinds, key, plan):
+        """The Jacobian (a Hessian: of the gradient) of array code from one generated function
+        (``pipeline.structured_jacobian``: one forward pass, its tangents structured), dense or
+        (``sparse=True``) the data of ``plan``'s CSR matrix; None for numbers only, a
+        ``jacobian(grad(f))``, or a construct without a structured rule."""
+        if type(self) not in (Jacobian, Hessian) or self._inner is not None:
+            return None
+        gather = None  # sparse: the entries picked from the dense matrix (not all picks)
+        if build.structured is None:
+            listing = plan.flat if self._sparse else None
+            build.structured = pipeline.structured_jacobian(build.program, self.wrt, listing) or False
+            if self._sparse and not build.structured and plan.nrows * plan.ncols <= DENSE_GATHER:
+                build.structured = pipeline.structured_jacobian(build.program, self.wrt) or False
+                build.structured_gather = bool(build.structured)
+        if build.structured is False:
+            return None
+        if build.structured_gather:
+            gather = plan.flat
+        fn = build.structured.value_and_grad_fn
+        externals = build.program.externals
+        guards = build.program.guards
+        wrt = set(self._wrt_positions)
+        if self._sparse:
+            matrix = _scipy_sparse("sparse=True").csr_matrix
+            indices, indptr, shape = plan.indices, plan.indptr, (plan.nrows, plan.ncols)
+
+        def entry(*args):
+            if guards and not all(g.holds() for g in guards):
+                return self._rebuild(key, build, args)
+            args = converted(args, kinds, wrt)
+            args += [e.read() for e in externals]
+            if not self._sparse:
+                return fn(*args)
+            data = fn(*args)
+            if gather is not None:
+                data = data.ravel().take(gather)
+            return matrix((data, indices, indptr), shape=shape)
 
         return entry
 
@@ -871,8 +943,9 @@ def jacobian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
 
 def hessian(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE, sparse=False):
     """The Hessian of a scalar ``f``: shape (n, n) for n differentiated inputs (arrays flattened);
-    ``sparse=True``: a ``scipy.sparse.csr_matrix`` of its exact (symmetric) sparsity pattern,
-    one reverse pass of the gradient per colour of its rows (Rosenbrock's: 3, any n)."""
+    ``sparse=True``: a ``scipy.sparse.csr_matrix`` of its exact (symmetric) sparsity pattern.
+    Array code: one forward pass over the gradient (``ad.structured``); else one reverse pass of
+    the gradient per colour of its rows (Rosenbrock's: 3, any n)."""
     return _made(Hessian, f, wrt=wrt, cache_size=cache_size, sparse=sparse)
 
 
@@ -1038,10 +1111,12 @@ def jvp(f=None, wrt=None, cache_size=dispatch.CACHE_SIZE):
 
 
 class JacFwd(JVP):
-    """``jacfwd(f)``: the Jacobian column by column, one forward pass (``jvp``) per differentiated
-    number — the cheaper way where ``f`` has more outputs than inputs (``jacobian`` runs one
-    reverse pass per output). Same layout as ``jacobian``: rows the outputs flattened, columns
-    the differentiated numbers in order.
+    """``jacfwd(f)``: the Jacobian by forward mode. With an array among the differentiated
+    arguments it takes ``jacobian``'s routes, which are forward ones where they are cheaper: one
+    forward pass for all columns (``ad.structured``), else one ``jvp`` per colour of the columns
+    where they need fewer than the rows (else one reverse pass per colour of the rows). With
+    numbers only, one forward pass (``jvp``) per differentiated number. Same layout as
+    ``jacobian``: rows the outputs flattened, columns the differentiated numbers in order.
 
     >>> def f(x):
     ...     return (x * x, 3.0 * x, x ** 3)
@@ -1052,10 +1127,15 @@ class JacFwd(JVP):
     """
 
     _what = "jacfwd"
+    _jacobian = None  # the ``Jacobian`` of the same function, for array arguments
 
     def __call__(self, *args, **kwargs):
         calls = self._push._dispatch
         bound = calls.bind(args, kwargs)
+        if any(isinstance(bound[p], np.ndarray) for p in self._push._wrt_positions):
+            if self._jacobian is None:
+                self._jacobian = Jacobian(self.fun, wrt=self.wrt, cache_size=self._push._cache_size)
+            return self._jacobian(*args, **kwargs)
         apply = calls.route(*bound)
         sizes = [_flat(bound[position]).size for position in self._push._wrt_positions]
         columns = []

@@ -16,7 +16,7 @@ import keyword
 GENERATED_GLOBALS = (
     "math", "numpy",
     "float", "type", "abs", "round", "min", "max", "sum", "slice", "Ellipsis", "range",
-    "_array_like",
+    "OverflowError", "_array_like",
 )
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from sympy.core.parameters import distribute
 
 from .ad.reverse import derive
+from .ad.structured import NoRule, jacobian_program
 from .ad.vjp import gradient_as_program
 from .backends.python_code import generate
 from .errors import NestingError, ShapeError, SymdiffError
@@ -87,6 +88,8 @@ class Build:
     live: object = field(default=None, repr=False)  # see ``differentiable_again``
     output_shape: tuple = ()  # "vjp" and "hessian" builds: the shape of the seed they take
     compression: object = field(default=None, repr=False)  # api: ``ad.sparsity.Compression``
+    structured: object = field(default=None, repr=False)  # api: ``structured_jacobian``'s Build
+    structured_gather: bool = field(default=False, repr=False)  # api: sparse, from its dense matrix
 
     @property
     def grad_fn(self):
@@ -273,8 +276,25 @@ def _transposed(program, wrt_names):
     return derivative
 
 
-def _compile(derivative):
-    """derive -> schedule -> generate and compile: the ``Build``."""
+@undistributed
+def structured_jacobian(program, wrt, listing=None):
+    """The Jacobian of a traced ``program`` (its output a number or an array) with respect to
+    the parameters named ``wrt``, from one forward pass (``ad.structured``) as one ``Build``
+    whose ``value_and_grad_fn`` returns the Jacobian (``listing``: the raveled places of a CSR
+    matrix's entries: the ``data`` of that matrix); None where a construct has no
+    structured rule (the caller runs one pass per colour instead)."""
+    try:
+        jacobian = jacobian_program(program, tuple(wrt), listing)
+        base = program.name if program.name.isidentifier() else "f"
+        title = (f"{base}_jacobian", f"Jacobian of {program.name} with respect to {', '.join(wrt)}, "
+                 "from one forward pass")
+        return _compile(_Derivative(jacobian, [], None, seeded=False), title=title)
+    except NoRule:
+        return None
+
+
+def _compile(derivative, title=None):
+    """derive -> schedule -> generate and compile: the ``Build`` (``title``: see ``generate``)."""
     program = derivative.program
     try:
         gradient_program = derive(program, derivative.wrt, seed=derivative.seed)
@@ -298,18 +318,19 @@ def _compile(derivative):
             derivative.seed.name,
         ]
     code, compiled, ieee = compile_with_fallback(program, lowered, gradient_program, library, aliases,
-                                                 signature=signature)
+                                                 signature=signature, title=title)
     return Build(program, gradient_program, lowered, code, compiled, library, ieee,
                  output_shape=derivative.output_shape)
 
 
-def compile_with_fallback(program, lowered, gradient_program, library, aliases, signature=None):
+def compile_with_fallback(program, lowered, gradient_program, library, aliases, signature=None,
+                          title=None):
     """Generated code, its compiled functions and their IEEE fallback (scalar code: where Python
     raises in the reverse pass, the same lines over numpy float64 give inf/nan)."""
     fallbacks = None if program.shapes else {
         kind: program.namer.fresh(f"_ieee_{kind}") for kind in ("grad", "value_and_grad")}
     code = generate(lowered, gradient_program, library, aliases, signature=signature,
-                    fallbacks=fallbacks)
+                    fallbacks=fallbacks, title=title)
     compiled = compile_functions(code, constants(program))
     ieee = IEEEFallback(lowered, gradient_program, aliases, constants(program), signature)
     if fallbacks:

@@ -218,3 +218,21 @@ def test_a_row_read_after_the_loop_unrolls():
     g = grad(row_after)
     check(g, row_after, (W, h0, X))
     assert not rolled(g)
+
+
+def list_and_if(x, w):
+    s = 0.0
+    for t in range(40):
+        if s > 1.0:
+            s = s * 0.5
+        s = s + w[t] * x
+    return s
+
+
+def test_a_list_loop_that_unrolls_leaves_no_array_behind():
+    """(The list made one array for the rolled attempt goes with it: the code is scalar code.)"""
+    w = [0.1 * k for k in range(40)]
+    g = grad(list_and_if, wrt=(0,))
+    for x in (0.3, 2.0):
+        check(g, list_and_if, (x, w), wrt=(0,))
+    assert not rolled(g) and "numpy" not in g.source

@@ -34,7 +34,9 @@ import math
 def u_grad(x):
     """Gradient of u with respect to x (symdiff, from {path}:6)."""
     # line 7: y = x ** 2
-    y = x**2
+    y = x*x
+    if y > 1.7976931348623157e+308 and x - x == 0.0:  # x ** 2 overflows: Python raises
+        raise OverflowError(34, 'Numerical result out of range')
     # line 8: z = math.sin(y)
     z = math.sin(y)
     # line 9: return math.exp(z)
@@ -50,7 +52,9 @@ def u_grad(x):
 def u_value_and_grad(x):
     """Value of u and its gradient with respect to x (symdiff, from {path}:6)."""
     # line 7: y = x ** 2
-    y = x**2
+    y = x*x
+    if y > 1.7976931348623157e+308 and x - x == 0.0:  # x ** 2 overflows: Python raises
+        raise OverflowError(34, 'Numerical result out of range')
     # line 8: z = math.sin(y)
     z = math.sin(y)
     # line 9: return math.exp(z)

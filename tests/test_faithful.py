@@ -7,13 +7,15 @@ constants in divisions feeding floor, //, %, comparisons; cancellations SymPy wo
 """
 
 import math
+import sys
 
+import mpmath
 import numpy as np
 import pytest
 
 from symdiff import emit, grad, hessian, value_and_grad
 
-from .reference import mp_grad
+from .reference import close, mp_grad
 
 NAN, INF = math.nan, math.inf
 
@@ -453,6 +455,67 @@ def test_a_square_written_with_power_overflows_as_python_does():
         grad(user_square)(1e200, 1.0)
     value, gradient = value_and_grad(user_square)(3.0, 1.0)
     assert value == user_square(3.0, 1.0) and gradient == (6.0, 1.0)
+
+
+def square_then_more(x):
+    y = x ** 2
+    return math.exp(-y) + 1.0 / (1.0 + y)
+
+
+def test_a_square_is_a_product_that_raises_exactly_where_python_does():
+    """In math code ``x ** 2`` is generated as ``x*x`` (faster than ``pow()``) and a comparison:
+    the gradient raises OverflowError at exactly the points where the function does (a finite
+    ``x`` whose square overflows; not at inf or nan, where ``**`` does not raise), both sides of
+    sqrt(DBL_MAX); elsewhere the numbers are mpmath's."""
+    g, vg = grad(square_then_more), value_and_grad(square_then_more)
+    assert "x**2" not in g.source and "y = x*x" in g.source
+    edge = math.sqrt(sys.float_info.max)
+    for x in (3.0, -0.5, edge, -edge, math.nextafter(edge, math.inf), 1e200, -1e200,
+              math.inf, -math.inf, math.nan):
+        try:
+            square_then_more(x)
+        except OverflowError:
+            with pytest.raises(OverflowError):
+                g(x)
+            with pytest.raises(OverflowError):
+                vg(x)
+            continue
+        slope = g(x)
+        if math.isfinite(x):
+            with mpmath.workdps(50):
+                want = float(mpmath.diff(lambda t: mpmath.exp(-t * t) + 1 / (1 + t * t), mpmath.mpf(x)))
+            assert close(slope, want, rtol=1e-13), x
+        assert vg(x)[1] == slope or (math.isnan(slope) and math.isnan(vg(x)[1])), x
+    with pytest.raises(OverflowError):
+        square_then_more(math.nextafter(edge, math.inf))
+
+
+def cosh_in_an_arm(a, b):
+    if b < 0.0:
+        a = a + math.cosh(a)  # its derivative needs sinh(a) only
+    return a + b
+
+
+def test_a_raising_line_in_an_arm_runs_in_grad_though_its_value_is_not_needed():
+    """Found by the random 'while' family: ``grad`` dropped ``math.cosh`` inside an ``if`` (the
+    gradient reads only ``sinh``) and returned inf where the function raises OverflowError.
+    Both sides of the branch; elsewhere the numbers are mpmath's."""
+    g, vg = grad(cosh_in_an_arm), value_and_grad(cosh_in_an_arm)
+    for a, b in ((800.0, -1.0), (800.0, 1.0), (-800.0, -1.0), (0.5, -1.0), (0.5, 1.0)):
+        try:
+            cosh_in_an_arm(a, b)
+        except OverflowError:
+            with pytest.raises(OverflowError):
+                g(a, b)
+            with pytest.raises(OverflowError):
+                vg(a, b)
+            continue
+        want = (1.0 + math.sinh(a) if b < 0.0 else 1.0, 1.0)
+        assert g(a, b) == vg(a, b)[1]
+        assert close(g(a, b)[0], want[0], rtol=1e-15) and g(a, b)[1] == 1.0, (a, b)
+    with pytest.raises(OverflowError):
+        cosh_in_an_arm(800.0, -1.0)
+    assert "math.cosh" in emit(cosh_in_an_arm).split("def cosh_in_an_arm_value_and_grad")[0]
 
 
 def unused_complex_power(a, b):

@@ -19,6 +19,7 @@ from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import ExportError
 from ..primitives import registry
+from ..primitives.faithful import Raising
 from .blocks import BlockPrinter
 from .python_code import Spelling, SumsAsDifferences, over_square
 from .safe_text import c_comment, printable
@@ -350,6 +351,15 @@ class _Writer(BlockPrinter):
                 filename=self.program.filename, lineno=self.program.firstlineno,
                 hint="pass the array as a parameter (emit(f, language='c', args=(x0, ...))), or "
                 "export Python with symdiff.emit(f)",
+            )
+        raising = next((line for line in walk_lines(schedule.lines) if isinstance(line.expr, Raising)), None)
+        if raising is not None:
+            raise ExportError(
+                f"{_base(self.program)}: C has no exceptions, and the function raises "
+                f"({raising.expr.text}) under a condition on a differentiated value",
+                filename=raising.filename or self.program.filename, lineno=raising.lineno,
+                hint="check the arguments before calling the C function, or export Python with "
+                "symdiff.emit(f), which raises as your function does",
             )
         namer = self.program.namer
         self.renames = _c_names(schedule, gradient_program, constants)

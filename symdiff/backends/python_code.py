@@ -22,10 +22,10 @@ from ..primitives.arrays import AddInto, ScatterItems, Slot, format_key, shape_o
 from ..errors import SymdiffError
 from ..primitives import registry
 from .. import pytrees
-from ..primitives.faithful import FloorDiv, PyMod, may_raise
+from ..primitives.faithful import FloorDiv, PyMod, Raising, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
-from ..lower.schedule import Line, inline_single_use, names_read, walk_lines
+from ..lower.schedule import IfBlock, Line, inline_single_use, names_read, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -460,6 +460,33 @@ class _Printing(Spelling, SumsAsDifferences):
         x, best, bar = self._ops(expr)
         return f"{self._helper('_extreme_grad')}({x}, {best}, {bar}, {expr.params['axis']})"
 
+    def _print_Assemble(self, expr):
+        """``ad.structured``'s Jacobian from its terms: ``_jacobian(shape, picks=..., outers=...)``."""
+        operands = iter(self._ops(expr))
+        parts = {"pick": [], "rank1": [], "dense": []}
+        for kind, *columns in expr.params["layout"]:
+            taken = [next(operands) for _ in range(1 if kind == "dense" else 2)]
+            parts[kind].append(f"({', '.join([*map(str, columns), *taken])})")
+        args = [repr(tuple(expr.shape))]
+        for kind, name in (("pick", "picks"), ("rank1", "outers"), ("dense", "blocks")):
+            if parts[kind]:
+                args.append(f"{name}=({', '.join(parts[kind])},)")
+        return f"{self._helper('_jacobian')}({', '.join(args)})"
+
+    def _print_Entries(self, expr):
+        """``ad.structured``'s sparse Jacobian data: ``_entries(size, ((positions, values, written),
+        ...), zeros)``, positions a constant or a ``slice``."""
+        operands = iter(self._ops(expr))
+        parts = []
+        for kind, assign, at in expr.params["layout"]:
+            where = next(operands) if at is None else f"{self.aliases.get('slice', 'slice')}{at}"
+            taken = [where, next(operands), repr(bool(assign))]
+            if kind == "some":
+                taken.append(next(operands))
+            parts.append(f"({', '.join(taken)})")
+        picks = f"({', '.join(parts)},)" if parts else "()"
+        return f"{self._helper('_entries')}({expr.shape[0]}, {picks}, {expr.params['zeros']!r})"
+
     def _print_RegisteredBase(self, expr):
         """A function added with ``symdiff.register``: call it by the name the program gave it."""
         name = self.callable_names.get(type(expr), expr._label)
@@ -845,11 +872,13 @@ def _literal(value, numpy_name="numpy"):
 
 
 def generate(schedule, gradient_program, library, aliases, signature=None, constants=None,
-             defaults=None, fallbacks=None, ieee=False, entry_checks=(), prelude=""):
+             defaults=None, fallbacks=None, ieee=False, entry_checks=(), prelude="", title=None):
     """Python source for ``<f>_grad`` and ``<f>_value_and_grad``.
 
     ``entry_checks``: source lines both functions run first (an exported module's shape check),
-    ``prelude``: module-level source they need (a helper), put before them.
+    ``prelude``: module-level source they need (a helper), put before them. ``title``: ``(name,
+    docstring)`` of the value function where it computes something else than a value and a
+    gradient (``ad.structured``'s Jacobian; with nothing differentiated it returns the value only).
 
     Externals (globals/closure numbers the function reads) are trailing parameters, except those
     named in ``constants`` (``{symbol name: int or float}``): those are read as module globals.
@@ -929,6 +958,8 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
     if aux_text is not None:  # as JAX: ((value, aux), gradient)
         value_text = f"({value_text}, {aux_text})"
     vg_return = f"return {value_text}, {grad_part}"
+    if title is not None and not gradient_program.wrt:  # a value only (ad.structured's Jacobian)
+        vg_return = f"return {value_text}"
     vg_body = Body(prologue + _body(vg_forward, printer, bare=unread,
                                     raise_only=_raise_only(vg_lines, vg_returns)),
                    _body(vg_reverse, printer),
@@ -948,11 +979,10 @@ def generate(schedule, gradient_program, library, aliases, signature=None, const
         f"Gradient of {program.name} with respect to {wrt} (symdiff, from {where}).",
         grad_body,
     )
-    vg_text = _function(
-        vg_name, signature,
-        f"Value of {program.name} and its gradient with respect to {wrt} (symdiff, from {where}).",
-        vg_body,
-    )
+    vg_doc = f"Value of {program.name} and its gradient with respect to {wrt} (symdiff, from {where})."
+    if title is not None:
+        vg_name, vg_doc = title[0], f"{title[1]} (symdiff, from {where})."
+    vg_text = _function(vg_name, signature, vg_doc, vg_body)
     helpers = set(printer.helpers)
     prelude = (prelude + "\n\n" if prelude else "") + "".join(
         helper_source(name, aliases) + "\n\n" for name in sorted(helpers))
@@ -996,12 +1026,18 @@ def _packed(wrt, texts):
 
 
 def _forward_checks(lines, printer):
-    """Forward lines (top level) that may raise in Python: they run in the value-and-gradient
-    function even where nothing uses their value, as the user's statements do (a square the user
-    wrote as ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
-    return [line.target for line in lines
-            if isinstance(line, Line) and not line.reverse
-            and (may_raise(line.expr, infinities=True) or _user_square(line.expr, printer))]
+    """Forward lines that may raise in Python, at the top level or in the arms of an ``if``: they
+    run in the gradient functions even where nothing uses their value, as the user's statements
+    do (``math.cosh`` of a value whose derivative needs only ``sinh``; a square the user wrote as
+    ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
+    found = []
+    for line in lines:
+        if isinstance(line, IfBlock):
+            found += _forward_checks(line.then, printer) + _forward_checks(line.orelse, printer)
+        elif isinstance(line, Line) and not line.reverse and (
+                may_raise(line.expr, infinities=True) or _user_square(line.expr, printer)):
+            found.append(line.target)
+    return found
 
 
 def _user_square(expr, printer):
@@ -1013,25 +1049,44 @@ def _user_square(expr, printer):
 
 
 def _raise_only(lines, returns):
-    """The targets of top-level ``lines`` whose values no return depends on (through any chain of
-    lines): they run only for what they raise."""
+    """The targets of ``lines`` (top level or in an ``if``'s arms) whose values no return depends
+    on (through any chain of lines): they run only for what they raise."""
     needed = set().union(*(expr.free_symbols for expr in returns))
+    _needed_by(lines, needed)
+    return {target for target in _if_targets(lines) if target not in needed}
+
+
+def _needed_by(lines, needed):
+    """``needed`` (a set, updated in place) with what ``lines`` read to compute it."""
     for line in reversed(lines):
         if isinstance(line, Line):
             if line.target in needed:
                 needed |= line.symbols
+        elif isinstance(line, IfBlock):
+            needed |= line.cond.free_symbols
+            _needed_by(line.then, needed)
+            _needed_by(line.orelse, needed)
         else:
             needed |= names_read([line])
-    return {line.target for line in lines if isinstance(line, Line) and line.target not in needed}
+
+
+def _if_targets(lines):
+    """The targets of the ``Line`` s of ``lines`` at the top level or in the arms of an ``if``."""
+    for line in lines:
+        if isinstance(line, IfBlock):
+            yield from _if_targets(line.then)
+            yield from _if_targets(line.orelse)
+        elif isinstance(line, Line):
+            yield line.target
 
 
 def _unread(lines, returns):
-    """The targets of top-level ``lines`` that no line or return reads (assigned to the printer's
-    ``unused_name``: they are computed for what they raise)."""
+    """The targets of ``lines`` (top level or in an ``if``'s arms) that no line or return reads
+    (assigned to the printer's ``unused_name``: they are computed for what they raise)."""
     read = names_read(lines)
     for expr in returns:
         read |= expr.free_symbols
-    return {line.target for line in lines if isinstance(line, Line) and line.target not in read}
+    return {target for target in _if_targets(lines) if target not in read}
 
 
 def helper_source(name, aliases):
@@ -1067,9 +1122,11 @@ def _function(name, signature, doc, body):
 
 
 def _print_line(expr, printer):
-    """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``) unless
-    the user wrote it with ``**`` in scalar code (Python's ``**`` raises where it overflows)."""
-    if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol and not _user_square(expr, printer):
+    """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``; where
+    the user wrote ``x ** 2`` in scalar code, ``overflow_guard`` raises as Python's ``**`` does)
+    unless the line runs only for what it raises."""
+    if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol and not (
+            _user_square(expr, printer) and (printer.bare or printer.library != "math")):
         name = printer._print(expr.base)
         return f"{name}*{name}"
     return _print_result(expr, printer)
@@ -1268,13 +1325,15 @@ class _PythonBlocks(BlockPrinter):
                 printer.shapes[line.target] = shape
         if isinstance(line.expr, ScatterItems) and printer.library == "numpy":
             return _scatter_statements(line, printer, indent)
+        if isinstance(line.expr, Raising):  # the user's raise under a condition on data
+            return [f"{indent}raise {line.expr.text}"]
         if isinstance(line.expr, AddInto):  # a reverse loop's running sum, added in place
             x, value, *indices = printer._ops(line.expr)
             key = line.expr.params["key"]
             where = x if key is None else f"{x}[{printer._key_text(key, indices)}]"
             return [f"{indent}{where} += {value}"]
-        target = printer.unused_name if not nested and line.target in self.bare else line.target.name
-        if not nested and line.target in self.raise_only:  # run for what it raises: Python's own
+        target = printer.unused_name if line.target in self.bare else line.target.name
+        if line.target in self.raise_only:  # run for what it raises: Python's own
             printer.bare = True  # ** (a complex number no result depends on is no error)
             try:
                 return [f"{indent}{target} = {_printed(line, printer)}"]
@@ -1283,7 +1342,20 @@ class _PythonBlocks(BlockPrinter):
         text = printer.printed.get(line.expr)
         if text is None:
             text = printer.printed[line.expr] = _printed(line, printer)
-        return [f"{indent}{target} = {text}"]
+        return [f"{indent}{target} = {text}", *overflow_guard(line, target, printer, indent)]
+
+
+def overflow_guard(line, target, printer, indent):
+    """After ``t = x*x`` for the user's ``x ** 2`` in ``math`` code: Python's OverflowError where
+    the square of a finite ``x`` overflows (``x*x`` is inf there), one comparison where it does
+    not (``x**2`` costs a ``pow()`` call: 1.2× the hand-written seed gradient). numpy code keeps
+    ``x**2``: an exported module of it takes arrays, where ``**`` does not raise."""
+    expr = line.expr
+    if not (printer.library == "math" and _user_square(expr, printer) and expr.exp == 2 and expr.base.is_Symbol):
+        return []
+    base = printer._print(expr.base)
+    return [f"{indent}if {target} > 1.7976931348623157e+308 and {base} - {base} == 0.0:  # {base} ** 2 overflows: Python raises",
+            f"{indent}    raise OverflowError(34, 'Numerical result out of range')"]
 
 
 def _printed(line, printer):

@@ -12,7 +12,7 @@ recurrence of its adjoints). A loop kept as a loop has no closed form here (``fo
 import sympy
 
 from ..primitives import signs
-from ..primitives.faithful import plain
+from ..primitives.faithful import Raising, plain
 from ..primitives.arrays import ArrayOp
 from ..ad.reverse import Adjoint, AdjointLoop
 from ..ir import Branch, Loop, Statement, Visitor, walk
@@ -269,6 +269,9 @@ class _ForwardRows(Visitor):
             rows.append((indent + "  ", f"{merge.target} = {sympy.sstr(merge.else_value)}", ""))
 
     def visit_Statement(self, item, indent):
+        if isinstance(item.expr, Raising):  # the user's check: no derivative
+            self.rows.append((f"{indent}line {item.lineno}:", sympy.sstr(item.expr), "(the function raises)"))
+            return
         partials = self.gradient_program.partials.get(item.target)
         if partials is None:
             return

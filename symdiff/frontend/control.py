@@ -11,6 +11,7 @@ paths join a returned-flag and value, and the rest of the region runs once, unde
 """
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ import sympy
 
 from ..errors import ShapeError, SymdiffError, UnsupportedSyntaxError
 from ..ir import Branch, Merge
+from ..primitives.faithful import Raising
 from ..primitives.nodes import real_symbol
 from . import loops
 from .parse import located
@@ -50,6 +52,14 @@ def _contains(nodes, kinds):
             continue
         stack.extend(ast.iter_child_nodes(node))
     return False
+
+
+def _raises(stmts):
+    """Whether ``stmts`` end in ``raise`` after plain statements only (assignments, a docstring,
+    ``pass``): the arm of an ``if`` that checks the arguments."""
+    plain = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Pass, ast.Expr)
+    return bool(stmts) and isinstance(stmts[-1], ast.Raise) and stmts[-1].exc is not None \
+        and all(isinstance(s, plain) for s in stmts[:-1])
 
 
 def _always_returns(stmts):
@@ -139,6 +149,9 @@ class ControlFlow:
             return self.tracer.exec_block(arm, None if cont is None else [*rest, *cont])
         # A condition on int parameters only (not differentiated) is concrete at the call.
         self.tracer.check_deferrable_condition(test)
+        raising = [k for k, arm in enumerate((stmt.body, stmt.orelse)) if _raises(arm)]
+        if len(raising) == 1:  # if x < 0: raise ValueError(...): a check, then the other arm
+            return self._raise_where(test, stmt, raising[0], rest, cont)
         if _loop_exits(stmt.body + stmt.orelse):
             arms = stmt.body + stmt.orelse
             kinds = {kind for kind, node in ((BREAK, ast.Break), (CONTINUE, ast.Continue))
@@ -171,6 +184,53 @@ class ControlFlow:
         self.tracer.frame.env = self._merge_envs(then_env, else_env, stmt)
         self._finish_branch()
         return None
+
+    def _raise_where(self, test, stmt, k, rest, cont):
+        """``if test:`` whose arm ``k`` (0: the body, 1: the else) raises: a ``Branch`` whose arm
+        ``k`` is the one statement ``raise ...`` (a ``Raising`` value: the generated code raises
+        the same exception there), then the other arm, as if ``test`` were known to take it."""
+        raised = (stmt.body, stmt.orelse)[k][-1]
+        value = Raising.raising(self._exception_text(raised))
+        target = real_symbol(self.namer.fresh("_raised"))
+
+        def raising_arm():
+            self.tracer.emit(target, value, raised)
+
+        arms = [raising_arm, lambda: None] if k == 0 else [lambda: None, raising_arm]
+        results = self._fork(test, stmt, *arms, cont=None)
+        (then_env, _), (else_env, _) = results
+        self.tracer.frame.env = self._merge_envs(then_env, else_env, stmt)
+        self._finish_branch()
+        arm = stmt.orelse if k == 0 else stmt.body
+        return self.tracer.exec_block(arm, None if cont is None else [*rest, *cont])
+
+    def _exception_text(self, raised):
+        """The Python text of what ``raise`` raises: a builtin exception class, called with
+        constant arguments or not at all; anything else is a located error."""
+        exc = raised.exc
+        call = exc if isinstance(exc, ast.Call) else None
+        name = (call.func if call else exc)
+        found = None
+        if isinstance(name, ast.Name) and not (call and call.keywords):
+            try:
+                found = self.tracer.lookup(name.id, name)
+            except SymdiffError:
+                found = None
+        builtin = isinstance(found, type) and issubclass(found, BaseException) \
+            and getattr(builtins, found.__name__, None) is found
+        args = call.args if call else []
+        if not builtin or raised.cause is not None or not all(
+                isinstance(a, ast.Constant) and isinstance(a.value, (str, int, float, bool, type(None)))
+                for a in args):
+            raise located(
+                UnsupportedSyntaxError,
+                "a 'raise' under a condition on a differentiated value, of something other than a "
+                "builtin exception with constant arguments",
+                self.tracer.frame.parsed, raised,
+                hint="raise a builtin exception with a constant message "
+                     "(raise ValueError('x must be positive'))",
+            )
+        return f"{found.__name__}({', '.join(repr(a.value) for a in args)})"
 
     def _fork(self, test, stmt, then_stmts, else_stmts, cont, one_live_arm=False):
         """Run both arms from the same state; returns ``[(env, signal), (env, signal)]``.

@@ -216,8 +216,16 @@ def _traced(tracer, trace):
     control, arrays, env = tracer.control, tracer.arrays, tracer.frame.env
     saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
              dict(arrays.own_lists), control.path, set(tracer.loop_counters), tracer.loop_entry)
+    entry, shapes, constants = len(tracer.block), dict(arrays.shapes), dict(arrays.constants)
     try:
         loop, after, signal = trace()
+    except BaseException:  # what the body made before the loop (a list made one array) goes
+        del saved[1][entry:]
+        arrays.shapes.clear()
+        arrays.shapes.update(shapes)
+        arrays.constants.clear()
+        arrays.constants.update(constants)
+        raise
     finally:
         tracer.frame = saved[3]
         tracer.frame.env = env  # (an 'if' in the body binds the frame to the joined names' dict)

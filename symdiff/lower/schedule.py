@@ -18,7 +18,7 @@ from ..primitives.arrays import shape_of
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
-from ..primitives.faithful import PyFloat
+from ..primitives.faithful import PyFloat, Raising
 from . import checkpoints as checkpointing
 from .checkpoints import Checkpoints
 
@@ -236,7 +236,20 @@ class _Inliner(Visitor):
         return out
 
     def visit_ForBlock(self, block, out, pending):
-        out.append(block)
+        """A loop's body folded on its own (nothing moves into or out of the loop): the names
+        its carried values, its tape and its test read stay names."""
+        uses = _Uses()
+        uses.visit_block(block.body)
+        keep = set(block.body_saved) | set(block.saved) | {name for name, _ in block.carried}
+        for _, value in block.carried:
+            keep |= value.free_symbols
+        if block.test is not None:
+            keep |= names_read(block.test[0]) | block.test[1].free_symbols
+            if block.test[2] is not None:
+                keep.add(block.test[2])
+        uses.add(keep, 2)
+        body = _Inliner(uses.counts, self.array_op).block(block.body)
+        out.append(replace(block, body=tuple(body)))
         return out
 
     def visit_Line(self, line, out, pending):
@@ -349,6 +362,10 @@ class _Lowerer(Visitor):
         # as its reverse reads them
         self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
         self.merged = set()  # names both arms of an if assign, each standing for a merge's value
+        # condition -> (the value numbering around its last IfBlock, and each arm's): a later
+        # ``if`` on the same condition where that one ran reads what its arms computed
+        self.arm_memos = {}
+        self.indicators = {}  # a flag set 1.0 in the then arm of an if and 0.0 in its else -> its condition
 
     def at(self, item, reverse):
         self.where = (item.origin, reverse)
@@ -566,6 +583,8 @@ class _Lowerer(Visitor):
         live = {c.inside for c in carries}
         for _, value in carried:
             live |= value.free_symbols
+        if not reverse:  # the forward loop raises where the user's loop does
+            live |= {line.target for line in walk_lines(body) if isinstance(line.expr, Raising)}
         body, _ = _prune(body, live)
         if hoist is not None:
             body = self._hoisted(body, hoist)
@@ -610,18 +629,30 @@ class _Lowerer(Visitor):
         """An ``IfBlock`` of the branch's arms. Right after an ``IfBlock`` on the same condition
         (a branch's forward arms, then at once its reverse ones: the branch ended the function),
         the arms continue that block's: the condition is tested once, and a value the forward arm
-        computed is not computed again (the arm's value numbering goes on)."""
+        computed is not computed again (the arm's value numbering goes on). Later, away from it,
+        they start from what that block's arms computed. ``if returned < 0.5:`` of a flag an
+        ``if c:`` set 1.0 or 0.0 is written ``if c:`` with its arms the other way round."""
         self.at(branch, reverse)
         cond = self.condition(branch.cond)
         where = self.where
+        sides = [(branch.then, [m.then_value for m in branch.merges]),
+                 (branch.orelse, [m.else_value for m in branch.merges])]
+        flipped = self.indicated(cond)
+        if flipped is not None:
+            cond = flipped
+            sides.reverse()
         joined = self.last_block if self.lines and self.last_block[0] is self.lines[-1] \
             and self.lines[-1].cond == cond else None
+        earlier = None if joined else self.earlier_arms(cond)
+        enclosing = self.memo
         arms, memos = [], []
-        for k, (block, values) in enumerate(((branch.then, [m.then_value for m in branch.merges]),
-                                             (branch.orelse, [m.else_value for m in branch.merges]))):
+        for k, (block, values) in enumerate(sides):
             saved = self.lines, self.memo
             if joined:
                 self.lines, self.memo = list(joined[0].then if k == 0 else joined[0].orelse), joined[1 + k]
+            elif earlier:
+                self.lines, self.memo = [], self.memo.new_child().new_child()
+                self.memo.maps[1] = earlier[k]
             else:
                 self.lines, self.memo = [], self.memo.new_child()
             self.items(block, reverse)
@@ -633,6 +664,9 @@ class _Lowerer(Visitor):
             memos.append(self.memo)
             self.lines, self.memo = saved
         arms = self.merged_in_place(branch.merges, arms, memos)
+        for merge, then_value, else_value in zip(branch.merges, sides[0][1], sides[1][1]):
+            if (then_value, else_value) == (1, 0):  # a flag: 1.0 where the condition held, 0.0 where not
+                self.indicators[merge.target] = cond
         if joined:
             block = replace(joined[0], then=arms[0], orelse=arms[1])
             self.lines[-1] = block
@@ -640,36 +674,88 @@ class _Lowerer(Visitor):
             block = IfBlock(cond, arms[0], arms[1], *where)
             self.lines.append(block)
         self.last_block = (block, *memos)
+        self.arm_memos[cond] = (enclosing, *memos)
+
+    def indicated(self, cond):
+        """The condition ``c`` where ``cond`` is ``flag < 0.5`` of a flag set 1.0 where ``c``
+        held and 0.0 where not (so ``cond`` holds exactly where ``c`` does not), else None."""
+        if isinstance(cond, sympy.StrictLessThan) and cond.rhs == sympy.Float(0.5):
+            return self.indicators.get(cond.lhs)
+        return None
+
+    def earlier_arms(self, cond):
+        """What each arm of the last ``if`` on ``cond`` computed, where the code being lowered
+        runs after that ``if`` (it was made in this scope or one around it), else None: the same
+        SSA condition takes the same arm again (a ``returned`` flag tested in the forward code
+        and again in the reverse), so its values are not computed twice."""
+        found = self.arm_memos.get(cond)
+        if found is None:
+            return None
+        enclosing, then, orelse = found
+        around = {id(scope) for scope in self.memo.maps}
+        if not all(id(scope) in around for scope in enclosing.maps):
+            return None
+        return tuple(memo.maps[0] if len(memo.maps) == len(enclosing.maps) + 1 else
+                     {key: value for scope in reversed(memo.maps[:len(memo.maps) - len(enclosing.maps)])
+                      for key, value in scope.items()}
+                     for memo in (then, orelse))
 
     def merged_in_place(self, merges, arms, memos):
         """The arms with ``m = a`` (then) and ``m = b`` (else) dropped where ``a`` and ``b`` are
         names each arm defines for this merge alone: ``b``'s line assigns ``a``, and ``m`` and
         ``b`` stand for ``a`` from here on (``x_bar = ...`` in both arms, not ``x_bar_2 = x_bar``).
-        Numbers, names from before the ``if`` and arrays keep their copy."""
+        Where only one arm defines its name so (the other copies a number or a name from before
+        the ``if``), that arm's line assigns ``m`` itself. Arrays keep their copy."""
         then, orelse = list(arms[0]), list(arms[1])
         for merge in merges:
             a, b = (_copy_of(merge.target, lines) for lines in (then, orelse))
-            if a is None or b is None or a == b or any(s in self.shapes for s in (a, b, merge.target)):
-                continue
-            if a in self.merged or b in self.merged:  # already standing for another merge's value
-                continue
-            if not (_defined_once_and_unread(a, merge.target, then)
-                    and _defined_once_and_unread(b, merge.target, orelse)):
-                continue
-            then = [line for line in then if not (isinstance(line, Line) and line.target == merge.target)]
-            orelse = [replace(line, target=a) if isinstance(line, Line) and line.target == b else line
-                      for line in orelse if not (isinstance(line, Line) and line.target == merge.target)]
-            for key, value in list(self.alias.items()):
-                if value == b:
-                    self.alias[key] = a
-            self.alias[merge.target] = a
-            self.alias[b] = a
-            self.merged.add(a)
-            for memo in memos:
-                for key, value in list(memo.maps[0].items()):
+            if a is not None and b is not None and a != b and self.both_in_place(merge.target, a, b, then, orelse):
+                then = _without_copy(then, merge.target)
+                orelse = _renamed(_without_copy(orelse, merge.target), b, a)
+                for key, value in list(self.alias.items()):
                     if value == b:
-                        memo.maps[0][key] = a
+                        self.alias[key] = a
+                self.alias[merge.target] = a
+                self.alias[b] = a
+                self.merged.add(a)
+                for memo in memos:
+                    for key, value in list(memo.maps[0].items()):
+                        if value == b:
+                            memo.maps[0][key] = a
+                continue
+            for k, name in enumerate((a, b)):
+                arm = (then, orelse)[k]
+                if name is not None and self.assigned_in_place(merge.target, name, arm, memos[k],
+                                                               (orelse, then)[k]):
+                    arm[:] = _renamed(_without_copy(arm, merge.target), name, merge.target)
+                    break
         return tuple(then), tuple(orelse)
+
+    def both_in_place(self, target, a, b, then, orelse):
+        """Whether ``a`` (then) and ``b`` (else) are each defined by their arm for the copy
+        ``target = a`` / ``target = b`` alone."""
+        if any(s in self.shapes for s in (a, b, target)) or a in self.merged or b in self.merged:
+            return False  # (merged: already standing for another merge's value)
+        return (_defined_once_and_unread(a, target, then) and _defined_once_and_unread(b, target, orelse)
+                and not _defines(orelse, a) and not _defines(then, b))
+
+    def assigned_in_place(self, target, name, lines, memo, other):
+        """Whether the arm ``lines`` may compute ``target`` where it computes ``name`` (which it
+        defines for the copy ``target = name`` alone, ``x_bar_1 = x_bar``), the other arm setting
+        ``target`` its own way; if so, ``name`` stands for ``target`` from here on."""
+        if name in self.merged or target in self.merged or name in self.shapes or target in self.shapes:
+            return False
+        if not _defined_once_and_unread(name, target, lines) or _defines(other, name):
+            return False  # (a merge's own name, set in both arms, is no arm's alone)
+        for key, value in list(self.alias.items()):
+            if value == name:
+                self.alias[key] = target
+        self.alias[name] = target
+        self.merged.add(target)
+        for key, value in list(memo.maps[0].items()):
+            if value == name:
+                memo.maps[0][key] = target
+        return True
 
     def condition(self, cond):
         if isinstance(cond, sympy.core.relational.Relational):
@@ -766,6 +852,22 @@ def _copy_of(target, lines):
         if isinstance(line, Line) and line.target == target:
             return line.expr if line.expr.is_Symbol else None
     return None
+
+
+def _without_copy(lines, target):
+    """``lines`` without their top-level line assigning ``target``."""
+    return [line for line in lines if not (isinstance(line, Line) and line.target == target)]
+
+
+def _renamed(lines, name, target):
+    """``lines`` with the top-level line assigning ``name`` assigning ``target`` instead."""
+    return [replace(line, target=target) if isinstance(line, Line) and line.target == name else line
+            for line in lines]
+
+
+def _defines(lines, name):
+    """Whether a line of ``lines``, at any depth, assigns ``name``."""
+    return any(line.target == name for line in _contents(lines).lines)
 
 
 def _defined_once_and_unread(name, merge_target, lines):

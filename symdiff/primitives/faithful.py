@@ -267,6 +267,28 @@ _PARTIAL = {"log", "log1p", "log2", "log10", "acos", "asin", "acosh", "atanh", "
 _AT_INFINITY = {"sin", "cos", "tan"}  # math.sin(inf) raises ValueError
 
 
+class Raising(Function):
+    """``raise ValueError('x must be positive')``, the user's, as the value of a statement in an
+    arm of a ``Branch`` (the arm the condition of an ``if`` on data raises in). ``raising(text)``
+    makes one (a class per exception text, ``text`` its Python source: a builtin exception and
+    constant arguments); it has no symbols and no derivative, and ``may_raise`` it."""
+
+    text = ""
+    _classes = {}
+
+    @classmethod
+    def raising(cls, text):
+        made = cls._classes.get(text)
+        if made is None:
+            made = cls._classes[text] = type(f"Raising{len(cls._classes)}", (cls,), {"text": text})
+        return made()
+
+    def _sympystr(self, printer):
+        return f"raise {self.text}"
+
+    _latex = _sympystr
+
+
 def may_raise(expr, powers=False, infinities=False):
     """Whether evaluating ``expr`` in Python may raise for some values of its symbols: a division
     by a value, a fractional or symbolic power, a function with a restricted domain (``powers``:
@@ -278,6 +300,8 @@ def may_raise(expr, powers=False, infinities=False):
         node = stack.pop()
         if node.is_Atom:
             continue
+        if isinstance(node, Raising):
+            return True
         if node.is_Pow:
             base, exponent = node.args
             if not exponent.is_Integer:

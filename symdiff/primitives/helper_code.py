@@ -133,6 +133,63 @@ def _extreme_grad(x, best, bar, axis):
     return hit * (bar / numpy.sum(hit, axis=axis, keepdims=True, dtype=numpy.result_type(x, bar)))
 '''
 
+JACOBIAN_SOURCE = '''\
+def _jacobian(shape, picks=(), outers=(), blocks=()):
+    """The Jacobian matrix of ``shape`` from its parts (their structure known when the code
+    was generated): ``picks``, pairs (places, values): one entry per row, at the raveled
+    ``places``; ``outers``, (start, stop, factors, row): row i of columns start:stop is
+    ``factors[i] * row``; ``blocks``, (start, stop, matrix): columns start:stop. Where the
+    outers and blocks cover every column, each range's first part is written, not added to
+    zeros (one pass over the matrix, not two)."""
+    parts = [*outers, *[(start, stop, None, matrix) for start, stop, matrix in blocks]]
+    ranges = sorted({(start, stop) for start, stop, _, _ in parts})
+    covered = bool(ranges) and ranges[0][0] == 0 and ranges[-1][1] == shape[1] and all(
+        a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    jacobian = numpy.empty(shape) if covered else numpy.zeros(shape)
+    written = set()
+    for start, stop, factors, row in parts:
+        part = jacobian[:, start:stop]
+        first = covered and (start, stop) not in written
+        written.add((start, stop))
+        if factors is None:  # a block: row is its matrix
+            if first:
+                part[...] = row
+            else:
+                part += row
+        elif numpy.ndim(factors) == 0:
+            if first:
+                part[...] = numpy.ravel(factors * row)
+            else:
+                part += numpy.ravel(factors * row)
+        elif first:
+            numpy.multiply(numpy.reshape(factors, (-1, 1)), numpy.ravel(row), out=part)
+        else:
+            part += numpy.reshape(factors, (-1, 1)) * numpy.ravel(row)
+    flat = jacobian.reshape(-1)
+    for places, values in picks:
+        flat[places] += numpy.ravel(values)
+    return jacobian
+'''
+
+ENTRIES_SOURCE = '''\
+def _entries(size, picks, zeros=True):
+    """The ``data`` of a sparse Jacobian (``size`` entries, in the CSR order of its pattern) from
+    its parts: ``picks``, (positions, values, written, rows): ``values`` (raveled; at ``rows``
+    only, where given) written at ``positions`` (an index array or a slice), or added where
+    ``written`` is False (an earlier pick has entries there). ``zeros``: start from zeros (some
+    entry is added to before it is written, or never written)."""
+    data = numpy.zeros(size) if zeros else numpy.empty(size)
+    for positions, values, written, *rows in picks:
+        values = numpy.ravel(values)
+        if rows and values.size > 1:
+            values = values[rows[0]]
+        if written:
+            data[positions] = values
+        else:
+            data[positions] += values
+    return data
+'''
+
 FULL_SOURCE = '''\
 def _full(value, shape, dtype):
     """The number ``value`` as an array of ``shape`` (a read-only view), in the dtype numpy gives
@@ -419,6 +476,8 @@ SET_ITEM = registry.add_helper(Helper("set_item", python=SET_ITEM_SOURCE, module
 EIGH_ADJOINT = registry.add_helper(Helper("eigh_adjoint", python=EIGH_ADJOINT_SOURCE, module="numpy"))
 SCATTER_ITEMS = registry.add_helper(Helper("scatter_items", python=SCATTER_ITEMS_SOURCE, module="numpy"))
 EXTREME_GRAD = registry.add_helper(Helper("extreme_grad", python=EXTREME_GRAD_SOURCE, module="numpy"))
+ENTRIES = registry.add_helper(Helper("entries", python=ENTRIES_SOURCE, module="numpy"))
+JACOBIAN = registry.add_helper(Helper("jacobian", python=JACOBIAN_SOURCE, module="numpy"))
 FULL = registry.add_helper(Helper("full", python=FULL_SOURCE, module="numpy"))
 EXCLUSIVE = registry.add_helper(Helper("exclusive", python=EXCLUSIVE_SOURCE, module="numpy"))
 PROD_OTHERS = registry.add_helper(Helper("prod_others", python=PROD_OTHERS_SOURCE, module="numpy",
