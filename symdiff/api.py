@@ -33,6 +33,7 @@ from .frontend.parse import signature as parse_signature
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
 from .frontend import loops
 from .frontend.loops import ROLL_THRESHOLD
+from .lower import checkpoints
 from .ir import Loop, walk
 from .primitives import registry
 from .pipeline import Spec
@@ -77,17 +78,26 @@ class Gradient(functools.partial):
     _mode = "grad"  # the pipeline.Spec mode of a build of the user's function
     _bound = {}  # a bound method's first parameter -> its object (see _setup)
     _has_aux = False  # f returns (value, aux): grad gives (gradient, aux) (see grad)
+    _checkpoint = None  # rolled loops' tapes: every K-th state (lower.checkpoints; see grad)
     _rolled = True  # long range() loops kept as loops (pipeline.Spec.rolled; "grad" mode only)
     _counts = True  # int arguments of range(n) traced as symbols: one build for every n
     _kind_name = "grad"
 
-    def __new__(cls, fun, wrt=None, with_value=False, has_aux=False, cache_size=dispatch.CACHE_SIZE):
+    def __new__(cls, fun, wrt=None, with_value=False, has_aux=False, cache_size=dispatch.CACHE_SIZE,
+                checkpoint=None):
         self = super().__new__(cls, _unset)
         self._has_aux = bool(has_aux)
+        self._checkpoint = checkpoints.checked(checkpoint)
         self._cache_size = cache_size
         self._setup(fun, wrt, with_value)
         functools.partial.__setstate__(self, (self._entry(), (), None, self.__dict__))
         return self
+
+    @property
+    def checkpoint(self):
+        """The ``checkpoint=`` setting of the loops this gradient keeps as loops (None: a tape
+        entry per iteration; see ``grad``)."""
+        return self._checkpoint
 
     @property
     def returns_value(self):
@@ -303,7 +313,7 @@ class Gradient(functools.partial):
             deferrable = self._deferrable(concrete) if shaped is None and not self._builds else ()
             found = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(concrete), **self._bound},
                                         deferrable, kinds, mode=self._mode, rolled=self._rolled,
-                                        has_aux=self._has_aux))
+                                        has_aux=self._has_aux, checkpoint=self._checkpoint))
             self._builds[key] = found
         self._last = found
         return found
@@ -324,7 +334,7 @@ class Gradient(functools.partial):
                 built = pipeline.build(Spec(self._parsed, tuple(self.wrt), {**dict(rest), **self._bound}, (),
                                             None if shaped is None else dict(shaped),
                                             mode=self._mode, rolled=True, counts=counts,
-                                            has_aux=self._has_aux))
+                                            has_aux=self._has_aux, checkpoint=self._checkpoint))
             except Exception:  # noqa: BLE001 - the specialised build gives the answer or the error
                 built = None
             rolled = built is not None and any(
@@ -591,7 +601,7 @@ def _made(kind, f, **options):
     return kind(f, **options)
 
 
-def grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
+def grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE, checkpoint=None):
     """The gradient of ``f``: ``grad(f)``, ``@grad`` or ``@grad(wrt="x")``.
 
     ``wrt`` is a parameter name, a position, or a tuple of them; ``None`` means every parameter.
@@ -600,7 +610,11 @@ def grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
     a tuple, list or dict) and the gradient returns ``(gradient, aux)``, as JAX's does.
     ``cache_size`` (default 64): how many specialisations — array shapes, list lengths, values of
     ints that are not differentiated — are kept; beyond it the least recently used is forgotten
-    (and built again if called again).
+    (and built again if called again). ``checkpoint`` (a loop kept as a loop only): an int K
+    stores the loop's state every K iterations instead of every one, and the reverse sweep
+    recomputes each segment of K iterations from its checkpoint (memory T/K + K states for T
+    iterations, for one more forward sweep); ``"sqrt"``: K about the square root of T
+    (``lower.checkpoints``). Each gradient object builds with its own setting.
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -609,19 +623,20 @@ def grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
     >>> grad(f, wrt="y")(2.0, 3.0)
     8.0
     """
-    return _made(Gradient, f, wrt=wrt, has_aux=has_aux, cache_size=cache_size)
+    return _made(Gradient, f, wrt=wrt, has_aux=has_aux, cache_size=cache_size, checkpoint=checkpoint)
 
 
-def value_and_grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE):
+def value_and_grad(f=None, wrt=None, has_aux=False, cache_size=dispatch.CACHE_SIZE, checkpoint=None):
     """Like ``grad``, but returns ``(f(...), gradient)`` from one pass (``has_aux=True``:
-    ``((value, aux), gradient)``).
+    ``((value, aux), gradient)``; ``checkpoint``: as for ``grad``).
 
     >>> def f(x):
     ...     return x ** 3
     >>> value_and_grad(f)(2.0)
     (8.0, 12.0)
     """
-    return _made(Gradient, f, wrt=wrt, with_value=True, has_aux=has_aux, cache_size=cache_size)
+    return _made(Gradient, f, wrt=wrt, with_value=True, has_aux=has_aux, cache_size=cache_size,
+                 checkpoint=checkpoint)
 
 
 class Jacobian(Gradient):

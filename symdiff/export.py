@@ -24,19 +24,22 @@ from .frontend.parse import signature as parse_signature
 from .backends.python_code import generate
 from .backends.safe_text import printable
 from .frontend.interpreter import NeedsConcrete
+from .lower import checkpoints
 from .runtime.dispatch import resolve_wrt
 
 LANGUAGES = ("python", "c")
 
 
-def emit(f, wrt=None, language="python", path=None, args=None):
+def emit(f, wrt=None, language="python", path=None, args=None, checkpoint=None):
     """Source of a standalone module computing the gradient of ``f``; written to ``path`` if given.
 
     ``wrt`` is as for ``grad`` (a ``Gradient`` passed as ``f`` keeps its own ``wrt`` by default).
     The module defines ``<f>_grad`` and ``<f>_value_and_grad``. ``args``: example arguments, for
     a function whose code depends on them (array shapes, list lengths, int loop counts): the
     module is specialised to arguments of the same kinds. In C, 1-D array arguments become
-    ``const double *x, long n_x`` and the code takes any length (``c_arrays``).
+    ``const double *x, long n_x`` and the code takes any length (``c_arrays``). ``checkpoint``:
+    as for ``grad`` (a ``Gradient`` passed as ``f`` keeps its own by default); in C, ``"sqrt"``
+    only where the trip count is a constant.
 
     >>> def f(x, y):
     ...     return x * y + y ** 2
@@ -49,14 +52,16 @@ def emit(f, wrt=None, language="python", path=None, args=None):
         raise ExportError(f"language must be one of {', '.join(map(repr, LANGUAGES))}, not {language!r}")
     if isinstance(f, Gradient):
         fun, wrt = f.fun, f.wrt if wrt is None else wrt
+        checkpoint = f.checkpoint if checkpoint is None else checkpoint
     else:
         fun = f
+    checkpoint = checkpoints.checked(checkpoint)
     parsed = parse_function(fun)
     wrt_names, _ = resolve_wrt(wrt, parse_signature(fun).parameters, fun)
     if language == "c" and args is not None and any(_is_array(a) for a in args):
         text = _c_arrays(fun, parsed, wrt_names, tuple(args))
     else:
-        text = _emit(fun, parsed, wrt_names, language, args)
+        text = _emit(fun, parsed, wrt_names, language, args, checkpoint)
     if path is not None:
         _check_not_the_source(path, parsed)
         Path(path).write_text(text, encoding="utf-8")
@@ -76,10 +81,10 @@ def _check_not_the_source(path, parsed):
         )
 
 
-def _emit(fun, parsed, wrt_names, language, args):
+def _emit(fun, parsed, wrt_names, language, args, checkpoint):
     shapes = None
     if args is not None:
-        gradient = Gradient(fun, wrt=wrt_names)
+        gradient = Gradient(fun, wrt=wrt_names, checkpoint=checkpoint)
         # a Python module is specialised on the int arguments, as before; C takes an int that
         # only counts range() loops at run time (one C function for every trip count)
         gradient._counts = language == "c"
@@ -89,7 +94,7 @@ def _emit(fun, parsed, wrt_names, language, args):
             shapes = _shape_check(fun, wrt_names, args, built)
     else:
         try:
-            built = pipeline.build(Spec(parsed, tuple(wrt_names), rolled=True))
+            built = pipeline.build(Spec(parsed, tuple(wrt_names), rolled=True, checkpoint=checkpoint))
         except NeedsConcrete as exc:
             raise ExportError(
                 f"{fun.__qualname__} cannot be exported without knowing its arguments: "

@@ -62,6 +62,7 @@ class Spec:
     has_aux: bool = False  # the function returns (value, aux); "grad" mode of a parsed function
     rolled: bool = False  # "grad" of a parsed function: long range() loops kept as loops
     counts: tuple = ()  # int parameters traced as symbols: trip counts of rolled loops
+    checkpoint: object = None  # rolled loops' tapes: every K-th state only (lower.checkpoints)
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -201,7 +202,8 @@ def build(spec):
         return _compile(_transposed(program, spec.wrt))
     if not spec.traced:
         _check_scalar_output(program)
-    return _compile(_Derivative(program, _params(program, spec.wrt), spec.seed, seeded=False))
+    return _compile(_Derivative(program, _params(program, spec.wrt), spec.seed, seeded=False,
+                                checkpoint=spec.checkpoint))
 
 
 @dataclass
@@ -215,6 +217,7 @@ class _Derivative:
     seeded: bool
     output_shape: tuple = ()
     signature: list = None  # the generated functions' parameters, where not the program's own
+    checkpoint: object = None  # the ``checkpoint=`` option of its rolled loops (lower.checkpoints)
 
 
 def _params(program, names):
@@ -304,7 +307,7 @@ def _compile(derivative, title=None):
             filename=program.filename, lineno=program.firstlineno,
             hint="write that step with operations symdiff can differentiate twice",
         ) from None
-    lowered = schedule(gradient_program)
+    lowered = schedule(gradient_program, derivative.checkpoint)
     library = "numpy" if "numpy" in program.libraries or program.shapes else "math"
     aliases = program.namer.generated_aliases(program.local_names)
     signature = derivative.signature

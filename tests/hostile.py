@@ -111,11 +111,13 @@ async def coroutine(x):
     return x
 
 
-def while_on_data(x):  # (a while on data without an exit inside is kept as a loop)
+def while_on_data(x):  # (a while on data without 'else' is kept as a loop)
     while x > 1.0:
         if x < 1.5:
             return x
         x = x / 2
+    else:
+        x = x + 1.0
     return x
 
 
@@ -260,7 +262,7 @@ CASES = [
     Case("generator", _grad(generator), UnsupportedSyntaxError, "generator function"),
     Case("async", _grad(coroutine), UnsupportedSyntaxError, "async function"),
     Case("while on data", _grad(while_on_data), UnsupportedSyntaxError,
-         "'while' loop whose condition depends on a differentiated value: a 'return' inside it"),
+         "'while' loop whose condition depends on a differentiated value: its 'else' block"),
     Case("range of data", _grad(range_of_data, 2.5), SymdiffError,
          "range() over a differentiated value (an int of it): a 'break'"),
     Case("recursion on data", _grad(recursion_on_data, 3.0), SymdiffError, "recursion"),

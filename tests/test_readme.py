@@ -61,6 +61,8 @@ EXAMPLE_FILES = {
     "def fill(x):": "readme_inplace.py",        # its error message names readme_inplace.py
     "def mlp_loss(params, X, y):": "mlp.py",
     "def decay(x, a):": "readme_c_loop.py",
+    "def pendulum(theta, omega, g, T):": "readme_checkpoint.py",
+    "def first_over(x, c):": "readme_while_return.py",
     "def rnn(W, U, h0, X):": "readme_rnn.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.

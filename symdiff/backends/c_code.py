@@ -278,6 +278,11 @@ def _c_names(schedule, gradient_program, constants):
     for block in for_blocks(schedule.lines):
         names |= {block.index.name, block.tape.name, *(s.name for s in block.saved)}
         names |= {n.name for n, _ in block.carried}
+        if block.trip.is_Symbol:
+            names.add(block.trip.name)
+        if block.checkpoints is not None:
+            c = block.checkpoints
+            names |= {c.segment.name, c.start.name, c.end.name, c.tape.name}
     renames = {}
     for name in sorted(names):
         bad_underscore = name.startswith("__") or (name.startswith("_") and name[1:2].isupper())
@@ -372,18 +377,24 @@ class _Writer(BlockPrinter):
         self.mutable = {n for block in for_blocks(schedule.lines) for n, _ in block.carried}
         self.tapes = {}  # the function being written: its tapes -> their sizes in doubles
         self.workspace = None  # (and the buffer that holds them)
+        self.growing = {}  # its while loops' tapes (grown by realloc) -> their capacity's name
+        self.failed = []  # the statements that give up (every result NAN) when an allocation fails
         self.allocates = False  # whether a function of the file calls malloc
+        self.reallocates = False  # whether one grows a tape with realloc
 
     def _loops_checked(self):
         """A located ``ExportError`` for a rolled loop C does not print: a ``while`` on data
         (no trip count known on entry), a trip count that is not a constant, a loop in a loop."""
+        counted = {block.trip for block in for_blocks(self.schedule.lines) if block.test is not None}
         for block, nested in for_blocks(self.schedule.lines, inside=True):
             where = dict(filename=self.program.filename, lineno=block.lineno)
-            if block.test is not None:
+            if block.checkpoints is not None and block.checkpoints.growing:
                 raise ExportError(
-                    f"{self.base}: C export does not support a loop whose trip count is not known "
-                    "on entry (a while, or a for over a range of data)",
-                    hint="export Python instead (symdiff.emit(f)), which keeps the loop", **where)
+                    f"{self.base}: C export takes checkpoint='sqrt' only where the trip count "
+                    "is a constant (here it is known only as the loop runs)",
+                    hint="pass an int: symdiff.emit(f, language='c', checkpoint=K)", **where)
+            if block.trip in counted and not nested:
+                continue  # a while (or a for over a range of data): counted as it runs
             if not ((block.trip.is_Integer and int(block.trip) >= 0)
                     or (block.trip.is_Symbol and block.trip in self.counts)):
                 raise ExportError(
@@ -471,15 +482,23 @@ class _Writer(BlockPrinter):
         """A rolled loop (``lower.schedule.ForBlock``) over its constant trip count: the forward
         one stores the values its reverse reads in its tape (a part of the function's one
         ``malloc``'d buffer), the reverse one runs the iterations last first and reads them
-        back. The body is a block of its own (its names are declared in it, every iteration)."""
+        back. The body is a block of its own (its names are declared in it, every iteration).
+        A forward ``while`` (``block.test``): ``_while_head``."""
         self._comment(block, scope, out)
+        if block.reverse and block.checkpoints is not None:
+            self._segments(block, scope, out)
+            return
         indent, inner = scope.indent, scope.indent + self.step
         namer = self.program.namer
         k = namer.fresh("_k")
         trip = self.trip(block)
         width = len(block.saved)
         tape = self.name(block.tape.name)
-        if not block.reverse:
+        every = int(block.checkpoints.every) if block.checkpoints is not None else 1
+        if block.test is not None:
+            out += self._while_head(block, indent, inner, every)
+            k = trip  # (the iterations so far: where this one's values go on the tape)
+        elif not block.reverse:
             out.append(f"{indent}for (long {k} = 0; {k} < {trip}; ++{k}) {{")
         else:
             last = str(int(trip) - 1) if trip.isdigit() else f"{trip} - 1"
@@ -487,28 +506,136 @@ class _Writer(BlockPrinter):
         read = names_read(block.body) | {s for _, v in block.carried for s in v.free_symbols}
         if block.index in read:
             out.append(f"{inner}const double {self.name(block.index.name)} = (double){k};")
+        slot = k if every == 1 else f"({k} / {every})"  # (checkpoints: every K-th iteration)
+        stores = []
         for j, saved in enumerate(block.saved):
-            place = f"{tape}[(size_t){k}*{width} + {j}]" if width > 1 else f"{tape}[{k}]"
+            place = f"{tape}[(size_t){slot}*{width} + {j}]" if width > 1 else f"{tape}[{slot}]"
             if block.reverse:
                 out.append(f"{inner}const double {self.name(saved.name)} = {place};")
             else:
-                out.append(f"{inner}{place} = {self.name(saved.name)};")
+                stores.append(f"{place} = {self.name(saved.name)};")
+        if every == 1 or not stores:
+            out += [f"{inner}{line}" for line in stores]
+        else:
+            out += [f"{inner}if ({k} % {every} == 0) {{",
+                    *[f"{inner}{self.step}{line}" for line in stores], f"{inner}}}"]
         out += self.block(block.body, inner, False, (block.lineno, block.reverse, block.filename))
-        pairs = [(n, v) for n, v in block.carried if n != v]
-        if len(pairs) == 1:
-            (n, v), = pairs
-            out.append(f"{inner}{self.name(n.name)} = {self.expr(v, block)};")
-        elif pairs and not {n for n, _ in pairs} & {s for _, v in pairs for s in v.free_symbols}:
-            out += [f"{inner}{self.name(n.name)} = {self.expr(v, block)};" for n, v in pairs]
-        elif pairs:  # at once: every new value from the old ones
-            temps = [namer.fresh("_next") for _ in pairs]
-            out += [f"{inner}const double {t} = {self.expr(v, block)};" for t, (_, v) in zip(temps, pairs)]
-            out += [f"{inner}{self.name(n.name)} = {t};" for t, (n, _) in zip(temps, pairs)]
+        out += self._assigned(block.carried, inner, block)
+        if block.test is not None and block.counted:
+            out.append(f"{inner}++{trip};")
         out.append(f"{indent}}}")
         unread = [n for n, _ in block.carried if n not in self.reads]
         if unread:  # (the other function returns it: here it is computed and not used)
             out.append(f"{indent}{' '.join(f'(void){self.name(n.name)};' for n in unread)}  /* unused */")
         scope.current = None
+
+    def _assigned(self, carried, indent, block):
+        """A loop's carried pairs ``(name, value)`` assigned at once, in C."""
+        namer = self.program.namer
+        pairs = [(n, v) for n, v in carried if n != v]
+        if len(pairs) == 1:
+            (n, v), = pairs
+            return [f"{indent}{self.name(n.name)} = {self.expr(v, block)};"]
+        if pairs and not {n for n, _ in pairs} & {s for _, v in pairs for s in v.free_symbols}:
+            return [f"{indent}{self.name(n.name)} = {self.expr(v, block)};" for n, v in pairs]
+        temps = [namer.fresh("_next") for _ in pairs]  # at once: every new value from the old ones
+        return ([f"{indent}const double {t} = {self.expr(v, block)};" for t, (_, v) in zip(temps, pairs)]
+                + [f"{indent}{self.name(n.name)} = {t};" for t, (n, _) in zip(temps, pairs)])
+
+    def _segments(self, block, scope, out):
+        """The reverse of a checkpointed loop (``lower.checkpoints``): its segments last first,
+        each one's state read from its checkpoint, run forward again (storing what the adjoints
+        read on the segment's tape, K iterations of the function's buffer), then backward."""
+        checkpoints, step = block.checkpoints, self.step
+        indent, inner, innermost = scope.indent, scope.indent + step, scope.indent + 2 * step
+        namer = self.program.namer
+        every, trip = int(checkpoints.every), self.trip(block)
+        state, saved = checkpoints.state, block.saved
+        keep, width = self.name(block.tape.name), len(state)
+        tape, seg_width = self.name(checkpoints.tape.name), len(saved)
+        segment, start, end = (self.name(n.name) for n in
+                               (checkpoints.segment, checkpoints.start, checkpoints.end))
+        if trip.isdigit():
+            count = str(-(-int(trip) // every))
+        else:
+            count = f"({trip} > 0 ? ({trip} - 1) / {every} + 1 : 0)"
+        out.append(f"{indent}for (long {segment} = {count} - 1; {segment} >= 0; --{segment}) {{")
+        for j, name in enumerate(state):
+            place = f"{keep}[(size_t){segment}*{width} + {j}]" if width > 1 else f"{keep}[{segment}]"
+            out.append(f"{inner}double {self.name(name.name)} = {place};")
+        out.append(f"{inner}const long {start} = {segment} * {every};")
+        out.append(f"{inner}const long {end} = {start} + {every} < {trip} ? {start} + {every} : {trip};")
+        forward_read = names_read(checkpoints.body) | {
+            s for _, v in checkpoints.carried for s in v.free_symbols}
+        reverse_read = names_read(block.body) | {s for _, v in block.carried for s in v.free_symbols}
+        for body, carried, read, reverse in ((checkpoints.body, checkpoints.carried, forward_read, False),
+                                             (block.body, block.carried, reverse_read, True)):
+            k = namer.fresh("_k")
+            if reverse:
+                out.append(f"{inner}for (long {k} = {end} - 1; {k} >= {start}; --{k}) {{")
+            else:
+                out.append(f"{inner}for (long {k} = {start}; {k} < {end}; ++{k}) {{")
+            if block.index in read:
+                out.append(f"{innermost}const double {self.name(block.index.name)} = (double){k};")
+            for j, name in enumerate(saved):
+                place = (f"{tape}[(size_t)({k} - {start})*{seg_width} + {j}]" if seg_width > 1
+                         else f"{tape}[{k} - {start}]")
+                out.append(f"{innermost}const double {self.name(name.name)} = {place};" if reverse
+                           else f"{innermost}{place} = {self.name(name.name)};")
+            out += self.block(body, innermost, False, (block.lineno, reverse, block.filename))
+            if not reverse:  # (the state only: the other carried values are read by nothing)
+                out += [f"{innermost}(void){self.expr(v, block)};  /* not part of the state */"
+                        for n, v in carried if n not in state and v.is_Symbol]
+                carried = [(n, v) for n, v in carried if n in state]
+            out += self._assigned(carried, innermost, block)
+            out.append(f"{inner}}}")
+        out.append(f"{indent}}}")
+        unread = [n for n, _ in block.carried if n not in self.reads]
+        if unread:
+            out.append(f"{indent}{' '.join(f'(void){self.name(n.name)};' for n in unread)}  /* unused */")
+        scope.current = None
+
+    def _while_head(self, block, indent, inner, every=1):
+        """A forward ``while`` on data: ``for (;;)``, out where the last iteration broke out
+        (or returned) or the condition fails; its tape grows by doubling (``realloc``) before
+        the iteration's values are stored (``every``: checkpoints, every K-th iteration's),
+        and where that fails every result is NAN (every tape freed)."""
+        lines, condition, broke = block.test
+        where = (block.lineno, block.reverse, block.filename)
+        out = [f"{indent}for (;;) {{"]
+        if broke is not None:
+            out.append(f"{inner}if ({self.name(broke.name)} > 0.5) break;")
+        out += self.block(lines, inner, False, where)
+        out.append(f"{inner}if (!({self.expr(condition, block)})) break;")
+        if not block.saved:
+            return out
+        namer, step = self.program.namer, self.step
+        tape, capacity = self.name(block.tape.name), self.growing[block.tape]
+        width = len(block.saved)
+        grown, bigger = namer.fresh("_grown"), namer.fresh("_bigger")
+        per = f"sizeof(double) * {width}" if width > 1 else "sizeof(double)"
+        count = self.trip(block)
+        full = (f"(size_t){count} == {capacity}" if every == 1
+                else f"{count} % {every} == 0 && (size_t)({count} / {every}) == {capacity}")
+        out += [
+            f"{inner}if ({full}) {{  /* full: twice the room */",
+            f"{inner}{step}const size_t {grown} = {capacity} ? 2 * {capacity} : 64;",
+            f"{inner}{step}double *const {bigger} = {grown} <= (size_t)-1 / "
+            f"{f'({per})' if width > 1 else per} ? "
+            f"realloc({tape}, {per} * {grown}) : NULL;",
+            f"{inner}{step}if ({bigger} == NULL) {{",
+            *[f"{inner}{step * 2}{line}" for line in self.freed() + self.failed],
+            f"{inner}{step}}}",
+            f"{inner}{step}{tape} = {bigger};",
+            f"{inner}{step}{capacity} = {grown};",
+            f"{inner}}}",
+        ]
+        return out
+
+    def freed(self):
+        """``free(...)`` of every buffer the function being written allocates."""
+        found = [self.workspace] if self.tapes else []
+        return [f"free({name});" for name in found + [self.name(t.name) for t in self.growing]]
 
     def trip(self, block):
         """A loop's trip count in C: a number, or the name of a ``long`` parameter."""
@@ -518,10 +645,12 @@ class _Writer(BlockPrinter):
         """The doubles a forward loop's tape holds (text): trip count x values per iteration
         (a negative count runs no iteration, as ``range`` does)."""
         width = len(block.saved)
+        every = int(block.checkpoints.every) if block.checkpoints is not None else 1
         if block.trip.is_Integer:
-            return str(int(block.trip) * width)
+            return str(-(-int(block.trip) // every) * width)
         n = self.trip(block)
-        count = f"(size_t)({n} > 0 ? {n} : 0)"
+        count = (f"(size_t)({n} > 0 ? {n} : 0)" if every == 1
+                 else f"(size_t)({n} > 0 ? ({n} - 1) / {every} + 1 : 0)")  # (checkpoints)
         return count if width == 1 else f"{count}*{width}"
 
     def allocation(self, failed):
@@ -570,19 +699,32 @@ class _Writer(BlockPrinter):
         )
         failed = [f"*{o} = NAN;" for o in self.outputs] if pointers else []
         failed.append("return NAN;" if returns_double else "return;")
-        self.taped = [block for block in for_blocks(self.schedule.needed(returns))
-                      if not block.reverse and block.saved]
+        needed = for_blocks(self.schedule.needed(returns))
+        self.taped = [block for block in needed
+                      if not block.reverse and block.saved and block.test is None]
+        whiles = [block for block in needed if not block.reverse and block.test is not None]
+        self.growing = {block.tape: self.program.namer.fresh(f"{self.name(block.tape.name)}_capacity")
+                        for block in whiles if block.saved}
+        self.failed = failed
+        self.reallocates |= bool(self.growing)
         self.tapes = {block.tape: self.tape_size(block) for block in self.taped}
+        for block in needed:  # checkpoints: each reverse loop's segment tape, K iterations
+            if block.reverse and block.checkpoints is not None:
+                self.tapes[block.checkpoints.tape] = str(int(block.checkpoints.every) * len(block.saved))
         if len(self.tapes) == 1:  # the buffer is the one tape
             self.workspace = self.name(next(iter(self.tapes)).name)
         else:
             self.workspace = self.program.namer.fresh("_tapes") if self.tapes else None
-        self.allocates |= bool(self.tapes)
-        body = self.allocation(failed) + self.body(returns)
+        self.allocates |= bool(self.tapes) or bool(self.growing)
+        counts = [f"    long {self.trip(block)} = 0;  /* iterations of the loop at line {block.lineno} */"
+                  for block in whiles if block.counted]
+        growing = [line for tape, capacity in self.growing.items()
+                   for line in (f"    double *{self.name(tape.name)} = NULL;  /* grown as the loop runs */",
+                                f"    size_t {capacity} = 0;")]
+        body = self.allocation(failed) + counts + growing + self.body(returns)
         if pointers:
             body += [f"    *{o} = {self.expr(g)};" for o, g in zip(self.outputs, gradients)]
-        if self.tapes:
-            body.append(f"    free({self.workspace});")
+        body += [f"    {line}" for line in self.freed()]
         if with_value:
             body.append(f"    return {self.expr(self.schedule.value)};")
         elif single:
@@ -613,7 +755,15 @@ def c_source(schedule, gradient_program, formulas, constants):
         "",
         *header_signatures((grad_signature, grad_does), (vg_signature, vg_does)),
     ]
-    if writer.allocates:
+    if writer.reallocates:
+        header += [
+            "   The loops' tapes (a while loop's grown with realloc, doubling) are freed before",
+            "   each function returns; where an allocation fails, every result is NAN.",
+            "",
+            "   C99; needs <math.h> and <stdlib.h> (malloc, realloc, free); link with -lm.",
+            "   Standalone: no symdiff at run time.",
+        ]
+    elif writer.allocates:
         header += [
             "   The loops' tapes live in one malloc'd buffer, freed before each function returns;",
             "   where malloc fails, every result is NAN.",

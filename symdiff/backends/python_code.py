@@ -1184,17 +1184,23 @@ class _PythonBlocks(BlockPrinter):
 
     def visit_ForBlock(self, block, scope, out):
         """A rolled loop (``lower.schedule.ForBlock``): the forward one pushes its state onto a
-        list preallocated for the trip count, the reverse one reads it back."""
+        list preallocated for the trip count, the reverse one reads it back (``checkpoints``:
+        the forward one keeps every K-th state, the reverse one runs segments, ``_segments``)."""
         self._comment(block, scope, out)
+        if block.reverse and block.checkpoints is not None:
+            self._segments(block, scope, out)
+            return
         indent, inner = scope.indent, scope.indent + self.step
-        trip, index, tape = _print_result(block.trip, self.printer), block.index.name, block.tape.name
-        trip = trip[:-2] if trip.endswith(".0") else trip  # (an int count)
-        state = ", ".join(s.name for s in block.saved)
+        trip, index, tape = self._trip(block), block.index.name, block.tape.name
+        state = _tuple_text(block.saved)
         range_ = self.printer._builtin("range")
+        checkpoints = block.checkpoints
         if block.test is not None:  # a while on data: tested before each iteration, counted
             lines, condition, broke = block.test
             if block.saved:
                 out.append(f"{indent}{tape} = []")
+            if checkpoints is not None and checkpoints.growing:
+                out.append(f"{indent}{checkpoints.every.name} = 1")
             if block.counted:
                 out.append(f"{indent}{trip} = 0")
             out.append(f"{indent}while True:")
@@ -1204,14 +1210,29 @@ class _PythonBlocks(BlockPrinter):
             out += self.block(lines, inner, True, (block.lineno, block.reverse, block.filename))
             out.append(f"{inner}if not ({_unwrap(self.printer.doprint(condition))}):")
             out.append(f"{inner}{self.step}break")
-            if block.saved:
+            if checkpoints is not None:
+                out += self._checkpoint_store(block, trip, inner, appended=True)
+            elif block.saved:
                 out.append(f"{inner}{tape}.append({state if len(block.saved) == 1 else f'({state})'})")
         elif not block.reverse:
-            if block.saved or block.body_saved:
-                out.append(f"{indent}{tape} = [None] * {trip}")
-            out.append(f"{indent}for {index} in {range_}({trip}):")
-            if block.saved and not block.body_saved:
-                out.append(f"{inner}{tape}[{index}] = {state}")
+            if checkpoints is not None:
+                growing = checkpoints.growing
+                if growing:
+                    out.append(f"{indent}{tape} = []")
+                    out.append(f"{indent}{checkpoints.every.name} = 1")
+                else:
+                    k = int(checkpoints.every)
+                    count = (str(-(-int(block.trip) // k)) if block.trip.is_Integer
+                             else trip if k == 1 else f"-(-{trip} // {k})")
+                    out.append(f"{indent}{tape} = [None] * {count}")
+                out.append(f"{indent}for {index} in {range_}({trip}):")
+                out += self._checkpoint_store(block, index, inner, appended=growing)
+            else:
+                if block.saved or block.body_saved:
+                    out.append(f"{indent}{tape} = [None] * {trip}")
+                out.append(f"{indent}for {index} in {range_}({trip}):")
+                if block.saved and not block.body_saved:
+                    out.append(f"{inner}{tape}[{index}] = {state}")
         else:
             last = str(int(block.trip) - 1) if block.trip.is_Integer else f"{trip} - 1"
             out.append(f"{indent}for {index} in {range_}({last}, -1, -1):")
@@ -1223,14 +1244,77 @@ class _PythonBlocks(BlockPrinter):
         if block.body_saved and not block.reverse:  # the state and the body's arrays, at its end
             out.append(f"{inner}{tape}[{index}] = "
                        f"{', '.join(s.name for s in block.saved + block.body_saved)}")
-        pairs = [(n, v) for n, v in block.carried if n != v]
-        if pairs:
-            out.append(f"{inner}{', '.join(n.name for n, _ in pairs)} = "
-                       f"{', '.join(_print_result(v, self.printer) for _, v in pairs)}")
-        elif not body and not block.saved and block.test is None:
+        out += self._carried(block.carried, inner)
+        if not body and not block.saved and block.test is None and not any(
+                n != v for n, v in block.carried):
             out.append(f"{inner}pass")
         if block.test is not None and block.counted:
             out.append(f"{inner}{trip} += 1")
+        scope.current = None
+
+    def _trip(self, block):
+        trip = _print_result(block.trip, self.printer)
+        return trip[:-2] if trip.endswith(".0") else trip  # (an int count)
+
+    def _carried(self, carried, indent):
+        """``a, b = a_next, b_next``: a loop's carried values assigned at once."""
+        pairs = [(n, v) for n, v in carried if n != v]
+        if not pairs:
+            return []
+        return [f"{indent}{', '.join(n.name for n, _ in pairs)} = "
+                f"{', '.join(_print_result(v, self.printer) for _, v in pairs)}"]
+
+    def _checkpoint_store(self, block, count, indent, appended):
+        """A checkpointed forward loop's store, at the top of an iteration (``count``: the
+        iterations before it): the state every K-th iteration; where K grows (``"sqrt"`` of an
+        unknown trip count), every other checkpoint dropped and K doubled once there are more
+        than K (``lower.checkpoints``)."""
+        checkpoints, tape, step = block.checkpoints, block.tape.name, self.step
+        state = _tuple_text(checkpoints.state)
+        k = checkpoints.every.name if checkpoints.growing else str(int(checkpoints.every))
+        if appended:
+            store = [f"{tape}.append({state if len(checkpoints.state) == 1 else f'({state})'})"]
+        else:
+            store = [f"{tape}[{count if k == '1' else f'{count} // {k}'}] = {state}"]
+        if checkpoints.growing:
+            store += [f"if len({tape}) > {k}:", f"{step}del {tape}[1::2]", f"{step}{k} *= 2"]
+        if k == "1":
+            return [f"{indent}{line}" for line in store]
+        return [f"{indent}if {count} % {k} == 0:", *[f"{indent}{step}{line}" for line in store]]
+
+    def _segments(self, block, scope, out):
+        """The reverse of a checkpointed loop: its segments last first, each one run forward
+        again from its checkpoint (pushing what the adjoints read onto the segment's tape), then
+        backward over that tape."""
+        checkpoints, step = block.checkpoints, self.step
+        indent, inner, innermost = scope.indent, scope.indent + step, scope.indent + 2 * step
+        range_, min_, len_ = (self.printer._builtin(name) for name in ("range", "min", "len"))
+        trip, index = self._trip(block), block.index.name
+        k = checkpoints.every.name if checkpoints.growing else str(int(checkpoints.every))
+        segment, start, end = checkpoints.segment.name, checkpoints.start.name, checkpoints.end.name
+        tape, saved = checkpoints.tape.name, _tuple_text(block.saved + block.body_saved)
+        at = "0" if k == "1" else f"{index} - {start}"
+        where = (block.lineno, block.reverse, block.filename)
+        if block.trip.is_Integer and not checkpoints.growing:
+            size = str(max(0, min(int(k), int(block.trip))))
+        else:
+            size = f"{min_}({k}, {trip})"
+        out.append(f"{indent}{tape} = [None] * {size}")
+        out.append(f"{indent}for {segment} in {range_}({len_}({block.tape.name}) - 1, -1, -1):")
+        out.append(f"{inner}{_tuple_text(checkpoints.state)} = {block.tape.name}[{segment}]")
+        out.append(f"{inner}{start} = {segment if k == '1' else f'{segment} * {k}'}")
+        out.append(f"{inner}{end} = {f'{start} + 1' if k == '1' else f'{min_}({start} + {k}, {trip})'}")
+        out.append(f"{inner}for {index} in {range_}({start}, {end}):")
+        if not block.body_saved:  # (else at the iteration's end, with the body's arrays)
+            out.append(f"{innermost}{tape}[{at}] = {saved}")
+        out += self.block(checkpoints.body, innermost, True, (block.lineno, False, block.filename))
+        if block.body_saved:
+            out.append(f"{innermost}{tape}[{at}] = {saved}")
+        out += self._carried(checkpoints.carried, innermost)
+        out.append(f"{inner}for {index} in {range_}({end} - 1, {start} - 1, -1):")
+        out.append(f"{innermost}{saved} = {tape}[{at}]")
+        out += self.block(block.body, innermost, True, where)
+        out += self._carried(block.carried, innermost)
         scope.current = None
 
     def line(self, line, indent, nested):
@@ -1303,6 +1387,11 @@ def _scatter_statements(line, printer, indent):
     for key, value in zip(keys, values):
         lines.append(f"{indent}{target}[{format_key(key)}] += {value}")
     return lines
+
+
+def _tuple_text(names):
+    """``a, b, c``: names to assign or store together."""
+    return ", ".join(name.name for name in names)
 
 
 def _unwrap(text):

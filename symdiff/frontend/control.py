@@ -663,19 +663,10 @@ class ControlFlow:
             if truth is None:
                 self.tracer.check_deferrable(test)
                 # (the iterations traced so far, while the condition was known, stay unrolled:
-                # the rest is a while loop from their state, with no exit taken on the way)
-                why = loops.roll_while(self.tracer, stmt)
-                if why is None:
-                    return  # kept as one ``ir.Loop`` (``loops.roll_while``)
-                raise located(
-                    UnsupportedSyntaxError,
-                    f"a 'while' loop whose condition depends on a differentiated value: {why}",
-                    self.tracer.frame.parsed, stmt.test,
-                    hint="use grad/value_and_grad of a while loop of numbers with no break/"
-                    "continue/return inside (put the rest of the body under 'if'); or loop a "
-                    "fixed number of times (for k in range(n)) and stop changing the result once "
-                    "done, e.g. with 'if'",
-                )
+                # the rest is a while loop from their state, run as one more "iteration" where
+                # none of them returned or broke out)
+                yield lambda: self._rolled_while(stmt)
+                return
             if not truth:
                 return
             steps += 1
@@ -685,6 +676,22 @@ class ControlFlow:
                     self.tracer.frame.parsed, stmt, hint="check the loop's condition",
                 )
             yield lambda: self.tracer.exec_block(stmt.body, cont=[])
+
+    def _rolled_while(self, stmt):
+        """The rest of a ``while`` whose condition depends on data, kept as one ``ir.Loop``
+        (``loops.roll_while``): the signal it ends with (None, or a ``_MaybeReturn`` where its
+        body returns on some paths); else a located refusal."""
+        kept = loops.roll_while(self.tracer, stmt)
+        if not isinstance(kept, str):
+            return kept
+        raise located(
+            UnsupportedSyntaxError,
+            f"a 'while' loop whose condition depends on a differentiated value: {kept}",
+            self.tracer.frame.parsed, stmt.test,
+            hint="use grad/value_and_grad of a while loop of numbers (put the rest of the body "
+            "under 'if'); or loop a fixed number of times (for k in range(n)) and stop changing "
+            "the result once done, e.g. with 'if'",
+        )
 
     def exec_Break(self, stmt):
         return BREAK

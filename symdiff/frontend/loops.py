@@ -21,7 +21,7 @@ import sympy
 
 from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, walk
 from ..primitives.nodes import real_symbol
-from .signals import BREAK, CONTINUE, _MaybeBreak
+from .signals import BREAK, CONTINUE, _MaybeBreak, _MaybeReturn, _Return
 from .values import is_number, to_sympy
 
 # Concrete trip counts from this many iterations on are kept as loops. Measured on the Lorenz
@@ -209,16 +209,17 @@ def roll(tracer, stmt, counts, rows=None):
 
 
 def _traced(tracer, trace):
-    """Run ``trace`` (-> ``(Loop, {name: value after it})``) with the tracer's state restored
-    after it; then append the loop and bind the names it leaves. Raises what ``trace`` raised
-    (the tracer as it was)."""
+    """Run ``trace`` (-> ``(Loop, {name: value after it}, signal)``) with the tracer's state
+    restored after it; then append the loop and bind the names it leaves. Returns the signal
+    (None, or the ``_MaybeReturn`` of a loop whose body returns on some paths). Raises what
+    ``trace`` raised (the tracer as it was)."""
     control, arrays, env = tracer.control, tracer.arrays, tracer.frame.env
     saved = (dict(env), tracer.block, tracer.current, tracer.frame, dict(arrays.op_memo),
              dict(arrays.own_lists), control.path, set(tracer.loop_counters), tracer.loop_entry,
              dict(tracer.loop_ranges))
     entry, shapes, constants = len(tracer.block), dict(arrays.shapes), dict(arrays.constants)
     try:
-        loop, after = trace()
+        loop, after, signal = trace()
     except BaseException:  # what the body made before the loop (a list made one array) goes
         del saved[1][entry:]
         arrays.shapes.clear()
@@ -236,6 +237,7 @@ def _traced(tracer, trace):
         tracer.loop_counters, tracer.loop_entry, tracer.loop_ranges = saved[7], saved[8], saved[9]
     env.update(after)
     tracer.block.append(loop)
+    return signal
 
 
 _UNBOUND = object()
@@ -342,20 +344,23 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
         trip = sympy.Integer(len(counts))
     loop = Loop(counter=index, trip_count=trip, carried=tuple(carried), body=body,
                 origin=_origin(tracer, stmt))
-    return loop, after
+    return loop, after, None
 
 
-# what a 'while' loop on data cannot have in its body yet (a 'return'; scopes of their own, ...)
-_WHILE_BLOCKING = tuple(kind for kind in _BLOCKING if kind not in (ast.Break, ast.Continue))
+# what a 'while' loop on data cannot have in its body yet (scopes of their own, ...)
+_WHILE_BLOCKING = tuple(kind for kind in _BLOCKING if kind not in (ast.Break, ast.Continue, ast.Return))
 
 
 def roll_while(tracer, stmt):
     """Trace ``while <test>: <body>``, its test on a differentiated value, as one ``ir.Loop``
     with a ``condition``: the body and the test traced once over the carried values (``if`` s
-    on data inside the body are ``Branch`` es). Returns None where it did (the loop appended,
-    the carried names bound to their values after it), else why it could not (words that
-    follow "a 'while' loop whose condition depends on a differentiated value: "); such a loop
-    cannot be unrolled, so the caller refuses it."""
+    on data inside the body are ``Branch`` es). Where it did (the loop appended, the carried
+    names bound to their values after it), returns the signal the loop ends with: None, or a
+    ``_MaybeReturn`` where its body returns on some paths (a ``return`` under an ``if`` on
+    data: the loop stops there, and the code after it runs where nothing returned). Else
+    returns why it could not, a ``str`` (words that follow "a 'while' loop whose condition
+    depends on a differentiated value: "); such a loop cannot be unrolled, so the caller
+    refuses it."""
     if not tracer.rolled:
         return ("only grad and value_and_grad keep a loop as a loop (jacobian, hessian, a "
                 "gradient differentiated again and C export unroll loops, and this one's trip "
@@ -365,9 +370,6 @@ def roll_while(tracer, stmt):
     if tracer.control.pending is not None:
         return "it is inside an 'if' on a differentiated value being joined"
     nodes = [n for part in stmt.body for n in ast.walk(part)]
-    if any(isinstance(node, ast.Return) for node in nodes):
-        return ("a 'return' inside it is not supported yet (set a value and 'break' instead, "
-                "then return it after the loop)")
     syntax = _BodySyntax.of(stmt.body)
     env = tracer.frame.env
     if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
@@ -379,10 +381,9 @@ def roll_while(tracer, stmt):
         return ("its body has something only an unrolled loop runs (a nested function, an item "
                 "stored into a list or array, a method changing its object, try/with/del)")
     try:
-        _traced(tracer, lambda: _trace_while(tracer, stmt, syntax))
+        return _traced(tracer, lambda: _trace_while(tracer, stmt, syntax))
     except _Unroll as exc:
         return str(exc)
-    return None
 
 
 def data_range(tracer, stmt):
@@ -448,12 +449,13 @@ def roll_range_on_data(tracer, stmt, start, stop):
         _traced(tracer, lambda: _trace_while(tracer, stmt, syntax, (counter, start, stop)))
     except _Unroll as exc:
         return str(exc)
-    return None
+    return None  # (no 'return' inside: refused above)
 
 
 def _trace_while(tracer, stmt, syntax, counting=None):
-    """``(Loop, {name: value after the loop})`` of a ``while`` on data; raises ``_Unroll``
-    (why, in words), or the tracer's own error, where it cannot be kept as a loop."""
+    """``(Loop, {name: value after the loop}, signal)`` of a ``while`` on data (``signal``: see
+    ``roll_while``); raises ``_Unroll`` (why, in words), or the tracer's own error, where it
+    cannot be kept as a loop."""
     namer, env = tracer.namer, tracer.frame.env
     inside = {}  # carried name -> the symbol the test and the body read it as
     saved_counter = None
@@ -489,7 +491,15 @@ def _trace_while(tracer, stmt, syntax, counting=None):
         tracer.emit(following, env[counter] + 1, stmt)
         tracer.frame.env[counter] = following
     broke = None  # the flag that is 1 where an iteration broke out ('break' on data)
-    if isinstance(signal, _MaybeBreak) and signal.kind is BREAK:
+    returned = None  # the _MaybeReturn of a body that returns on some paths
+    if isinstance(signal, _MaybeReturn) and signal.exit is None:
+        returned, broke = signal, signal.flag  # (the loop stops where it returned, as at a break)
+        if not _scalar(tracer, signal.value):
+            raise _Unroll("the value it returns inside is not one number (numbers only are "
+                          "carried out of it yet)")
+    elif isinstance(signal, _Return):
+        raise _Unroll("its body returns on every path (write it as an 'if')")
+    elif isinstance(signal, _MaybeBreak) and signal.kind is BREAK:
         broke = signal.flag
     elif isinstance(signal, _MaybeBreak) and signal.kind is CONTINUE:
         pass  # the rest of the iteration ran where it was not skipped: the next one runs
@@ -535,8 +545,15 @@ def _trace_while(tracer, stmt, syntax, counting=None):
         raise _Unroll("it changes no value its condition or the code after it reads")
     exit_flag = None
     if broke is not None:  # carried too: the next iteration does not start where it is 1
-        exit_flag = real_symbol(namer.fresh("_broke"))
-        carried.append(Carry(exit_flag, sympy.Integer(0), broke, real_symbol(namer.fresh("_broke"))))
+        exit_flag = real_symbol(namer.fresh("_returned" if returned else "_broke"))
+        flag_after = real_symbol(namer.fresh("_returned" if returned else "_broke"))
+        carried.append(Carry(exit_flag, sympy.Integer(0), broke, flag_after))
+    if returned is not None:  # the value returned, carried out (read where the flag is 1)
+        value_after = real_symbol(tracer.result_name())
+        carried.append(Carry(real_symbol(namer.fresh("_returning")), sympy.Integer(0),
+                             to_sympy(returned.value), value_after))
+        tracer.control.flags.add(flag_after)
+        returned = _MaybeReturn(flag_after, value_after, returned.node, stmt, False)
     loop = Loop(counter=real_symbol(namer.fresh("_i")), trip_count=real_symbol(namer.fresh("_n")),
                 carried=tuple(carried), body=body, origin=_origin(tracer, stmt),
                 condition=condition, test=test, exit_flag=exit_flag)
@@ -544,7 +561,7 @@ def _trace_while(tracer, stmt, syntax, counting=None):
         after.pop(counter, None)
         if saved_counter is not _UNBOUND:
             after[counter] = saved_counter
-    return loop, after
+    return loop, after, returned
 
 
 def _concrete_carries(body, carried, index):

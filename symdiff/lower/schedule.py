@@ -19,6 +19,8 @@ from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
 from ..primitives.faithful import PyFloat, Raising
+from . import checkpoints as checkpointing
+from .checkpoints import Checkpoints
 
 
 MAX_OPERANDS = 16  # operands of one printed sum or product; longer ones are split over lines
@@ -74,6 +76,9 @@ class ForBlock(Located):
     # arrays the forward body computes that the reverse body reads: pushed onto the tape with the
     # state at the end of each forward iteration, read back (not recomputed) in reverse
     body_saved: tuple = ()
+    # ``checkpoint=``: the forward loop saves its ``saved`` state every K iterations only, the
+    # reverse one recomputes each segment from it (``lower.checkpoints.Checkpoints``)
+    checkpoints: Checkpoints = None
 
     @cached_property
     def reads(self):
@@ -90,6 +95,8 @@ class ForBlock(Located):
             found |= value.free_symbols
         if self.reverse:
             found.add(self.tape)
+            if self.checkpoints is not None:
+                found |= names_read(self.checkpoints.body) | self.checkpoints.reads
         return found
 
     @property
@@ -100,6 +107,8 @@ class ForBlock(Located):
             found.add(self.tape)
         if self.test is not None and self.counted:
             found.add(self.trip)  # (the count the reverse loop runs)
+        if not self.reverse and self.checkpoints is not None and self.checkpoints.growing:
+            found.add(self.checkpoints.every)  # (K, doubled as the loop ran)
         return found
 
     def __repr__(self):
@@ -305,6 +314,8 @@ class _Contents(Visitor):
         self.depth += 1
         if block.test is not None:
             self.visit_block(block.test[0])
+        if block.checkpoints is not None:
+            self.visit_block(block.checkpoints.body)
         self.visit_block(block.body)
         self.depth -= 1
 
@@ -332,8 +343,9 @@ class _Lowerer(Visitor):
 
     stage = "lower.schedule"
 
-    def __init__(self, namer, math_calls=(), numpy_ufuncs=None, shapes=None):
+    def __init__(self, namer, math_calls=(), numpy_ufuncs=None, shapes=None, checkpoint=None):
         self.namer = namer
+        self.checkpoint = checkpoint  # the ``checkpoint=`` option (``lower.checkpoints.checked``)
         self.shapes = shapes or {}  # symbol -> array shape (absent: a scalar)
         self.math_calls = set(math_calls)  # grows by the lowered forms of these nodes
         self.numpy_ufuncs = dict(numpy_ufuncs or {})  # likewise
@@ -345,7 +357,9 @@ class _Lowerer(Visitor):
         self.where = (NOWHERE, False)  # origin, reverse
         self.loops = {}  # id of an ir.Loop -> the tape of its forward ForBlock
         self.loop_bodies = {}  # a forward ForBlock's tape -> its body lines
-        self.tapes = {}  # a forward ForBlock's tape -> (saved, counted), as its reverse reads them
+        self.forward_blocks = {}  # a forward ForBlock's tape -> the block (checkpoints recompute it)
+        self.tapes = {}  # a forward ForBlock's tape -> (saved, counted, body_saved, checkpoints),
+        # as its reverse reads them
         self.last_block = (None, None, None)  # the last IfBlock made, and its arms' value numbering
         self.merged = set()  # names both arms of an if assign, each standing for a merge's value
         # condition -> (the value numbering around its last IfBlock, and each arm's): a later
@@ -390,14 +404,15 @@ class _Lowerer(Visitor):
             test = (tuple(test_lines), condition, loop.exit_flag)
         body, carried = self._loop_body([loop.body], loop.carried, reverse,
                                         _invariant_room(loop, {c.inside for c in loop.carried}))
-        tape = real_symbol(self.namer.fresh("_tape"))
+        tape = real_symbol(self.namer.fresh("_checkpoints" if self.checkpoint else "_tape"))
         # nothing is saved until the reverse loop says what it reads (``visit_AdjointLoop``):
         # a loop whose reverse is pruned (no carried value reaches the output's derivative)
         # keeps no tape
-        self.lines.append(ForBlock(loop.counter, loop.trip_count, tape, (), body, carried,
-                                   *self.where, test=test))
+        block = ForBlock(loop.counter, loop.trip_count, tape, (), body, carried, *self.where, test=test)
+        self.lines.append(block)
         self.loops[id(loop)] = tape
         self.loop_bodies[tape] = body
+        self.forward_blocks[tape] = block
         for carry in loop.carried:
             self.emit(carry.after, carry.inside)
 
@@ -420,12 +435,33 @@ class _Lowerer(Visitor):
         body, carried = self._sums_in_place(body, carried, item, entry)
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
-        self.tapes[tape] = (saved, True, body_saved)  # (set on the forward block once all is
-        # lowered: it may sit in an arm of an IfBlock made already, a loop after an early return)
+        checkpoints = (self.checkpoints(self.forward_blocks[tape], forward, saved)
+                       if saved or body_saved else None)
+        self.tapes[tape] = (saved, True, body_saved, checkpoints)  # (set on the forward block
+        # once all is lowered: it may sit in an arm of an IfBlock made already, a loop after an
+        # early return)
         self.lines.append(ForBlock(forward.counter, forward.trip_count, tape, saved, body,
-                                   carried, *self.where, body_saved=body_saved))
+                                   carried, *self.where, body_saved=body_saved,
+                                   checkpoints=checkpoints))
         for carry in item.carried:
             self.emit(carry.after, carry.inside)
+
+    def checkpoints(self, forward_block, forward, saved):
+        """The ``Checkpoints`` of a loop under the ``checkpoint=`` option (None without it): the
+        state stored is every carried value the forward body (or what it carries) reads, and
+        those its reverse reads (``saved``)."""
+        if self.checkpoint is None:
+            return None
+        needed = names_read(forward_block.body) | set(saved)
+        for _, value in forward_block.carried:
+            needed |= value.free_symbols
+        state = tuple(c.inside for c in forward.carried if c.inside in needed)
+        k = checkpointing.every(self.checkpoint, forward.trip_count)
+        fresh = self.namer.fresh
+        return Checkpoints(sympy.Integer(k) if k is not None else real_symbol(fresh("_K")), state,
+                           real_symbol(fresh("_c")), real_symbol(fresh("_start")),
+                           real_symbol(fresh("_end")), real_symbol(fresh("_segment")),
+                           forward_block.body, forward_block.carried)
 
     def _taped_arrays(self, body, carried, carries, forward_body):
         """``(body, names)``: the reverse ``body`` without its recomputation of the arrays the
@@ -865,10 +901,12 @@ def _inline_in(arg, parent):
     return False
 
 
-def schedule(gradient_program):
-    """Lower forward statements, adjoints and gradients to one-operation lines."""
+def schedule(gradient_program, checkpoint=None):
+    """Lower forward statements, adjoints and gradients to one-operation lines (``checkpoint``:
+    the option of ``lower.checkpoints``, for the rolled loops)."""
     program = gradient_program.program
-    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs, program.shapes)
+    lowerer = _Lowerer(program.namer, program.math_calls, program.numpy_ufuncs, program.shapes,
+                       checkpoint)
     lowerer.items(program.body, reverse=False)
     lowerer.items(gradient_program.reverse, reverse=True)
     gradients = []
@@ -925,8 +963,12 @@ def _with_tapes(lines, tapes):
                            orelse=tuple(_with_tapes(line.orelse, tapes)))
         elif isinstance(line, ForBlock):
             if not line.reverse and line.tape in tapes:
-                saved, counted, body_saved = tapes[line.tape]
-                line = replace(line, saved=saved, counted=counted, body_saved=body_saved)
+                saved, counted, body_saved, checkpoints = tapes[line.tape]
+                if checkpoints is not None:  # (the forward loop stores the state, every K)
+                    saved, body_saved = checkpoints.state, ()
+                    checkpoints = replace(checkpoints, body=(), carried=())
+                line = replace(line, saved=saved, counted=counted, body_saved=body_saved,
+                               checkpoints=checkpoints)
             line = replace(line, body=tuple(_with_tapes(line.body, tapes)))
         out.append(line)
     return out
@@ -1004,11 +1046,17 @@ class _Renamer(Visitor):
         renames = self.renames
         test = block.test and (tuple(self.block(block.test[0])), substituted(block.test[1], renames),
                                block.test[2] and renames.get(block.test[2], block.test[2]))
+        checkpoints = block.checkpoints and replace(
+            block.checkpoints, state=tuple(renames.get(s, s) for s in block.checkpoints.state),
+            body=tuple(self.block(block.checkpoints.body)),
+            carried=tuple((renames.get(n, n), substituted(v, renames))
+                          for n, v in block.checkpoints.carried))
         return ForBlock(block.index, block.trip, block.tape,
                         tuple(renames.get(s, s) for s in block.saved), tuple(self.block(block.body)),
                         tuple((renames.get(n, n), substituted(v, renames)) for n, v in block.carried),
                         block.origin, block.reverse, test, block.counted,
-                        tuple(renames.get(s, s) for s in block.body_saved))
+                        body_saved=tuple(renames.get(s, s) for s in block.body_saved),
+                        checkpoints=checkpoints)
 
 
 __all__ = ["ForBlock", "IfBlock", "Line", "Schedule", "Statement", "names_read", "schedule", "walk_lines"]
