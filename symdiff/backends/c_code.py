@@ -23,7 +23,7 @@ from ..primitives.faithful import Raising
 from .blocks import BlockPrinter
 from .python_code import Spelling, SumsAsDifferences, over_square
 from .safe_text import c_comment, printable
-from ..lower.schedule import ForBlock, IfBlock, names_read, walk_lines
+from ..lower.schedule import ForBlock, IfBlock, lines_outside_loops, names_read, walk_lines
 
 # Identifiers a C name must not take: keywords (SymPy's list) and what <math.h> declares.
 _MATH_H_FUNCTIONS = """
@@ -326,17 +326,6 @@ def _conditions_read(lines):
     return found
 
 
-def _outside_loops(lines):
-    """The ``Line`` s of ``lines`` that are not in a loop's body (what an ``if`` declares)."""
-    out = []
-    for item in lines:
-        if isinstance(item, IfBlock):
-            out += _outside_loops(item.then) + _outside_loops(item.orelse)
-        elif not isinstance(item, ForBlock):
-            out.append(item)
-    return out
-
-
 class _Writer(BlockPrinter):
     """Prints one program's lines and signatures with one ``CPrinter``."""
 
@@ -460,7 +449,7 @@ class _Writer(BlockPrinter):
     def opening(self, block, indent, nested):
         out = []
         if not nested:  # names set inside the branches live on after them
-            names = dict.fromkeys(self.name(inner.target.name) for inner in _outside_loops([block]))
+            names = dict.fromkeys(self.name(inner.target.name) for inner in lines_outside_loops([block]))
             out += [f"{indent}double {name} = 0.0;" for name in names]
         out.append(f"{indent}if ({self.expr(block.cond, block)}) {{")
         return out

@@ -25,7 +25,7 @@ from .. import pytrees
 from ..primitives.faithful import FloorDiv, PyMod, Raising, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
-from ..lower.schedule import IfBlock, Line, inline_single_use, names_read, walk_lines
+from ..lower.schedule import IfBlock, Line, inline_single_use, lines_outside_loops, names_read, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -1030,19 +1030,14 @@ def _forward_checks(lines, printer):
     run in the gradient functions even where nothing uses their value, as the user's statements
     do (``math.cosh`` of a value whose derivative needs only ``sinh``; a square the user wrote as
     ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
-    found = []
-    for line in lines:
-        if isinstance(line, IfBlock):
-            found += _forward_checks(line.then, printer) + _forward_checks(line.orelse, printer)
-        elif isinstance(line, Line) and not line.reverse and (
-                may_raise(line.expr, infinities=True) or _user_square(line.expr, printer)):
-            found.append(line.target)
-    return found
+    return [line.target for line in lines_outside_loops(lines) if not line.reverse
+            and (may_raise(line.expr, infinities=True) or _user_square(line.expr, printer))]
 
 
 def _user_square(expr, printer):
     """Whether ``expr`` is a power ``x ** n`` (n > 1) the user wrote with Python's ``**`` in
-    scalar code: printed ``x**n`` (an OverflowError where it overflows), not ``x*x`` (inf)."""
+    scalar code, which raises OverflowError where it overflows: printed ``x**n``, or for a square
+    in ``math`` code ``x*x`` and ``overflow_guard`` (``_guarded_square``), not a bare ``x*x`` (inf)."""
     return (expr.is_Pow and not printer.ieee and not printer.shapes and expr.exp.is_Integer
             and expr.exp > 1 and bool(expr.base.free_symbols)
             and printer.numpy_ufuncs.get(expr) == "**")
@@ -1053,7 +1048,7 @@ def _raise_only(lines, returns):
     on (through any chain of lines): they run only for what they raise."""
     needed = set().union(*(expr.free_symbols for expr in returns))
     _needed_by(lines, needed)
-    return {target for target in _if_targets(lines) if target not in needed}
+    return {line.target for line in lines_outside_loops(lines) if line.target not in needed}
 
 
 def _needed_by(lines, needed):
@@ -1070,23 +1065,13 @@ def _needed_by(lines, needed):
             needed |= names_read([line])
 
 
-def _if_targets(lines):
-    """The targets of the ``Line`` s of ``lines`` at the top level or in the arms of an ``if``."""
-    for line in lines:
-        if isinstance(line, IfBlock):
-            yield from _if_targets(line.then)
-            yield from _if_targets(line.orelse)
-        elif isinstance(line, Line):
-            yield line.target
-
-
 def _unread(lines, returns):
     """The targets of ``lines`` (top level or in an ``if``'s arms) that no line or return reads
     (assigned to the printer's ``unused_name``: they are computed for what they raise)."""
     read = names_read(lines)
     for expr in returns:
         read |= expr.free_symbols
-    return {target for target in _if_targets(lines) if target not in read}
+    return {line.target for line in lines_outside_loops(lines) if line.target not in read}
 
 
 def helper_source(name, aliases):
@@ -1125,8 +1110,7 @@ def _print_line(expr, printer):
     """One line's operation; a lone square is a product (``x*x``: faster than ``x**2``; where
     the user wrote ``x ** 2`` in scalar code, ``overflow_guard`` raises as Python's ``**`` does)
     unless the line runs only for what it raises."""
-    if expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol and not (
-            _user_square(expr, printer) and (printer.bare or printer.library != "math")):
+    if _lone_square(expr) and (not _user_square(expr, printer) or _guarded_square(expr, printer)):
         name = printer._print(expr.base)
         return f"{name}*{name}"
     return _print_result(expr, printer)
@@ -1345,15 +1329,25 @@ class _PythonBlocks(BlockPrinter):
         return [f"{indent}{target} = {text}", *overflow_guard(line, target, printer, indent)]
 
 
+def _lone_square(expr):
+    """``x**2`` of a name."""
+    return expr.is_Pow and expr.exp == 2 and expr.base.is_Symbol
+
+
+def _guarded_square(expr, printer):
+    """The user's ``x ** 2`` in ``math`` code on a line of its own (not one run only for what it
+    raises): printed ``x*x``, then ``overflow_guard``."""
+    return printer.library == "math" and not printer.bare and _lone_square(expr) and _user_square(expr, printer)
+
+
 def overflow_guard(line, target, printer, indent):
     """After ``t = x*x`` for the user's ``x ** 2`` in ``math`` code: Python's OverflowError where
     the square of a finite ``x`` overflows (``x*x`` is inf there), one comparison where it does
     not (``x**2`` costs a ``pow()`` call: 1.2× the hand-written seed gradient). numpy code keeps
     ``x**2``: an exported module of it takes arrays, where ``**`` does not raise."""
-    expr = line.expr
-    if not (printer.library == "math" and _user_square(expr, printer) and expr.exp == 2 and expr.base.is_Symbol):
+    if not _guarded_square(line.expr, printer):
         return []
-    base = printer._print(expr.base)
+    base = printer._print(line.expr.base)
     return [f"{indent}if {target} > 1.7976931348623157e+308 and {base} - {base} == 0.0:  # {base} ** 2 overflows: Python raises",
             f"{indent}    raise OverflowError(34, 'Numerical result out of range')"]
 

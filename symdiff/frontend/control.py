@@ -179,11 +179,15 @@ class ControlFlow:
             # (running it in each arm would double it at every such 'if').
             results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=[])
             return self._join_returns(results, stmt, done=False)
-        results = self._fork(test, stmt, stmt.body, stmt.orelse, cont=None)
-        (then_env, _), (else_env, _) = results
+        self._branch(test, stmt, stmt.body, stmt.orelse)
+        return None
+
+    def _branch(self, test, stmt, then_arm, else_arm):
+        """A ``Branch`` of two arms that go on after it (statements, or functions that run them):
+        the names they set joined, as the code after the ``if`` reads them."""
+        (then_env, _), (else_env, _) = self._fork(test, stmt, then_arm, else_arm, cont=None)
         self.tracer.frame.env = self._merge_envs(then_env, else_env, stmt)
         self._finish_branch()
-        return None
 
     def _raise_where(self, test, stmt, k, rest, cont):
         """``if test:`` whose arm ``k`` (0: the body, 1: the else) raises: a ``Branch`` whose arm
@@ -197,10 +201,7 @@ class ControlFlow:
             self.tracer.emit(target, value, raised)
 
         arms = [raising_arm, lambda: None] if k == 0 else [lambda: None, raising_arm]
-        results = self._fork(test, stmt, *arms, cont=None)
-        (then_env, _), (else_env, _) = results
-        self.tracer.frame.env = self._merge_envs(then_env, else_env, stmt)
-        self._finish_branch()
+        self._branch(test, stmt, *arms)
         arm = stmt.orelse if k == 0 else stmt.body
         return self.tracer.exec_block(arm, None if cont is None else [*rest, *cont])
 

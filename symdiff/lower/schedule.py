@@ -333,6 +333,18 @@ def names_read(lines):
                        *(cond.free_symbols for cond in contents.conditions), contents.loop_reads)
 
 
+def lines_outside_loops(lines):
+    """The ``Line`` s of ``lines`` at the top level or in the arms of an ``if``, not in a loop's
+    body (what an ``if`` declares in C; the forward lines a gradient runs for what they raise)."""
+    out = []
+    for item in lines:
+        if isinstance(item, IfBlock):
+            out += lines_outside_loops(item.then) + lines_outside_loops(item.orelse)
+        elif not isinstance(item, ForBlock):
+            out.append(item)
+    return out
+
+
 def walk_lines(lines):
     """Every ``Line`` in ``lines``, nested ones included."""
     return _contents(lines).lines
@@ -695,10 +707,8 @@ class _Lowerer(Visitor):
         around = {id(scope) for scope in self.memo.maps}
         if not all(id(scope) in around for scope in enclosing.maps):
             return None
-        return tuple(memo.maps[0] if len(memo.maps) == len(enclosing.maps) + 1 else
-                     {key: value for scope in reversed(memo.maps[:len(memo.maps) - len(enclosing.maps)])
-                      for key, value in scope.items()}
-                     for memo in (then, orelse))
+        return tuple(dict(ChainMap(*memo.maps[:len(memo.maps) - len(enclosing.maps)]))
+                     for memo in (then, orelse))  # (each arm's own scopes, not those around it)
 
     def merged_in_place(self, merges, arms, memos):
         """The arms with ``m = a`` (then) and ``m = b`` (else) dropped where ``a`` and ``b`` are
@@ -712,24 +722,30 @@ class _Lowerer(Visitor):
             if a is not None and b is not None and a != b and self.both_in_place(merge.target, a, b, then, orelse):
                 then = _without_copy(then, merge.target)
                 orelse = _renamed(_without_copy(orelse, merge.target), b, a)
-                for key, value in list(self.alias.items()):
-                    if value == b:
-                        self.alias[key] = a
+                self.stands_for(b, a, memos)
                 self.alias[merge.target] = a
-                self.alias[b] = a
                 self.merged.add(a)
-                for memo in memos:
-                    for key, value in list(memo.maps[0].items()):
-                        if value == b:
-                            memo.maps[0][key] = a
                 continue
             for k, name in enumerate((a, b)):
-                arm = (then, orelse)[k]
-                if name is not None and self.assigned_in_place(merge.target, name, arm, memos[k],
-                                                               (orelse, then)[k]):
+                arm, other = (then, orelse) if k == 0 else (orelse, then)
+                if name is not None and self.assigned_in_place(merge.target, name, arm, other):
                     arm[:] = _renamed(_without_copy(arm, merge.target), name, merge.target)
+                    self.stands_for(name, merge.target, [memos[k]])
+                    self.merged.add(merge.target)
                     break
         return tuple(then), tuple(orelse)
+
+    def stands_for(self, name, target, memos):
+        """``target`` stands for ``name`` from here on: in the aliases and in the value numbering
+        of the arms ``memos``, whose lines now assign ``target`` where they assigned ``name``."""
+        for key, value in list(self.alias.items()):
+            if value == name:
+                self.alias[key] = target
+        self.alias[name] = target
+        for memo in memos:
+            for key, value in list(memo.maps[0].items()):
+                if value == name:
+                    memo.maps[0][key] = target
 
     def both_in_place(self, target, a, b, then, orelse):
         """Whether ``a`` (then) and ``b`` (else) are each defined by their arm for the copy
@@ -739,23 +755,14 @@ class _Lowerer(Visitor):
         return (_defined_once_and_unread(a, target, then) and _defined_once_and_unread(b, target, orelse)
                 and not _defines(orelse, a) and not _defines(then, b))
 
-    def assigned_in_place(self, target, name, lines, memo, other):
+    def assigned_in_place(self, target, name, lines, other):
         """Whether the arm ``lines`` may compute ``target`` where it computes ``name`` (which it
-        defines for the copy ``target = name`` alone, ``x_bar_1 = x_bar``), the other arm setting
-        ``target`` its own way; if so, ``name`` stands for ``target`` from here on."""
+        defines for the copy ``target = name`` alone, ``x_bar_1 = x_bar``), the ``other`` arm
+        setting ``target`` its own way."""
         if name in self.merged or target in self.merged or name in self.shapes or target in self.shapes:
             return False
-        if not _defined_once_and_unread(name, target, lines) or _defines(other, name):
-            return False  # (a merge's own name, set in both arms, is no arm's alone)
-        for key, value in list(self.alias.items()):
-            if value == name:
-                self.alias[key] = target
-        self.alias[name] = target
-        self.merged.add(target)
-        for key, value in list(memo.maps[0].items()):
-            if value == name:
-                memo.maps[0][key] = target
-        return True
+        # (a merge's own name, set in both arms, is no arm's alone)
+        return _defined_once_and_unread(name, target, lines) and not _defines(other, name)
 
     def condition(self, cond):
         if isinstance(cond, sympy.core.relational.Relational):
