@@ -22,19 +22,10 @@ from .reference import close, mp_grad
 from .test_c_code import call, compile_library
 from .test_c_loops import call_with_counts
 from .test_loops import LORENZ_POINT, lorenz
-from .test_while_loops import breaks, halve, iterations, kept_as_a_while, search, skips
+from .test_while_loops import breaks, check, halve, iterations, kept_as_a_while, search, skips
 
 HERE = __file__
 WRT6 = (0, 1, 2, 3, 4, 5)
-
-
-def check(g, f, args, wrt=None, rtol=1e-10, atol=1e-12):
-    got = g(*args)
-    got = got if isinstance(got, tuple) else (got,)
-    want = mp_grad(f, args, wrt)
-    assert len(got) == len(want)
-    for a, b in zip(got, want):
-        assert close(a, b, rtol=rtol, atol=atol), (args, got, want)
 
 
 def checkpointed(g):
