@@ -588,16 +588,14 @@ def two_parameters(a, b):
     return x * b
 
 
-@pytest.mark.parametrize("stage", ["jacobian", "hessian", "grad(grad)", "hessian(grad)",
-                                   "formulas"])
+@pytest.mark.parametrize("stage", ["hessian", "grad(grad)", "hessian(grad)", "formulas"])
 def test_stages_that_cannot_keep_it_refuse_it_at_the_loop(stage):
     runs = {
-        "jacobian": lambda: jacobian(two_parameters)(2.0, 3.0),
         "hessian": lambda: hessian(newton_sqrt)(2.0),
         "grad(grad)": lambda: grad(grad(newton_sqrt))(2.0),
         "hessian(grad)": lambda: hessian(grad(newton_sqrt)),
         "formulas": lambda: grad(newton_sqrt).formulas,
-    }  # (C export keeps it: tests/test_c_while.py)
+    }  # (C export keeps it: tests/test_c_while.py; jacobian too: tests/test_loop_jacobians.py)
     with pytest.raises(SymdiffError) as info:
         runs[stage]()
     err = info.value
