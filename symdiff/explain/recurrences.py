@@ -20,8 +20,10 @@ carrying arrays, with a ``break`` on data — is a located ``SymdiffError`` (``e
 ``.source`` describe every loop).
 """
 
+import io
 import linecache
 import re
+import tokenize
 from dataclasses import dataclass
 
 import sympy
@@ -138,10 +140,11 @@ def loop_forms(gradient_program, closer_class):
                 if hasattr(item, "forward")}
     taken = set(program.namer.taken)  # (k, n and the adjoints' names: none of the user's)
     values, recurrences, sequences = {}, [], set()
+    index = _fresh(taken, "k")  # (every loop's own: a bound index)
     for loop in [item for item in walk(program.body) if isinstance(item, Loop)]:
         _check(loop, program, gradient_program)
         reverse = adjoints.get(id(loop))
-        form = _LoopForm(loop, reverse, program, taken, sequences, closer_class)
+        form = _LoopForm(loop, reverse, program, taken, sequences, index, closer_class)
         values.update(form.values)
         recurrences.append(form.recurrence)
     return LoopForms(values, recurrences)
@@ -168,14 +171,35 @@ def _check(loop, program, gradient_program):
             raise _refusal(loop, program, f"it carries an array ({carry.after})")
 
 
+def _code_of(line):
+    """A loop's header line without its comment and its colon (``for _ in range(9)``)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return line.strip().rstrip(":")
+    comment = next((t for t in tokens if t.type == tokenize.COMMENT), None)
+    text = line.strip() if comment is None else line.strip()[:comment.start[1]]
+    return text.rstrip().rstrip(":").rstrip()
+
+
+def _fresh(taken, base):
+    """A name not in ``taken`` (``base``, ``base2``, ...), as an integer symbol; now taken."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    taken.add(name)
+    return sympy.Symbol(name, integer=True, nonnegative=True)
+
+
 class _LoopForm:
     """One loop's sequences, recurrences and result values (see ``loop_forms``)."""
 
-    def __init__(self, loop, reverse, program, taken, sequences, closer_class):
+    def __init__(self, loop, reverse, program, taken, sequences, index, closer_class):
         self.loop, self.taken, self.sequences = loop, taken, sequences
-        self.k = self._fresh("k")
+        self.k = index
         if loop.is_while:
-            self.trip = self._fresh("n")
+            self.trip = _fresh(taken, "n")
         else:
             self.trip = loop.trip_count
         closer = closer_class([loop.test, loop.body], _BIG, program.flags)
@@ -194,17 +218,9 @@ class _LoopForm:
             self.values[carry.after] = base[self.trip]
         stop = self.at_k(loop.condition) if loop.is_while else None
         adjoint = self._adjoint(reverse, closer_class, program) if reverse is not None else ()
-        header = linecache.getline(loop.filename or program.filename, loop.lineno).strip()
-        self.recurrence = Recurrence(loop.lineno, header.rstrip(":"), k, self.trip, stop,
+        header = _code_of(linecache.getline(loop.filename or program.filename, loop.lineno))
+        self.recurrence = Recurrence(loop.lineno, header, k, self.trip, stop,
                                      tuple(forward), tuple(adjoint))
-
-    def _fresh(self, base):
-        name, n = base, 1
-        while name in self.taken:
-            n += 1
-            name = f"{base}{n}"
-        self.taken.add(name)
-        return sympy.Symbol(name, integer=True, nonnegative=True)
 
     def _sequence(self, inside, program):
         """The user's name of a carried value (``x`` for ``x_3``), as the sequence's name: once
@@ -234,7 +250,7 @@ class _LoopForm:
         carried, sums = ordered[:len(reverse.carries_of)], ordered[len(reverse.carries_of):]
         for carry, of in zip(carried, reverse.carries_of):
             base = self.seq[of]
-            bar = sympy.IndexedBase(self._fresh(f"{base.name}bar").name)
+            bar = sympy.IndexedBase(_fresh(self.taken, f"{base.name}bar").name)
             bars[carry] = bar
             mapping[carry.inside] = bar[k + 1]
 
