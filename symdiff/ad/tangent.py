@@ -51,39 +51,48 @@ class _Tangents(Visitor):
             self.visit(item, out)
         return out
 
-    def fresh(self, of, shape_of=None):
-        """A new name for the tangent of ``of`` (a symbol), of the shape ``shape_of`` has."""
+    def fresh(self, of, shape=None):
+        """A new name for the tangent of ``of`` (a symbol), of ``of`` 's shape (or ``shape``)."""
         target = real_symbol(self.namer.fresh(f"{of.name}_dot"))
-        shape = self.shapes.get(shape_of if shape_of is not None else of, ())
+        shape = self.shapes.get(of, ()) if shape is None else shape
         if shape:
             self.shapes[target] = tuple(shape)
         return target
 
-    def named(self, expr, of, out, origin, shape_of=None):
-        """``expr`` (the tangent of ``of``) as an atom: a new statement unless it is one."""
+    def named(self, expr, of, out, origin, shape=None):
+        """``expr`` (a tangent of ``of`` 's shape, or ``shape``) as an atom: a new statement
+        unless it is one."""
         if expr.is_Atom:
             return expr
-        target = self.fresh(of, shape_of)
+        target = self.fresh(of, shape)
         out.append(Statement(target, expr, origin=origin))
         return target
+
+    def exact(self, expr, of, out, origin):
+        """``expr`` (a tangent of ``of``) as an atom holding exactly ``of`` 's shape (a number's
+        tangent where an array's is due is broadcast to it: a loop carries one shape)."""
+        shape = tuple(self.shapes.get(of, ()))
+        if shape and arrays.shape_of(expr, self.shapes) != shape:
+            small = self.named(expr, of, out, origin, arrays.shape_of(expr, self.shapes))
+            expr = arrays.BroadcastTo.make(small, shape=shape)
+        return self.named(expr, of, out, origin)
 
     # ---- statements ----
     def visit_Statement(self, stmt, out):
         out.append(stmt)
-        tangent = self.of_statement(stmt)
+        tangent = self.of_statement(stmt, out)
         if tangent is not None and tangent != 0:
-            target = self.fresh(stmt.target)
-            out.append(Statement(target, tangent, origin=stmt.origin))
-            self.dots[stmt.target] = target
+            self.dots[stmt.target] = self.exact(tangent, stmt.target, out, stmt.origin)
 
-    def of_statement(self, stmt):
-        """The tangent of ``stmt.target`` as an expression (None: no tangent flows in)."""
+    def of_statement(self, stmt, out):
+        """The tangent of ``stmt.target`` as an expression (None: no tangent flows in); the
+        lines it needs first (a structural operation's parts) are appended to ``out``."""
         expr = stmt.expr
         uses = sorted((s for s in expr.free_symbols if s in self.dots), key=lambda s: s.name)
         if not uses:
             return None
         if isinstance(expr, arrays.ArrayOp):
-            return self.of_array_op(stmt)
+            return self.of_array_op(stmt, out)
         reuse = _reuse(stmt)
         terms = []
         for symbol in uses:
@@ -96,29 +105,43 @@ class _Tangents(Visitor):
                 terms.append(signs.xreplace(partial, reuse) * self.dots[symbol])
         return sympy.Add(*terms)
 
-    def of_array_op(self, stmt):
+    def of_array_op(self, stmt, out):
+        """A structural operation's tangent: the operation of its operands' tangents (linear),
+        or the sum of the two products (bilinear), each operation on a line of its own with
+        named operands (as ``ad.reverse`` reads them)."""
         expr = stmt.expr
         operands, params = expr.operands, expr.params
+
+        def part(operand):
+            shape = arrays.shape_of(operand, self.shapes) if isinstance(operand, sympy.Basic) else ()
+            return self.named(self.operand_tangent(operand), stmt.target, out, stmt.origin, shape)
+
         if isinstance(expr, _LINEAR):
             if isinstance(expr, arrays.BroadcastTo) and not expr.operands[0].free_symbols:
                 return None
-            parts = [self.operand_tangent(a) for a in operands]
-            if all(p == 0 for p in parts):
+            if not any(self.moves(a) for a in operands):
                 return None
-            return type(expr).make(*parts, **params)
+            return type(expr).make(*[part(a) for a in operands], **params)
         if isinstance(expr, _BILINEAR):
             a, b = operands
             terms = []
-            for da, db in ((self.operand_tangent(a), b), (a, self.operand_tangent(b))):
-                if da != 0 and db != 0:
-                    terms.append((da, db))
-            return sympy.Add(*[type(expr).make(x, y, **params) for x, y in terms])
+            for x, y, moving in ((a, b, a), (a, b, b)):
+                if not self.moves(moving):
+                    continue
+                x, y = (part(a), b) if moving is a else (a, part(b))
+                terms.append(self.named(type(expr).make(x, y, **params), stmt.target, out,
+                                        stmt.origin))
+            return sympy.Add(*terms)
         raise SymdiffError(
             f"no forward (tangent) rule for {type(expr).__name__} yet: a second derivative "
             "through a loop kept as a loop pushes tangents through every line",
             filename=stmt.filename or self.program.filename, lineno=stmt.lineno,
             hint="loop fewer than 32 times (the loop is then unrolled), or differentiate once "
             "(grad, jacobian)")
+
+    def moves(self, operand):
+        """Whether ``operand`` has a tangent (one of its symbols has)."""
+        return isinstance(operand, sympy.Basic) and bool(operand.free_symbols & self.dots.keys())
 
     def operand_tangent(self, operand):
         """The tangent of an operand of a structural operation: of its shape (zeros if none)."""
@@ -181,15 +204,14 @@ class _Tangents(Visitor):
         for carry in loop.carried:
             if carry.inside in moving:
                 initial = self.of_expression(carry.initial)
-                shape = self.shapes.get(carry.inside, ())
-                if shape:
-                    initial = arrays.full(initial, shape, self.shapes)
-                entry[carry] = self.named(initial, carry.inside, out, loop.origin, carry.inside)
+                if initial == 0 and self.shapes.get(carry.inside):
+                    initial = arrays.Zeros.make(shape=tuple(self.shapes[carry.inside]))
+                entry[carry] = self.exact(initial, carry.inside, out, loop.origin)
         for carry in entry:
             self.dots[carry.inside] = self.fresh(carry.inside)
         body = []
         for stmt in loop.test:  # (a test's value the body reads: its tangent recomputed there)
-            tangent = self.of_statement(stmt)
+            tangent = self.of_statement(stmt, body)
             if tangent is not None and tangent != 0:
                 target = self.fresh(stmt.target)
                 body.append(Statement(target, tangent, origin=stmt.origin))
@@ -198,11 +220,10 @@ class _Tangents(Visitor):
         carried = list(loop.carried)
         for carry, initial in entry.items():
             update = self.of_expression(carry.update)
-            shape = self.shapes.get(carry.inside, ())
-            if shape:
-                update = arrays.full(update, shape, self.shapes)
-            update = self.named(update, carry.inside, body, loop.origin, carry.inside)
-            after = self.fresh(carry.after, carry.inside)
+            if update == 0 and self.shapes.get(carry.inside):
+                update = arrays.Zeros.make(shape=tuple(self.shapes[carry.inside]))
+            update = self.exact(update, carry.inside, body, loop.origin)
+            after = self.fresh(carry.after, self.shapes.get(carry.inside, ()))
             carried.append(Carry(self.dots[carry.inside], initial, update, after))
             self.dots[carry.after] = after
         out.append(Loop(loop.counter, loop.trip_count, tuple(carried), tuple(body), loop.origin,
