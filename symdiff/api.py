@@ -605,11 +605,11 @@ def _refuse_while(program, what):
     text = linecache.getline(filename, loop.lineno)
     raise SymdiffError(
         f"{what}: the gradient keeps this 'while' loop on a differentiated value as a loop, and "
-        "second derivatives of such a loop are not supported (its trip count is only known when "
-        "it runs, so it cannot be unrolled)",
+        f"{what} differentiates the gradient's generated code again, which cannot hold one (its "
+        "trip count is only known when it runs, so it cannot be unrolled)",
         filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
-        hint="loop a fixed number of times (for k in range(n)) and stop changing the result once "
-        "done, e.g. with 'if'; then second derivatives unroll it")
+        hint="use symdiff.hessian(f) or grad(grad(f)) (they keep the loop: forward over it, "
+        "then reverse), or loop a fixed number of times (for k in range(n))")
 
 
 def _why_deferred(exc):

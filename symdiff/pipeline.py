@@ -251,8 +251,8 @@ def _forward_over_loops(spec):
     signature += [t.name for t, _ in pieces]
     if spec.mode == "jvp":
         base = program.name if program.name.isidentifier() else "f"
-        title = (f"{base}_jvp", f"Derivative of {program.name} along a tangent of "
-                 f"{', '.join(spec.wrt)}, loops kept as loops")
+        title = (f"{base}_jvp", (f"Derivative of {program.name} along a tangent of "
+                                 f"{', '.join(spec.wrt)}, loops kept as loops"))
         built = _compile(_Derivative(tangents, [], None, seeded=False, signature=signature),
                          title=title)
         built.output_shape = tuple(program.shapes.get(program.output, ()))

@@ -236,10 +236,13 @@ class _Tangents(Visitor):
         while True:
             reached = set(self.dots) | moving
             for item in walk(list(loop.test) + list(loop.body)):
-                if isinstance(item, Statement) and item.expr.free_symbols & reached:
-                    reached.add(item.target)
-                elif isinstance(item, Merge) and (item.then_value.free_symbols
-                                                  | item.else_value.free_symbols) & reached:
+                if isinstance(item, Statement):
+                    reads = item.expr.free_symbols
+                elif isinstance(item, Merge):
+                    reads = item.then_value.free_symbols | item.else_value.free_symbols
+                else:
+                    continue
+                if reads & reached:
                     reached.add(item.target)
             more = {c.inside for c in loop.carried if c.update.free_symbols & reached}
             if more <= moving:
