@@ -376,7 +376,13 @@ class Gradient(functools.partial):
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
         if type(self) is Gradient and has_loop(first.program):
-            return self._again_over_loops(first.program)
+            program = first.program
+            if any(p.name in dict(concrete) and p.name not in program.concrete for p in program.params):
+                # (traced with its int counts as symbols: traced again with their values)
+                program = pipeline.undistributed(pipeline.trace)(
+                    inner._parsed, {**dict(concrete), **inner._bound}, (),
+                    None if shaped is None else dict(shaped), rolled=True)
+            return self._again_over_loops(program)
         if any(isinstance(item, Loop) for item in walk(first.program.body)):  # a loop kept as a
             first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
                 inner._parsed, tuple(inner.wrt), dict(concrete), (),
@@ -406,7 +412,7 @@ class Gradient(functools.partial):
             shape = tuple(program.shapes.get(leaf, ()))
             directions[leaf] = BroadcastTo.make(sympy.Integer(1), shape=shape) if shape else sympy.Integer(1)
         base = program.name if program.name.isidentifier() else "f"
-        tangents = tangent_program(program, directions, name=f"{base}_grad")
+        tangents = pipeline.undistributed(tangent_program)(program, directions, name=f"{base}_grad")
         return pipeline.build(Spec(tangents, tuple(self.wrt)))
 
     @staticmethod
