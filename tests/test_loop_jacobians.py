@@ -235,7 +235,9 @@ def test_hessian_of_newton_sqrt(a):
 
 @pytest.mark.parametrize("point", NEWTON)
 def test_hessian_hvp_and_jvp_of_two_parameters(point):
-    same(hessian(newton_scaled)(*point), mp_hessian(newton_scaled, point))
+    want = mp_hessian(newton_scaled, point)
+    same(hessian(newton_scaled)(*point), want)
+    same(hessian(newton_scaled, sparse=True)(*point).toarray(), want)
     v = (0.7, -1.3)
     same(np.array(hvp(newton_scaled)(*point, v)), mp_hessian_vector(newton_scaled, point, v))
     same(np.array([jvp(newton_scaled)(*point, v)]), mp_directional(newton_scaled, point, v))
