@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, walk
+from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, definitions, reads as reads_of, walk
 from ..primitives.nodes import real_symbol
 from .signals import BREAK, CONTINUE, _MaybeBreak, _MaybeReturn, _Return
 from .values import is_number, to_sympy
@@ -290,11 +290,11 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
     if signal is not None or tracer.frame.env is not env:
         raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
     body = tuple(tracer.block)
-    if any(type(item) is not Statement for item in body):
-        raise _Unroll("block")  # a Branch, a nested Loop: unrolled
+    if any(type(item) not in (Statement, Loop) for item in body):
+        raise _Unroll("block")  # a Branch: unrolled
     read = set()
     for item in body:
-        read |= item.expr.free_symbols
+        read |= reads_of(item)
     for name in syntax.stored:  # what the next iteration reads of this one's values
         if isinstance(env.get(name), sympy.Basic):
             read |= env[name].free_symbols
@@ -571,9 +571,10 @@ def _concrete_carries(body, carried, index):
     depends = {}
     for item in body:
         found = set()
-        for symbol in item.expr.free_symbols:
+        for symbol in reads_of(item):
             found |= depends.get(symbol, {symbol})
-        depends[item.target] = found
+        for target in definitions([item]):  # (a loop inside: the values it leaves)
+            depends[target] = found
     known = {c.inside for c in carried if not c.initial.free_symbols}
     while True:
         keep = set()

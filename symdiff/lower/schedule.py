@@ -420,7 +420,10 @@ class _Lowerer(Visitor):
         # nothing is saved until the reverse loop says what it reads (``visit_AdjointLoop``):
         # a loop whose reverse is pruned (no carried value reaches the output's derivative)
         # keeps no tape
-        block = ForBlock(loop.counter, loop.trip_count, tape, (), body, carried, *self.where, test=test)
+        # (a forward loop even where it is recomputed in the reverse pass: a loop nested in a
+        # loop runs again, forward, in each reverse iteration of the outer one, then backward)
+        block = ForBlock(loop.counter, loop.trip_count, tape, (), body, carried, self.where[0],
+                         False, test=test)
         self.lines.append(block)
         self.loops[id(loop)] = tape
         self.loop_bodies[tape] = body
@@ -482,6 +485,9 @@ class _Lowerer(Visitor):
         tape stays small); arrays are saved by reference (the forward loop does not change one
         in place), so the tape costs a tuple per iteration."""
         computed = {line.target for line in forward_body if isinstance(line, Line)}
+        for block in forward_body:  # a loop nested in the body rebinds what it carries: at the
+            if isinstance(block, ForBlock):  # iteration's end, not the value its reverse reads
+                computed -= {name for name, _ in block.carried}
         shapes, arrays_of = ChainMap({}, self.shapes), set()
         for line in body:  # (the lines' own temporaries have shapes too: found in order)
             if isinstance(line, Line):
