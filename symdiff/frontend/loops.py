@@ -99,9 +99,17 @@ def _entry(tracer, value):
 class SymbolicRange:
     """``range(trip)`` with ``trip`` a symbol (an int parameter, known at the call only)."""
 
-    trip: sympy.Symbol
+    trip: sympy.Expr
+    # the trip count is an expression of the counters of loops around it (kept as loops): a
+    # loop that cannot be kept makes them unroll (``CounterTrip``), its count known then
+    of_counters: bool = False
     start = 0
     step = 1
+
+
+class CounterTrip(Exception):
+    """A ``for`` over ``range`` of an enclosing loop's counter could not be kept as a loop: the
+    enclosing loop is unrolled (its counter then a number)."""
 
 
 def range_counts(function):
@@ -115,18 +123,26 @@ def range_counts(function):
 
 def count_of(tracer, stmt):
     """The ``SymbolicRange`` a ``for`` runs over where it is ``range(n)`` of an int parameter the
-    trace keeps symbolic (``Tracer.counts``), else None."""
+    trace keeps symbolic (``Tracer.counts``), or ``range(e)`` inside a loop kept as a loop, ``e``
+    an int expression of its counters (``range(i)``, ``range(i + 1)``: a triangular nest), else
+    None."""
     node = stmt.iter
-    if not (tracer.counts and tracer.rolled and isinstance(node, ast.Call) and not node.keywords
+    if not (tracer.rolled and isinstance(node, ast.Call) and not node.keywords
             and isinstance(node.func, ast.Name) and node.func.id == "range"
-            and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+            and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred)):
+        return None
+    if not (tracer.counts and isinstance(node.args[0], ast.Name)) and not tracer.loop_counters:
         return None
     if tracer.eval(node.func) is not range:
         return None
     trip = tracer.eval(node.args[0])
-    if not isinstance(trip, sympy.Symbol) or trip not in tracer.count_symbols:
-        return None
-    return SymbolicRange(trip)
+    if isinstance(trip, sympy.Symbol) and trip in tracer.count_symbols:
+        return SymbolicRange(trip)
+    if (isinstance(trip, sympy.Expr) and trip.free_symbols
+            and trip.free_symbols <= tracer.loop_counters | tracer.count_symbols
+            and trip.xreplace({s: sympy.Dummy(integer=True) for s in trip.free_symbols}).is_integer):
+        return SymbolicRange(trip, of_counters=True)
+    return None
 
 
 def _rows_of(tracer, value):
@@ -511,8 +527,6 @@ def _trace_while(tracer, stmt, syntax, counting=None):
     body = tuple(tracer.block)
     read = set(condition.free_symbols)
     for item in walk(test) + walk(body):
-        if isinstance(item, Loop):
-            raise _Unroll("a loop kept as a loop inside it is not supported yet")
         if isinstance(item, Statement):
             if tracer.shape(item.target) or any(tracer.shape(s) for s in item.expr.free_symbols):
                 raise _Unroll("its body computes with arrays (numbers only are supported yet)")
@@ -594,5 +608,5 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data",
+__all__ = ["ROLL_THRESHOLD", "CounterTrip", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data",
            "roll_rows", "roll_while"]
