@@ -103,7 +103,7 @@ class ForBlock(Located):
     def outputs(self):
         """The names the loop leaves behind for the code after it."""
         found = {name for name, _ in self.carried}
-        if not self.reverse and self.saved:
+        if not self.reverse and (self.saved or self.body_saved):
             found.add(self.tape)
         if self.test is not None and self.counted:
             found.add(self.trip)  # (the count the reverse loop runs)
@@ -603,6 +603,8 @@ class _Lowerer(Visitor):
             live |= value.free_symbols
         if not reverse:  # the forward loop raises where the user's loop does
             live |= {line.target for line in walk_lines(body) if isinstance(line.expr, Raising)}
+        if self.tapes:  # a loop nested in this one, run forward then backward in its body:
+            body = _with_tapes(body, self.tapes)  # its forward half fills the tape (kept)
         body, _ = _prune(body, live)
         if hoist is not None:
             body = self._hoisted(body, hoist)
@@ -617,9 +619,16 @@ class _Lowerer(Visitor):
 
         defined, kept = set(inside), []
         shapes = ChainMap({}, self.shapes)
+        # names a loop nested in the body assigns (its carried values, a sum it adds into in
+        # place: zeros made for it in this body are made again in each iteration)
+        rebound = {t.target for item in body if isinstance(item, ForBlock) for t in walk_lines([item])}
         for line in body:
             if not isinstance(line, Line):
                 defined |= {t.target for t in walk_lines([line])}
+                kept.append(line)
+                continue
+            if line.target in rebound:
+                defined.add(line.target)
                 kept.append(line)
                 continue
             shape = shape_of(line.expr, shapes)
