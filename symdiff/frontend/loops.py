@@ -140,9 +140,19 @@ def count_of(tracer, stmt):
         return SymbolicRange(trip)
     if (isinstance(trip, sympy.Expr) and trip.free_symbols
             and trip.free_symbols <= tracer.loop_counters | tracer.count_symbols
-            and trip.xreplace({s: sympy.Dummy(integer=True) for s in trip.free_symbols}).is_integer):
+            and _int_polynomial(trip)):
         return SymbolicRange(trip, of_counters=True)
     return None
+
+
+def _int_polynomial(expr):
+    """Whether ``expr`` is a polynomial with int coefficients (``2*i + 1``, ``i - 3``): an int
+    for int counters, printed as it is in Python."""
+    try:
+        poly = sympy.Poly(expr, *sorted(expr.free_symbols, key=str))
+    except sympy.PolynomialError:
+        return False
+    return all(c.is_Integer for c in poly.coeffs())
 
 
 def _rows_of(tracer, value):
