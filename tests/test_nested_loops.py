@@ -10,8 +10,11 @@ symdiff's own output. Inner trip counts of 0, 1 and many iterations, and points 
 every data-dependent exit.
 """
 
+import ctypes
 import math
 import re
+import shutil
+import subprocess
 import time
 
 import numpy as np
@@ -22,7 +25,8 @@ from symdiff.ir import Loop
 
 from .markers import marker_line
 from .reference import close, mp_grad
-from .test_c_code import call, compile_library
+from .test_c_code import CC, FLAGS, call, compile_library
+from .test_c_while import FAILING, REALLOC
 from .test_loops import check as check_arrays
 from .test_while_loops import check, iterations, kept_as_a_while
 
@@ -351,3 +355,64 @@ def test_c_export_refuses_an_inner_trip_count_of_the_outer_counter():
         emit(triangle, language="c")
     assert info.value.lineno == triangle.__code__.co_firstlineno + 2
     assert "for j in range(i):" in str(info.value) and "trip count" in str(info.value)
+
+
+VALGRIND = shutil.which("valgrind")
+DRIVER = """\
+#include <stdio.h>
+double for_in_for_grad(double);
+double newton_in_for_grad(double);
+double for_in_while_grad(double);
+int main(void)
+{
+    printf("%.17g\\n", for_in_for_grad(0.3));
+    printf("%.17g\\n", newton_in_for_grad(2.0));
+    printf("%.17g\\n", for_in_while_grad(0.5));
+    printf("%.17g\\n", for_in_while_grad(2.5));
+    return 0;
+}
+"""
+
+
+@pytest.mark.skipif(VALGRIND is None or CC is None, reason="needs valgrind and a C compiler")
+def test_valgrind_finds_nested_tapes_freed_and_no_invalid_access(tmp_path):
+    functions = (for_in_for, newton_in_for, for_in_while)
+    for f in functions:
+        (tmp_path / f"{f.__name__}.c").write_text(emit(f, language="c"))
+    (tmp_path / "main.c").write_text(DRIVER)
+    program = tmp_path / "nested"
+    run = subprocess.run([CC, "-std=c99", "-O1", "-g", "-o", str(program),
+                          *[str(tmp_path / f"{f.__name__}.c") for f in functions],
+                          str(tmp_path / "main.c"), "-lm"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    run = subprocess.run([VALGRIND, "--leak-check=full", "--error-exitcode=9", str(program)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "All heap blocks were freed" in run.stderr and "ERROR SUMMARY: 0 errors" in run.stderr
+    got = [float(v) for v in run.stdout.split()]
+    for value, (f, point) in zip(got, [(for_in_for, 0.3), (newton_in_for, 2.0),
+                                       (for_in_while, 0.5), (for_in_while, 2.5)]):
+        assert close(value, mp_grad(f, (point,))[0], rtol=1e-9), (f, value)
+
+
+@pytest.mark.parametrize("before_failing", [0, 1])
+def test_realloc_failing_in_a_nested_while_gives_nan(tmp_path, before_failing):
+    """The outer while's tape grows by realloc; the inner loop's tape is in the malloc'd
+    buffer: where the realloc fails, every result is NAN (both freed on that path)."""
+    if CC is None:
+        pytest.skip("no C compiler (cc, gcc or clang) on PATH")
+    text = emit(for_in_while, language="c")
+    (tmp_path / "loops.c").write_text(text.replace("#include <stdlib.h>\n", REALLOC))
+    (tmp_path / "failing.c").write_text(FAILING)
+    library = tmp_path / "libfail.so"
+    run = subprocess.run([CC, *FLAGS, "-o", str(library), str(tmp_path / "loops.c"),
+                          str(tmp_path / "failing.c"), "-lm"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    loaded = ctypes.CDLL(str(library))
+    loaded.reset_realloc(before_failing)
+    loaded.for_in_while_grad.restype = ctypes.c_double
+    got = loaded.for_in_while_grad(ctypes.c_double(0.5))  # 12 outer iterations: one realloc
+    if before_failing == 0:
+        assert math.isnan(got)
+    else:
+        assert close(got, mp_grad(for_in_while, (0.5,))[0], rtol=1e-9)
