@@ -618,5 +618,5 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "CounterTrip", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data",
-           "roll_rows", "roll_while"]
+__all__ = ["ROLL_THRESHOLD", "CounterTrip", "SymbolicRange", "count_of", "data_range", "range_counts",
+           "roll", "roll_range_on_data", "roll_rows", "roll_while"]
