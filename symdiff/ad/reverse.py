@@ -51,7 +51,9 @@ class AdjointLoop(Located):
     (``inside`` d output / d the carried value at the iteration's start; ``initial``: the
     adjoint of its value after the loop; ``after``: of its entry value) and of the accumulated
     adjoints of the values the body reads but does not rebind (``initial`` 0, ``update``
-    the running sum)."""
+    the running sum). A ``Loop`` in the forward body has its own ``AdjointLoop`` in ``body``:
+    each reverse iteration runs the inner loop forward again, then backward
+    (``lower.schedule``)."""
 
     forward: Loop
     carried: tuple

@@ -437,6 +437,13 @@ class _Lowerer(Visitor):
         applies it."""
         self.at(item, reverse)
         forward = item.forward
+        # A loop nested in the forward body runs forward again here (its ``visit_Loop``, a new
+        # tape), then backward (its own ``AdjointLoop``, in ``item.body``): each outer reverse
+        # iteration recomputes the inner loop from the outer state on the outer tape. Measured
+        # (100 x 100 steps of x + 1e-4*sin(x), hand-written both ways): 1.4x the time of an
+        # outer tape holding every inner tape (the inner forward runs twice, not once), for 7.4 KB
+        # of peak memory instead of 322 KB -- memory that grows with the product of the trip
+        # counts, where this grows with their sum; and ``checkpoint=`` then applies at each level.
         entry = len(self.lines)  # (the carries' entry lines: a sum added in place starts at zeros)
         for carry in item.carried:
             self.emit(carry.inside, self.operand_value(carry.initial))
