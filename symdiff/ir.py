@@ -214,7 +214,8 @@ class Carry:
 class Loop(Located):
     """``for counter in range(trip_count): body``, kept as a loop: the body is one block run
     ``trip_count`` times (a number, or an expression of the arguments), the ``carried`` values
-    (``Carry``) flowing from one iteration to the next.
+    (``Carry``) flowing from one iteration to the next. The body may hold loops of its own
+    (nested loops, each traced once).
 
     Made by ``frontend.loops`` (a long ``for`` over a ``range``, in gradient builds); every stage
     that cannot handle one refuses it with a located error (``Visitor.refuse``), never walking
