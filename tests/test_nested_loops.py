@@ -216,6 +216,24 @@ def test_a_while_on_data_inside_a_for_on_both_sides_of_its_exit(point, count):
     assert kept_as_a_while(g) and for_depth(g.source) == 2
 
 
+def break_in_a_while_in_for(x):
+    for i in range(40):
+        y = x
+        while y > 0.1:
+            y = y * 0.7
+            if y < 0.3 * x:  # (the break belongs to the while: the for is kept)
+                break
+        x = x + 0.01 * y
+    return x
+
+
+@pytest.mark.parametrize("x", [0.5, 0.2, 0.05])  # out by the break, by the condition, no step
+def test_a_break_in_a_while_inside_a_for(x):
+    g = grad(break_in_a_while_in_for)
+    check(g, break_in_a_while_in_for, (x,))
+    assert kept_as_a_while(g) and for_depth(g.source) == 2
+
+
 # ---- a for inside a while on data ----
 def for_in_while(x):
     while x < 2.0:
@@ -234,6 +252,37 @@ def test_a_for_inside_a_while_on_data(x, count):
     g = grad(for_in_while)
     check(g, for_in_while, (x,))
     assert kept_as_a_while(g) and for_depth(g.source) == 2 and len(g.source.splitlines()) < 70
+
+
+def while_in_while(x):
+    while x < 5.0:
+        y = x
+        while y > 0.5:
+            y = y * 0.5
+        x = x + y + 0.1*x
+    return x
+
+
+@pytest.mark.parametrize("x", [0.3, 4.1, 6.0])  # inner loop: no step, some; outer: none
+def test_a_while_inside_a_while(x):
+    g = grad(while_in_while)
+    check(g, while_in_while, (x,))
+    assert for_depth(g.source) == 2
+
+
+def read_after_the_inner_loop(x):
+    for i in range(40):
+        for j in range(35):
+            t = math.sin(x + j)  # first assigned in the inner body, its last value read after it
+            x = x + 1e-3*t
+        x = x + 1e-3*t*x
+    return x
+
+
+def test_a_value_of_the_inner_body_read_after_it():
+    g = grad(read_after_the_inner_loop)
+    check(g, read_after_the_inner_loop, (0.3,))
+    assert for_depth(g.source) == 2
 
 
 # ---- three levels ----

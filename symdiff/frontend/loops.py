@@ -56,13 +56,19 @@ class _BodySyntax:
     @classmethod
     def of(cls, body):
         stored, loaded, blocked = [], set(), False
-        for node in (n for stmt in body for n in ast.walk(stmt)):
+        nodes = [n for stmt in body for n in ast.walk(stmt)]
+        # a break/continue of a loop nested in the body exits that loop (which is traced, kept
+        # as a loop or unrolled, on its own), not this one
+        inner = {id(n) for loop in nodes if isinstance(loop, (ast.For, ast.While))
+                 for part in loop.body for n in ast.walk(part)
+                 if isinstance(n, (ast.Break, ast.Continue))}
+        for node in nodes:
             if isinstance(node, ast.Name):
                 if not isinstance(node.ctx, ast.Store):
                     loaded.add(node.id)
                 elif node.id not in stored:
                     stored.append(node.id)
-            elif (isinstance(node, _BLOCKING)
+            elif ((isinstance(node, _BLOCKING) and id(node) not in inner)
                   or (isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)))
                   or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                       and node.func.attr in _MUTATING)):
