@@ -152,6 +152,27 @@ def test_the_triangles_keep_their_counts_as_int_arithmetic():
     assert "[None] * (2*i + 1)" in g.source and "for k in range(2*i + 1 - 1, -1, -1):" in g.source
 
 
+def inner_count(x, n):
+    for i in range(40):
+        for j in range(n):
+            x = x + 1e-3*math.sin(x + j)
+    return x
+
+
+def test_an_inner_trip_count_of_an_int_argument_is_one_build_for_every_n(tmp_path):
+    g = grad(inner_count, wrt="x")
+    for n in (0, 1, 5, 50, -2):
+        assert close(g(0.3, n), mp_grad(inner_count, (0.3, n), wrt=0)[0], rtol=1e-10), n
+    assert len({id(g.build_for(0.3, n).program) for n in (2, 40, 7000)}) == 1
+    assert "for j in range(n):" in g.source and "[None] * n" in g.source
+    text = emit(inner_count, language="c", wrt="x", args=(0.3, 5))
+    library = compile_library(tmp_path, {"inner_count": text})
+    function = library.inner_count_grad
+    function.restype, function.argtypes = ctypes.c_double, [ctypes.c_double, ctypes.c_long]
+    for n in (0, 1, 5, 50, -2):  # one C function for every n (a long argument)
+        assert close(function(0.3, n), mp_grad(inner_count, (0.3, n), wrt=0)[0], rtol=1e-10), n
+
+
 def triangle_with_a_break(x):
     for i in range(40):
         for j in range(i):
