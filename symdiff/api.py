@@ -340,8 +340,8 @@ class Gradient(functools.partial):
                                             has_aux=self._has_aux, checkpoint=self._checkpoint))
             except Exception:  # noqa: BLE001 - the specialised build gives the answer or the error
                 built = None
-            rolled = built is not None and any(
-                isinstance(item, Loop) and item.trip_count.free_symbols for item in built.program.body)
+            rolled = built is not None and any(  # (a loop in a loop too: range(n) inside)
+                isinstance(item, Loop) and item.trip_count.free_symbols for item in walk(built.program.body))
             self._builds[generic_key] = built if rolled else None
         generic = self._builds[generic_key]
         return None if generic is None else _with_counts(generic, dict(concrete))

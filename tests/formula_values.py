@@ -10,11 +10,17 @@ recurrence, a wrong sum or a wrong sequence name is a wrong number.
 import mpmath
 import sympy
 
-DPS = 30
+DPS = 50  # (as reference.mp_grad: the loops take the iterations the 50-digit reference takes)
+
+
+class Unevaluable(Exception):
+    """The formulas cannot be evaluated: a name is left in them (past the size cap a formula
+    keeps named intermediates), or a recurrence does not stop."""
 
 
 def evaluate(formulas, values):
     """``{parameter: number}``: the value of each formula at ``values`` ({name: number})."""
+    _check_names(formulas, values)
     with mpmath.workdps(DPS):
         env = {name: mpmath.mpf(v) if not isinstance(v, int) else v for name, v in values.items()}
         sequences = {}
@@ -22,6 +28,28 @@ def evaluate(formulas, values):
         for recurrence, trip in reversed(list(zip(formulas.recurrences, trips))):
             _reverse(recurrence, trip, env, sequences)  # (the adjoints: from the last loop back)
         return {name: float(_value(expr, env, sequences)) for name, expr in formulas.items()}
+
+
+def _check_names(formulas, values):
+    """``Unevaluable`` where a name that is no argument, no index, no trip count and no sequence
+    is left in the formulas or their recurrences (a named intermediate)."""
+    known = set(values)
+    exprs = list(formulas.values())
+    for recurrence in formulas.recurrences:
+        known |= {recurrence.index.name, str(recurrence.trip)}
+        for pair in (*recurrence.forward, *recurrence.adjoint):
+            known |= {eq.lhs.base.name for eq in pair}
+            exprs += [eq.rhs for eq in pair]
+        if recurrence.stop is not None:
+            exprs.append(recurrence.stop)
+    left = set()
+    for expr in exprs:
+        expr = sympy.sympify(expr)
+        bases = {item.base.name for item in expr.atoms(sympy.Indexed)}
+        left |= {s.name for s in expr.free_symbols if isinstance(s, sympy.Symbol)} - known - bases
+        left |= {name for name in bases if name not in known}
+    if left:
+        raise Unevaluable(f"{', '.join(sorted(left))} left in the formulas")
 
 
 def _forward(recurrence, env, sequences):
@@ -41,7 +69,8 @@ def _forward(recurrence, env, sequences):
         for base, value in new:
             sequences[base][step + 1] = value
         step += 1
-        assert step < 10**6, "the recurrence does not stop"
+        if step >= 10**5:
+            raise Unevaluable("the recurrence does not stop")
     if recurrence.stop is not None:
         env[recurrence.trip.name] = step
     return step
@@ -74,7 +103,9 @@ def _value(expr, env, sequences, bound=None):
     items = {}
     for item in expr.atoms(sympy.Indexed):
         index = int(_value(item.indices[0], env, sequences, bound))
-        items[item] = sympy.Float(sequences[item.base][index], DPS)
+        value = sequences[item.base][index]
+        items[item] = sympy.true if value is True else sympy.false if value is False else \
+            sympy.Float(value, DPS)
     names = {s: _number(env[s.name]) for s in expr.free_symbols
              if isinstance(s, sympy.Symbol) and s.name in env and s not in bound}
     names.update({s: sympy.Integer(v) for s, v in bound.items()})
@@ -82,7 +113,8 @@ def _value(expr, env, sequences, bound=None):
     if isinstance(result, sympy.logic.boolalg.Boolean) or result.is_Relational:
         return bool(result)
     result = result.evalf(DPS)
-    assert not result.free_symbols, (expr, result)
+    if result.free_symbols:
+        raise Unevaluable(f"{', '.join(sorted(map(str, result.free_symbols)))} left in {expr}")
     return mpmath.mpf(str(result)) if result.is_real else result
 
 
