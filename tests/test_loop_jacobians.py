@@ -318,3 +318,33 @@ def test_an_array_operation_without_a_tangent_rule_is_a_located_refusal():
     err = info.value
     assert err.filename == HERE and err.lineno == marker_line(HERE, "NO-TANGENT")
     assert "tangent" in err.message and err.hint
+
+
+# ---- loops nested in loops: tangents flow through the inner loop's carried values ----
+def nested_sum(x, a):
+    s = 0.0
+    for i in range(33):
+        y = x * a
+        for j in range(32):
+            y = y * 0.9 + math.sin(y) * 0.01
+        s = s + y * y
+    return s
+
+
+def while_in_for(x, a):
+    for i in range(33):
+        y = x
+        while y > 0.1:
+            y = y * 0.5 + a * 0.001
+        x = 0.9 * x + y * a
+    return x
+
+
+@pytest.mark.parametrize("f, point", [(nested_sum, (0.3, 0.9)), (while_in_for, (0.5, 0.7))])
+def test_second_derivatives_of_nested_loops(f, point):
+    # nested_sum: s starts with no tangent and gets one from the inner loop's result only
+    H = mp_hessian(f, point)
+    same(hessian(f)(*point), H, rtol=1e-8)
+    same(np.array(grad(grad(f, wrt=0), wrt=(0, 1))(*point)), H[0], rtol=1e-8)
+    same(jacobian(f)(*point), mp_jacobian(f, point), rtol=1e-8)
+    assert rolled(hessian(f).source_for(*point))

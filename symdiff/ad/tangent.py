@@ -231,23 +231,26 @@ class _Tangents(Visitor):
 
     def moving(self, loop):
         """The carried values (``inside``) whose tangents are not 0: a fixpoint over the
-        iterations, as ``ad.reverse`` finds the active ones."""
+        iterations, as ``ad.reverse`` finds the active ones (a loop nested in the body moves
+        the values it carries where its entry values or its body move them)."""
         moving = {c.inside for c in loop.carried if self.of_expression(c.initial) != 0}
+        reached = set(self.dots) | moving
         while True:
-            reached = set(self.dots) | moving
+            count = len(reached)
             for item in walk(list(loop.test) + list(loop.body)):
                 if isinstance(item, Statement):
-                    reads = item.expr.free_symbols
+                    if item.expr.free_symbols & reached:
+                        reached.add(item.target)
                 elif isinstance(item, Merge):
-                    reads = item.then_value.free_symbols | item.else_value.free_symbols
-                else:
-                    continue
-                if reads & reached:
-                    reached.add(item.target)
-            more = {c.inside for c in loop.carried if c.update.free_symbols & reached}
-            if more <= moving:
+                    if (item.then_value.free_symbols | item.else_value.free_symbols) & reached:
+                        reached.add(item.target)
+                elif isinstance(item, Carry):  # (of a nested loop)
+                    if (item.initial.free_symbols | item.update.free_symbols) & reached:
+                        reached |= {item.inside, item.after}
+            moving |= {c.inside for c in loop.carried if c.update.free_symbols & reached}
+            reached |= moving
+            if len(reached) == count:
                 return moving
-            moving |= more
 
 
 def tangent_program(program, directions, name=None):
