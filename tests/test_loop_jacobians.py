@@ -348,3 +348,19 @@ def test_second_derivatives_of_nested_loops(f, point):
     same(np.array(grad(grad(f, wrt=0), wrt=(0, 1))(*point)), H[0], rtol=1e-8)
     same(jacobian(f)(*point), mp_jacobian(f, point), rtol=1e-8)
     assert rolled(hessian(f).source_for(*point))
+
+
+# ---- jvp: forward mode over the loop ----
+@pytest.mark.parametrize("point", UNTIL)
+def test_jvp_of_a_while_with_a_break(point):
+    v = (1.0, 2.0)
+    same(jvp(until_small)(*point, v), mp_directional(until_small, point, v))
+    same(jacfwd(until_small)(*point), mp_jacobian(until_small, point))
+
+
+def test_jvp_of_an_array_loop_and_of_lorenz():
+    point = (np.array([0.3, -0.2, 0.1]), np.array([0.9, 0.8, 0.7]))
+    v = (np.array([1.0, 0.5, -0.3]), np.array([0.2, 0.1, 0.0]))
+    same(jvp(decay)(*point, v), mp_directional(decay, point, v))
+    point, v = (1.0, 1.5, 2.0, 10.0), (0.1, 0.2, 0.3, 0.4)
+    same(jvp(lorenz)(*point, v), mp_directional(lorenz, point, v), rtol=1e-9)
