@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 
 from . import pipeline, pytrees
+from .ad.sparsity import Compression, Pattern, columns_of
 from .ad.sparsity import compression as compress
 from .ad.vjp import gradient_as_program
 from .explain import display
@@ -375,14 +376,16 @@ class Gradient(functools.partial):
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
-        if type(self) is Gradient and has_loop(first.program):
+        if type(self) in (Gradient, Jacobian) and has_loop(first.program):
             program = first.program
             if any(p.name in dict(concrete) and p.name not in program.concrete for p in program.params):
                 # (traced with its int counts as symbols: traced again with their values)
                 program = pipeline.undistributed(pipeline.trace)(
                     inner._parsed, {**dict(concrete), **inner._bound}, (),
                     None if shaped is None else dict(shaped), rolled=True)
-            return self._again_over_loops(program)
+            if type(self) is Gradient:
+                return self._again_over_loops(program)
+            return self._jacobian_over_loops(program)
         if any(isinstance(item, Loop) for item in walk(first.program.body)):  # a loop kept as a
             first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
                 inner._parsed, tuple(inner.wrt), dict(concrete), (),
@@ -414,6 +417,16 @@ class Gradient(functools.partial):
         base = program.name if program.name.isidentifier() else "f"
         tangents = pipeline.undistributed(tangent_program)(program, directions, name=f"{base}_grad")
         return pipeline.build(Spec(tangents, tuple(self.wrt)))
+
+    def _jacobian_over_loops(self, program):
+        """``jacobian(grad(f))`` where ``f``'s trace (``program``) keeps a loop as a loop: row
+        ``i`` is the gradient (with respect to this ``wrt``) of the derivative of ``f`` along
+        the ``i`` -th unit vector of the inner ``wrt`` (``pipeline.reverse_over_forward``)."""
+        built = pipeline.reverse_over_forward(program, tuple(self._inner.wrt), tuple(self.wrt))
+        _, ncols = columns_of(program, tuple(self.wrt))
+        nrows = built.output_shape[0]
+        built.compression = Compression(Pattern(nrows, ncols, full=True), (nrows,))
+        return built
 
     @staticmethod
     def _again_builder(program, wrt):
@@ -509,7 +522,7 @@ class Gradient(functools.partial):
             )
         if self._default is None:  # traced at each call only: see ``_setup_again``
             return None
-        if outer in ("grad", "value_and_grad") and has_loop(self._default.program):
+        if outer in ("grad", "value_and_grad", "jacobian") and has_loop(self._default.program):
             return None  # differentiated as a program, forward over its loops (``_again``)
         if any(isinstance(item, Loop) and item.is_while for item in walk(self._default.program.body)):
             _refuse_while(self._default.program, what)
@@ -614,8 +627,9 @@ def _refuse_while(program, what):
         f"{what} differentiates the gradient's generated code again, which cannot hold one (its "
         "trip count is only known when it runs, so it cannot be unrolled)",
         filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
-        hint="use symdiff.hessian(f) or grad(grad(f)) (they keep the loop: forward over it, "
-        "then reverse), or loop a fixed number of times (for k in range(n))")
+        hint="hessian(f), hvp(f), jacobian(grad(f)) and grad(grad(f)) keep the loop (forward "
+        "over it, then reverse): third derivatives as grad(grad(grad(f))); or loop a fixed "
+        "number of times (for k in range(n))")
 
 
 def _why_deferred(exc):

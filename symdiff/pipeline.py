@@ -232,9 +232,29 @@ def _forward_over_loops(spec):
         return None
     if spec.mode != "jvp":
         _check_scalar_output(program)
-    wrt = _params(program, spec.wrt)
+        built = reverse_over_forward(program, spec.wrt, spec.wrt)
+        if spec.mode == "hessian":  # (a loop makes every entry structurally nonzero)
+            size = built.output_shape[0]
+            built.compression = Compression(Pattern(size, size, full=True), (size,), symmetric=True)
+        return built
+    tangents, pieces, signature = _pushed_forward(program, spec.wrt)
+    seed = program.namer.fresh("seed")  # (the vjp route's argument: the same calls)
+    signature.insert(len(signature) - len(pieces), seed)
+    base = program.name if program.name.isidentifier() else "f"
+    title = (f"{base}_jvp", (f"Derivative of {program.name} along a tangent of "
+                             f"{', '.join(spec.wrt)}, loops kept as loops"))
+    built = _compile(_Derivative(tangents, [], None, seeded=False, signature=signature), title=title)
+    built.output_shape = tuple(program.shapes.get(program.output, ()))
+    return _taking_flat_tangents(built, pieces, value=True)
+
+
+def _pushed_forward(program, along, name=None):
+    """``program`` pushed forward (``ad.tangent``) along a tangent of each number, array or
+    list item of the parameters named ``along``, each tangent a new argument: ``(tangent
+    program, [(tangent symbol, shape)], signature)`` (the signature: the program's arguments,
+    its externals, the tangents)."""
     directions, pieces = {}, []
-    for param in wrt:
+    for param in _params(program, along):
         for leaf in param.elements if param.elements is not None else (param.symbol,):
             tangent = real_symbol(program.namer.fresh(f"{leaf.name}_tangent"))
             shape = tuple(program.shapes.get(leaf, ()))
@@ -242,26 +262,23 @@ def _forward_over_loops(spec):
                 program.shapes[tangent] = shape
             directions[leaf] = tangent
             pieces.append((tangent, shape))
-    tangents = tangent_program(program, directions, name=program.name)
+    tangents = tangent_program(program, directions, name=name or program.name)
     signature = [*[p.symbol.name for p in program.params if p.name not in program.concrete],
-                 *[e.symbol.name for e in program.externals]]
-    if spec.mode == "jvp":
-        seed = program.namer.fresh("seed")  # (the vjp route's argument: the same calls)
-        signature.append(seed)
-    signature += [t.name for t, _ in pieces]
-    if spec.mode == "jvp":
-        base = program.name if program.name.isidentifier() else "f"
-        title = (f"{base}_jvp", (f"Derivative of {program.name} along a tangent of "
-                                 f"{', '.join(spec.wrt)}, loops kept as loops"))
-        built = _compile(_Derivative(tangents, [], None, seeded=False, signature=signature),
-                         title=title)
-        built.output_shape = tuple(program.shapes.get(program.output, ()))
-        return _taking_flat_tangents(built, pieces, value=True)
-    built = _compile(_Derivative(tangents, wrt, None, seeded=False, signature=signature))
-    size = sum(math.prod(shape) for _, shape in pieces)
-    built.output_shape = (size,)
-    if spec.mode == "hessian":  # (a loop makes every entry structurally nonzero)
-        built.compression = Compression(Pattern(size, size, full=True), (size,), symmetric=True)
+                 *[e.symbol.name for e in program.externals], *[t.name for t, _ in pieces]]
+    return tangents, pieces, signature
+
+
+@undistributed
+def reverse_over_forward(program, along, wrt, name=None):
+    """The build of ``grad_wrt (J v)``: the gradient with respect to the parameters named
+    ``wrt`` of ``program`` 's (one number out) derivative along a tangent ``v`` of those named
+    ``along`` (``_pushed_forward``). Its functions take the arguments, the externals and ``v``
+    flat (``output_shape``: its length) and return the gradient: H v where ``along`` is
+    ``wrt``, a row block of the Hessian times v otherwise (``jacobian(grad(f))``)."""
+    tangents, pieces, signature = _pushed_forward(program, along, name)
+    built = _compile(_Derivative(tangents, _params(tangents, wrt), None, seeded=False,
+                                 signature=signature))
+    built.output_shape = (sum(math.prod(shape) for _, shape in pieces),)
     return _taking_flat_tangents(built, pieces)
 
 

@@ -364,3 +364,20 @@ def test_jvp_of_an_array_loop_and_of_lorenz():
     same(jvp(decay)(*point, v), mp_directional(decay, point, v))
     point, v = (1.0, 1.5, 2.0, 10.0), (0.1, 0.2, 0.3, 0.4)
     same(jvp(lorenz)(*point, v), mp_directional(lorenz, point, v), rtol=1e-9)
+
+
+# ---- jacobian(grad(f)): rows of the Hessian, reverse over forward ----
+@pytest.mark.parametrize("f, point, wrt", [
+    (newton_scaled, (2.0, 3.0), 0), (newton_scaled, (9.0, 0.5), 1), (newton_scaled, (1.0, 3.0), 0),
+    (newton_sqrt, (2.0,), 0), (lorenz_1000, (1.0, 1.5, 2.0, 10.0), 2), (nested_sum, (0.3, 0.9), 0)])
+def test_jacobian_of_grad(f, point, wrt):
+    J = jacobian(grad(f, wrt=wrt))
+    same(J(*point), np.array(mp_hessian(f, point), dtype=object)[wrt:wrt + 1], rtol=1e-8)
+    assert rolled(J.source_for(*point))
+
+
+def test_jacobian_of_grad_of_an_array_loop():
+    point = (np.array([0.3, -0.2, 0.1]), np.array([[0.5, 0.1, 0.0], [0.2, -0.3, 0.4], [0.0, 0.1, 0.6]]))
+    H = np.array(mp_hessian(rnn, point), dtype=object)
+    same(jacobian(grad(rnn, wrt=0), wrt=(0, 1))(*point), H[:3], rtol=1e-8)
+    same(jacobian(grad(rnn, wrt=0), wrt=(0, 1), sparse=True)(*point).toarray(), H[:3], rtol=1e-8)

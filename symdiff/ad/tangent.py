@@ -239,14 +239,15 @@ class _Tangents(Visitor):
             count = len(reached)
             for item in walk(list(loop.test) + list(loop.body)):
                 if isinstance(item, Statement):
-                    if item.expr.free_symbols & reached:
-                        reached.add(item.target)
+                    reads, made = item.expr.free_symbols, {item.target}
                 elif isinstance(item, Merge):
-                    if (item.then_value.free_symbols | item.else_value.free_symbols) & reached:
-                        reached.add(item.target)
+                    reads, made = item.then_value.free_symbols | item.else_value.free_symbols, {item.target}
                 elif isinstance(item, Carry):  # (of a nested loop)
-                    if (item.initial.free_symbols | item.update.free_symbols) & reached:
-                        reached |= {item.inside, item.after}
+                    reads, made = item.initial.free_symbols | item.update.free_symbols, {item.inside, item.after}
+                else:
+                    continue
+                if reads & reached:
+                    reached |= made
             moving |= {c.inside for c in loop.carried if c.update.free_symbols & reached}
             reached |= moving
             if len(reached) == count:
