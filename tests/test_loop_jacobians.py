@@ -34,6 +34,7 @@ from .reference import (
     mp_hessian,
     mp_hessian_vector,
     mp_jacobian,
+    mp_partial,
 )
 
 HERE = __file__
@@ -419,3 +420,25 @@ def test_hessian_through_indexing_and_joins_in_a_loop(f, point):
     parts = hvp(f)(*point, (v[:-1].reshape(point[0].shape), v[-1]))
     same(np.concatenate([np.ravel(p) for p in parts]), want, rtol=1e-8, atol=1e-10)
     assert rolled(H.source_for(*point))
+
+
+# ---- derivatives of grad(f): its program pushed forward along ones, then again ----
+@pytest.mark.parametrize("a", [1.0, 2.0, 9.0])
+def test_hessian_hvp_and_jvp_of_grad(a):
+    third = 0.0 if a == 1.0 else 3 / (8 * a ** 2.5)  # d^3 sqrt(a) / da^3
+    assert close(hessian(grad(newton_sqrt))(a)[0, 0], third, rtol=1e-7)
+    assert close(hvp(grad(newton_sqrt))(a, 0.5), 0.5 * third, rtol=1e-7)
+    second = 0.0 if a == 1.0 else -1 / (4 * a ** 1.5)
+    assert close(jvp(grad(newton_sqrt))(a, 2.0), 2.0 * second, rtol=1e-8)
+
+
+def test_hessian_of_grad_of_two_parameters():
+    point = (2.0, 3.0)
+    H = hessian(grad(newton_scaled, wrt=0))(*point)
+    want = [[mp_partial(newton_scaled, point, ("a", s, t)) for t in "ab"] for s in "ab"]
+    same(H, want, rtol=1e-8)
+    v = (1.0, 0.5)
+    same(jvp(grad(newton_scaled, wrt=0))(*point, v),
+         [sum(h * w for h, w in zip(mp_hessian(newton_scaled, point)[0], v))], rtol=1e-8)
+    with pytest.raises(TypeError):
+        hessian(grad(newton_scaled))  # (a tuple out)
