@@ -257,3 +257,26 @@ def test_loops_the_recurrences_cannot_describe_are_located(f, args, marker):
     assert "cannot be shown as a recurrence" in err.message and "explain()" in err.hint
     assert g.explain()  # explain() still describes it
     assert symdiff.emit(f, args=args)  # and the module header says where the reverse is
+
+
+# ---- every while loop of tests/test_while_loops.py, at the points test_c_while.py runs them ----
+def _while_cases():
+    from .test_c_while import CASES
+
+    return [(f, point) for f, points in CASES for point in points]
+
+
+@pytest.mark.parametrize("f, point", _while_cases(),
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(_while_cases())])
+def test_formulas_of_the_while_loops_give_their_gradients(f, point):
+    g = grad(f)
+    g(*point)
+    try:
+        formulas = g.formulas
+    except SymdiffError as err:  # a located refusal (a loop carrying an array, ...)
+        assert err.filename and err.lineno and "explain()" in err.hint
+        return
+    got = evaluate(formulas, dict(zip(g._signature.parameters, point)))
+    want = mp_grad(f, point)
+    for name, expected in zip(formulas, want):
+        assert close(got[name], expected, rtol=1e-9, atol=1e-12), (name, point, got, want, formulas)

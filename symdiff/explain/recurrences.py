@@ -170,6 +170,11 @@ def _check(loop, program, gradient_program):
             raise _refusal(loop, program, f"it carries an array ({carry.after})")
 
 
+class FlagAt(sympy.Indexed, sympy.logic.boolalg.Boolean):
+    """``broke[k]``: an item of a sequence of conditions (a ``break``'s or a ``return``'s flag),
+    usable where SymPy wants a condition (``And``, ``Not``, a ``Piecewise`` branch)."""
+
+
 def _code_of(line):
     """A loop's header line without its comment and its colon (``for _ in range(9)``)."""
     try:
@@ -207,18 +212,22 @@ class _LoopForm:
         self.values = {}
         forward = []
         k = self.k
+        flags = set(program.flags)  # (a break's or a return's flag: a condition, not a number)
+        self.conditions = set()  # the sequences of such flags
         for carry in loop.carried:
             base = sympy.IndexedBase(self._sequence(carry.inside, program))
             self.seq[carry.inside] = base
-        flags = set(program.flags)  # (a break's or a return's flag: a condition, not a number)
+            if carry.update in flags or carry.inside in flags or carry.inside == loop.exit_flag:
+                self.conditions.add(base)
         for carry in loop.carried:
             base = self.seq[carry.inside]
             initial = carry.initial
-            if carry.update in flags or carry.inside in flags or carry.inside == loop.exit_flag:
+            if base in self.conditions:
                 initial = sympy.true if initial == 1 else sympy.false if initial == 0 else initial
-            forward.append((sympy.Eq(base[0], initial, evaluate=False),
-                            sympy.Eq(base[k + 1], self.at_k(carry.update), evaluate=False)))
-            self.values[carry.after] = base[self.trip]
+            forward.append((sympy.Eq(self.item(base, 0), initial, evaluate=False),
+                            sympy.Eq(self.item(base, k + 1), self.at_k(carry.update),
+                                     evaluate=False)))
+            self.values[carry.after] = self.item(base, self.trip)
         stop = self.at_k(loop.condition) if loop.is_while else None
         if loop.exit_flag is not None:  # a 'break' on data: its carried flag, 1 once it broke out
             stop = sympy.And(sympy.Not(self.at_k(loop.exit_flag)), stop)
@@ -240,10 +249,14 @@ class _LoopForm:
         self.taken.add(name)
         return name
 
+    def item(self, base, index):
+        """``base[index]``: a ``FlagAt`` for a sequence of conditions."""
+        return FlagAt(base, index) if base in self.conditions else base[index]
+
     def at_k(self, expr):
         """``expr`` (of the body's names) in the sequences' terms at iteration ``k``."""
         closed = self._forward_close(expr, _BIG)
-        mapping = {inside: base[self.k] for inside, base in self.seq.items()}
+        mapping = {inside: self.item(base, self.k) for inside, base in self.seq.items()}
         mapping[self.loop.counter] = self.k
         return closed.xreplace(mapping)
 

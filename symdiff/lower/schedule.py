@@ -103,8 +103,8 @@ class ForBlock(Located):
     def outputs(self):
         """The names the loop leaves behind for the code after it."""
         found = {name for name, _ in self.carried}
-        if not self.reverse and (self.saved or self.body_saved):
-            found.add(self.tape)
+        if not self.reverse and (self.saved or self.body_saved):  # (a reverse may read only
+            found.add(self.tape)  # arrays its forward body computed: tanh(W @ h) wrt h alone)
         if self.test is not None and self.counted:
             found.add(self.trip)  # (the count the reverse loop runs)
         if not self.reverse and self.checkpoints is not None and self.checkpoints.growing:

@@ -395,7 +395,7 @@ def check_formulas(report, f, case, own, ref):
     except formula_values.Unevaluable as exc:
         report.note(f"formulas not evaluated: {str(exc)[:60]}")
         return
-    except (ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
+    except (ArithmeticError, ValueError, TypeError) as exc:  # (formula_values.Undefined too)
         report.note(f"formulas not evaluated: {_exc_text(exc)[:60]}")
         return
     if formulas.recurrences:
