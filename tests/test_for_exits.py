@@ -158,3 +158,18 @@ def test_c_export_keeps_the_loop(tmp_path, f, points):
         got_vg = got_vg if isinstance(got_vg, (tuple, list)) else (got_vg,)
         for a, b in zip((*got, *got_vg), (*want, *want)):
             assert close(a, float(b), rtol=1e-9, atol=1e-12), (point, got, want)
+
+
+def breaks_on_the_counter(x):
+    for i in range(100):
+        x = x * 1.01 + 0.001 * math.sin(x)
+        if i == 50:
+            break
+    return x
+
+
+def test_a_break_on_the_counter_is_kept_too():
+    g = grad(breaks_on_the_counter)
+    for x in (1.0, -0.4):
+        check(g, breaks_on_the_counter, (x,))
+    assert kept(g)
