@@ -465,3 +465,21 @@ def test_hessian_through_products_in_a_loop(f, point):
     H = hessian(f)
     same(H(*point) @ v, mp_hessian_vector(f, point, v), rtol=1e-8, atol=1e-10)
     assert rolled(H.source_for(*point))
+
+
+# ---- a long for with a break on data (kept as a while-kind loop) ----
+def for_with_break(x, a):
+    for k in range(1000):
+        x = x * a + 0.01 * math.sin(x)
+        if x > 5.0:
+            break
+    return x * a
+
+
+@pytest.mark.parametrize("point", [(6.0, 1.1), (4.9, 1.5), (0.5, 1.01), (0.1, 0.5)])
+def test_second_derivatives_of_a_for_with_a_break(point):
+    # breaks in the first step (from above 5, from below), after ~230 steps, never (1,000)
+    H = hessian(for_with_break)
+    same(H(*point), mp_hessian(for_with_break, point), rtol=1e-7)
+    same(jacobian(for_with_break)(*point), mp_jacobian(for_with_break, point), rtol=1e-8)
+    assert rolled(H.source_for(*point))
