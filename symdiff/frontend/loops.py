@@ -287,14 +287,22 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
         if rows is None and env[counter_name] != index:
             tracer.loop_ranges[env[counter_name]] = (counts[0], counts[-1])
     signal = tracer.exec_block(stmt.body, cont=[])
-    if signal is not None or tracer.frame.env is not env:
-        raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
+    if signal is not None:
+        raise _Unroll("exit")
+    env = tracer.frame.env  # (a new dict where an 'if' on data joined the body's names)
     body = tuple(tracer.block)
-    if any(type(item) is not Statement for item in body):
-        raise _Unroll("block")  # a Branch, a nested Loop: unrolled
     read = set()
-    for item in body:
-        read |= item.expr.free_symbols
+    for item in walk(body):  # (Branches on data: both arms, and the Merges that join them)
+        if isinstance(item, Loop):
+            raise _Unroll("block")  # a nested Loop: unrolled
+        if isinstance(item, Statement):
+            read |= item.expr.free_symbols
+        elif isinstance(item, Branch):
+            if item.cond.free_symbols <= tracer.loop_counters:
+                raise _Unroll("an 'if' on the counter")  # (concrete in each unrolled iteration)
+            read |= item.cond.free_symbols
+        elif isinstance(item, Merge):
+            read |= item.then_value.free_symbols | item.else_value.free_symbols
     for name in syntax.stored:  # what the next iteration reads of this one's values
         if isinstance(env.get(name), sympy.Basic):
             read |= env[name].free_symbols
@@ -569,11 +577,26 @@ def _concrete_carries(body, carried, index):
     from a concrete start, on the counter and such counts only): code after the loop may use
     them as Python ints (an index, a condition), so such a loop is unrolled."""
     depends = {}
-    for item in body:
+
+    def through(symbols):
         found = set()
-        for symbol in item.expr.free_symbols:
+        for symbol in symbols:
             found |= depends.get(symbol, {symbol})
-        depends[item.target] = found
+        return found
+
+    def block(items, cond=frozenset()):
+        for item in items:
+            if isinstance(item, Statement):
+                depends[item.target] = through(item.expr.free_symbols) | cond
+            else:  # a Branch on data: what its arms and merges compute depends on its condition
+                inner = cond | through(item.cond.free_symbols)
+                block(item.then, inner)
+                block(item.orelse, inner)
+                for merge in item.merges:
+                    depends[merge.target] = inner | through(
+                        merge.then_value.free_symbols | merge.else_value.free_symbols)
+
+    block(body)
     known = {c.inside for c in carried if not c.initial.free_symbols}
     while True:
         keep = set()
