@@ -474,11 +474,14 @@ def _trace_while(tracer, stmt, syntax, counting=None):
     for name in syntax.stored:
         if name not in env:
             continue
-        if not _scalar(tracer, env[name]):
-            raise _Unroll(f"'{name}', assigned in its body, is not one number (numbers only are "
-                          "carried from one iteration to the next yet)")
+        if not _carriable(tracer, env[name]):
+            raise _Unroll(f"'{name}', assigned in its body, is neither a number nor an array "
+                          "(numbers and arrays only are carried from one iteration to the next)")
         inside[name] = real_symbol(namer.version(name))
-    entry = {name: to_sympy(env[name]) for name in inside}
+        shape = tracer.shape(env[name])
+        if shape:  # an array carried: its symbol stands for an array of that shape
+            tracer.shapes[inside[name]] = tuple(shape)
+    entry = {name: _entry(tracer, env[name]) for name in inside}
     for name, symbol in inside.items():
         env[name] = symbol
     tracer.block = []
@@ -522,8 +525,6 @@ def _trace_while(tracer, stmt, syntax, counting=None):
         if isinstance(item, Loop):
             raise _Unroll("a loop kept as a loop inside it is not supported yet")
         if isinstance(item, Statement):
-            if tracer.shape(item.target) or any(tracer.shape(s) for s in item.expr.free_symbols):
-                raise _Unroll("its body computes with arrays (numbers only are supported yet)")
             read |= item.expr.free_symbols
         elif isinstance(item, Branch):
             read |= item.cond.free_symbols
@@ -541,10 +542,14 @@ def _trace_while(tracer, stmt, syntax, counting=None):
         if name in inside:
             if inside[name] not in read and name not in outside:
                 continue  # neither read by the test, the next iteration nor after the loop
-            if not _scalar(tracer, value) or not to_sympy(value).is_Atom:
-                raise _Unroll(f"'{name}' is not one number after its body")
+            if (not _carriable(tracer, value) or tracer.shape(value) != tracer.shape(inside[name])
+                    or not _entry(tracer, value).is_Atom):
+                raise _Unroll(f"'{name}' is not a number, nor an array of the shape it had "
+                              "before the loop, after its body")
             symbol = real_symbol(namer.version(name))
-            carried.append(Carry(inside[name], entry[name], to_sympy(value), symbol))
+            if tracer.shape(inside[name]):  # (an array after the loop, as inside it)
+                tracer.shapes[symbol] = tuple(tracer.shape(inside[name]))
+            carried.append(Carry(inside[name], entry[name], _entry(tracer, value), symbol))
             after[name] = symbol
         elif name in outside:
             raise _Unroll(f"'{name}' is first assigned in its body and read after it (the loop "
