@@ -1181,7 +1181,7 @@ class _PythonBlocks(BlockPrinter):
         checkpoints = block.checkpoints
         if block.test is not None:  # a while on data: tested before each iteration, counted
             lines, condition, broke = block.test
-            if block.saved:
+            if block.saved or block.body_saved:
                 out.append(f"{indent}{tape} = []")
             if checkpoints is not None and checkpoints.growing:
                 out.append(f"{indent}{checkpoints.every.name} = 1")
@@ -1196,7 +1196,7 @@ class _PythonBlocks(BlockPrinter):
             out.append(f"{inner}{self.step}break")
             if checkpoints is not None:
                 out += self._checkpoint_store(block, trip, inner, appended=True)
-            elif block.saved:
+            elif block.saved and not block.body_saved:
                 out.append(f"{inner}{tape}.append({state if len(block.saved) == 1 else f'({state})'})")
         elif not block.reverse:
             if checkpoints is not None:
@@ -1226,8 +1226,9 @@ class _PythonBlocks(BlockPrinter):
         body = self.block(block.body, inner, True, (block.lineno, block.reverse, block.filename))
         out += body
         if block.body_saved and not block.reverse:  # the state and the body's arrays, at its end
-            out.append(f"{inner}{tape}[{index}] = "
-                       f"{', '.join(s.name for s in block.saved + block.body_saved)}")
+            taped = ', '.join(s.name for s in block.saved + block.body_saved)
+            out.append(f"{inner}{tape}.append(({taped}))" if block.test is not None
+                       else f"{inner}{tape}[{index}] = {taped}")
         out += self._carried(block.carried, inner)
         if not body and not block.saved and block.test is None and not any(
                 n != v for n, v in block.carried):

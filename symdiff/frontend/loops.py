@@ -380,8 +380,9 @@ def roll_while(tracer, stmt):
     nodes = [n for part in stmt.body for n in ast.walk(part)]
     syntax = _BodySyntax.of(stmt.body)
     env = tracer.frame.env
-    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
-        return "its body reads or changes a list, dict or set (numbers only are carried yet)"
+    why = _containers(env, syntax)
+    if why:
+        return why
     if any(isinstance(node, _WHILE_BLOCKING)
            or (isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)))
            or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
@@ -392,6 +393,20 @@ def roll_while(tracer, stmt):
         return _traced(tracer, lambda: _trace_while(tracer, stmt, syntax))
     except _Unroll as exc:
         return str(exc)
+
+
+def _containers(env, syntax):
+    """Why a ``while`` body (or a ``for`` over a range of data) with this ``syntax`` cannot be
+    kept as a loop for the containers it uses, else None: a list it only reads (``w[0]``,
+    ``len(w)``; items stored into it or methods changing it are refused on their own) is read
+    as the tracer reads it; a list rebound, a dict or a set is not carried."""
+    for name in sorted(syntax.loaded | set(syntax.stored)):
+        value = env.get(name)
+        if isinstance(value, (dict, set)) or (isinstance(value, list) and name in syntax.stored):
+            return (f"its body {'rebinds' if name in syntax.stored else 'reads'} "
+                    f"'{name}', a {type(value).__name__} (numbers and arrays only are carried, "
+                    "and lists only read)")
+    return None
 
 
 def data_range(tracer, stmt):
@@ -447,8 +462,9 @@ def roll_range_on_data(tracer, stmt, start, stop):
     if counter in _loads_outside(tracer.frame.parsed.node, stmt):
         return f"the counter '{counter}' is read after the loop (the loop may run no iteration)"
     env = tracer.frame.env
-    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
-        return "its body reads or changes a list, dict or set (numbers only are carried yet)"
+    why = _containers(env, syntax)
+    if why:
+        return why
     if syntax.blocked:
         return ("its body has something only an unrolled loop runs (a nested function, an item "
                 "stored into a list or array, a method changing its object, try/with/del)")

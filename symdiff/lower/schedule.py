@@ -441,9 +441,7 @@ class _Lowerer(Visitor):
         body, carried = self._loop_body([forward.body, item.body], item.carried, reverse,
                                         _invariant_room(forward, bound))
         tape = self.loops[id(forward)]
-        body_saved = ()
-        if not forward.is_while:
-            body, body_saved = self._taped_arrays(body, carried, item.carried, self.loop_bodies[tape])
+        body, body_saved = self._taped_arrays(body, carried, item.carried, self.loop_bodies[tape])
         body, carried = self._sums_in_place(body, carried, item, entry)
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
