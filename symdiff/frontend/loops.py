@@ -371,8 +371,8 @@ def roll_while(tracer, stmt):
     refuses it."""
     if not tracer.rolled:
         return ("only grad and value_and_grad keep a loop as a loop (jacobian, hessian, a "
-                "gradient differentiated again and C export unroll loops, and this one's trip "
-                "count is only known when it runs)")
+                "gradient differentiated again and C export of a function of arrays unroll "
+                "loops, and this one's trip count is only known when it runs)")
     if stmt.orelse:
         return "its 'else' block is not supported"
     if tracer.control.pending is not None:
