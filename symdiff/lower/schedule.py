@@ -249,7 +249,19 @@ class _Inliner(Visitor):
                 keep.add(block.test[2])
         uses.add(keep, 2)
         body = _Inliner(uses.counts, self.array_op).block(block.body)
-        out.append(replace(block, body=tuple(body)))
+        checkpoints = block.checkpoints
+        if checkpoints is not None and checkpoints.body:  # the forward body, run again per
+            # segment: folded as the forward loop's is (the same operations: the same bits),
+            # the names the segment's tape stores staying names
+            uses = _Uses()
+            uses.visit_block(checkpoints.body)
+            keep = set(block.saved) | set(block.body_saved) | set(checkpoints.state)
+            for name, value in checkpoints.carried:
+                keep |= {name} | value.free_symbols
+            uses.add(keep, 2)
+            checkpoints = replace(checkpoints, body=tuple(
+                _Inliner(uses.counts, self.array_op).block(checkpoints.body)))
+        out.append(replace(block, body=tuple(body), checkpoints=checkpoints))
         return out
 
     def visit_Line(self, line, out, pending):
