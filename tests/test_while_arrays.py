@@ -17,7 +17,6 @@ import sys
 import numpy as np
 import pytest
 
-import symdiff
 from symdiff import SymdiffError, emit, grad, value_and_grad
 
 from .isolated import in_child
