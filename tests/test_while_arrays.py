@@ -460,3 +460,35 @@ def test_c_export_of_a_for_with_an_if_compiles_and_matches(tmp_path, f, points, 
         assert_reference(got, want, 1e-9)
         assert_reference(got_vg, want, 1e-9)
         assert_close_all(got, g(*point), 1e-12)
+
+
+def kept_from_one_arm(x):
+    last = 0.0
+    for t in range(40):
+        if x > 1.0:
+            last = x * x  # KEPT
+        x = x * 0.95
+    return last + x
+
+
+def assigned_in_both_arms(x):
+    for t in range(40):
+        if x > 1.0:
+            y = x * 0.5  # BOTH
+        else:
+            y = x + 0.1
+        x = y * 1.01
+    return x + y  # (y: first assigned in the body, read after it)
+
+
+@pytest.mark.parametrize("f, marker, points", [
+    (kept_from_one_arm, "KEPT", [(3.0,), (0.5,)]),
+    (assigned_in_both_arms, "BOTH", [(3.0,), (-20.0,)]),
+])
+def test_names_an_if_in_the_body_leaves_after_the_loop(f, marker, points):
+    counts = [hits(f, point, marker)[0] for point in points]
+    assert counts[0] and not counts[1]
+    g = grad(f)
+    for point in points:
+        check(g, f, point)
+    assert rolled_for(g)

@@ -5,12 +5,14 @@ runs over. Returns: True, having appended one ``ir.Loop`` to the tracer's block 
 loop-carried names to their values after the loop; or False, with the tracer as it was, where the
 loop is short (fewer than ``ROLL_THRESHOLD`` iterations: unrolled code is as fast and
 ``formulas``/``explain`` show it) or its body needs a concrete counter (a list indexed with it,
-an ``if`` on it, a ``break``, a list changed in place, a value that is not one number...). The
-caller then unrolls the loop, as before: rolling is never required for a right answer.
+an ``if`` on it alone, a ``break``, a list changed in place, a value that is not one number...).
+The caller then unrolls the loop, as before: rolling is never required for a right answer.
 
 The body is traced once over fresh symbols: one per carried name (a name the body assigns that
 is bound before the loop, or that is read after it), and the counter. A refusal of the tracer
-while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instead".
+while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instead". An ``if`` on
+data in the body stays in it, a ``Branch`` (with the ``Merge`` s joining its arms), as in the
+body of a ``while`` on data (``roll_while``), whose carried values may be arrays too.
 """
 
 import ast
