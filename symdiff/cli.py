@@ -28,6 +28,7 @@ EMIT_EXAMPLES = """\
   symdiff emit model.py:loss -o loss_grad.c   C99 (the language follows a .c/.h suffix)
   symdiff emit model.py:loss --lang c --wrt x
   symdiff emit model.py:rosen --lang c --arrays x   x is a 1-D array: double *x, long n_x
+  symdiff emit sim.py:loss --checkpoint sqrt     loops keep every sqrt(T)-th state on the tape
 """
 
 EXAMPLES = f"""examples:
@@ -58,6 +59,8 @@ def _parser():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     show.add_argument("target", metavar="FILE:FUNC")
     show.add_argument("--wrt", help="comma-separated parameter names (default: all)")
+    show.add_argument("--checkpoint", metavar="K|sqrt", type=_checkpoint,
+                      help="as for emit: the code shown checkpoints its loops kept as loops")
     export = commands.add_parser(
         "emit", help="write a standalone gradient module (Python or C) for FILE:FUNC",
         description="Print (or write to OUT) a module defining FUNC_grad and FUNC_value_and_grad\n"
@@ -71,6 +74,10 @@ def _parser():
     export.add_argument("--lang", choices=LANGUAGES,
                         help="python or c (default: c when OUT ends in .c or .h, else python)")
     export.add_argument("--wrt", help="comma-separated parameter names (default: all)")
+    export.add_argument("--checkpoint", metavar="K|sqrt", type=_checkpoint,
+                        help="loops kept as loops store every K-th state and recompute the rest "
+                        "in the reverse sweep (sqrt: K = sqrt of the trip count); memory O(T/K + K) "
+                        "instead of O(T)")
     export.add_argument("--arrays", metavar="X[:N],...",
                         help="C only: parameters that are 1-D float arrays (the C code takes any "
                         "length; N: the example length to trace at, default 4)")
@@ -106,6 +113,19 @@ def load_function(target):
     return func
 
 
+def _checkpoint(text):
+    """``--checkpoint``'s value: ``sqrt`` or an int >= 1 (argparse reports anything else)."""
+    if text == "sqrt":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1 or 'sqrt', got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an int >= 1 or 'sqrt', got {value}")
+    return value
+
+
 def _wrt(text):
     if not text:
         return None
@@ -116,8 +136,12 @@ def _wrt(text):
 def show(g):
     """The report ``symdiff show`` prints for the gradient ``g``."""
     out = ["Formulas:"]
-    for name, formula in g.formulas.items():
+    formulas = g.formulas
+    for name, formula in formulas.items():
         out.append(f"  d{g.fun.__name__}/d{name} = {formula}")
+    if formulas.recurrences:  # a loop kept as a loop: the sequences the formulas name
+        out.append("  where")
+        out += ["    " + line for recurrence in formulas.recurrences for line in recurrence.lines()]
     out += ["", g.explain(), "", "Generated code:", "", g.source]
     return "\n".join(out)
 
@@ -149,7 +173,7 @@ def _run(argv):
             print(f"du/dx at x = 2.0: {g(2.0)!r}")
             return 0
         if args.command == "show":
-            g = grad(load_function(args.target), wrt=_wrt(args.wrt))
+            g = grad(load_function(args.target), wrt=_wrt(args.wrt), checkpoint=args.checkpoint)
             print(show(g))
             return 0
         if args.command == "emit":
@@ -177,7 +201,7 @@ def _emit(args):
             raise LookupError("--arrays is for --lang c (C code takes any length); for a Python "
                               "module of arrays use symdiff.emit(f, args=...)")
         example = _example_arguments(fun, args.arrays)
-    text = emit(fun, wrt=_wrt(args.wrt), language=language, args=example)
+    text = emit(fun, wrt=_wrt(args.wrt), language=language, args=example, checkpoint=args.checkpoint)
     if args.output is None:
         sys.stdout.write(text)
         return 0

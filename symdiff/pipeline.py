@@ -194,7 +194,7 @@ def build(spec):
     else:
         program = trace(spec.source, spec.concrete, spec.deferrable, spec.kinds,
                         vector_output=spec.mode in ("vjp", "jvp"),
-                        rolled=spec.rolled and spec.mode == "grad",
+                        rolled=spec.rolled and spec.mode in ("grad", "vjp"),
                         counts=spec.counts, has_aux=spec.has_aux and spec.mode == "grad")
     if spec.mode == "vjp":
         return _compile(_seeded(program, spec.wrt))

@@ -25,6 +25,8 @@ from symdiff.ir import (Branch, Carry, Loop, Merge, Origin, Statement, Transform
 from symdiff.lower.schedule import IfBlock, Line, schedule, walk_lines
 from symdiff.pipeline import Spec
 
+from .formula_values import evaluate
+
 X, Y, Z = (sympy.Symbol(n, real=True) for n in "xyz")
 
 
@@ -163,11 +165,17 @@ def test_the_gradient_as_a_program_refuses_a_loop():
     assert _refused(lambda: gradient_as_program(gradient_program), loop).startswith("ad.vjp")
 
 
-def test_formulas_and_explanations_refuse_a_loop():
-    program, loop = _program_with_a_loop()
-    gradient_program = GradientProgram(program=program, wrt=list(program.params),
-                                       gradients=[sympy.Integer(2)])
-    _refused(lambda: formulas(gradient_program), loop)
+def test_formulas_of_a_loop_are_its_recurrence():
+    # (was: refused) s_in[k + 1] = s_in[k]*x from s_in[0] = x (this hand-made loop names its
+    # carried value s_in), and s_inbar back from s_inbar[3] = 1: the
+    # formula run by those recurrences is d(x**4)/dx, SymPy's derivative
+    program, loop = _program_returning_the_loop()
+    shown = formulas(derive(program, list(program.params)))
+    assert [str(eq) for pair in shown.recurrences[0].forward for eq in pair] == [
+        "Eq(s_in[0], x)", "Eq(s_in[k + 1], x*s_in[k])"]
+    for x in (1.5, -0.7):
+        assert math.isclose(evaluate(shown, {"x": x})["x"], float(sympy.diff(X ** 4, X).subs(X, x)),
+                            rel_tol=1e-14)
 
 
 def test_definitions_of_a_loop_are_the_values_it_leaves():

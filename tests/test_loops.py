@@ -340,13 +340,12 @@ def test_bodies_needing_a_concrete_counter_unroll(f, points):
 
 
 # ---- consumers without loops yet: unrolled, or a located refusal ----
-def test_formulas_refuse_with_the_loops_line():
-    g = grad(recurrence)
-    with pytest.raises(SymdiffError) as info:
-        _ = g.formulas
-    assert info.value.lineno == _first_line(recurrence) + 1
-    assert info.value.filename == __file__
-    assert "kept as a loop" in str(info.value) and "^" in str(info.value)
+def test_formulas_name_the_loops_line_and_its_recurrence():
+    # (was: a located refusal) the recurrence of the loop, headed by its line
+    formulas = grad(recurrence).formulas
+    recurrence_of_loop, = formulas.recurrences
+    assert recurrence_of_loop.lineno == _first_line(recurrence) + 1
+    assert f"line {_first_line(recurrence) + 1} (for " in repr(formulas)
 
 
 def test_explain_shows_the_body_once_and_the_adjoint_recurrence():

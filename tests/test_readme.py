@@ -11,7 +11,8 @@ in the shown text stands for that folder. What is checked:
   lines) must be the exception raised, message, source line and caret included. Comments that do
   not start like a value (``# one derivative per parameter``) are prose and are not compared;
 - the seed's ``print(u.source)``, ``explain()`` and ``latex()``; the located error of ``bad.py``;
-  ``print(g.source)`` of ``rosen`` and of ``rnn`` (a loop over arrays); the C of ``u``, of ``rosen`` and of ``decay`` (a loop), the
+  ``print(g.source)`` of ``rosen`` and of ``rnn`` (a loop over arrays); the formulas of
+  ``newton_sqrt`` (a loop's recurrences); the C of ``u``, of ``rosen`` and of ``decay`` (a loop), the
   C prototypes;
 - the module ``symdiff emit model.py:loss`` prints (lines shown as ``...`` are elided there);
 - the console sessions: ``symdiff ...`` commands run in-process through ``symdiff.cli.main``,
@@ -319,6 +320,11 @@ def test_rnn_source_keeps_the_loop(examples, folder):
     g = examples["readme_rnn.py"][0].g  # (called in the example)
     assert g.source.rstrip("\n") == shown(block("python", starts="def rnn_grad(W, U, h0, X):").text,
                                           folder).rstrip("\n")
+
+
+def test_formulas_of_the_newton_loop(examples):
+    g = examples["readme_while.py"][0].g  # (called in the example)
+    assert repr(g.formulas) == block("text", starts="{'a': xbar[0] + Sum(").text.rstrip("\n")
 
 
 def test_container_gradient_source(examples, folder):

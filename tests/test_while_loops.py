@@ -17,7 +17,7 @@ import pytest
 import sympy
 
 import symdiff
-from symdiff import SymdiffError, grad, hessian, jacobian, value_and_grad
+from symdiff import SymdiffError, grad, hessian, value_and_grad
 from symdiff.ir import Loop
 
 from .isolated import ChildFailed, in_child
@@ -395,11 +395,11 @@ def test_a_while_after_an_early_return(a):
 
 
 def test_explain_and_formulas_of_a_while_inside_an_if():
+    # (formulas: was a located refusal; now its recurrence, tests/test_loop_formulas.py)
     g = grad(under_an_if)
     assert "while x_1 > 1.0:" in g.explain()
-    with pytest.raises(SymdiffError) as info:
-        g.formulas
-    assert info.value.lineno == _while_line(under_an_if) and info.value.filename == HERE
+    recurrence, = g.formulas.recurrences
+    assert recurrence.lineno == _while_line(under_an_if) and recurrence.stop is not None
 
 
 # ---- a loop that does not end: as in Python (run in a child, with a timeout) ----
@@ -589,16 +589,14 @@ def two_parameters(a, b):
     return x * b
 
 
-@pytest.mark.parametrize("stage", ["jacobian", "hessian", "grad(grad)", "hessian(grad)",
-                                   "formulas"])
+@pytest.mark.parametrize("stage", ["hessian", "grad(grad)", "hessian(grad)"])
 def test_stages_that_cannot_keep_it_refuse_it_at_the_loop(stage):
     runs = {
-        "jacobian": lambda: jacobian(two_parameters)(2.0, 3.0),
         "hessian": lambda: hessian(newton_sqrt)(2.0),
         "grad(grad)": lambda: grad(grad(newton_sqrt))(2.0),
         "hessian(grad)": lambda: hessian(grad(newton_sqrt)),
-        "formulas": lambda: grad(newton_sqrt).formulas,
-    }  # (C export keeps it: tests/test_c_while.py)
+    }  # (C export keeps it: tests/test_c_while.py; formulas: tests/test_loop_formulas.py;
+    # jacobian: tests/test_loop_jacobians.py)
     with pytest.raises(SymdiffError) as info:
         runs[stage]()
     err = info.value

@@ -18,6 +18,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from ..errors import ExportError
+from ..explain.recurrences import recurrence_lines
 from ..primitives import registry
 from ..primitives.faithful import Raising
 from .blocks import BlockPrinter
@@ -741,6 +742,7 @@ def c_source(schedule, gradient_program, formulas, constants):
         header_title(program, base),
         "",
         *[f"       {d} = {sympy.sstr(f)}" for d, f in zip(derivs, formulas.values())],
+        *recurrence_lines(formulas, "       "),
         "",
         *header_signatures((grad_signature, grad_does), (vg_signature, vg_does)),
     ]

@@ -5,7 +5,8 @@ substituting statements back in; a branch on data becomes ``Piecewise``; bounded
 ``MAX_FORMULA_SIZE`` nodes a formula keeps the named intermediates instead of growing) and
 ``explanation`` (text: each statement's local derivatives, then the adjoints accumulated from the
 output back to the inputs, then the result; a loop kept as a loop: its body once, then the
-recurrence of its adjoints). A loop kept as a loop has no closed form here (``formulas`` refuses).
+recurrence of its adjoints). A loop kept as a loop has no closed form: its formulas name the
+loop's sequences, defined by recurrences (``explain.recurrences``).
 """
 
 
@@ -16,6 +17,7 @@ from ..primitives.faithful import Raising, plain
 from ..primitives.arrays import ArrayOp
 from ..ad.reverse import Adjoint, AdjointLoop
 from ..ir import Branch, Loop, Statement, Visitor, walk
+from . import recurrences
 
 MAX_FORMULA_SIZE = 400  # expression-tree nodes; beyond this, intermediates stay named
 MAX_CHAIN_SIZE = 60  # the same for each step shown by explain()
@@ -56,8 +58,9 @@ class Closer(Visitor):
     """Closed forms of a program's names (statements and merges substituted back in), built only
     for the names a formula needs and only while they stay small: linear in the program."""
 
-    def __init__(self, blocks, cap, flags=()):
+    def __init__(self, blocks, cap, flags=(), loops=None):
         self.flags = set(flags)  # returned-flags: defined as conditions, not numbers
+        self.loops = loops  # a loop's result -> its value in its sequences (None: loops refused)
         self.definitions = {}  # symbol -> its expression (a merge as Piecewise)
         self.order = {}  # symbol -> position in the program
         self.sizes = {}  # symbol -> size of its closed form (capped past ``cap``)
@@ -92,7 +95,13 @@ class Closer(Visitor):
             self._define(merge.target, a if a == b else sympy.Piecewise((a, cond), (b, True)))
 
     def visit_Loop(self, loop):
-        raise self.refuse(loop)
+        """A loop's results as ``recurrences`` named them (``x[n]``, ``xbar[0]``, a ``Sum``)."""
+        if self.loops is None:
+            raise self.refuse(loop)
+        for carry in loop.carried:
+            self._define(carry.after, self.loops[carry.after])
+
+    visit_AdjointLoop = visit_Loop
 
     def _condition(self, cond):
         """``returned < 0.5`` (the rest of a function after a partial return) as ``~returned``."""
@@ -122,9 +131,15 @@ class Closer(Visitor):
 
 
 def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
-    """``{parameter name: closed-form derivative}``; large ones keep named intermediates."""
+    """``{parameter name: closed-form derivative}`` (a ``recurrences.Formulas``); large ones keep
+    named intermediates. A loop kept as a loop: the formulas name its sequences (``x[k]``, the
+    adjoints ``xbar[k]``, sums over ``k``) and carry their ``recurrences``."""
     program = gradient_program.program
-    closer = Closer([program.body, gradient_program.reverse], 10 * limit, program.flags)
+    forms = None
+    if any(isinstance(item, Loop) for item in walk(program.body)):
+        forms = recurrences.loop_forms(gradient_program, Closer)
+    closer = Closer([program.body, gradient_program.reverse], 10 * limit, program.flags,
+                    forms and forms.values)
     adjoints = {item.target for item in walk(gradient_program.reverse)
                 if isinstance(item, Adjoint)}
     adjoints |= {m.target for item in walk(gradient_program.reverse)
@@ -142,7 +157,11 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
             in_forward_names = closer.close(gradient, 10 * limit, only=adjoints)
             closed = in_forward_names if tree_size(in_forward_names, limit) <= limit else gradient
         result[param.name] = plain(assuming(closed, {}))  # PyFloat atoms as SymPy floats
-    return result
+    if forms is None:
+        return recurrences.Formulas(result)
+    shown = [r.closed(lambda e: plain(assuming(closer.close(e, 10 * limit), {})))
+             for r in forms.recurrences]
+    return recurrences.Formulas(result, shown)
 
 
 def assuming(expr, facts):

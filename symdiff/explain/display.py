@@ -13,12 +13,16 @@ def _name(name):
 
 
 def latex_lines(function_name, formulas):
-    """``[r"\\frac{\\partial u}{\\partial x} = 2 x ...", ...]``, one per parameter."""
+    """``[r"\\frac{\\partial u}{\\partial x} = 2 x ...", ...]``, one per parameter; then, where
+    the formulas name the sequences of a loop kept as a loop, the recurrences defining them."""
     top = _name(function_name)
-    return [
+    lines = [
         rf"\frac{{\partial {top}}}{{\partial {_name(param)}}} = {sympy.latex(formula)}"
         for param, formula in formulas.items()
     ]
+    for recurrence in getattr(formulas, "recurrences", ()):
+        lines += recurrence.latex_lines()
+    return lines
 
 
 def latex_block(function_name, formulas):

@@ -372,7 +372,7 @@ def roll_while(tracer, stmt):
     depends on a differentiated value: "); such a loop cannot be unrolled, so the caller
     refuses it."""
     if not tracer.rolled:
-        return ("only grad and value_and_grad keep a loop as a loop (jacobian, hessian, a "
+        return ("only grad, value_and_grad and jacobian keep a loop as a loop (hessian, a "
                 "gradient differentiated again and C export of a function of arrays unroll "
                 "loops, and this one's trip count is only known when it runs)")
     if stmt.orelse:

@@ -233,11 +233,15 @@ class _Inliner(Visitor):
     def visit_IfBlock(self, block, out, pending):
         out.append(IfBlock(block.cond, tuple(self.block(block.then)), tuple(self.block(block.orelse)),
                            block.origin, block.reverse))
+        _unmoved_past(pending, {line.target for line in walk_lines([*block.then, *block.orelse])})
         return out
 
     def visit_ForBlock(self, block, out, pending):
         """A loop's body folded on its own (nothing moves into or out of the loop): the names
-        its carried values, its tape and its test read stay names."""
+        its carried values, its tape and its test read stay names. A line before the loop
+        reading a name the loop rebinds (a reverse loop reads the forward state back into the
+        carried names) stays where it is."""
+        _unmoved_past(pending, _rebound(block))
         uses = _Uses()
         uses.visit_block(block.body)
         keep = set(block.body_saved) | set(block.saved) | {name for name, _ in block.carried}
@@ -283,6 +287,29 @@ class _Inliner(Visitor):
         out.where[line.target] = len(out)
         out.append(line)
         return out
+
+
+def _rebound(block):
+    """The names a ``ForBlock`` assigns: its counter, tape, carried and saved names, and the
+    targets of its body's, test's and checkpoints' lines."""
+    found = {block.index, block.tape, *block.saved, *block.body_saved,
+             *(name for name, _ in block.carried)}
+    found |= {line.target for line in walk_lines([block])}
+    if block.test is not None and block.test[2] is not None:
+        found.add(block.test[2])
+    if isinstance(block.trip, sympy.Symbol):
+        found.add(block.trip)
+    if block.checkpoints is not None:
+        found |= set(block.checkpoints.state) | {name for name, _ in block.checkpoints.carried}
+    return found
+
+
+def _unmoved_past(pending, rebound):
+    """Drop from ``pending`` (single-use lines waiting to be folded into their use) those
+    reading a name in ``rebound``: folded past the block that rebinds it, they would read the
+    new value (the value after a loop, read after its reverse loop restored the entry state)."""
+    for symbol in [s for s, expr in pending.items() if expr.free_symbols & rebound]:
+        del pending[symbol]
 
 
 class _Out(list):
