@@ -7,7 +7,9 @@ source re-run over mpmath at 50 digits) or a derivative written by hand, at poin
 sides of every data-dependent exit and branch: 0, 1 and many iterations, and branches that flip
 in the middle of a loop (counted by running the user's own function under a line tracer). A loop
 that could hang runs in a forked child. C export compiles the loops of numbers with the system
-compiler; what C cannot take (a ``while`` carrying an array) is a located refusal.
+compiler; what C cannot take (a ``while`` carrying an array) is a located refusal. ``jacobian``
+keeps these loops too (against ``mp_jacobian``), and ``formulas`` of a ``for`` with an ``if``
+are Piecewise recurrences (run at 30 digits by ``tests/formula_values.py``).
 """
 
 import math
@@ -17,11 +19,12 @@ import sys
 import numpy as np
 import pytest
 
-from symdiff import SymdiffError, emit, grad, value_and_grad
+from symdiff import SymdiffError, emit, grad, jacobian, value_and_grad
 
+from .formula_values import evaluate
 from .isolated import in_child
 from .markers import marker_line
-from .reference import close_array, mp_grad
+from .reference import close_array, mp_grad, mp_jacobian
 from .test_c_code import call, compile_library
 from .test_c_loops import assert_close_all, assert_reference
 from .test_while_loops import kept_as_a_while
@@ -492,3 +495,52 @@ def test_names_an_if_in_the_body_leaves_after_the_loop(f, marker, points):
     for point in points:
         check(g, f, point)
     assert rolled_for(g)
+
+
+# ---- the other consumers of such loops: jacobian keeps them, formulas show the recurrence ----
+def shrinks_to_the_ball(v):
+    while np.sum(v * v) > 1.0:
+        v = 0.9 * v + 0.01 * np.sin(v)  # BALL
+    return v
+
+
+def clipped_pair(x, g):
+    for t in range(40):
+        if x > 0:
+            x = x - 0.01 * g  # PAIR-THEN
+        else:
+            x = x + 0.01 * x * x
+    return np.array([x, x * g])
+
+
+@pytest.mark.parametrize("f, point, marker, hit", [
+    (shrinks_to_the_ball, (np.array([1.0, 2.0]),), "BALL", True),
+    (shrinks_to_the_ball, (np.array([0.1, 0.2]),), "BALL", False),
+    (clipped_pair, (0.21, 3.0), "PAIR-THEN", True),
+    (clipped_pair, (-0.2, 3.0), "PAIR-THEN", False),
+])
+def test_jacobians_of_these_loops(f, point, marker, hit):
+    assert bool(hits(f, point, marker)[0]) == hit
+    J = jacobian(f)
+    got = np.asarray(J(*point), dtype=float)
+    want = np.asarray(mp_jacobian(f, point), dtype=float).reshape(got.shape)
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-12), (got, want)
+
+
+@pytest.mark.parametrize("f, point", [(clipped, (0.31, 3.0)), (clipped, (-0.3, 3.0)),
+                                      (three_ways, (0.3, 0.9)), (three_ways, (1.7, 0.9))])
+def test_formulas_of_a_for_with_an_if_are_piecewise_recurrences(f, point):
+    formulas = grad(f).formulas
+    assert "Piecewise" in str(formulas)
+    got = evaluate(formulas, dict(zip(("x", "c" if f is three_ways else "g"), point)))
+    want = mp_grad(f, point)
+    assert all(abs(got[name] - float(w)) <= 1e-9 * max(1.0, abs(float(w)))
+               for name, w in zip(got, want)), (got, want)
+
+
+def test_formulas_of_a_while_carrying_an_array_are_refused_at_its_line():
+    g = grad(shrink)
+    g(np.array([1.0, 2.0]))
+    with pytest.raises(SymdiffError) as info:
+        _ = g.formulas
+    assert info.value.lineno == line_of("SHRINK") - 1 and info.value.hint
