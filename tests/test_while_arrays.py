@@ -544,3 +544,25 @@ def test_formulas_of_a_while_carrying_an_array_are_refused_at_its_line():
     with pytest.raises(SymdiffError) as info:
         _ = g.formulas
     assert info.value.lineno == line_of("SHRINK") - 1 and info.value.hint
+
+
+def raises_in_a_linear_loop(x):
+    s = 0.0
+    for i in range(40):
+        if x < -10.0:
+            raise ValueError("x too small")  # RAISES
+        s = s + math.sin(x) * 0.01
+    return s
+
+
+def test_a_raise_under_an_if_in_a_rolled_body_raises_where_python_does():
+    """(The reverse loop reads nothing the forward one carries: the forward loop still runs,
+    for what it raises.)"""
+    g = grad(raises_in_a_linear_loop)
+    check(g, raises_in_a_linear_loop, (0.5,))
+    assert rolled_for(g)
+    with pytest.raises(ValueError, match="x too small"):
+        raises_in_a_linear_loop(-20.0)
+    with pytest.raises(ValueError, match="x too small") as info:
+        g(-20.0)
+    assert info.value.__traceback__ is not None

@@ -25,7 +25,7 @@ from .. import pytrees
 from ..primitives.faithful import FloorDiv, PyMod, Raising, may_raise
 from .blocks import BlockPrinter
 from .safe_text import python_comment, python_docstring
-from ..lower.schedule import IfBlock, Line, inline_single_use, lines_outside_loops, names_read, walk_lines
+from ..lower.schedule import ForBlock, IfBlock, Line, inline_single_use, lines_outside_loops, names_read, walk_lines
 
 # ---------------------------------------------------------------------------------------------
 # Printers: SymPy's Python/NumPy printers, with numbers printed exactly and module names aliased.
@@ -1030,8 +1030,23 @@ def _forward_checks(lines, printer):
     run in the gradient functions even where nothing uses their value, as the user's statements
     do (``math.cosh`` of a value whose derivative needs only ``sinh``; a square the user wrote as
     ``x ** 2`` too: Python's ``**`` raises OverflowError where it overflows)."""
-    return [line.target for line in lines_outside_loops(lines) if not line.reverse
-            and (may_raise(line.expr, infinities=True) or _user_square(line.expr, printer))]
+    found = [line.target for line in lines_outside_loops(lines) if not line.reverse
+             and (may_raise(line.expr, infinities=True) or _user_square(line.expr, printer))]
+    return found + _raising_loops(lines)
+
+
+def _raising_loops(lines):
+    """A carried name of each forward loop (at the top level or in an ``if``'s arms) whose body
+    holds the user's ``raise`` under an ``if`` on data: the loop runs even where the gradient
+    reads nothing it computes (a linear recurrence), so that it raises where the user's does."""
+    found = []
+    for item in lines:
+        if isinstance(item, IfBlock):
+            found += _raising_loops(item.then) + _raising_loops(item.orelse)
+        elif (isinstance(item, ForBlock) and not item.reverse and item.carried
+              and any(isinstance(line.expr, Raising) for line in walk_lines(item.body))):
+            found.append(item.carried[0][0])
+    return found
 
 
 def _user_square(expr, printer):

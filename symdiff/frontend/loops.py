@@ -382,7 +382,7 @@ def roll_while(tracer, stmt):
     nodes = [n for part in stmt.body for n in ast.walk(part)]
     syntax = _BodySyntax.of(stmt.body)
     env = tracer.frame.env
-    why = _containers(env, syntax)
+    why = _containers(env, syntax, stmt.body)
     if why:
         return why
     if any(isinstance(node, _WHILE_BLOCKING)
@@ -397,17 +397,26 @@ def roll_while(tracer, stmt):
         return str(exc)
 
 
-def _containers(env, syntax):
+def _containers(env, syntax, body):
     """Why a ``while`` body (or a ``for`` over a range of data) with this ``syntax`` cannot be
     kept as a loop for the containers it uses, else None: a list it only reads (``w[0]``,
-    ``len(w)``; items stored into it or methods changing it are refused on their own) is read
-    as the tracer reads it; a list rebound, a dict or a set is not carried."""
+    ``len(w)``) is read as the tracer reads it; a list rebound or changed in place (an item
+    stored, a method such as ``append``), a dict or a set is not carried."""
+    changed = {node.value.id for stmt in body for node in ast.walk(stmt)
+               if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del))
+               and isinstance(node.value, ast.Name)}
+    changed |= {node.func.value.id for stmt in body for node in ast.walk(stmt)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATING and isinstance(node.func.value, ast.Name)}
     for name in sorted(syntax.loaded | set(syntax.stored)):
         value = env.get(name)
-        if isinstance(value, (dict, set)) or (isinstance(value, list) and name in syntax.stored):
-            return (f"its body {'rebinds' if name in syntax.stored else 'reads'} "
-                    f"'{name}', a {type(value).__name__} (numbers and arrays only are carried, "
-                    "and lists only read)")
+        if not isinstance(value, (list, dict, set)):
+            continue
+        what = ("rebinds" if name in syntax.stored else "changes" if name in changed
+                else None if isinstance(value, list) else "reads")
+        if what:
+            return (f"its body {what} '{name}', a {type(value).__name__} (numbers and arrays "
+                    "only are carried, and lists only read)")
     return None
 
 
@@ -464,7 +473,7 @@ def roll_range_on_data(tracer, stmt, start, stop):
     if counter in _loads_outside(tracer.frame.parsed.node, stmt):
         return f"the counter '{counter}' is read after the loop (the loop may run no iteration)"
     env = tracer.frame.env
-    why = _containers(env, syntax)
+    why = _containers(env, syntax, stmt.body)
     if why:
         return why
     if syntax.blocked:
