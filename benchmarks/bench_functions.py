@@ -311,6 +311,70 @@ def bisect_sqrt_value_and_grad_hand(a):
     return bisect_sqrt(a), 0.0
 
 
+# ---------------------------------------------------------------------------------------------
+# E. a loop in a loop (issue 13): 100 x 100 steps of x + 1e-4 sin(x)
+# ---------------------------------------------------------------------------------------------
+
+NESTED_POINT = 0.3
+
+
+def nested_steps(x):
+    """100 outer steps of 100 inner steps each (both kept as loops by symdiff)."""
+    for i in range(100):
+        for j in range(100):
+            x = x + 0.0001 * np.sin(x)
+    return x
+
+
+def nested_steps_grad_recompute(x):
+    """The hand-written adjoint, symdiff's strategy: the outer state taped; each outer reverse
+    step runs the inner loop forward again (an inner tape of 100), then backward."""
+    sin, cos = np.sin, np.cos
+    outer = [None] * 100
+    for i in range(100):
+        outer[i] = x
+        for j in range(100):
+            x = x + sin(x) * 0.0001
+    x_bar = 1.0
+    inner = [None] * 100
+    for i in range(99, -1, -1):
+        y = outer[i]
+        for j in range(100):
+            inner[j] = y
+            y = y + sin(y) * 0.0001
+        for j in range(99, -1, -1):
+            x_bar = x_bar * (cos(inner[j]) * 0.0001 + 1)
+    return x_bar
+
+
+def nested_steps_grad_taped(x):
+    """The hand-written adjoint keeping every inner tape (100 x 100 values): the inner forward
+    loop runs once."""
+    sin, cos = np.sin, np.cos
+    tapes = [None] * 100
+    for i in range(100):
+        inner = [None] * 100
+        for j in range(100):
+            inner[j] = x
+            x = x + sin(x) * 0.0001
+        tapes[i] = inner
+    x_bar = 1.0
+    for i in range(99, -1, -1):
+        inner = tapes[i]
+        for j in range(99, -1, -1):
+            x_bar = x_bar * (cos(inner[j]) * 0.0001 + 1)
+    return x_bar
+
+
+def expected_nested_steps_grad(x):
+    """d/dx by forward mode (tangent) in floats: the product of 1 + 1e-4 cos(x_k)."""
+    dx = 1.0
+    for _ in range(10_000):
+        dx *= 1 + 0.0001 * math.cos(x)
+        x = x + 0.0001 * math.sin(x)
+    return dx
+
+
 # G. Jacobians and Hessians: exact sparsity, one pass per colour
 # ---------------------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 
 from . import pipeline, pytrees
+from .ad.sparsity import Compression, Pattern, columns_of
 from .ad.sparsity import compression as compress
 from .ad.vjp import gradient_as_program
 from .explain import display
@@ -34,6 +35,7 @@ from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
 from .frontend import loops
 from .frontend.loops import ROLL_THRESHOLD
 from .lower import checkpoints
+from .ad.tangent import has_loop, tangent_program
 from .ir import Loop, walk
 from .primitives import registry
 from .pipeline import Spec
@@ -109,8 +111,10 @@ class Gradient(functools.partial):
         if isinstance(fun, Gradient):
             self._inner = fun
             generated = fun._generated_function("value_and_grad" if with_value else self._kind_name)
-            if generated is None:  # f is only traced at a call (arrays, int counts): so is this
-                self._setup_again(fun, wrt, with_value)
+            if generated is None:  # f is only traced at a call (arrays, int counts): so is this;
+                self._setup_again(fun, wrt, with_value)  # or it keeps a loop as a loop
+                if fun._default is not None:
+                    self._trace_default()
                 return
             fun = generated
         if not callable(fun):
@@ -337,8 +341,8 @@ class Gradient(functools.partial):
                                             has_aux=self._has_aux, checkpoint=self._checkpoint))
             except Exception:  # noqa: BLE001 - the specialised build gives the answer or the error
                 built = None
-            rolled = built is not None and any(
-                isinstance(item, Loop) and item.trip_count.free_symbols for item in built.program.body)
+            rolled = built is not None and any(  # (a loop in a loop too: range(n) inside)
+                isinstance(item, Loop) and item.trip_count.free_symbols for item in walk(built.program.body))
             self._builds[generic_key] = built if rolled else None
         generic = self._builds[generic_key]
         return None if generic is None else _with_counts(generic, dict(concrete))
@@ -372,6 +376,16 @@ class Gradient(functools.partial):
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
+        if type(self) in (Gradient, Jacobian) and has_loop(first.program):
+            program = first.program
+            if any(p.name in dict(concrete) and p.name not in program.concrete for p in program.params):
+                # (traced with its int counts as symbols: traced again with their values)
+                program = pipeline.undistributed(pipeline.trace)(
+                    inner._parsed, {**dict(concrete), **inner._bound}, (),
+                    None if shaped is None else dict(shaped), rolled=True)
+            if type(self) is Gradient:
+                return self._again_over_loops(program)
+            return self._jacobian_over_loops(program)
         if any(isinstance(item, Loop) for item in walk(first.program.body)):  # a loop kept as a
             first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
                 inner._parsed, tuple(inner.wrt), dict(concrete), (),
@@ -380,6 +394,39 @@ class Gradient(functools.partial):
         if not program.shapes:  # all numbers (f traced at the call for an int): code as f's own
             program.libraries = set(first.program.libraries)
         return self._again_builder(program, self.wrt)
+
+    def _again_over_loops(self, program):
+        """``grad(grad(f))`` where ``f``'s trace (``program``) keeps a loop as a loop: the
+        gradient of the derivative of ``f`` along ones in the inner ``wrt`` parameter (the sum
+        of the inner gradient's entries: the number itself for a number), that derivative
+        pushed forward through the loops (``ad.tangent``): reverse over forward."""
+        from .primitives.arrays import BroadcastTo
+
+        (name,) = self._inner.wrt
+        param = next(p for p in program.params if p.name == name)
+        if param.tree is not None:
+            raise SymdiffError(
+                "grad(grad(f)) with respect to a container argument (a list, dict, NamedTuple "
+                "or dataclass of arrays): the inner gradient is a container, not one array",
+                filename=program.filename, lineno=program.firstlineno,
+                hint="use symdiff.hessian(f, wrt=...) (its rows and columns are the leaves in order)")
+        directions = {}
+        for leaf in param.elements if param.elements is not None else (param.symbol,):
+            shape = tuple(program.shapes.get(leaf, ()))
+            directions[leaf] = BroadcastTo.make(sympy.Integer(1), shape=shape) if shape else sympy.Integer(1)
+        base = program.name if program.name.isidentifier() else "f"
+        tangents = pipeline.undistributed(tangent_program)(program, directions, name=f"{base}_grad")
+        return pipeline.build(Spec(tangents, tuple(self.wrt)))
+
+    def _jacobian_over_loops(self, program):
+        """``jacobian(grad(f))`` where ``f``'s trace (``program``) keeps a loop as a loop: row
+        ``i`` is the gradient (with respect to this ``wrt``) of the derivative of ``f`` along
+        the ``i`` -th unit vector of the inner ``wrt`` (``pipeline.reverse_over_forward``)."""
+        built = pipeline.reverse_over_forward(program, tuple(self._inner.wrt), tuple(self.wrt))
+        _, ncols = columns_of(program, tuple(self.wrt))
+        nrows = built.output_shape[0]
+        built.compression = Compression(Pattern(nrows, ncols, full=True), (nrows,))
+        return built
 
     @staticmethod
     def _again_builder(program, wrt):
@@ -475,6 +522,8 @@ class Gradient(functools.partial):
             )
         if self._default is None:  # traced at each call only: see ``_setup_again``
             return None
+        if outer in ("grad", "value_and_grad", "jacobian") and has_loop(self._default.program):
+            return None  # differentiated as a program, forward over its loops (``_again``)
         if any(isinstance(item, Loop) and item.is_while for item in walk(self._default.program.body)):
             _refuse_while(self._default.program, what)
         return self._default.differentiable_again()
@@ -575,11 +624,12 @@ def _refuse_while(program, what):
     text = linecache.getline(filename, loop.lineno)
     raise SymdiffError(
         f"{what}: the gradient keeps this 'while' loop on a differentiated value as a loop, and "
-        "second derivatives of such a loop are not supported (its trip count is only known when "
-        "it runs, so it cannot be unrolled)",
+        f"{what} differentiates the gradient's generated code again, which cannot hold one (its "
+        "trip count is only known when it runs, so it cannot be unrolled)",
         filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
-        hint="loop a fixed number of times (for k in range(n)) and stop changing the result once "
-        "done, e.g. with 'if'; then second derivatives unroll it")
+        hint="hessian(f), hvp(f), jacobian(grad(f)) and grad(grad(f)) keep the loop (forward "
+        "over it, then reverse): third derivatives as grad(grad(grad(f))); or loop a fixed "
+        "number of times (for k in range(n))")
 
 
 def _why_deferred(exc):

@@ -214,7 +214,8 @@ class Carry:
 class Loop(Located):
     """``for counter in range(trip_count): body``, kept as a loop: the body is one block run
     ``trip_count`` times (a number, or an expression of the arguments), the ``carried`` values
-    (``Carry``) flowing from one iteration to the next.
+    (``Carry``) flowing from one iteration to the next. The body may hold loops of its own
+    (nested loops, each traced once).
 
     Made by ``frontend.loops`` (a long ``for`` over a ``range``, in gradient builds); every stage
     that cannot handle one refuses it with a located error (``Visitor.refuse``), never walking
@@ -440,3 +441,34 @@ def definitions(items):
                 found[carry.after] = item
             inner.update(id(part) for part in walk([*item.test, *item.body]))
     return found
+
+
+def reads(item):
+    """The names an item (a ``Statement``, ``Merge``, ``Branch`` or ``Loop``) reads from
+    outside itself: a ``Loop``'s trip count, its carries' entry values and what its test and
+    body read that they do not define (its counter and carried values are its own)."""
+    kind = type(item)
+    if kind is Statement:
+        return item.expr.free_symbols
+    if kind is Merge:
+        return item.then_value.free_symbols | item.else_value.free_symbols
+    found, own = set(), set()
+    if kind is Branch:
+        found |= item.cond.free_symbols
+        parts = [*item.then, *item.orelse, *item.merges]
+    elif kind is Loop:
+        own |= {item.counter, *(c.inside for c in item.carried)}
+        if not item.is_while:
+            found |= item.trip_count.free_symbols
+        else:
+            found |= item.condition.free_symbols
+            own.add(item.trip_count)
+        for carry in item.carried:
+            found |= carry.initial.free_symbols | carry.update.free_symbols
+        parts = [*item.test, *item.body]
+    else:
+        raise TypeError(f"ir.reads: not an IR item: {item!r}")
+    for part in parts:
+        found |= reads(part)
+    own |= set(definitions(parts))
+    return found - own

@@ -19,13 +19,18 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import math
 import threading
+import types
 from dataclasses import dataclass, field
 
+import numpy as np
 from sympy.core.parameters import distribute
 
 from .ad.reverse import derive
+from .ad.sparsity import Compression, Pattern
 from .ad.structured import NoRule, jacobian_program
+from .ad.tangent import has_loop, tangent_program
 from .ad.vjp import gradient_as_program
 from .backends.python_code import generate
 from .errors import NestingError, ShapeError, SymdiffError
@@ -185,6 +190,10 @@ def _collector_paused():
 @undistributed
 def build(spec):
     """The core: a ``Spec`` -> its compiled derivative (one ``Build``)."""
+    if spec.mode in ("hessian", "hvp", "jvp") and spec.rolled and not spec.traced:
+        forward = _forward_over_loops(spec)  # loops kept as loops: forward mode (ad.tangent)
+        if forward is not None:
+            return forward
     if spec.mode == "hessian":
         return _compile(_seeded(gradient_as_program(_first_derivative(spec)), spec.wrt))
     if spec.mode == "hvp":  # H v = d/dx (grad f . v): reverse over reverse, one pass
@@ -204,6 +213,100 @@ def build(spec):
         _check_scalar_output(program)
     return _compile(_Derivative(program, _params(program, spec.wrt), spec.seed, seeded=False,
                                 checkpoint=spec.checkpoint))
+
+
+def _forward_over_loops(spec):
+    """The build of a "jvp", "hvp" or "hessian" ``spec`` whose function keeps a loop as a loop
+    when traced with loops rolled, by forward mode (``ad.tangent``); None where it keeps none
+    (the other routes, unchanged, take it then).
+
+    "jvp": the tangent program itself, J v. "hvp": reverse over forward, the gradient of
+    ``grad f . v``, which is H v (H symmetric); "hessian" is that build, its rows the products
+    with the unit vectors (one pass each: a loop's pattern is dense). The generated functions
+    take the function's arguments, its externals and (for "jvp", the output's adjoint, unused)
+    one tangent per differentiated number, array or list item; the ``Build`` 's functions take
+    the flat tangent (``output_shape``: its length), as the other routes' do."""
+    program = trace(spec.source, spec.concrete, spec.deferrable, spec.kinds,
+                    vector_output=spec.mode == "jvp", rolled=True)
+    if not has_loop(program):
+        return None
+    if spec.mode != "jvp":
+        _check_scalar_output(program)
+        built = reverse_over_forward(program, spec.wrt, spec.wrt)
+        if spec.mode == "hessian":  # (a loop makes every entry structurally nonzero)
+            size = built.output_shape[0]
+            built.compression = Compression(Pattern(size, size, full=True), (size,), symmetric=True)
+        return built
+    tangents, pieces, signature = _pushed_forward(program, spec.wrt)
+    seed = program.namer.fresh("seed")  # (the vjp route's argument: the same calls)
+    signature.insert(len(signature) - len(pieces), seed)
+    base = program.name if program.name.isidentifier() else "f"
+    title = (f"{base}_jvp", (f"Derivative of {program.name} along a tangent of "
+                             f"{', '.join(spec.wrt)}, loops kept as loops"))
+    built = _compile(_Derivative(tangents, [], None, seeded=False, signature=signature), title=title)
+    built.output_shape = tuple(program.shapes.get(program.output, ()))
+    return _taking_flat_tangents(built, pieces, value=True)
+
+
+def _pushed_forward(program, along, name=None):
+    """``program`` pushed forward (``ad.tangent``) along a tangent of each number, array or
+    list item of the parameters named ``along``, each tangent a new argument: ``(tangent
+    program, [(tangent symbol, shape)], signature)`` (the signature: the program's arguments,
+    its externals, the tangents)."""
+    directions, pieces = {}, []
+    for param in _params(program, along):
+        for leaf in param.elements if param.elements is not None else (param.symbol,):
+            tangent = real_symbol(program.namer.fresh(f"{leaf.name}_tangent"))
+            shape = tuple(program.shapes.get(leaf, ()))
+            if shape:
+                program.shapes[tangent] = shape
+            directions[leaf] = tangent
+            pieces.append((tangent, shape))
+    tangents = tangent_program(program, directions, name=name or program.name)
+    signature = [*[p.symbol.name for p in program.params if p.name not in program.concrete],
+                 *[e.symbol.name for e in program.externals], *[t.name for t, _ in pieces]]
+    return tangents, pieces, signature
+
+
+@undistributed
+def reverse_over_forward(program, along, wrt, name=None):
+    """The build of ``grad_wrt (J v)``: the gradient with respect to the parameters named
+    ``wrt`` of ``program`` 's (one number out) derivative along a tangent ``v`` of those named
+    ``along`` (``_pushed_forward``). Its functions take the arguments, the externals and ``v``
+    flat (``output_shape``: its length) and return the gradient: H v where ``along`` is
+    ``wrt``, a row block of the Hessian times v otherwise (``jacobian(grad(f))``)."""
+    tangents, pieces, signature = _pushed_forward(program, along, name)
+    built = _compile(_Derivative(tangents, _params(tangents, wrt), None, seeded=False,
+                                 signature=signature))
+    built.output_shape = (sum(math.prod(shape) for _, shape in pieces),)
+    return _taking_flat_tangents(built, pieces)
+
+
+def _taking_flat_tangents(built, pieces, value=False):
+    """``built`` with functions taking one flat vector in place of the tangents ``pieces``
+    (``(symbol, shape)`` each: numbers as floats, arrays reshaped); ``value``: ``grad`` is the
+    value function (a "jvp" build returns J v as its value)."""
+    slices, start = [], 0
+    for _, shape in pieces:
+        size = math.prod(shape)
+        slices.append((start, start + size, shape))
+        start += size
+
+    def flat(fn):
+        def call(*args):
+            vector = np.asarray(args[-1], dtype=np.float64).ravel()
+            parts = [vector[a:b].reshape(shape) if shape else float(vector[a])
+                     for a, b, shape in slices]
+            return fn(*args[:-1], *parts)
+        return call
+
+    compiled, ieee = built.compiled, built.ieee
+    grad = compiled.value_and_grad if value else compiled.grad
+    ieee_grad = ieee.value_and_grad if value else ieee.grad
+    built.compiled = types.SimpleNamespace(grad=flat(grad), value_and_grad=flat(compiled.value_and_grad),
+                                           namespace=compiled.namespace)
+    built.ieee = types.SimpleNamespace(grad=flat(ieee_grad), value_and_grad=flat(ieee.value_and_grad))
+    return built
 
 
 @dataclass

@@ -3,7 +3,7 @@ sequences — ``x[k]`` (a carried value at the start of iteration k), ``xbar[k]`
 ``x[k]``), sums over k — with the recurrences that define them, never an unrolled expression.
 
 Every formula is checked by number: ``formula_values.evaluate`` runs the recurrences ``formulas``
-returned (30 digits) and adds up the sums; the result is compared with ``mp_grad`` (the user's
+returned (50 digits) and adds up the sums; the result is compared with ``mp_grad`` (the user's
 source re-run over mpmath at 50 digits), an independent reference. Points lie on both sides of
 every data-dependent exit (0, 1 and many iterations).
 """
@@ -198,23 +198,55 @@ def test_emit_takes_a_checkpoint_option(tmp_path):
     assert bad.returncode == 2 and "expected an int >= 1 or 'sqrt'" in bad.stderr
 
 
-# ---- what the recurrences cannot describe: a located refusal ----
 def breaks(x):
-    while x > 1.0:  # BREAKS
+    while x > 1.0:
         x = 0.9 * x
         if x * x < 2.0:
             break
     return x
 
 
+def returns_inside(a):
+    if a < 0:
+        return 0.0
+    x = a
+    while abs(x * x - a) > 1e-12:
+        if x < 1e-3:
+            return x * 3.0
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def continues(x):
+    while x > 1.0:
+        x = 0.8 * x
+        if x > 3.0:
+            continue
+        x = x - 0.05 * x * x
+    return x
+
+
+@pytest.mark.parametrize("f, x", [(breaks, 0.5), (breaks, 1.2), (breaks, 5.0), (breaks, 40.0),
+                                  (returns_inside, -1.0), (returns_inside, 1e-7),
+                                  (returns_inside, 2.0), (continues, 0.5), (continues, 2.0),
+                                  (continues, 9.0)])
+def test_break_return_and_continue_on_data(f, x):
+    # a break's (a return's) flag is a carried sequence of conditions, part of the loop's own
+    # condition; the rest of an iteration after it, a Piecewise step
+    formulas = check_formulas(f, (x,))
+    if f is breaks:
+        assert "~broke[k] & (x[k] > 1.0)" in repr(formulas)
+        assert "broke[0] = False;  broke[k + 1] = 0.81*x[k]**2 < 2.0" in repr(formulas)
+
+
+# ---- what the recurrences cannot describe: a located refusal ----
 def arrays_carried(v):
     for _ in range(40):  # ARRAYS
         v = np.tanh(v) * 0.9
     return np.sum(v)
 
 
-@pytest.mark.parametrize("f, args, marker", [(breaks, (5.0,), "BREAKS"),
-                                             (arrays_carried, (np.ones(3),), "ARRAYS")])
+@pytest.mark.parametrize("f, args, marker", [(arrays_carried, (np.ones(3),), "ARRAYS")])
 def test_loops_the_recurrences_cannot_describe_are_located(f, args, marker):
     g = grad(f)
     g(*args)
@@ -225,3 +257,26 @@ def test_loops_the_recurrences_cannot_describe_are_located(f, args, marker):
     assert "cannot be shown as a recurrence" in err.message and "explain()" in err.hint
     assert g.explain()  # explain() still describes it
     assert symdiff.emit(f, args=args)  # and the module header says where the reverse is
+
+
+# ---- every while loop of tests/test_while_loops.py, at the points test_c_while.py runs them ----
+def _while_cases():
+    from .test_c_while import CASES
+
+    return [(f, point) for f, points in CASES for point in points]
+
+
+@pytest.mark.parametrize("f, point", _while_cases(),
+                         ids=[f"{f.__name__}-{i}" for i, (f, _) in enumerate(_while_cases())])
+def test_formulas_of_the_while_loops_give_their_gradients(f, point):
+    g = grad(f)
+    g(*point)
+    try:
+        formulas = g.formulas
+    except SymdiffError as err:  # a located refusal (a loop carrying an array, ...)
+        assert err.filename and err.lineno and "explain()" in err.hint
+        return
+    got = evaluate(formulas, dict(zip(g._signature.parameters, point)))
+    want = mp_grad(f, point)
+    for name, expected in zip(formulas, want):
+        assert close(got[name], expected, rtol=1e-9, atol=1e-12), (name, point, got, want, formulas)

@@ -55,6 +55,7 @@ EXAMPLE_FILES = {
     "def rosen(x):": "arrays.py",               # 'from /tmp/example/arrays.py:6'
     "def loss(params, X, y):": "containers.py",  # 'from /tmp/example/containers.py:5'
     "def chained(x):": "sparse.py",
+    "def scaled_sqrt(a, b):": "readme_second.py",
     "def field(x):": "onepass.py",
     "def outer(x):": "readme_nested.py",
     "RATE = 0.5": "model.py",

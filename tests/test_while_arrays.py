@@ -316,7 +316,7 @@ def test_c_refuses_a_while_carrying_an_array_at_its_line():
     with pytest.raises(SymdiffError) as info:
         emit(shrink, args=(np.array([1.0, 2.0]),), language="c")
     err = info.value
-    assert "C export of a function of arrays" in str(err) and err.hint
+    assert "C export of array code" in str(err) and err.hint
     assert err.filename == HERE and err.lineno == line_of("SHRINK") - 1
 
 

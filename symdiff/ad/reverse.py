@@ -51,7 +51,9 @@ class AdjointLoop(Located):
     (``inside`` d output / d the carried value at the iteration's start; ``initial``: the
     adjoint of its value after the loop; ``after``: of its entry value) and of the accumulated
     adjoints of the values the body reads but does not rebind (``initial`` 0, ``update``
-    the running sum)."""
+    the running sum). A ``Loop`` in the forward body has its own ``AdjointLoop`` in ``body``:
+    each reverse iteration runs the inner loop forward again, then backward
+    (``lower.schedule``)."""
 
     forward: Loop
     carried: tuple
@@ -328,19 +330,7 @@ class _Deriver:
         """Which carried values depend on the parameters (a fixpoint over the iterations), and
         the body's local partials in the carried symbols, derived once."""
         active = self.active
-        carried = {c.inside for c in loop.carried if c.initial.free_symbols & active}
-        while True:
-            reached = active | carried
-            for item in walk(loop.body):  # (a while's body may hold Branches and their Merges)
-                if isinstance(item, Statement) and item.expr.free_symbols & reached:
-                    reached = reached | {item.target}
-                elif isinstance(item, Merge) and (item.then_value.free_symbols
-                                                  | item.else_value.free_symbols) & reached:
-                    reached = reached | {item.target}
-            more = {c.inside for c in loop.carried if c.update.free_symbols & reached}
-            if more <= carried:
-                break
-            carried |= more
+        carried = _carried_reached(loop, active)
         self.order[loop.counter] = len(self.order)
         for carry in loop.carried:
             self.order[carry.inside] = len(self.order)
@@ -547,6 +537,43 @@ class _Deriver:
         if not contributions:
             return sympy.Integer(0)
         return self._materialize(symbol, contributions, origin, arm_reverse, origin)
+
+
+def _reached(items, reached):
+    """``reached`` (a set of names depending on the parameters) with the names ``items``
+    compute from them added, in place: a loop nested in them through its carried values."""
+    for item in items:
+        kind = type(item)
+        if kind is Statement:
+            if item.expr.free_symbols & reached:
+                reached.add(item.target)
+        elif kind is Merge:
+            if (item.then_value.free_symbols | item.else_value.free_symbols) & reached:
+                reached.add(item.target)
+        elif kind is Branch:  # (a while's body may hold Branches and their Merges)
+            _reached(item.then, reached)
+            _reached(item.orelse, reached)
+            _reached(item.merges, reached)
+        elif kind is Loop:
+            inner = _carried_reached(item, reached)
+            reached |= inner
+            _reached([*item.test, *item.body], reached)
+            reached.update(c.after for c in item.carried if c.inside in inner)
+        else:
+            raise TypeError(f"ad.reverse: not an IR item: {item!r}")
+    return reached
+
+
+def _carried_reached(loop, active):
+    """The ``inside`` symbols of ``loop``'s carried values that depend on ``active`` names
+    (a fixpoint over the iterations: one reached from another through the body)."""
+    carried = {c.inside for c in loop.carried if c.initial.free_symbols & active}
+    while True:
+        reached = _reached([*loop.test, *loop.body], set(active) | carried)
+        more = {c.inside for c in loop.carried if c.update.free_symbols & reached}
+        if more <= carried:
+            return carried
+        carried |= more
 
 
 class _Forward(Visitor):

@@ -371,6 +371,7 @@ class _Writer(BlockPrinter):
         self.failed = []  # the statements that give up (every result NAN) when an allocation fails
         self.allocates = False  # whether a function of the file calls malloc
         self.reallocates = False  # whether one grows a tape with realloc
+        self.depth = 0  # how many loops the line being written is inside
 
     def _loops_checked(self):
         """A located ``ExportError`` for a rolled loop C does not print: a ``while`` on data
@@ -383,20 +384,19 @@ class _Writer(BlockPrinter):
                     f"{self.base}: C export takes checkpoint='sqrt' only where the trip count "
                     "is a constant (here it is known only as the loop runs)",
                     hint="pass an int: symdiff.emit(f, language='c', checkpoint=K)", **where)
-            if block.trip in counted and not nested:
+            if block.trip in counted:
                 continue  # a while (or a for over a range of data): counted as it runs
             if not ((block.trip.is_Integer and int(block.trip) >= 0)
                     or (block.trip.is_Symbol and block.trip in self.counts)):
+                hint = ("pass example arguments: symdiff.emit(f, language='c', args=(x0, ...)) "
+                        "specialises on the int arguments")
+                if nested and block.trip.free_symbols - self.counts:  # range(i): the tape's size
+                    hint = ("C sizes each loop's tape before the function runs: give the inner "
+                            "loop a constant trip count, or export Python (symdiff.emit(f)), "
+                            "which keeps both loops")
                 raise ExportError(
                     f"{self.base}: C export needs the trip count of the loop to be a constant "
-                    f"or an int argument (it is {sympy.sstr(block.trip)})",
-                    hint="pass example arguments: symdiff.emit(f, language='c', args=(x0, ...)) "
-                    "specialises on the int arguments", **where)
-            if nested:
-                raise ExportError(
-                    f"{self.base}: C export does not support a loop kept as a loop inside "
-                    "another one",
-                    hint="export Python instead (symdiff.emit(f)), which keeps both loops", **where)
+                    f"or an int argument (it is {sympy.sstr(block.trip)})", hint=hint, **where)
 
     def name(self, name):
         return self.renames.get(name, name)
@@ -486,6 +486,8 @@ class _Writer(BlockPrinter):
         tape = self.name(block.tape.name)
         every = int(block.checkpoints.every) if block.checkpoints is not None else 1
         if block.test is not None:
+            if block.counted and self.depth:  # (nested in a loop: counted again each time)
+                out.append(f"{indent}{trip} = 0;")
             out += self._while_head(block, indent, inner, every)
             k = trip  # (the iterations so far: where this one's values go on the tape)
         elif not block.reverse:
@@ -509,7 +511,9 @@ class _Writer(BlockPrinter):
         else:
             out += [f"{inner}if ({k} % {every} == 0) {{",
                     *[f"{inner}{self.step}{line}" for line in stores], f"{inner}}}"]
+        self.depth += 1  # (a loop nested in this one: ``depth`` > 0)
         out += self.block(block.body, inner, False, (block.lineno, block.reverse, block.filename))
+        self.depth -= 1
         out += self._assigned(block.carried, inner, block)
         if block.test is not None and block.counted:
             out.append(f"{inner}++{trip};")
@@ -572,7 +576,9 @@ class _Writer(BlockPrinter):
                          else f"{tape}[{k} - {start}]")
                 out.append(f"{innermost}const double {self.name(name.name)} = {place};" if reverse
                            else f"{innermost}{place} = {self.name(name.name)};")
+            self.depth += 1
             out += self.block(body, innermost, False, (block.lineno, reverse, block.filename))
+            self.depth -= 1
             if not reverse:  # (the state only: the other carried values are read by nothing)
                 out += [f"{innermost}(void){self.expr(v, block)};  /* not part of the state */"
                         for n, v in carried if n not in state and v.is_Symbol]

@@ -1240,13 +1240,13 @@ class _PythonBlocks(BlockPrinter):
                 else:
                     k = int(checkpoints.every)
                     count = (str(-(-int(block.trip) // k)) if block.trip.is_Integer
-                             else trip if k == 1 else f"-(-{trip} // {k})")
+                             else trip if k == 1 else f"-(-{_operand(trip)} // {k})")
                     out.append(f"{indent}{tape} = [None] * {count}")
                 out.append(f"{indent}for {index} in {range_}({trip}):")
                 out += self._checkpoint_store(block, index, inner, appended=growing)
             else:
                 if block.saved or block.body_saved:
-                    out.append(f"{indent}{tape} = [None] * {trip}")
+                    out.append(f"{indent}{tape} = [None] * {_operand(trip)}")
                 out.append(f"{indent}for {index} in {range_}({trip}):")
                 if block.saved and not block.body_saved:
                     out.append(f"{inner}{tape}[{index}] = {state}")
@@ -1271,6 +1271,9 @@ class _PythonBlocks(BlockPrinter):
         scope.current = None
 
     def _trip(self, block):
+        if not (block.trip.is_Integer or block.trip.is_Symbol):  # range(2*i + 1): int arithmetic
+            names = {s: sympy.Symbol(_print_result(s, self.printer)) for s in block.trip.free_symbols}
+            return sympy.sstr(block.trip.xreplace(names))
         trip = _print_result(block.trip, self.printer)
         return trip[:-2] if trip.endswith(".0") else trip  # (an int count)
 
@@ -1415,6 +1418,11 @@ def _scatter_statements(line, printer, indent):
     for key, value in zip(keys, values):
         lines.append(f"{indent}{target}[{format_key(key)}] += {value}")
     return lines
+
+
+def _operand(text):
+    """A trip count's text as an operand of ``*`` or ``//``: ``(2*i + 1)``, ``n``, ``40``."""
+    return text if text.isidentifier() or text.isdigit() else f"({text})"
 
 
 def _tuple_text(names):

@@ -15,8 +15,9 @@ loop's results in its terms, for ``chain_rule.Closer`` to substitute:
   is ``Sum(ybar[k + 1] * d y[k + 1] / d s, (k, 0, T - 1))``.
 
 Each expression is the body's own small statements substituted into each other (a loop body is
-short: its closed forms are). A loop these forms cannot describe — nested in another loop,
-carrying arrays, with a ``break`` on data — is a located ``SymdiffError`` (``explain()`` and
+short: its closed forms are). A ``break`` on data is its carried flag (``broke[k]``, 1 from the
+iteration that broke out), a part of the condition the loop goes on under. A loop these forms
+cannot describe — nested in another loop, carrying arrays — is a located ``SymdiffError`` (``explain()`` and
 ``.source`` describe every loop).
 """
 
@@ -163,12 +164,15 @@ def _refusal(loop, program, why):
 def _check(loop, program, gradient_program):
     if any(isinstance(item, Loop) for item in walk([*loop.body, *loop.test])):
         raise _refusal(loop, program, "it holds another loop kept as a loop")
-    if loop.exit_flag is not None:
-        raise _refusal(loop, program, "it has a 'break' on a differentiated value")
     shapes = {**program.shapes, **gradient_program.shapes}
     for carry in loop.carried:
         if shapes.get(carry.inside) or shapes.get(carry.after):
             raise _refusal(loop, program, f"it carries an array ({carry.after})")
+
+
+class FlagAt(sympy.Indexed, sympy.logic.boolalg.Boolean):
+    """``broke[k]``: an item of a sequence of conditions (a ``break``'s or a ``return``'s flag),
+    usable where SymPy wants a condition (``And``, ``Not``, a ``Piecewise`` branch)."""
 
 
 def _code_of(line):
@@ -208,15 +212,25 @@ class _LoopForm:
         self.values = {}
         forward = []
         k = self.k
+        flags = set(program.flags)  # (a break's or a return's flag: a condition, not a number)
+        self.conditions = set()  # the sequences of such flags
         for carry in loop.carried:
             base = sympy.IndexedBase(self._sequence(carry.inside, program))
             self.seq[carry.inside] = base
+            if carry.update in flags or carry.inside in flags or carry.inside == loop.exit_flag:
+                self.conditions.add(base)
         for carry in loop.carried:
             base = self.seq[carry.inside]
-            forward.append((sympy.Eq(base[0], carry.initial, evaluate=False),
-                            sympy.Eq(base[k + 1], self.at_k(carry.update), evaluate=False)))
-            self.values[carry.after] = base[self.trip]
+            initial = carry.initial
+            if base in self.conditions:
+                initial = sympy.true if initial == 1 else sympy.false if initial == 0 else initial
+            forward.append((sympy.Eq(self.item(base, 0), initial, evaluate=False),
+                            sympy.Eq(self.item(base, k + 1), self.at_k(carry.update),
+                                     evaluate=False)))
+            self.values[carry.after] = self.item(base, self.trip)
         stop = self.at_k(loop.condition) if loop.is_while else None
+        if loop.exit_flag is not None:  # a 'break' on data: its carried flag, 1 once it broke out
+            stop = sympy.And(sympy.Not(self.at_k(loop.exit_flag)), stop)
         adjoint = self._adjoint(reverse, closer_class, program) if reverse is not None else ()
         header = _code_of(linecache.getline(loop.filename or program.filename, loop.lineno))
         self.recurrence = Recurrence(loop.lineno, header, k, self.trip, stop,
@@ -235,10 +249,14 @@ class _LoopForm:
         self.taken.add(name)
         return name
 
+    def item(self, base, index):
+        """``base[index]``: a ``FlagAt`` for a sequence of conditions."""
+        return FlagAt(base, index) if base in self.conditions else base[index]
+
     def at_k(self, expr):
         """``expr`` (of the body's names) in the sequences' terms at iteration ``k``."""
         closed = self._forward_close(expr, _BIG)
-        mapping = {inside: base[self.k] for inside, base in self.seq.items()}
+        mapping = {inside: self.item(base, self.k) for inside, base in self.seq.items()}
         mapping[self.loop.counter] = self.k
         return closed.xreplace(mapping)
 

@@ -567,6 +567,8 @@ class ControlFlow:
         if count is not None:  # range(n), n an int parameter traced as a symbol
             if loops.roll(self.tracer, stmt, count):
                 return None
+            if count.of_counters:  # range(i) of an enclosing loop's counter: that loop unrolls
+                raise loops.CounterTrip(str(count.trip))
             raise NeedsConcrete([str(count.trip)])  # (its build specialises on n instead)
         on_data = loops.data_range(self.tracer, stmt)
         if on_data is not None:  # range(int(x)): a trip count of data, kept as a loop

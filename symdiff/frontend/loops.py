@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, walk
+from ..ir import Branch, Carry, Loop, Merge, Origin, Statement, definitions, reads as reads_of, walk
 from ..primitives.nodes import real_symbol
 from .signals import BREAK, CONTINUE, _MaybeBreak, _MaybeReturn, _Return
 from .values import is_number, to_sympy
@@ -58,13 +58,19 @@ class _BodySyntax:
     @classmethod
     def of(cls, body):
         stored, loaded, blocked = [], set(), False
-        for node in (n for stmt in body for n in ast.walk(stmt)):
+        nodes = [n for stmt in body for n in ast.walk(stmt)]
+        # a break/continue of a loop nested in the body exits that loop (which is traced, kept
+        # as a loop or unrolled, on its own), not this one
+        inner = {id(n) for loop in nodes if isinstance(loop, (ast.For, ast.While))
+                 for part in loop.body for n in ast.walk(part)
+                 if isinstance(n, (ast.Break, ast.Continue))}
+        for node in nodes:
             if isinstance(node, ast.Name):
                 if not isinstance(node.ctx, ast.Store):
                     loaded.add(node.id)
                 elif node.id not in stored:
                     stored.append(node.id)
-            elif (isinstance(node, _BLOCKING)
+            elif ((isinstance(node, _BLOCKING) and id(node) not in inner)
                   or (isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)))
                   or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                       and node.func.attr in _MUTATING)):
@@ -101,9 +107,17 @@ def _entry(tracer, value):
 class SymbolicRange:
     """``range(trip)`` with ``trip`` a symbol (an int parameter, known at the call only)."""
 
-    trip: sympy.Symbol
+    trip: sympy.Expr
+    # the trip count is an expression of the counters of loops around it (kept as loops): a
+    # loop that cannot be kept makes them unroll (``CounterTrip``), its count known then
+    of_counters: bool = False
     start = 0
     step = 1
+
+
+class CounterTrip(Exception):
+    """A ``for`` over ``range`` of an enclosing loop's counter could not be kept as a loop: the
+    enclosing loop is unrolled (its counter then a number)."""
 
 
 def range_counts(function):
@@ -117,18 +131,36 @@ def range_counts(function):
 
 def count_of(tracer, stmt):
     """The ``SymbolicRange`` a ``for`` runs over where it is ``range(n)`` of an int parameter the
-    trace keeps symbolic (``Tracer.counts``), else None."""
+    trace keeps symbolic (``Tracer.counts``), or ``range(e)`` inside a loop kept as a loop, ``e``
+    an int expression of its counters (``range(i)``, ``range(i + 1)``: a triangular nest), else
+    None."""
     node = stmt.iter
-    if not (tracer.counts and tracer.rolled and isinstance(node, ast.Call) and not node.keywords
+    if not (tracer.rolled and isinstance(node, ast.Call) and not node.keywords
             and isinstance(node.func, ast.Name) and node.func.id == "range"
-            and len(node.args) == 1 and isinstance(node.args[0], ast.Name)):
+            and len(node.args) == 1 and not isinstance(node.args[0], ast.Starred)):
+        return None
+    if not (tracer.counts and isinstance(node.args[0], ast.Name)) and not tracer.loop_counters:
         return None
     if tracer.eval(node.func) is not range:
         return None
     trip = tracer.eval(node.args[0])
-    if not isinstance(trip, sympy.Symbol) or trip not in tracer.count_symbols:
-        return None
-    return SymbolicRange(trip)
+    if isinstance(trip, sympy.Symbol) and trip in tracer.count_symbols:
+        return SymbolicRange(trip)
+    if (isinstance(trip, sympy.Expr) and trip.free_symbols
+            and trip.free_symbols <= tracer.loop_counters | tracer.count_symbols
+            and _int_polynomial(trip)):
+        return SymbolicRange(trip, of_counters=True)
+    return None
+
+
+def _int_polynomial(expr):
+    """Whether ``expr`` is a polynomial with int coefficients (``2*i + 1``, ``i - 3``): an int
+    for int counters, printed as it is in Python."""
+    try:
+        poly = sympy.Poly(expr, *sorted(expr.free_symbols, key=str))
+    except sympy.PolynomialError:
+        return False
+    return all(c.is_Integer for c in poly.coeffs())
 
 
 def _rows_of(tracer, value):
@@ -293,18 +325,14 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
         raise _Unroll("exit")
     env = tracer.frame.env  # (a new dict where an 'if' on data joined the body's names)
     body = tuple(tracer.block)
+    if any(type(item) not in (Statement, Loop, Branch) for item in body):
+        raise _Unroll("block")
+    for item in walk(body):  # (an 'if' on data stays a Branch, its arms and Merges in the body)
+        if isinstance(item, Branch) and item.cond.free_symbols <= tracer.loop_counters:
+            raise _Unroll("an 'if' on the counter")  # (concrete in each unrolled iteration)
     read = set()
-    for item in walk(body):  # (Branches on data: both arms, and the Merges that join them)
-        if isinstance(item, Loop):
-            raise _Unroll("block")  # a nested Loop: unrolled
-        if isinstance(item, Statement):
-            read |= item.expr.free_symbols
-        elif isinstance(item, Branch):
-            if item.cond.free_symbols <= tracer.loop_counters:
-                raise _Unroll("an 'if' on the counter")  # (concrete in each unrolled iteration)
-            read |= item.cond.free_symbols
-        elif isinstance(item, Merge):
-            read |= item.then_value.free_symbols | item.else_value.free_symbols
+    for item in body:
+        read |= reads_of(item)
     for name in syntax.stored:  # what the next iteration reads of this one's values
         if isinstance(env.get(name), sympy.Basic):
             read |= env[name].free_symbols
@@ -372,9 +400,10 @@ def roll_while(tracer, stmt):
     depends on a differentiated value: "); such a loop cannot be unrolled, so the caller
     refuses it."""
     if not tracer.rolled:
-        return ("only grad, value_and_grad and jacobian keep a loop as a loop (hessian, a "
-                "gradient differentiated again and C export of a function of arrays unroll "
-                "loops, and this one's trip count is only known when it runs)")
+        return ("this derivative unrolls loops (C export of array code, and hessian(grad(f)), "
+                "jvp(grad(f)) and hvp(grad(f)), which differentiate the gradient's code again; "
+                "grad, jacobian, jvp, hessian, hvp, grad(grad(f)) and jacobian(grad(f)) keep "
+                "them), and this one's trip count is only known when it runs")
     if stmt.orelse:
         return "its 'else' block is not supported"
     if tracer.control.pending is not None:
@@ -549,8 +578,6 @@ def _trace_while(tracer, stmt, syntax, counting=None):
     body = tuple(tracer.block)
     read = set(condition.free_symbols)
     for item in walk(test) + walk(body):
-        if isinstance(item, Loop):
-            raise _Unroll("a loop kept as a loop inside it is not supported yet")
         if isinstance(item, Statement):
             read |= item.expr.free_symbols
         elif isinstance(item, Branch):
@@ -610,25 +637,12 @@ def _concrete_carries(body, carried, index):
     them as Python ints (an index, a condition), so such a loop is unrolled."""
     depends = {}
 
-    def through(symbols):
+    for item in body:
         found = set()
-        for symbol in symbols:
+        for symbol in reads_of(item):
             found |= depends.get(symbol, {symbol})
-        return found
-
-    def block(items, cond=frozenset()):
-        for item in items:
-            if isinstance(item, Statement):
-                depends[item.target] = through(item.expr.free_symbols) | cond
-            else:  # a Branch on data: what its arms and merges compute depends on its condition
-                inner = cond | through(item.cond.free_symbols)
-                block(item.then, inner)
-                block(item.orelse, inner)
-                for merge in item.merges:
-                    depends[merge.target] = inner | through(
-                        merge.then_value.free_symbols | merge.else_value.free_symbols)
-
-    block(body)
+        for target in definitions([item]):  # (a loop inside: the values it leaves; an 'if'
+            depends[target] = found  # on data: what its arms and merges define)
     known = {c.inside for c in carried if not c.initial.free_symbols}
     while True:
         keep = set()
@@ -648,5 +662,5 @@ def _origin(tracer, stmt):
     return Origin(tracer.filename_tag(), stmt.lineno, tracer.source_line(stmt.lineno))
 
 
-__all__ = ["ROLL_THRESHOLD", "SymbolicRange", "count_of", "range_counts", "data_range", "roll", "roll_range_on_data",
-           "roll_rows", "roll_while"]
+__all__ = ["ROLL_THRESHOLD", "CounterTrip", "SymbolicRange", "count_of", "data_range", "range_counts",
+           "roll", "roll_range_on_data", "roll_rows", "roll_while"]

@@ -25,9 +25,10 @@ The references are independent of symdiff:
   reference's value at some precision from 30 to 130 digits is not Python's (``int(-1.5 / 2.5 *
   100)``: -60 at 50 digits, -59 at 43), the point sits on one of its steps and is not compared.
 
-Checks by name (``Case.checks``): ``value_and_grad``, ``grad``, ``emit_py`` (the standalone
-module, exec'd in a fresh namespace), ``emit_c`` (compiled with -Werror, called through ctypes),
-``jacobian``; and ``Case.second``: ``("grad2", w1, w2)``, ``("hvp",)``, ``("hessian",)``.
+Checks by name (``Case.checks``): ``value_and_grad``, ``grad``, ``formulas`` (the gradient's
+formulas, a loop's recurrences included, evaluated by ``tests/formula_values.py`` and compared with
+the mpmath gradient as the gradient is), ``emit_py`` (the standalone module, exec'd in a fresh
+namespace), ``emit_c`` (compiled with -Werror, called through ctypes), ``jacobian``; and ``Case.second``: ``("grad2", w1, w2)``, ``("hvp",)``, ``("hessian",)``.
 """
 
 import ctypes
@@ -44,7 +45,7 @@ import numpy as np
 import symdiff
 from symdiff import SymdiffError
 
-from .. import reference
+from .. import formula_values, reference
 from .cases import folder, load
 from .isolation import Outcome
 
@@ -372,6 +373,39 @@ def check_symdiff(report, f, case, own, ref):
             lambda: symdiff.grad(f, wrt=wrt), case.args), own, ref, case.exact, with_value=False)
 
 
+def check_formulas(report, f, case, own, ref):
+    """``grad(f).formulas`` at the case's point: closed forms, or a loop's sequences and their
+    recurrences, run step by step at 50 digits; the numbers they give must be the gradient."""
+    if own[0] != "value":
+        return
+    g = symdiff.grad(f, wrt=case.wrt)
+    if _attempt(lambda: g(*case.args))[0] != "value":
+        return  # (the grad checks judge the call itself)
+    result = _attempt(lambda: g.formulas)
+    if result[0] == "symdiff":
+        report.add("refused", "formulas", str(result[1]).splitlines()[0])
+        return
+    if result[0] == "raised":
+        report.add("error", "formulas", f"{_exc_text(result[1])}\n{result[2]}")
+        return
+    formulas = result[1]
+    values = dict(zip(inspect.signature(f).parameters, case.args))
+    try:
+        numbers = formula_values.evaluate(formulas, values)
+    except formula_values.Unevaluable as exc:
+        report.note(f"formulas not evaluated: {str(exc)[:60]}")
+        return
+    except (ArithmeticError, ValueError, TypeError) as exc:  # (formula_values.Undefined too)
+        report.note(f"formulas not evaluated: {_exc_text(exc)[:60]}")
+        return
+    if formulas.recurrences:
+        report.note("formulas with recurrences")
+    got = [numbers[name] for name in formulas]
+    why = gradient_mismatch(got[0] if len(got) == 1 else tuple(got), ref, what="formulas")
+    if why:
+        report.add("wrong", "formulas", f"{why}\n{formulas!r}")
+
+
 def check_second(report, f, case, own, ref):
     """grad(grad(...)), hessian: against mpmath's second derivatives."""
     if own[0] != "value" or ref.gradient_comparable() is not None:
@@ -613,6 +647,8 @@ def run_case(case):
         return Outcome("ok", "the function itself returns a complex number", {"complex own value": 1})
     ref = Reference(f, case, own[1] if own[0] == "value" else None)
     check_symdiff(report, f, case, own, ref)
+    if "formulas" in case.checks:
+        check_formulas(report, f, case, own, ref)
     if case.second:
         check_second(report, f, case, own, ref)
     if "jacobian" in case.checks:

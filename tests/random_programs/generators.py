@@ -261,7 +261,7 @@ def scalar_programs(draw):
         _scalar_statement(d, lines, _scalar_expression)
     d.flush()
     ret = "    return " + " + ".join(draw(st.lists(st.sampled_from(d.names), min_size=1, max_size=3)))
-    checks = ("value_and_grad",) + (("grad",) if d.chance(0.2) else ())
+    checks = ("value_and_grad",) + (("grad", "formulas") if d.chance(0.2) else ())
     return Case("scalar", _module(lines, ["a", "b"], ret), (draw(_point()), draw(_point())),
                 checks=checks)
 
@@ -687,7 +687,7 @@ def while_programs(draw):
         _scalar_statement(d, lines, _scalar_expression)
     d.flush()
     ret = "    return " + " + ".join(draw(st.lists(st.sampled_from(d.names), min_size=1, max_size=3)))
-    checks = ("value_and_grad",) + (("grad",) if d.chance(0.3) else ())
+    checks = ("value_and_grad", "formulas") + (("grad",) if d.chance(0.3) else ())
     return Case("while", _module(lines, ["a", "b"], ret), (draw(_point()), draw(_point())),
                 checks=checks)
 
