@@ -566,3 +566,51 @@ def test_a_raise_under_an_if_in_a_rolled_body_raises_where_python_does():
     with pytest.raises(ValueError, match="x too small") as info:
         g(-20.0)
     assert info.value.__traceback__ is not None
+
+
+# ---- a value an 'if' on data joins, read later in the body: recomputed in both arms ----
+def merged_then_read(x, c):
+    for t in range(40):
+        if x > 1.0:
+            y = x * 0.9  # MERGED-THEN
+        else:
+            y = x + c
+        x = 0.1 * math.sin(y) + 0.95 * y
+    return x
+
+
+def while_merged_then_read(x, c):
+    n = 0.0
+    while n < 40.0:
+        if x > 1.0:
+            y = x * 0.9  # WHILE-MERGED-THEN
+        else:
+            y = x + c
+        x = 0.1 * math.sin(y) + 0.95 * y
+        n = n + 1.0 + 0.0 * x
+    return x
+
+
+def merged_then_a_loop(x, c):
+    for t in range(40):
+        if x > 1.0:
+            x = x * 0.9  # INNER-THEN
+        else:
+            x = x + c
+        for k in range(35):
+            x = x + 0.001 * math.sin(x)
+    return x
+
+
+@pytest.mark.parametrize("f, marker", [(merged_then_read, "MERGED-THEN"),
+                                       (while_merged_then_read, "WHILE-MERGED-THEN"),
+                                       (merged_then_a_loop, "INNER-THEN")])
+@pytest.mark.parametrize("point", [(0.3, -0.5), (1.3, -0.5), (0.3, 0.2), (3.0, 0.2)])
+def test_a_merged_value_read_later_in_the_body(f, marker, point):
+    """(The reverse loop recomputes the 'if' in both arms: an alias the forward loop's lowering
+    made, merging the arms in place, once left the else arm without its value.)"""
+    then = hits(f, point, marker)[0]
+    assert then < 40 if point == (0.3, -0.5) or point == (1.3, -0.5) else then > 0
+    g = grad(f)
+    check(g, f, point, rtol=1e-9)
+    assert "-1, -1):" in g.source

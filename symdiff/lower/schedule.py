@@ -636,12 +636,20 @@ class _Lowerer(Visitor):
         (``_hoisted``)."""
         where = self.where
         saved = self.lines, self.memo
+        # the aliases the body makes are its own too: lowered again (the reverse loop recomputes
+        # the forward body), an 'if' whose arms were merged in place (the else arm's name made
+        # to stand for the then arm's) starts afresh, not from the renaming of the last time
+        aliases, merged = dict(self.alias), set(self.merged)
         self.lines, self.memo = [], self.memo.new_child()
         for block in blocks:
             self.items(block, reverse)
         self.where = where
         carried = tuple((c.inside, self.operand_value(c.update)) for c in carries)
         body, self.lines, self.memo = self.lines, *saved
+        self.alias.clear()
+        self.alias.update(aliases)
+        self.merged.clear()
+        self.merged.update(merged)
         live = {c.inside for c in carries}
         for _, value in carried:
             live |= value.free_symbols
