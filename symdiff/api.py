@@ -376,7 +376,8 @@ class Gradient(functools.partial):
                 hint="differentiate the gradient with respect to the other parameters: "
                 "grad(grad(f, wrt='x'), wrt='x')",
             ) from None
-        if type(self) in (Gradient, Jacobian) and has_loop(first.program):
+        if type(self) in (Gradient, Jacobian, Hessian, _HessianVector, _Pushforward) \
+                and has_loop(first.program):
             program = first.program
             if any(p.name in dict(concrete) and p.name not in program.concrete for p in program.params):
                 # (traced with its int counts as symbols: traced again with their values)
@@ -384,8 +385,10 @@ class Gradient(functools.partial):
                     inner._parsed, {**dict(concrete), **inner._bound}, (),
                     None if shaped is None else dict(shaped), rolled=True)
             if type(self) is Gradient:
-                return self._again_over_loops(program)
-            return self._jacobian_over_loops(program)
+                return pipeline.build(Spec(self._along_ones(program), tuple(self.wrt)))
+            if type(self) is Jacobian:
+                return self._jacobian_over_loops(program)
+            return self._second_over_loops(program)
         if any(isinstance(item, Loop) for item in walk(first.program.body)):  # a loop kept as a
             first = pipeline.build(Spec(  # loop: differentiated again unrolled (ad.vjp)
                 inner._parsed, tuple(inner.wrt), dict(concrete), (),
@@ -395,11 +398,12 @@ class Gradient(functools.partial):
             program.libraries = set(first.program.libraries)
         return self._again_builder(program, self.wrt)
 
-    def _again_over_loops(self, program):
-        """``grad(grad(f))`` where ``f``'s trace (``program``) keeps a loop as a loop: the
-        gradient of the derivative of ``f`` along ones in the inner ``wrt`` parameter (the sum
-        of the inner gradient's entries: the number itself for a number), that derivative
-        pushed forward through the loops (``ad.tangent``): reverse over forward."""
+    def _along_ones(self, program):
+        """``grad(f)`` (this one's inner gradient) as a program, where ``f``'s trace
+        (``program``) keeps a loop as a loop: the derivative of ``f`` along ones in the inner
+        ``wrt`` parameter (the sum of the inner gradient's entries: the number itself for a
+        number), pushed forward through the loops (``ad.tangent``). ``grad(grad(f))`` is its
+        gradient: reverse over forward."""
         from .primitives.arrays import BroadcastTo
 
         (name,) = self._inner.wrt
@@ -415,8 +419,33 @@ class Gradient(functools.partial):
             shape = tuple(program.shapes.get(leaf, ()))
             directions[leaf] = BroadcastTo.make(sympy.Integer(1), shape=shape) if shape else sympy.Integer(1)
         base = program.name if program.name.isidentifier() else "f"
-        tangents = pipeline.undistributed(tangent_program)(program, directions, name=f"{base}_grad")
-        return pipeline.build(Spec(tangents, tuple(self.wrt)))
+        return pipeline.undistributed(tangent_program)(program, directions, name=f"{base}_grad")
+
+    def _second_over_loops(self, program):
+        """``hessian(grad(f))``, ``hvp(grad(f))`` and ``jvp(grad(f))`` of a number ``x`` (the
+        inner ``wrt``) where ``f``'s trace (``program``) keeps a loop as a loop: the second
+        derivatives of ``grad(f)`` as a program (``_along_ones``), reverse over forward again
+        (``jvp``: its first derivative, forward over forward)."""
+        if len(self._inner.wrt) != 1:
+            raise TypeError(
+                f"{self._kind_name}(grad(f)): grad(f) with respect to {len(self._inner.wrt)} "
+                f"parameters returns a tuple, and a {self._kind_name} is of a function with one "
+                "number out; use jacobian(grad(f)) for the matrix of second derivatives")
+        (name,) = self._inner.wrt
+        param = next(p for p in program.params if p.name == name)
+        if param.elements is not None or program.shapes.get(param.symbol):
+            raise ShapeError(
+                f"{self._kind_name}(grad(f)) with array arguments: grad(f) returns an array, and "
+                f"a {self._kind_name} is of a function with one number out",
+                filename=program.filename, lineno=program.firstlineno,
+                hint="use symdiff.hessian(f) for the second derivatives, or jacobian(grad(f))")
+        if type(self) is _Pushforward:
+            return pipeline.pushed_forward(self._along_ones(program), tuple(self.wrt))
+        built = pipeline.reverse_over_forward(self._along_ones(program), tuple(self.wrt), tuple(self.wrt))
+        if type(self) is Hessian:  # (a loop makes every entry structurally nonzero)
+            size = built.output_shape[0]
+            built.compression = Compression(Pattern(size, size, full=True), (size,), symmetric=True)
+        return built
 
     def _jacobian_over_loops(self, program):
         """``jacobian(grad(f))`` where ``f``'s trace (``program``) keeps a loop as a loop: row
@@ -522,7 +551,8 @@ class Gradient(functools.partial):
             )
         if self._default is None:  # traced at each call only: see ``_setup_again``
             return None
-        if outer in ("grad", "value_and_grad", "jacobian") and has_loop(self._default.program):
+        if outer in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "jvp") \
+                and has_loop(self._default.program):
             return None  # differentiated as a program, forward over its loops (``_again``)
         if any(isinstance(item, Loop) and item.is_while for item in walk(self._default.program.body)):
             _refuse_while(self._default.program, what)

@@ -237,12 +237,20 @@ def _forward_over_loops(spec):
             size = built.output_shape[0]
             built.compression = Compression(Pattern(size, size, full=True), (size,), symmetric=True)
         return built
-    tangents, pieces, signature = _pushed_forward(program, spec.wrt)
-    seed = program.namer.fresh("seed")  # (the vjp route's argument: the same calls)
+    return pushed_forward(program, spec.wrt)
+
+
+@undistributed
+def pushed_forward(program, along):
+    """The "jvp" build of ``program`` (J v, ``v`` a tangent of the parameters named
+    ``along``) by forward mode (``ad.tangent``): its functions take the arguments, the
+    externals, the output's adjoint (unused: the vjp route's calls) and ``v`` flat."""
+    tangents, pieces, signature = _pushed_forward(program, along)
+    seed = program.namer.fresh("seed")
     signature.insert(len(signature) - len(pieces), seed)
     base = program.name if program.name.isidentifier() else "f"
     title = (f"{base}_jvp", (f"Derivative of {program.name} along a tangent of "
-                             f"{', '.join(spec.wrt)}, loops kept as loops"))
+                             f"{', '.join(along)}, loops kept as loops"))
     built = _compile(_Derivative(tangents, [], None, seeded=False, signature=signature), title=title)
     built.output_shape = tuple(program.shapes.get(program.output, ()))
     return _taking_flat_tangents(built, pieces, value=True)

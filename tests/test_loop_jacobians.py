@@ -34,6 +34,7 @@ from .reference import (
     mp_hessian,
     mp_hessian_vector,
     mp_jacobian,
+    mp_partial,
 )
 
 HERE = __file__
@@ -381,3 +382,63 @@ def test_jacobian_of_grad_of_an_array_loop():
     H = np.array(mp_hessian(rnn, point), dtype=object)
     same(jacobian(grad(rnn, wrt=0), wrt=(0, 1))(*point), H[:3], rtol=1e-8)
     same(jacobian(grad(rnn, wrt=0), wrt=(0, 1), sparse=True)(*point).toarray(), H[:3], rtol=1e-8)
+
+
+# ---- structural array operations in a loop's body: their forward rules ----
+def over_rows(X, w):
+    h = 0.0
+    for row in X:
+        h = math.tanh(h * w + row[0] * row[1])
+    return h * w
+
+
+def gathered(x, w):
+    idx = np.array([1, 0, 2])
+    for t in range(35):
+        x = np.tanh(x[idx] * w + x * 0.1)
+    return np.sum(x * x)
+
+
+def shifted(x, w):
+    for t in range(35):
+        x = np.concatenate([x[1:] * w, x[:1] * 0.5]) + 0.01
+    return np.sum(np.cumsum(x) ** 2)
+
+
+@pytest.mark.parametrize("f, point", [
+    (over_rows, (np.array([[0.1 * i, 0.2 - 0.01 * i] for i in range(40)]), 0.7)),
+    (gathered, (np.array([0.3, 0.2, 0.1]), 0.9)),
+    (shifted, (np.array([0.3, 0.2, 0.1]), 0.9))])
+def test_hessian_through_indexing_and_joins_in_a_loop(f, point):
+    # H v against mpmath's mixed partials along v (the whole 81 x 81 Hessian of over_rows
+    # takes mpmath 40 s), for the Hessian and for hvp
+    H = hessian(f)
+    size = point[0].size + 1
+    v = np.linspace(-1.0, 1.0, size)
+    want = mp_hessian_vector(f, point, v)
+    same(H(*point) @ v, want, rtol=1e-8, atol=1e-10)
+    parts = hvp(f)(*point, (v[:-1].reshape(point[0].shape), v[-1]))
+    same(np.concatenate([np.ravel(p) for p in parts]), want, rtol=1e-8, atol=1e-10)
+    assert rolled(H.source_for(*point))
+
+
+# ---- derivatives of grad(f): its program pushed forward along ones, then again ----
+@pytest.mark.parametrize("a", [1.0, 2.0, 9.0])
+def test_hessian_hvp_and_jvp_of_grad(a):
+    third = 0.0 if a == 1.0 else 3 / (8 * a ** 2.5)  # d^3 sqrt(a) / da^3
+    assert close(hessian(grad(newton_sqrt))(a)[0, 0], third, rtol=1e-7)
+    assert close(hvp(grad(newton_sqrt))(a, 0.5), 0.5 * third, rtol=1e-7)
+    second = 0.0 if a == 1.0 else -1 / (4 * a ** 1.5)
+    assert close(jvp(grad(newton_sqrt))(a, 2.0), 2.0 * second, rtol=1e-8)
+
+
+def test_hessian_of_grad_of_two_parameters():
+    point = (2.0, 3.0)
+    H = hessian(grad(newton_scaled, wrt=0))(*point)
+    want = [[mp_partial(newton_scaled, point, ("a", s, t)) for t in "ab"] for s in "ab"]
+    same(H, want, rtol=1e-8)
+    v = (1.0, 0.5)
+    same(jvp(grad(newton_scaled, wrt=0))(*point, v),
+         [sum(h * w for h, w in zip(mp_hessian(newton_scaled, point)[0], v))], rtol=1e-8)
+    with pytest.raises(TypeError):
+        hessian(grad(newton_scaled))  # (a tuple out)

@@ -13,8 +13,8 @@ count is piecewise constant: it has no derivative). The result is an ordinary pr
 (``pipeline`` modes "hessian" and "hvp" of loops kept as loops, ``grad(grad(f))``).
 
 Array code: elementwise statements as numbers; the structural operations that are linear in
-their operands (sums, indexing, reshapes, stacking, broadcasting) and bilinear ones (``@``,
-``np.outer``) have their rule here; any other one with a tangent flowing in is a located
+their operands (sums, indexing, reshapes, stacking, broadcasting; a row read with a loop's
+counter in its array operand) and bilinear ones (``@``, ``np.outer``) have their rule here; any other one with a tangent flowing in is a located
 ``SymdiffError``, never a wrong number.
 """
 
@@ -29,7 +29,10 @@ from .reverse import _reuse, local_partial
 # structural operations linear in every operand: the tangent is the same operation of the
 # operands' tangents (zeros where an operand has none)
 _LINEAR = (arrays.ArraySum, arrays.GetItem, arrays.Reshape, arrays.Transpose, arrays.BroadcastTo,
-           arrays.Unbroadcast, arrays.Stack, arrays.Concatenate, arrays.CumSum, arrays.ExpandTo)
+           arrays.Unbroadcast, arrays.Stack, arrays.Concatenate, arrays.CumSum, arrays.RevCumSum,
+           arrays.ExpandTo, arrays.Scatter, arrays.ScatterItems)
+# linear in their first operands (how many), the others int indices (no tangent)
+_INDEXED = {arrays.Take: 1, arrays.AddAt: 1, arrays.SetItem: 2}
 # bilinear: d(a @ b) = da @ b + a @ db
 _BILINEAR = (arrays.MatMul, arrays.Outer)
 
@@ -122,6 +125,11 @@ class _Tangents(Visitor):
             if not any(self.moves(a) for a in operands):
                 return None
             return type(expr).make(*[part(a) for a in operands], **params)
+        if type(expr) in _INDEXED:
+            count = _INDEXED[type(expr)]
+            if not any(self.moves(a) for a in operands[:count]):
+                return None
+            return type(expr).make(*[part(a) for a in operands[:count]], *operands[count:], **params)
         if isinstance(expr, _BILINEAR):
             a, b = operands
             terms = []

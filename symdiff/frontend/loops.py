@@ -400,10 +400,8 @@ def roll_while(tracer, stmt):
     depends on a differentiated value: "); such a loop cannot be unrolled, so the caller
     refuses it."""
     if not tracer.rolled:
-        return ("this derivative unrolls loops (C export of array code, and hessian(grad(f)), "
-                "jvp(grad(f)) and hvp(grad(f)), which differentiate the gradient's code again; "
-                "grad, jacobian, jvp, hessian, hvp, grad(grad(f)) and jacobian(grad(f)) keep "
-                "them), and this one's trip count is only known when it runs")
+        return ("this build unrolls loops (C export of array code does; every derivative "
+                "keeps them), and this one's trip count is only known when it runs")
     if stmt.orelse:
         return "its 'else' block is not supported"
     if tracer.control.pending is not None:
