@@ -330,13 +330,20 @@ def test_bodies_indexing_or_carrying_arrays_stay_rolled(f, points):
 @pytest.mark.parametrize("f, points", [
     (if_on_counter, [(0.3,), (-2.0,)]),
     (counts_concretely, [(0.3,), (1.7,)]),
-    (breaks_on_counter, [(0.4,), (-0.8,)]),
 ])
 def test_bodies_needing_a_concrete_counter_unroll(f, points):
     g = grad(f)
     for point in points:
         check(g, f, point)
     assert not rolled(g)
+
+
+def test_a_break_on_the_counter_is_a_while_kind_loop():
+    # (was unrolled: a break is an exit only known when the loop runs, tests/test_for_exits.py)
+    g = grad(breaks_on_counter)
+    for point in [(0.4,), (-0.8,)]:
+        check(g, breaks_on_counter, point)
+    assert "while True:" in g.source
 
 
 # ---- consumers without loops yet: unrolled, or a located refusal ----

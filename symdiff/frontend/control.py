@@ -572,15 +572,16 @@ class ControlFlow:
             raise NeedsConcrete([str(count.trip)])  # (its build specialises on n instead)
         on_data = loops.data_range(self.tracer, stmt)
         if on_data is not None:  # range(int(x)): a trip count of data, kept as a loop
-            why = loops.roll_range_on_data(self.tracer, stmt, *on_data)
-            if why is None:
-                return None
+            kept = loops.roll_range_on_data(self.tracer, stmt, *on_data)
+            if not isinstance(kept, str):
+                return kept  # (None, or the _MaybeReturn of a body returning on some paths)
             raise located(
                 UnsupportedSyntaxError,
-                f"range() over a differentiated value (an int of it): {why}",
+                f"range() over a differentiated value (an int of it): {kept}",
                 self.tracer.frame.parsed, stmt.iter,
-                hint="use grad/value_and_grad of a loop of numbers with no break/continue/return "
-                "inside; or loop a fixed number of times and stop changing the result once done",
+                hint="use grad/value_and_grad of a loop of numbers (a break, continue or return "
+                "on data inside works); or loop a fixed number of times and stop changing the "
+                "result once done",
             )
         found = []  # (stmt.iter evaluated once, where it is evaluated)
 
@@ -593,6 +594,10 @@ class ControlFlow:
             return None  # for row in X (zip, enumerate): kept as one ``ir.Loop`` over X's rows
         if self.tracer.rolled and isinstance(iterable(), range) and loops.roll(self.tracer, stmt, iterable()):
             return None  # kept as one ``ir.Loop`` (see ``loops``)
+        if self.tracer.rolled and isinstance(iterable(), range):
+            kept = loops.roll_range_with_exits(self.tracer, stmt, iterable())
+            if kept is not False:  # a break/continue/return on data: a while-kind loop
+                return kept
         items = self.arrays.iterate(iterable(), stmt.iter)
 
         def iteration(item):

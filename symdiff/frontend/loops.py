@@ -389,6 +389,15 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
 _WHILE_BLOCKING = tuple(kind for kind in _BLOCKING if kind not in (ast.Break, ast.Continue, ast.Return))
 
 
+def _has_blocking(nodes):
+    """Whether a while-kind loop's body (its ``ast`` nodes) has what only an unrolled loop runs:
+    a scope of its own, an item stored into a list or array, a method changing its object."""
+    return any(isinstance(node, _WHILE_BLOCKING)
+               or (isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)))
+               or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                   and node.func.attr in _MUTATING) for node in nodes)
+
+
 def roll_while(tracer, stmt):
     """Trace ``while <test>: <body>``, its test on a differentiated value, as one ``ir.Loop``
     with a ``condition``: the body and the test traced once over the carried values (``if`` s
@@ -412,10 +421,7 @@ def roll_while(tracer, stmt):
     why = _containers(env, syntax, stmt.body)
     if why:
         return why
-    if any(isinstance(node, _WHILE_BLOCKING)
-           or (isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)))
-           or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-               and node.func.attr in _MUTATING) for node in nodes):
+    if _has_blocking(nodes):
         return ("its body has something only an unrolled loop runs (a nested function, an item "
                 "stored into a list or array, a method changing its object, try/with/del)")
     try:
@@ -485,15 +491,18 @@ def _integer_valued(tracer, value):
 
 
 def roll_range_on_data(tracer, stmt, start, stop):
-    """``for k in range(start, stop):`` with ``stop`` (or ``start``) an int of data: kept as
-    a while-kind ``ir.Loop`` carrying the counter (``k < stop`` tested before each iteration).
-    Returns None where it did, else why not (as ``roll_while``)."""
+    """``for k in range(start, stop):`` with ``stop`` (or ``start``) an int of data, or a long
+    range of known ints whose body has a ``break``, ``continue`` or ``return`` on data
+    (``roll_range_with_exits``): kept as a while-kind ``ir.Loop`` carrying the counter (``k <
+    stop`` tested before each iteration; a ``break`` on data carried as a flag, as in a
+    ``while``). Returns what ``roll_while`` does: the signal the loop ends with (None, or a
+    ``_MaybeReturn``), else why not (a str)."""
     if stmt.orelse:
         return "its 'else' block is not supported"
+    if tracer.control.pending is not None:
+        return "it is inside an 'if' on a differentiated value being joined"
     counter = stmt.target.id
     nodes = [n for part in stmt.body for n in ast.walk(part)]
-    if any(isinstance(n, (ast.Return, ast.Break, ast.Continue)) for n in nodes):
-        return "a 'break', 'continue' or 'return' inside it is not supported yet"
     syntax = _BodySyntax.of(stmt.body)
     if counter in syntax.stored:
         return f"its body rebinds the counter '{counter}'"
@@ -503,15 +512,37 @@ def roll_range_on_data(tracer, stmt, start, stop):
     why = _containers(env, syntax, stmt.body)
     if why:
         return why
-    if syntax.blocked:
+    if _has_blocking(nodes):
         return ("its body has something only an unrolled loop runs (a nested function, an item "
                 "stored into a list or array, a method changing its object, try/with/del)")
     syntax.stored.insert(0, counter)
     try:
-        _traced(tracer, lambda: _trace_while(tracer, stmt, syntax, (counter, start, stop)))
+        return _traced(tracer, lambda: _trace_while(tracer, stmt, syntax, (counter, start, stop)))
     except _Unroll as exc:
         return str(exc)
-    return None  # (no 'return' inside: refused above)
+
+
+def roll_range_with_exits(tracer, stmt, counts):
+    """``for k in range(a, b):`` over known ints, at least ``ROLL_THRESHOLD`` of them, whose body
+    has a ``break``, ``continue`` or ``return`` (which ``roll`` leaves to unrolling): kept as a
+    while-kind loop (``roll_range_on_data``) where those exits are on data. Returns the signal
+    the loop ends with (None, or a ``_MaybeReturn``), or False where it was not kept (the caller
+    unrolls it: the same result, as before)."""
+    if not (tracer.rolled and isinstance(counts, range) and counts.step == 1
+            and len(counts) >= ROLL_THRESHOLD and isinstance(stmt.target, ast.Name)
+            and not stmt.orelse):
+        return False
+    nodes = [n for part in stmt.body for n in ast.walk(part)]
+    if not any(isinstance(n, (ast.Return, ast.Break, ast.Continue)) for n in nodes):
+        return False
+    control = tracer.control
+    if control.open_forks or control.pending is not None:
+        return False
+    try:
+        kept = roll_range_on_data(tracer, stmt, sympy.Integer(counts.start), sympy.Integer(counts.stop))
+    except Exception:  # noqa: BLE001 - any refusal of the symbolic trace: unrolled instead
+        return False
+    return False if isinstance(kept, str) else kept
 
 
 def _trace_while(tracer, stmt, syntax, counting=None):
@@ -550,7 +581,9 @@ def _trace_while(tracer, stmt, syntax, counting=None):
     test = tuple(tracer.block)
     tracer.block = []
     signal = tracer.exec_block(stmt.body, cont=[])
-    if counting is not None and signal is None:  # the next iteration's counter
+    if counting is not None and not isinstance(signal, _Return) and signal is not BREAK:
+        # the next iteration's counter (also after a 'continue', or a 'break' on some paths:
+        # the loop stops there, and the counter is not read after it)
         tracer.current = stmt
         following = real_symbol(namer.version(counter))
         tracer.emit(following, env[counter] + 1, stmt)
