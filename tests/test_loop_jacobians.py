@@ -442,3 +442,44 @@ def test_hessian_of_grad_of_two_parameters():
          [sum(h * w for h, w in zip(mp_hessian(newton_scaled, point)[0], v))], rtol=1e-8)
     with pytest.raises(TypeError):
         hessian(grad(newton_scaled))  # (a tuple out)
+
+
+def contracted(h, W):
+    for t in range(33):
+        h = np.tanh(np.einsum("ij,j->i", W, h) * 0.5 + h * h * 0.1)
+    return np.sum(h * h)
+
+
+def stacked_products(A, x):
+    for t in range(33):
+        A = np.tanh(A @ A) * 0.5 + x
+    return np.sum(A)
+
+
+@pytest.mark.parametrize("f, point", [
+    (contracted, (np.array([0.3, -0.2]), np.array([[0.5, 0.1], [0.2, -0.3]]))),
+    (stacked_products, (np.array([[[0.3, 0.1], [0.0, 0.2]], [[0.1, 0.2], [0.3, 0.1]]]), 0.1))])
+def test_hessian_through_products_in_a_loop(f, point):
+    # einsum and a stack of matrix products: one term per operand's tangent
+    v = np.linspace(-1.0, 1.0, sum(np.size(a) for a in point))
+    H = hessian(f)
+    same(H(*point) @ v, mp_hessian_vector(f, point, v), rtol=1e-8, atol=1e-10)
+    assert rolled(H.source_for(*point))
+
+
+# ---- a long for with a break on data (kept as a while-kind loop) ----
+def for_with_break(x, a):
+    for k in range(1000):
+        x = x * a + 0.01 * math.sin(x)
+        if x > 5.0:
+            break
+    return x * a
+
+
+@pytest.mark.parametrize("point", [(6.0, 1.1), (4.9, 1.5), (0.5, 1.01), (0.1, 0.5)])
+def test_second_derivatives_of_a_for_with_a_break(point):
+    # breaks in the first step (from above 5, from below), after ~230 steps, never (1,000)
+    H = hessian(for_with_break)
+    same(H(*point), mp_hessian(for_with_break, point), rtol=1e-7)
+    same(jacobian(for_with_break)(*point), mp_jacobian(for_with_break, point), rtol=1e-8)
+    assert rolled(H.source_for(*point))

@@ -185,7 +185,9 @@ def triangle_with_a_break(x):
 def test_an_inner_loop_of_the_counter_that_cannot_be_kept_unrolls_the_outer_one():
     g = grad(triangle_with_a_break)
     check(g, triangle_with_a_break, (0.3,))
-    assert for_depth(g.source) == 0
+    # (the outer loop unrolled; from i = 32 on, each inner range(i) with its break is long
+    # enough to be kept as a while-kind loop of its own: tests/test_for_exits.py)
+    assert for_depth(g.source) == 1
 
 
 # ---- a while on data inside a for ----
@@ -420,11 +422,41 @@ def test_c_export_of_nested_loops(tmp_path, f, points, checkpoint):
         assert text.count("free(") >= 2
 
 
-def test_c_export_refuses_an_inner_trip_count_of_the_outer_counter():
+def triangle_of_n(x, n):
+    for i in range(n):
+        for j in range(i):
+            x = x + 1e-3*math.sin(x + j)
+    return x
+
+
+def test_an_inner_trip_count_of_an_outer_counter_over_an_int_argument():
+    g = grad(triangle_of_n, wrt="x")
+    for n in (0, 1, 2, 40):
+        assert close(g(0.3, n), mp_grad(triangle_of_n, (0.3, n), wrt=0)[0], rtol=1e-10), n
+    assert len({id(g.build_for(0.3, n).program) for n in (2, 40, 700)}) == 1
+
+
+def test_c_export_refuses_an_inner_count_it_cannot_bound():
+    """C sizes every tape before the loops run: range(i) under range(n), n an argument, has no
+    bound known then (Python keeps it: above)."""
     with pytest.raises(ExportError) as info:
-        emit(triangle, language="c")
-    assert info.value.lineno == triangle.__code__.co_firstlineno + 2
+        emit(triangle_of_n, language="c", wrt="x", args=(0.3, 5))
+    assert info.value.lineno == triangle_of_n.__code__.co_firstlineno + 2
     assert "for j in range(i):" in str(info.value) and "trip count" in str(info.value)
+
+
+@pytest.mark.parametrize("f, checkpoint", [(triangle, None), (shifted_triangles, None),
+                                           (triangle, 4), (shifted_triangles, 7)])
+def test_c_export_of_an_inner_count_of_the_outer_counter(tmp_path, f, checkpoint):
+    """The inner tape is sized for the largest count over the outer counter's range
+    (``range(2*i + 1)``: 79), the count ``(long)(2*i + 1)`` of the counter (a double in C)."""
+    text = emit(f, language="c", **({"checkpoint": checkpoint} if checkpoint else {}))
+    assert "(long)(i)" in text if f is triangle else "(long)(2*i + 1)" in text
+    library = compile_library(tmp_path, {f.__name__: text})
+    for point in [(0.3,), (-2.1,)]:
+        got, (_, got_vg) = call(library, f.__name__, 1, 1, point)
+        want = mp_grad(f, point)[0]
+        assert close(got, want, rtol=1e-9) and close(got_vg, want, rtol=1e-9), (point, got, want)
 
 
 VALGRIND = shutil.which("valgrind")
@@ -433,12 +465,14 @@ DRIVER = """\
 double for_in_for_grad(double);
 double newton_in_for_grad(double);
 double for_in_while_grad(double);
+double shifted_triangles_grad(double);
 int main(void)
 {
     printf("%.17g\\n", for_in_for_grad(0.3));
     printf("%.17g\\n", newton_in_for_grad(2.0));
     printf("%.17g\\n", for_in_while_grad(0.5));
     printf("%.17g\\n", for_in_while_grad(2.5));
+    printf("%.17g\\n", shifted_triangles_grad(0.3));
     return 0;
 }
 """
@@ -446,7 +480,7 @@ int main(void)
 
 @pytest.mark.skipif(VALGRIND is None or CC is None, reason="needs valgrind and a C compiler")
 def test_valgrind_finds_nested_tapes_freed_and_no_invalid_access(tmp_path):
-    functions = (for_in_for, newton_in_for, for_in_while)
+    functions = (for_in_for, newton_in_for, for_in_while, shifted_triangles)
     for f in functions:
         (tmp_path / f"{f.__name__}.c").write_text(emit(f, language="c"))
     (tmp_path / "main.c").write_text(DRIVER)
@@ -460,8 +494,10 @@ def test_valgrind_finds_nested_tapes_freed_and_no_invalid_access(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "All heap blocks were freed" in run.stderr and "ERROR SUMMARY: 0 errors" in run.stderr
     got = [float(v) for v in run.stdout.split()]
+    assert len(got) == 5
     for value, (f, point) in zip(got, [(for_in_for, 0.3), (newton_in_for, 2.0),
-                                       (for_in_while, 0.5), (for_in_while, 2.5)]):
+                                       (for_in_while, 0.5), (for_in_while, 2.5),
+                                       (shifted_triangles, 0.3)]):
         assert close(value, mp_grad(f, (point,))[0], rtol=1e-9), (f, value)
 
 

@@ -60,7 +60,7 @@ def kernel_environment(tmp_path_factory):
 
 def test_there_are_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01_chain_rule.ipynb", "02_optimisation.ipynb",
-                                          "03_neural_network.ipynb"]
+                                          "03_neural_network.ipynb", "04_loops.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -14,7 +14,8 @@ count is piecewise constant: it has no derivative). The result is an ordinary pr
 
 Array code: elementwise statements as numbers; the structural operations that are linear in
 their operands (sums, indexing, reshapes, stacking, broadcasting; a row read with a loop's
-counter in its array operand) and bilinear ones (``@``, ``np.outer``) have their rule here; any other one with a tangent flowing in is a located
+counter in its array operand) and multilinear ones (``@``, ``np.outer``, ``np.einsum``) have
+their rule here; any other one with a tangent flowing in is a located
 ``SymdiffError``, never a wrong number.
 """
 
@@ -33,8 +34,8 @@ _LINEAR = (arrays.ArraySum, arrays.GetItem, arrays.Reshape, arrays.Transpose, ar
            arrays.ExpandTo, arrays.Scatter, arrays.ScatterItems)
 # linear in their first operands (how many), the others int indices (no tangent)
 _INDEXED = {arrays.Take: 1, arrays.AddAt: 1, arrays.SetItem: 2}
-# bilinear: d(a @ b) = da @ b + a @ db
-_BILINEAR = (arrays.MatMul, arrays.Outer)
+# linear in each operand (the product rule: one term per operand): d(a @ b) = da @ b + a @ db
+_MULTILINEAR = (arrays.MatMul, arrays.BatchMatMul, arrays.Outer, arrays.Einsum)
 
 
 class _Tangents(Visitor):
@@ -110,8 +111,8 @@ class _Tangents(Visitor):
 
     def of_array_op(self, stmt, out):
         """A structural operation's tangent: the operation of its operands' tangents (linear),
-        or the sum of the two products (bilinear), each operation on a line of its own with
-        named operands (as ``ad.reverse`` reads them)."""
+        or the sum of the products with one operand's tangent each (multilinear), each
+        operation on a line of its own with named operands (as ``ad.reverse`` reads them)."""
         expr = stmt.expr
         operands, params = expr.operands, expr.params
 
@@ -130,15 +131,14 @@ class _Tangents(Visitor):
             if not any(self.moves(a) for a in operands[:count]):
                 return None
             return type(expr).make(*[part(a) for a in operands[:count]], *operands[count:], **params)
-        if isinstance(expr, _BILINEAR):
-            a, b = operands
+        if isinstance(expr, _MULTILINEAR):
             terms = []
-            for x, y, moving in ((a, b, a), (a, b, b)):
-                if not self.moves(moving):
-                    continue
-                x, y = (part(a), b) if moving is a else (a, part(b))
-                terms.append(self.named(type(expr).make(x, y, **params), stmt.target, out,
-                                        stmt.origin))
+            for i, operand in enumerate(operands):
+                if self.moves(operand):
+                    moved = list(operands)
+                    moved[i] = part(operand)
+                    terms.append(self.named(type(expr).make(*moved, **params), stmt.target, out,
+                                            stmt.origin))
             return sympy.Add(*terms)
         raise SymdiffError(
             f"no forward (tangent) rule for {type(expr).__name__} yet: a second derivative "

@@ -9,6 +9,7 @@ Functions of 1-D arrays go through ``c_arrays`` (pointer + length, loops; it bui
 and the scalar writer here).
 """
 
+import itertools
 import math
 import os
 from collections.abc import Mapping
@@ -316,6 +317,40 @@ def for_blocks(lines, inside=False):
     return found
 
 
+def _counter_bounds(lines, namer, limit=10**6):
+    """``{id(block): its largest trip count}`` for each ``ForBlock`` in ``lines`` whose trip
+    count is an expression of the counters of the loops around it (``range(i)``,
+    ``range(2*i + 1)``: loops in loops), where those loops have constant trip counts (the count
+    evaluated at every combination of their counters, at most ``limit``; 0 for none)."""
+    bounds = {}
+
+    def visit(items, around):
+        for item in items:
+            if isinstance(item, IfBlock):
+                visit(item.then, around)
+                visit(item.orelse, around)
+            elif isinstance(item, ForBlock):
+                trip = item.trip
+                if not trip.is_Integer and item.test is None:
+                    ranges = {block.index: int(block.trip) for block in around
+                              if block.test is None and block.trip.is_Integer}
+                    size = math.prod(ranges.get(s, 0) for s in trip.free_symbols)
+                    if trip.free_symbols <= ranges.keys() and size <= limit:
+                        order = sorted(trip.free_symbols, key=str)
+                        count = sympy.lambdify(order, trip, "math")
+                        values = itertools.product(*(range(ranges[s]) for s in order))
+                        bounds[id(item)] = max([0, *(int(count(*v)) for v in values)])
+                inner = [*around, item]
+                if item.test is not None:
+                    visit(item.test[0], inner)
+                if item.checkpoints is not None:
+                    visit(item.checkpoints.body, inner)
+                visit(item.body, inner)
+
+    visit(lines, [])
+    return bounds
+
+
 def _conditions_read(lines):
     """The names the conditions of the ``IfBlock`` s in ``lines`` read (in loops too)."""
     found = set()
@@ -377,6 +412,7 @@ class _Writer(BlockPrinter):
         """A located ``ExportError`` for a rolled loop C does not print: a ``while`` on data
         (no trip count known on entry), a trip count that is not a constant, a loop in a loop."""
         counted = {block.trip for block in for_blocks(self.schedule.lines) if block.test is not None}
+        self.bounds = _counter_bounds(self.schedule.lines, self.program.namer)
         for block, nested in for_blocks(self.schedule.lines, inside=True):
             where = dict(filename=self.program.filename, lineno=block.lineno)
             if block.checkpoints is not None and block.checkpoints.growing:
@@ -387,13 +423,15 @@ class _Writer(BlockPrinter):
             if block.trip in counted:
                 continue  # a while (or a for over a range of data): counted as it runs
             if not ((block.trip.is_Integer and int(block.trip) >= 0)
-                    or (block.trip.is_Symbol and block.trip in self.counts)):
+                    or (block.trip.is_Symbol and block.trip in self.counts)
+                    or id(block) in self.bounds):  # (range(i) of an enclosing loop's counter)
                 hint = ("pass example arguments: symdiff.emit(f, language='c', args=(x0, ...)) "
                         "specialises on the int arguments")
                 if nested and block.trip.free_symbols - self.counts:  # range(i): the tape's size
-                    hint = ("C sizes each loop's tape before the function runs: give the inner "
-                            "loop a constant trip count, or export Python (symdiff.emit(f)), "
-                            "which keeps both loops")
+                    hint = ("C sizes each loop's tape before the function runs: here the inner "
+                            "loop's count must be an int expression of the counters of loops "
+                            "around it over constant ranges (range(i), range(2*i + 1)); or "
+                            "export Python (symdiff.emit(f)), which keeps both loops")
                 raise ExportError(
                     f"{self.base}: C export needs the trip count of the loop to be a constant "
                     f"or an int argument (it is {sympy.sstr(block.trip)})", hint=hint, **where)
@@ -634,8 +672,13 @@ class _Writer(BlockPrinter):
         return [f"free({name});" for name in found + [self.name(t.name) for t in self.growing]]
 
     def trip(self, block):
-        """A loop's trip count in C: a number, or the name of a ``long`` parameter."""
-        return str(int(block.trip)) if block.trip.is_Integer else self.name(block.trip.name)
+        """A loop's trip count in C: a number, the name of a ``long`` parameter, or ``(long)(e)``
+        of an expression of the counters of loops around it (``range(2*i + 1)``)."""
+        if block.trip.is_Integer:
+            return str(int(block.trip))
+        if id(block) not in self.bounds:
+            return self.name(block.trip.name)
+        return f"(long)({self.expr(block.trip)})"  # (the counters are doubles in C)
 
     def tape_size(self, block):
         """The doubles a forward loop's tape holds (text): trip count x values per iteration
@@ -644,6 +687,8 @@ class _Writer(BlockPrinter):
         every = int(block.checkpoints.every) if block.checkpoints is not None else 1
         if block.trip.is_Integer:
             return str(-(-int(block.trip) // every) * width)
+        if id(block) in self.bounds:  # (its largest count over the counters' ranges)
+            return str(-(-self.bounds[id(block)] // every) * width)
         n = self.trip(block)
         count = (f"(size_t)({n} > 0 ? {n} : 0)" if every == 1
                  else f"(size_t)({n} > 0 ? ({n} - 1) / {every} + 1 : 0)")  # (checkpoints)
@@ -662,7 +707,7 @@ class _Writer(BlockPrinter):
         allocate = f"malloc(sizeof(double) * ({total}))"
         counts = {}  # a trip count argument -> the doubles per iteration its tapes hold
         for block in self.taped:
-            if not block.trip.is_Integer:
+            if not block.trip.is_Integer and id(block) not in self.bounds:
                 counts[self.trip(block)] = counts.get(self.trip(block), 0) + len(block.saved)
         if counts:  # a count whose tape would not fit in a size_t: NAN, as malloc failing
             width = sum(counts.values())

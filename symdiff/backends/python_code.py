@@ -1278,10 +1278,15 @@ class _PythonBlocks(BlockPrinter):
         return trip[:-2] if trip.endswith(".0") else trip  # (an int count)
 
     def _carried(self, carried, indent):
-        """``a, b = a_next, b_next``: a loop's carried values assigned at once."""
+        """``a, b = a_next, b_next``: a loop's carried values assigned at once; more than three
+        (which CPython assigns through a tuple it builds and unpacks, each iteration) one per
+        line where no value assigned is one read (then the order does not matter)."""
         pairs = [(n, v) for n, v in carried if n != v]
         if not pairs:
             return []
+        if len(pairs) > 3 and not {n for n, _ in pairs} & set().union(*(
+                sympy.sympify(v).free_symbols for _, v in pairs)):
+            return [f"{indent}{n.name} = {_print_result(v, self.printer)}" for n, v in pairs]
         return [f"{indent}{', '.join(n.name for n, _ in pairs)} = "
                 f"{', '.join(_print_result(v, self.printer) for _, v in pairs)}"]
 

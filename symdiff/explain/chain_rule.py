@@ -159,7 +159,7 @@ def formulas(gradient_program, limit=MAX_FORMULA_SIZE):
         result[param.name] = plain(assuming(closed, {}))  # PyFloat atoms as SymPy floats
     if forms is None:
         return recurrences.Formulas(result)
-    shown = [r.closed(lambda e: plain(assuming(closer.close(e, 10 * limit), {})))
+    shown = [r.closed(lambda e: plain(assuming(closer.close(e, limit), {})))
              for r in forms.recurrences]
     return recurrences.Formulas(result, shown)
 

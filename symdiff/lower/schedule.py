@@ -917,6 +917,10 @@ class _Lowerer(Visitor):
         if parent.is_Add and arg.is_Mul and len(arg.args) == 2 and arg.args[0] == -1:
             # -f(y) in a sum: f(y) gets a name, the sum subtracts it ('a - t', not 't2 = -t')
             return rebuilt(arg, [arg.args[0], self.operand_value(arg.args[1])])
+        if parent.is_Add and arg.is_Mul and arg.args[0] == -1:
+            # -a*b in a sum: a*b gets a name (the one a*b has elsewhere), the sum subtracts it
+            # ('c - t', not 't2 = -a*b; c + t2': one negation fewer, the same number exactly)
+            return rebuilt(arg, [arg.args[0], self.value(arg.func._from_args(arg.args[1:]))])
         return self.value(arg)
 
 
