@@ -223,7 +223,7 @@ def test_a_row_read_after_the_loop_unrolls():
 def list_and_if(x, w):
     s = 0.0
     for t in range(40):
-        if s > 1.0:
+        if t % 8 == 0:  # (an 'if' on the counter: unrolled)
             s = s * 0.5
         s = s + w[t] * x
     return s

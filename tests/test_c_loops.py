@@ -193,7 +193,7 @@ def two_loops(x, a):
     (loops_in_helpers, [(0.3, 0.7), (-2.0, 1.3)], True),  # a helper's loop, in a loop
     (calls_a_helper, [(0.5, 0.9), (-0.4, 1.01)], True),  # a body calling a user helper
     (body_local_after, [(0.6, 0.8), (-0.9, 1.1)], True),  # a body-local name read after it
-    (if_on_data, [(0.3,), (0.7,), (2.0,)], False),  # an if on data in the body: it unrolls
+    (if_on_data, [(0.3,), (0.7,), (2.0,)], True),  # an if on data in the body: in both loops
     (ifs_after_the_loop, [(0.3, 0.9), (1.5, 1.01), (0.2, -0.5)], True),  # both sides of the if
     (loop_in_a_branch, [(0.3, 0.9), (0.3, -0.9)], False),  # in an arm of an if on data: unrolls
     (counter_in_body, [(0.2, 0.9), (-0.5, 0.99)], True),  # range(300, 0, -3), the counter read

@@ -580,8 +580,8 @@ def comprehension_filter_on_data(x):
 
 ERROR_CASES = [
     (while_on_data, "WHILE-DATA", UnsupportedSyntaxError,
-     "a 'while' loop whose condition depends on a differentiated value: its body reads or "
-     "changes a list"),
+     "a 'while' loop whose condition depends on a differentiated value: its body changes "
+     "'halves', a list"),
     (range_of_data, "RANGE-DATA", UnsupportedSyntaxError,
      "range() over a differentiated value: the loop's trip count would depend on it"),
     (range_of_data_expression, "RANGE-INT-OF-DATA", UnsupportedSyntaxError,

@@ -316,9 +316,11 @@ def carries_an_array(w):
     (indexes_an_array, [(0.3,), (-2.5,)]),
     (reads_an_array, [(np.array([0.1, 0.2]), 0.5), (np.array([-1.0, 0.3]), -0.2)]),
     (carries_an_array, [(np.array([0.1, 0.2]),), (np.array([-1.5, 2.0]),)]),
+    (if_on_data, [(0.3,), (0.9,), (-0.4,)]),
 ])
 def test_bodies_indexing_or_carrying_arrays_stay_rolled(f, points):
-    """(These unrolled before loops carried arrays: tests/test_array_loops.py has the rest.)"""
+    """(These unrolled before loops carried arrays, and before an 'if' on data stayed in a
+    rolled body: tests/test_array_loops.py and tests/test_while_arrays.py have the rest.)"""
     g = grad(f)
     for point in points:
         check(g, f, point)
@@ -327,7 +329,6 @@ def test_bodies_indexing_or_carrying_arrays_stay_rolled(f, points):
 
 @pytest.mark.parametrize("f, points", [
     (if_on_counter, [(0.3,), (-2.0,)]),
-    (if_on_data, [(0.3,), (0.9,), (-0.4,)]),
     (counts_concretely, [(0.3,), (1.7,)]),
 ])
 def test_bodies_needing_a_concrete_counter_unroll(f, points):

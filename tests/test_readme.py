@@ -66,6 +66,7 @@ EXAMPLE_FILES = {
     "def pendulum(theta, omega, g, T):": "readme_checkpoint.py",
     "def first_over(x, c):": "readme_while_return.py",
     "def rnn(W, U, h0, X):": "readme_rnn.py",
+    "def shrink(v):": "readme_while_arrays.py",
 }
 # Shown in the README only through their error message and its line/column: bad.py:5:12.
 BAD_PY = "import math\n\n\ndef bad(x):\n    return math.remainder(x, 2.0) * x\n"

@@ -696,8 +696,8 @@ class ControlFlow:
             UnsupportedSyntaxError,
             f"a 'while' loop whose condition depends on a differentiated value: {kept}",
             self.tracer.frame.parsed, stmt.test,
-            hint="use grad/value_and_grad of a while loop of numbers (put the rest of the body "
-            "under 'if'); or loop a fixed number of times (for k in range(n)) and stop changing "
+            hint="use grad/value_and_grad of a while loop of numbers and arrays (put the rest of "
+            "the body under 'if'); or loop a fixed number of times (for k in range(n)) and stop changing "
             "the result once done, e.g. with 'if'",
         )
 

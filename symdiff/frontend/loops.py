@@ -5,12 +5,14 @@ runs over. Returns: True, having appended one ``ir.Loop`` to the tracer's block 
 loop-carried names to their values after the loop; or False, with the tracer as it was, where the
 loop is short (fewer than ``ROLL_THRESHOLD`` iterations: unrolled code is as fast and
 ``formulas``/``explain`` show it) or its body needs a concrete counter (a list indexed with it,
-an ``if`` on it, a ``break``, a list changed in place, a value that is not one number...). The
-caller then unrolls the loop, as before: rolling is never required for a right answer.
+an ``if`` on it alone, a ``break``, a list changed in place, a value that is not one number...).
+The caller then unrolls the loop, as before: rolling is never required for a right answer.
 
 The body is traced once over fresh symbols: one per carried name (a name the body assigns that
 is bound before the loop, or that is read after it), and the counter. A refusal of the tracer
-while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instead".
+while doing so (its ``SymdiffError`` on a symbolic counter) means "unroll instead". An ``if`` on
+data in the body stays in it, a ``Branch`` (with the ``Merge`` s joining its arms), as in the
+body of a ``while`` on data (``roll_while``), whose carried values may be arrays too.
 """
 
 import ast
@@ -319,11 +321,15 @@ def _trace_body(tracer, stmt, counts, syntax, rows=None):
         if rows is None and env[counter_name] != index:
             tracer.loop_ranges[env[counter_name]] = (counts[0], counts[-1])
     signal = tracer.exec_block(stmt.body, cont=[])
-    if signal is not None or tracer.frame.env is not env:
-        raise _Unroll("exit")  # (a new dict of names: an 'if' joined the body's names)
+    if signal is not None:
+        raise _Unroll("exit")
+    env = tracer.frame.env  # (a new dict where an 'if' on data joined the body's names)
     body = tuple(tracer.block)
-    if any(type(item) not in (Statement, Loop) for item in body):
-        raise _Unroll("block")  # a Branch: unrolled
+    if any(type(item) not in (Statement, Loop, Branch) for item in body):
+        raise _Unroll("block")
+    for item in walk(body):  # (an 'if' on data stays a Branch, its arms and Merges in the body)
+        if isinstance(item, Branch) and item.cond.free_symbols <= tracer.loop_counters:
+            raise _Unroll("an 'if' on the counter")  # (concrete in each unrolled iteration)
     read = set()
     for item in body:
         read |= reads_of(item)
@@ -412,8 +418,9 @@ def roll_while(tracer, stmt):
     nodes = [n for part in stmt.body for n in ast.walk(part)]
     syntax = _BodySyntax.of(stmt.body)
     env = tracer.frame.env
-    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
-        return "its body reads or changes a list, dict or set (numbers only are carried yet)"
+    why = _containers(env, syntax, stmt.body)
+    if why:
+        return why
     if _has_blocking(nodes):
         return ("its body has something only an unrolled loop runs (a nested function, an item "
                 "stored into a list or array, a method changing its object, try/with/del)")
@@ -421,6 +428,29 @@ def roll_while(tracer, stmt):
         return _traced(tracer, lambda: _trace_while(tracer, stmt, syntax))
     except _Unroll as exc:
         return str(exc)
+
+
+def _containers(env, syntax, body):
+    """Why a ``while`` body (or a ``for`` over a range of data) with this ``syntax`` cannot be
+    kept as a loop for the containers it uses, else None: a list it only reads (``w[0]``,
+    ``len(w)``) is read as the tracer reads it; a list rebound or changed in place (an item
+    stored, a method such as ``append``), a dict or a set is not carried."""
+    changed = {node.value.id for stmt in body for node in ast.walk(stmt)
+               if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del))
+               and isinstance(node.value, ast.Name)}
+    changed |= {node.func.value.id for stmt in body for node in ast.walk(stmt)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATING and isinstance(node.func.value, ast.Name)}
+    for name in sorted(syntax.loaded | set(syntax.stored)):
+        value = env.get(name)
+        if not isinstance(value, (list, dict, set)):
+            continue
+        what = ("rebinds" if name in syntax.stored else "changes" if name in changed
+                else None if isinstance(value, list) else "reads")
+        if what:
+            return (f"its body {what} '{name}', a {type(value).__name__} (numbers and arrays "
+                    "only are carried, and lists only read)")
+    return None
 
 
 def data_range(tracer, stmt):
@@ -479,8 +509,9 @@ def roll_range_on_data(tracer, stmt, start, stop):
     if counter in _loads_outside(tracer.frame.parsed.node, stmt):
         return f"the counter '{counter}' is read after the loop (the loop may run no iteration)"
     env = tracer.frame.env
-    if any(isinstance(env.get(name), (list, dict, set)) for name in syntax.loaded | set(syntax.stored)):
-        return "its body reads or changes a list, dict or set (numbers only are carried yet)"
+    why = _containers(env, syntax, stmt.body)
+    if why:
+        return why
     if _has_blocking(nodes):
         return ("its body has something only an unrolled loop runs (a nested function, an item "
                 "stored into a list or array, a method changing its object, try/with/del)")
@@ -528,11 +559,14 @@ def _trace_while(tracer, stmt, syntax, counting=None):
     for name in syntax.stored:
         if name not in env:
             continue
-        if not _scalar(tracer, env[name]):
-            raise _Unroll(f"'{name}', assigned in its body, is not one number (numbers only are "
-                          "carried from one iteration to the next yet)")
+        if not _carriable(tracer, env[name]):
+            raise _Unroll(f"'{name}', assigned in its body, is neither a number nor an array "
+                          "(numbers and arrays only are carried from one iteration to the next)")
         inside[name] = real_symbol(namer.version(name))
-    entry = {name: to_sympy(env[name]) for name in inside}
+        shape = tracer.shape(env[name])
+        if shape:  # an array carried: its symbol stands for an array of that shape
+            tracer.shapes[inside[name]] = tuple(shape)
+    entry = {name: _entry(tracer, env[name]) for name in inside}
     for name, symbol in inside.items():
         env[name] = symbol
     tracer.block = []
@@ -576,8 +610,6 @@ def _trace_while(tracer, stmt, syntax, counting=None):
     read = set(condition.free_symbols)
     for item in walk(test) + walk(body):
         if isinstance(item, Statement):
-            if tracer.shape(item.target) or any(tracer.shape(s) for s in item.expr.free_symbols):
-                raise _Unroll("its body computes with arrays (numbers only are supported yet)")
             read |= item.expr.free_symbols
         elif isinstance(item, Branch):
             read |= item.cond.free_symbols
@@ -595,10 +627,14 @@ def _trace_while(tracer, stmt, syntax, counting=None):
         if name in inside:
             if inside[name] not in read and name not in outside:
                 continue  # neither read by the test, the next iteration nor after the loop
-            if not _scalar(tracer, value) or not to_sympy(value).is_Atom:
-                raise _Unroll(f"'{name}' is not one number after its body")
+            if (not _carriable(tracer, value) or tracer.shape(value) != tracer.shape(inside[name])
+                    or not _entry(tracer, value).is_Atom):
+                raise _Unroll(f"'{name}' is not a number, nor an array of the shape it had "
+                              "before the loop, after its body")
             symbol = real_symbol(namer.version(name))
-            carried.append(Carry(inside[name], entry[name], to_sympy(value), symbol))
+            if tracer.shape(inside[name]):  # (an array after the loop, as inside it)
+                tracer.shapes[symbol] = tuple(tracer.shape(inside[name]))
+            carried.append(Carry(inside[name], entry[name], _entry(tracer, value), symbol))
             after[name] = symbol
         elif name in outside:
             raise _Unroll(f"'{name}' is first assigned in its body and read after it (the loop "
@@ -631,12 +667,13 @@ def _concrete_carries(body, carried, index):
     from a concrete start, on the counter and such counts only): code after the loop may use
     them as Python ints (an index, a condition), so such a loop is unrolled."""
     depends = {}
+
     for item in body:
         found = set()
         for symbol in reads_of(item):
             found |= depends.get(symbol, {symbol})
-        for target in definitions([item]):  # (a loop inside: the values it leaves)
-            depends[target] = found
+        for target in definitions([item]):  # (a loop inside: the values it leaves; an 'if'
+            depends[target] = found  # on data: what its arms and merges define)
     known = {c.inside for c in carried if not c.initial.free_symbols}
     while True:
         keep = set()

@@ -253,7 +253,19 @@ class _Inliner(Visitor):
                 keep.add(block.test[2])
         uses.add(keep, 2)
         body = _Inliner(uses.counts, self.array_op).block(block.body)
-        out.append(replace(block, body=tuple(body)))
+        checkpoints = block.checkpoints
+        if checkpoints is not None and checkpoints.body:  # the forward body, run again per
+            # segment: folded as the forward loop's is (the same operations: the same bits),
+            # the names the segment's tape stores staying names
+            uses = _Uses()
+            uses.visit_block(checkpoints.body)
+            keep = set(block.saved) | set(block.body_saved) | set(checkpoints.state)
+            for name, value in checkpoints.carried:
+                keep |= {name} | value.free_symbols
+            uses.add(keep, 2)
+            checkpoints = replace(checkpoints, body=tuple(
+                _Inliner(uses.counts, self.array_op).block(checkpoints.body)))
+        out.append(replace(block, body=tuple(body), checkpoints=checkpoints))
         return out
 
     def visit_Line(self, line, out, pending):
@@ -478,9 +490,7 @@ class _Lowerer(Visitor):
         body, carried = self._loop_body([forward.body, item.body], item.carried, reverse,
                                         _invariant_room(forward, bound))
         tape = self.loops[id(forward)]
-        body_saved = ()
-        if not forward.is_while:
-            body, body_saved = self._taped_arrays(body, carried, item.carried, self.loop_bodies[tape])
+        body, body_saved = self._taped_arrays(body, carried, item.carried, self.loop_bodies[tape])
         body, carried = self._sums_in_place(body, carried, item, entry)
         read = names_read(body)
         saved = tuple(c.inside for c in forward.carried if c.inside in read)
@@ -626,12 +636,20 @@ class _Lowerer(Visitor):
         (``_hoisted``)."""
         where = self.where
         saved = self.lines, self.memo
+        # the aliases the body makes are its own too: lowered again (the reverse loop recomputes
+        # the forward body), an 'if' whose arms were merged in place (the else arm's name made
+        # to stand for the then arm's) starts afresh, not from the renaming of the last time
+        aliases, merged = dict(self.alias), set(self.merged)
         self.lines, self.memo = [], self.memo.new_child()
         for block in blocks:
             self.items(block, reverse)
         self.where = where
         carried = tuple((c.inside, self.operand_value(c.update)) for c in carries)
         body, self.lines, self.memo = self.lines, *saved
+        self.alias.clear()
+        self.alias.update(aliases)
+        self.merged.clear()
+        self.merged.update(merged)
         live = {c.inside for c in carries}
         for _, value in carried:
             live |= value.free_symbols
