@@ -10,7 +10,7 @@ import builtins
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy
@@ -1161,6 +1161,30 @@ def _body(lines, printer, bare=(), raise_only=()):
     return _PythonBlocks(printer, bare, raise_only).block(lines, "    ")
 
 
+def _updated_in_place(body, carried):
+    """A loop body's lines and its carried pairs ``(name, value)``, each update line ``value =
+    ...`` assigning ``name`` itself where that is the same program: ``x_bar = x_bar + t``, not
+    ``x_bar_1 = x_bar + t`` and, at the end, ``x_bar = x_bar_1``. So where ``value`` is the
+    target of a top-level line read by nothing after it but its pair, and ``name`` is read by
+    nothing after that line (nor by another pair's value) and assigned by no other line.
+    (Numbers only: the Python printer of scalar code calls it; one store and load fewer per
+    carried value and iteration.)"""
+    body, kept = list(body), []
+    values = [v for _, v in carried]
+    for name, value in carried:
+        position = next((i for i, item in enumerate(body)
+                         if isinstance(item, Line) and item.target == value), None)
+        later = names_read(body[position + 1:]) if position is not None else set()
+        others = set().union(*(sympy.sympify(v).free_symbols for n, v in carried if n != name))
+        if (position is None or values.count(value) != 1 or value in later or name in later
+                or name in others or value in others
+                or any(isinstance(item, Line) and item.target == name for item in body)):
+            kept.append((name, value))
+            continue
+        body[position] = replace(body[position], target=name)
+    return tuple(body), tuple(kept)
+
+
 class _PythonBlocks(BlockPrinter):
     """``backends.blocks`` for Python: ``# line N: ...`` comments, ``if ...:`` / ``else:``."""
 
@@ -1256,13 +1280,16 @@ class _PythonBlocks(BlockPrinter):
             if block.saved or block.body_saved:
                 out.append(f"{inner}{', '.join(s.name for s in block.saved + block.body_saved)} = "
                            f"{tape}[{index}]")
-        body = self.block(block.body, inner, True, (block.lineno, block.reverse, block.filename))
+        lines, carried = block.body, block.carried
+        if checkpoints is None and not block.body_saved and isinstance(self.printer, MathPrinter):
+            lines, carried = _updated_in_place(lines, carried)
+        body = self.block(lines, inner, True, (block.lineno, block.reverse, block.filename))
         out += body
         if block.body_saved and not block.reverse:  # the state and the body's arrays, at its end
             taped = ', '.join(s.name for s in block.saved + block.body_saved)
             out.append(f"{inner}{tape}.append(({taped}))" if block.test is not None
                        else f"{inner}{tape}[{index}] = {taped}")
-        out += self._carried(block.carried, inner)
+        out += self._carried(carried, inner)
         if not body and not block.saved and block.test is None and not any(
                 n != v for n, v in block.carried):
             out.append(f"{inner}pass")
