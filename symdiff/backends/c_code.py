@@ -467,11 +467,21 @@ class _Writer(BlockPrinter):
         used = set().union(*(r.free_symbols for r in returns), names_read(lines))
         out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
                for p in self.program.params if p.symbol not in used]
-        # every name a line, a loop or a result reads (a carried value none reads: (void))
-        self.reads = set().union(*(r.free_symbols for r in returns),
-                                 *(line.symbols for line in walk_lines(lines)), _conditions_read(lines))
+        # every name a line, a loop or a result reads (a carried value none reads: (void)); a
+        # forward line in a loop kept only because it may raise (Python raises there; C has no
+        # exceptions) reads nothing, and what only it read is not read either
+        fixed = set().union(*(r.free_symbols for r in returns), _conditions_read(lines))
         for block in for_blocks(lines):
-            self.reads |= set(block.saved) | {s for _, v in block.carried for s in v.free_symbols}
+            fixed |= set(block.saved) | {s for _, v in block.carried for s in v.free_symbols}
+        everything, unread = list(walk_lines(lines)), set()
+        while True:
+            self.reads = fixed.union(*(line.symbols for line in everything
+                                       if line.target not in unread))
+            dead = {line.target for line in everything
+                    if not line.reverse and line.target not in self.reads} - unread
+            if not dead:
+                break
+            unread |= dead
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
@@ -500,9 +510,13 @@ class _Writer(BlockPrinter):
         return [f"{indent}}}"]
 
     def line(self, line, indent, nested):
+        unread = line.target not in self.reads and not line.reverse
+        if unread and not nested:  # (a forward line kept for Python, which raises there: C
+            return []  # has no exceptions, and no result reads it)
         text = self.expr(line.expr, line)
         if nested:
-            return [f"{indent}{self.name(line.target.name)} = {text};"]
+            name = self.name(line.target.name)
+            return [f"{indent}{name} = {text};"] + ([f"{indent}(void){name};"] if unread else [])
         const = "" if line.target in self.mutable else "const "
         return [f"{indent}{const}double {self.name(line.target.name)} = {text};"]
 
