@@ -464,9 +464,6 @@ class _Writer(BlockPrinter):
     def body(self, returns):
         """Statements computing ``returns``: ``(void)`` for unused parameters, then the lines."""
         lines = self.schedule.needed(returns)
-        used = set().union(*(r.free_symbols for r in returns), names_read(lines))
-        out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
-               for p in self.program.params if p.symbol not in used]
         # every name a line, a loop or a result reads (a carried value none reads: (void)); a
         # forward line in a loop kept only because it may raise (Python raises there; C has no
         # exceptions) reads nothing, and what only it read is not read either
@@ -482,6 +479,11 @@ class _Writer(BlockPrinter):
             if not dead:
                 break
             unread |= dead
+        only_dead = set().union(*(line.symbols for line in everything
+                                  if line.target in unread)) - self.reads
+        used = (set().union(*(r.free_symbols for r in returns)) | names_read(lines)) - only_dead
+        out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
+               for p in self.program.params if p.symbol not in used]
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
@@ -548,7 +550,7 @@ class _Writer(BlockPrinter):
             last = str(int(trip) - 1) if trip.isdigit() else f"{trip} - 1"
             out.append(f"{indent}for (long {k} = {last}; {k} >= 0; --{k}) {{")
         read = names_read(block.body) | {s for _, v in block.carried for s in v.free_symbols}
-        if block.index in read:
+        if block.index in read and block.index in self.reads:  # (not by a line left out)
             out.append(f"{inner}const double {self.name(block.index.name)} = (double){k};")
         slot = k if every == 1 else f"({k} / {every})"  # (checkpoints: every K-th iteration)
         stores = []
