@@ -464,26 +464,18 @@ class _Writer(BlockPrinter):
     def body(self, returns):
         """Statements computing ``returns``: ``(void)`` for unused parameters, then the lines."""
         lines = self.schedule.needed(returns)
-        # every name a line, a loop or a result reads (a carried value none reads: (void)); a
-        # forward line in a loop kept only because it may raise (Python raises there; C has no
-        # exceptions) reads nothing, and what only it read is not read either
-        fixed = set().union(*(r.free_symbols for r in returns), _conditions_read(lines))
-        for block in for_blocks(lines):
-            fixed |= set(block.saved) | {s for _, v in block.carried for s in v.free_symbols}
-        everything, unread = list(walk_lines(lines)), set()
-        while True:
-            self.reads = fixed.union(*(line.symbols for line in everything
-                                       if line.target not in unread))
-            dead = {line.target for line in everything
-                    if not line.reverse and line.target not in self.reads} - unread
-            if not dead:
-                break
-            unread |= dead
-        only_dead = set().union(*(line.symbols for line in everything
-                                  if line.target in unread)) - self.reads
-        used = (set().union(*(r.free_symbols for r in returns)) | names_read(lines)) - only_dead
+        used = set().union(*(r.free_symbols for r in returns), names_read(lines))
         out = [f"    (void){self.name(p.symbol.name)};  /* unused */"
                for p in self.program.params if p.symbol not in used]
+        # every name a line, a loop or a result reads (a carried value none reads: (void))
+        self.reads = set().union(*(r.free_symbols for r in returns),
+                                 *(line.symbols for line in walk_lines(lines)), _conditions_read(lines))
+        for block in for_blocks(lines):
+            self.reads |= set(block.saved) | {s for _, v in block.carried for s in v.free_symbols}
+        # a forward line in a loop kept only because it may raise (Python raises there): C has
+        # no exceptions, and nothing reads its value (a (void) after it)
+        self.unread = {line.target for line in walk_lines(lines) if not line.reverse} - self.reads \
+            - used
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
@@ -512,15 +504,13 @@ class _Writer(BlockPrinter):
         return [f"{indent}}}"]
 
     def line(self, line, indent, nested):
-        unread = line.target not in self.reads and not line.reverse
-        if unread and not nested:  # (a forward line kept for Python, which raises there: C
-            return []  # has no exceptions, and no result reads it)
         text = self.expr(line.expr, line)
+        name = self.name(line.target.name)
+        unread = [f"{indent}(void){name};"] if line.target in getattr(self, "unread", ()) else []
         if nested:
-            name = self.name(line.target.name)
-            return [f"{indent}{name} = {text};"] + ([f"{indent}(void){name};"] if unread else [])
+            return [f"{indent}{name} = {text};"] + unread
         const = "" if line.target in self.mutable else "const "
-        return [f"{indent}{const}double {self.name(line.target.name)} = {text};"]
+        return [f"{indent}{const}double {name} = {text};"] + unread
 
     def visit_ForBlock(self, block, scope, out):
         """A rolled loop (``lower.schedule.ForBlock``) over its constant trip count: the forward
@@ -550,7 +540,7 @@ class _Writer(BlockPrinter):
             last = str(int(trip) - 1) if trip.isdigit() else f"{trip} - 1"
             out.append(f"{indent}for (long {k} = {last}; {k} >= 0; --{k}) {{")
         read = names_read(block.body) | {s for _, v in block.carried for s in v.free_symbols}
-        if block.index in read and block.index in self.reads:  # (not by a line left out)
+        if block.index in read:
             out.append(f"{inner}const double {self.name(block.index.name)} = (double){k};")
         slot = k if every == 1 else f"({k} / {every})"  # (checkpoints: every K-th iteration)
         stores = []
