@@ -13,6 +13,7 @@ import symdiff
 from symdiff import SymdiffError, grad, hessian, value_and_grad
 
 from .reference import close, mp_grad
+from .test_c_code import call, compile_library
 
 
 def checked_log(x, y):
@@ -143,3 +144,43 @@ def test_c_export_is_refused_at_the_raise():
         symdiff.emit(checked_log, language="c")
     assert f":{checked_log.__code__.co_firstlineno + 2}:" in str(info.value)
     assert "no exceptions" in str(info.value)
+
+
+# ---- a line that may raise in a rolled loop, whose value nothing reads (found by helper warr) ----
+def unread_log_in_a_loop(x, a):
+    s = 0.0
+    for i in range(40):  # (rolled: 40 iterations)
+        y = math.log(x - 0.01 * i)  # ValueError once x - 0.01*i <= 0; y is read by nothing
+        s = s + a
+    return s
+
+
+def unread_division_in_a_while(x, d):
+    while x > 1.0:
+        x = 0.5 * x
+        q = 1.0 / (d - x)  # ZeroDivisionError where x reaches d; q is read by nothing
+    return x
+
+
+@pytest.mark.parametrize("f, point", [(unread_log_in_a_loop, (0.2, 1.0)),
+                                      (unread_log_in_a_loop, (0.5, 1.0)),
+                                      (unread_division_in_a_while, (9.0, 4.5)),
+                                      (unread_division_in_a_while, (9.0, 3.0))])
+def test_a_line_that_may_raise_in_a_loop_raises_even_unread(tmp_path, f, point):
+    try:
+        want = f(*point)
+    except (ValueError, ZeroDivisionError) as exc:
+        for make in (grad, value_and_grad):
+            with pytest.raises(type(exc)):
+                make(f)(*point)
+        assert "for " in grad(f).source or "while True:" in grad(f).source
+        return
+    got = value_and_grad(f)(*point)
+    assert got[0] == want
+    for a, b in zip(got[1], mp_grad(f, point)):
+        assert close(a, b, rtol=1e-10, atol=1e-12)
+    # C has no exceptions: the unread line is computed and (void)ed (-Werror: no unused name)
+    library = compile_library(tmp_path, {f.__name__: symdiff.emit(f, language="c")})
+    got_c, _ = call(library, f.__name__, 2, 2, point)
+    for a, b in zip(got_c, got[1]):
+        assert close(a, b, rtol=1e-12, atol=1e-14)

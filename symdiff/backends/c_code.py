@@ -472,6 +472,10 @@ class _Writer(BlockPrinter):
                                  *(line.symbols for line in walk_lines(lines)), _conditions_read(lines))
         for block in for_blocks(lines):
             self.reads |= set(block.saved) | {s for _, v in block.carried for s in v.free_symbols}
+        # a forward line in a loop kept only because it may raise (Python raises there): C has
+        # no exceptions, and nothing reads its value (a (void) after it)
+        self.unread = {line.target for line in walk_lines(lines) if not line.reverse} - self.reads \
+            - used
         return out + self._lines(lines, "    ", declared=False)
 
     def _lines(self, lines, indent, declared):
@@ -501,10 +505,12 @@ class _Writer(BlockPrinter):
 
     def line(self, line, indent, nested):
         text = self.expr(line.expr, line)
+        name = self.name(line.target.name)
+        unread = [f"{indent}(void){name};"] if line.target in getattr(self, "unread", ()) else []
         if nested:
-            return [f"{indent}{self.name(line.target.name)} = {text};"]
+            return [f"{indent}{name} = {text};"] + unread
         const = "" if line.target in self.mutable else "const "
-        return [f"{indent}{const}double {self.name(line.target.name)} = {text};"]
+        return [f"{indent}{const}double {name} = {text};"] + unread
 
     def visit_ForBlock(self, block, scope, out):
         """A rolled loop (``lower.schedule.ForBlock``) over its constant trip count: the forward

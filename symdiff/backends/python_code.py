@@ -1037,14 +1037,16 @@ def _forward_checks(lines, printer):
 
 def _raising_loops(lines):
     """A carried name of each forward loop (at the top level or in an ``if``'s arms) whose body
-    holds the user's ``raise`` under an ``if`` on data: the loop runs even where the gradient
-    reads nothing it computes (a linear recurrence), so that it raises where the user's does."""
+    holds the user's ``raise`` under an ``if`` on data, or a line that may raise (``math.log``
+    of a negative): the loop runs even where the gradient reads nothing it computes (a linear
+    recurrence), so that it raises where the user's does."""
     found = []
     for item in lines:
         if isinstance(item, IfBlock):
             found += _raising_loops(item.then) + _raising_loops(item.orelse)
         elif (isinstance(item, ForBlock) and not item.reverse and item.carried
-              and any(isinstance(line.expr, Raising) for line in walk_lines(item.body))):
+              and any(isinstance(line.expr, Raising) or may_raise(line.expr, infinities=True)
+                      for line in walk_lines(item.body))):
             found.append(item.carried[0][0])
     return found
 

@@ -18,7 +18,7 @@ from ..primitives.arrays import shape_of
 from ..primitives.nodes import real_symbol, rebuilt, substituted
 from ..ir import NOWHERE, Located, Origin, Statement, Visitor, walk
 
-from ..primitives.faithful import PyFloat, Raising
+from ..primitives.faithful import PyFloat, Raising, may_raise
 from . import checkpoints as checkpointing
 from .checkpoints import Checkpoints
 
@@ -653,8 +653,12 @@ class _Lowerer(Visitor):
         live = {c.inside for c in carries}
         for _, value in carried:
             live |= value.free_symbols
-        if not reverse:  # the forward loop raises where the user's loop does
-            live |= {line.target for line in walk_lines(body) if isinstance(line.expr, Raising)}
+        if not reverse:  # the forward loop raises where the user's loop does: its 'raise', and
+            # its lines of numbers that may raise (math.log of a negative, a division by 0...),
+            # kept where nothing reads them, as the gradient's forward checks are (python_code)
+            live |= {line.target for line in walk_lines(body) if isinstance(line.expr, Raising)
+                     or (not self.shapes.get(line.target) and not line.reverse
+                         and may_raise(line.expr, infinities=True))}
         if self.tapes:  # a loop nested in this one, run forward then backward in its body:
             body = _with_tapes(body, self.tapes)  # its forward half fills the tape (kept)
         body, _ = _prune(body, live)
