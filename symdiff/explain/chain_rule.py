@@ -410,7 +410,9 @@ class _ReverseRows(Visitor):
         loop = item.forward
         for carry in item.carried:
             text.append(f"{indent}{names[carry.inside]} = {sympy.sstr(carry.initial.xreplace(names))}")
-        saved = ", ".join(str(c.inside) for c in loop.carried)
+        # (the values the adjoints are of: a break's or a return's flag is carried, not read back)
+        saved = ", ".join(str(s) for s in item.carries_of) or ", ".join(
+            str(c.inside) for c in loop.carried if c.inside != loop.exit_flag)
         if loop.is_while:
             text.append(f"{indent}for each of its {loop.trip_count} iterations, the last first:   "
                         f"(line {loop.lineno}; {saved} read back from the tape; {loop.trip_count} "
