@@ -33,7 +33,6 @@ from .frontend.parse import parse_function
 from .frontend.parse import signature as parse_signature
 from .frontend.interpreter import ConditionOnUndifferentiated, NeedsConcrete
 from .frontend import loops
-from .frontend.loops import ROLL_THRESHOLD
 from .lower import checkpoints
 from .ad.tangent import has_loop, tangent_program
 from .ir import Loop, walk
@@ -618,32 +617,6 @@ def _with_counts(build, values):
     ieee = types.SimpleNamespace(grad=bound(build.ieee.grad),
                                  value_and_grad=bound(build.ieee.value_and_grad))
     return dataclasses.replace(build, compiled=compiled, ieee=ieee)
-
-
-def _refuse_loops(program, what):
-    """A located error where ``program`` keeps a loop as a loop: ``what`` (the formulas) does
-    not describe one yet."""
-    loop = next((item for item in walk(program.body) if isinstance(item, Loop)), None)
-    if loop is None:
-        return
-    filename = loop.filename or program.filename
-    text = linecache.getline(filename, loop.lineno)
-    if loop.is_while:
-        raise SymdiffError(
-            f"{what} of a 'while' loop on a differentiated value (kept as a loop, traced once) "
-            "cannot be shown: its trip count is only known when it runs",
-            filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
-            hint="explain() shows the loop's local derivatives and the adjoints' recurrence, "
-            ".source the code; for a closed form, loop a fixed number of times (for k in range(n), "
-            "n < 32)")
-    raise SymdiffError(
-        f"{what} of a loop kept as a loop ({loop.trip_count} iterations, traced once) is not "
-        "available yet",
-        filename=filename, lineno=loop.lineno, col_offset=len(text) - len(text.lstrip()),
-        hint=f"explain() shows the loop's local derivatives and the adjoints' recurrence, .source "
-        f"the code; loops of fewer than {ROLL_THRESHOLD} iterations are unrolled, and their "
-        "formulas are shown",
-    )
 
 
 def _refuse_while(program, what):

@@ -21,6 +21,7 @@ from .api import grad
 from .errors import SymdiffError
 from .export import LANGUAGES, emit
 from .frontend.parse import signature as parse_signature
+from .lower import checkpoints
 
 EMIT_EXAMPLES = """\
   symdiff emit model.py:loss                  print a standalone Python module
@@ -114,16 +115,12 @@ def load_function(target):
 
 
 def _checkpoint(text):
-    """``--checkpoint``'s value: ``sqrt`` or an int >= 1 (argparse reports anything else)."""
-    if text == "sqrt":
-        return text
+    """``--checkpoint``'s value: ``sqrt`` or an int >= 1 (``checkpoints.checked``; argparse
+    reports anything else)."""
     try:
-        value = int(text)
-    except ValueError:
+        return checkpoints.checked(text if text == checkpoints.SQRT else int(text))
+    except (TypeError, ValueError):
         raise argparse.ArgumentTypeError(f"expected an int >= 1 or 'sqrt', got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1 or 'sqrt', got {value}")
-    return value
 
 
 def _wrt(text):

@@ -18,15 +18,7 @@ from symdiff import emit, grad, value_and_grad
 from .formula_values import evaluate
 from .reference import close, mp_grad
 from .test_c_code import CC, call, compile_library
-
-
-def check(g, f, args, rtol=1e-10, atol=1e-12):
-    got = g(*args)
-    got = got if isinstance(got, tuple) else (got,)
-    want = mp_grad(f, args)
-    assert len(got) == len(want)
-    for a, b in zip(got, want):
-        assert close(a, b, rtol=rtol, atol=atol), (args, got, want)
+from .test_while_loops import check
 
 
 def kept(g):

@@ -186,14 +186,19 @@ def _code_of(line):
     return text.rstrip().rstrip(":").rstrip()
 
 
-def _fresh(taken, base):
-    """A name not in ``taken`` (``base``, ``base2``, ...), as an integer symbol; now taken."""
+def _unused(taken, base):
+    """``base``, ``base2``, ...: the first not in ``taken``, which it joins."""
     name, n = base, 1
     while name in taken:
         n += 1
         name = f"{base}{n}"
     taken.add(name)
-    return sympy.Symbol(name, integer=True, nonnegative=True)
+    return name
+
+
+def _fresh(taken, base):
+    """A name not in ``taken`` (``_unused``), as an integer symbol."""
+    return sympy.Symbol(_unused(taken, base), integer=True, nonnegative=True)
 
 
 class _LoopForm:
@@ -240,12 +245,7 @@ class _LoopForm:
         """The user's name of a carried value (``x`` for ``x_3``), as the sequence's name: once
         per program (a second loop carrying ``x`` names ``x2``)."""
         user = program.namer.user_name(inside.name) or inside.name
-        user = re.sub(r"^_+", "", user) or "v"
-        name, n = user, 1
-        while name in self.sequences:
-            n += 1
-            name = f"{user}{n}"
-        self.sequences.add(name)
+        name = _unused(self.sequences, re.sub(r"^_+", "", user) or "v")
         self.taken.add(name)
         return name
 

@@ -90,6 +90,18 @@ def _attempt(fn, *args):
         return ("raised", exc, traceback.format_exc(limit=25))
 
 
+def _reported(report, stage, result):
+    """``result`` (of ``_attempt``) judged: True where it is a value; a ``SymdiffError`` is
+    reported ``refused``, another exception ``error`` (False)."""
+    if result[0] == "symdiff":
+        report.add("refused", stage, str(result[1]).splitlines()[0])
+        return False
+    if result[0] == "raised":
+        report.add("error", stage, f"{_exc_text(result[1])}\n{result[2]}")
+        return False
+    return True
+
+
 def _exc_text(exc):
     return f"{type(exc).__name__}: {exc}"
 
@@ -382,11 +394,7 @@ def check_formulas(report, f, case, own, ref):
     if _attempt(lambda: g(*case.args))[0] != "value":
         return  # (the grad checks judge the call itself)
     result = _attempt(lambda: g.formulas)
-    if result[0] == "symdiff":
-        report.add("refused", "formulas", str(result[1]).splitlines()[0])
-        return
-    if result[0] == "raised":
-        report.add("error", "formulas", f"{_exc_text(result[1])}\n{result[2]}")
+    if not _reported(report, "formulas", result):
         return
     formulas = result[1]
     values = dict(zip(inspect.signature(f).parameters, case.args))
@@ -442,11 +450,7 @@ def check_second(report, f, case, own, ref):
 def _second_compare(report, stage, result, want, shape, sides=None):
     """``result`` against ``want`` (flat); ``sides()``: the flat one-sided references (right,
     left), for entries at a kink (a one-sided value or one between them is a subgradient)."""
-    if result[0] == "symdiff":
-        report.add("refused", stage, str(result[1]).splitlines()[0])
-        return
-    if result[0] == "raised":
-        report.add("error", stage, f"{_exc_text(result[1])}\n{result[2]}")
+    if not _reported(report, stage, result):
         return
     got = result[1]
     if _is_complex(got):
@@ -497,11 +501,7 @@ def _needs_args(case):
 def check_emit_python(report, f, case, own, ref):
     args = case.args if _needs_args(case) else None
     result = _attempt(lambda: symdiff.emit(f, wrt=case.wrt, language="python", args=args))
-    if result[0] == "symdiff":
-        report.add("refused", "emit(python)", str(result[1]).splitlines()[0])
-        return
-    if result[0] == "raised":
-        report.add("error", "emit(python)", f"{_exc_text(result[1])}\n{result[2]}")
+    if not _reported(report, "emit(python)", result):
         return
     text = result[1]
     namespace = {"__name__": f"emitted_{case.fname}"}
@@ -552,11 +552,7 @@ def check_emit_c(report, f, case, own, ref):
         return
     args = case.args if _needs_args(case) else None
     result = _attempt(lambda: symdiff.emit(f, wrt=case.wrt, language="c", args=args))
-    if result[0] == "symdiff":
-        report.add("refused", "emit(c)", str(result[1]).splitlines()[0])
-        return
-    if result[0] == "raised":
-        report.add("error", "emit(c)", f"{_exc_text(result[1])}\n{result[2]}")
+    if not _reported(report, "emit(c)", result):
         return
     text = result[1]
     base = os.path.join(folder(), f"c_{os.getpid()}_{abs(hash(text))}")
